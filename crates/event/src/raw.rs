@@ -1,0 +1,328 @@
+//! A zero-copy view of one event as it sits in a capture block or ring buffer.
+
+use crate::table::{event_info, EventInfo};
+use thiserror_lite::EventError;
+
+/// Size of the v2 event header: ts u64, tid u64, len u32, type u16, nparams u32.
+pub const HEADER_LEN: usize = 26;
+/// Size of the v1 event header (no `nparams`).
+pub const HEADER_LEN_V1: usize = 22;
+/// The most parameters any event has.
+pub const MAX_PARAMS: usize = 32;
+
+mod thiserror_lite {
+    /// Why an event's bytes could not be interpreted.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum EventError {
+        /// Fewer bytes than the header needs.
+        ShortHeader(usize),
+        /// The header's length field disagrees with the bytes available.
+        BadLength { declared: u32, available: usize },
+        /// The parameter lengths run past the end of the event.
+        ParamsOverflow,
+        /// More parameters than any event has.
+        TooManyParams(u32),
+    }
+
+    impl std::fmt::Display for EventError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                EventError::ShortHeader(n) => write!(f, "event header truncated ({n} bytes)"),
+                EventError::BadLength {
+                    declared,
+                    available,
+                } => write!(
+                    f,
+                    "event length {declared} does not fit the {available} bytes available"
+                ),
+                EventError::ParamsOverflow => write!(f, "event parameters overflow the event"),
+                EventError::TooManyParams(n) => write!(f, "event claims {n} parameters"),
+            }
+        }
+    }
+
+    impl std::error::Error for EventError {}
+}
+
+pub use thiserror_lite::EventError as Error;
+
+/// One event: header fields plus its parameters, borrowed from a buffer.
+#[derive(Clone, Copy)]
+pub struct RawEvent<'a> {
+    /// Nanoseconds since the epoch.
+    pub ts: u64,
+    /// Thread id of the thread that generated the event.
+    pub tid: i64,
+    /// Event code (index in the event table).
+    pub code: u16,
+    /// CPU the event happened on.
+    pub cpu: u16,
+    /// Dump flags carried by flagged event blocks (`EVF`), 0 otherwise.
+    pub dump_flags: u32,
+    nparams: u16,
+    /// Offsets of each parameter in `data`, plus the end.
+    offsets: [u32; MAX_PARAMS + 1],
+    data: &'a [u8],
+}
+
+impl std::fmt::Debug for RawEvent<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawEvent")
+            .field("ts", &self.ts)
+            .field("tid", &self.tid)
+            .field("code", &self.code)
+            .field("cpu", &self.cpu)
+            .field("nparams", &self.nparams)
+            .finish()
+    }
+}
+
+#[inline]
+fn u16_at(b: &[u8], o: usize) -> u16 {
+    u16::from_le_bytes([b[o], b[o + 1]])
+}
+#[inline]
+fn u32_at(b: &[u8], o: usize) -> u32 {
+    u32::from_le_bytes(b[o..o + 4].try_into().unwrap_or([0; 4]))
+}
+#[inline]
+fn u64_at(b: &[u8], o: usize) -> u64 {
+    u64::from_le_bytes(b[o..o + 8].try_into().unwrap_or([0; 8]))
+}
+
+impl<'a> RawEvent<'a> {
+    /// Parses a v2 event (header with `nparams`) from `buf`, which must hold
+    /// at least the event's declared length. `large` selects 32-bit
+    /// parameter lengths (large-payload blocks) instead of 16-bit ones.
+    pub fn parse(buf: &'a [u8], large: bool) -> Result<RawEvent<'a>, EventError> {
+        if buf.len() < HEADER_LEN {
+            return Err(EventError::ShortHeader(buf.len()));
+        }
+        let len = u32_at(buf, 16);
+        if (len as usize) < HEADER_LEN || len as usize > buf.len() {
+            return Err(EventError::BadLength {
+                declared: len,
+                available: buf.len(),
+            });
+        }
+        let nparams = u32_at(buf, 22);
+        Self::from_parts(
+            u64_at(buf, 0),
+            u64_at(buf, 8) as i64,
+            u16_at(buf, 20),
+            nparams,
+            &buf[HEADER_LEN..len as usize],
+            large,
+        )
+    }
+
+    /// Builds a view from header fields and the bytes after the header
+    /// (parameter lengths followed by parameter data).
+    pub fn from_parts(
+        ts: u64,
+        tid: i64,
+        code: u16,
+        nparams: u32,
+        body: &'a [u8],
+        large: bool,
+    ) -> Result<RawEvent<'a>, EventError> {
+        if nparams as usize > MAX_PARAMS {
+            return Err(EventError::TooManyParams(nparams));
+        }
+        let w = if large { 4 } else { 2 };
+        let lens_len = nparams as usize * w;
+        if lens_len > body.len() {
+            return Err(EventError::ParamsOverflow);
+        }
+        let data = &body[lens_len..];
+        let mut offsets = [0u32; MAX_PARAMS + 1];
+        let mut off = 0usize;
+        for i in 0..nparams as usize {
+            let l = if large {
+                u32_at(body, i * 4) as usize
+            } else {
+                u16_at(body, i * 2) as usize
+            };
+            off += l;
+            if off > data.len() {
+                return Err(EventError::ParamsOverflow);
+            }
+            offsets[i + 1] = off as u32;
+        }
+        Ok(RawEvent {
+            ts,
+            tid,
+            code,
+            cpu: 0,
+            dump_flags: 0,
+            nparams: nparams as u16,
+            offsets,
+            data,
+        })
+    }
+
+    /// Computes how many parameters a v1 event body holds: the largest count,
+    /// not above `max`, whose lengths add up exactly to the body size.
+    pub fn infer_nparams(body: &[u8], max: usize) -> Option<u32> {
+        let mut n = max.min(MAX_PARAMS) as isize;
+        while n >= 0 {
+            let lens = n as usize * 2;
+            if lens <= body.len() {
+                let total: usize = (0..n as usize).map(|i| u16_at(body, i * 2) as usize).sum();
+                if lens + total == body.len() {
+                    return Some(n as u32);
+                }
+                if lens + total < body.len() {
+                    // fewer parameters can only consume fewer bytes
+                    return None;
+                }
+            }
+            n -= 1;
+        }
+        None
+    }
+
+    /// The event table entry for this event, if the code is known.
+    #[inline]
+    pub fn info(&self) -> Option<&'static EventInfo> {
+        event_info(self.code)
+    }
+
+    /// Number of parameters present in this event.
+    #[inline]
+    pub fn nparams(&self) -> usize {
+        self.nparams as usize
+    }
+
+    /// The raw bytes of parameter `i`.
+    #[inline]
+    pub fn param(&self, i: usize) -> Option<&'a [u8]> {
+        if i >= self.nparams as usize {
+            return None;
+        }
+        Some(&self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize])
+    }
+
+    /// Parameter `i` read as a little-endian unsigned integer of its own width.
+    #[inline]
+    pub fn param_u64(&self, i: usize) -> Option<u64> {
+        self.param(i).map(le_uint)
+    }
+
+    /// Parameter `i` read as a sign-extended little-endian integer of its own width.
+    #[inline]
+    pub fn param_i64(&self, i: usize) -> Option<i64> {
+        self.param(i).map(le_int)
+    }
+
+    /// Parameter `i` as a string: the bytes up to the first NUL.
+    #[inline]
+    pub fn param_str(&self, i: usize) -> Option<&'a [u8]> {
+        self.param(i).map(cstr)
+    }
+
+    /// Total size of the parameter data.
+    pub fn data_len(&self) -> usize {
+        self.offsets[self.nparams as usize] as usize
+    }
+}
+
+/// Reads up to 8 little-endian bytes as an unsigned integer.
+#[inline]
+pub fn le_uint(b: &[u8]) -> u64 {
+    match b.len() {
+        1 => b[0] as u64,
+        2 => u16::from_le_bytes([b[0], b[1]]) as u64,
+        4 => u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64,
+        8 => u64::from_le_bytes(b.try_into().unwrap_or([0; 8])),
+        n => {
+            let mut v = [0u8; 8];
+            let n = n.min(8);
+            v[..n].copy_from_slice(&b[..n]);
+            u64::from_le_bytes(v)
+        }
+    }
+}
+
+/// Reads up to 8 little-endian bytes as a sign-extended integer.
+#[inline]
+pub fn le_int(b: &[u8]) -> i64 {
+    match b.len() {
+        1 => b[0] as i8 as i64,
+        2 => i16::from_le_bytes([b[0], b[1]]) as i64,
+        4 => i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as i64,
+        _ => le_uint(b) as i64,
+    }
+}
+
+/// The bytes before the first NUL.
+#[inline]
+pub fn cstr(b: &[u8]) -> &[u8] {
+    match memchr0(b) {
+        Some(i) => &b[..i],
+        None => b,
+    }
+}
+
+#[inline]
+fn memchr0(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(code: u16, params: &[&[u8]]) -> Vec<u8> {
+        let mut v = Vec::new();
+        let len = HEADER_LEN + params.len() * 2 + params.iter().map(|p| p.len()).sum::<usize>();
+        v.extend_from_slice(&123u64.to_le_bytes());
+        v.extend_from_slice(&77u64.to_le_bytes());
+        v.extend_from_slice(&(len as u32).to_le_bytes());
+        v.extend_from_slice(&code.to_le_bytes());
+        v.extend_from_slice(&(params.len() as u32).to_le_bytes());
+        for p in params {
+            v.extend_from_slice(&(p.len() as u16).to_le_bytes());
+        }
+        for p in params {
+            v.extend_from_slice(p);
+        }
+        v
+    }
+
+    #[test]
+    fn parses_params() {
+        let b = build(
+            3,
+            &[&5i64.to_le_bytes(), b"/etc/passwd\0", &1u32.to_le_bytes()],
+        );
+        let e = RawEvent::parse(&b, false).unwrap();
+        assert_eq!(e.ts, 123);
+        assert_eq!(e.tid, 77);
+        assert_eq!(e.nparams(), 3);
+        assert_eq!(e.param_i64(0), Some(5));
+        assert_eq!(e.param_str(1), Some(&b"/etc/passwd"[..]));
+        assert_eq!(e.param_u64(2), Some(1));
+        assert_eq!(e.param(3), None);
+        assert_eq!(e.info().unwrap().name, "open");
+    }
+
+    #[test]
+    fn rejects_overflow() {
+        let mut b = build(3, &[&5i64.to_le_bytes()]);
+        b[HEADER_LEN] = 200; // length of param 0 now exceeds the data
+        assert!(RawEvent::parse(&b, false).is_err());
+        assert!(RawEvent::parse(&b[..10], false).is_err());
+    }
+
+    #[test]
+    fn infers_v1_param_count() {
+        // two params of 8 and 4 bytes
+        let mut body = Vec::new();
+        body.extend_from_slice(&8u16.to_le_bytes());
+        body.extend_from_slice(&4u16.to_le_bytes());
+        body.extend_from_slice(&[0; 12]);
+        assert_eq!(RawEvent::infer_nparams(&body, 5), Some(2));
+        assert_eq!(RawEvent::infer_nparams(&[], 5), Some(0));
+    }
+}

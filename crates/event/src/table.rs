@@ -1,0 +1,103 @@
+//! The static event table, generated at build time from `data/events.tsv`.
+
+use crate::types::{ParamType, PrintFmt};
+
+/// Whether an event marks the entry into or the exit from a system call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Enter,
+    Exit,
+}
+
+impl Direction {
+    /// `>` for enter, `<` for exit, as sysdig prints `evt.dir`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Direction::Enter => ">",
+            Direction::Exit => "<",
+        }
+    }
+}
+
+/// A named table of flag or enumeration symbols, in the driver's order.
+#[derive(Debug)]
+pub struct FlagTable {
+    pub name: &'static str,
+    pub entries: &'static [(&'static str, u64)],
+}
+
+/// The possible encodings of a `PT_DYN` parameter, selected by its first byte.
+#[derive(Debug)]
+pub struct DynTable {
+    pub name: &'static str,
+    pub entries: &'static [ParamInfo],
+}
+
+/// One parameter of an event.
+#[derive(Debug)]
+pub struct ParamInfo {
+    pub name: &'static str,
+    pub ptype: ParamType,
+    pub fmt: PrintFmt,
+    /// Flag or enum symbols for `FLAGS*`, `ENUMFLAGS*` and `MODE` parameters.
+    pub symbols: Option<&'static FlagTable>,
+    /// Alternatives for `DYN` parameters.
+    pub dyn_types: Option<&'static DynTable>,
+    /// For `FSRELPATH` parameters: the index of the dirfd parameter.
+    pub dirfd: Option<u8>,
+}
+
+/// Everything known about one event code.
+#[derive(Debug)]
+pub struct EventInfo {
+    pub code: u16,
+    pub enum_name: &'static str,
+    pub name: &'static str,
+    pub dir: Direction,
+    /// `EC_*` bits, see [`crate::category`].
+    pub category: u32,
+    /// `EF_*` bits, see [`crate::flags`].
+    pub flags: u32,
+    /// Parameters as the current driver writes them.
+    pub params: &'static [ParamInfo],
+    /// Name in the 2022 driver generation (libs 0.1.x, sysdig 0.29.x).
+    pub old_name: &'static str,
+    /// Parameters in the 2022 driver generation. Files written then carry at
+    /// most these, and sysdig 0.29.x renders them with these formats.
+    pub old_params: &'static [ParamInfo],
+}
+
+include!(concat!(env!("OUT_DIR"), "/table.rs"));
+
+/// Number of event codes known.
+pub const EVENT_COUNT: usize = EVENTS.len();
+
+/// Looks up an event code.
+#[inline]
+pub fn event_info(code: u16) -> Option<&'static EventInfo> {
+    EVENTS.get(code as usize)
+}
+
+/// All event codes whose name is `name` (both directions, all versions).
+pub fn codes_named(name: &str) -> impl Iterator<Item = u16> + '_ {
+    EVENTS
+        .iter()
+        .filter(move |e| e.name == name)
+        .map(|e| e.code)
+}
+
+/// The symbolic name of an errno value (positive), as sysdig prints it.
+pub fn errno_name(errno: i64) -> Option<&'static str> {
+    ERRNO_NAMES
+        .iter()
+        .find(|(v, _)| *v == errno)
+        .map(|(_, n)| *n)
+}
+
+/// The name of a syscall id as carried by the generic `syscall` event.
+pub fn syscall_name(id: u32) -> Option<&'static str> {
+    SYSCALL_NAMES
+        .binary_search_by_key(&id, |(i, _)| *i)
+        .ok()
+        .map(|i| SYSCALL_NAMES[i].1)
+}

@@ -1,0 +1,341 @@
+//! Streaming reader: one block at a time, one reused buffer, flat memory.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::Path;
+
+use sonde_event::{RawEvent, HEADER_LEN, HEADER_LEN_V1};
+
+use crate::blocks::*;
+use crate::parse::{parse_fdlist, parse_iflist, parse_machine, parse_proclist, parse_userlist};
+use crate::{Error, ErrorKind};
+
+/// Largest block accepted (large-payload event blocks included).
+pub const MAX_BLOCK: u32 = 1 << 30;
+
+/// One block of a capture, as the reader hands it out.
+#[derive(Debug)]
+pub enum Block<'a> {
+    Section(SectionHeader),
+    Machine(MachineInfo),
+    Threads(Vec<ThreadInfo>),
+    Fds {
+        tid: i64,
+        fds: Vec<FdInfo>,
+    },
+    Users(UserList),
+    Ifaces(IfList),
+    Event(RawEvent<'a>),
+    /// A block of a type this reader does not know; skipped.
+    Skipped {
+        block_type: u32,
+    },
+}
+
+/// A streaming `.scap` reader over any byte source; gzip is detected from
+/// the first bytes and undone transparently.
+pub struct Reader<R> {
+    src: R,
+    /// Bytes consumed from the (decompressed) stream.
+    offset: u64,
+    buf: Vec<u8>,
+    compressed: bool,
+    section: SectionHeader,
+    /// Offset of the block being read, for error messages.
+    block_start: u64,
+    pending_section: bool,
+}
+
+/// A reader over a file or a gzip-compressed file.
+pub type FileReader = Reader<Box<dyn Read + Send>>;
+
+impl FileReader {
+    /// Opens a capture file (plain or gzip).
+    pub fn open(path: &Path) -> Result<FileReader, Error> {
+        let f = File::open(path).map_err(|e| Error::new(0, ErrorKind::Io(e)))?;
+        Self::from_read(Box::new(f))
+    }
+
+    /// Reads a capture from a byte stream (plain or gzip).
+    pub fn from_read(inner: Box<dyn Read + Send>) -> Result<FileReader, Error> {
+        let mut br = BufReader::with_capacity(1 << 18, inner);
+        let head = {
+            use std::io::BufRead;
+            br.fill_buf()
+                .map_err(|e| Error::new(0, ErrorKind::Io(e)))?
+                .to_vec()
+        };
+        let (src, compressed): (Box<dyn Read + Send>, bool) = if head.starts_with(&[0x1f, 0x8b]) {
+            let gz = flate2::bufread::MultiGzDecoder::new(br);
+            (Box::new(BufReader::with_capacity(1 << 18, gz)), true)
+        } else {
+            (Box::new(br), false)
+        };
+        Reader::new(src, compressed)
+    }
+}
+
+impl<R: Read> Reader<R> {
+    /// Wraps an already-decompressed stream and reads its section header.
+    pub fn new(src: R, compressed: bool) -> Result<Reader<R>, Error> {
+        let mut r = Reader {
+            src,
+            offset: 0,
+            buf: Vec::with_capacity(1 << 16),
+            compressed,
+            section: SectionHeader::default(),
+            block_start: 0,
+            pending_section: true,
+        };
+        let mut hdr = [0u8; 8];
+        match r.fill(&mut hdr)? {
+            8 => {}
+            0 => {
+                return Err(Error::new(
+                    0,
+                    ErrorKind::NotCapture("the file is empty".into()),
+                ))
+            }
+            _ => {
+                return Err(Error::new(
+                    0,
+                    ErrorKind::NotCapture("the file is too short".into()),
+                ))
+            }
+        }
+        let bt = u32::from_le_bytes(hdr[0..4].try_into().unwrap_or_default());
+        if bt != SHB {
+            return Err(Error::new(
+                0,
+                ErrorKind::NotCapture(format!("no section header block (first word {bt:#010x})")),
+            ));
+        }
+        let total = u32::from_le_bytes(hdr[4..8].try_into().unwrap_or_default());
+        r.section = r.read_section(total)?;
+        Ok(r)
+    }
+
+    /// The (first) section header.
+    pub fn section(&self) -> &SectionHeader {
+        &self.section
+    }
+
+    /// Whether the stream was gzip-compressed.
+    pub fn is_compressed(&self) -> bool {
+        self.compressed
+    }
+
+    /// Bytes consumed so far from the decompressed stream.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    fn fill(&mut self, out: &mut [u8]) -> Result<usize, Error> {
+        let mut n = 0;
+        while n < out.len() {
+            match self.src.read(&mut out[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(self.err(ErrorKind::Io(e))),
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+
+    fn err(&self, kind: ErrorKind) -> Error {
+        Error::new(self.block_start, kind)
+    }
+
+    /// Reads `len` body bytes plus the trailer into `self.buf`.
+    fn read_body(&mut self, total: u32, block_type: u32) -> Result<(), Error> {
+        if total < 12 || total > MAX_BLOCK {
+            return Err(self.err(ErrorKind::Corrupt(format!(
+                "block of type {block_type:#x} has impossible length {total}"
+            ))));
+        }
+        let body = total as usize - 8;
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        buf.resize(body, 0);
+        let n = self.fill(&mut buf)?;
+        if n < body {
+            self.buf = buf;
+            return Err(self.err(ErrorKind::Truncated(format!(
+                "block of type {block_type:#x} needs {total} bytes, only {} left",
+                n + 8
+            ))));
+        }
+        let trailer = u32::from_le_bytes(buf[body - 4..].try_into().unwrap_or_default());
+        if trailer != total {
+            self.buf = buf;
+            return Err(self.err(ErrorKind::Corrupt(format!(
+                "block of type {block_type:#x}: length {total} in header but {trailer} in trailer"
+            ))));
+        }
+        buf.truncate(body - 4);
+        self.buf = buf;
+        Ok(())
+    }
+
+    fn read_section(&mut self, total: u32) -> Result<SectionHeader, Error> {
+        self.read_body(total, SHB)?;
+        let b = &self.buf;
+        if b.len() < 16 {
+            return Err(self.err(ErrorKind::Corrupt("section header too short".into())));
+        }
+        let magic = u32::from_le_bytes(b[0..4].try_into().unwrap_or_default());
+        if magic != SHB_MAGIC {
+            return Err(self.err(ErrorKind::NotCapture(format!(
+                "bad byte-order magic {magic:#010x} in section header"
+            ))));
+        }
+        Ok(SectionHeader {
+            major: u16::from_le_bytes([b[4], b[5]]),
+            minor: u16::from_le_bytes([b[6], b[7]]),
+            section_length: u64::from_le_bytes(b[8..16].try_into().unwrap_or_default()),
+            options: b[16..].to_vec(),
+        })
+    }
+
+    /// The next block, `Ok(None)` at a clean end of file. After an error the
+    /// reader should not be used again.
+    pub fn next_block(&mut self) -> Result<Option<Block<'_>>, Error> {
+        if self.pending_section {
+            self.pending_section = false;
+            return Ok(Some(Block::Section(self.section.clone())));
+        }
+        loop {
+            self.block_start = self.offset;
+            let mut hdr = [0u8; 8];
+            match self.fill(&mut hdr)? {
+                0 => return Ok(None),
+                8 => {}
+                n => {
+                    return Err(self.err(ErrorKind::Truncated(format!(
+                        "block header cut after {n} bytes"
+                    ))))
+                }
+            }
+            let bt = u32::from_le_bytes(hdr[0..4].try_into().unwrap_or_default());
+            let total = u32::from_le_bytes(hdr[4..8].try_into().unwrap_or_default());
+            if bt == SHB {
+                let s = self.read_section(total)?;
+                return Ok(Some(Block::Section(s)));
+            }
+            self.read_body(total, bt)?;
+            let at = self.block_start;
+            let corrupt = |m: String| Error::new(at, ErrorKind::Corrupt(m));
+            match bt {
+                EV | EV_INT | EV_V2 | EV_V2_LARGE | EVF | EVF_V2 | EVF_V2_LARGE => {
+                    if !event_code_known(&self.buf, bt) {
+                        continue; // an event code newer than this build: skip, as libs does
+                    }
+                    return Ok(decode_event(&self.buf, bt)
+                        .map_err(corrupt)?
+                        .map(Block::Event));
+                }
+                MI | MI_INT => {
+                    return Ok(Some(Block::Machine(
+                        parse_machine(&self.buf).map_err(corrupt)?,
+                    )))
+                }
+                FDL | FDL_INT | FDL_V2 => {
+                    let (tid, fds) = parse_fdlist(&self.buf, bt == FDL_V2).map_err(corrupt)?;
+                    return Ok(Some(Block::Fds { tid, fds }));
+                }
+                IL | IL_INT | IL_V2 => {
+                    return Ok(Some(Block::Ifaces(
+                        parse_iflist(&self.buf, bt == IL_V2).map_err(corrupt)?,
+                    )))
+                }
+                UL | UL_INT | UL_V2 => {
+                    return Ok(Some(Block::Users(
+                        parse_userlist(&self.buf, bt == UL_V2).map_err(corrupt)?,
+                    )))
+                }
+                _ => {
+                    if let Some(v) = proclist_version(bt) {
+                        return Ok(Some(Block::Threads(
+                            parse_proclist(&self.buf, v).map_err(corrupt)?,
+                        )));
+                    }
+                    return Ok(Some(Block::Skipped { block_type: bt }));
+                }
+            }
+        }
+    }
+}
+
+fn event_code_known(b: &[u8], bt: u32) -> bool {
+    let pre = if matches!(bt, EVF | EVF_V2 | EVF_V2_LARGE) {
+        6
+    } else {
+        2
+    };
+    match b.get(pre + 20..pre + 22) {
+        Some(c) => sonde_event::event_info(u16::from_le_bytes([c[0], c[1]])).is_some(),
+        None => true, // let decode_event report the short block
+    }
+}
+
+/// Decodes the event in an event block body. `Ok(None)` means the event code
+/// is unknown to this build (the block is skipped, as libs does).
+pub fn decode_event(b: &[u8], bt: u32) -> Result<Option<RawEvent<'_>>, String> {
+    let flagged = matches!(bt, EVF | EVF_V2 | EVF_V2_LARGE);
+    let v2 = matches!(bt, EV_V2 | EV_V2_LARGE | EVF_V2 | EVF_V2_LARGE);
+    let large = matches!(bt, EV_V2_LARGE | EVF_V2_LARGE);
+    let pre = if flagged { 6 } else { 2 };
+    let hlen = if v2 { HEADER_LEN } else { HEADER_LEN_V1 };
+    if b.len() < pre + hlen {
+        return Err(format!("event block too short ({} bytes)", b.len()));
+    }
+    let cpu = u16::from_le_bytes([b[0], b[1]]);
+    let dump_flags = if flagged {
+        u32::from_le_bytes(b[2..6].try_into().unwrap_or_default())
+    } else {
+        0
+    };
+    let e = &b[pre..];
+    let ts = u64::from_le_bytes(e[0..8].try_into().unwrap_or_default());
+    let tid = u64::from_le_bytes(e[8..16].try_into().unwrap_or_default()) as i64;
+    let mut len = u32::from_le_bytes(e[16..20].try_into().unwrap_or_default()) as usize;
+    let code = u16::from_le_bytes([e[20], e[21]]);
+    let Some(info) = sonde_event::event_info(code) else {
+        return Ok(None);
+    };
+    let mut ev = if v2 {
+        if len < HEADER_LEN || len > e.len() {
+            return Err(format!(
+                "event length {len} does not fit its block ({} bytes)",
+                e.len()
+            ));
+        }
+        let nparams = u32::from_le_bytes(e[22..26].try_into().unwrap_or_default());
+        RawEvent::from_parts(ts, tid, code, nparams, &e[HEADER_LEN..len], large)
+            .map_err(|x| x.to_string())?
+    } else {
+        // Old captures: the header has no parameter count, and two event
+        // types were written with a length 3 bytes too long.
+        if code == sonde_event::codes::NOTIFICATION_E
+            || code == sonde_event::codes::INFRASTRUCTURE_EVENT_E
+        {
+            len = len.saturating_sub(3);
+        }
+        if len < HEADER_LEN_V1 || len > e.len() {
+            return Err(format!(
+                "event length {len} does not fit its block ({} bytes)",
+                e.len()
+            ));
+        }
+        let body = &e[HEADER_LEN_V1..len];
+        let max = info.params.len().max(info.old_params.len());
+        let n = RawEvent::infer_nparams(body, max)
+            .ok_or_else(|| "cannot work out the parameter count of a v1 event".to_string())?;
+        RawEvent::from_parts(ts, tid, code, n, body, false).map_err(|x| x.to_string())?
+    };
+    ev.cpu = cpu;
+    ev.dump_flags = dump_flags;
+    Ok(Some(ev))
+}

@@ -1,0 +1,996 @@
+//! The state engine: applies capture metadata and events to the tables.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use rustc_hash::FxHashMap;
+use sonde_event::{codes as c, Direction, RawEvent};
+use sonde_scap::{Block, FdDetail, GroupInfo, IfList, MachineInfo, ThreadInfo, UserInfo};
+
+use crate::fd::{Fd, FdType, L4Proto, SockAddrs};
+use crate::path::{concat_path, resolve_path};
+use crate::thread::{clone_flags, LastEnter, Thread};
+
+/// Limits that keep the tables bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_threads: usize,
+    pub max_fds_per_thread: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_threads: 262_144,
+            max_fds_per_thread: 65_536,
+        }
+    }
+}
+
+/// Everything sonde knows about the machine at the current event.
+#[derive(Debug, Default)]
+pub struct State {
+    pub threads: FxHashMap<i64, Thread>,
+    pub users: FxHashMap<u32, UserInfo>,
+    pub groups: FxHashMap<u32, GroupInfo>,
+    pub ifaces: IfList,
+    pub machine: Option<MachineInfo>,
+    pub limits: Limits,
+    /// Events processed so far.
+    pub nevents: u64,
+    /// Work left for the start of the next event, so that the event that
+    /// closes an fd or ends a thread can still be rendered with it.
+    pending_close: Vec<(i64, i64)>,
+    pending_exit: Option<i64>,
+    /// Threads dropped because the table was full.
+    pub dropped_threads: u64,
+}
+
+const AF_UNIX: u8 = 1;
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+const AF_NETLINK: u8 = 16;
+const EINPROGRESS: i64 = -115;
+const F_DUPFD: u64 = 1;
+const F_DUPFD_CLOEXEC: u64 = 26;
+
+impl State {
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// Applies a metadata block. Event blocks go to [`State::process`].
+    pub fn apply_block(&mut self, b: &Block<'_>) {
+        match b {
+            Block::Machine(m) => self.machine = Some(m.clone()),
+            Block::Threads(ts) => {
+                for t in ts {
+                    self.add_thread_info(t);
+                }
+            }
+            Block::Fds { tid, fds } => {
+                if let Some(t) = self.threads.get_mut(tid) {
+                    for f in fds {
+                        t.fds.insert(f.fd, fd_from_scap(f));
+                    }
+                }
+            }
+            Block::Users(ul) => {
+                for u in &ul.users {
+                    self.users.insert(u.uid, u.clone());
+                }
+                for g in &ul.groups {
+                    self.groups.insert(g.gid, g.clone());
+                }
+            }
+            Block::Ifaces(il) => self.ifaces = il.clone(),
+            _ => {}
+        }
+    }
+
+    /// Adds a thread from a process-list record.
+    pub fn add_thread_info(&mut self, t: &ThreadInfo) {
+        let th = Thread {
+            tid: t.tid,
+            pid: t.pid,
+            ptid: t.ptid,
+            sid: t.sid,
+            vpgid: t.vpgid,
+            comm: t.comm.clone(),
+            exe: t.exe.clone(),
+            exepath: t.exepath.clone(),
+            args: t.args.clone(),
+            env: t.env.clone(),
+            cwd: t.cwd.clone(),
+            root: t.root.clone(),
+            fdlimit: t.fdlimit,
+            flags: t.flags,
+            uid: t.uid,
+            gid: t.gid,
+            loginuid: t.loginuid,
+            vtid: t.vtid,
+            vpid: t.vpid,
+            cgroups: t.cgroups.clone(),
+            vmsize_kb: t.vmsize_kb,
+            vmrss_kb: t.vmrss_kb,
+            vmswap_kb: t.vmswap_kb,
+            pfmajor: t.pfmajor,
+            pfminor: t.pfminor,
+            tty: t.tty,
+            ..Thread::new(t.tid)
+        };
+        self.insert_thread(th);
+    }
+
+    fn insert_thread(&mut self, th: Thread) {
+        if self.threads.len() >= self.limits.max_threads && !self.threads.contains_key(&th.tid) {
+            self.dropped_threads += 1;
+            return;
+        }
+        self.threads.insert(th.tid, th);
+    }
+
+    /// The thread with id `tid`.
+    #[inline]
+    pub fn thread(&self, tid: i64) -> Option<&Thread> {
+        self.threads.get(&tid)
+    }
+
+    /// The thread whose table holds `tid`'s file descriptors.
+    #[inline]
+    pub fn fd_owner(&self, tid: i64) -> Option<&Thread> {
+        let t = self.threads.get(&tid)?;
+        if t.shares_fds() {
+            if let Some(m) = self.threads.get(&t.pid) {
+                return Some(m);
+            }
+        }
+        Some(t)
+    }
+
+    fn fd_owner_tid(&self, tid: i64) -> i64 {
+        self.fd_owner(tid).map(|t| t.tid).unwrap_or(tid)
+    }
+
+    /// File descriptor `fd` of thread `tid`.
+    #[inline]
+    pub fn fd(&self, tid: i64, fd: i64) -> Option<&Fd> {
+        self.fd_owner(tid)?.fds.get(&fd)
+    }
+
+    /// The working directory of `tid` (shared by its process).
+    pub fn cwd(&self, tid: i64) -> &[u8] {
+        match self.threads.get(&tid) {
+            Some(t) => match self.threads.get(&t.pid) {
+                Some(m) if !m.cwd.is_empty() => &m.cwd,
+                _ => &t.cwd,
+            },
+            None => b"",
+        }
+    }
+
+    /// Finishes work deferred by the previous event.
+    fn flush_pending(&mut self) {
+        for (owner, fd) in self.pending_close.drain(..) {
+            if let Some(t) = self.threads.get_mut(&owner) {
+                t.fds.remove(&fd);
+            }
+        }
+        if let Some(tid) = self.pending_exit.take() {
+            self.threads.remove(&tid);
+        }
+    }
+
+    /// Updates the tables with one event.
+    pub fn process(&mut self, ev: &RawEvent<'_>) {
+        self.flush_pending();
+        self.nevents += 1;
+        let Some(info) = ev.info() else { return };
+        if ev.tid < 0 {
+            return;
+        }
+        if info.dir == Direction::Enter {
+            self.on_enter(ev);
+            return;
+        }
+        self.on_exit(ev);
+    }
+
+    fn thread_mut(&mut self, tid: i64) -> &mut Thread {
+        if !self.threads.contains_key(&tid) && self.threads.len() < self.limits.max_threads {
+            self.threads.insert(tid, Thread::new(tid));
+        }
+        // The table may be full: fall back to a scratch entry that is
+        // overwritten each time.
+        if !self.threads.contains_key(&tid) {
+            self.dropped_threads += 1;
+            self.threads.remove(&i64::MIN);
+            self.threads.insert(i64::MIN, Thread::new(tid));
+            return self.threads.get_mut(&i64::MIN).expect("scratch thread");
+        }
+        self.threads.get_mut(&tid).expect("thread present")
+    }
+
+    fn on_enter(&mut self, ev: &RawEvent<'_>) {
+        let code = ev.code;
+        let t = self.thread_mut(ev.tid);
+        let le: &mut LastEnter = &mut t.last_enter;
+        le.code = code;
+        le.ts = ev.ts;
+        le.valid = true;
+        le.lens.clear();
+        le.data.clear();
+        for i in 0..ev.nparams() {
+            let p = ev.param(i).unwrap_or(&[]);
+            le.lens.push(p.len() as u32);
+            le.data.extend_from_slice(p);
+        }
+        t.last_fd = None;
+        if let Some(info) = ev.info() {
+            if info.flags & sonde_event::flags::USES_FD != 0 {
+                if let Some(i) = info.params.iter().position(|p| p.name == "fd") {
+                    t.last_fd = ev.param_i64(i);
+                }
+            }
+        }
+        match code {
+            c::PROCEXIT_E | c::PROCEXIT_1_E => {
+                self.pending_exit = Some(ev.tid);
+            }
+            _ => {}
+        }
+    }
+
+    /// Parameter `name` of the enter event saved for `tid`, when that
+    /// enter event is `enter_code`.
+    fn enter_param(&self, tid: i64, enter_code: u16, idx: usize) -> Option<&[u8]> {
+        let t = self.threads.get(&tid)?;
+        if t.last_enter.valid && t.last_enter.code == enter_code {
+            t.last_enter.param(idx)
+        } else {
+            None
+        }
+    }
+
+    fn enter_i64(&self, tid: i64, enter_code: u16, idx: usize) -> Option<i64> {
+        self.enter_param(tid, enter_code, idx)
+            .map(sonde_event::le_int)
+    }
+
+    fn add_fd(&mut self, tid: i64, fd: i64, f: Fd) {
+        if fd < 0 {
+            return;
+        }
+        let owner = self.fd_owner_tid(tid);
+        let max = self.limits.max_fds_per_thread;
+        let t = self.thread_mut(owner);
+        if t.fds.len() >= max && !t.fds.contains_key(&fd) {
+            return;
+        }
+        t.fds.insert(fd, f);
+        // the fd a creating syscall returns is the one it operates on
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.last_fd = Some(fd);
+        }
+    }
+
+    fn on_exit(&mut self, ev: &RawEvent<'_>) {
+        let tid = ev.tid;
+        let enter = c_enter(ev.code);
+        // exit-side fd, for fields like fd.name on exit events
+        if let Some(info) = ev.info() {
+            if info.flags & sonde_event::flags::USES_FD != 0 {
+                let from_exit = info
+                    .params
+                    .iter()
+                    .position(|p| p.name == "fd")
+                    .and_then(|i| ev.param_i64(i));
+                let fd = from_exit.or_else(|| self.enter_i64(tid, enter, 0));
+                if let Some(t) = self.threads.get_mut(&tid) {
+                    t.last_fd = fd;
+                } else if fd.is_some() {
+                    self.thread_mut(tid).last_fd = fd;
+                }
+            }
+        }
+        match ev.code {
+            c::SYSCALL_OPEN_X | c::SYSCALL_CREAT_X => {
+                let fd = ev.param_i64(0).unwrap_or(-1);
+                let name = ev.param_str(1).map(|s| s.to_vec()).or_else(|| {
+                    self.enter_param(tid, enter, 0)
+                        .map(|s| sonde_event::cstr(s).to_vec())
+                });
+                let flags = if ev.code == c::SYSCALL_OPEN_X {
+                    ev.param_u64(2)
+                        .or_else(|| self.enter_param(tid, enter, 1).map(sonde_event::le_uint))
+                        .unwrap_or(0) as u32
+                } else {
+                    PPM_O_CREAT | PPM_O_WRONLY | PPM_O_TRUNC
+                };
+                if fd >= 0 {
+                    let path = resolve_path(self.cwd(tid), &name.unwrap_or_default());
+                    let mut f = Fd::new(
+                        if flags & PPM_O_DIRECTORY != 0 {
+                            FdType::Directory
+                        } else {
+                            FdType::File
+                        },
+                        path,
+                    );
+                    f.flags = flags;
+                    f.dev = ev.param_u64(4).unwrap_or(0) as u32;
+                    f.ino = ev.param_u64(5).unwrap_or(0);
+                    self.add_fd(tid, fd, f);
+                }
+            }
+            c::SYSCALL_OPENAT_X => {
+                let fd = ev.param_i64(0).unwrap_or(-1);
+                let dirfd = self.enter_i64(tid, enter, 0).unwrap_or(PPM_AT_FDCWD);
+                let name = self
+                    .enter_param(tid, enter, 1)
+                    .map(|s| sonde_event::cstr(s).to_vec())
+                    .unwrap_or_default();
+                let flags = self
+                    .enter_param(tid, enter, 2)
+                    .map(sonde_event::le_uint)
+                    .unwrap_or(0) as u32;
+                self.open_at(tid, fd, dirfd, &name, flags, 0, 0);
+            }
+            c::SYSCALL_OPENAT_2_X | c::SYSCALL_OPENAT2_X => {
+                let fd = ev.param_i64(0).unwrap_or(-1);
+                let dirfd = ev.param_i64(1).unwrap_or(PPM_AT_FDCWD);
+                let name = ev.param_str(2).unwrap_or_default().to_vec();
+                let flags = ev.param_u64(3).unwrap_or(0) as u32;
+                let (dev_i, ino_i) = if ev.code == c::SYSCALL_OPENAT2_X {
+                    (6, 7)
+                } else {
+                    (5, 6)
+                };
+                let dev = ev.param_u64(dev_i).unwrap_or(0) as u32;
+                let ino = ev.param_u64(ino_i).unwrap_or(0);
+                self.open_at(tid, fd, dirfd, &name, flags, dev, ino);
+            }
+            c::SYSCALL_OPEN_BY_HANDLE_AT_X => {
+                let fd = ev.param_i64(0).unwrap_or(-1);
+                let flags = ev.param_u64(2).unwrap_or(0) as u32;
+                let path = ev.param_str(3).unwrap_or_default().to_vec();
+                let mut f = Fd::new(FdType::File, path);
+                f.flags = flags;
+                self.add_fd(tid, fd, f);
+            }
+            c::SOCKET_SOCKET_X => {
+                let fd = ev.param_i64(0).unwrap_or(-1);
+                let domain = ev
+                    .param_u64(1)
+                    .or_else(|| self.enter_param(tid, enter, 0).map(sonde_event::le_uint))
+                    .unwrap_or(0) as u8;
+                let kind = match domain {
+                    AF_INET => FdType::Ipv4Sock,
+                    AF_INET6 => FdType::Ipv6Sock,
+                    AF_UNIX => FdType::UnixSock,
+                    AF_NETLINK => FdType::Netlink,
+                    _ => FdType::Unsupported,
+                };
+                self.add_fd(tid, fd, Fd::new(kind, Vec::new()));
+            }
+            c::SOCKET_SOCKETPAIR_X => {
+                if ev.param_i64(0).unwrap_or(-1) >= 0 {
+                    let src = ev.param_u64(3).unwrap_or(0);
+                    let dst = ev.param_u64(4).unwrap_or(0);
+                    for (i, (a, b)) in [(1, (src, dst)), (2, (dst, src))] {
+                        let fd = ev.param_i64(i).unwrap_or(-1);
+                        let mut f = Fd::new(FdType::UnixSock, Vec::new());
+                        f.addrs = SockAddrs::Unix { source: a, dest: b };
+                        self.add_fd(tid, fd, f);
+                    }
+                }
+            }
+            c::SOCKET_BIND_X => {
+                let res = ev.param_i64(0).unwrap_or(-1);
+                let fd = ev
+                    .param_i64(2)
+                    .or_else(|| self.enter_i64(tid, enter, 0))
+                    .unwrap_or(-1);
+                if res >= 0 {
+                    if let Some(addr) = ev.param(1) {
+                        self.on_bind(tid, fd, addr);
+                    }
+                }
+            }
+            c::SOCKET_CONNECT_X => {
+                let res = ev.param_i64(0).unwrap_or(-1);
+                let fd = ev
+                    .param_i64(2)
+                    .or_else(|| self.enter_i64(tid, enter, 0))
+                    .unwrap_or(-1);
+                if res >= 0 || res == EINPROGRESS {
+                    if let Some(tuple) = ev.param(1) {
+                        self.set_tuple(tid, fd, tuple, true);
+                    }
+                }
+            }
+            c::SOCKET_ACCEPT_X
+            | c::SOCKET_ACCEPT_5_X
+            | c::SOCKET_ACCEPT4_X
+            | c::SOCKET_ACCEPT4_5_X
+            | c::SOCKET_ACCEPT4_6_X => {
+                let fd = ev.param_i64(0).unwrap_or(-1);
+                if fd >= 0 {
+                    let kind = match ev.param(1).and_then(|t| t.first().copied()) {
+                        Some(AF_INET) => FdType::Ipv4Sock,
+                        Some(AF_INET6) => FdType::Ipv6Sock,
+                        Some(AF_UNIX) => FdType::UnixSock,
+                        _ => FdType::Unknown,
+                    };
+                    self.add_fd(tid, fd, Fd::new(kind, Vec::new()));
+                    if let Some(tuple) = ev.param(1) {
+                        self.set_tuple(tid, fd, tuple, false);
+                    }
+                }
+            }
+            c::SYSCALL_PIPE_X | c::SYSCALL_PIPE2_X => {
+                if ev.param_i64(0).unwrap_or(-1) >= 0 {
+                    let ino = ev.param_u64(3).unwrap_or(0);
+                    for i in [1, 2] {
+                        let fd = ev.param_i64(i).unwrap_or(-1);
+                        let mut f = Fd::new(FdType::Fifo, Vec::new());
+                        f.ino = ino;
+                        self.add_fd(tid, fd, f);
+                    }
+                }
+            }
+            c::SYSCALL_EVENTFD_X | c::SYSCALL_EVENTFD2_X => self.simple_fd(tid, ev, FdType::Event),
+            c::SYSCALL_SIGNALFD_X | c::SYSCALL_SIGNALFD4_X => {
+                self.simple_fd(tid, ev, FdType::Signalfd)
+            }
+            c::SYSCALL_TIMERFD_CREATE_X => self.simple_fd(tid, ev, FdType::Timerfd),
+            c::SYSCALL_INOTIFY_INIT_X | c::SYSCALL_INOTIFY_INIT1_X => {
+                self.simple_fd(tid, ev, FdType::Inotify)
+            }
+            c::SYSCALL_EPOLL_CREATE_X | c::SYSCALL_EPOLL_CREATE1_X => {
+                self.simple_fd(tid, ev, FdType::Eventpoll)
+            }
+            c::SYSCALL_USERFAULTFD_X => self.simple_fd(tid, ev, FdType::Userfaultfd),
+            c::SYSCALL_IO_URING_SETUP_X => self.simple_fd(tid, ev, FdType::Iouring),
+            c::SYSCALL_BPF_2_X => self.simple_fd(tid, ev, FdType::Bpf),
+            c::SYSCALL_PIDFD_OPEN_X => self.simple_fd(tid, ev, FdType::Pidfd),
+            c::SYSCALL_MEMFD_CREATE_X => {
+                let fd = ev.param_i64(0).unwrap_or(-1);
+                let mut name = b"memfd:".to_vec();
+                name.extend_from_slice(ev.param_str(1).unwrap_or_default());
+                self.add_fd(tid, fd, Fd::new(FdType::Memfd, name));
+            }
+            c::SYSCALL_DUP_X | c::SYSCALL_DUP_1_X | c::SYSCALL_DUP2_X | c::SYSCALL_DUP3_X => {
+                let newfd = ev.param_i64(0).unwrap_or(-1);
+                let oldfd = ev
+                    .param_i64(1)
+                    .or_else(|| self.enter_i64(tid, enter, 0))
+                    .unwrap_or(-1);
+                if newfd >= 0 && newfd != oldfd {
+                    if let Some(f) = self.fd(tid, oldfd).cloned() {
+                        self.add_fd(tid, newfd, f);
+                    }
+                }
+            }
+            c::SYSCALL_FCNTL_X => {
+                let res = ev.param_i64(0).unwrap_or(-1);
+                let cmd = ev
+                    .param_u64(2)
+                    .or_else(|| self.enter_param(tid, enter, 1).map(sonde_event::le_uint));
+                let fd = ev
+                    .param_i64(1)
+                    .or_else(|| self.enter_i64(tid, enter, 0))
+                    .unwrap_or(-1);
+                if res >= 0 && matches!(cmd, Some(F_DUPFD) | Some(F_DUPFD_CLOEXEC)) {
+                    if let Some(f) = self.fd(tid, fd).cloned() {
+                        self.add_fd(tid, res, f);
+                    }
+                }
+            }
+            c::SYSCALL_CLOSE_X => {
+                let res = ev.param_i64(0).unwrap_or(-1);
+                let fd = ev
+                    .param_i64(1)
+                    .or_else(|| self.enter_i64(tid, enter, 0))
+                    .unwrap_or(-1);
+                if res >= 0 && fd >= 0 {
+                    let owner = self.fd_owner_tid(tid);
+                    self.pending_close.push((owner, fd));
+                }
+            }
+            c::SYSCALL_CLOSE_RANGE_X => {
+                if ev.param_i64(0).unwrap_or(-1) >= 0 {
+                    let first = ev.param_u64(1).unwrap_or(0) as i64;
+                    let last = ev.param_u64(2).unwrap_or(0) as i64;
+                    let owner = self.fd_owner_tid(tid);
+                    if let Some(t) = self.threads.get(&owner) {
+                        let gone: Vec<i64> = t
+                            .fds
+                            .keys()
+                            .copied()
+                            .filter(|f| *f >= first && *f <= last)
+                            .collect();
+                        self.pending_close
+                            .extend(gone.into_iter().map(|f| (owner, f)));
+                    }
+                }
+            }
+            c::SYSCALL_CHDIR_X => {
+                if ev.param_i64(0).unwrap_or(-1) >= 0 {
+                    if let Some(p) = ev.param_str(1) {
+                        let new = resolve_path(self.cwd(tid), p);
+                        self.set_cwd(tid, new);
+                    }
+                }
+            }
+            c::SYSCALL_FCHDIR_X => {
+                if ev.param_i64(0).unwrap_or(-1) >= 0 {
+                    let fd = ev
+                        .param_i64(1)
+                        .or_else(|| self.enter_i64(tid, enter, 0))
+                        .unwrap_or(-1);
+                    if let Some(f) = self.fd(tid, fd) {
+                        let new = f.name.clone();
+                        self.set_cwd(tid, new);
+                    }
+                }
+            }
+            code if is_clone_exit(code) => self.on_clone_exit(ev),
+            code if is_execve_exit(code) => self.on_execve_exit(ev),
+            _ => {}
+        }
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.last_enter.valid = false;
+        }
+    }
+
+    fn set_cwd(&mut self, tid: i64, mut cwd: Vec<u8>) {
+        if !cwd.ends_with(b"/") {
+            cwd.push(b'/');
+        }
+        let pid = self.threads.get(&tid).map(|t| t.pid).unwrap_or(tid);
+        let target = if self.threads.contains_key(&pid) {
+            pid
+        } else {
+            tid
+        };
+        self.thread_mut(target).cwd = cwd;
+    }
+
+    fn simple_fd(&mut self, tid: i64, ev: &RawEvent<'_>, kind: FdType) {
+        let fd = ev.param_i64(0).unwrap_or(-1);
+        self.add_fd(tid, fd, Fd::new(kind, Vec::new()));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open_at(
+        &mut self,
+        tid: i64,
+        fd: i64,
+        dirfd: i64,
+        name: &[u8],
+        flags: u32,
+        dev: u32,
+        ino: u64,
+    ) {
+        if fd < 0 {
+            return;
+        }
+        let base: Vec<u8> = if name.first() == Some(&b'/') {
+            Vec::new()
+        } else if dirfd == PPM_AT_FDCWD {
+            self.cwd(tid).to_vec()
+        } else {
+            self.fd(tid, dirfd)
+                .map(|f| f.name.clone())
+                .unwrap_or_default()
+        };
+        let path = if base.is_empty() {
+            resolve_path(b"", name)
+        } else {
+            concat_path(&base, name)
+        };
+        let mut f = Fd::new(
+            if flags & PPM_O_DIRECTORY != 0 {
+                FdType::Directory
+            } else {
+                FdType::File
+            },
+            path,
+        );
+        f.flags = flags;
+        f.dev = dev;
+        f.ino = ino;
+        self.add_fd(tid, fd, f);
+    }
+
+    fn on_bind(&mut self, tid: i64, fd: i64, addr: &[u8]) {
+        let owner = self.fd_owner_tid(tid);
+        let Some(f) = self
+            .threads
+            .get_mut(&owner)
+            .and_then(|t| t.fds.get_mut(&fd))
+        else {
+            return;
+        };
+        match addr.first() {
+            Some(&AF_INET) if addr.len() >= 7 => {
+                let ip = Ipv4Addr::new(addr[1], addr[2], addr[3], addr[4]);
+                let port = u16::from_le_bytes([addr[5], addr[6]]);
+                f.kind = FdType::Ipv4ServSock;
+                f.addrs = SockAddrs::V4Server { ip, port };
+            }
+            Some(&AF_INET6) if addr.len() >= 19 => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&addr[1..17]);
+                let port = u16::from_le_bytes([addr[17], addr[18]]);
+                f.kind = FdType::Ipv6ServSock;
+                f.addrs = SockAddrs::V6Server {
+                    ip: Ipv6Addr::from(a),
+                    port,
+                };
+            }
+            Some(&AF_UNIX) => {
+                f.name = sonde_event::cstr(&addr[1..]).to_vec();
+            }
+            _ => {}
+        }
+    }
+
+    /// Records a connection tuple on an fd and names it after the tuple.
+    fn set_tuple(&mut self, tid: i64, fd: i64, tuple: &[u8], client: bool) {
+        let owner = self.fd_owner_tid(tid);
+        let Some(f) = self
+            .threads
+            .get_mut(&owner)
+            .and_then(|t| t.fds.get_mut(&fd))
+        else {
+            return;
+        };
+        if let Some((addrs, name)) = parse_tuple(tuple) {
+            match addrs {
+                SockAddrs::V4 { .. } => f.kind = FdType::Ipv4Sock,
+                SockAddrs::V6 { .. } => f.kind = FdType::Ipv6Sock,
+                SockAddrs::Unix { .. } => f.kind = FdType::UnixSock,
+                _ => {}
+            }
+            if f.l4 == L4Proto::Unknown && !matches!(addrs, SockAddrs::Unix { .. }) {
+                f.l4 = L4Proto::Tcp;
+            }
+            f.addrs = addrs;
+            f.name = name;
+            if client {
+                f.role_client = true;
+            } else {
+                f.role_server = true;
+            }
+        }
+    }
+
+    fn on_clone_exit(&mut self, ev: &RawEvent<'_>) {
+        let info = match ev.info() {
+            Some(i) => i,
+            None => return,
+        };
+        let idx = |name: &str| info.params.iter().position(|p| p.name == name);
+        let res = ev.param_i64(0).unwrap_or(-1);
+        if res < 0 {
+            return;
+        }
+        let get_i = |n: &str| idx(n).and_then(|i| ev.param_i64(i));
+        let get_s = |n: &str| idx(n).and_then(|i| ev.param_str(i)).map(|s| s.to_vec());
+        let get_b = |n: &str| idx(n).and_then(|i| ev.param(i)).map(|s| s.to_vec());
+        let flags = get_i("flags").unwrap_or(0) as u32;
+        let (child_tid, parent_tid) = if res == 0 {
+            (ev.tid, get_i("ptid").unwrap_or(-1))
+        } else {
+            (res, ev.tid)
+        };
+        if res > 0 && self.threads.contains_key(&child_tid) {
+            return; // the child's own exit event came first
+        }
+        let parent = self.threads.get(&parent_tid).cloned();
+        let mut t = match self.threads.get(&child_tid) {
+            Some(existing) if res == 0 => existing.clone(),
+            _ => Thread::new(child_tid),
+        };
+        t.tid = child_tid;
+        t.flags = flags;
+        if res == 0 {
+            t.pid = get_i("pid").unwrap_or(child_tid);
+            t.ptid = get_i("ptid").unwrap_or(-1);
+        } else if flags & clone_flags::CLONE_THREAD != 0 {
+            t.pid = get_i("pid").unwrap_or(ev.tid);
+            t.ptid = get_i("ptid").unwrap_or(-1);
+        } else {
+            t.pid = child_tid;
+            t.ptid = ev.tid;
+        }
+        if let Some(e) = get_s("exe") {
+            t.exe = e;
+        }
+        if let Some(a) = get_b("args") {
+            t.args = a;
+        }
+        if let Some(cwd) = get_s("cwd") {
+            t.cwd = cwd;
+        }
+        t.fdlimit = get_i("fdlimit").unwrap_or(t.fdlimit);
+        t.uid = get_i("uid").map(|v| v as u32).unwrap_or(t.uid);
+        t.gid = get_i("gid").map(|v| v as u32).unwrap_or(t.gid);
+        t.vtid = get_i("vtid").unwrap_or(t.vtid);
+        t.vpid = get_i("vpid").unwrap_or(t.vpid);
+        if let Some(cg) = get_b("cgroups") {
+            t.cgroups = cg;
+        }
+        let comm = get_s("comm");
+        match (&comm, &parent) {
+            (Some(c), _) => t.comm = c.clone(),
+            (None, Some(p)) if t.comm.is_empty() => t.comm = p.comm.clone(),
+            _ => {}
+        }
+        if let Some(p) = &parent {
+            if t.env.is_empty() {
+                t.env = p.env.clone();
+            }
+            if t.cgroups.is_empty() {
+                t.cgroups = p.cgroups.clone();
+            }
+            t.sid = p.sid;
+            t.vpgid = p.vpgid;
+            t.loginuid = p.loginuid;
+            t.root = p.root.clone();
+            t.exepath = p.exepath.clone();
+        }
+        t.clone_ts = ev.ts;
+        t.last_enter = LastEnter::default();
+        // fds: threads share the main thread's table, processes get a copy
+        let shares =
+            flags & clone_flags::CLONE_THREAD != 0 || flags & clone_flags::CLONE_FILES != 0;
+        if !shares && t.fds.is_empty() {
+            if let Some(owner) = self.fd_owner(parent_tid) {
+                t.fds = owner.fds.clone();
+            }
+        }
+        if shares && t.pid != t.tid {
+            t.flags |= clone_flags::CLONE_FILES;
+        }
+        self.insert_thread(t);
+    }
+
+    fn on_execve_exit(&mut self, ev: &RawEvent<'_>) {
+        let info = match ev.info() {
+            Some(i) => i,
+            None => return,
+        };
+        if ev.param_i64(0).unwrap_or(-1) != 0 {
+            return;
+        }
+        let idx = |name: &str| info.params.iter().position(|p| p.name == name);
+        let get_i = |n: &str| idx(n).and_then(|i| ev.param_i64(i));
+        let get_s = |n: &str| idx(n).and_then(|i| ev.param_str(i)).map(|s| s.to_vec());
+        let get_b = |n: &str| idx(n).and_then(|i| ev.param(i)).map(|s| s.to_vec());
+        let tid = ev.tid;
+        let t = self.thread_mut(tid);
+        if let Some(e) = get_s("exe") {
+            t.exe = e;
+        }
+        if let Some(a) = get_b("args") {
+            t.args = a;
+        }
+        if let Some(p) = get_i("pid") {
+            t.pid = p;
+        }
+        if let Some(p) = get_i("ptid") {
+            t.ptid = p;
+        }
+        if let Some(cwd) = get_s("cwd") {
+            t.cwd = cwd;
+        }
+        t.fdlimit = get_i("fdlimit").unwrap_or(t.fdlimit);
+        t.pfmajor = get_i("pgft_maj").map(|v| v as u64).unwrap_or(t.pfmajor);
+        t.pfminor = get_i("pgft_min").map(|v| v as u64).unwrap_or(t.pfminor);
+        t.vmsize_kb = get_i("vm_size").map(|v| v as u32).unwrap_or(t.vmsize_kb);
+        t.vmrss_kb = get_i("vm_rss").map(|v| v as u32).unwrap_or(t.vmrss_kb);
+        t.vmswap_kb = get_i("vm_swap").map(|v| v as u32).unwrap_or(t.vmswap_kb);
+        match get_s("comm") {
+            Some(c) => t.comm = c,
+            None => {
+                let exe = t.exe.clone();
+                let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(&exe).to_vec();
+                t.comm = base;
+            }
+        }
+        if let Some(cg) = get_b("cgroups") {
+            t.cgroups = cg;
+        }
+        if let Some(env) = get_b("env") {
+            t.env = env;
+        }
+        if let Some(tty) = get_i("tty") {
+            t.tty = tty as u32;
+        }
+        if let Some(l) = get_i("loginuid") {
+            t.loginuid = l as u32;
+        }
+        if let Some(u) = get_i("uid") {
+            t.uid = u as u32;
+        }
+        if let Some(g) = get_i("gid") {
+            t.gid = g as u32;
+        }
+        // an execve resets the thread to be a process's only thread
+        t.flags &= !clone_flags::CLONE_FILES;
+    }
+}
+
+const PPM_O_WRONLY: u32 = 2;
+const PPM_O_CREAT: u32 = 4;
+const PPM_O_TRUNC: u32 = 256;
+const PPM_O_DIRECTORY: u32 = 1024;
+const PPM_AT_FDCWD: i64 = -100;
+
+/// The enter event code that pairs with an exit event code.
+fn c_enter(exit: u16) -> u16 {
+    exit.wrapping_sub(1)
+}
+
+fn is_clone_exit(code: u16) -> bool {
+    matches!(
+        code,
+        c::SYSCALL_CLONE_11_X
+            | c::SYSCALL_CLONE_16_X
+            | c::SYSCALL_CLONE_17_X
+            | c::SYSCALL_CLONE_20_X
+            | c::SYSCALL_FORK_X
+            | c::SYSCALL_FORK_17_X
+            | c::SYSCALL_FORK_20_X
+            | c::SYSCALL_VFORK_X
+            | c::SYSCALL_VFORK_17_X
+            | c::SYSCALL_VFORK_20_X
+            | c::SYSCALL_CLONE3_X
+    )
+}
+
+fn is_execve_exit(code: u16) -> bool {
+    matches!(
+        code,
+        c::SYSCALL_EXECVE_8_X
+            | c::SYSCALL_EXECVE_13_X
+            | c::SYSCALL_EXECVE_14_X
+            | c::SYSCALL_EXECVE_15_X
+            | c::SYSCALL_EXECVE_16_X
+            | c::SYSCALL_EXECVE_17_X
+            | c::SYSCALL_EXECVE_18_X
+            | c::SYSCALL_EXECVE_19_X
+            | c::SYSCALL_EXECVEAT_X
+    )
+}
+
+/// Decodes a `SOCKTUPLE` parameter into endpoints and the fd name sysdig gives it.
+pub fn parse_tuple(t: &[u8]) -> Option<(SockAddrs, Vec<u8>)> {
+    match *t.first()? {
+        AF_INET if t.len() >= 13 => {
+            let sip = Ipv4Addr::new(t[1], t[2], t[3], t[4]);
+            let sport = u16::from_le_bytes([t[5], t[6]]);
+            let dip = Ipv4Addr::new(t[7], t[8], t[9], t[10]);
+            let dport = u16::from_le_bytes([t[11], t[12]]);
+            let name = format!("{sip}:{sport}->{dip}:{dport}").into_bytes();
+            Some((
+                SockAddrs::V4 {
+                    sip,
+                    sport,
+                    dip,
+                    dport,
+                },
+                name,
+            ))
+        }
+        AF_INET6 if t.len() >= 37 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&t[1..17]);
+            let sport = u16::from_le_bytes([t[17], t[18]]);
+            let mut b = [0u8; 16];
+            b.copy_from_slice(&t[19..35]);
+            let dport = u16::from_le_bytes([t[35], t[36]]);
+            let (sip, dip) = (Ipv6Addr::from(a), Ipv6Addr::from(b));
+            let name = format!("{}:{sport}->{}:{dport}", fmt_v6(&sip), fmt_v6(&dip)).into_bytes();
+            Some((
+                SockAddrs::V6 {
+                    sip,
+                    sport,
+                    dip,
+                    dport,
+                },
+                name,
+            ))
+        }
+        AF_UNIX if t.len() >= 17 => {
+            let source = u64::from_le_bytes(t[1..9].try_into().ok()?);
+            let dest = u64::from_le_bytes(t[9..17].try_into().ok()?);
+            let path = sonde_event::cstr(&t[17..]).to_vec();
+            Some((SockAddrs::Unix { source, dest }, path))
+        }
+        _ => None,
+    }
+}
+
+/// Formats an IPv6 address the way sysdig does (IPv4-mapped addresses as dotted quads).
+pub fn fmt_v6(a: &Ipv6Addr) -> String {
+    if let Some(v4) = a.to_ipv4_mapped() {
+        return v4.to_string();
+    }
+    a.to_string()
+}
+
+fn fd_from_scap(f: &sonde_scap::FdInfo) -> Fd {
+    let kind = FdType::from_scap(f.kind);
+    let mut fd = Fd::new(kind, Vec::new());
+    fd.ino = f.ino;
+    match &f.detail {
+        FdDetail::Ipv4 {
+            sip,
+            dip,
+            sport,
+            dport,
+            l4proto,
+        } => {
+            let (sip, dip) = (Ipv4Addr::from(*sip), Ipv4Addr::from(*dip));
+            fd.addrs = SockAddrs::V4 {
+                sip,
+                sport: *sport,
+                dip,
+                dport: *dport,
+            };
+            fd.l4 = L4Proto::from_scap(*l4proto);
+            fd.name = format!("{sip}:{sport}->{dip}:{dport}").into_bytes();
+        }
+        FdDetail::Ipv6 {
+            sip,
+            dip,
+            sport,
+            dport,
+            l4proto,
+        } => {
+            let (sip, dip) = (Ipv6Addr::from(*sip), Ipv6Addr::from(*dip));
+            fd.addrs = SockAddrs::V6 {
+                sip,
+                sport: *sport,
+                dip,
+                dport: *dport,
+            };
+            fd.l4 = L4Proto::from_scap(*l4proto);
+            fd.name = format!("{}:{sport}->{}:{dport}", fmt_v6(&sip), fmt_v6(&dip)).into_bytes();
+        }
+        FdDetail::Ipv4Server { ip, port, l4proto } => {
+            let ip = Ipv4Addr::from(*ip);
+            fd.addrs = SockAddrs::V4Server { ip, port: *port };
+            fd.l4 = L4Proto::from_scap(*l4proto);
+            fd.name = format!("{ip}:{port}").into_bytes();
+        }
+        FdDetail::Ipv6Server { ip, port, l4proto } => {
+            let ip = Ipv6Addr::from(*ip);
+            fd.addrs = SockAddrs::V6Server { ip, port: *port };
+            fd.l4 = L4Proto::from_scap(*l4proto);
+            fd.name = format!("{}:{port}", fmt_v6(&ip)).into_bytes();
+        }
+        FdDetail::Unix { source, dest, path } => {
+            fd.addrs = SockAddrs::Unix {
+                source: *source,
+                dest: *dest,
+            };
+            fd.name = path.clone();
+        }
+        FdDetail::File {
+            open_flags,
+            path,
+            dev,
+        } => {
+            fd.flags = *open_flags;
+            fd.dev = *dev;
+            fd.name = path.clone();
+        }
+        FdDetail::Named(n) => fd.name = n.clone(),
+        FdDetail::None => {}
+    }
+    fd
+}

@@ -1,0 +1,245 @@
+//! File descriptors and what they point to.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// The kind of object a file descriptor refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FdType {
+    Unknown,
+    File,
+    Directory,
+    Ipv4Sock,
+    Ipv6Sock,
+    Ipv4ServSock,
+    Ipv6ServSock,
+    Fifo,
+    UnixSock,
+    Event,
+    Unsupported,
+    Signalfd,
+    Eventpoll,
+    Inotify,
+    Timerfd,
+    Netlink,
+    Bpf,
+    Userfaultfd,
+    Iouring,
+    Memfd,
+    Pidfd,
+}
+
+impl FdType {
+    /// From the `SCAP_FD_*` code used in fd-list blocks.
+    pub fn from_scap(k: u8) -> FdType {
+        use FdType::*;
+        match k {
+            1 | 16 => File,
+            2 => Directory,
+            3 => Ipv4Sock,
+            4 => Ipv6Sock,
+            5 => Ipv4ServSock,
+            6 => Ipv6ServSock,
+            7 => Fifo,
+            8 => UnixSock,
+            9 => Event,
+            10 => Unsupported,
+            11 => Signalfd,
+            12 => Eventpoll,
+            13 => Inotify,
+            14 => Timerfd,
+            15 => Netlink,
+            17 => Bpf,
+            18 => Userfaultfd,
+            19 => Iouring,
+            20 => Memfd,
+            21 => Pidfd,
+            _ => Unknown,
+        }
+    }
+
+    /// The one-letter code sysdig shows in fd annotations (`<f>`, `<4>`, ...).
+    pub fn type_char(self) -> char {
+        use FdType::*;
+        match self {
+            File => 'f',
+            Directory => 'd',
+            Ipv4Sock | Ipv4ServSock => '4',
+            Ipv6Sock | Ipv6ServSock => '6',
+            Fifo => 'p',
+            UnixSock => 'u',
+            Event => 'e',
+            Unsupported => 'o',
+            Signalfd => 's',
+            Eventpoll => 'l',
+            Inotify => 'i',
+            Timerfd => 't',
+            Netlink => 'n',
+            Bpf => 'b',
+            Userfaultfd => 'u',
+            Iouring => 'r',
+            Memfd => 'm',
+            Pidfd => 'P',
+            Unknown => '?',
+        }
+    }
+
+    /// The name `fd.type` reports.
+    pub fn name(self) -> &'static str {
+        use FdType::*;
+        match self {
+            File => "file",
+            Directory => "directory",
+            Ipv4Sock | Ipv4ServSock => "ipv4",
+            Ipv6Sock | Ipv6ServSock => "ipv6",
+            Fifo => "pipe",
+            UnixSock => "unix",
+            Event => "event",
+            Unsupported => "unknown",
+            Signalfd => "signalfd",
+            Eventpoll => "eventpoll",
+            Inotify => "inotify",
+            Timerfd => "timerfd",
+            Netlink => "netlink",
+            Bpf => "bpf",
+            Userfaultfd => "userfaultfd",
+            Iouring => "io_uring",
+            Memfd => "memfd",
+            Pidfd => "pidfd",
+            Unknown => "<NA>",
+        }
+    }
+
+    pub fn is_socket(self) -> bool {
+        matches!(
+            self,
+            FdType::Ipv4Sock
+                | FdType::Ipv6Sock
+                | FdType::Ipv4ServSock
+                | FdType::Ipv6ServSock
+                | FdType::UnixSock
+        )
+    }
+}
+
+/// Transport protocol of a socket (`SCAP_L4_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum L4Proto {
+    #[default]
+    Unknown,
+    Na,
+    Tcp,
+    Udp,
+    Icmp,
+    Raw,
+}
+
+impl L4Proto {
+    pub fn from_scap(v: u8) -> L4Proto {
+        match v {
+            1 => L4Proto::Na,
+            2 => L4Proto::Tcp,
+            3 => L4Proto::Udp,
+            4 => L4Proto::Icmp,
+            5 => L4Proto::Raw,
+            _ => L4Proto::Unknown,
+        }
+    }
+
+    /// The letter shown after the type letter in fd annotations.
+    pub fn letter(self) -> Option<char> {
+        match self {
+            L4Proto::Tcp => Some('t'),
+            L4Proto::Udp => Some('u'),
+            L4Proto::Icmp => Some('i'),
+            L4Proto::Raw => Some('r'),
+            _ => None,
+        }
+    }
+
+    /// The name `fd.l4proto` reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            L4Proto::Tcp => "tcp",
+            L4Proto::Udp => "udp",
+            L4Proto::Icmp => "icmp",
+            L4Proto::Raw => "raw",
+            _ => "<NA>",
+        }
+    }
+}
+
+/// Network endpoints of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SockAddrs {
+    #[default]
+    None,
+    V4 {
+        sip: Ipv4Addr,
+        sport: u16,
+        dip: Ipv4Addr,
+        dport: u16,
+    },
+    V6 {
+        sip: Ipv6Addr,
+        sport: u16,
+        dip: Ipv6Addr,
+        dport: u16,
+    },
+    V4Server {
+        ip: Ipv4Addr,
+        port: u16,
+    },
+    V6Server {
+        ip: Ipv6Addr,
+        port: u16,
+    },
+    Unix {
+        source: u64,
+        dest: u64,
+    },
+}
+
+/// One open file descriptor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fd {
+    pub kind: FdType,
+    /// The name sysdig shows: a path, a connection tuple, ...
+    pub name: Vec<u8>,
+    /// Open flags (`PPM_O_*`) for files.
+    pub flags: u32,
+    pub ino: u64,
+    pub dev: u32,
+    pub l4: L4Proto,
+    pub addrs: SockAddrs,
+    /// Whether this socket was seen connecting (client) or accepting (server side).
+    pub role_client: bool,
+    pub role_server: bool,
+}
+
+impl Fd {
+    pub fn new(kind: FdType, name: impl Into<Vec<u8>>) -> Fd {
+        Fd {
+            kind,
+            name: name.into(),
+            flags: 0,
+            ino: 0,
+            dev: 0,
+            l4: L4Proto::Unknown,
+            addrs: SockAddrs::None,
+            role_client: false,
+            role_server: false,
+        }
+    }
+
+    /// Renders the annotation sysdig appends to fd values: `<f>/etc/passwd`.
+    pub fn annotation(&self, out: &mut Vec<u8>) {
+        out.push(b'<');
+        let mut tmp = [0u8; 4];
+        out.extend_from_slice(self.kind.type_char().encode_utf8(&mut tmp).as_bytes());
+        if let Some(l) = self.l4.letter() {
+            out.push(l as u8);
+        }
+        out.push(b'>');
+        out.extend_from_slice(&self.name);
+    }
+}

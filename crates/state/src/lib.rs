@@ -1,0 +1,22 @@
+//! # sonde-state: the state engine
+//!
+//! Owns the meaning raw events acquire over time: the thread table (from
+//! process-list blocks, /proc scans and clone/fork/vfork/clone3/execve/
+//! execveat/procexit events), per-process fd tables (from fd-list blocks and
+//! every fd-creating, fd-changing and fd-closing event), working
+//! directories so relative paths resolve, users and groups, interfaces and
+//! machine info. Tables are bounded by [`Limits`]; exited threads are reaped.
+//!
+//! Does **not** own: decoding bytes (`sonde-event`, `sonde-scap`), deciding
+//! which events to keep (`sonde-filter`) or rendering (`sonde-output`).
+//! Sinks read the state through [`State`]'s accessors right after
+//! [`State::process`] has applied the event they are looking at.
+
+mod engine;
+mod fd;
+pub mod path;
+mod thread;
+
+pub use engine::{fmt_v6, parse_tuple, Limits, State};
+pub use fd::{Fd, FdType, L4Proto, SockAddrs};
+pub use thread::{clone_flags, split_nul, LastEnter, Thread};

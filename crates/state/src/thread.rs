@@ -1,0 +1,121 @@
+//! Threads and processes.
+
+use rustc_hash::FxHashMap;
+
+use crate::fd::Fd;
+
+/// Clone flags sonde interprets (`PPM_CL_*`).
+pub mod clone_flags {
+    pub const CLONE_FILES: u32 = 1;
+    pub const CLONE_FS: u32 = 2;
+    pub const CLONE_THREAD: u32 = 8192;
+    pub const CLONE_VFORK: u32 = 134_217_728;
+    pub const CLOSED: u32 = 262_144;
+}
+
+/// One thread. Threads of a process share the main thread's fd table and cwd.
+#[derive(Debug, Clone, Default)]
+pub struct Thread {
+    pub tid: i64,
+    pub pid: i64,
+    pub ptid: i64,
+    pub sid: i64,
+    pub vpgid: i64,
+    pub comm: Vec<u8>,
+    pub exe: Vec<u8>,
+    pub exepath: Vec<u8>,
+    /// Arguments, each followed by a NUL.
+    pub args: Vec<u8>,
+    /// Environment, each entry followed by a NUL.
+    pub env: Vec<u8>,
+    pub cwd: Vec<u8>,
+    pub root: Vec<u8>,
+    pub fdlimit: i64,
+    pub flags: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub loginuid: u32,
+    pub vtid: i64,
+    pub vpid: i64,
+    /// cgroups as `subsys=path` entries, each followed by a NUL.
+    pub cgroups: Vec<u8>,
+    pub vmsize_kb: u32,
+    pub vmrss_kb: u32,
+    pub vmswap_kb: u32,
+    pub pfmajor: u64,
+    pub pfminor: u64,
+    pub clone_ts: u64,
+    pub tty: u32,
+    /// File descriptors (meaningful on the thread that owns the table).
+    pub fds: FxHashMap<i64, Fd>,
+    /// The last enter event of this thread: its code, timestamp and a copy
+    /// of its parameters, so exit events can use what only the enter had.
+    pub last_enter: LastEnter,
+    /// The fd the current system call operates on, if any.
+    pub last_fd: Option<i64>,
+}
+
+/// A saved enter event.
+#[derive(Debug, Clone, Default)]
+pub struct LastEnter {
+    pub code: u16,
+    pub ts: u64,
+    pub valid: bool,
+    pub lens: Vec<u32>,
+    pub data: Vec<u8>,
+}
+
+impl LastEnter {
+    /// Parameter `i` of the saved enter event.
+    pub fn param(&self, i: usize) -> Option<&[u8]> {
+        if !self.valid || i >= self.lens.len() {
+            return None;
+        }
+        let start: usize = self.lens[..i].iter().map(|&l| l as usize).sum();
+        self.data.get(start..start + self.lens[i] as usize)
+    }
+}
+
+impl Thread {
+    /// A thread known only by its id.
+    pub fn new(tid: i64) -> Thread {
+        Thread {
+            tid,
+            pid: tid,
+            ptid: -1,
+            sid: -1,
+            vpgid: -1,
+            vtid: -1,
+            vpid: -1,
+            loginuid: u32::MAX,
+            ..Default::default()
+        }
+    }
+
+    /// Whether this thread is the main thread of its process.
+    pub fn is_main(&self) -> bool {
+        self.tid == self.pid
+    }
+
+    /// Whether this thread shares its fd table with the main thread.
+    pub fn shares_fds(&self) -> bool {
+        !self.is_main() && self.flags & clone_flags::CLONE_FILES != 0
+    }
+
+    /// Iterates the arguments.
+    pub fn args_iter(&self) -> impl Iterator<Item = &[u8]> {
+        split_nul(&self.args)
+    }
+
+    /// Iterates the environment entries.
+    pub fn env_iter(&self) -> impl Iterator<Item = &[u8]> {
+        split_nul(&self.env)
+    }
+}
+
+/// Splits a NUL-terminated list (`a\0b\0`) into its items.
+pub fn split_nul(b: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let b = b.strip_suffix(&[0]).unwrap_or(b);
+    let empty = b.is_empty();
+    b.split(|&c| c == 0).filter(move |_| !empty)
+}
