@@ -255,9 +255,17 @@ fn main() {
             Some(p) => params(p, &old),
             None => params(get(7), &new),
         };
+        let old_cat = match get(10) {
+            "" | "-" => bits(&r[4], category_bits),
+            s => bits(s, category_bits),
+        };
+        let old_flags = match get(11) {
+            "" | "-" => bits(&r[5], flag_bits),
+            s => bits(s, flag_bits),
+        };
         let _ = writeln!(
             out,
-            "EventInfo {{ code: {code}, enum_name: {:?}, name: {:?}, dir: {dir}, category: {}, flags: {}, params: {}, old_name: {old_name:?}, old_params: {old_p} }},",
+            "EventInfo {{ code: {code}, enum_name: {:?}, name: {:?}, dir: {dir}, category: {}, flags: {}, params: {}, old_name: {old_name:?}, old_params: {old_p}, old_category: {old_cat}, old_flags: {old_flags} }},",
             r[1],
             r[2],
             bits(&r[4], category_bits),

@@ -65,6 +65,11 @@ pub struct EventInfo {
     /// Parameters in the 2022 driver generation. Files written then carry at
     /// most these, and sysdig 0.29.x renders them with these formats.
     pub old_params: &'static [ParamInfo],
+    /// `EC_*` bits in the 2022 driver generation (sysdig 0.29 hides
+    /// `EC_INTERNAL` events by these).
+    pub old_category: u32,
+    /// `EF_*` bits in the 2022 driver generation.
+    pub old_flags: u32,
 }
 
 include!(concat!(env!("OUT_DIR"), "/table.rs"));

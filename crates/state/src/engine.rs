@@ -370,7 +370,13 @@ impl State {
                     AF_NETLINK => FdType::Netlink,
                     _ => FdType::Unsupported,
                 };
-                self.add_fd(tid, fd, Fd::new(kind, Vec::new()));
+                let ty = ev
+                    .param_u64(2)
+                    .or_else(|| self.enter_param(tid, enter, 1).map(sonde_event::le_uint))
+                    .unwrap_or(0) as u32;
+                let mut f = Fd::new(kind, Vec::new());
+                f.sock_type = ty;
+                self.add_fd(tid, fd, f);
             }
             c::SOCKET_SOCKETPAIR_X => {
                 if ev.param_i64(0).unwrap_or(-1) >= 0 {
@@ -654,7 +660,13 @@ impl State {
                 _ => {}
             }
             if f.l4 == L4Proto::Unknown && !matches!(addrs, SockAddrs::Unix { .. }) {
-                f.l4 = L4Proto::Tcp;
+                f.l4 = match f.sock_type & 0xf {
+                    1 => L4Proto::Tcp,
+                    2 => L4Proto::Udp,
+                    3 => L4Proto::Raw,
+                    _ if client => L4Proto::Unknown,
+                    _ => L4Proto::Tcp, // accepted connections are streams
+                };
             }
             f.addrs = addrs;
             f.name = name;

@@ -214,6 +214,8 @@ pub struct Fd {
     /// Whether this socket was seen connecting (client) or accepting (server side).
     pub role_client: bool,
     pub role_server: bool,
+    /// Socket type given to socket() (SOCK_STREAM=1, SOCK_DGRAM=2, ...), 0 if unknown.
+    pub sock_type: u32,
 }
 
 impl Fd {
@@ -228,6 +230,7 @@ impl Fd {
             addrs: SockAddrs::None,
             role_client: false,
             role_server: false,
+            sock_type: 0,
         }
     }
 

@@ -1,0 +1,47 @@
+//! `sonde`: the command-line front end. Parses sysdig-style flags, builds
+//! the pipeline (source -> state -> filter -> sink) and runs it.
+
+mod args;
+mod listing;
+mod pipeline;
+mod printer;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// An error caused by what the user gave us (flags, files, filters): exit code 2.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn main() -> ExitCode {
+    let args = match args::Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    match pipeline::run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sonde: {e:#}");
+            if e.downcast_ref::<UsageError>().is_some()
+                || e.downcast_ref::<sonde_scap::Error>().is_some()
+            {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}

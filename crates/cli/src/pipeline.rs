@@ -1,0 +1,134 @@
+//! The pipeline: a source of events (capture file; later the live probe),
+//! the state engine, the filter, and the sinks.
+
+use std::io::{BufWriter, Write};
+
+use anyhow::{Context, Result};
+use sonde_event::category;
+use sonde_fields::{Ctx, Format, TimeFmt, CONTAINER_FORMAT, DEFAULT_FORMAT};
+use sonde_output::{BufFmt, RenderOpts};
+use sonde_scap::{Block, FileReader};
+use sonde_state::State;
+
+use crate::args::Args;
+use crate::printer::Printer;
+use crate::UsageError;
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+pub fn run(args: &Args) -> Result<()> {
+    let stdout = std::io::stdout();
+    if args.list_events {
+        let mut out = stdout.lock();
+        crate::listing::list_events(&mut out)?;
+        return Ok(());
+    }
+    let time_fmt = match args.timetype.as_deref() {
+        None | Some("h") => TimeFmt::Human,
+        Some("a") => TimeFmt::Absolute,
+        Some("r") => TimeFmt::Relative,
+        Some("d") => TimeFmt::Delta,
+        Some("D") => TimeFmt::DeltaPrev,
+        Some(other) => {
+            return Err(usage(format!(
+                "invalid time type '{other}': expected h, a, r, d or D"
+            )))
+        }
+    };
+    let buf_fmt = if args.base64 {
+        BufFmt::Base64
+    } else if args.hex_ascii {
+        BufFmt::HexAscii
+    } else if args.hex {
+        BufFmt::Hex
+    } else if args.ascii {
+        BufFmt::Ascii
+    } else if args.json {
+        BufFmt::Json
+    } else {
+        BufFmt::Normal
+    };
+    let opts = RenderOpts {
+        buf_fmt,
+        max_buf_len: if args.verbose { 0 } else { 80 },
+        compat_029: true,
+    };
+    let fmt_str = match args.print.as_deref() {
+        None => DEFAULT_FORMAT,
+        Some("c") | Some("container") => CONTAINER_FORMAT,
+        Some(f) => f,
+    };
+    let format = Format::parse(fmt_str)
+        .map_err(|e| usage(format!("invalid output format '{fmt_str}': {e}")))?;
+    if !args.filter.is_empty() {
+        return Err(usage("filters are not supported yet"));
+    }
+    let Some(path) = args.read.as_deref() else {
+        return Err(usage(
+            "live capture is not available yet: use -r FILE to read a capture",
+        ));
+    };
+    let mut reader =
+        FileReader::open(path.as_ref()).with_context(|| format!("cannot read '{path}'"))?;
+    let mut st = State::new();
+    let mut printer = Printer::new(
+        BufWriter::with_capacity(1 << 16, stdout.lock()),
+        format,
+        args.json,
+    );
+    let (mut num, mut first_ts, mut prev_ts) = (0u64, 0u64, 0u64);
+    let max = args.numevents.unwrap_or(u64::MAX);
+    let result = loop {
+        let block = match reader.next_block() {
+            Ok(Some(b)) => b,
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
+        };
+        let ev = match block {
+            Block::Event(ev) => ev,
+            other => {
+                st.apply_block(&other);
+                continue;
+            }
+        };
+        num += 1;
+        if num == 1 {
+            first_ts = ev.ts;
+        }
+        st.process(&ev);
+        let hidden = ev
+            .info()
+            .map(|i| i.old_category & category::INTERNAL != 0)
+            .unwrap_or(true);
+        if !hidden || args.debug {
+            let ctx = Ctx {
+                st: &st,
+                ev: &ev,
+                num,
+                first_ts,
+                prev_ts,
+                opts: &opts,
+                time_fmt,
+            };
+            if let Err(e) = printer.event(&ctx) {
+                if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    return Ok(());
+                }
+                return Err(e.into());
+            }
+        }
+        prev_ts = ev.ts;
+        if num >= max {
+            break Ok(());
+        }
+    };
+    match printer.flush() {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
+    }
+    result.map_err(|e| anyhow::Error::new(e).context(format!("error reading '{path}'")))?;
+    let _ = std::io::stderr().flush();
+    Ok(())
+}

@@ -1,0 +1,21 @@
+//! # sonde-fields: the field set
+//!
+//! Owns the names sysdig and Falco users write in `-p` formats and filters
+//! (`evt.type`, `proc.name`, `fd.name`, ...): parsing a field reference
+//! (with its argument, as in `proc.aname[2]` or `evt.arg.name`), and
+//! extracting its value from an event plus the state right after the event.
+//! Values render as text (for `-p` and `-j`) and, later, compare typed (for
+//! filters).
+//!
+//! Does **not** own: the filter grammar (`sonde-filter`), parameter
+//! rendering rules (`sonde-output::params`), or the tables themselves
+//! (`sonde-state`).
+
+mod extract;
+mod format;
+mod time;
+
+pub use extract::event_name;
+pub use extract::{Ctx, Field, FieldError};
+pub use format::{Format, FormatError, CONTAINER_FORMAT, DEFAULT_FORMAT};
+pub use time::{fmt_local_time, TimeFmt};

@@ -1,0 +1,582 @@
+//! Rendering of one event parameter: its value and its resolved form
+//! (`3` and `<f>/etc/passwd` for an fd), following sysdig 0.29's rules.
+
+use sonde_event::{cstr, le_int, le_uint, ParamInfo, ParamType, PrintFmt, RawEvent};
+use sonde_state::State;
+
+/// How byte buffers are shown (sysdig's -A, -x, -X, -b and the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BufFmt {
+    /// Printable ASCII, everything else as `.`.
+    #[default]
+    Normal,
+    /// `-A`: printable ASCII plus newlines and tabs.
+    Ascii,
+    /// `-x`: hex.
+    Hex,
+    /// `-X`: hex and ASCII.
+    HexAscii,
+    /// `-b`: base64.
+    Base64,
+    /// JSON output (`-j`): like normal but newlines kept for escaping.
+    Json,
+}
+
+/// Options shared by every rendering call.
+#[derive(Debug, Clone, Copy)]
+pub struct RenderOpts {
+    pub buf_fmt: BufFmt,
+    /// Byte buffers longer than this are cut with `...` (0: never), as
+    /// sysdig's `max_evt_output_len` (80 unless -v).
+    pub max_buf_len: usize,
+    /// Use the 2022 (sysdig 0.29) parameter formats where they differ.
+    pub compat_029: bool,
+}
+
+impl Default for RenderOpts {
+    fn default() -> Self {
+        RenderOpts {
+            buf_fmt: BufFmt::Normal,
+            max_buf_len: 80,
+            compat_029: true,
+        }
+    }
+}
+
+/// The parameter descriptions that apply to this event.
+pub fn param_infos(ev: &RawEvent<'_>, opts: &RenderOpts) -> &'static [ParamInfo] {
+    match ev.info() {
+        Some(i)
+            if opts.compat_029
+                && ev.nparams() <= i.old_params.len()
+                && !i.old_params.is_empty() =>
+        {
+            i.old_params
+        }
+        Some(i) => i.params,
+        None => &[],
+    }
+}
+
+/// Renders parameter `idx` of `ev` into `val`, and its resolved form (if any)
+/// into `resolved`. Both buffers are cleared first.
+pub fn render_param(
+    st: &State,
+    ev: &RawEvent<'_>,
+    idx: usize,
+    opts: &RenderOpts,
+    val: &mut Vec<u8>,
+    resolved: &mut Vec<u8>,
+) {
+    val.clear();
+    resolved.clear();
+    let infos = param_infos(ev, opts);
+    let Some(pi) = infos.get(idx) else { return };
+    let Some(p) = ev.param(idx) else { return };
+    let mut ptype = pi.ptype;
+    let mut fmt = pi.fmt;
+    let mut payload = p;
+    if ptype == ParamType::Dyn {
+        if let (Some(dt), Some(&sel)) = (pi.dyn_types, p.first()) {
+            if let Some(alt) = dt.entries.get(sel as usize) {
+                ptype = alt.ptype;
+                fmt = pi.fmt;
+                payload = &p[1..];
+            }
+        }
+    }
+    render_value(st, ev, pi, ptype, fmt, payload, opts, val, resolved);
+}
+
+fn num(
+    out: &mut Vec<u8>,
+    fmt: PrintFmt,
+    signed: i64,
+    unsigned: u64,
+    is_signed: bool,
+    width: usize,
+) {
+    use std::io::Write;
+    let _ = match fmt {
+        PrintFmt::Hex => {
+            let mask = if width >= 8 {
+                u64::MAX
+            } else {
+                (1u64 << (width * 8)) - 1
+            };
+            write!(out, "{:X}", unsigned & mask)
+        }
+        PrintFmt::Oct => {
+            let mask = if width >= 8 {
+                u64::MAX
+            } else {
+                (1u64 << (width * 8)) - 1
+            };
+            write!(out, "{:o}", unsigned & mask)
+        }
+        PrintFmt::PaddedDec => write!(out, "{:010}", unsigned),
+        _ if is_signed => write!(out, "{signed}"),
+        _ => write!(out, "{unsigned}"),
+    };
+}
+
+#[allow(clippy::too_many_arguments)]
+fn render_value(
+    st: &State,
+    ev: &RawEvent<'_>,
+    pi: &ParamInfo,
+    ptype: ParamType,
+    fmt: PrintFmt,
+    p: &[u8],
+    opts: &RenderOpts,
+    val: &mut Vec<u8>,
+    resolved: &mut Vec<u8>,
+) {
+    use std::io::Write;
+    use ParamType as T;
+    match ptype {
+        T::Int8 | T::Int16 | T::Int32 | T::Int64 => {
+            num(val, fmt, le_int(p), le_int(p) as u64, true, p.len())
+        }
+        T::Uint8 | T::Uint16 | T::Uint32 | T::Port => {
+            num(val, fmt, le_int(p), le_uint(p), false, p.len())
+        }
+        T::Uint64 => {
+            // sysdig prints UINT64 in decimal as a signed value
+            num(val, fmt, le_int(p), le_uint(p), true, p.len())
+        }
+        T::Fd | T::Fd32 => {
+            let fd = le_int(p);
+            let _ = write!(val, "{fd}");
+            if st.thread(ev.tid).is_some() {
+                if fd >= 0 {
+                    if let Some(f) = st.fd(ev.tid, fd) {
+                        let mut tmp = Vec::new();
+                        f.annotation(&mut tmp);
+                        sanitize_into(resolved, &tmp);
+                    }
+                } else if fd == -100 {
+                    resolved.extend_from_slice(b"AT_FDCWD");
+                } else if fd < 0 {
+                    if let Some(n) = sonde_event::errno_name(-fd) {
+                        resolved.extend_from_slice(n.as_bytes());
+                    }
+                }
+            }
+        }
+        T::Pid | T::Pid32 => {
+            let pid = le_int(p);
+            let _ = write!(val, "{pid}");
+            if let Some(t) = st.thread(pid) {
+                resolved.extend_from_slice(&t.comm);
+            }
+        }
+        T::Errno => {
+            let v = le_int(p);
+            let _ = write!(val, "{v}");
+            if v < 0 {
+                if let Some(n) = sonde_event::errno_name(-v) {
+                    resolved.extend_from_slice(n.as_bytes());
+                }
+            }
+        }
+        T::Charbuf => {
+            val.extend_from_slice(cstr(p));
+        }
+        T::Fspath | T::Fsrelpath => {
+            sanitize_into(val, cstr(p));
+        }
+        T::Bytebuf | T::Charbufarray | T::CharbufPairArray => {
+            render_buffer(p, opts, val);
+        }
+        T::Sockaddr => render_sockaddr(p, val),
+        T::Socktuple => render_socktuple(p, val),
+        T::Fdlist => {
+            if p.len() >= 2 {
+                let n = u16::from_le_bytes([p[0], p[1]]) as usize;
+                let mut pos = 2;
+                for j in 0..n {
+                    if pos + 10 > p.len() {
+                        break;
+                    }
+                    let fd = le_int(&p[pos..pos + 8]);
+                    let fl = i16::from_le_bytes([p[pos + 8], p[pos + 9]]) as i32 as u32;
+                    let tch = st.fd(ev.tid, fd).map(|f| f.kind.type_char()).unwrap_or('?');
+                    let _ = write!(val, "{}:{}{:x}", fd as u64, tch, fl);
+                    if j + 1 < n {
+                        val.push(b' ');
+                    }
+                    pos += 10;
+                }
+            }
+        }
+        T::Syscallid => {
+            let id = le_uint(p) as u32;
+            let _ = write!(val, "{id}");
+            if let Some(n) = sonde_event::syscall_name(id) {
+                resolved.extend_from_slice(n.as_bytes());
+            }
+        }
+        T::Sigtype => {
+            let v = le_uint(p);
+            let _ = write!(val, "{v}");
+            if let Some(n) = signal_name(v as u8) {
+                resolved.extend_from_slice(n.as_bytes());
+            }
+        }
+        T::Reltime => {
+            let v = le_uint(p);
+            if v == u64::MAX {
+                val.extend_from_slice(b"none");
+            } else {
+                let _ = write!(val, "{v}");
+                let _ = write!(resolved, "{}s", fmt_g(v as f64 / 1e9));
+            }
+        }
+        T::Abstime => {
+            let v = le_uint(p);
+            let _ = write!(val, "{v}");
+        }
+        T::Flags8
+        | T::Flags16
+        | T::Flags32
+        | T::Mode
+        | T::Enumflags8
+        | T::Enumflags16
+        | T::Enumflags32 => {
+            let v = le_uint(p);
+            if ptype == T::Mode {
+                num(val, fmt, v as i64, v, false, 4);
+            } else {
+                let _ = write!(val, "{v}");
+            }
+            if let Some(tab) = pi.symbols {
+                flags_symbols(tab.entries, v, ptype.is_enum(), resolved);
+            }
+        }
+        T::Uid | T::Gid => {
+            let v = le_uint(p) as u32;
+            if v == u32::MAX {
+                val.extend_from_slice(b"-1");
+                resolved.extend_from_slice(b"<NONE>");
+            } else {
+                let _ = write!(val, "{v}");
+                let name = if ptype == T::Uid {
+                    st.users.get(&v).map(|u| u.name.as_slice())
+                } else {
+                    st.groups.get(&v).map(|g| g.name.as_slice())
+                };
+                match name {
+                    Some(n) => resolved.extend_from_slice(n),
+                    None => resolved.extend_from_slice(b"<NA>"),
+                }
+            }
+        }
+        T::Bool => {
+            let v = le_uint(p);
+            val.extend_from_slice(if v != 0 { b"true" } else { b"false" });
+        }
+        T::Ipv4addr => {
+            if p.len() >= 4 {
+                let _ = write!(val, "{}.{}.{}.{}", p[0], p[1], p[2], p[3]);
+            }
+        }
+        T::Ipv6addr => {
+            if p.len() >= 16 {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&p[..16]);
+                let _ = write!(val, "{}", std::net::Ipv6Addr::from(a));
+            }
+        }
+        T::Double => {
+            if p.len() == 8 {
+                let v = f64::from_le_bytes(p.try_into().unwrap_or([0; 8]));
+                let _ = write!(val, "{v}");
+            }
+        }
+        T::Sigset => {
+            let _ = write!(val, "{}", le_uint(p));
+        }
+        T::L4proto | T::Sockfamily => {
+            let _ = write!(val, "{}", le_uint(p));
+        }
+        T::Dyn => val.extend_from_slice(b"INVALID DYNAMIC PARAMETER"),
+        T::None | T::Ipv4net | T::Ipv6net | T::Ipaddr | T::Ipnet => {}
+    }
+}
+
+/// Appends the symbols matching `v`: for enums the one equal symbol, for
+/// flags every contained bit set, `|`-separated, in table order.
+pub fn flags_symbols(entries: &[(&str, u64)], v: u64, is_enum: bool, out: &mut Vec<u8>) {
+    if is_enum {
+        if let Some((n, _)) = entries.iter().find(|(_, x)| *x == v) {
+            out.extend_from_slice(n.as_bytes());
+        }
+        return;
+    }
+    let mut rest = v;
+    let mut sep = false;
+    for (name, fv) in entries {
+        if *fv == v {
+            // an exact match ends the scan and is appended last
+            if sep {
+                out.push(b'|');
+            }
+            out.extend_from_slice(name.as_bytes());
+            return;
+        }
+        if (*fv == 0 && v == 0) || (*fv != 0 && rest & fv == *fv && rest != 0) {
+            if sep {
+                out.push(b'|');
+            }
+            out.extend_from_slice(name.as_bytes());
+            sep = true;
+            rest &= !fv;
+        }
+    }
+}
+
+/// Copies `s`, dropping the characters sysdig strips from names.
+pub fn sanitize_into(out: &mut Vec<u8>, s: &[u8]) {
+    out.extend(s.iter().copied().filter(|&c| c >= 0x20 || c == b'\t'));
+}
+
+/// Renders a byte buffer as text according to the buffer format.
+pub fn render_buffer(p: &[u8], opts: &RenderOpts, out: &mut Vec<u8>) {
+    use std::io::Write;
+    let start = out.len();
+    match opts.buf_fmt {
+        BufFmt::Normal | BufFmt::Json => {
+            for &c in p {
+                out.push(if (0x20..0x7f).contains(&c) { c } else { b'.' });
+            }
+        }
+        BufFmt::Ascii => {
+            for &c in p {
+                out.push(if (0x20..0x7f).contains(&c) || c == b'\n' || c == b'\t' {
+                    c
+                } else {
+                    b'.'
+                });
+            }
+        }
+        BufFmt::Hex | BufFmt::HexAscii => {
+            for (i, chunk) in p.chunks(16).enumerate() {
+                let _ = write!(out, "\n\t0x{:04x}:", i * 16);
+                for pair in chunk.chunks(2) {
+                    out.push(b' ');
+                    for b in pair {
+                        let _ = write!(out, "{b:02x}");
+                    }
+                }
+                if opts.buf_fmt == BufFmt::HexAscii {
+                    let pad = (16 - chunk.len()) * 2 + (16 - chunk.len()) / 2;
+                    out.extend(std::iter::repeat_n(b' ', pad + 2));
+                    for &c in chunk {
+                        out.push(if (0x20..0x7f).contains(&c) { c } else { b'.' });
+                    }
+                }
+            }
+        }
+        BufFmt::Base64 => base64_into(p, out),
+    }
+    if opts.max_buf_len != 0
+        && matches!(opts.buf_fmt, BufFmt::Normal)
+        && out.len() - start > opts.max_buf_len
+    {
+        out.truncate(start + opts.max_buf_len);
+        let n = out.len();
+        if opts.max_buf_len > 3 {
+            out[n - 3..].copy_from_slice(b"...");
+        }
+    }
+}
+
+fn base64_into(p: &[u8], out: &mut Vec<u8>) {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for ch in p.chunks(3) {
+        let b = [ch[0], *ch.get(1).unwrap_or(&0), *ch.get(2).unwrap_or(&0)];
+        let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
+        out.push(T[(n >> 18) as usize & 63]);
+        out.push(T[(n >> 12) as usize & 63]);
+        out.push(if ch.len() > 1 {
+            T[(n >> 6) as usize & 63]
+        } else {
+            b'='
+        });
+        out.push(if ch.len() > 2 {
+            T[n as usize & 63]
+        } else {
+            b'='
+        });
+    }
+}
+
+fn render_sockaddr(p: &[u8], out: &mut Vec<u8>) {
+    use std::io::Write;
+    match p.first() {
+        None => out.extend_from_slice(b"NULL"),
+        Some(1) => sanitize_into(out, cstr(&p[1..])),
+        Some(2) if p.len() == 7 => {
+            let port = u16::from_le_bytes([p[5], p[6]]);
+            let _ = write!(out, "{}.{}.{}.{}:{}", p[1], p[2], p[3], p[4], port);
+        }
+        Some(2) => out.extend_from_slice(b"INVALID IPv4"),
+        Some(10) if p.len() == 19 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&p[1..17]);
+            let port = u16::from_le_bytes([p[17], p[18]]);
+            let _ = write!(
+                out,
+                "{}:{}",
+                sonde_state::fmt_v6(&std::net::Ipv6Addr::from(a)),
+                port
+            );
+        }
+        Some(10) => out.extend_from_slice(b"INVALID IPv6"),
+        Some(f) => {
+            let _ = write!(out, "family {f}");
+        }
+    }
+}
+
+fn render_socktuple(p: &[u8], out: &mut Vec<u8>) {
+    use std::io::Write;
+    match p.first() {
+        None => out.extend_from_slice(b"NULL"),
+        Some(2) if p.len() == 13 => {
+            let sport = u16::from_le_bytes([p[5], p[6]]);
+            let dport = u16::from_le_bytes([p[11], p[12]]);
+            let _ = write!(
+                out,
+                "{}.{}.{}.{}:{}->{}.{}.{}.{}:{}",
+                p[1], p[2], p[3], p[4], sport, p[7], p[8], p[9], p[10], dport
+            );
+        }
+        Some(2) => out.extend_from_slice(b"INVALID IPv4"),
+        Some(10) if p.len() == 37 => {
+            let mut a = [0u8; 16];
+            a.copy_from_slice(&p[1..17]);
+            let mut b = [0u8; 16];
+            b.copy_from_slice(&p[19..35]);
+            let sport = u16::from_le_bytes([p[17], p[18]]);
+            let dport = u16::from_le_bytes([p[35], p[36]]);
+            let (sa, da) = (std::net::Ipv6Addr::from(a), std::net::Ipv6Addr::from(b));
+            if let (Some(s4), Some(d4)) = (sa.to_ipv4_mapped(), da.to_ipv4_mapped()) {
+                let _ = write!(out, "{s4}:{sport}->{d4}:{dport}");
+            } else {
+                let _ = write!(out, "{sa}:{sport}->{da}:{dport}");
+            }
+        }
+        Some(10) => out.extend_from_slice(b"INVALID IPv6"),
+        Some(1) if p.len() >= 17 => {
+            let s = u64::from_le_bytes(p[1..9].try_into().unwrap_or([0; 8]));
+            let d = u64::from_le_bytes(p[9..17].try_into().unwrap_or([0; 8]));
+            let _ = write!(out, "{s:x}->{d:x} ");
+            sanitize_into(out, cstr(&p[17..]));
+        }
+        Some(f) => {
+            let _ = write!(out, "family {f}");
+        }
+    }
+}
+
+/// Formats like C's `%lg`.
+pub fn fmt_g(v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let exp = v.abs().log10().floor() as i32;
+    if !(-5..6).contains(&exp) {
+        let s = format!("{:.5e}", v);
+        // trim mantissa zeros, C-style exponent
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        let e: i32 = e.parse().unwrap_or(0);
+        return format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs());
+    }
+    let decimals = (5 - exp).max(0) as usize;
+    let s = format!("{:.*}", decimals, v);
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// Linux signal names by number.
+pub fn signal_name(n: u8) -> Option<&'static str> {
+    const N: [&str; 32] = [
+        "",
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    N.get(n as usize).copied().filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_render_like_sysdig() {
+        let t: &[(&str, u64)] = &[
+            ("O_RDWR", 3),
+            ("O_WRONLY", 2),
+            ("O_RDONLY", 1),
+            ("O_CLOEXEC", 4096),
+            ("O_NONE", 0),
+        ];
+        let mut o = Vec::new();
+        flags_symbols(t, 4097, false, &mut o);
+        assert_eq!(o, b"O_RDONLY|O_CLOEXEC");
+        o.clear();
+        flags_symbols(t, 1, false, &mut o);
+        assert_eq!(o, b"O_RDONLY");
+    }
+
+    #[test]
+    fn g_format() {
+        assert_eq!(fmt_g(0.5), "0.5");
+        assert_eq!(fmt_g(1.0), "1");
+        assert_eq!(fmt_g(0.000123), "0.000123");
+        assert_eq!(fmt_g(1e-7), "1e-07");
+    }
+
+    #[test]
+    fn buffers_cut_at_limit() {
+        let mut o = Vec::new();
+        render_buffer(&[b'a'; 100], &RenderOpts::default(), &mut o);
+        assert_eq!(o.len(), 80);
+        assert!(o.ends_with(b"..."));
+    }
+}
