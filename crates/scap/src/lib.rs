@@ -13,12 +13,14 @@
 
 pub mod blocks;
 mod parse;
+mod readahead;
 mod reader;
 
 pub use blocks::{
     FdDetail, FdInfo, GroupInfo, IfList, IfaceV4, IfaceV6, MachineInfo, SectionHeader, ThreadInfo,
     UserInfo, UserList,
 };
+pub use readahead::ReadAhead;
 pub use reader::{decode_event, Block, FileReader, Reader};
 
 /// What went wrong, and where.

@@ -66,8 +66,9 @@ impl FileReader {
                 .to_vec()
         };
         let (src, compressed): (Box<dyn Read + Send>, bool) = if head.starts_with(&[0x1f, 0x8b]) {
+            // Decompress on another core: decoding and state stay on this one.
             let gz = flate2::bufread::MultiGzDecoder::new(br);
-            (Box::new(BufReader::with_capacity(1 << 18, gz)), true)
+            (Box::new(crate::readahead::ReadAhead::new(gz)), true)
         } else {
             (Box::new(br), false)
         };
@@ -265,6 +266,44 @@ impl<R: Read> Reader<R> {
                 }
             }
         }
+    }
+}
+
+impl<R: Read> Reader<R> {
+    /// The next block undecoded: its type and its body (the bytes between
+    /// the 8-byte block header and the 4-byte trailer), `Ok(None)` at a
+    /// clean end of file. The first call returns the section header that
+    /// [`Reader::new`] already read, rebuilt byte for byte. Lengths and
+    /// trailers are checked as in [`Reader::next_block`]; nothing else is.
+    /// Meant for tools that copy or rewrite captures.
+    pub fn next_raw_block(&mut self) -> Result<Option<(u32, &[u8])>, Error> {
+        if self.pending_section {
+            self.pending_section = false;
+            let s = &self.section;
+            let mut b = Vec::with_capacity(16 + s.options.len());
+            b.extend_from_slice(&SHB_MAGIC.to_le_bytes());
+            b.extend_from_slice(&s.major.to_le_bytes());
+            b.extend_from_slice(&s.minor.to_le_bytes());
+            b.extend_from_slice(&s.section_length.to_le_bytes());
+            b.extend_from_slice(&s.options);
+            self.buf = b;
+            return Ok(Some((SHB, &self.buf)));
+        }
+        self.block_start = self.offset;
+        let mut hdr = [0u8; 8];
+        match self.fill(&mut hdr)? {
+            0 => return Ok(None),
+            8 => {}
+            n => {
+                return Err(self.err(ErrorKind::Truncated(format!(
+                    "block header cut after {n} bytes"
+                ))))
+            }
+        }
+        let bt = u32::from_le_bytes(hdr[0..4].try_into().unwrap_or_default());
+        let total = u32::from_le_bytes(hdr[4..8].try_into().unwrap_or_default());
+        self.read_body(total, bt)?;
+        Ok(Some((bt, &self.buf)))
     }
 }
 
