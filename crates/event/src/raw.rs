@@ -221,6 +221,37 @@ impl<'a> RawEvent<'a> {
         self.param(i).map(cstr)
     }
 
+    /// Whether some parameter is too long for 16-bit lengths.
+    pub fn needs_large(&self) -> bool {
+        (0..self.nparams as usize).any(|i| self.offsets[i + 1] - self.offsets[i] > u16::MAX as u32)
+    }
+
+    /// Size of this event in the v2 layout (header, lengths, data).
+    pub fn encoded_len(&self, large: bool) -> usize {
+        HEADER_LEN + self.nparams as usize * if large { 4 } else { 2 } + self.data_len()
+    }
+
+    /// Appends this event in the v2 layout (what event blocks and the live
+    /// ring buffer carry): header with `nparams`, parameter lengths (32-bit
+    /// when `large`), parameter data.
+    pub fn encode_v2(&self, large: bool, out: &mut Vec<u8>) {
+        let len = self.encoded_len(large) as u32;
+        out.extend_from_slice(&self.ts.to_le_bytes());
+        out.extend_from_slice(&(self.tid as u64).to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&self.code.to_le_bytes());
+        out.extend_from_slice(&(self.nparams as u32).to_le_bytes());
+        for i in 0..self.nparams as usize {
+            let l = self.offsets[i + 1] - self.offsets[i];
+            if large {
+                out.extend_from_slice(&l.to_le_bytes());
+            } else {
+                out.extend_from_slice(&(l as u16).to_le_bytes());
+            }
+        }
+        out.extend_from_slice(&self.data[..self.data_len()]);
+    }
+
     /// Total size of the parameter data.
     pub fn data_len(&self) -> usize {
         self.offsets[self.nparams as usize] as usize
@@ -305,6 +336,19 @@ mod tests {
         assert_eq!(e.param_u64(2), Some(1));
         assert_eq!(e.param(3), None);
         assert_eq!(e.info().unwrap().name, "open");
+    }
+
+    #[test]
+    fn encodes_back_to_the_same_bytes() {
+        let b = build(
+            3,
+            &[&5i64.to_le_bytes(), b"/etc/passwd\0", &1u32.to_le_bytes()],
+        );
+        let e = RawEvent::parse(&b, false).unwrap();
+        let mut out = Vec::new();
+        e.encode_v2(false, &mut out);
+        assert_eq!(out, b);
+        assert!(!e.needs_large());
     }
 
     #[test]

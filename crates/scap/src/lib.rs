@@ -15,6 +15,7 @@ pub mod blocks;
 mod parse;
 mod readahead;
 mod reader;
+mod writer;
 
 pub use blocks::{
     FdDetail, FdInfo, GroupInfo, IfList, IfaceV4, IfaceV6, MachineInfo, SectionHeader, ThreadInfo,
@@ -22,6 +23,7 @@ pub use blocks::{
 };
 pub use readahead::ReadAhead;
 pub use reader::{decode_event, Block, FileReader, Reader};
+pub use writer::{Metadata, Writer, DF_STATE_ONLY};
 
 /// What went wrong, and where.
 #[derive(Debug, thiserror::Error)]
