@@ -34,7 +34,7 @@ fn main() {
                 t.first().map(|t| t.tid)
             ),
             Ok(Some(Block::Fds { tid, fds })) => println!("fds of {tid}: {}", fds.len()),
-            Ok(Some(b)) => println!("{:?}", b).to_owned(),
+            Ok(Some(b)) => println!("{b:?}"),
             Err(e) => {
                 println!("events: {evts}");
                 eprintln!("error: {e}");

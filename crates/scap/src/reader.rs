@@ -151,7 +151,7 @@ impl<R: Read> Reader<R> {
 
     /// Reads `len` body bytes plus the trailer into `self.buf`.
     fn read_body(&mut self, total: u32, block_type: u32) -> Result<(), Error> {
-        if total < 12 || total > MAX_BLOCK {
+        if !(12..=MAX_BLOCK).contains(&total) {
             return Err(self.err(ErrorKind::Corrupt(format!(
                 "block of type {block_type:#x} has impossible length {total}"
             ))));
