@@ -88,6 +88,42 @@ pub struct Args {
     #[arg(short = 'L', long = "list-events")]
     pub list_events: bool,
 
+    /// Write the events to this capture file (`-` for standard output).
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<String>,
+
+    /// Compress the capture written with -w (gzip).
+    #[arg(short = 'z', long = "compress")]
+    pub compress: bool,
+
+    /// Don't print events (useful with -w).
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+
+    /// With -w: start a new file when the current one exceeds SIZE million bytes.
+    #[arg(short = 'C', long = "file-size", value_name = "SIZE")]
+    pub file_size: Option<u64>,
+
+    /// With -C/-G/-e: keep at most NUM files, reusing them as a ring.
+    #[arg(short = 'W', long = "limit", value_name = "NUM")]
+    pub file_limit: Option<u32>,
+
+    /// With -w: start a new file every SEC seconds; the name may hold strftime(3) patterns.
+    #[arg(short = 'G', long = "seconds", value_name = "SEC")]
+    pub seconds: Option<u64>,
+
+    /// With -w: start a new file every NUM events.
+    #[arg(short = 'e', long = "events", value_name = "NUM")]
+    pub events_per_file: Option<u64>,
+
+    /// Fatfile mode: also write the events the filter rejects but state needs (hidden on read).
+    #[arg(short = 'F', long = "fatfile")]
+    pub fatfile: bool,
+
+    /// With -w: the process and fd lists in the file hold only what the written events refer to.
+    #[arg(long = "filter-proclist")]
+    pub filter_proclist: bool,
+
     /// Filter expression (sysdig syntax).
     #[arg(
         value_name = "FILTER",

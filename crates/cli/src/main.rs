@@ -2,9 +2,11 @@
 //! the pipeline (source -> state -> filter -> sink) and runs it.
 
 mod args;
+mod dump;
 mod listing;
 mod pipeline;
 mod printer;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -31,6 +33,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code as u8);
         }
     };
+    signals::install();
     match pipeline::run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

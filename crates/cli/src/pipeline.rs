@@ -11,6 +11,7 @@ use sonde_scap::{Block, FileReader};
 use sonde_state::State;
 
 use crate::args::Args;
+use crate::dump::{DumpOpts, Dumper};
 use crate::printer::Printer;
 use crate::UsageError;
 
@@ -73,6 +74,24 @@ pub fn run(args: &Args) -> Result<()> {
     let mut reader =
         FileReader::open(path.as_ref()).with_context(|| format!("cannot read '{path}'"))?;
     let mut st = State::new();
+    let mut dumper = args.write.as_ref().map(|path| {
+        Dumper::new(DumpOpts {
+            path: path.clone(),
+            gzip: args.compress,
+            rollover_mb: args.file_size.unwrap_or(0),
+            file_limit: args.file_limit.unwrap_or(0),
+            seconds: args.seconds.unwrap_or(0),
+            events_per_file: args.events_per_file.unwrap_or(0),
+            filter_proclist: args.filter_proclist,
+        })
+    });
+    // As in sysdig, writing a capture replaces printing unless asked for.
+    let print = !args.quiet && (dumper.is_none() || args.print.is_some() || args.json);
+    if args.write.as_deref() == Some("-") && print {
+        return Err(usage(
+            "-w - writes the capture to standard output: add -q or drop -p/-j",
+        ));
+    }
     let mut printer = Printer::new(
         BufWriter::with_capacity(1 << 16, stdout.lock()),
         format,
@@ -97,12 +116,25 @@ pub fn run(args: &Args) -> Result<()> {
         if num == 1 {
             first_ts = ev.ts;
         }
+        if let Some(d) = dumper.as_mut() {
+            d.before(&st, &ev).with_context(|| {
+                format!("cannot write '{}'", args.write.as_deref().unwrap_or(""))
+            })?;
+        }
         st.process(&ev);
-        let hidden = ev
-            .info()
-            .map(|i| i.old_category & category::INTERNAL != 0)
-            .unwrap_or(true);
-        if !hidden || args.debug {
+        if let Some(d) = dumper.as_mut() {
+            d.event(&st, &ev, false).with_context(|| {
+                format!("cannot write '{}'", args.write.as_deref().unwrap_or(""))
+            })?;
+        }
+        // state-only events of fatfile captures are applied, never shown
+        let state_only = ev.dump_flags & sonde_scap::DF_STATE_ONLY != 0;
+        let hidden = state_only
+            || ev
+                .info()
+                .map(|i| i.old_category & category::INTERNAL != 0)
+                .unwrap_or(true);
+        if print && (!hidden || (args.debug && !state_only)) {
             let ctx = Ctx {
                 st: &st,
                 ev: &ev,
@@ -120,13 +152,17 @@ pub fn run(args: &Args) -> Result<()> {
             }
         }
         prev_ts = ev.ts;
-        if num >= max {
+        if num >= max || crate::signals::stop_requested() {
             break Ok(());
         }
     };
     match printer.flush() {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
         _ => {}
+    }
+    if let Some(d) = dumper.as_mut() {
+        d.finish(&st)
+            .with_context(|| format!("cannot write '{}'", args.write.as_deref().unwrap_or("")))?;
     }
     result.map_err(|e| anyhow::Error::new(e).context(format!("error reading '{path}'")))?;
     let _ = std::io::stderr().flush();

@@ -330,6 +330,16 @@ impl<W: Write> Writer<W> {
         self.out.flush()
     }
 
+    /// The underlying writer.
+    pub fn inner_ref(&self) -> &W {
+        &self.out
+    }
+
+    /// The underlying writer, for appending raw blocks written elsewhere.
+    pub fn inner_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
     /// Returns the underlying writer.
     pub fn into_inner(self) -> W {
         self.out

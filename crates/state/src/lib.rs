@@ -15,8 +15,10 @@
 mod engine;
 mod fd;
 pub mod path;
+mod snapshot;
 mod thread;
 
 pub use engine::{fmt_v6, parse_tuple, Limits, State};
 pub use fd::{Fd, FdType, L4Proto, SockAddrs};
+pub use snapshot::{fd_info, thread_info, Referenced};
 pub use thread::{clone_flags, split_nul, LastEnter, Thread};
