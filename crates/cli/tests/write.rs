@@ -1,0 +1,477 @@
+//! `-w`: captures written by sonde read the same in sysdig 0.29.3 and in
+//! sonde; rotation, --filter-proclist and interrupted writers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use sonde_scap::{Block, FileReader, Metadata, Writer};
+
+fn traces_dir() -> PathBuf {
+    match std::env::var("SONDE_TRACES") {
+        Ok(d) => PathBuf::from(d),
+        Err(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces"),
+    }
+}
+
+fn trace(name: &str) -> PathBuf {
+    traces_dir().join(name)
+}
+
+fn traces() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(traces_dir())
+        .expect("shared traces")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "scap"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn tmpdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("sonde-write-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn sonde(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .env("TZ", "UTC")
+        .args(args)
+        .output()
+        .expect("run sonde")
+}
+
+fn have_sysdig() -> bool {
+    Command::new("sysdig")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn sysdig(args: &[&str]) -> Output {
+    Command::new("sysdig")
+        .env("TZ", "UTC")
+        .args(args)
+        .output()
+        .expect("run sysdig")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The trace sysdig can read with the same content (sysdig 0.29.3 cannot
+/// read a section header with options).
+fn sysdig_equivalent(t: &Path) -> PathBuf {
+    if t.file_name()
+        .is_some_and(|n| n == "curl_google_comments.scap")
+    {
+        trace("curl_google.scap")
+    } else {
+        t.to_path_buf()
+    }
+}
+
+fn check_roundtrip(extra: &[&str], tag: &str) {
+    let dir = tmpdir(tag);
+    let sysdig_ok = have_sysdig();
+    if !sysdig_ok {
+        eprintln!("NOTE: sysdig not installed: only sonde reads the written files back");
+    }
+    for t in traces() {
+        let out = dir.join(t.file_name().unwrap());
+        let mut args = vec!["-r", s(&t), "-w", s(&out)];
+        args.extend_from_slice(extra);
+        let w = sonde(&args);
+        assert!(
+            w.status.success(),
+            "{}: sonde -w failed: {}",
+            t.display(),
+            String::from_utf8_lossy(&w.stderr)
+        );
+        let a = sonde(&["-r", s(&t)]);
+        let b = sonde(&["-r", s(&out)]);
+        assert!(
+            a.stdout == b.stdout,
+            "{}: sonde reads its own rewrite differently",
+            t.display()
+        );
+        if sysdig_ok {
+            let orig = sysdig(&["-r", s(&sysdig_equivalent(&t))]);
+            let again = sysdig(&["-r", s(&out)]);
+            assert!(
+                again.status.success(),
+                "{}: sysdig rejects the file: {}",
+                t.display(),
+                String::from_utf8_lossy(&again.stderr)
+            );
+            assert!(
+                orig.stdout == again.stdout,
+                "{}: sysdig prints sonde's file differently",
+                t.display()
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn written_captures_read_like_the_originals() {
+    check_roundtrip(&[], "plain");
+}
+
+#[test]
+fn compressed_captures_read_like_the_originals() {
+    check_roundtrip(&["-z"], "gz");
+    let dir = tmpdir("gzmagic");
+    let out = dir.join("c.scap.gz");
+    assert!(
+        sonde(&["-r", s(&trace("falco_syscall.scap")), "-w", s(&out), "-z"])
+            .status
+            .success()
+    );
+    let head = std::fs::read(&out).unwrap();
+    assert_eq!(&head[..2], &[0x1f, 0x8b], "-z output is gzip");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn writing_to_stdout_works() {
+    let dir = tmpdir("stdout");
+    let t = trace("falco_cat_write.scap");
+    let o = sonde(&["-r", s(&t), "-w", "-"]);
+    assert!(o.status.success());
+    let f = dir.join("s.scap");
+    std::fs::write(&f, &o.stdout).unwrap();
+    assert_eq!(sonde(&["-r", s(&f)]).stdout, sonde(&["-r", s(&t)]).stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Builds a capture of `copies` repetitions of a trace's events, each copy
+/// shifted by `shift_ns`, after the trace's own metadata.
+fn build_big(src: &Path, dst: &Path, copies: u64, shift_ns: u64) -> u64 {
+    let mut r = FileReader::open(src).unwrap();
+    let mut md = Metadata::default();
+    let mut evs: Vec<(Vec<u8>, u16, u32)> = Vec::new();
+    while let Some(b) = r.next_block().unwrap() {
+        match b {
+            Block::Machine(m) => md.machine = Some(m),
+            Block::Ifaces(i) => md.ifaces = i,
+            Block::Users(u) => md.users = u,
+            Block::Threads(t) => md.threads.extend(t),
+            Block::Fds { tid, fds } => md.fds.push((tid, fds)),
+            Block::Event(e) => {
+                let mut v = Vec::new();
+                e.encode_v2(false, &mut v);
+                evs.push((v, e.cpu, e.dump_flags));
+            }
+            _ => {}
+        }
+    }
+    let mut w = Writer::new(std::io::BufWriter::new(std::fs::File::create(dst).unwrap())).unwrap();
+    w.write_metadata(&md).unwrap();
+    let mut n = 0;
+    for c in 0..copies {
+        for (bytes, cpu, flags) in &evs {
+            let mut b = bytes.clone();
+            let ts = u64::from_le_bytes(b[0..8].try_into().unwrap()) + c * shift_ns;
+            b[0..8].copy_from_slice(&ts.to_le_bytes());
+            let mut e = sonde_event::RawEvent::parse(&b, false).unwrap();
+            e.cpu = *cpu;
+            w.write_event(&e, *flags).unwrap();
+            n += 1;
+        }
+    }
+    w.flush().unwrap();
+    n
+}
+
+fn count_events(p: &Path) -> u64 {
+    let mut r = FileReader::open(p).unwrap();
+    let mut n = 0;
+    while let Some(b) = r.next_block().unwrap() {
+        if matches!(b, Block::Event(_)) {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn files_with_prefix(dir: &Path, prefix: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn rotation_by_event_count() {
+    let dir = tmpdir("rot-e");
+    let t = trace("curl_google.scap");
+    let total = count_events(&t);
+    let base = dir.join("ev.scap");
+    assert!(sonde(&["-r", s(&t), "-w", s(&base), "-e", "500"])
+        .status
+        .success());
+    let files = files_with_prefix(&dir, "ev.scap");
+    let want = total.div_ceil(500);
+    assert_eq!(files.len() as u64, want, "{files:?}");
+    let mut sum = 0;
+    for i in 0..want {
+        let f = dir.join(format!("ev.scap{i}"));
+        let n = count_events(&f);
+        if i + 1 < want {
+            assert_eq!(n, 500, "file {i}");
+        }
+        sum += n;
+        if have_sysdig() {
+            let o = sysdig(&["-r", s(&f), "-D"]);
+            assert!(o.status.success(), "sysdig rejects {}", f.display());
+        }
+    }
+    assert_eq!(sum, total);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn rotation_by_size_with_a_ring_of_files() {
+    let dir = tmpdir("rot-c");
+    let big = dir.join("big.scap");
+    let n = build_big(&trace("curl_google.scap"), &big, 80, 10_000_000_000);
+    assert!(std::fs::metadata(&big).unwrap().len() > 5_000_000);
+    let base = dir.join("ring.scap");
+    let o = sonde(&["-r", s(&big), "-w", s(&base), "-C", "1", "-W", "3"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let files = files_with_prefix(&dir, "ring.scap");
+    assert_eq!(files, vec!["ring.scap0", "ring.scap1", "ring.scap2"]);
+    let mut total = 0;
+    for f in &files {
+        let p = dir.join(f);
+        let len = std::fs::metadata(&p).unwrap().len();
+        // a file is cut after the first event that takes it over 1 MB
+        assert!(len <= 1_000_000 + 70_000, "{f} is {len} bytes");
+        total += count_events(&p);
+    }
+    assert!(total < n, "the ring keeps only the newest files");
+    // without -W every file is kept and nothing is lost
+    let base = dir.join("all.scap");
+    assert!(sonde(&["-r", s(&big), "-w", s(&base), "-C", "1"])
+        .status
+        .success());
+    let files = files_with_prefix(&dir, "all.scap");
+    assert!(files.len() >= 5, "{files:?}");
+    let sum: u64 = files.iter().map(|f| count_events(&dir.join(f))).sum();
+    assert_eq!(sum, n);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn rotation_by_time_with_strftime_names() {
+    let dir = tmpdir("rot-g");
+    let big = dir.join("big.scap");
+    // 6 copies, 10 s apart: event time spans about a minute
+    let n = build_big(&trace("falco_syscall.scap"), &big, 6, 10_000_000_000);
+    let pattern = dir.join("t-%H%M%S.scap");
+    let o = sonde(&["-r", s(&big), "-w", s(&pattern), "-G", "10"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let files = files_with_prefix(&dir, "t-");
+    assert!(files.len() >= 6, "{files:?}");
+    let sum: u64 = files.iter().map(|f| count_events(&dir.join(f))).sum();
+    assert_eq!(sum, n);
+    // each name is the (UTC, as TZ is pinned) time of its first event
+    for f in &files {
+        let mut r = FileReader::open(&dir.join(f)).unwrap();
+        let ts = loop {
+            match r.next_block().unwrap() {
+                Some(Block::Event(e)) => break e.ts,
+                Some(_) => continue,
+                None => panic!("{f} has no events"),
+            }
+        };
+        let secs = ts / 1_000_000_000 % 86_400;
+        let want = format!(
+            "t-{:02}{:02}{:02}.scap",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        );
+        assert_eq!(f, &want);
+    }
+    // without a pattern, a counter is appended
+    let base = dir.join("g.scap");
+    assert!(sonde(&["-r", s(&big), "-w", s(&base), "-G", "10"])
+        .status
+        .success());
+    assert!(files_with_prefix(&dir, "g.scap").contains(&"g.scap0".to_string()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn filter_proclist_keeps_only_what_events_refer_to() {
+    let dir = tmpdir("proclist");
+    let t = trace("curl_google.scap");
+    let full = dir.join("full.scap");
+    let slim = dir.join("slim.scap");
+    assert!(sonde(&["-r", s(&t), "-w", s(&full)]).status.success());
+    assert!(sonde(&["-r", s(&t), "-w", s(&slim), "--filter-proclist"])
+        .status
+        .success());
+    let read = |p: &Path| {
+        let mut r = FileReader::open(p).unwrap();
+        let (mut threads, mut fds, mut tids) =
+            (Vec::new(), Vec::new(), std::collections::HashSet::new());
+        while let Some(b) = r.next_block().unwrap() {
+            match b {
+                Block::Threads(t) => threads.extend(t),
+                Block::Fds { tid, fds: f } => fds.extend(f.into_iter().map(|f| (tid, f.fd))),
+                Block::Event(e) => {
+                    tids.insert(e.tid);
+                }
+                _ => {}
+            }
+        }
+        (threads, fds, tids)
+    };
+    let (all_threads, all_fds, _) = read(&full);
+    let (threads, fds, tids) = read(&slim);
+    assert!(
+        threads.len() < all_threads.len(),
+        "{} of {} threads kept",
+        threads.len(),
+        all_threads.len()
+    );
+    assert!(
+        fds.len() < all_fds.len(),
+        "{} of {} fds kept",
+        fds.len(),
+        all_fds.len()
+    );
+    // every kept thread is one an event ran in, or its process / ancestor
+    let by_tid: std::collections::HashMap<i64, &sonde_scap::ThreadInfo> =
+        all_threads.iter().map(|t| (t.tid, t)).collect();
+    let mut allowed = std::collections::HashSet::new();
+    for tid in &tids {
+        let mut cur = *tid;
+        for _ in 0..64 {
+            if !allowed.insert(cur) {
+                break;
+            }
+            match by_tid.get(&cur) {
+                Some(t) if t.pid != cur => cur = t.pid,
+                Some(t) if t.ptid > 0 => cur = t.ptid,
+                _ => break,
+            }
+        }
+    }
+    for th in &threads {
+        assert!(
+            allowed.contains(&th.tid),
+            "thread {} ({}) is not referenced",
+            th.tid,
+            String::from_utf8_lossy(&th.comm)
+        );
+    }
+    // and nothing referenced that the host had is missing
+    let kept: std::collections::HashSet<i64> = threads.iter().map(|t| t.tid).collect();
+    for tid in allowed.iter().filter(|t| by_tid.contains_key(t)) {
+        assert!(kept.contains(tid), "referenced thread {tid} was dropped");
+    }
+    for (tid, _) in &fds {
+        assert!(
+            allowed.contains(tid),
+            "fd list of unreferenced thread {tid}"
+        );
+    }
+    // and the slim file still prints the same
+    assert_eq!(
+        sonde(&["-r", s(&slim)]).stdout,
+        sonde(&["-r", s(&t)]).stdout
+    );
+    if have_sysdig() {
+        assert_eq!(
+            sysdig(&["-r", s(&slim)]).stdout,
+            sysdig(&["-r", s(&t)]).stdout
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_crashed_writer_leaves_complete_blocks_readable() {
+    let dir = tmpdir("crash");
+    let t = trace("curl_google.scap");
+    let out = dir.join("w.scap");
+    assert!(sonde(&["-r", s(&t), "-w", s(&out)]).status.success());
+    let bytes = std::fs::read(&out).unwrap();
+    let total = count_events(&out);
+    for cut in [bytes.len() * 2 / 3, bytes.len() * 5 / 6, bytes.len() - 5] {
+        let p = dir.join(format!("cut{cut}.scap"));
+        std::fs::write(&p, &bytes[..cut]).unwrap();
+        let o = sonde(&["-r", s(&p)]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        if cut == bytes.len() - 5 || o.status.code() != Some(0) {
+            // a cut inside a block is reported; one on a block boundary is a shorter valid file
+            assert_eq!(o.status.code(), Some(2), "a cut file is reported");
+            assert!(err.contains("offset"), "{err}");
+        }
+        let mut r = FileReader::open(&p).unwrap();
+        let mut n = 0;
+        while let Ok(Some(b)) = r.next_block() {
+            if matches!(b, Block::Event(_)) {
+                n += 1;
+            }
+        }
+        assert!(n > 0 && n < total, "cut at {cut}: {n} events of {total}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sigterm_while_writing_leaves_a_valid_file() {
+    let dir = tmpdir("sigterm");
+    let big = dir.join("big.scap");
+    build_big(&trace("curl_google.scap"), &big, 20, 10_000_000_000);
+    let data = std::fs::read(&big).unwrap();
+    let fifo = dir.join("in.fifo");
+    let c = std::ffi::CString::new(s(&fifo)).unwrap();
+    // SAFETY: plain libc call on a path we own.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let out = dir.join("out.scap");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["-r", s(&fifo), "-w", s(&out)])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    use std::io::Write;
+    // feed half of the capture, slowly enough that sonde is mid-stream
+    let half = data.len() / 2;
+    for chunk in data[..half].chunks(64 * 1024) {
+        w.write_all(chunk).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    // one more chunk wakes the reader so it notices the stop
+    let _ = w.write_all(&data[half..half + 64 * 1024]);
+    drop(w);
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "sonde exits cleanly on SIGTERM: {status:?}"
+    );
+    let n = count_events(&out);
+    assert!(n > 0, "events were written");
+    let mut r = FileReader::open(&out).unwrap();
+    while r.next_block().expect("the file is complete").is_some() {}
+    if have_sysdig() {
+        assert!(sysdig(&["-r", s(&out)]).status.success());
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
