@@ -23,6 +23,10 @@ pub struct Args {
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     pub read: Option<String>,
 
+    /// Live capture: stop after SEC seconds.
+    #[arg(short = 'M', value_name = "SEC")]
+    pub max_seconds: Option<u64>,
+
     /// Stop after this many events.
     #[arg(short = 'n', long = "numevents", value_name = "NUM")]
     pub numevents: Option<u64>,
@@ -124,11 +128,15 @@ pub struct Args {
     #[arg(long = "filter-proclist")]
     pub filter_proclist: bool,
 
+    /// With -w: the event layout to write: `classic` (enter and exit events; enter events
+    /// are derived when the source has only exits) or `exit-only` (current libs' compact
+    /// layout). Without it, events are written as they come.
+    #[arg(long = "layout", value_name = "LAYOUT")]
+    pub layout: Option<String>,
+
     /// Filter expression (sysdig syntax).
-    #[arg(
-        value_name = "FILTER",
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    // No `allow_hyphen_values` here: with it, clap takes short options
+    // with attached values (`-pc`, `-n5`) for filter words.
+    #[arg(value_name = "FILTER", trailing_var_arg = true)]
     pub filter: Vec<String>,
 }

@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 use flate2::write::GzEncoder;
 use sonde_event::RawEvent;
+use sonde_scap::layout::{Converter, Encoded, Layout};
 use sonde_scap::{Writer, DF_STATE_ONLY};
 use sonde_state::{Referenced, State};
 
@@ -33,6 +34,8 @@ pub struct DumpOpts {
     pub events_per_file: u64,
     /// `--filter-proclist`: metadata restricted to what the events reference.
     pub filter_proclist: bool,
+    /// Convert to this event layout; `None` writes events as they come.
+    pub layout: Option<Layout>,
 }
 
 /// Counts bytes written through it (the on-disk size, after compression).
@@ -93,6 +96,8 @@ struct Current {
 /// The `-w` sink.
 pub struct Dumper {
     opts: DumpOpts,
+    conv: Option<Converter>,
+    converted: Vec<Encoded>,
     cur: Option<Current>,
     index: u32,
     past_names: Vec<String>,
@@ -124,8 +129,11 @@ fn strftime(pattern: &str, secs: u64) -> String {
 
 impl Dumper {
     pub fn new(opts: DumpOpts) -> Dumper {
+        let conv = opts.layout.map(Converter::new);
         Dumper {
             opts,
+            conv,
+            converted: Vec::new(),
             cur: None,
             index: 0,
             past_names: Vec::new(),
@@ -265,6 +273,25 @@ impl Dumper {
         if self.cur.is_none() {
             self.before(st, ev)?;
         }
+        if let Some(conv) = self.conv.as_mut() {
+            let mut out = std::mem::take(&mut self.converted);
+            out.clear();
+            conv.push(ev, &mut out);
+            if ev.info().is_some_and(|i| i.name == "procexit") {
+                conv.forget(ev.tid);
+            }
+            for enc in &out {
+                if let Some(e) = enc.view() {
+                    self.write_one(st, &e, state_only)?;
+                }
+            }
+            self.converted = out;
+            return Ok(());
+        }
+        self.write_one(st, ev, state_only)
+    }
+
+    fn write_one(&mut self, st: &State, ev: &RawEvent<'_>, state_only: bool) -> io::Result<()> {
         let Some(c) = self.cur.as_mut() else {
             return Ok(());
         };

@@ -3,10 +3,13 @@
 
 mod args;
 mod dump;
+mod filtering;
 mod listing;
+mod live;
 mod pipeline;
 mod printer;
 mod signals;
+mod summary;
 
 use std::process::ExitCode;
 

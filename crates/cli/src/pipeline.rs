@@ -4,10 +4,13 @@
 use std::io::{BufWriter, Write};
 
 use anyhow::{Context, Result};
-use sonde_event::category;
+use sonde_event::{category, codes};
 use sonde_fields::{Ctx, Format, TimeFmt, CONTAINER_FORMAT, DEFAULT_FORMAT};
 use sonde_output::{BufFmt, RenderOpts};
+use sonde_scap::layout::Layout;
 use sonde_scap::{Block, FileReader};
+
+use crate::live::{Live, Source};
 use sonde_state::State;
 
 use crate::args::Args;
@@ -24,6 +27,11 @@ pub fn run(args: &Args) -> Result<()> {
     if args.list_events {
         let mut out = stdout.lock();
         crate::listing::list_events(&mut out)?;
+        return Ok(());
+    }
+    if args.list {
+        let mut out = stdout.lock();
+        sonde_fields::registry::write_list(&mut out, args.verbose)?;
         return Ok(());
     }
     let time_fmt = match args.timetype.as_deref() {
@@ -63,17 +71,31 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let format = Format::parse(fmt_str)
         .map_err(|e| usage(format!("invalid output format '{fmt_str}': {e}")))?;
-    if !args.filter.is_empty() {
-        return Err(usage("filters are not supported yet"));
-    }
-    let Some(path) = args.read.as_deref() else {
-        return Err(usage(
-            "live capture is not available yet: use -r FILE to read a capture",
-        ));
+    let filter = crate::filtering::compile(args)?;
+    // without -r: live capture with the eBPF probe
+    let (path, mut reader) = match args.read.as_deref() {
+        Some(path) => (
+            path,
+            Source::File(
+                FileReader::open(path.as_ref()).with_context(|| format!("cannot read '{path}'"))?,
+            ),
+        ),
+        None => (
+            "live capture",
+            Source::Live(Box::new(Live::start(args.snaplen, args.max_seconds)?)),
+        ),
     };
-    let mut reader =
-        FileReader::open(path.as_ref()).with_context(|| format!("cannot read '{path}'"))?;
     let mut st = State::new();
+    let layout = match args.layout.as_deref() {
+        None => None,
+        Some("classic") => Some(Layout::Classic),
+        Some("exit-only") => Some(Layout::ExitOnly),
+        Some(other) => {
+            return Err(usage(format!(
+                "invalid layout '{other}': expected classic or exit-only"
+            )))
+        }
+    };
     let mut dumper = args.write.as_ref().map(|path| {
         Dumper::new(DumpOpts {
             path: path.clone(),
@@ -83,6 +105,7 @@ pub fn run(args: &Args) -> Result<()> {
             seconds: args.seconds.unwrap_or(0),
             events_per_file: args.events_per_file.unwrap_or(0),
             filter_proclist: args.filter_proclist,
+            layout,
         })
     });
     // As in sysdig, writing a capture replaces printing unless asked for.
@@ -98,6 +121,12 @@ pub fn run(args: &Args) -> Result<()> {
         args.json,
     );
     let (mut num, mut first_ts, mut prev_ts) = (0u64, 0u64, 0u64);
+    // events that passed the filter (all of them without one): what -n counts
+    let mut passed = 0u64;
+    // container events at the very start of a capture describe the
+    // containers that existed; sysdig consumes them while opening the file
+    let mut opening = true;
+    let mut summary = args.summary.then(crate::summary::Summary::new);
     let max = args.numevents.unwrap_or(u64::MAX);
     let result = loop {
         let block = match reader.next_block() {
@@ -113,7 +142,9 @@ pub fn run(args: &Args) -> Result<()> {
             }
         };
         num += 1;
-        if num == 1 {
+        let container_json = matches!(ev.code, codes::CONTAINER_JSON_E | codes::CONTAINER_JSON_2_E);
+        opening = opening && (container_json || ev.code == codes::CONTAINER_E);
+        if first_ts == 0 && !container_json {
             first_ts = ev.ts;
         }
         if let Some(d) = dumper.as_mut() {
@@ -122,19 +153,58 @@ pub fn run(args: &Args) -> Result<()> {
             })?;
         }
         st.process(&ev);
+        // sysdig's capture filter: events it rejects are not counted,
+        // written or shown (-d makes it a display filter: shown only)
+        let pass = match &filter {
+            Some(f) if !args.displayflt => {
+                let ctx = Ctx {
+                    st: &st,
+                    ev: &ev,
+                    num,
+                    first_ts,
+                    prev_ts,
+                    opts: &opts,
+                    time_fmt,
+                };
+                f.matches(&ctx)
+            }
+            _ => true,
+        };
         if let Some(d) = dumper.as_mut() {
-            d.event(&st, &ev, false).with_context(|| {
-                format!("cannot write '{}'", args.write.as_deref().unwrap_or(""))
-            })?;
+            let state_only = !pass && args.fatfile && crate::filtering::modifies_state(&ev);
+            if pass || state_only {
+                d.event(&st, &ev, state_only).with_context(|| {
+                    format!("cannot write '{}'", args.write.as_deref().unwrap_or(""))
+                })?;
+            }
         }
+        if !pass {
+            if crate::signals::stop_requested() {
+                break Ok(());
+            }
+            continue;
+        }
+        passed += 1;
         // state-only events of fatfile captures are applied, never shown
         let state_only = ev.dump_flags & sonde_scap::DF_STATE_ONLY != 0;
-        let hidden = state_only
-            || ev
-                .info()
-                .map(|i| i.old_category & category::INTERNAL != 0)
-                .unwrap_or(true);
-        if print && (!hidden || (args.debug && !state_only)) {
+        let internal = ev
+            .info()
+            .map(|i| i.old_category & category::INTERNAL != 0)
+            .unwrap_or(true);
+        // events the engine filters out (state-only, failed container
+        // lookups) still show with -D when they are internal ones
+        let shown = if state_only || st.suppressed() {
+            args.debug && internal
+        } else {
+            !internal || args.debug
+        };
+        if let Some(s) = summary.as_mut() {
+            // -S counts every event sysdig's engine hands out
+            if !opening && (shown || !(state_only || st.suppressed())) {
+                s.count(&ev);
+            }
+        }
+        if print && shown && !opening {
             let ctx = Ctx {
                 st: &st,
                 ev: &ev,
@@ -144,15 +214,23 @@ pub fn run(args: &Args) -> Result<()> {
                 opts: &opts,
                 time_fmt,
             };
-            if let Err(e) = printer.event(&ctx) {
-                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    return Ok(());
+            let display_ok = match &filter {
+                Some(f) if args.displayflt => f.matches(&ctx),
+                _ => true,
+            };
+            if display_ok {
+                if let Err(e) = printer.event(&ctx) {
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(());
+                    }
+                    return Err(e.into());
                 }
-                return Err(e.into());
             }
+            // `-t D` is relative to the previous event that was formatted
+            // (sysdig formats before it applies the display filter)
+            prev_ts = ev.ts;
         }
-        prev_ts = ev.ts;
-        if num >= max || crate::signals::stop_requested() {
+        if passed >= max || crate::signals::stop_requested() {
             break Ok(());
         }
     };
@@ -160,11 +238,18 @@ pub fn run(args: &Args) -> Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
         _ => {}
     }
+    if let Some(s) = summary {
+        let mut out = stdout.lock();
+        match s.print(&mut out).and_then(|_| out.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+            _ => {}
+        }
+    }
     if let Some(d) = dumper.as_mut() {
         d.finish(&st)
             .with_context(|| format!("cannot write '{}'", args.write.as_deref().unwrap_or("")))?;
     }
-    result.map_err(|e| anyhow::Error::new(e).context(format!("error reading '{path}'")))?;
+    result.map_err(|e| e.into_anyhow(path))?;
     let _ = std::io::stderr().flush();
     Ok(())
 }

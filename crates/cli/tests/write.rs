@@ -475,3 +475,73 @@ fn sigterm_while_writing_leaves_a_valid_file() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn exit_only_layout_and_back_to_classic() {
+    let dir = tmpdir("layout");
+    let t = trace("curl_google.scap");
+    let eo = dir.join("eo.scap");
+    let cl = dir.join("cl.scap");
+    assert!(sonde(&["-r", s(&t), "-w", s(&eo), "--layout", "exit-only"])
+        .status
+        .success());
+    // no enter event the current driver no longer emits; exits carry every parameter
+    let mut r = FileReader::open(&eo).unwrap();
+    let (mut exits, mut full) = (0, 0);
+    while let Some(b) = r.next_block().unwrap() {
+        if let Block::Event(e) = b {
+            let info = e.info().unwrap();
+            assert!(
+                sonde_scap::layout::enter_still_emitted(e.code),
+                "enter event {} kept",
+                info.name
+            );
+            if info.dir == sonde_event::Direction::Exit
+                && info.category & sonde_event::category::SYSCALL != 0
+            {
+                exits += 1;
+                if e.nparams() == info.params.len() {
+                    full += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        exits > 500 && full == exits,
+        "{full} of {exits} exits have the full parameter list"
+    );
+    let lines = |o: &Output, dir: &str| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.split(' ').nth(5) == Some(dir))
+            .count()
+    };
+    if have_sysdig() {
+        let a = sysdig(&["-r", s(&t)]);
+        let b = sysdig(&["-r", s(&eo)]);
+        assert!(b.status.success(), "sysdig reads the exit-only file");
+        assert_eq!(lines(&a, "<"), lines(&b, "<"), "same exit events");
+    }
+    // and back: enter events are derived from the exits' parameters
+    assert!(sonde(&["-r", s(&eo), "-w", s(&cl), "--layout", "classic"])
+        .status
+        .success());
+    let fmt = ["-p", "%evt.dir %evt.type %evt.info"];
+    let enters = |p: &Path| -> Vec<String> {
+        let o = sonde(&[&["-r", s(p)][..], &fmt[..]].concat());
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.starts_with('>'))
+            .map(String::from)
+            .collect()
+    };
+    let orig = enters(&t);
+    let back = enters(&cl);
+    let same = orig.iter().filter(|l| back.contains(l)).count();
+    assert!(
+        same * 100 >= orig.len() * 97,
+        "{same} of {} enter events restored",
+        orig.len()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

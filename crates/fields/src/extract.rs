@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use sonde_event::{category, Direction, RawEvent};
+use sonde_event::{category, RawEvent};
 use sonde_output::{info_into, render_param, RenderOpts};
 use sonde_state::{split_nul, State, Thread};
 
@@ -211,7 +211,7 @@ fn write_i(out: &mut Vec<u8>, v: impl std::fmt::Display) {
 
 impl Ctx<'_, '_> {
     fn thread(&self) -> Option<&Thread> {
-        self.st.thread(self.ev.tid)
+        self.st.event_thread(self.ev)
     }
 
     fn main_thread(&self) -> Option<&Thread> {
@@ -219,21 +219,28 @@ impl Ctx<'_, '_> {
         self.st.thread(t.pid).or(Some(t))
     }
 
+    /// The latency of the event's thread (time since its last enter
+    /// event; 0 right after an enter event). None when sysdig would not
+    /// have the thread at hand: events that skip the thread lookup.
     fn latency(&self) -> Option<u64> {
         let info = self.ev.info()?;
-        if info.dir != Direction::Exit {
+        if info.old_flags & sonde_event::flags::SKIPPARSERESET != 0
+            && self.ev.code != sonde_event::codes::PROCINFO_E
+        {
             return None;
         }
-        let t = self.thread()?;
-        // the enter event was consumed by the state engine; use its timestamp
-        if t.last_enter.ts != 0
-            && t.last_enter.code == self.ev.code.wrapping_sub(1)
-            && self.ev.ts >= t.last_enter.ts
-        {
-            Some(self.ev.ts - t.last_enter.ts)
-        } else {
-            None
-        }
+        Some(self.thread()?.latency)
+    }
+
+    /// The parameter holding the result: `res`, or for exit events that
+    /// create an fd and have no `res`, the `fd`.
+    fn res_index(&self) -> Option<usize> {
+        self.param_index("res").or_else(|| {
+            let info = self.ev.info()?;
+            let fd_result = info.dir == sonde_event::Direction::Exit
+                && info.old_flags & sonde_event::flags::CREATES_FD != 0;
+            fd_result.then(|| self.param_index("fd")).flatten()
+        })
     }
 
     fn param_index(&self, name: &str) -> Option<usize> {
@@ -246,10 +253,105 @@ impl Ctx<'_, '_> {
 
     fn fd_num(&self) -> Option<i64> {
         let info = self.ev.info()?;
-        if info.flags & (sonde_event::flags::USES_FD | sonde_event::flags::CREATES_FD) == 0 {
+        // sysdig 0.29's table: e.g. mmap enter events did not use an fd yet
+        let flags = if self.opts.compat_029 {
+            info.old_flags
+        } else {
+            info.flags
+        };
+        use sonde_event::flags::{CREATES_FD, DESTROYS_FD, USES_FD};
+        if flags & (USES_FD | CREATES_FD | DESTROYS_FD) == 0 {
             return None;
         }
-        self.thread()?.last_fd
+        // like sysdig's "last event fd": -1 when the call names no fd
+        Some(self.thread()?.last_fd.unwrap_or(-1))
+    }
+
+    /// The fd name sysdig derives from an exit event that creates an fd
+    /// when the fd itself is not in the table: the path or tuple argument;
+    /// empty for other exit events; None for enter events.
+    fn fdname_from_creator(&self, out: &mut Vec<u8>) -> bool {
+        use sonde_event::codes as c;
+        let ev = self.ev;
+        let Some(info) = ev.info() else { return false };
+        if info.dir != sonde_event::Direction::Exit {
+            return false;
+        }
+        match ev.code {
+            c::SYSCALL_OPEN_X
+            | c::SOCKET_ACCEPT_X
+            | c::SOCKET_ACCEPT_5_X
+            | c::SOCKET_ACCEPT4_X
+            | c::SOCKET_ACCEPT4_5_X
+            | c::SYSCALL_CREAT_X
+            | c::SOCKET_CONNECT_X => {
+                if ev.nparams() > 1 {
+                    self.arg_str(1, out);
+                }
+                true
+            }
+            // sysdig has already dropped the saved enter event by the time
+            // it formats, so an old-style openat exit has no name to give
+            c::SYSCALL_OPENAT_X => false,
+            c::SYSCALL_OPENAT_2_X | c::SYSCALL_OPENAT2_X => {
+                let (dirfd, name) = (ev.param_i64(1), ev.param(2));
+                let name = sonde_event::cstr(name.unwrap_or_default());
+                let dir: Vec<u8> = if name.first() == Some(&b'/') {
+                    b".".to_vec()
+                } else if dirfd == Some(-100) {
+                    self.st.cwd(ev.tid).to_vec()
+                } else {
+                    match dirfd.and_then(|d| self.st.fd(ev.tid, d)) {
+                        Some(f) => f.name.clone(),
+                        None => b"<UNKNOWN>".to_vec(),
+                    }
+                };
+                out.extend_from_slice(&sonde_state::path::concat_path(&dir, name));
+                true
+            }
+            _ => true,
+        }
+    }
+
+    /// fd fields of an event whose fd is not in the table.
+    fn extract_null_fd(&self, f: &Field, out: &mut Vec<u8>) -> bool {
+        use sonde_event::codes as c;
+        match f {
+            Field::FdName => self.fdname_from_creator(out),
+            Field::FdDirectory => {
+                let start = out.len();
+                if !self.fdname_from_creator(out) {
+                    return false;
+                }
+                let name = out[start..].to_vec();
+                out.truncate(start);
+                file_directory(&name, out);
+                true
+            }
+            Field::FdTypechar => {
+                let enter = self.ev.code & !1;
+                out.push(match enter {
+                    c::SYSCALL_OPEN_E
+                    | c::SYSCALL_OPENAT_E
+                    | c::SYSCALL_OPENAT_2_E
+                    | c::SYSCALL_OPENAT2_E
+                    | c::SYSCALL_CREAT_E => b'f',
+                    c::SOCKET_SOCKET_E
+                    | c::SOCKET_ACCEPT_E
+                    | c::SOCKET_ACCEPT_5_E
+                    | c::SOCKET_ACCEPT4_E
+                    | c::SOCKET_ACCEPT4_5_E => b'4',
+                    c::SYSCALL_PIPE_E => b'p',
+                    c::SYSCALL_EVENTFD_E => b'e',
+                    c::SYSCALL_SIGNALFD_E => b's',
+                    c::SYSCALL_TIMERFD_CREATE_E => b't',
+                    c::SYSCALL_INOTIFY_INIT_E => b'i',
+                    _ => b'o',
+                });
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Appends the field's text to `out`. Returns false when the field has
@@ -271,12 +373,25 @@ impl Ctx<'_, '_> {
             Field::EvtReltime => fmt_secs(ev.ts.saturating_sub(self.first_ts), out),
             Field::EvtOutputtime => match self.time_fmt {
                 TimeFmt::Human => fmt_local_time(ev.ts, out),
-                TimeFmt::Absolute => fmt_secs(ev.ts, out),
-                TimeFmt::Relative => fmt_secs(ev.ts.saturating_sub(self.first_ts), out),
+                // sysdig does not pad the nanoseconds here
+                TimeFmt::Absolute => write_i(
+                    out,
+                    format_args!("{}.{}", ev.ts / 1_000_000_000, ev.ts % 1_000_000_000),
+                ),
+                TimeFmt::Relative => fmt_secs(ev.ts.wrapping_sub(self.first_ts), out),
                 TimeFmt::Delta => fmt_secs(self.latency().unwrap_or(0), out),
-                TimeFmt::DeltaPrev => fmt_secs(ev.ts.saturating_sub(self.prev_ts), out),
+                TimeFmt::DeltaPrev if self.prev_ts == 0 => fmt_secs(0, out),
+                TimeFmt::DeltaPrev => fmt_secs(ev.ts.wrapping_sub(self.prev_ts), out),
             },
-            Field::EvtLatency => write_i(out, self.latency().unwrap_or(0)),
+            Field::EvtLatency => {
+                if ev
+                    .info()
+                    .is_some_and(|i| i.old_category & category::INTERNAL != 0)
+                {
+                    return false;
+                }
+                write_i(out, self.latency().unwrap_or(0))
+            }
             Field::EvtDeltatime => fmt_secs(ev.ts.saturating_sub(self.prev_ts), out),
             Field::EvtDir => match ev.info() {
                 Some(i) => out.extend_from_slice(i.dir.symbol().as_bytes()),
@@ -313,7 +428,7 @@ impl Ctx<'_, '_> {
                 out.extend_from_slice(&v);
             }
             Field::EvtRes | Field::EvtRawres => {
-                let Some(i) = self.param_index("res") else {
+                let Some(i) = self.res_index() else {
                     return false;
                 };
                 let v = ev.param_i64(i).unwrap_or(0);
@@ -331,7 +446,7 @@ impl Ctx<'_, '_> {
                 }
             }
             Field::EvtFailed => {
-                let Some(i) = self.param_index("res") else {
+                let Some(i) = self.res_index() else {
                     return false;
                 };
                 out.extend_from_slice(if ev.param_i64(i).unwrap_or(0) < 0 {
@@ -371,8 +486,8 @@ impl Ctx<'_, '_> {
                 out.extend_from_slice(if yes { b"true" } else { b"false" });
             }
             Field::ProcName => match self.thread() {
-                Some(t) if !t.comm.is_empty() => out.extend_from_slice(&t.comm),
-                _ => return false,
+                Some(t) => out.extend_from_slice(&t.comm),
+                None => return false,
             },
             Field::ProcPid => match self.thread() {
                 Some(t) => write_i(out, t.pid),
@@ -406,11 +521,10 @@ impl Ctx<'_, '_> {
             },
             Field::ProcExeline => match self.thread() {
                 Some(t) => {
+                    // sysdig always puts the space after the exe
                     out.extend_from_slice(&t.exe);
-                    if !t.args.is_empty() {
-                        out.push(b' ');
-                        join_args(t, out);
-                    }
+                    out.push(b' ');
+                    join_args(t, out);
                 }
                 None => return false,
             },
@@ -419,7 +533,8 @@ impl Ctx<'_, '_> {
                 None => return false,
             },
             Field::ProcPname | Field::ProcPcmdline => {
-                let Some(p) = self.main_thread().and_then(|t| self.st.thread(t.ptid)) else {
+                // the parent of this very thread, as sysdig looks it up
+                let Some(p) = self.thread().and_then(|t| self.st.thread(t.ptid)) else {
                     return false;
                 };
                 out.extend_from_slice(&p.comm);
@@ -446,8 +561,8 @@ impl Ctx<'_, '_> {
                 }
             }
             Field::ProcVpid => match self.thread() {
-                Some(t) => write_i(out, t.vpid),
-                None => return false,
+                Some(t) if t.vpid != -1 => write_i(out, t.vpid),
+                _ => return false,
             },
             Field::ProcSid => match self.thread() {
                 Some(t) => write_i(out, t.sid),
@@ -474,9 +589,22 @@ impl Ctx<'_, '_> {
             },
             Field::ThreadTid => write_i(out, ev.tid),
             Field::ThreadVtid => match self.thread() {
-                Some(t) => write_i(out, t.vtid),
-                None => return false,
+                Some(t) if t.vtid != -1 => write_i(out, t.vtid),
+                _ => return false,
             },
+            Field::ContainerId | Field::ContainerName => {
+                let Some(t) = self.thread() else { return false };
+                if t.container_id.is_empty() {
+                    out.extend_from_slice(b"host");
+                } else if matches!(f, Field::ContainerId) {
+                    out.extend_from_slice(&t.container_id);
+                } else {
+                    match self.st.containers.get(&t.container_id) {
+                        Some(c) if !c.name.is_empty() => out.extend_from_slice(&c.name),
+                        _ => return false,
+                    }
+                }
+            }
             Field::ThreadIsMain => match self.thread() {
                 Some(t) => out.extend_from_slice(if t.is_main() { b"true" } else { b"false" }),
                 None => return false,
@@ -517,8 +645,13 @@ impl Ctx<'_, '_> {
             },
             _ => {
                 let Some(n) = self.fd_num() else { return false };
-                let Some(fd) = self.st.fd(ev.tid, n) else {
-                    return false;
+                // a failed connect names its fd after the attempted tuple
+                let failed_connect = matches!(f, Field::FdName)
+                    && ev.code == sonde_event::codes::SOCKET_CONNECT_X
+                    && ev.param_i64(0).unwrap_or(0) < 0;
+                let fd = match self.st.fd(ev.tid, n) {
+                    Some(fd) if !failed_connect => fd,
+                    _ => return self.extract_null_fd(f, out),
                 };
                 match f {
                     Field::FdName => out.extend_from_slice(&fd.name),
@@ -527,22 +660,23 @@ impl Ctx<'_, '_> {
                         let mut b = [0u8; 4];
                         out.extend_from_slice(fd.kind.type_char().encode_utf8(&mut b).as_bytes());
                     }
-                    Field::FdDirectory | Field::FdFilename => {
-                        if !matches!(
-                            fd.kind,
-                            sonde_state::FdType::File | sonde_state::FdType::Directory
-                        ) {
+                    Field::FdDirectory => match fd.kind {
+                        sonde_state::FdType::Directory => out.extend_from_slice(&fd.name),
+                        sonde_state::FdType::File => file_directory(&fd.name, out),
+                        _ => return false,
+                    },
+                    Field::FdFilename => {
+                        if fd.kind != sonde_state::FdType::File {
                             return false;
                         }
                         let name = &fd.name;
-                        let cut = name.iter().rposition(|&c| c == b'/').unwrap_or(0);
-                        if matches!(f, Field::FdDirectory) {
-                            out.extend_from_slice(if cut == 0 { b"/" } else { &name[..cut] });
-                        } else {
-                            out.extend_from_slice(&name[(cut + 1).min(name.len())..]);
+                        match name.iter().rposition(|&c| c == b'/') {
+                            Some(p) if p + 1 < name.len() => out.extend_from_slice(&name[p + 1..]),
+                            Some(_) => out.extend_from_slice(name),
+                            None => out.push(b'/'),
                         }
                     }
-                    Field::FdL4proto => out.extend_from_slice(fd.l4.name().as_bytes()),
+                    Field::FdL4proto => out.extend_from_slice(fd.l4proto().name().as_bytes()),
                     Field::FdIno => write_i(out, fd.ino),
                     Field::FdSip | Field::FdCip | Field::FdSport | Field::FdCport => {
                         use sonde_state::SockAddrs as S;
@@ -579,6 +713,17 @@ impl Ctx<'_, '_> {
             out.extend_from_slice(&r);
         }
         true
+    }
+}
+
+/// The directory part of a file path as `fd.directory` shows it: up to
+/// the last `/` (a path ending in `/` stays whole), `/` when there is no
+/// other.
+fn file_directory(name: &[u8], out: &mut Vec<u8>) {
+    match name.iter().rposition(|&c| c == b'/') {
+        Some(p) if p != 0 && p + 1 < name.len() => out.extend_from_slice(&name[..p]),
+        Some(p) if p != 0 => out.extend_from_slice(name),
+        _ => out.push(b'/'),
     }
 }
 

@@ -1,5 +1,5 @@
 //! `-p` output formats: literal text and `%field` references, with
-//! optional widths (`%10proc.name`, `%-10proc.name`) and the leading `*`
+//! optional widths (`%10proc.name`: cut or right-padded to 10 characters) and the leading `*`
 //! that prints a line even when a field has no value.
 
 use crate::extract::{Ctx, Field, FieldError};
@@ -25,8 +25,8 @@ enum Piece {
     Lit(Vec<u8>),
     Field {
         field: Field,
+        /// `%Nfield`: the value is cut or space-padded to N characters.
         width: usize,
-        left: bool,
         name: String,
     },
 }
@@ -70,16 +70,23 @@ impl Format {
             }
             let start = i;
             i += 1;
-            let mut left = false;
-            if i < b.len() && b[i] == b'-' {
-                left = true;
-                i += 1;
+            if i == b.len() {
+                return Err(FormatError {
+                    msg: "formatting cannot end with a %".into(),
+                    pos: start,
+                });
             }
             let ws = i;
             while i < b.len() && b[i].is_ascii_digit() {
                 i += 1;
             }
             let width = s[ws..i].parse().unwrap_or(0);
+            if i > ws && i == b.len() {
+                return Err(FormatError {
+                    msg: "formatting cannot end with a number".into(),
+                    pos: ws,
+                });
+            }
             let fs = i;
             while i < b.len() && is_field_char(b[i]) {
                 i += 1;
@@ -111,7 +118,6 @@ impl Format {
             pieces.push(Piece::Field {
                 field,
                 width,
-                left,
                 name: name.to_string(),
             });
         }
@@ -127,9 +133,7 @@ impl Format {
         for p in &self.pieces {
             match p {
                 Piece::Lit(l) => out.extend_from_slice(l),
-                Piece::Field {
-                    field, width, left, ..
-                } => {
+                Piece::Field { field, width, .. } => {
                     let start = out.len();
                     if !ctx.extract(field, out) {
                         if !self.always {
@@ -138,17 +142,9 @@ impl Format {
                         out.truncate(start);
                         out.extend_from_slice(b"<NA>");
                     }
-                    let n = out.len() - start;
-                    if *width > n {
-                        let pad = width - n;
-                        if *left {
-                            out.extend(std::iter::repeat_n(b' ', pad));
-                        } else {
-                            let tail = out[start..].to_vec();
-                            out.truncate(start);
-                            out.extend(std::iter::repeat_n(b' ', pad));
-                            out.extend_from_slice(&tail);
-                        }
+                    if *width != 0 {
+                        // like std::string::resize: cut, or pad on the right
+                        out.resize(start + width, b' ');
                     }
                 }
             }
@@ -162,5 +158,55 @@ impl Format {
             Piece::Field { field, name, .. } => Some((name.as_str(), field)),
             _ => None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::TimeFmt;
+    use sonde_event::{codes, RawEvent};
+    use sonde_output::RenderOpts;
+    use sonde_state::State;
+
+    fn render(fmt: &str) -> Option<String> {
+        let st = State::new();
+        let ev = RawEvent::from_parts(5, 42, codes::GENERIC_E, 0, &[], false).unwrap();
+        let opts = RenderOpts::default();
+        let ctx = Ctx {
+            st: &st,
+            ev: &ev,
+            num: 211,
+            first_ts: 1,
+            prev_ts: 0,
+            opts: &opts,
+            time_fmt: TimeFmt::Human,
+        };
+        let mut out = Vec::new();
+        let f = Format::parse(fmt).unwrap();
+        f.render(&ctx, &mut out)
+            .then(|| String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn widths_cut_or_pad_on_the_right() {
+        assert_eq!(
+            render("[%5evt.num|%2evt.type|%thread.tid]").as_deref(),
+            Some("[211  |<u|42]")
+        );
+    }
+
+    #[test]
+    fn missing_fields_skip_or_show_na() {
+        assert_eq!(render("%evt.num %proc.name"), None);
+        assert_eq!(render("*%evt.num %proc.name").as_deref(), Some("211 <NA>"));
+    }
+
+    #[test]
+    fn bad_formats_are_rejected() {
+        assert!(Format::parse("%evt.num %").is_err());
+        assert!(Format::parse("%evt.num %12").is_err());
+        // sysdig has no left-alignment flag
+        assert!(Format::parse("%-5evt.num").is_err());
     }
 }

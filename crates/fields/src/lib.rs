@@ -13,9 +13,12 @@
 
 mod extract;
 mod format;
+pub mod registry;
 mod time;
+mod typed;
 
 pub use extract::event_name;
 pub use extract::{Ctx, Field, FieldError};
 pub use format::{Format, FormatError, CONTAINER_FORMAT, DEFAULT_FORMAT};
 pub use time::{fmt_local_time, TimeFmt};
+pub use typed::{parse_int, Value};

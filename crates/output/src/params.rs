@@ -112,7 +112,11 @@ fn num(
             } else {
                 (1u64 << (width * 8)) - 1
             };
-            write!(out, "{:o}", unsigned & mask)
+            // C's %#o: a leading 0 unless the value is 0
+            match unsigned & mask {
+                0 => write!(out, "0"),
+                v => write!(out, "0{v:o}"),
+            }
         }
         PrintFmt::PaddedDec => write!(out, "{:010}", unsigned),
         _ if is_signed => write!(out, "{signed}"),
@@ -344,6 +348,10 @@ pub fn sanitize_into(out: &mut Vec<u8>, s: &[u8]) {
 /// Renders a byte buffer as text according to the buffer format.
 pub fn render_buffer(p: &[u8], opts: &RenderOpts, out: &mut Vec<u8>) {
     use std::io::Write;
+    if p.is_empty() {
+        // an empty buffer is empty in every format
+        return;
+    }
     let start = out.len();
     match opts.buf_fmt {
         BufFmt::Normal | BufFmt::Json => {
@@ -352,31 +360,37 @@ pub fn render_buffer(p: &[u8], opts: &RenderOpts, out: &mut Vec<u8>) {
             }
         }
         BufFmt::Ascii => {
-            for &c in p {
-                out.push(if (0x20..0x7f).contains(&c) || c == b'\n' || c == b'\t' {
-                    c
-                } else {
-                    b'.'
-                });
+            // text only: \r becomes a line break, a \n right after \r (or
+            // at the start) is dropped, other unprintable bytes vanish
+            out.push(b'\n');
+            for (j, &c) in p.iter().enumerate() {
+                if (0x20..0x7f).contains(&c) {
+                    out.push(c);
+                } else if c == b'\r' || (c == b'\n' && j > 0 && p[j - 1] != b'\r') {
+                    out.push(b'\n');
+                }
             }
         }
         BufFmt::Hex | BufFmt::HexAscii => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
             for (i, chunk) in p.chunks(16).enumerate() {
                 let _ = write!(out, "\n\t0x{:04x}:", i * 16);
                 for pair in chunk.chunks(2) {
                     out.push(b' ');
                     for b in pair {
-                        let _ = write!(out, "{b:02x}");
+                        out.push(HEX[(b >> 4) as usize]);
+                        out.push(HEX[(b & 15) as usize]);
                     }
                 }
                 if opts.buf_fmt == BufFmt::HexAscii {
-                    let pad = (16 - chunk.len()) * 2 + (16 - chunk.len()) / 2;
-                    out.extend(std::iter::repeat_n(b' ', pad + 2));
+                    let missing = 8 - chunk.len().div_ceil(2);
+                    out.extend(std::iter::repeat_n(b' ', missing * 5 + 2));
                     for &c in chunk {
                         out.push(if (0x20..0x7f).contains(&c) { c } else { b'.' });
                     }
                 }
             }
+            out.push(b'\n');
         }
         BufFmt::Base64 => base64_into(p, out),
     }
@@ -546,6 +560,47 @@ pub fn signal_name(n: u8) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn buf(p: &[u8], buf_fmt: BufFmt) -> String {
+        let mut o = Vec::new();
+        let opts = RenderOpts {
+            buf_fmt,
+            ..RenderOpts::default()
+        };
+        render_buffer(p, &opts, &mut o);
+        String::from_utf8(o).unwrap()
+    }
+
+    #[test]
+    fn ascii_only_buffers() {
+        assert_eq!(buf(b"a\r\nb\nc\x01d", BufFmt::Ascii), "\na\nb\ncd");
+        // a \n at offset 0 is dropped
+        assert_eq!(buf(b"\nx", BufFmt::Ascii), "\nx");
+        assert_eq!(buf(b"", BufFmt::Ascii), "");
+    }
+
+    #[test]
+    fn hex_buffers() {
+        assert_eq!(buf(b"GET /", BufFmt::Hex), "\n\t0x0000: 4745 5420 2f\n");
+        let x = buf(b"GET /", BufFmt::HexAscii);
+        assert_eq!(
+            x,
+            format!("\n\t0x0000: 4745 5420 2f{}  GET /\n", " ".repeat(5 * 5))
+        );
+        let two_rows = buf(&[0u8; 17], BufFmt::Hex);
+        assert!(two_rows.contains("\n\t0x0010: 00\n"));
+        assert_eq!(buf(b"", BufFmt::Hex), "");
+    }
+
+    #[test]
+    fn octal_has_leading_zero() {
+        let mut o = Vec::new();
+        num(&mut o, PrintFmt::Oct, 0o666, 0o666, false, 4);
+        assert_eq!(o, b"0666");
+        o.clear();
+        num(&mut o, PrintFmt::Oct, 0, 0, false, 4);
+        assert_eq!(o, b"0");
+    }
 
     #[test]
     fn flags_render_like_sysdig() {

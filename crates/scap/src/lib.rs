@@ -12,6 +12,7 @@
 //! `sonde-state` applies them) or how they print (`sonde-output`).
 
 pub mod blocks;
+pub mod layout;
 mod parse;
 mod readahead;
 mod reader;

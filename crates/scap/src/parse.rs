@@ -157,6 +157,9 @@ pub(crate) fn parse_proclist(b: &[u8], v: u8) -> R<Vec<ThreadInfo>> {
         }
         if v == 9 {
             let end = start + sub_len;
+            if c.pos > end {
+                return Err(format!("process entry overruns its length {sub_len}"));
+            }
             let room = |c: &Cur, n: usize| c.pos + n <= end;
             // Writers since libs 0.10 put two fields before loginuid; older
             // ones wrote at most 29 bytes of trailing fields.

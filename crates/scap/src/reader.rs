@@ -159,8 +159,19 @@ impl<R: Read> Reader<R> {
         let body = total as usize - 8;
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
-        buf.resize(body, 0);
-        let n = self.fill(&mut buf)?;
+        // Grow the buffer as bytes arrive rather than trusting the length
+        // up front: a corrupt length near MAX_BLOCK in a short file must not
+        // allocate a gigabyte before the truncation shows.
+        let mut n = 0;
+        while n < body {
+            let step = (body - n).min(n.max(1 << 20));
+            buf.resize(n + step, 0);
+            let k = self.fill(&mut buf[n..])?;
+            n += k;
+            if k < step {
+                break;
+            }
+        }
         if n < body {
             self.buf = buf;
             return Err(self.err(ErrorKind::Truncated(format!(

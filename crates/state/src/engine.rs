@@ -6,6 +6,7 @@ use rustc_hash::FxHashMap;
 use sonde_event::{codes as c, Direction, RawEvent};
 use sonde_scap::{Block, FdDetail, GroupInfo, IfList, MachineInfo, ThreadInfo, UserInfo};
 
+use crate::container::{container_id_from_cgroups, parse_container_json, Container};
 use crate::fd::{Fd, FdType, L4Proto, SockAddrs};
 use crate::path::{concat_path, resolve_path};
 use crate::thread::{clone_flags, LastEnter, Thread};
@@ -41,13 +42,19 @@ pub struct State {
     /// closes an fd or ends a thread can still be rendered with it.
     pending_close: Vec<(i64, i64)>,
     pending_exit: Option<i64>,
+    /// Containers by short id.
+    pub containers: FxHashMap<Vec<u8>, Container>,
+    /// The stand-in thread of the `container` event being looked at.
+    container_thread: Option<Thread>,
+    /// Whether the last processed event is to be hidden from the user.
+    suppressed: bool,
+    /// A reusable buffer.
+    scratch: Vec<u8>,
     /// Threads dropped because the table was full.
     pub dropped_threads: u64,
 }
 
-const AF_UNIX: u8 = 1;
-const AF_INET: u8 = 2;
-const AF_INET6: u8 = 10;
+use crate::sock::{AF_INET, AF_INET6, AF_UNIX};
 const AF_NETLINK: u8 = 16;
 const EINPROGRESS: i64 = -115;
 const F_DUPFD: u64 = 1;
@@ -100,7 +107,17 @@ impl State {
             exepath: t.exepath.clone(),
             args: t.args.clone(),
             env: t.env.clone(),
-            cwd: t.cwd.clone(),
+            // only a process's main thread keeps a directory, always
+            // ending in '/'
+            cwd: if t.tid == t.pid {
+                let mut c = crate::path::normalize(&t.cwd);
+                if c.last() != Some(&b'/') {
+                    c.push(b'/');
+                }
+                c
+            } else {
+                Vec::new()
+            },
             root: t.root.clone(),
             fdlimit: t.fdlimit,
             flags: t.flags,
@@ -118,7 +135,9 @@ impl State {
             tty: t.tty,
             ..Thread::new(t.tid)
         };
+        let tid = th.tid;
         self.insert_thread(th);
+        self.resolve_container(tid);
     }
 
     fn insert_thread(&mut self, th: Thread) {
@@ -160,9 +179,10 @@ impl State {
     /// The working directory of `tid` (shared by its process).
     pub fn cwd(&self, tid: i64) -> &[u8] {
         match self.threads.get(&tid) {
+            // the process's (main thread's) directory, as sysdig has it
             Some(t) => match self.threads.get(&t.pid) {
-                Some(m) if !m.cwd.is_empty() => &m.cwd,
-                _ => &t.cwd,
+                Some(m) => &m.cwd,
+                None => &t.cwd,
             },
             None => b"",
         }
@@ -180,13 +200,68 @@ impl State {
         }
     }
 
+    /// The thread an event is attributed to: its own thread, or for a
+    /// container event, a stand-in named `container:<id>`.
+    #[inline]
+    pub fn event_thread(&self, ev: &RawEvent<'_>) -> Option<&Thread> {
+        if matches!(ev.code, c::CONTAINER_JSON_E | c::CONTAINER_JSON_2_E) {
+            return self.container_thread.as_ref();
+        }
+        self.threads.get(&ev.tid)
+    }
+
+    /// Whether the event last given to [`State::process`] must not be
+    /// shown (a container event whose metadata lookup failed).
+    pub fn suppressed(&self) -> bool {
+        self.suppressed
+    }
+
     /// Updates the tables with one event.
     pub fn process(&mut self, ev: &RawEvent<'_>) {
         self.flush_pending();
         self.nevents += 1;
+        self.container_thread = None;
+        self.suppressed = false;
         let Some(info) = ev.info() else { return };
+        match ev.code {
+            c::CONTAINER_JSON_E | c::CONTAINER_JSON_2_E => {
+                self.on_container_json(ev);
+                return;
+            }
+            c::CONTAINER_E => {
+                let id = ev.param_str(0).unwrap_or_default().to_vec();
+                let cont = Container {
+                    name: ev.param_str(2).unwrap_or_default().to_vec(),
+                    image: ev.param_str(3).unwrap_or_default().to_vec(),
+                    successful: true,
+                    id: id.clone(),
+                };
+                self.containers.insert(id, cont);
+                return;
+            }
+            _ => {}
+        }
         if ev.tid < 0 {
             return;
+        }
+        // like sysdig, meet every thread (except where it only looks
+        // threads up) and keep its syscall latency
+        if info.old_flags & sonde_event::flags::SKIPPARSERESET == 0 && ev.code != c::SCHEDSWITCH_6_E
+        {
+            // clone exits only look the thread up
+            let t = if is_clone_exit(ev.code) {
+                self.threads.get_mut(&ev.tid)
+            } else {
+                Some(self.thread_mut(ev.tid))
+            };
+            if let Some(t) = t {
+                if info.dir == Direction::Enter {
+                    t.latency = 0;
+                    t.latency_enter_ts = ev.ts;
+                } else if t.latency_enter_ts != 0 {
+                    t.latency = ev.ts.wrapping_sub(t.latency_enter_ts);
+                }
+            }
         }
         if info.dir == Direction::Enter {
             self.on_enter(ev);
@@ -195,16 +270,59 @@ impl State {
         self.on_exit(ev);
     }
 
+    /// A `container` event: records the container and sets up the
+    /// stand-in thread the event is shown with.
+    fn on_container_json(&mut self, ev: &RawEvent<'_>) {
+        let Some(cont) = ev
+            .param(0)
+            .and_then(|j| parse_container_json(sonde_event::cstr(j)))
+        else {
+            return;
+        };
+        self.suppressed = !cont.successful;
+        let mut comm = b"container:".to_vec();
+        comm.extend_from_slice(&cont.id);
+        self.container_thread = Some(Thread {
+            comm,
+            pid: -1,
+            vtid: -2,
+            vpid: -2,
+            ptid: 0,
+            container_id: cont.id.clone(),
+            ..Thread::new(-1)
+        });
+        self.containers.insert(cont.id.clone(), cont);
+    }
+
+    /// Attributes a thread to a container from its cgroups.
+    fn resolve_container(&mut self, tid: i64) {
+        let Some(t) = self.threads.get_mut(&tid) else {
+            return;
+        };
+        t.container_id.clear();
+        if let Some(id) = container_id_from_cgroups(&t.cgroups) {
+            t.container_id.extend_from_slice(id);
+            if !self.containers.contains_key(id) {
+                let c = Container {
+                    id: id.to_vec(),
+                    successful: true,
+                    ..Default::default()
+                };
+                self.containers.insert(id.to_vec(), c);
+            }
+        }
+    }
+
     fn thread_mut(&mut self, tid: i64) -> &mut Thread {
         if !self.threads.contains_key(&tid) && self.threads.len() < self.limits.max_threads {
-            self.threads.insert(tid, Thread::new(tid));
+            self.threads.insert(tid, Thread::fake(tid));
         }
         // The table may be full: fall back to a scratch entry that is
         // overwritten each time.
         if !self.threads.contains_key(&tid) {
             self.dropped_threads += 1;
             self.threads.remove(&i64::MIN);
-            self.threads.insert(i64::MIN, Thread::new(tid));
+            self.threads.insert(i64::MIN, Thread::fake(tid));
             return self.threads.get_mut(&i64::MIN).expect("scratch thread");
         }
         self.threads.get_mut(&tid).expect("thread present")
@@ -212,7 +330,18 @@ impl State {
 
     fn on_enter(&mut self, ev: &RawEvent<'_>) {
         let code = ev.code;
-        let t = self.thread_mut(ev.tid);
+        // threads are only met by events that look them up (see process);
+        // the others (scheduler, procinfo) leave the thread's state alone
+        if ev
+            .info()
+            .is_some_and(|i| i.old_flags & sonde_event::flags::SKIPPARSERESET != 0)
+            || code == c::SCHEDSWITCH_6_E
+        {
+            return;
+        }
+        let Some(t) = self.threads.get_mut(&ev.tid) else {
+            return;
+        };
         let le: &mut LastEnter = &mut t.last_enter;
         le.code = code;
         le.ts = ev.ts;
@@ -235,6 +364,13 @@ impl State {
         match code {
             c::PROCEXIT_E | c::PROCEXIT_1_E => {
                 self.pending_exit = Some(ev.tid);
+            }
+            c::SOCKET_CONNECT_E => {
+                if let (Some(fd), Some(addr)) = (ev.param_i64(0), ev.param(1)) {
+                    if !addr.is_empty() {
+                        self.connect_enter(ev.tid, fd, addr);
+                    }
+                }
             }
             _ => {}
         }
@@ -362,22 +498,15 @@ impl State {
             }
             c::SOCKET_SOCKET_X => {
                 let fd = ev.param_i64(0).unwrap_or(-1);
-                let domain = ev
-                    .param_u64(1)
-                    .or_else(|| self.enter_param(tid, enter, 0).map(sonde_event::le_uint))
-                    .unwrap_or(0) as u8;
-                let kind = match domain {
-                    AF_INET => FdType::Ipv4Sock,
-                    AF_INET6 => FdType::Ipv6Sock,
-                    AF_UNIX => FdType::UnixSock,
-                    AF_NETLINK => FdType::Netlink,
-                    _ => FdType::Unsupported,
+                let arg = |i: usize, e: Option<&[u8]>| {
+                    ev.param_u64(i + 1)
+                        .or_else(|| e.map(sonde_event::le_uint))
+                        .unwrap_or(0) as u32
                 };
-                let ty = ev
-                    .param_u64(2)
-                    .or_else(|| self.enter_param(tid, enter, 1).map(sonde_event::le_uint))
-                    .unwrap_or(0) as u32;
-                let mut f = Fd::new(kind, Vec::new());
+                let domain = arg(0, self.enter_param(tid, enter, 0));
+                let ty = arg(1, self.enter_param(tid, enter, 1));
+                let proto = arg(2, self.enter_param(tid, enter, 2));
+                let mut f = new_socket(domain, ty, proto);
                 f.sock_type = ty;
                 self.add_fd(tid, fd, f);
             }
@@ -412,8 +541,38 @@ impl State {
                     .or_else(|| self.enter_i64(tid, enter, 0))
                     .unwrap_or(-1);
                 if res >= 0 || res == EINPROGRESS {
-                    if let Some(tuple) = ev.param(1) {
-                        self.set_tuple(tid, fd, tuple, true);
+                    if let Some(tuple) = ev.param(1).filter(|t| !t.is_empty()) {
+                        self.connect_tuple(tid, fd, tuple);
+                    }
+                }
+            }
+            c::SOCKET_SENDTO_X | c::SOCKET_SENDMSG_X => {
+                if ev.param_i64(0).unwrap_or(-1) >= 0 {
+                    if let Some(fd) = self.threads.get(&tid).and_then(|t| t.last_fd) {
+                        // the tuple is in the enter event: copy it out of
+                        // the thread (into a reused buffer) to update the fd
+                        let mut tuple = std::mem::take(&mut self.scratch);
+                        tuple.clear();
+                        if let Some(t) = self.enter_param(tid, enter, 2) {
+                            tuple.extend_from_slice(t);
+                            self.rw_tuple(tid, fd, &tuple, false);
+                        }
+                        self.scratch = tuple;
+                    }
+                }
+            }
+            c::SOCKET_RECVFROM_X | c::SOCKET_RECVMSG_X => {
+                if ev.param_i64(0).unwrap_or(-1) >= 0 {
+                    let idx = if ev.code == c::SOCKET_RECVFROM_X {
+                        2
+                    } else {
+                        3
+                    };
+                    if let (Some(fd), Some(tuple)) = (
+                        self.threads.get(&tid).and_then(|t| t.last_fd),
+                        ev.param(idx),
+                    ) {
+                        self.rw_tuple(tid, fd, tuple, true);
                     }
                 }
             }
@@ -424,15 +583,8 @@ impl State {
             | c::SOCKET_ACCEPT4_6_X => {
                 let fd = ev.param_i64(0).unwrap_or(-1);
                 if fd >= 0 {
-                    let kind = match ev.param(1).and_then(|t| t.first().copied()) {
-                        Some(AF_INET) => FdType::Ipv4Sock,
-                        Some(AF_INET6) => FdType::Ipv6Sock,
-                        Some(AF_UNIX) => FdType::UnixSock,
-                        _ => FdType::Unknown,
-                    };
-                    self.add_fd(tid, fd, Fd::new(kind, Vec::new()));
-                    if let Some(tuple) = ev.param(1) {
-                        self.set_tuple(tid, fd, tuple, false);
+                    if let Some(f) = ev.param(1).and_then(accepted_socket) {
+                        self.add_fd(tid, fd, f);
                     }
                 }
             }
@@ -645,40 +797,118 @@ impl State {
         }
     }
 
-    /// Records a connection tuple on an fd and names it after the tuple.
-    fn set_tuple(&mut self, tid: i64, fd: i64, tuple: &[u8], client: bool) {
+    /// The fd `fd` of `tid`'s table, for changing it.
+    fn fd_mut(&mut self, tid: i64, fd: i64) -> Option<&mut Fd> {
         let owner = self.fd_owner_tid(tid);
-        let Some(f) = self
-            .threads
-            .get_mut(&owner)
-            .and_then(|t| t.fds.get_mut(&fd))
-        else {
+        self.threads.get_mut(&owner)?.fds.get_mut(&fd)
+    }
+
+    /// `connect` enter: remembers the destination address.
+    fn connect_enter(&mut self, tid: i64, fd: i64, addr: &[u8]) {
+        if let Some(f) = self.fd_mut(tid, fd) {
+            f.set_dest(addr);
+        }
+    }
+
+    /// `connect` exit: the tuple of a client socket.
+    fn connect_tuple(&mut self, tid: i64, fd: i64, tuple: &[u8]) {
+        let Some(f) = self.fd_mut(tid, fd) else {
             return;
         };
-        if let Some((addrs, name)) = parse_tuple(tuple) {
-            match addrs {
-                SockAddrs::V4 { .. } => f.kind = FdType::Ipv4Sock,
-                SockAddrs::V6 { .. } => f.kind = FdType::Ipv6Sock,
-                SockAddrs::Unix { .. } => f.kind = FdType::UnixSock,
-                _ => {}
+        match f.apply_inet_tuple(tuple) {
+            Some(changed) => {
+                if changed && f.role_server && f.kind == FdType::Ipv4Sock && f.l4 == L4Proto::Udp {
+                    f.swap_ends();
+                }
+                f.rename_from_ends();
             }
-            if f.l4 == L4Proto::Unknown && !matches!(addrs, SockAddrs::Unix { .. }) {
-                f.l4 = match f.sock_type & 0xf {
-                    1 => L4Proto::Tcp,
-                    2 => L4Proto::Udp,
-                    3 => L4Proto::Raw,
-                    _ if client => L4Proto::Unknown,
-                    _ => L4Proto::Tcp, // accepted connections are streams
-                };
-            }
-            f.addrs = addrs;
-            f.name = name;
-            if client {
-                f.role_client = true;
-            } else {
-                f.role_server = true;
+            None => {
+                f.set_unix(tuple);
+                f.name.clear();
+                crate::sock::render_tuple(tuple, &mut f.name);
             }
         }
+        if !f.role_client && !f.role_server {
+            f.role_client = true;
+        }
+    }
+
+    /// A successful send/receive with an address on a socket whose name is
+    /// not yet settled (datagram sockets): update the endpoints.
+    fn rw_tuple(&mut self, tid: i64, fd: i64, tuple: &[u8], incoming: bool) {
+        let ifaces = std::mem::take(&mut self.ifaces);
+        self.rw_tuple_inner(tid, fd, tuple, incoming, &ifaces);
+        self.ifaces = ifaces;
+    }
+
+    fn rw_tuple_inner(&mut self, tid: i64, fd: i64, tuple: &[u8], incoming: bool, ifaces: &IfList) {
+        let Some(f) = self.fd_mut(tid, fd) else {
+            return;
+        };
+        let tcp = f.kind == FdType::Ipv4Sock && f.l4 == L4Proto::Tcp;
+        // a named TCP socket keeps its tuple
+        if tuple.is_empty() || (tcp && !f.name.is_empty()) {
+            return;
+        }
+        match tuple[0] {
+            AF_INET | AF_INET6 => {
+                match f.apply_inet_tuple(tuple) {
+                    Some(true) => {}
+                    _ => return,
+                }
+                if matches!(f.kind, FdType::Ipv4Sock | FdType::Ipv6Sock) && f.l4 == L4Proto::Unknown
+                {
+                    f.l4 = L4Proto::Udp;
+                }
+                f.patch_from_ifaces(ifaces);
+            }
+            AF_UNIX => {
+                f.apply_unix_tuple(tuple);
+                return;
+            }
+            _ => return,
+        }
+        if !matches!(f.kind, FdType::Ipv4Sock | FdType::Ipv6Sock) {
+            return;
+        }
+        let role_none = !f.role_client && !f.role_server;
+        let (dport, sport) = f.role_ports();
+        let server = if role_none {
+            // the process owns the destination port: it is the server
+            let owner = self.fd_owner(tid);
+            let bound = owner.is_some_and(|t| {
+                t.fds.values().any(|x| match (x.kind, x.addrs) {
+                    (FdType::Ipv4Sock, SockAddrs::V4 { dport: p, .. }) => p == dport,
+                    (FdType::Ipv4ServSock, SockAddrs::V4Server { port, .. }) => port == dport,
+                    _ => false,
+                })
+            });
+            let client_port = owner.is_some_and(|t| {
+                t.fds.values().any(|x| match (x.kind, x.addrs) {
+                    (FdType::Ipv4Sock, SockAddrs::V4 { sport: p, .. }) => p == sport,
+                    _ => false,
+                })
+            });
+            Some(if bound && client_port {
+                incoming
+            } else {
+                bound
+            })
+        } else {
+            None
+        };
+        let Some(f) = self.fd_mut(tid, fd) else {
+            return;
+        };
+        match server {
+            Some(true) => f.role_server = true,
+            Some(false) => f.role_client = true,
+            None => {}
+        }
+        if (incoming && f.role_client) || (!incoming && f.role_server) {
+            f.swap_ends();
+        }
+        f.rename_from_ends();
     }
 
     fn on_clone_exit(&mut self, ev: &RawEvent<'_>) {
@@ -710,15 +940,14 @@ impl State {
         };
         t.tid = child_tid;
         t.flags = flags;
+        // the parent is the thread that called clone (also for threads)
+        t.ptid = parent_tid;
         if res == 0 {
             t.pid = get_i("pid").unwrap_or(child_tid);
-            t.ptid = get_i("ptid").unwrap_or(-1);
         } else if flags & clone_flags::CLONE_THREAD != 0 {
             t.pid = get_i("pid").unwrap_or(ev.tid);
-            t.ptid = get_i("ptid").unwrap_or(-1);
         } else {
             t.pid = child_tid;
-            t.ptid = ev.tid;
         }
         if let Some(e) = get_s("exe") {
             t.exe = e;
@@ -726,8 +955,15 @@ impl State {
         if let Some(a) = get_b("args") {
             t.args = a;
         }
-        if let Some(cwd) = get_s("cwd") {
-            t.cwd = cwd;
+        // a new process starts in its parent's working directory (sysdig
+        // ignores the event's cwd unless it does not know the parent)
+        match parent.as_ref() {
+            Some(p) => t.cwd = self.cwd(p.tid).to_vec(),
+            None => {
+                if let Some(cwd) = get_s("cwd") {
+                    t.cwd = cwd;
+                }
+            }
         }
         t.fdlimit = get_i("fdlimit").unwrap_or(t.fdlimit);
         t.uid = get_i("uid").map(|v| v as u32).unwrap_or(t.uid);
@@ -769,7 +1005,11 @@ impl State {
         if shares && t.pid != t.tid {
             t.flags |= clone_flags::CLONE_FILES;
         }
+        let child = t.tid;
         self.insert_thread(t);
+        if get_b("cgroups").is_some() {
+            self.resolve_container(child);
+        }
     }
 
     fn on_execve_exit(&mut self, ev: &RawEvent<'_>) {
@@ -798,9 +1038,7 @@ impl State {
         if let Some(p) = get_i("ptid") {
             t.ptid = p;
         }
-        if let Some(cwd) = get_s("cwd") {
-            t.cwd = cwd;
-        }
+        // sysdig 0.29 takes the working directory from chdir/fchdir only
         t.fdlimit = get_i("fdlimit").unwrap_or(t.fdlimit);
         t.pfmajor = get_i("pgft_maj").map(|v| v as u64).unwrap_or(t.pfmajor);
         t.pfminor = get_i("pgft_min").map(|v| v as u64).unwrap_or(t.pfminor);
@@ -835,6 +1073,9 @@ impl State {
         }
         // an execve resets the thread to be a process's only thread
         t.flags &= !clone_flags::CLONE_FILES;
+        if get_b("cgroups").is_some() {
+            self.resolve_container(tid);
+        }
     }
 }
 
@@ -843,6 +1084,59 @@ const PPM_O_CREAT: u32 = 4;
 const PPM_O_TRUNC: u32 = 256;
 const PPM_O_DIRECTORY: u32 = 1024;
 const PPM_AT_FDCWD: i64 = -100;
+
+/// A new socket, as `socket(domain, type, proto)` creates it.
+fn new_socket(domain: u32, ty: u32, proto: u32) -> Fd {
+    const SOCK_STREAM: u32 = 1;
+    const SOCK_DGRAM: u32 = 2;
+    const SOCK_RAW: u32 = 3;
+    let kind = match domain as u8 {
+        AF_INET => FdType::Ipv4Sock,
+        AF_INET6 => FdType::Ipv6Sock,
+        AF_UNIX => FdType::UnixSock,
+        AF_NETLINK => FdType::Netlink,
+        _ => FdType::Unknown,
+    };
+    let mut f = Fd::new(kind, Vec::new());
+    if matches!(kind, FdType::Ipv4Sock | FdType::Ipv6Sock) {
+        f.l4 = match proto {
+            6 if ty == SOCK_RAW => L4Proto::Raw,
+            6 => L4Proto::Tcp,
+            17 if ty == SOCK_RAW => L4Proto::Raw,
+            17 => L4Proto::Udp,
+            0 => match ty & 0xff {
+                SOCK_STREAM => L4Proto::Tcp,
+                SOCK_DGRAM => L4Proto::Udp,
+                _ => L4Proto::Unknown,
+            },
+            1 if ty == SOCK_RAW => L4Proto::Raw,
+            1 => L4Proto::Icmp,
+            255 => L4Proto::Raw,
+            _ => L4Proto::Unknown,
+        };
+    }
+    f
+}
+
+/// The fd an `accept` creates from its tuple (None for other families).
+fn accepted_socket(t: &[u8]) -> Option<Fd> {
+    let mut f = Fd::new(FdType::Unknown, Vec::new());
+    match *t.first()? {
+        AF_INET | AF_INET6 => {
+            f.apply_inet_tuple(t)?;
+            if f.kind == FdType::Unknown {
+                f.kind = FdType::Ipv6Sock;
+            }
+            f.l4 = L4Proto::Tcp;
+        }
+        AF_UNIX => f.apply_unix_tuple(t),
+        _ => return None,
+    }
+    f.name.clear();
+    crate::sock::render_tuple(t, &mut f.name);
+    f.role_server = true;
+    Some(f)
+}
 
 /// The enter event code that pairs with an exit event code.
 fn c_enter(exit: u16) -> u16 {
@@ -929,12 +1223,15 @@ pub fn parse_tuple(t: &[u8]) -> Option<(SockAddrs, Vec<u8>)> {
     }
 }
 
-/// Formats an IPv6 address the way sysdig does (IPv4-mapped addresses as dotted quads).
+/// Formats an IPv6 address the way sysdig does (glibc `inet_ntop`).
 pub fn fmt_v6(a: &Ipv6Addr) -> String {
-    if let Some(v4) = a.to_ipv4_mapped() {
-        return v4.to_string();
-    }
-    a.to_string()
+    crate::sock::ntop6(&a.octets())
+}
+
+/// IPv4-mapped or all-zero IPv6 address (treated as IPv4 by sysdig).
+fn is_v4ish(a: &[u8; 16]) -> bool {
+    a[..10].iter().all(|&b| b == 0)
+        && ((a[10] == 0xff && a[11] == 0xff) || a[10..].iter().all(|&b| b == 0))
 }
 
 fn fd_from_scap(f: &sonde_scap::FdInfo) -> Fd {
@@ -966,6 +1263,23 @@ fn fd_from_scap(f: &sonde_scap::FdInfo) -> Fd {
             dport,
             l4proto,
         } => {
+            if is_v4ish(sip) && is_v4ish(dip) {
+                // IPv4-mapped endpoints: sysdig turns the fd into an IPv4 one
+                let (sip, dip) = (
+                    Ipv4Addr::new(sip[12], sip[13], sip[14], sip[15]),
+                    Ipv4Addr::new(dip[12], dip[13], dip[14], dip[15]),
+                );
+                fd.kind = FdType::Ipv4Sock;
+                fd.addrs = SockAddrs::V4 {
+                    sip,
+                    sport: *sport,
+                    dip,
+                    dport: *dport,
+                };
+                fd.l4 = L4Proto::from_scap(*l4proto);
+                fd.name = format!("{sip}:{sport}->{dip}:{dport}").into_bytes();
+                return fd;
+            }
             let (sip, dip) = (Ipv6Addr::from(*sip), Ipv6Addr::from(*dip));
             fd.addrs = SockAddrs::V6 {
                 sip,
@@ -1008,4 +1322,59 @@ fn fd_from_scap(f: &sonde_scap::FdInfo) -> Fd {
         FdDetail::None => {}
     }
     fd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Encodes parameters as an event body (16-bit lengths, then data).
+    fn body(params: &[&[u8]]) -> Vec<u8> {
+        let mut b = Vec::new();
+        for p in params {
+            b.extend_from_slice(&(p.len() as u16).to_le_bytes());
+        }
+        for p in params {
+            b.extend_from_slice(p);
+        }
+        b
+    }
+
+    fn event(ts: u64, tid: i64, code: u16, body: &[u8], n: u32) -> RawEvent<'_> {
+        RawEvent::from_parts(ts, tid, code, n, body, false).unwrap()
+    }
+
+    #[test]
+    fn unknown_threads_are_named_na_and_keep_latency() {
+        let mut st = State::new();
+        let b = body(&[&0u64.to_le_bytes()]);
+        st.process(&event(100, 7, c::SYSCALL_BRK_4_E, &b, 1));
+        let t = st.thread(7).unwrap();
+        assert_eq!(t.comm, b"<NA>");
+        assert_eq!(t.latency, 0);
+        let b = body(&[&0u64.to_le_bytes(), &1u32.to_le_bytes()]);
+        st.process(&event(130, 7, c::SYSCALL_BRK_4_X, &b, 1));
+        assert_eq!(st.thread(7).unwrap().latency, 30);
+    }
+
+    #[test]
+    fn container_events_fill_the_table() {
+        let mut st = State::new();
+        let json = br#"{"container":{"id":"9dbcbd0c435f","name":"epic_cray","type":0}}"#;
+        let mut j = json.to_vec();
+        j.push(0);
+        let b = body(&[&j]);
+        let ev = event(1, -1, c::CONTAINER_JSON_E, &b, 1);
+        st.process(&ev);
+        assert!(!st.suppressed());
+        let t = st.event_thread(&ev).unwrap();
+        assert_eq!(t.comm, b"container:9dbcbd0c435f");
+        assert_eq!(t.container_id, b"9dbcbd0c435f");
+        assert_eq!(st.containers[&b"9dbcbd0c435f"[..]].name, b"epic_cray");
+
+        let failed = b"{\"container\":{\"id\":\"abc\",\"lookup_state\":2}}\0";
+        let b = body(&[failed]);
+        st.process(&event(2, -1, c::CONTAINER_JSON_E, &b, 1));
+        assert!(st.suppressed());
+    }
 }

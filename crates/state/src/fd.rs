@@ -239,7 +239,7 @@ impl Fd {
         out.push(b'<');
         let mut tmp = [0u8; 4];
         out.extend_from_slice(self.kind.type_char().encode_utf8(&mut tmp).as_bytes());
-        if let Some(l) = self.l4.letter() {
+        if let Some(l) = self.l4proto().letter() {
             out.push(l as u8);
         }
         out.push(b'>');

@@ -12,13 +12,17 @@
 //! Sinks read the state through [`State`]'s accessors right after
 //! [`State::process`] has applied the event they are looking at.
 
+mod container;
 mod engine;
 mod fd;
 pub mod path;
 mod snapshot;
+mod sock;
 mod thread;
 
+pub use container::{container_id_from_cgroups, parse_container_json, Container};
 pub use engine::{fmt_v6, parse_tuple, Limits, State};
 pub use fd::{Fd, FdType, L4Proto, SockAddrs};
 pub use snapshot::{fd_info, thread_info, Referenced};
+pub use sock::{inet_ntop6, ntop6, render_tuple};
 pub use thread::{clone_flags, split_nul, LastEnter, Thread};

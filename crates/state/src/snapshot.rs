@@ -89,33 +89,80 @@ fn l4_code(l: L4Proto) -> u8 {
 pub fn fd_info(fd: i64, f: &Fd) -> FdInfo {
     let l4proto = l4_code(f.l4);
     let detail = match (f.kind, f.addrs) {
-        (FdType::File, _) => FdDetail::File { open_flags: f.flags, path: f.name.clone(), dev: f.dev },
-        (_, SockAddrs::V4 { sip, sport, dip, dport }) => {
-            FdDetail::Ipv4 { sip: sip.octets(), dip: dip.octets(), sport, dport, l4proto }
-        }
-        (_, SockAddrs::V6 { sip, sport, dip, dport }) => {
-            FdDetail::Ipv6 { sip: sip.octets(), dip: dip.octets(), sport, dport, l4proto }
-        }
-        (_, SockAddrs::V4Server { ip, port }) => FdDetail::Ipv4Server { ip: ip.octets(), port, l4proto },
-        (_, SockAddrs::V6Server { ip, port }) => FdDetail::Ipv6Server { ip: ip.octets(), port, l4proto },
-        (_, SockAddrs::Unix { source, dest }) => FdDetail::Unix { source, dest, path: f.name.clone() },
+        (FdType::File, _) => FdDetail::File {
+            open_flags: f.flags,
+            path: f.name.clone(),
+            dev: f.dev,
+        },
+        (
+            _,
+            SockAddrs::V4 {
+                sip,
+                sport,
+                dip,
+                dport,
+            },
+        ) => FdDetail::Ipv4 {
+            sip: sip.octets(),
+            dip: dip.octets(),
+            sport,
+            dport,
+            l4proto,
+        },
+        (
+            _,
+            SockAddrs::V6 {
+                sip,
+                sport,
+                dip,
+                dport,
+            },
+        ) => FdDetail::Ipv6 {
+            sip: sip.octets(),
+            dip: dip.octets(),
+            sport,
+            dport,
+            l4proto,
+        },
+        (_, SockAddrs::V4Server { ip, port }) => FdDetail::Ipv4Server {
+            ip: ip.octets(),
+            port,
+            l4proto,
+        },
+        (_, SockAddrs::V6Server { ip, port }) => FdDetail::Ipv6Server {
+            ip: ip.octets(),
+            port,
+            l4proto,
+        },
+        (_, SockAddrs::Unix { source, dest }) => FdDetail::Unix {
+            source,
+            dest,
+            path: f.name.clone(),
+        },
         (FdType::Unknown, _) => FdDetail::None,
         _ => FdDetail::Named(f.name.clone()),
     };
     // sockets without endpoints are written as named fds of their kind
     let kind = match (&detail, f.kind) {
-        (FdDetail::Named(_), FdType::Ipv4Sock | FdType::Ipv6Sock | FdType::Ipv4ServSock | FdType::Ipv6ServSock) => {
-            scap_kind(FdType::Unsupported)
-        }
+        (
+            FdDetail::Named(_),
+            FdType::Ipv4Sock | FdType::Ipv6Sock | FdType::Ipv4ServSock | FdType::Ipv6ServSock,
+        ) => scap_kind(FdType::Unsupported),
         (FdDetail::Named(_), FdType::UnixSock) => scap_kind(FdType::Unsupported),
         _ => scap_kind(f.kind),
     };
-    let detail = if kind == scap_kind(FdType::Unsupported) && !matches!(detail, FdDetail::Named(_)) {
+    let detail = if kind == scap_kind(FdType::Unsupported) && !matches!(detail, FdDetail::Named(_))
+    {
         FdDetail::Named(f.name.clone())
     } else {
         detail
     };
-    FdInfo { fd, ino: f.ino, kind, detail }
+    FdInfo {
+        fd,
+        ino: f.ino,
+        kind,
+        detail,
+    }
 }
 
 /// A thread as a process-list record.
@@ -172,8 +219,12 @@ impl State {
             if t.fds.is_empty() {
                 continue;
             }
-            let mut nums: Vec<i64> =
-                t.fds.keys().copied().filter(|fd| only.is_none_or(|r| r.fds.contains(&(tid, *fd)))).collect();
+            let mut nums: Vec<i64> = t
+                .fds
+                .keys()
+                .copied()
+                .filter(|fd| only.is_none_or(|r| r.fds.contains(&(tid, *fd))))
+                .collect();
             nums.sort_unstable();
             if !nums.is_empty() {
                 fds.push((tid, nums.iter().map(|n| fd_info(*n, &t.fds[n])).collect()));
@@ -189,12 +240,32 @@ impl State {
                 let uids: FxHashSet<u32> = threads.iter().map(|t| t.uid).collect();
                 let gids: FxHashSet<u32> = threads.iter().map(|t| t.gid).collect();
                 UserList {
-                    users: sorted(self.users.values().filter(|u| uids.contains(&u.uid)).cloned().collect(), |u| u.uid),
-                    groups: sorted(self.groups.values().filter(|g| gids.contains(&g.gid)).cloned().collect(), |g| g.gid),
+                    users: sorted(
+                        self.users
+                            .values()
+                            .filter(|u| uids.contains(&u.uid))
+                            .cloned()
+                            .collect(),
+                        |u| u.uid,
+                    ),
+                    groups: sorted(
+                        self.groups
+                            .values()
+                            .filter(|g| gids.contains(&g.gid))
+                            .cloned()
+                            .collect(),
+                        |g| g.gid,
+                    ),
                 }
             }
         };
-        Metadata { machine: self.machine.clone(), ifaces: self.ifaces.clone(), users, threads, fds }
+        Metadata {
+            machine: self.machine.clone(),
+            ifaces: self.ifaces.clone(),
+            users,
+            threads,
+            fds,
+        }
     }
 }
 

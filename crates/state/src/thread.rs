@@ -53,6 +53,13 @@ pub struct Thread {
     pub last_enter: LastEnter,
     /// The fd the current system call operates on, if any.
     pub last_fd: Option<i64>,
+    /// Short id of the container the thread runs in (empty: the host).
+    pub container_id: Vec<u8>,
+    /// Time between the last enter event and the exit event that
+    /// followed it (0 after an enter event), in ns.
+    pub latency: u64,
+    /// Timestamp of the last enter event (0: none yet).
+    pub latency_enter_ts: u64,
 }
 
 /// A saved enter event.
@@ -89,6 +96,18 @@ impl Thread {
             vpid: -1,
             loginuid: u32::MAX,
             ..Default::default()
+        }
+    }
+
+    /// The placeholder sysdig creates for a thread it meets without
+    /// knowing it: named `<NA>`, with unknown user and group.
+    pub fn fake(tid: i64) -> Thread {
+        Thread {
+            comm: b"<NA>".to_vec(),
+            exe: b"<NA>".to_vec(),
+            uid: u32::MAX,
+            gid: u32::MAX,
+            ..Thread::new(tid)
         }
     }
 

@@ -1,0 +1,38 @@
+//! The filter in the pipeline, with sysdig's semantics.
+//!
+//! sysdig (libsinsp 0.29.3) runs the capture filter inside the parser:
+//! events that modify state (`EF_MODIFIES_STATE`: open, clone, execve,
+//! close, ...) are parsed first and filtered after, every other event is
+//! filtered before its parsing; a rejected event is neither counted (`-n`),
+//! written (`-w`) nor shown. The fd an event works on is known either way
+//! (sysdig takes it from the thread's last enter event). sonde applies
+//! every event to the state and filters after: the only difference is
+//! that sysdig skips the (small) parsing of rejected non-state events.
+//! `-d` instead runs the filter as a display filter, on the events about
+//! to be printed.
+
+use anyhow::Result;
+use sonde_event::RawEvent;
+use sonde_filter::Filter;
+
+use crate::args::Args;
+use crate::UsageError;
+
+/// The filter given on the command line, if any (exit code 2 when bad).
+pub fn compile(args: &Args) -> Result<Option<Filter>> {
+    if args.filter.is_empty() {
+        return Ok(None);
+    }
+    let text = args.filter.join(" ");
+    match Filter::new(&text) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) => Err(UsageError(format!("invalid filter:\n{e}")).into()),
+    }
+}
+
+/// Whether sysdig's parser would run this event before filtering it.
+pub fn modifies_state(ev: &RawEvent<'_>) -> bool {
+    ev.info()
+        .map(|i| (i.flags | i.old_flags) & sonde_event::flags::MODIFIES_STATE != 0)
+        .unwrap_or(false)
+}

@@ -1,0 +1,138 @@
+//! The event sources of the pipeline: a capture file, or live capture with
+//! the eBPF probe (`sonde-probe`), both read block by block.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use sonde_probe::{Config, Event, Probe};
+use sonde_scap::{Block, FileReader};
+
+/// Why the source stopped early.
+#[derive(Debug)]
+pub enum SourceError {
+    File(sonde_scap::Error),
+    Live(sonde_probe::Error),
+}
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceError::File(e) => e.fmt(f),
+            SourceError::Live(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+impl SourceError {
+    /// As an error for `main`, keeping capture-file errors downcastable.
+    pub fn into_anyhow(self, what: &str) -> anyhow::Error {
+        match self {
+            SourceError::File(e) => {
+                anyhow::Error::new(e).context(format!("error reading '{what}'"))
+            }
+            SourceError::Live(e) => anyhow::Error::new(e),
+        }
+    }
+}
+
+/// Where events come from.
+pub enum Source {
+    File(FileReader),
+    Live(Box<Live>),
+}
+
+impl Source {
+    /// The next block; `None` at the end of the file or of the capture.
+    pub fn next_block(&mut self) -> Result<Option<Block<'_>>, SourceError> {
+        match self {
+            Source::File(r) => r.next_block().map_err(SourceError::File),
+            Source::Live(l) => l.next_block().map_err(SourceError::Live),
+        }
+    }
+}
+
+/// Live capture: the machine's processes and fds from /proc first (as a
+/// capture file's process and fd lists), then the probe's events until
+/// Ctrl-C, the time limit or the end of the pipeline.
+pub struct Live {
+    probe: Probe,
+    blocks: VecDeque<Block<'static>>,
+    events: VecDeque<Event>,
+    cur: Option<Event>,
+    deadline: Option<Instant>,
+}
+
+impl Live {
+    /// Loads and attaches the probe, then reads /proc.
+    pub fn start(
+        snaplen: Option<u32>,
+        max_seconds: Option<u64>,
+    ) -> Result<Live, sonde_probe::Error> {
+        let cfg = Config {
+            snaplen: snaplen.unwrap_or(80),
+            ..Config::default()
+        };
+        let probe = Probe::open(&cfg)?;
+        let mut blocks = VecDeque::new();
+        for p in sonde_probe::proc::scan(std::path::Path::new("/proc")) {
+            let pid = p.threads[0].pid;
+            blocks.push_back(Block::Threads(p.threads));
+            blocks.push_back(Block::Fds {
+                tid: pid,
+                fds: p.fds,
+            });
+        }
+        Ok(Live {
+            probe,
+            blocks,
+            events: VecDeque::new(),
+            cur: None,
+            deadline: max_seconds.map(|s| Instant::now() + Duration::from_secs(s)),
+        })
+    }
+
+    fn next_block(&mut self) -> Result<Option<Block<'_>>, sonde_probe::Error> {
+        if let Some(b) = self.blocks.pop_front() {
+            return Ok(Some(b));
+        }
+        loop {
+            if let Some(ev) = self.events.pop_front() {
+                let cur = self.cur.insert(ev);
+                return Ok(Some(Block::Event(cur.raw())));
+            }
+            if crate::signals::stop_requested()
+                || self.deadline.is_some_and(|d| Instant::now() >= d)
+            {
+                self.report_drops();
+                return Ok(None);
+            }
+            self.events
+                .extend(self.probe.poll(Duration::from_millis(1))?);
+        }
+    }
+
+    fn report_drops(&self) {
+        let d = self.probe.drops();
+        if d.total() > 0 {
+            eprintln!(
+                "sonde: {} events dropped (ring buffer full): {} file/io, {} network, {} process, {} other",
+                d.total(),
+                d.file,
+                d.net,
+                d.process,
+                d.generic
+            );
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        // -n and broken pipes end the loop without asking the source
+        if !crate::signals::stop_requested() && self.deadline.is_none_or(|d| Instant::now() < d) {
+            self.report_drops();
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The records the kernel side writes (see `bpf/sonde.h`).
+
+use crate::Event;
+
+/// Size of `struct rec_prefix` in front of each event.
+pub const PREFIX_LEN: usize = 16;
+/// Entries of map `syscalls`.
+pub const MAX_SYSCALLS: u32 = 512;
+/// Entries of map `drops`.
+pub const DROP_CATEGORIES: u32 = 4;
+
+/// `struct syscall_conf`.
+pub struct SyscallConf {
+    pub ppm_sc: u16,
+    pub interesting: u8,
+    pub reserved: u8,
+}
+
+impl SyscallConf {
+    pub fn to_bytes(&self) -> [u8; 4] {
+        let p = self.ppm_sc.to_ne_bytes();
+        [p[0], p[1], self.interesting, self.reserved]
+    }
+}
+
+/// Events lost because the ring buffer was full, per category.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Drops {
+    /// Generic syscall events.
+    pub generic: u64,
+    /// Files and I/O: open family, close, read/write, pipes, dup, rename, unlink.
+    pub file: u64,
+    /// Sockets: socket, connect, accept, bind, listen.
+    pub net: u64,
+    /// Processes: execve, clone family, procexit.
+    pub process: u64,
+}
+
+impl Drops {
+    pub(crate) fn set(&mut self, cat: u32, n: u64) {
+        match cat {
+            0 => self.generic = n,
+            1 => self.file = n,
+            2 => self.net = n,
+            _ => self.process = n,
+        }
+    }
+
+    /// All categories together.
+    pub fn total(&self) -> u64 {
+        self.generic + self.file + self.net + self.process
+    }
+}
+
+pub fn le_u64(b: &[u8]) -> u64 {
+    let mut v = [0u8; 8];
+    let n = b.len().min(8);
+    v[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(v)
+}
+
+/// Turns one ring-buffer record into an [`Event`], converting the boot-time
+/// timestamp to epoch ns. `None` for a malformed record.
+pub fn decode(rec: &[u8], boot_offset: u64) -> Option<Event> {
+    if rec.len() < PREFIX_LEN + sonde_event::HEADER_LEN {
+        return None;
+    }
+    let latency_ns = le_u64(&rec[0..8]);
+    let cpu = u32::from_le_bytes(rec[8..12].try_into().ok()?) as u16;
+    let body = &rec[PREFIX_LEN..];
+    let len = u32::from_le_bytes(body[16..20].try_into().ok()?) as usize;
+    if len > body.len() {
+        return None;
+    }
+    let mut bytes = body[..len].to_vec();
+    let ts = le_u64(&bytes[0..8]) + boot_offset;
+    bytes[0..8].copy_from_slice(&ts.to_le_bytes());
+    sonde_event::RawEvent::parse(&bytes, false).ok()?;
+    Some(Event {
+        bytes,
+        cpu,
+        latency_ns,
+    })
+}

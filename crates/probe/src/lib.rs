@@ -1,0 +1,288 @@
+//! # sonde-probe: live capture with a CO-RE eBPF probe
+//!
+//! Owns the live source of events: loading the eBPF programs of `bpf/`
+//! (compiled by `build.rs` with clang, loaded with libbpf-rs), attaching them
+//! (tp_btf `sys_enter`/`sys_exit`, `sched_process_fork`/`exec`/`exit`),
+//! draining their ring buffer on a ~1 ms timer, handing events out in
+//! sonde's v2 event layout (what [`sonde_event::RawEvent::parse`] reads), the
+//! kernel-side filters (syscall set, traced process tree, the capturing process
+//! itself), the drop counters, and the initial state of the machine read from
+//! `/proc` ([`proc::scan`], as `sonde_scap` process and fd records).
+//!
+//! Does **not** own: what events mean (`sonde-event`), applying them
+//! (`sonde-state`), filtering or printing (`sonde-fields`, `sonde-output`),
+//! or the command line (`sonde`).
+//!
+//! The kernel side emits the current libs "exit-only" model: one exit event per
+//! syscall carrying all its parameters, enter events only for the open family,
+//! creat and connect; syscalls without a dedicated handler become
+//! `PPME_GENERIC_X`. Each event's syscall latency (exit - enter) travels next to
+//! it ([`Event::latency_ns`]).
+
+mod abi;
+pub mod proc;
+mod syscalls;
+
+use std::cell::RefCell;
+use std::mem::MaybeUninit;
+use std::rc::Rc;
+use std::time::Duration;
+
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, RingBuffer, RingBufferBuilder};
+use sonde_event::RawEvent;
+
+pub use abi::Drops;
+pub use syscalls::{syscall_nr, syscall_table};
+
+#[allow(clippy::all, clippy::pedantic, non_camel_case_types, dead_code)]
+mod skel {
+    include!(concat!(env!("OUT_DIR"), "/sonde.skel.rs"));
+}
+use skel::{SondeSkel, SondeSkelBuilder};
+
+/// Why live capture cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("live capture needs root (or CAP_BPF and CAP_PERFMON): run sonde as root")]
+    NotRoot,
+    #[error("live capture needs a kernel with BTF (/sys/kernel/btf/vmlinux is missing; CONFIG_DEBUG_INFO_BTF=y)")]
+    NoBtf,
+    #[error("live capture is only implemented for x86_64")]
+    Arch,
+    #[error("cannot {what} the eBPF probe ({err}); live capture needs Linux >= 5.8 with BTF, tp_btf programs and BPF ring buffers")]
+    Bpf { what: &'static str, err: String },
+}
+
+fn bpf_err(what: &'static str) -> impl FnOnce(libbpf_rs::Error) -> Error {
+    move |e| Error::Bpf {
+        what,
+        err: format!("{e}"),
+    }
+}
+
+/// What to capture.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Bytes of read/write data kept per event.
+    pub snaplen: u32,
+    /// Size of the ring buffer in bytes (a power of two, multiple of the page size).
+    pub ring_bytes: u32,
+    /// Trace only these processes and their descendants (empty: everything).
+    pub pids: Vec<u32>,
+    /// Native syscall numbers to trace (None: all of them).
+    pub syscalls: Option<Vec<u32>>,
+    /// Do not trace the calling process (the capture itself).
+    pub exclude_self: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            snaplen: 80,
+            ring_bytes: 16 << 20,
+            pids: Vec::new(),
+            syscalls: None,
+            exclude_self: true,
+        }
+    }
+}
+
+/// One event, owned: the v2 event bytes plus what travels beside them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// The event in sonde's v2 layout (header, u16 lengths, parameters).
+    pub bytes: Vec<u8>,
+    /// CPU the event was generated on.
+    pub cpu: u16,
+    /// Syscall latency (exit - enter) in ns, 0 for enter and process events.
+    pub latency_ns: u64,
+}
+
+impl Event {
+    /// A view of the event, with its CPU set.
+    pub fn raw(&self) -> RawEvent<'_> {
+        let mut ev = RawEvent::parse(&self.bytes, false).expect("probe events are well formed");
+        ev.cpu = self.cpu;
+        ev
+    }
+
+    /// Timestamp (ns since the epoch).
+    pub fn ts(&self) -> u64 {
+        u64::from_le_bytes(self.bytes[0..8].try_into().unwrap())
+    }
+}
+
+type Queue = Rc<RefCell<Vec<Event>>>;
+
+/// A loaded and attached probe.
+pub struct Probe {
+    ring: RingBuffer<'static>,
+    queue: Queue,
+    _links: Vec<Link>,
+    skel: SondeSkel<'static>,
+    ncpus: usize,
+}
+
+/// `realtime - boottime`, to turn the probe's boot-time clock into epoch ns.
+fn boot_offset() -> u64 {
+    fn now(clock: libc::clockid_t) -> u64 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: valid pointer to a timespec.
+        unsafe { libc::clock_gettime(clock, &mut ts) };
+        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    }
+    now(libc::CLOCK_REALTIME).saturating_sub(now(libc::CLOCK_BOOTTIME))
+}
+
+/// Checks what live capture needs, without loading anything.
+pub fn check_support() -> Result<(), Error> {
+    if !cfg!(target_arch = "x86_64") {
+        return Err(Error::Arch);
+    }
+    // SAFETY: no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(Error::NotRoot);
+    }
+    if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
+        return Err(Error::NoBtf);
+    }
+    Ok(())
+}
+
+impl Probe {
+    /// Loads the probe, configures it and attaches its programs. Events flow
+    /// from then on; call [`Probe::poll`] often (every ~1 ms) to drain them.
+    pub fn open(cfg: &Config) -> Result<Probe, Error> {
+        check_support()?;
+        let ncpus = libbpf_rs::num_possible_cpus().map_err(bpf_err("count the CPUs for"))?;
+        // The skeleton borrows its object storage for its whole life; one small
+        // allocation per probe is leaked to give it a 'static home.
+        let storage: &'static mut MaybeUninit<OpenObject> =
+            Box::leak(Box::new(MaybeUninit::uninit()));
+        let mut open = SondeSkelBuilder::default()
+            .open(storage)
+            .map_err(bpf_err("open"))?;
+        {
+            let ro = open
+                .maps
+                .rodata_data
+                .as_deref_mut()
+                .expect("the probe has read-only config");
+            ro.self_tgid = if cfg.exclude_self {
+                std::process::id()
+            } else {
+                0
+            };
+            ro.snaplen = cfg.snaplen.min(32 << 10);
+            ro.filter_tgids = u8::from(!cfg.pids.is_empty());
+        }
+        open.maps
+            .aux_maps
+            .set_max_entries(ncpus as u32)
+            .map_err(bpf_err("size the scratch buffers of"))?;
+        open.maps
+            .events
+            .set_max_entries(cfg.ring_bytes.next_power_of_two().max(1 << 16))
+            .map_err(bpf_err("size the ring buffer of"))?;
+        let skel = open.load().map_err(bpf_err("load"))?;
+
+        // kernel-side filters
+        let wanted = |nr: u32| cfg.syscalls.as_ref().is_none_or(|s| s.contains(&nr));
+        for nr in 0..abi::MAX_SYSCALLS {
+            let conf = abi::SyscallConf {
+                ppm_sc: syscalls::ppm_sc(nr),
+                interesting: u8::from(wanted(nr)),
+                reserved: 0,
+            };
+            skel.maps
+                .syscalls
+                .update(&nr.to_ne_bytes(), &conf.to_bytes(), MapFlags::ANY)
+                .map_err(bpf_err("configure the syscall filter of"))?;
+        }
+        for &pid in &cfg.pids {
+            skel.maps
+                .tgids
+                .update(&pid.to_ne_bytes(), &[1], MapFlags::ANY)
+                .map_err(bpf_err("configure the process filter of"))?;
+        }
+
+        let queue: Queue = Rc::new(RefCell::new(Vec::new()));
+        let q = queue.clone();
+        let offset = boot_offset();
+        let mut rb = RingBufferBuilder::new();
+        rb.add(&skel.maps.events, move |rec: &[u8]| {
+            if let Some(ev) = abi::decode(rec, offset) {
+                q.borrow_mut().push(ev);
+            }
+            0
+        })
+        .map_err(bpf_err("read the ring buffer of"))?;
+        let ring = rb.build().map_err(bpf_err("read the ring buffer of"))?;
+
+        let mut links = Vec::new();
+        for prog in [
+            &skel.progs.sched_process_fork,
+            &skel.progs.sched_process_exec,
+            &skel.progs.sched_process_exit,
+            &skel.progs.sys_exit,
+            &skel.progs.sys_enter,
+        ] {
+            links.push(prog.attach().map_err(bpf_err("attach"))?);
+        }
+        Ok(Probe {
+            ring,
+            queue,
+            _links: links,
+            skel,
+            ncpus,
+        })
+    }
+
+    /// Drains what the kernel has produced so far and returns it, sorted by
+    /// timestamp. Sleeps up to `wait` first when nothing is pending (the probe
+    /// sends no wakeups, so this is a plain timer).
+    pub fn poll(&mut self, wait: Duration) -> Result<Vec<Event>, Error> {
+        self.ring.consume().map_err(bpf_err("drain"))?;
+        if self.queue.borrow().is_empty() && !wait.is_zero() {
+            std::thread::sleep(wait);
+            self.ring.consume().map_err(bpf_err("drain"))?;
+        }
+        let mut evs = std::mem::take(&mut *self.queue.borrow_mut());
+        // one shared ring: records are in reservation order, which can differ
+        // from timestamp order across CPUs by a few microseconds
+        evs.sort_by_key(Event::ts);
+        Ok(evs)
+    }
+
+    /// Events lost because the ring buffer was full, per category, summed over CPUs.
+    pub fn drops(&self) -> Drops {
+        let mut d = Drops::default();
+        for cat in 0..abi::DROP_CATEGORIES {
+            let vals = self
+                .skel
+                .maps
+                .drops
+                .lookup_percpu(&cat.to_ne_bytes(), MapFlags::ANY)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            let n: u64 = vals.iter().take(self.ncpus).map(|v| abi::le_u64(v)).sum();
+            d.set(cat, n);
+        }
+        d
+    }
+
+    /// Adds a process (and its future descendants) to the traced set; only
+    /// meaningful when the probe was opened with a non-empty [`Config::pids`].
+    pub fn trace_pid(&mut self, pid: u32) -> Result<(), Error> {
+        self.skel
+            .maps
+            .tgids
+            .update(&pid.to_ne_bytes(), &[1], MapFlags::ANY)
+            .map_err(bpf_err("configure the process filter of"))
+    }
+}

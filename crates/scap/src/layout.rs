@@ -1,0 +1,311 @@
+//! The two event layouts a capture can use, and conversion between them.
+//!
+//! * **Classic**: an enter and an exit event per system call, as drivers
+//!   wrote until 2024 and as sysdig 0.29 expects.
+//! * **Exit-only**: the current libs model: one exit event per system call
+//!   carrying all parameters; enter events remain only for the few calls
+//!   whose arguments can change under the call (open family, connect, ...)
+//!   and for non-syscall events.
+//!
+//! [`Converter`] turns a stream in either layout into the chosen one:
+//! for exit-only output it drops enter events the current driver no longer
+//! emits and merges their parameters into the exit event (by parameter
+//! name, into the current parameter list); for classic output it derives a
+//! missing enter event from the parameters of its exit event.
+
+use std::collections::HashMap;
+
+use sonde_event::{event_info, flags, Direction, ParamType, RawEvent, HEADER_LEN};
+
+/// Which layout to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    #[default]
+    Classic,
+    ExitOnly,
+}
+
+/// One event produced by a [`Converter`], in the v2 encoding.
+#[derive(Debug, Clone, Default)]
+pub struct Encoded {
+    pub bytes: Vec<u8>,
+    pub cpu: u16,
+    pub dump_flags: u32,
+    /// Parameter lengths are 32-bit (large payload).
+    pub large: bool,
+}
+
+impl Encoded {
+    fn from(ev: &RawEvent<'_>) -> Encoded {
+        let large = ev.needs_large();
+        let mut bytes = Vec::with_capacity(ev.encoded_len(large));
+        ev.encode_v2(large, &mut bytes);
+        Encoded {
+            bytes,
+            cpu: ev.cpu,
+            dump_flags: ev.dump_flags,
+            large,
+        }
+    }
+
+    /// A view of the event.
+    pub fn view(&self) -> Option<RawEvent<'_>> {
+        let mut e = RawEvent::parse(&self.bytes, self.large).ok()?;
+        e.cpu = self.cpu;
+        e.dump_flags = self.dump_flags;
+        Some(e)
+    }
+}
+
+/// Default bytes for a parameter that neither event carried.
+fn default_param(t: ParamType) -> Vec<u8> {
+    use ParamType as T;
+    match t {
+        T::Int8
+        | T::Uint8
+        | T::Flags8
+        | T::Enumflags8
+        | T::Sigtype
+        | T::L4proto
+        | T::Sockfamily => vec![0],
+        T::Int16 | T::Uint16 | T::Flags16 | T::Enumflags16 | T::Port | T::Syscallid => vec![0; 2],
+        T::Int32
+        | T::Uint32
+        | T::Flags32
+        | T::Enumflags32
+        | T::Uid
+        | T::Gid
+        | T::Mode
+        | T::Bool
+        | T::Sigset
+        | T::Ipv4addr => vec![0; 4],
+        T::Fd32 | T::Pid32 => (-1i32).to_le_bytes().to_vec(),
+        T::Fd | T::Pid => (-1i64).to_le_bytes().to_vec(),
+        T::Int64 | T::Uint64 | T::Errno | T::Reltime | T::Abstime | T::Double => vec![0; 8],
+        T::Ipv6addr => vec![0; 16],
+        _ => Vec::new(),
+    }
+}
+
+/// Encodes an event from header fields and parameter byte strings;
+/// returns whether 32-bit lengths were needed.
+pub fn encode(ts: u64, tid: i64, code: u16, params: &[&[u8]], out: &mut Vec<u8>) -> bool {
+    let large = params.iter().any(|p| p.len() > u16::MAX as usize);
+    let w = if large { 4 } else { 2 };
+    let len = HEADER_LEN + params.len() * w + params.iter().map(|p| p.len()).sum::<usize>();
+    out.extend_from_slice(&ts.to_le_bytes());
+    out.extend_from_slice(&(tid as u64).to_le_bytes());
+    out.extend_from_slice(&(len as u32).to_le_bytes());
+    out.extend_from_slice(&code.to_le_bytes());
+    out.extend_from_slice(&(params.len() as u32).to_le_bytes());
+    for p in params {
+        if large {
+            out.extend_from_slice(&(p.len() as u32).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(p.len() as u16).to_le_bytes());
+        }
+    }
+    for p in params {
+        out.extend_from_slice(p);
+    }
+    large
+}
+
+/// Whether the current driver still emits this enter event.
+pub fn enter_still_emitted(code: u16) -> bool {
+    match event_info(code) {
+        Some(i) => i.dir != Direction::Enter || i.flags & flags::OLD_VERSION == 0,
+        None => true,
+    }
+}
+
+/// Converts a stream of events to one layout. Keeps, per thread, the last
+/// enter event (bounded by the number of threads that are mid-syscall).
+#[derive(Default)]
+pub struct Converter {
+    layout: Layout,
+    pending: HashMap<i64, Encoded>,
+    last_code: HashMap<i64, u16>,
+}
+
+impl Converter {
+    pub fn new(layout: Layout) -> Converter {
+        Converter {
+            layout,
+            ..Default::default()
+        }
+    }
+
+    /// Feeds one event; appends the events to write, in order, to `out`.
+    pub fn push(&mut self, ev: &RawEvent<'_>, out: &mut Vec<Encoded>) {
+        let Some(info) = ev.info() else {
+            out.push(Encoded::from(ev));
+            return;
+        };
+        match self.layout {
+            Layout::ExitOnly => {
+                if info.dir == Direction::Enter {
+                    if enter_still_emitted(ev.code) {
+                        out.push(Encoded::from(ev));
+                    } else {
+                        self.pending.insert(ev.tid, Encoded::from(ev));
+                    }
+                    return;
+                }
+                let enter = self.pending.remove(&ev.tid).filter(|e| {
+                    e.bytes.len() >= HEADER_LEN
+                        && u16::from_le_bytes([e.bytes[20], e.bytes[21]]) == ev.code.wrapping_sub(1)
+                });
+                if ev.nparams() >= info.params.len() {
+                    out.push(Encoded::from(ev));
+                    return;
+                }
+                // fill the current parameter list: the exit's own values
+                // first, then the enter's by name, then defaults
+                let enter_view = enter.as_ref().and_then(|e| e.view());
+                let enter_info = event_info(ev.code.wrapping_sub(1));
+                let mut owned: Vec<Vec<u8>> = Vec::with_capacity(info.params.len());
+                for (i, p) in info.params.iter().enumerate() {
+                    if let Some(v) = ev.param(i) {
+                        owned.push(v.to_vec());
+                        continue;
+                    }
+                    let from_enter = match (&enter_view, enter_info) {
+                        (Some(e), Some(ei)) => ei
+                            .params
+                            .iter()
+                            .position(|q| q.name == p.name)
+                            .and_then(|j| e.param(j))
+                            .map(|v| v.to_vec()),
+                        _ => None,
+                    };
+                    owned.push(from_enter.unwrap_or_else(|| default_param(p.ptype)));
+                }
+                let refs: Vec<&[u8]> = owned.iter().map(|v| v.as_slice()).collect();
+                let mut bytes = Vec::new();
+                let large = encode(ev.ts, ev.tid, ev.code, &refs, &mut bytes);
+                out.push(Encoded {
+                    bytes,
+                    cpu: ev.cpu,
+                    dump_flags: ev.dump_flags,
+                    large,
+                });
+            }
+            Layout::Classic => {
+                if info.dir == Direction::Exit {
+                    let enter_code = ev.code.wrapping_sub(1);
+                    let had_enter = self.last_code.get(&ev.tid) == Some(&enter_code);
+                    if !had_enter {
+                        if let Some(ei) = event_info(enter_code).filter(|ei| {
+                            ei.dir == Direction::Enter && ei.flags & flags::UNUSED == 0
+                        }) {
+                            let owned: Vec<Vec<u8>> = ei
+                                .params
+                                .iter()
+                                .map(|p| {
+                                    info.params
+                                        .iter()
+                                        .position(|q| q.name == p.name)
+                                        .and_then(|j| ev.param(j))
+                                        .map(|v| v.to_vec())
+                                        .unwrap_or_else(|| default_param(p.ptype))
+                                })
+                                .collect();
+                            let refs: Vec<&[u8]> = owned.iter().map(|v| v.as_slice()).collect();
+                            let mut bytes = Vec::new();
+                            let large = encode(ev.ts, ev.tid, enter_code, &refs, &mut bytes);
+                            out.push(Encoded {
+                                bytes,
+                                cpu: ev.cpu,
+                                dump_flags: ev.dump_flags,
+                                large,
+                            });
+                        }
+                    }
+                }
+                self.last_code.insert(ev.tid, ev.code);
+                out.push(Encoded::from(ev));
+            }
+        }
+    }
+
+    /// Forgets a thread (when it exits), keeping the maps bounded.
+    pub fn forget(&mut self, tid: i64) {
+        self.pending.remove(&tid);
+        self.last_code.remove(&tid);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sonde_event::codes as c;
+
+    fn ev(code: u16, params: &[&[u8]]) -> Vec<u8> {
+        let mut v = Vec::new();
+        encode(1000, 42, code, params, &mut v);
+        v
+    }
+
+    #[test]
+    fn exit_only_merges_enter_parameters() {
+        // old layout: read enter carries fd and size, exit only res and data
+        let enter = ev(
+            c::SYSCALL_READ_E,
+            &[&7i64.to_le_bytes(), &100u32.to_le_bytes()],
+        );
+        let exit = ev(c::SYSCALL_READ_X, &[&5i64.to_le_bytes(), b"hello"]);
+        let mut conv = Converter::new(Layout::ExitOnly);
+        let mut out = Vec::new();
+        conv.push(&RawEvent::parse(&enter, false).unwrap(), &mut out);
+        assert!(
+            out.is_empty(),
+            "read enter is not emitted in the exit-only layout"
+        );
+        conv.push(&RawEvent::parse(&exit, false).unwrap(), &mut out);
+        assert_eq!(out.len(), 1);
+        let e = out[0].view().unwrap();
+        assert_eq!(e.code, c::SYSCALL_READ_X);
+        assert_eq!(e.nparams(), 4);
+        assert_eq!(e.param_i64(0), Some(5));
+        assert_eq!(e.param(1), Some(&b"hello"[..]));
+        assert_eq!(e.param_i64(2), Some(7), "fd came from the enter event");
+        assert_eq!(e.param_u64(3), Some(100), "size came from the enter event");
+    }
+
+    #[test]
+    fn classic_derives_missing_enter_events() {
+        let exit = ev(
+            c::SYSCALL_READ_X,
+            &[
+                &5i64.to_le_bytes(),
+                b"hello",
+                &7i64.to_le_bytes(),
+                &100u32.to_le_bytes(),
+            ],
+        );
+        let mut conv = Converter::new(Layout::Classic);
+        let mut out = Vec::new();
+        conv.push(&RawEvent::parse(&exit, false).unwrap(), &mut out);
+        assert_eq!(out.len(), 2);
+        let e = out[0].view().unwrap();
+        assert_eq!(e.code, c::SYSCALL_READ_E);
+        assert_eq!(e.param_i64(0), Some(7));
+        assert_eq!(e.param_u64(1), Some(100));
+        // an exit that follows its enter gets nothing added
+        let enter = ev(
+            c::SYSCALL_READ_E,
+            &[&7i64.to_le_bytes(), &100u32.to_le_bytes()],
+        );
+        out.clear();
+        conv.push(&RawEvent::parse(&enter, false).unwrap(), &mut out);
+        conv.push(&RawEvent::parse(&exit, false).unwrap(), &mut out);
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn open_enter_is_kept_in_exit_only() {
+        assert!(enter_still_emitted(c::SYSCALL_OPEN_E));
+        assert!(!enter_still_emitted(c::SYSCALL_READ_E));
+    }
+}

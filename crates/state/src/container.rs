@@ -1,0 +1,261 @@
+//! Containers: the table filled from `container` events, and how threads
+//! are attributed to containers from their cgroups (docker layout, as
+//! sysdig 0.29 does it when reading captures).
+
+/// What sonde knows about one container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Container {
+    /// Short (12 hex digits) id.
+    pub id: Vec<u8>,
+    pub name: Vec<u8>,
+    pub image: Vec<u8>,
+    /// Whether the metadata lookup succeeded (a failed one hides the event).
+    pub successful: bool,
+}
+
+/// The container id a thread belongs to according to its cgroups
+/// (`subsys=path` entries, NUL-separated): the first 12 characters of a
+/// 64-hex-digit id that ends a path (`/docker/<id>`) or is wrapped as
+/// `docker-<id>.scope`.
+pub fn container_id_from_cgroups(cgroups: &[u8]) -> Option<&[u8]> {
+    const ID_LEN: usize = 64;
+    for entry in crate::thread::split_nul(cgroups) {
+        let path = match entry.iter().position(|&c| c == b'=') {
+            Some(i) => &entry[i + 1..],
+            None => continue,
+        };
+        let candidates: [(&[u8], &[u8]); 2] = [(b"/", b""), (b"/docker-", b".scope")];
+        for (prefix, suffix) in candidates {
+            let Some(start) = rfind(path, prefix).map(|s| s + prefix.len()) else {
+                continue;
+            };
+            let end = if suffix.is_empty() {
+                path.len()
+            } else {
+                match rfind(path, suffix) {
+                    Some(e) => e,
+                    None => continue,
+                }
+            };
+            if end < start || end - start != ID_LEN {
+                continue;
+            }
+            if path[start..end].iter().all(|c| c.is_ascii_hexdigit()) {
+                return Some(&path[start..start + 12]);
+            }
+        }
+    }
+    None
+}
+
+fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.len() > hay.len() {
+        return None;
+    }
+    (0..=hay.len() - needle.len())
+        .rev()
+        .find(|&i| &hay[i..i + needle.len()] == needle)
+}
+
+/// Parses the JSON payload of a `container` event
+/// (`{"container":{"id":…,"name":…,"image":…,"lookup_state":…}}`).
+/// Returns None when the text is not valid JSON.
+pub fn parse_container_json(s: &[u8]) -> Option<Container> {
+    let mut p = Json { s, i: 0 };
+    let mut c = Container {
+        successful: true,
+        ..Default::default()
+    };
+    p.ws();
+    p.object(&mut |p, key| {
+        if key != b"container" {
+            return p.skip();
+        }
+        p.ws();
+        if p.peek() != Some(b'{') {
+            return p.skip();
+        }
+        p.object(&mut |p, k| {
+            p.ws();
+            match k.as_slice() {
+                b"id" | b"name" | b"image" if p.peek() == Some(b'"') => {
+                    let v = p.string()?;
+                    match k.as_slice() {
+                        b"id" => c.id = v,
+                        b"name" => c.name = v,
+                        _ => c.image = v,
+                    }
+                    Some(())
+                }
+                b"lookup_state" => {
+                    let start = p.i;
+                    p.skip()?;
+                    let text = std::str::from_utf8(&p.s[start..p.i]).ok()?;
+                    if let Ok(v) = text.trim().parse::<u64>() {
+                        // 1 = successful, 2 = failed; "started" cannot finish
+                        // in a capture and counts as failed; other values
+                        // count as successful
+                        c.successful = !matches!(v, 0 | 2);
+                    }
+                    Some(())
+                }
+                _ => p.skip(),
+            }
+        })
+    })?;
+    Some(c)
+}
+
+/// A tiny JSON scanner: enough to walk objects and read strings.
+struct Json<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Json<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.ws();
+        (self.peek() == Some(c)).then(|| self.i += 1)
+    }
+
+    /// Walks an object, calling `f` with each key (positioned at its value).
+    fn object(&mut self, f: &mut dyn FnMut(&mut Self, Vec<u8>) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            let key = self.string()?;
+            self.eat(b':')?;
+            f(self, key)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn string(&mut self) -> Option<Vec<u8>> {
+        self.eat(b'"')?;
+        let mut out = Vec::new();
+        loop {
+            let c = self.peek()?;
+            self.i += 1;
+            match c {
+                b'"' => return Some(out),
+                b'\\' => {
+                    let e = self.peek()?;
+                    self.i += 1;
+                    match e {
+                        b'n' => out.push(b'\n'),
+                        b't' => out.push(b'\t'),
+                        b'r' => out.push(b'\r'),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'u' => {
+                            let hex = std::str::from_utf8(self.s.get(self.i..self.i + 4)?).ok()?;
+                            let v = u32::from_str_radix(hex, 16).ok()?;
+                            self.i += 4;
+                            let ch = char::from_u32(v).unwrap_or('\u{fffd}');
+                            let mut b = [0u8; 4];
+                            out.extend_from_slice(ch.encode_utf8(&mut b).as_bytes());
+                        }
+                        other => out.push(other),
+                    }
+                }
+                other => out.push(other),
+            }
+        }
+    }
+
+    /// Skips one value of any kind.
+    fn skip(&mut self) -> Option<()> {
+        self.ws();
+        match self.peek()? {
+            b'{' => self.object(&mut |p, _| p.skip()),
+            b'[' => {
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.i += 1;
+                    return Some(());
+                }
+                loop {
+                    self.skip()?;
+                    self.ws();
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'"' => self.string().map(|_| ()),
+            _ => {
+                let start = self.i;
+                while let Some(c) = self.peek() {
+                    if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                        break;
+                    }
+                    self.i += 1;
+                }
+                (self.i > start).then_some(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_from_docker_cgroups() {
+        let id = "697956520d891b5cb0e215093970c733549a3f745f52263c05b37f8a488994f3";
+        let cg = format!("cpuset=/docker/{id}\0cpu=/docker/{id}\0");
+        assert_eq!(
+            container_id_from_cgroups(cg.as_bytes()),
+            Some(&b"697956520d89"[..])
+        );
+        let cg = format!("cpu=/system.slice/docker-{id}.scope\0");
+        assert_eq!(
+            container_id_from_cgroups(cg.as_bytes()),
+            Some(&b"697956520d89"[..])
+        );
+        assert_eq!(container_id_from_cgroups(b"cpu=/user.slice\0"), None);
+    }
+
+    #[test]
+    fn container_json() {
+        let j = br#"{"container":{"Mounts":[],"env":[],"id":"9dbcbd0c435f","image":"nginx:latest","labels":{"a":"b \"q\""},"memory_limit":0,"name":"epic_cray","privileged":true,"type":0}}"#;
+        let c = parse_container_json(j).unwrap();
+        assert_eq!(c.id, b"9dbcbd0c435f");
+        assert_eq!(c.name, b"epic_cray");
+        assert_eq!(c.image, b"nginx:latest");
+        assert!(c.successful);
+        let c = parse_container_json(br#"{"container":{"id":"x","lookup_state":2}}"#).unwrap();
+        assert!(!c.successful);
+        assert!(parse_container_json(b"{not json").is_none());
+    }
+}
