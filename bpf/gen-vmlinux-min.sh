@@ -50,6 +50,7 @@ enum {
 	BPF_MAP_TYPE_LRU_HASH = 9,
 	BPF_MAP_TYPE_RINGBUF = 27,
 	BPF_ANY = 0,
+	BPF_NOEXIST = 1,
 };
 
 #endif /* __VMLINUX_H__ */

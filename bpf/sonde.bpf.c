@@ -19,7 +19,9 @@
 #include "events_gen.h" /* PPME_* codes, generated from events.tsv */
 #include "event.h"
 
-/* Big handlers are global BPF functions: each is verified once, on its own. */
+/* Big handlers are global BPF functions: each is verified once, on its own.
+ * To the verifier their pointer arguments may be NULL, hence the checks that
+ * open them. */
 #define __noinline __attribute__((noinline))
 
 /* The kernel must see a GPL-compatible license for the tracing helpers. */
@@ -37,12 +39,16 @@ struct {
 	__type(value, struct syscall_conf);
 } syscalls SEC(".maps");
 
-/* Per-thread enter timestamp of the syscall in progress. */
+/* Per-thread enter timestamp (and number) of the syscall in progress. */
+struct enter {
+	__u64 ts; /* 0: no syscall in progress */
+	__u64 id;
+};
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct enter);
 } enter_ts SEC(".maps");
 
 /* The tgids traced when `filter_tgids` is set; children are added at fork. */
@@ -59,7 +65,7 @@ struct exec_name {
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
+	__uint(max_entries, 256); /* execs in flight at once; 4 KiB each */
 	__type(key, __u32);
 	__type(value, struct exec_name);
 } exec_names SEC(".maps");
@@ -95,441 +101,16 @@ struct {
 #define NR_clone3 435
 #define NR_openat2 437
 
-/* Kernel flag values (x86_64) translated to the PPM_* values of events.tsv. */
-#define K_O_WRONLY 01
-#define K_O_RDWR 02
-#define K_O_CREAT 0100
-#define K_O_EXCL 0200
-#define K_O_TRUNC 01000
-#define K_O_APPEND 02000
-#define K_O_NONBLOCK 04000
-#define K_O_DSYNC 010000
-#define K_O_DIRECT 040000
-#define K_O_LARGEFILE 0100000
-#define K_O_DIRECTORY 0200000
-#define K_O_CLOEXEC 02000000
-#define K_O_SYNC 04010000
-#define K_O_TMPFILE 020200000
-#define K_FMODE_CREATED 0x100000
-#define K_SOCK_NONBLOCK 04000
-#define K_SOCK_CLOEXEC 02000000
-#define AF_UNIX 1
-#define AF_INET 2
-#define AF_INET6 10
-
-#define PPM_O_RDONLY 1
-#define PPM_O_WRONLY 2
-#define PPM_O_RDWR 3
-#define PPM_O_CREAT 4
-#define PPM_O_APPEND 8
-#define PPM_O_DSYNC 16
-#define PPM_O_EXCL 32
-#define PPM_O_NONBLOCK 64
-#define PPM_O_SYNC 128
-#define PPM_O_TRUNC 256
-#define PPM_O_DIRECT 512
-#define PPM_O_DIRECTORY 1024
-#define PPM_O_LARGEFILE 2048
-#define PPM_O_CLOEXEC 4096
-#define PPM_O_TMPFILE 8192
-#define PPM_O_F_CREATED 16384
-
-static __always_inline __u32 open_flags_to_scap(__u64 f)
-{
-	__u32 r;
-
-	switch (f & (K_O_WRONLY | K_O_RDWR)) {
-	case K_O_WRONLY: r = PPM_O_WRONLY; break;
-	case K_O_RDWR: r = PPM_O_RDWR; break;
-	default: r = PPM_O_RDONLY; break;
-	}
-	if (f & K_O_CREAT) r |= PPM_O_CREAT;
-	if (f & K_O_TMPFILE) r |= PPM_O_TMPFILE; /* as the libs driver: any bit */
-	if (f & K_O_APPEND) r |= PPM_O_APPEND;
-	if (f & K_O_DSYNC) r |= PPM_O_DSYNC;
-	if (f & K_O_EXCL) r |= PPM_O_EXCL;
-	if (f & K_O_NONBLOCK) r |= PPM_O_NONBLOCK;
-	if (f & K_O_SYNC) r |= PPM_O_SYNC;
-	if (f & K_O_TRUNC) r |= PPM_O_TRUNC;
-	if (f & K_O_DIRECT) r |= PPM_O_DIRECT;
-	if (f & K_O_DIRECTORY) r |= PPM_O_DIRECTORY;
-	if (f & K_O_LARGEFILE) r |= PPM_O_LARGEFILE;
-	if (f & K_O_CLOEXEC) r |= PPM_O_CLOEXEC;
-	return r;
-}
-
-/* PPM_S_* mode bits equal the kernel's; only meaningful with O_CREAT/O_TMPFILE. */
-static __always_inline __u32 open_mode_to_scap(__u64 flags, __u64 mode)
-{
-	if (!(flags & (K_O_CREAT | K_O_TMPFILE)))
-		return 0;
-	return mode & 07777;
-}
-
-static __always_inline __u32 clone_flags_to_scap(__u64 f)
-{
-	__u32 r = 0;
-
-	if (f & 0x00000400) r |= 1;	    /* CLONE_FILES */
-	if (f & 0x00000200) r |= 2;	    /* CLONE_FS */
-	if (f & 0x80000000) r |= 4;	    /* CLONE_IO */
-	if (f & 0x08000000) r |= 8;	    /* CLONE_NEWIPC */
-	if (f & 0x40000000) r |= 16;	    /* CLONE_NEWNET */
-	if (f & 0x00020000) r |= 32;	    /* CLONE_NEWNS */
-	if (f & 0x20000000) r |= 64;	    /* CLONE_NEWPID */
-	if (f & 0x04000000) r |= 128;	    /* CLONE_NEWUTS */
-	if (f & 0x00100000) r |= 512;	    /* CLONE_PARENT_SETTID */
-	if (f & 0x00008000) r |= 256;	    /* CLONE_PARENT */
-	if (f & 0x00002000) r |= 1024;	    /* CLONE_PTRACE */
-	if (f & 0x00000800) r |= 2048;	    /* CLONE_SIGHAND */
-	if (f & 0x00040000) r |= 4096;	    /* CLONE_SYSVSEM */
-	if (f & 0x00010000) r |= 8192;	    /* CLONE_THREAD */
-	if (f & 0x00800000) r |= 16384;	    /* CLONE_UNTRACED */
-	if (f & 0x00000100) r |= 32768;	    /* CLONE_VM */
-	if (f & 0x10000000) r |= 1048576;   /* CLONE_NEWUSER */
-	if (f & 0x00200000) r |= 8388608;   /* CLONE_CHILD_CLEARTID */
-	if (f & 0x01000000) r |= 16777216;  /* CLONE_CHILD_SETTID */
-	if (f & 0x00080000) r |= 33554432;  /* CLONE_SETTLS */
-	if (f & 0x00004000) r |= 134217728; /* CLONE_VFORK */
-	if (f & 0x02000000) r |= 268435456; /* CLONE_NEWCGROUP */
-	return r;
-}
-
-/* ---- kernel structures, with CO-RE flavours for fields that moved ---- */
-
-struct inode___v611 { /* 6.11+: split timestamps */
-	time64_t i_ctime_sec;
-	time64_t i_mtime_sec;
-	__u32 i_ctime_nsec;
-	__u32 i_mtime_nsec;
-} __attribute__((preserve_access_index));
-
-
-static __always_inline struct file *task_fd(struct task_struct *t, __s64 fd)
-{
-	struct fdtable *fdt = BPF_CORE_READ(t, files, fdt);
-	struct file **fds;
-	struct file *f = NULL;
-
-	if (!fdt || fd < 0 || fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd & 0xfffff]);
-	return f;
-}
-
-/* Encodes a kernel dev_t as user space sees it (new_encode_dev). */
-static __always_inline __u32 encode_dev(__u32 dev)
-{
-	__u32 major = dev >> 20, minor = dev & 0xfffff;
-
-	return (minor & 0xff) | (major << 8) | ((minor & ~0xff) << 12);
-}
-
-static __always_inline void file_dev_ino(struct file *f, __u32 *dev, __u64 *ino)
-{
-	struct inode *i = BPF_CORE_READ(f, f_inode);
-
-	*dev = encode_dev(BPF_CORE_READ(i, i_sb, s_dev));
-	*ino = BPF_CORE_READ(i, i_ino);
-}
-
-/* Path of a kernel `struct path *`: walk_path collects the component names
- * (leaf first, crossing mount points, at most MAX_DEPTH), write_path writes
- * them root first. Two global functions so each is verified on its own. */
-#define MAX_DEPTH 32
-
-__noinline int walk_path(struct aux *a, __u64 path_ptr)
-{
-	struct path *path = (struct path *)path_ptr;
-	struct dentry *d;
-	struct mount *m;
-	__u32 n = 0;
-	int i;
-
-	if (!a)
-		return 0;
-	d = BPF_CORE_READ(path, dentry);
-	m = container_of(BPF_CORE_READ(path, mnt), struct mount, mnt);
-	/* the count lives in memory so that the verifier does not track it and
-	 * states at the loop head differ only by i */
-	a->nnames = 0;
-#pragma clang loop unroll(disable)
-	for (i = 0; i < MAX_DEPTH * 2; i++) {
-		struct dentry *root = BPF_CORE_READ(m, mnt.mnt_root);
-		struct dentry *parent = BPF_CORE_READ(d, d_parent);
-
-		if (d == root) {
-			struct mount *mp = BPF_CORE_READ(m, mnt_parent);
-
-			if (mp == m)
-				break;
-			d = BPF_CORE_READ(m, mnt_mountpoint);
-			m = mp;
-			continue;
-		}
-		n = a->nnames;
-		if (d == parent || n >= MAX_DEPTH)
-			break;
-		a->names[n & (MAX_DEPTH - 1)] = (__u64)BPF_CORE_READ(d, d_name.name);
-		a->nnames = n + 1;
-		d = parent;
-	}
-	return 0;
-}
-
-__noinline int write_path(struct aux *a)
-{
-	__u32 n, start;
-	int i;
-
-	if (!a)
-		return 0;
-	if (a->pos >= AUX_HALF) {
-		push_empty(a);
-		return 0;
-	}
-	n = a->nnames;
-	start = a->pos;
-	if (n == 0)
-		a->data[a->pos++ & AUX_MASK] = '/';
-#pragma clang loop unroll(disable)
-	for (i = 0; i < MAX_DEPTH; i++) {
-		long r;
-
-		if (i >= n)
-			break;
-		a->data[a->pos++ & AUX_MASK] = '/';
-		r = bpf_probe_read_kernel_str(&a->data[a->pos & AUX_MASK], MAX_NAME,
-					      (void *)a->names[(n - 1 - i) & (MAX_DEPTH - 1)]);
-		if (r > 1)
-			a->pos += r - 1;
-	}
-	a->data[a->pos & AUX_MASK] = 0;
-	a->pos++;
-	set_len(a, a->pos - start);
-	return 0;
-}
-
-static __always_inline void push_path(struct aux *a, __u64 path_ptr)
-{
-	walk_path(a, path_ptr);
-	write_path(a);
-}
-
-/* ---- sockets ---- */
-
-static __always_inline struct sock *fd_sock(struct task_struct *t, __s64 fd)
-{
-	struct file *f = task_fd(t, fd);
-	struct socket *s;
-
-	if (!f)
-		return NULL;
-	s = BPF_CORE_READ(f, private_data);
-	return s ? BPF_CORE_READ(s, sk) : NULL;
-}
-
-/* PT_SOCKTUPLE: family, then source and destination (inbound: peer first). */
-__noinline int push_socktuple(struct aux *a, __u64 sk_ptr, int inbound)
-{
-	struct sock *sk = (struct sock *)sk_ptr;
-	if (!a)
-		return 0;
-	__u16 fam;
-	__u32 p = a->pos & AUX_MASK;
-	__u16 lport, rport;
-
-	if (!sk || a->pos >= AUX_HALF) {
-		push_empty(a);
-		return 0;
-	}
-	fam = BPF_CORE_READ(sk, __sk_common.skc_family);
-	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	if (fam == AF_INET) {
-		__u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
-		__u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
-
-		a->data[p] = AF_INET;
-		__builtin_memcpy(&a->data[p + 1], inbound ? &r : &l, 4);
-		__builtin_memcpy(&a->data[p + 5], inbound ? &rport : &lport, 2);
-		__builtin_memcpy(&a->data[p + 7], inbound ? &l : &r, 4);
-		__builtin_memcpy(&a->data[p + 11], inbound ? &lport : &rport, 2);
-		push_written(a, 13);
-	} else if (fam == AF_INET6) {
-		struct in6_addr l = BPF_CORE_READ(sk, __sk_common.skc_v6_rcv_saddr);
-		struct in6_addr r = BPF_CORE_READ(sk, __sk_common.skc_v6_daddr);
-
-		a->data[p] = AF_INET6;
-		__builtin_memcpy(&a->data[p + 1], inbound ? &r : &l, 16);
-		__builtin_memcpy(&a->data[p + 17], inbound ? &rport : &lport, 2);
-		__builtin_memcpy(&a->data[p + 19], inbound ? &l : &r, 16);
-		__builtin_memcpy(&a->data[p + 35], inbound ? &lport : &rport, 2);
-		push_written(a, 37);
-	} else if (fam == AF_UNIX) {
-		struct unix_sock *us = (struct unix_sock *)sk;
-		__u64 src = (__u64)sk, dst = (__u64)BPF_CORE_READ(us, peer);
-		struct unix_address *ua = BPF_CORE_READ(us, addr);
-		long n = 0;
-
-		a->data[p] = AF_UNIX;
-		__builtin_memcpy(&a->data[p + 1], &src, 8);
-		__builtin_memcpy(&a->data[p + 9], &dst, 8);
-		if (ua)
-			n = bpf_probe_read_kernel_str(&a->data[p + 17], 108, &ua->name[0].sun_path);
-		if (n <= 0) {
-			a->data[p + 17] = 0;
-			n = 1;
-		}
-		push_written(a, 17 + n);
-	} else {
-		push_empty(a);
-	}
-	return 0;
-}
-
-/* PT_SOCKADDR from a user `struct sockaddr *`: family, then address and port. */
-__noinline int push_user_sockaddr(struct aux *a, __u64 uaddr_ptr)
-{
-	const void *uaddr = (const void *)uaddr_ptr;
-	if (!a)
-		return 0;
-	__u32 p = a->pos & AUX_MASK;
-	__u16 fam = 0;
-
-	if (!uaddr || a->pos >= AUX_HALF || bpf_probe_read_user(&fam, 2, uaddr)) {
-		push_empty(a);
-		return 0;
-	}
-	if (fam == AF_INET) {
-		struct sockaddr_in sin = {};
-
-		bpf_probe_read_user(&sin, sizeof(sin), uaddr);
-		__u16 port = bpf_ntohs(sin.sin_port);
-		a->data[p] = AF_INET;
-		__builtin_memcpy(&a->data[p + 1], &sin.sin_addr.s_addr, 4);
-		__builtin_memcpy(&a->data[p + 5], &port, 2);
-		push_written(a, 7);
-	} else if (fam == AF_INET6) {
-		struct sockaddr_in6 sin6 = {};
-
-		bpf_probe_read_user(&sin6, sizeof(sin6), uaddr);
-		__u16 port = bpf_ntohs(sin6.sin6_port);
-		a->data[p] = AF_INET6;
-		__builtin_memcpy(&a->data[p + 1], &sin6.sin6_addr, 16);
-		__builtin_memcpy(&a->data[p + 17], &port, 2);
-		push_written(a, 19);
-	} else if (fam == AF_UNIX) {
-		long n;
-
-		a->data[p] = AF_UNIX;
-		n = bpf_probe_read_user_str(&a->data[p + 1], 108, (const char *)uaddr + 2);
-		if (n <= 0) {
-			a->data[p + 1] = 0;
-			n = 1;
-		}
-		push_written(a, 1 + n);
-	} else {
-		push_empty(a);
-	}
-	return 0;
-}
-
-/* ---- process information ---- */
-
-static __always_inline __s64 task_vnr(struct task_struct *t)
-{
-	struct pid *pid = BPF_CORE_READ(t, thread_pid);
-	unsigned int level = BPF_CORE_READ(pid, level);
-	int nr = 0;
-
-	bpf_probe_read_kernel(&nr, sizeof(nr), &pid->numbers[level & 31].nr);
-	return nr;
-}
-
-/* exe (argv[0]) and args (the rest) from the task's argument area. */
-__noinline int push_exe_args(struct aux *a, __u64 task)
-{
-	struct task_struct *t = (struct task_struct *)task;
-	if (!a)
-		return 0;
-	struct mm_struct *mm = BPF_CORE_READ(t, mm);
-	__u64 start = BPF_CORE_READ(mm, arg_start), end = BPF_CORE_READ(mm, arg_end);
-	long first;
-
-	if (!mm || end <= start || a->pos >= AUX_HALF) {
-		push_empty(a);
-		push_empty(a);
-		return 0;
-	}
-	/* exe: argv[0]; args: the NUL-terminated strings after it */
-	first = bpf_probe_read_user_str(&a->data[a->pos & AUX_MASK], MAX_ARGS, (void *)start);
-	if (first <= 0) {
-		push_empty(a);
-		push_empty(a);
-		return 0;
-	}
-	push_written(a, first);
-	push_user_buf(a, (void *)(start + first), end - start - first, MAX_ARGS);
-	return 0;
-}
-
-static __always_inline void push_env(struct aux *a, struct task_struct *t)
-{
-	struct mm_struct *mm = BPF_CORE_READ(t, mm);
-	__u64 start = BPF_CORE_READ(mm, env_start), end = BPF_CORE_READ(mm, env_end);
-
-	push_user_buf(a, (void *)start, end > start ? end - start : 0, MAX_ARGS);
-}
-
-static __always_inline void push_cwd(struct aux *a, struct task_struct *t)
-{
-	struct fs_struct *fs = BPF_CORE_READ(t, fs);
-
-	if (!fs) {
-		push_empty(a);
-		return;
-	}
-	push_path(a, (__u64)&fs->pwd);
-}
-
-static __always_inline __u64 fdlimit(struct task_struct *t)
-{
-	return BPF_CORE_READ(t, signal, rlim[7].rlim_cur); /* RLIMIT_NOFILE */
-}
-
-/* Parameters 2..14 shared by the clone and execve exit events:
- * exe, args, tid, pid, ptid, cwd, fdlimit, pgft_maj, pgft_min, vm_size,
- * vm_rss, vm_swap, comm. */
-__noinline int push_proc_common(struct aux *a, __u64 task)
-{
-	struct task_struct *t = (struct task_struct *)task;
-	if (!a)
-		return 0;
-	struct mm_struct *mm = BPF_CORE_READ(t, mm);
-	__u64 total_vm = mm ? BPF_CORE_READ(mm, total_vm) : 0;
-
-	push_exe_args(a, (__u64)t);
-	push_s64(a, BPF_CORE_READ(t, pid));
-	push_s64(a, BPF_CORE_READ(t, tgid));
-	push_s64(a, BPF_CORE_READ(t, real_parent, tgid));
-	push_cwd(a, t);
-	push_s64(a, fdlimit(t));
-	push_u64(a, BPF_CORE_READ(t, maj_flt));
-	push_u64(a, BPF_CORE_READ(t, min_flt));
-	push_u32(a, total_vm << 2); /* pages to KiB */
-	push_u32(a, 0);		    /* vm_rss: TODO */
-	push_u32(a, 0);		    /* vm_swap: TODO */
-	push_kernel_str(a, BPF_CORE_READ(t, comm), 16);
-	push_empty(a); /* cgroups: TODO */
-	return 0;
-}
+#include "flags.bpf.h"
+#include "task.bpf.h"
+#include "net.bpf.h"
 
 /* ---- syscall handlers: each builds one complete event ---- */
 
+/* A syscall being turned into an event. The arguments are copied out of the
+ * trusted pt_regs by the program itself (plain loads, no helper calls). */
 struct sc_ctx {
-	struct pt_regs *regs;
+	__u64 args[5];	/* no handler needs the sixth argument */
 	struct task_struct *task;
 	long id;
 	long ret;
@@ -540,15 +121,16 @@ struct sc_ctx {
 
 static __always_inline __u64 arg(struct sc_ctx *c, int n)
 {
-	struct pt_regs *r = c->regs;
+	return c->args[n < 4 ? n : 4];
+}
 
-	switch (n) {
-	case 0: return BPF_CORE_READ(r, di);
-	case 1: return BPF_CORE_READ(r, si);
-	case 2: return BPF_CORE_READ(r, dx);
-	case 3: return BPF_CORE_READ(r, r10);
-	default: return BPF_CORE_READ(r, r8); /* no handler needs the sixth (r9) */
-	}
+static __always_inline void load_args(struct sc_ctx *c, struct pt_regs *regs)
+{
+	c->args[0] = regs->di;
+	c->args[1] = regs->si;
+	c->args[2] = regs->dx;
+	c->args[3] = regs->r10;
+	c->args[4] = regs->r8;
 }
 
 static __always_inline void fd_dev_ino(struct sc_ctx *c, __s64 fd, __u32 *dev, __u64 *ino,
@@ -610,7 +192,7 @@ __noinline int do_open_exit(struct aux *a, struct sc_ctx *c)
 		push_u32(a, open_flags_to_scap(flags) | created);
 		push_u32(a, open_mode_to_scap(flags, mode));
 		if (c->id == NR_openat2)
-			push_u32(a, resolve & 0x3f); /* RESOLVE_* equal PPM_RESOLVE_* */
+			push_u32(a, openat2_resolve_to_scap(resolve));
 	}
 	push_u32(a, dev);
 	push_u64(a, ino);
@@ -655,7 +237,7 @@ __noinline int do_open_enter(struct aux *a, struct sc_ctx *c)
 		push_user_str(a, (void *)arg(c, 1));
 		push_u32(a, open_flags_to_scap(how.flags));
 		push_u32(a, open_mode_to_scap(how.flags, how.mode));
-		push_u32(a, how.resolve & 0x3f);
+		push_u32(a, openat2_resolve_to_scap(how.resolve));
 		break;
 	}
 	default: /* connect */
@@ -779,8 +361,11 @@ __noinline int do_execve_exit(struct aux *a, struct sc_ctx *c)
 	if (ino && bpf_core_field_exists(struct inode___v611, i_ctime_sec)) {
 		struct inode___v611 *i2 = (void *)ino;
 
-		ctime = BPF_CORE_READ(i2, i_ctime_sec) * 1000000000ULL + BPF_CORE_READ(i2, i_ctime_nsec);
-		mtime = BPF_CORE_READ(i2, i_mtime_sec) * 1000000000ULL + BPF_CORE_READ(i2, i_mtime_nsec);
+		/* the top bits of i_ctime_nsec are flags (multigrain timestamps, 6.13+) */
+		ctime = BPF_CORE_READ(i2, i_ctime_sec) * 1000000000ULL +
+			(BPF_CORE_READ(i2, i_ctime_nsec) & 0x3fffffff);
+		mtime = BPF_CORE_READ(i2, i_mtime_sec) * 1000000000ULL +
+			(BPF_CORE_READ(i2, i_mtime_nsec) & 0x3fffffff);
 	}
 
 	evt_begin(a, execveat ? PPME_SYSCALL_EXECVEAT_X : PPME_SYSCALL_EXECVE_19_X,
@@ -789,8 +374,9 @@ __noinline int do_execve_exit(struct aux *a, struct sc_ctx *c)
 	push_proc_common(a, (__u64)t);					/* 2..15 */
 	push_env(a, t);						/* env */
 	push_u32(a, tty_nr);					/* tty */
-	push_s64(a, BPF_CORE_READ(t, group_leader, pid));	/* vpgid: TODO pgid */
-	push_u32(a, BPF_CORE_READ(t, loginuid.val));		/* loginuid */
+	push_s64(a, pid_nr(task_pgrp(t), true));		/* vpgid */
+	push_u32(a, bpf_core_field_exists(t->loginuid) ?	/* loginuid (CONFIG_AUDIT) */
+			    BPF_CORE_READ(t, loginuid.val) : (__u32)-1);
 	push_u32(a, 0);						/* flags: TODO */
 	bpf_probe_read_kernel(&cap, 8, &cred->cap_inheritable);
 	push_u64(a, cap);
@@ -806,7 +392,7 @@ __noinline int do_execve_exit(struct aux *a, struct sc_ctx *c)
 		push_path(a, (__u64)&exe->f_path);
 	else
 		push_empty(a);
-	push_s64(a, BPF_CORE_READ(t, group_leader, pid));	/* pgid: TODO */
+	push_s64(a, pid_nr(task_pgrp(t), false));		/* pgid */
 	push_u32(a, BPF_CORE_READ(cred, egid.val));		/* gid */
 	if (!execveat) {					/* filename */
 		__u32 tid = c->tid;
@@ -982,6 +568,13 @@ static __always_inline bool task_wanted(__u32 tgid)
 	return true;
 }
 
+/* 32-bit processes use the ia32 syscall table, which this probe does not
+ * decode: their syscalls are skipped (code segment __USER32_CS). */
+static __always_inline bool is_compat(struct pt_regs *regs)
+{
+	return regs->cs == 0x23;
+}
+
 static __always_inline bool syscall_wanted(long id)
 {
 	__u32 key = id;
@@ -1004,18 +597,30 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = pid_tgid, tgid = pid_tgid >> 32;
+	struct enter *e;
 	__u64 ts;
 
-	if (!task_wanted(tgid) || !syscall_wanted(id))
+	if (!task_wanted(tgid) || !syscall_wanted(id) || is_compat(regs))
 		return 0;
 	ts = bpf_ktime_get_boot_ns();
-	bpf_map_update_elem(&enter_ts, &tid, &ts, BPF_ANY);
+	/* a thread's entry stays until it exits: after its first syscall this is
+	 * a plain store, no hash update (lock and element allocation) */
+	e = bpf_map_lookup_elem(&enter_ts, &tid);
+	if (e) {
+		e->ts = ts;
+		e->id = id;
+	} else {
+		struct enter ne = { .ts = ts, .id = id };
+
+		bpf_map_update_elem(&enter_ts, &tid, &ne, BPF_NOEXIST);
+	}
 	if (has_enter_event(id)) {
-		struct sc_ctx c = { .regs = regs, .id = id, .ts = ts, .tid = tid };
+		struct sc_ctx c = { .id = id, .ts = ts, .tid = tid };
 		struct aux *a = aux_get();
 
 		if (!a)
 			return 0;
+		load_args(&c, regs);
 		c.task = bpf_get_current_task_btf();
 		do_open_enter(a, &c);
 		evt_submit(a, ts, tid, 0);
@@ -1028,23 +633,29 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u32 tid = pid_tgid, tgid = pid_tgid >> 32;
-	struct sc_ctx c = { .regs = regs, .ret = ret, .tid = tid };
+	struct sc_ctx c = { .ret = ret, .tid = tid };
+	struct enter *e;
 	struct aux *a;
-	__u64 *ets;
 
-	c.id = BPF_CORE_READ(regs, orig_ax);
-	if (!task_wanted(tgid) || !syscall_wanted(c.id))
+	c.id = regs->orig_ax;
+	if (!task_wanted(tgid) || !syscall_wanted(c.id) || is_compat(regs))
 		return 0;
 	c.ts = bpf_ktime_get_boot_ns();
-	ets = bpf_map_lookup_elem(&enter_ts, &tid);
-	if (ets) {
-		c.latency = c.ts - *ets;
-		bpf_map_delete_elem(&enter_ts, &tid);
+	/* the entry is overwritten by the next enter and removed at thread
+	 * exit: no delete here, one hash operation less per syscall */
+	e = bpf_map_lookup_elem(&enter_ts, &tid);
+	if (e && e->ts && e->ts <= c.ts) {
+		c.latency = c.ts - e->ts;
+		e->ts = 0;
+		/* a successful execveat leaves execve's number in orig_ax */
+		if (c.id == NR_execve && e->id == NR_execveat)
+			c.id = NR_execveat;
 	}
 	a = aux_get();
 	if (!a)
 		return 0;
 	c.task = bpf_get_current_task_btf();
+	load_args(&c, regs);
 	do_exit_event(a, &c);
 	return 0;
 }
@@ -1103,3 +714,4 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 		bpf_map_delete_elem(&tgids, &tgid);
 	return 0;
 }
+

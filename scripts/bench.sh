@@ -74,6 +74,7 @@ echo "|------------------------------|------------|------------|---------|------
 row "-r BIG > /dev/null" -r "$BIG" -- -r "$BIG"
 if "$SONDE" -r "$TRACE" proc.name=curl >/dev/null 2>&1; then
     row "-r BIG proc.name=curl" -r "$BIG" proc.name=curl -- -r "$BIG" proc.name=curl
+    row "-r BIG evt.type=open" -r "$BIG" evt.type=open -- -r "$BIG" evt.type=open
 else
     echo "| -r BIG proc.name=curl        | (filters not supported yet: skipped)                                   |"
 fi

@@ -25,6 +25,9 @@ fn main() {
         bpf.join("sonde.bpf.c"),
         bpf.join("sonde.h"),
         bpf.join("event.h"),
+        bpf.join("flags.bpf.h"),
+        bpf.join("task.bpf.h"),
+        bpf.join("net.bpf.h"),
         bpf.join("vmlinux_min.h"),
         events.clone(),
     ] {

@@ -12,10 +12,9 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, Write};
 use std::path::PathBuf;
 
-use flate2::write::GzEncoder;
 use sonde_event::RawEvent;
 use sonde_scap::layout::{Converter, Encoded, Layout};
-use sonde_scap::{Writer, DF_STATE_ONLY};
+use sonde_scap::{ParallelGz, WriteBehind, Writer, DF_STATE_ONLY};
 use sonde_state::{Referenced, State};
 
 /// What to write and how to cut it into files.
@@ -57,9 +56,16 @@ impl<W: Write> Write for Counting<W> {
 
 type Sink = Counting<Box<dyn Write + Send>>;
 
+/// gzip level for -z (zlib's default, as sysdig). `SONDE_GZ_LEVEL` (0-9)
+/// overrides it, e.g. 1 for speed over size.
+fn gz_level() -> u32 {
+    std::env::var("SONDE_GZ_LEVEL").ok().and_then(|v| v.parse().ok()).filter(|l| *l <= 9).unwrap_or(6)
+}
+
 enum Out {
     Plain(Writer<Sink>),
-    Gz(Box<Writer<GzEncoder<Sink>>>),
+    /// Compressed on every core, one gzip member per MiB.
+    Gz(Writer<ParallelGz>),
 }
 
 impl Out {
@@ -67,18 +73,8 @@ impl Out {
         match self {
             Out::Plain(w) => w.bytes_written(),
             // what reached the file so far, as gzoffset() in sysdig
-            Out::Gz(w) => w.get_ref_counting(),
+            Out::Gz(w) => w.inner_ref().compressed_bytes(),
         }
-    }
-}
-
-trait GzCount {
-    fn get_ref_counting(&self) -> u64;
-}
-
-impl GzCount for Writer<GzEncoder<Sink>> {
-    fn get_ref_counting(&self) -> u64 {
-        self.inner_ref().get_ref().n
     }
 }
 
@@ -195,24 +191,17 @@ impl Dumper {
         let target: Box<dyn Write + Send> = if name == "-" {
             Box::new(io::stdout())
         } else {
-            Box::new(BufWriter::with_capacity(
-                1 << 18,
-                File::create(&name).map_err(|e| {
-                    io::Error::new(e.kind(), format!("cannot create '{name}': {e}"))
-                })?,
-            ))
-        };
-        let sink = Counting {
-            inner: target,
-            n: 0,
+            Box::new(WriteBehind::new(File::create(&name).map_err(|e| {
+                io::Error::new(e.kind(), format!("cannot create '{name}': {e}"))
+            })?))
         };
         let mut out = if self.opts.gzip {
-            Out::Gz(Box::new(Writer::new(GzEncoder::new(
-                sink,
-                flate2::Compression::default(),
-            ))?))
+            Out::Gz(Writer::new(ParallelGz::new(target, gz_level()))?)
         } else {
-            Out::Plain(Writer::new(sink)?)
+            Out::Plain(Writer::new(Counting {
+                inner: target,
+                n: 0,
+            })?)
         };
         let spool = if self.opts.filter_proclist {
             let path = std::env::temp_dir().join(format!(
@@ -339,10 +328,7 @@ impl Dumper {
         }
         match c.out {
             Out::Plain(w) => w.into_inner().flush()?,
-            Out::Gz(w) => {
-                let mut sink = (*w).into_inner().finish()?;
-                sink.flush()?;
-            }
+            Out::Gz(w) => w.into_inner().flush()?,
         }
         let _ = c.name;
         Ok(())

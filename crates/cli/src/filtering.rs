@@ -7,12 +7,16 @@
 //! written (`-w`) nor shown. The fd an event works on is known either way
 //! (sysdig takes it from the thread's last enter event). sonde applies
 //! every event to the state and filters after: the only difference is
-//! that sysdig skips the (small) parsing of rejected non-state events.
+//! that sysdig skips the (small) parsing of rejected non-state events,
+//! and what that does to the next exit event ([`LastEventTypes`]).
 //! `-d` instead runs the filter as a display filter, on the events about
 //! to be printed.
 
+use std::collections::HashSet;
+
 use anyhow::Result;
-use sonde_event::RawEvent;
+use sonde_event::{flags, Direction, RawEvent};
+use sonde_fields::Ctx;
 use sonde_filter::Filter;
 
 use crate::args::Args;
@@ -35,4 +39,37 @@ pub fn modifies_state(ev: &RawEvent<'_>) -> bool {
     ev.info()
         .map(|i| (i.flags | i.old_flags) & sonde_event::flags::MODIFIES_STATE != 0)
         .unwrap_or(false)
+}
+
+/// The per-thread "last event type" of libsinsp, as far as the capture
+/// filter sees it: an event the filter rejects before parsing (one that
+/// does not modify state) clears it, and the next exit event of that
+/// thread then has no fd of its own (`evt.buflen`, `evt.category`).
+#[derive(Default)]
+pub struct LastEventTypes {
+    cleared: HashSet<i64>,
+}
+
+impl LastEventTypes {
+    /// Runs the capture filter on the event in `ctx`.
+    pub fn check(&mut self, f: &Filter, ctx: &Ctx<'_, '_>) -> bool {
+        let ev = ctx.ev;
+        let Some(info) = ev.info() else {
+            return f.matches(ctx);
+        };
+        let enter = info.dir == Direction::Enter;
+        if enter {
+            self.cleared.remove(&ev.tid);
+        }
+        let no_fd = !enter && self.cleared.contains(&ev.tid);
+        let pass = f.matches_with(ctx, no_fd);
+        let fl = info.flags | info.old_flags;
+        if !pass
+            && fl & (flags::MODIFIES_STATE | flags::SKIPPARSERESET) == 0
+            && ev.code != sonde_event::codes::SCHEDSWITCH_6_E
+        {
+            self.cleared.insert(ev.tid);
+        }
+        pass
+    }
 }

@@ -62,6 +62,7 @@ pub struct Live {
     events: VecDeque<Event>,
     cur: Option<Event>,
     deadline: Option<Instant>,
+    finished: bool,
 }
 
 impl Live {
@@ -90,6 +91,7 @@ impl Live {
             events: VecDeque::new(),
             cur: None,
             deadline: max_seconds.map(|s| Instant::now() + Duration::from_secs(s)),
+            finished: false,
         })
     }
 
@@ -102,11 +104,17 @@ impl Live {
                 let cur = self.cur.insert(ev);
                 return Ok(Some(Block::Event(cur.raw())));
             }
+            if self.finished {
+                self.report_drops();
+                return Ok(None);
+            }
             if crate::signals::stop_requested()
                 || self.deadline.is_some_and(|d| Instant::now() >= d)
             {
-                self.report_drops();
-                return Ok(None);
+                // hand out what the probe still holds, then stop
+                self.finished = true;
+                self.events.extend(self.probe.flush()?);
+                continue;
             }
             self.events
                 .extend(self.probe.poll(Duration::from_millis(1))?);
@@ -131,7 +139,7 @@ impl Live {
 impl Drop for Live {
     fn drop(&mut self) {
         // -n and broken pipes end the loop without asking the source
-        if !crate::signals::stop_requested() && self.deadline.is_none_or(|d| Instant::now() < d) {
+        if !self.finished {
             self.report_drops();
         }
     }

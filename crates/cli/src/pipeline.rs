@@ -110,6 +110,18 @@ pub fn run(args: &Args) -> Result<()> {
     });
     // As in sysdig, writing a capture replaces printing unless asked for.
     let print = !args.quiet && (dumper.is_none() || args.print.is_some() || args.json);
+    // The state engine runs only when something reads it after the first
+    // file header: printing, a filter, rotation (each file starts with the
+    // state of its moment), --filter-proclist, layout conversion or -F.
+    let needs_state = print
+        || filter.is_some()
+        || args.file_size.is_some()
+        || args.seconds.is_some()
+        || args.events_per_file.is_some()
+        || args.filter_proclist
+        || args.layout.is_some()
+        || args.fatfile
+        || args.summary;
     if args.write.as_deref() == Some("-") && print {
         return Err(usage(
             "-w - writes the capture to standard output: add -q or drop -p/-j",
@@ -123,6 +135,7 @@ pub fn run(args: &Args) -> Result<()> {
     let (mut num, mut first_ts, mut prev_ts) = (0u64, 0u64, 0u64);
     // events that passed the filter (all of them without one): what -n counts
     let mut passed = 0u64;
+    let mut last_types = crate::filtering::LastEventTypes::default();
     // container events at the very start of a capture describe the
     // containers that existed; sysdig consumes them while opening the file
     let mut opening = true;
@@ -152,7 +165,9 @@ pub fn run(args: &Args) -> Result<()> {
                 format!("cannot write '{}'", args.write.as_deref().unwrap_or(""))
             })?;
         }
-        st.process(&ev);
+        if needs_state {
+            st.process(&ev);
+        }
         // sysdig's capture filter: events it rejects are not counted,
         // written or shown (-d makes it a display filter: shown only)
         let pass = match &filter {
@@ -166,7 +181,7 @@ pub fn run(args: &Args) -> Result<()> {
                     opts: &opts,
                     time_fmt,
                 };
-                f.matches(&ctx)
+                last_types.check(f, &ctx)
             }
             _ => true,
         };

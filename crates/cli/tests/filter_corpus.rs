@@ -135,31 +135,58 @@ fn filters_select_what_sysdig_selects() {
         want.insert((t.to_string(), f.to_string()), r.to_string());
     }
     let sonde = env!("CARGO_BIN_EXE_sonde");
-    let (mut same, mut known, mut compared) = (0, 0, 0);
-    let mut failures = Vec::new();
+    // (trace name, trace path, sonde filter, sysdig filter, sysdig's selection)
+    let mut jobs = Vec::new();
     for t in traces() {
         let name = t.file_name().unwrap().to_string_lossy().to_string();
         for (sonde_filter, sysdig_filter) in &corpus {
-            let Some(w) = want.get(&(name.clone(), sysdig_filter.clone())) else {
-                continue;
-            };
-            compared += 1;
-            let got = match select(sonde, &t, sonde_filter) {
-                Some(n) => ranges(&n),
-                None => "error".to_string(),
-            };
-            if &got == w {
-                same += 1;
-            } else if KNOWN
-                .iter()
-                .any(|(kt, kf, _)| *kt == name && kf == sysdig_filter)
-            {
-                known += 1;
-            } else {
-                failures.push(format!(
-                    "{name}: `{sonde_filter}`\n  sysdig: {w}\n  sonde:  {got}"
-                ));
+            if let Some(w) = want.get(&(name.clone(), sysdig_filter.clone())) {
+                jobs.push((name.clone(), t.clone(), sonde_filter, sysdig_filter, w));
             }
+        }
+    }
+    let compared = jobs.len();
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 4);
+    let results: Vec<(usize, String)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|k| {
+                let jobs = &jobs;
+                s.spawn(move || {
+                    let mut out = Vec::new();
+                    for (i, (_, t, f, _, _)) in jobs.iter().enumerate().skip(k).step_by(workers) {
+                        let got = match select(sonde, t, f) {
+                            Some(n) => ranges(&n),
+                            None => "error".to_string(),
+                        };
+                        out.push((i, got));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let (mut same, mut known) = (0, 0);
+    let mut failures = Vec::new();
+    for (i, got) in results {
+        let (name, _, sonde_filter, sysdig_filter, w) = &jobs[i];
+        if &&got == w {
+            same += 1;
+        } else if KNOWN
+            .iter()
+            .any(|(kt, kf, _)| kt == name && kf == sysdig_filter)
+        {
+            known += 1;
+        } else {
+            failures.push(format!(
+                "{name}: `{sonde_filter}`\n  sysdig: {w}\n  sonde:  {got}"
+            ));
         }
     }
     eprintln!(
@@ -171,4 +198,109 @@ fn filters_select_what_sysdig_selects() {
         return;
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn sonde(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn bad_filter_exits_2_with_a_caret() {
+    let Some(t) = traces().into_iter().next() else {
+        return;
+    };
+    let out = sonde(&[
+        "-r",
+        t.to_str().unwrap(),
+        "evt.type=open",
+        "and",
+        "proc.nme=x",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    let i = lines
+        .iter()
+        .position(|l| *l == "evt.type=open and proc.nme=x")
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(lines[i + 1], format!("{}^", " ".repeat(18)));
+    assert!(lines[i + 2].contains("unknown field 'proc.nme'"), "{err}");
+}
+
+#[test]
+fn numevents_counts_filtered_events_and_display_filter() {
+    let t = traces_dir().join("curl_google.scap");
+    if !t.exists() {
+        return;
+    }
+    let t = t.to_str().unwrap();
+    let nums = |args: &[&str]| -> Vec<u64> {
+        let out = sonde(args);
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim().parse().unwrap())
+            .collect()
+    };
+    // -n counts the events that pass the filter, as sysdig
+    let open = nums(&["-r", t, "-p", "%evt.num", "evt.type=open"]);
+    let first3 = nums(&["-r", t, "-p", "%evt.num", "-n", "3", "evt.type=open"]);
+    assert_eq!(first3, open[..3]);
+    // a display filter selects the same events here, but -n counts all events
+    let display = nums(&["-r", t, "-p", "%evt.num", "-d", "evt.type=open"]);
+    assert_eq!(display, open);
+    // (sysdig 0.29.3 shows open events up to number 300 here)
+    let display_n = nums(&[
+        "-r",
+        t,
+        "-p",
+        "%evt.num",
+        "-d",
+        "-n",
+        "300",
+        "evt.type=open",
+    ]);
+    assert_eq!(display_n.last(), Some(&300));
+    assert!(display_n.len() < open.len());
+}
+
+#[test]
+fn field_list_has_sysdig_layout() {
+    let reference = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference/sysdig-fields.txt");
+    let Ok(want) = std::fs::read_to_string(reference) else {
+        return;
+    };
+    let out = sonde(&["-l"]);
+    assert!(out.status.success());
+    let got = String::from_utf8(out.stdout).unwrap();
+    // sonde also lists newer fields (and classes) that Falco rules use:
+    // drop their entries, and the rest must be sysdig's text exactly
+    let newer: Vec<&str> = sonde_fields::registry::fields()
+        .iter()
+        .filter(|f| f.has(sonde_fields::registry::flags::NEWER))
+        .map(|f| f.name)
+        .collect();
+    let mut kept = Vec::new();
+    let mut skipping = false;
+    for line in got.lines() {
+        let name = line.split(' ').next().unwrap_or("");
+        if !line.starts_with(' ') {
+            skipping = newer.contains(&name);
+        }
+        if !skipping {
+            kept.push(line);
+        }
+    }
+    let kept = kept.join("\n");
+    let want = want.trim_end();
+    let got = kept.trim_end();
+    assert!(got.starts_with(want), "sonde -l differs from sysdig -l");
+    // -lv adds the types
+    let out = sonde(&["-lv"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("evt.num                       (Type: UINT64) event number. \n"));
 }

@@ -40,6 +40,25 @@ const FLAG_SETS: &[&[&str]] = &[
         "*%evt.num %evt.arg.fd %evt.res %thread.vtid [%container.name]",
     ],
     &["-j", "-p", "*%evt.num %evt.res %evt.latency %evt.arg.fd"],
+    &["-p", "%evt.num %fd.name"],
+    &[
+        "-p",
+        "*%evt.num %fd.num %fd.name %fd.typechar %fd.type %fd.directory %fd.filename %fd.l4proto",
+    ],
+    &["-p", "*%evt.num %fd.sip %fd.cip %fd.sport %fd.cport"],
+    &["-p", "*%evt.num %proc.pid %proc.ppid %proc.exe %proc.args %proc.cmdline %proc.exeline"],
+    &["-p", "*%evt.num %proc.cwd %proc.pname %proc.pcmdline %proc.aname[2] %proc.apid[1]"],
+    &["-p", "*%evt.num %proc.vpid %proc.sid %proc.tty %thread.ismain %proc.fdlimit"],
+    &["-p", "*%evt.num %user.uid %user.name %group.name %user.loginuid %user.homedir"],
+    &["-p", "*%evt.num %evt.latency %evt.rawres %evt.failed %evt.category %evt.buflen"],
+    &["-p", "*%evt.num %evt.time %evt.datetime %evt.rawtime %evt.reltime %evt.deltatime"],
+    &["-p", "*%evt.num %evt.is_io %evt.is_io_read %evt.buffer %evt.args"],
+    &["-p", "*%evt.num %evt.arg[0] %evt.arg.res %evt.rawarg.res %evt.arg.name"],
+    &[
+        "-j",
+        "-p",
+        "*%evt.num %evt.time %evt.reltime %evt.deltatime %evt.failed %thread.ismain %fd.num %evt.buflen %proc.tty %evt.rawres",
+    ],
 ];
 
 /// Traces sysdig cannot read, and the trace holding the same events.
@@ -129,6 +148,69 @@ fn first_diff(expected: &[u8], got: &[u8]) -> String {
     s
 }
 
+enum Outcome {
+    Same,
+    Skipped,
+    Differs(String),
+}
+
+/// Runs every flag set on one trace.
+fn compare_trace(
+    dir: &Path,
+    trace: &Path,
+    sonde: &str,
+    allowed: &[(String, String)],
+) -> Vec<Outcome> {
+    let name = trace.file_name().unwrap().to_string_lossy().into_owned();
+    let reference = SAME_AS
+        .iter()
+        .find(|(t, _)| *t == name)
+        .map(|(_, r)| dir.join(r))
+        .unwrap_or_else(|| trace.to_path_buf());
+    let mut out = Vec::new();
+    for flags in FLAG_SETS {
+        let label = flags.join(" ");
+        let expected = run("sysdig", &reference, flags);
+        if !expected.ok {
+            eprintln!(
+                "NOTE: sysdig cannot read {} {label}: {}",
+                reference.display(),
+                expected.stderr.lines().last().unwrap_or("")
+            );
+            out.push(Outcome::Skipped);
+            continue;
+        }
+        let got = run(sonde, trace, flags);
+        if got.stdout == expected.stdout {
+            out.push(Outcome::Same);
+            continue;
+        }
+        if allowed.iter().any(|(t, f)| *t == name && *f == label) {
+            eprintln!("NOTE: {name} [{label}] differs (allow-listed)");
+            continue;
+        }
+        out.push(Outcome::Differs(format!(
+            "{name} [{label}]: sonde {}\n{}{}",
+            if got.ok { "succeeded" } else { "failed" },
+            first_diff(&expected.stdout, &got.stdout),
+            if got.stderr.is_empty() {
+                String::new()
+            } else {
+                format!("sonde stderr: {}\n", got.stderr.trim_end())
+            }
+        )));
+    }
+    out
+}
+
+#[test]
+fn first_diff_shows_the_first_differing_lines() {
+    let d = first_diff(b"a\nb\nc\nd\n", b"a\nb\nX\nd\n");
+    assert!(d.starts_with("@@ line 3 "), "{d}");
+    assert!(d.contains(" b\n-c\n-d\n"), "{d}");
+    assert!(d.contains("+X\n+d\n"), "{d}");
+}
+
 #[test]
 fn sonde_prints_what_sysdig_prints() {
     if !sysdig_available() {
@@ -152,45 +234,34 @@ fn sonde_prints_what_sysdig_prints() {
     traces.sort();
     let sonde = env!("CARGO_BIN_EXE_sonde");
     let allowed = allowlist();
+    // one worker per core, each taking whole traces
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: Vec<Outcome> = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                sc.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(trace) = traces.get(i) else { break };
+                        out.extend(compare_trace(&dir, trace, sonde, &allowed));
+                    }
+                    out
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("worker panicked"))
+            .collect()
+    });
     let (mut failures, mut passed, mut skipped) = (Vec::new(), 0usize, 0usize);
-    for trace in &traces {
-        let name = trace.file_name().unwrap().to_string_lossy().into_owned();
-        let reference = SAME_AS
-            .iter()
-            .find(|(t, _)| *t == name)
-            .map(|(_, r)| dir.join(r))
-            .unwrap_or_else(|| trace.clone());
-        for flags in FLAG_SETS {
-            let label = flags.join(" ");
-            let expected = run("sysdig", &reference, flags);
-            if !expected.ok {
-                eprintln!(
-                    "NOTE: sysdig cannot read {} {label}: {}",
-                    reference.display(),
-                    expected.stderr.lines().last().unwrap_or("")
-                );
-                skipped += 1;
-                continue;
-            }
-            let got = run(sonde, trace, flags);
-            if got.stdout == expected.stdout {
-                passed += 1;
-                continue;
-            }
-            if allowed.iter().any(|(t, f)| *t == name && *f == label) {
-                eprintln!("NOTE: {name} [{label}] differs (allow-listed)");
-                continue;
-            }
-            failures.push(format!(
-                "{name} [{label}]: sonde {}\n{}{}",
-                if got.ok { "succeeded" } else { "failed" },
-                first_diff(&expected.stdout, &got.stdout),
-                if got.stderr.is_empty() {
-                    String::new()
-                } else {
-                    format!("sonde stderr: {}\n", got.stderr.trim_end())
-                }
-            ));
+    for r in results {
+        match r {
+            Outcome::Same => passed += 1,
+            Outcome::Skipped => skipped += 1,
+            Outcome::Differs(msg) => failures.push(msg),
         }
     }
     eprintln!(

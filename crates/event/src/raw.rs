@@ -47,6 +47,9 @@ mod thiserror_lite {
 pub use thiserror_lite::EventError as Error;
 
 /// One event: header fields plus its parameters, borrowed from a buffer.
+///
+/// Kept small (it is passed by value through every stage): parameter
+/// offsets are computed from the borrowed length array on access.
 #[derive(Clone, Copy)]
 pub struct RawEvent<'a> {
     /// Nanoseconds since the epoch.
@@ -60,8 +63,11 @@ pub struct RawEvent<'a> {
     /// Dump flags carried by flagged event blocks (`EVF`), 0 otherwise.
     pub dump_flags: u32,
     nparams: u16,
-    /// Offsets of each parameter in `data`, plus the end.
-    offsets: [u32; MAX_PARAMS + 1],
+    /// Parameter lengths are 32-bit (large payload) rather than 16-bit.
+    large: bool,
+    /// The parameter length array.
+    lens: &'a [u8],
+    /// Parameter data, exactly the sum of the lengths.
     data: &'a [u8],
 }
 
@@ -134,20 +140,18 @@ impl<'a> RawEvent<'a> {
         if lens_len > body.len() {
             return Err(EventError::ParamsOverflow);
         }
-        let data = &body[lens_len..];
-        let mut offsets = [0u32; MAX_PARAMS + 1];
-        let mut off = 0usize;
-        for i in 0..nparams as usize {
-            let l = if large {
-                u32_at(body, i * 4) as usize
-            } else {
-                u16_at(body, i * 2) as usize
-            };
-            off += l;
-            if off > data.len() {
-                return Err(EventError::ParamsOverflow);
-            }
-            offsets[i + 1] = off as u32;
+        let (lens, rest) = body.split_at(lens_len);
+        let total: usize = if large {
+            lens.chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as usize)
+                .sum()
+        } else {
+            lens.chunks_exact(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]) as usize)
+                .sum()
+        };
+        if total > rest.len() {
+            return Err(EventError::ParamsOverflow);
         }
         Ok(RawEvent {
             ts,
@@ -156,9 +160,20 @@ impl<'a> RawEvent<'a> {
             cpu: 0,
             dump_flags: 0,
             nparams: nparams as u16,
-            offsets,
-            data,
+            large,
+            lens,
+            data: &rest[..total],
         })
+    }
+
+    /// Length of parameter `i` (which must be below `nparams`).
+    #[inline]
+    fn len_of(&self, i: usize) -> usize {
+        if self.large {
+            u32_at(self.lens, i * 4) as usize
+        } else {
+            u16_at(self.lens, i * 2) as usize
+        }
     }
 
     /// Computes how many parameters a v1 event body holds: the largest count,
@@ -200,7 +215,20 @@ impl<'a> RawEvent<'a> {
         if i >= self.nparams as usize {
             return None;
         }
-        Some(&self.data[self.offsets[i] as usize..self.offsets[i + 1] as usize])
+        let start: usize = (0..i).map(|j| self.len_of(j)).sum();
+        Some(&self.data[start..start + self.len_of(i)])
+    }
+
+    /// Iterates the parameters in order.
+    pub fn params(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        let data = self.data;
+        let mut off = 0usize;
+        (0..self.nparams as usize).map(move |i| {
+            let l = self.len_of(i);
+            let p = &data[off..off + l];
+            off += l;
+            p
+        })
     }
 
     /// Parameter `i` read as a little-endian unsigned integer of its own width.
@@ -223,12 +251,12 @@ impl<'a> RawEvent<'a> {
 
     /// Whether some parameter is too long for 16-bit lengths.
     pub fn needs_large(&self) -> bool {
-        (0..self.nparams as usize).any(|i| self.offsets[i + 1] - self.offsets[i] > u16::MAX as u32)
+        self.large && (0..self.nparams as usize).any(|i| self.len_of(i) > u16::MAX as usize)
     }
 
     /// Size of this event in the v2 layout (header, lengths, data).
     pub fn encoded_len(&self, large: bool) -> usize {
-        HEADER_LEN + self.nparams as usize * if large { 4 } else { 2 } + self.data_len()
+        HEADER_LEN + self.nparams as usize * if large { 4 } else { 2 } + self.data.len()
     }
 
     /// Appends this event in the v2 layout (what event blocks and the live
@@ -241,20 +269,24 @@ impl<'a> RawEvent<'a> {
         out.extend_from_slice(&len.to_le_bytes());
         out.extend_from_slice(&self.code.to_le_bytes());
         out.extend_from_slice(&(self.nparams as u32).to_le_bytes());
-        for i in 0..self.nparams as usize {
-            let l = self.offsets[i + 1] - self.offsets[i];
-            if large {
-                out.extend_from_slice(&l.to_le_bytes());
-            } else {
-                out.extend_from_slice(&(l as u16).to_le_bytes());
+        if large == self.large {
+            out.extend_from_slice(self.lens);
+        } else {
+            for i in 0..self.nparams as usize {
+                let l = self.len_of(i);
+                if large {
+                    out.extend_from_slice(&(l as u32).to_le_bytes());
+                } else {
+                    out.extend_from_slice(&(l as u16).to_le_bytes());
+                }
             }
         }
-        out.extend_from_slice(&self.data[..self.data_len()]);
+        out.extend_from_slice(self.data);
     }
 
     /// Total size of the parameter data.
     pub fn data_len(&self) -> usize {
-        self.offsets[self.nparams as usize] as usize
+        self.data.len()
     }
 }
 

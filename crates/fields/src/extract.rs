@@ -267,6 +267,46 @@ impl Ctx<'_, '_> {
         Some(self.thread()?.last_fd.unwrap_or(-1))
     }
 
+    /// The fd the event operates on, when it is in the table.
+    fn event_fd(&self) -> Option<&sonde_state::Fd> {
+        let n = self.fd_num()?;
+        self.st.fd(self.ev.tid, n)
+    }
+
+    /// `evt.category`, from sysdig 0.29's categories; I/O events are
+    /// named after the kind of fd they use.
+    fn category_name(&self, info: &sonde_event::EventInfo) -> &'static str {
+        use sonde_state::FdType as T;
+        let generic = self.ev.code == sonde_event::codes::GENERIC_E
+            || self.ev.code == sonde_event::codes::GENERIC_X;
+        let cat = if generic {
+            let id = self.ev.param_u64(0).unwrap_or(0) as usize;
+            match crate::syscall_category::SYSCALL_CATEGORY.get(id) {
+                // generic I/O calls have no fd kind to refine them
+                Some(32..=34) => return "unknown",
+                Some(&c) => u32::from(c),
+                None => return "unknown",
+            }
+        } else {
+            info.old_category
+        };
+        match cat {
+            category::IO_READ | category::IO_WRITE | category::IO_OTHER => {
+                match self.event_fd().map(|f| f.kind) {
+                    Some(T::File | T::Directory) => "file",
+                    Some(T::Ipv4Sock | T::Ipv6Sock | T::Ipv4ServSock | T::Ipv6ServSock) => "net",
+                    Some(T::Fifo | T::UnixSock | T::Event | T::Signalfd | T::Inotify) => "ipc",
+                    _ => "unknown",
+                }
+            }
+            category::IPC => "IPC",
+            category::WAIT => "wait",
+            category::SCHEDULER => "scheduler",
+            c if c & !0x3f != 0 => "unknown",
+            c => category::base_name(c),
+        }
+    }
+
     /// The fd name sysdig derives from an exit event that creates an fd
     /// when the fd itself is not in the table: the path or tuple argument;
     /// empty for other exit events; None for enter events.
@@ -306,7 +346,13 @@ impl Ctx<'_, '_> {
                         None => b"<UNKNOWN>".to_vec(),
                     }
                 };
-                out.extend_from_slice(&sonde_state::path::concat_path(&dir, name));
+                if dir == b"<UNKNOWN>" {
+                    // sysdig glues the name on without a separator
+                    out.extend_from_slice(&dir);
+                    out.extend_from_slice(name);
+                } else {
+                    out.extend_from_slice(&sonde_state::path::concat_path(&dir, name));
+                }
                 true
             }
             _ => true,
@@ -370,7 +416,11 @@ impl Ctx<'_, '_> {
             Field::EvtRawtime => write_i(out, ev.ts),
             Field::EvtRawtimeS => write_i(out, ev.ts / 1_000_000_000),
             Field::EvtRawtimeNs => write_i(out, ev.ts % 1_000_000_000),
-            Field::EvtReltime => fmt_secs(ev.ts.saturating_sub(self.first_ts), out),
+            // nanoseconds since the first event, zero-padded to 9 digits
+            Field::EvtReltime => write_i(
+                out,
+                format_args!("{:09}", ev.ts.wrapping_sub(self.first_ts)),
+            ),
             Field::EvtOutputtime => match self.time_fmt {
                 TimeFmt::Human => fmt_local_time(ev.ts, out),
                 // sysdig does not pad the nanoseconds here
@@ -392,7 +442,9 @@ impl Ctx<'_, '_> {
                 }
                 write_i(out, self.latency().unwrap_or(0))
             }
-            Field::EvtDeltatime => fmt_secs(ev.ts.saturating_sub(self.prev_ts), out),
+            // nanoseconds since the previous formatted event
+            Field::EvtDeltatime if self.prev_ts == 0 => write_i(out, 0),
+            Field::EvtDeltatime => write_i(out, ev.ts.wrapping_sub(self.prev_ts)),
             Field::EvtDir => match ev.info() {
                 Some(i) => out.extend_from_slice(i.dir.symbol().as_bytes()),
                 None => return false,
@@ -422,10 +474,47 @@ impl Ctx<'_, '_> {
                 let Some(i) = self.param_index(n) else {
                     return false;
                 };
-                let mut v = Vec::new();
-                let mut r = Vec::new();
-                render_param(self.st, ev, i, self.opts, &mut v, &mut r);
-                out.extend_from_slice(&v);
+                // the raw value: integers in decimal whatever their format
+                let infos = sonde_output::param_infos(ev, self.opts);
+                let raw = ev.param(i).unwrap_or_default();
+                use sonde_event::ParamType as T;
+                let signed = match infos.get(i).map(|p| p.ptype) {
+                    Some(T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::Errno | T::Fd | T::Pid) => {
+                        Some(true)
+                    }
+                    Some(
+                        T::Uint8
+                        | T::Uint16
+                        | T::Uint32
+                        | T::Uint64
+                        | T::Flags8
+                        | T::Flags16
+                        | T::Flags32
+                        | T::Uid
+                        | T::Gid
+                        | T::Mode
+                        | T::Reltime
+                        | T::Abstime
+                        | T::Port
+                        | T::Sigtype
+                        | T::Syscallid,
+                    ) => Some(false),
+                    _ => None,
+                };
+                match signed {
+                    Some(true) if !raw.is_empty() && raw.len() <= 8 => {
+                        write_i(out, sonde_event::le_int(raw))
+                    }
+                    Some(false) if !raw.is_empty() && raw.len() <= 8 => {
+                        write_i(out, sonde_event::le_uint(raw))
+                    }
+                    _ => {
+                        let mut v = Vec::new();
+                        let mut r = Vec::new();
+                        render_param(self.st, ev, i, self.opts, &mut v, &mut r);
+                        out.extend_from_slice(&v);
+                    }
+                }
             }
             Field::EvtRes | Field::EvtRawres => {
                 let Some(i) = self.res_index() else {
@@ -446,42 +535,47 @@ impl Ctx<'_, '_> {
                 }
             }
             Field::EvtFailed => {
-                let Some(i) = self.res_index() else {
-                    return false;
-                };
-                out.extend_from_slice(if ev.param_i64(i).unwrap_or(0) < 0 {
-                    b"true"
-                } else {
-                    b"false"
-                });
+                // events without a result have not failed
+                let failed = self
+                    .res_index()
+                    .is_some_and(|i| ev.param_i64(i).unwrap_or(0) < 0);
+                out.extend_from_slice(if failed { b"true" } else { b"false" });
             }
             Field::EvtCategory => match ev.info() {
-                Some(i) => out.extend_from_slice(category::base_name(i.category).as_bytes()),
+                Some(i) => out.extend_from_slice(self.category_name(i).as_bytes()),
                 None => return false,
             },
             Field::EvtBuffer => {
                 let Some(i) = self.param_index("data") else {
                     return false;
                 };
+                // render_param clears its buffers: render aside
+                let mut v = Vec::new();
                 let mut r = Vec::new();
-                render_param(self.st, ev, i, self.opts, out, &mut r);
+                render_param(self.st, ev, i, self.opts, &mut v, &mut r);
+                out.extend_from_slice(&v);
             }
             Field::EvtBuflen => {
-                let Some(i) = self.param_index("res") else {
-                    return false;
-                };
-                let v = ev.param_i64(i).unwrap_or(-1);
-                if v < 0 || self.param_index("data").is_none() {
+                // the result of a successful I/O exit on a known fd
+                let Some(info) = ev.info() else { return false };
+                if info.old_category & category::IO_BASE == 0
+                    || info.dir != sonde_event::Direction::Exit
+                    || self.event_fd().is_none()
+                {
                     return false;
                 }
-                write_i(out, v);
+                match ev.param_i64(0) {
+                    Some(v) if v >= 0 => write_i(out, v),
+                    _ => return false,
+                }
             }
             Field::EvtIsIo | Field::EvtIsIoRead | Field::EvtIsIoWrite => {
-                let c = ev.info().map(|i| i.category & 0x3f).unwrap_or(0);
+                use sonde_event::flags::{READS_FROM_FD, WRITES_TO_FD};
+                let fl = ev.info().map(|i| i.old_flags).unwrap_or(0);
                 let yes = match f {
-                    Field::EvtIsIo => c == category::IO_READ || c == category::IO_WRITE,
-                    Field::EvtIsIoRead => c == category::IO_READ,
-                    _ => c == category::IO_WRITE,
+                    Field::EvtIsIo => fl & (READS_FROM_FD | WRITES_TO_FD) != 0,
+                    Field::EvtIsIoRead => fl & READS_FROM_FD != 0,
+                    _ => fl & WRITES_TO_FD != 0,
                 };
                 out.extend_from_slice(if yes { b"true" } else { b"false" });
             }

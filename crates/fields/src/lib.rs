@@ -14,6 +14,7 @@
 mod extract;
 mod format;
 pub mod registry;
+mod syscall_category;
 mod time;
 mod typed;
 

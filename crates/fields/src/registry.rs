@@ -274,6 +274,17 @@ mod tests {
     }
 
     #[test]
+    fn counts() {
+        let total = fields().len();
+        let extracted = fields().iter().filter(|f| f.extracted()).count();
+        let newer = fields().iter().filter(|f| f.has(flags::NEWER)).count();
+        eprintln!(
+            "registry: {total} fields, {newer} newer than sysdig 0.29.3, {extracted} extracted"
+        );
+        assert!(total > 300 && extracted > 50);
+    }
+
+    #[test]
     fn every_class_has_fields() {
         for (i, _) in classes().iter().enumerate() {
             assert!(fields().iter().any(|f| f.class as usize == i));

@@ -138,9 +138,19 @@ impl Filter {
 
     /// Whether the event in `ctx` passes the filter.
     pub fn matches(&self, ctx: &Ctx<'_, '_>) -> bool {
+        self.matches_with(ctx, false)
+    }
+
+    /// As [`Filter::matches`]; `no_event_fd` says the event has no fd of
+    /// its own (sysdig's `m_fdinfo`): what libsinsp gives an exit event
+    /// after its enter event was rejected by the capture filter. Then
+    /// `evt.buflen` has no value and I/O events have category "unknown";
+    /// `fd.*` fields still find the thread's last fd.
+    pub fn matches_with(&self, ctx: &Ctx<'_, '_>, no_event_fd: bool) -> bool {
         let mut s = self.scratch.borrow_mut();
         let (a, b) = &mut *s;
-        eval(&self.root, ctx, a, b)
+        let env = Env { no_event_fd };
+        eval(&self.root, ctx, &env, a, b)
     }
 
     /// The event codes this filter can accept, or None when it may accept
@@ -492,7 +502,7 @@ fn parse_net(s: &str) -> Option<Net> {
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
     let s = s.trim();
-    if s.len() % 2 != 0 {
+    if s.len() % 2 == 1 {
         return None;
     }
     (0..s.len())
@@ -502,9 +512,6 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 }
 
 fn values(op: Op, ty: FieldType, lits: &[&Lit], text: &str) -> Result<Cmp, FilterError> {
-    if op.is_list() && lits.is_empty() && op != Op::PMatch {
-        // `x in ()` is accepted and never true
-    }
     if !op.is_list() && lits.len() != 1 {
         let pos = lits.get(1).map(|l| l.pos).unwrap_or(0);
         return Err(err(text, pos, format!("'{}' takes one value", op.name())));
@@ -524,17 +531,21 @@ fn values(op: Op, ty: FieldType, lits: &[&Lit], text: &str) -> Result<Cmp, Filte
                 .collect::<Result<_, _>>()?,
         ),
         t if t.is_integer() => {
-            let time = matches!(t, FieldType::RelTime | FieldType::AbsTime);
             let mut v = Vec::new();
             for l in lits {
-                let n = if time {
-                    parse_int(l.text.as_bytes())
-                } else {
-                    parse_int(l.text.as_bytes())
-                };
-                let n = n.ok_or_else(|| bad(l, "an integer"))?;
-                if !t.is_signed() && n < 0 && t != FieldType::Port {
-                    return Err(bad(l, "an unsigned integer"));
+                let mut n = parse_int(l.text.as_bytes()).ok_or_else(|| bad(l, "an integer"))?;
+                if !t.is_signed() && n < 0 {
+                    // as sysdig: -1 for a UINT32 is 4294967295
+                    let bits = match t {
+                        FieldType::Uint8 => 8,
+                        FieldType::Uint16 | FieldType::Port => 16,
+                        FieldType::Uint32 => 32,
+                        _ => 64,
+                    };
+                    if n < -(1i128 << (bits - 1)) {
+                        return Err(bad(l, "an integer in range"));
+                    }
+                    n += 1i128 << bits;
                 }
                 v.push(n);
             }
@@ -611,16 +622,35 @@ fn str_cmp(op: Op, lits: &[&Lit], text: &str) -> Result<Cmp, FilterError> {
 
 // ---------------------------------------------------------------- evaluate
 
-fn eval(n: &Node, ctx: &Ctx<'_, '_>, a: &mut Vec<u8>, b: &mut Vec<u8>) -> bool {
+struct Env {
+    no_event_fd: bool,
+}
+
+fn eval(n: &Node, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Vec<u8>) -> bool {
     match n {
-        Node::And(v) => v.iter().all(|x| eval(x, ctx, a, b)),
-        Node::Or(v) => v.iter().any(|x| eval(x, ctx, a, b)),
-        Node::Not(x) => !eval(x, ctx, a, b),
-        Node::Leaf(l) => eval_leaf(l, ctx, a, b),
+        Node::And(v) => v.iter().all(|x| eval(x, ctx, env, a, b)),
+        Node::Or(v) => v.iter().any(|x| eval(x, ctx, env, a, b)),
+        Node::Not(x) => !eval(x, ctx, env, a, b),
+        Node::Leaf(l) => eval_leaf(l, ctx, env, a, b),
     }
 }
 
-fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, a: &mut Vec<u8>, b: &mut Vec<u8>) -> bool {
+fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Vec<u8>) -> bool {
+    if env.no_event_fd {
+        match &l.src {
+            Src::Field(Field::EvtBuflen) => return false,
+            Src::Field(Field::EvtCategory) => {
+                let io = ctx
+                    .ev
+                    .info()
+                    .is_some_and(|i| matches!(i.old_category & 0x3f, 32..=34));
+                if io {
+                    return cmp_value(&l.cmp, Value::Str(b"unknown"), FieldType::Charbuf, ctx, b);
+                }
+            }
+            _ => {}
+        }
+    }
     if let (Cmp::EvtType { new, old, fallback }, Src::Field(Field::EvtType)) = (&l.cmp, &l.src) {
         let code = ctx.ev.code;
         if code != sonde_event::codes::GENERIC_E && code != sonde_event::codes::GENERIC_X {
@@ -636,10 +666,40 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, a: &mut Vec<u8>, b: &mut Vec<u8>) -> b
         };
     }
     match &l.src {
-        Src::Any(fields) => fields.iter().any(|f| match ctx.extract_value(f, a) {
-            Some(v) => cmp_value(&l.cmp, v, FieldType::Charbuf, ctx, b),
-            None => false,
-        }),
+        Src::Any(fields) => {
+            // as sysdig's fd.ip/fd.port/fd.net: only for a valid fd of the event
+            match ctx.extract_value(&Field::FdNum, a).and_then(|v| as_int(&v)) {
+                Some(n) if n >= 0 => {}
+                _ => return false,
+            }
+            // `fd.ip != x`: neither address is x; `fd.ip = x`: either is
+            let ne = matches!(&l.cmp, Cmp::Ip(Op::Ne, _) | Cmp::Int(Op::Ne, _));
+            let mut seen = false;
+            for f in fields {
+                if let Some(v) = ctx.extract_value(f, a) {
+                    seen = true;
+                    let r = cmp_value(&l.cmp, v, FieldType::Charbuf, ctx, b);
+                    if r != ne {
+                        return r;
+                    }
+                }
+            }
+            if seen {
+                return ne;
+            }
+            // a socket with no addresses yet: sysdig compares its zeroed ones
+            let zero = match ctx.extract_value(&Field::FdTypechar, a) {
+                Some(Value::Str(b"4")) => IpAddr::from([0u8; 4]),
+                Some(Value::Str(b"6")) => IpAddr::from([0u8; 16]),
+                _ => return false,
+            };
+            let v = if matches!(fields.first(), Some(Field::FdCport | Field::FdSport)) {
+                Value::Uint(0)
+            } else {
+                Value::Ip(zero)
+            };
+            cmp_value(&l.cmp, v, FieldType::Charbuf, ctx, b)
+        }
         src => match get(src, ctx, a) {
             Some(v) => cmp_value(&l.cmp, v, FieldType::Charbuf, ctx, b),
             None => false,

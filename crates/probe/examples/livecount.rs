@@ -1,11 +1,18 @@
-//! Counts live events for a few seconds: `livecount [SECS] [-v]`.
+//! Counts live events for a few seconds: `livecount [SECS] [-v] [ring=BYTES] [none]`.
 use std::time::{Duration, Instant};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let secs: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(3);
     let verbose = args.iter().any(|a| a == "-v");
-    let mut probe = match sonde_probe::Probe::open(&sonde_probe::Config::default()) {
+    let mut cfg = sonde_probe::Config::default();
+    if let Some(r) = args.iter().find_map(|a| a.strip_prefix("ring=")) {
+        cfg.ring_bytes = r.parse().expect("ring=BYTES");
+    }
+    if args.iter().any(|a| a == "none") {
+        cfg.syscalls = Some(Vec::new()); // attached, but no syscall is interesting
+    }
+    let mut probe = match sonde_probe::Probe::open(&cfg) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("livecount: {e}");

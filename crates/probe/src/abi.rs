@@ -75,7 +75,13 @@ pub fn decode(rec: &[u8], boot_offset: u64) -> Option<Event> {
     let mut bytes = body[..len].to_vec();
     let ts = le_u64(&bytes[0..8]) + boot_offset;
     bytes[0..8].copy_from_slice(&ts.to_le_bytes());
-    sonde_event::RawEvent::parse(&bytes, false).ok()?;
+    let ev = sonde_event::RawEvent::parse(&bytes, false).ok()?;
+    debug_assert!(
+        ev.info().is_some_and(|i| i.params.len() == ev.nparams()),
+        "event {} has {} parameters, the event table says otherwise",
+        ev.code,
+        ev.nparams()
+    );
     Some(Event {
         bytes,
         cpu,

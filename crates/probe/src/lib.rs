@@ -18,6 +18,13 @@
 //! creat and connect; syscalls without a dedicated handler become
 //! `PPME_GENERIC_X`. Each event's syscall latency (exit - enter) travels next to
 //! it ([`Event::latency_ns`]).
+//!
+//! Limits for now: x86_64 only; syscalls of 32-bit processes are skipped; one
+//! shared ring buffer (events are merged into timestamp order by holding them
+//! back a few milliseconds); some clone/execve parameters are not filled yet
+//! (`pidns_init_start_ts`, execve `flags`, `creat_flags`, procexit
+//! `reaper_tid`), `vm_rss`/`vm_swap` are the kernel's approximate counters, and
+//! cgroups are those of the unified (v2) hierarchy.
 
 mod abi;
 pub mod proc;
@@ -46,6 +53,8 @@ use skel::{SondeSkel, SondeSkelBuilder};
 pub enum Error {
     #[error("live capture needs root (or CAP_BPF and CAP_PERFMON): run sonde as root")]
     NotRoot,
+    #[error("live capture needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), which this process lacks (in a container: run it privileged)")]
+    NoCaps,
     #[error("live capture needs a kernel with BTF (/sys/kernel/btf/vmlinux is missing; CONFIG_DEBUG_INFO_BTF=y)")]
     NoBtf,
     #[error("live capture is only implemented for x86_64")]
@@ -119,23 +128,32 @@ type Queue = Rc<RefCell<Vec<Event>>>;
 pub struct Probe {
     ring: RingBuffer<'static>,
     queue: Queue,
+    /// Drained events not handed out yet, sorted by timestamp.
+    pending: Vec<Event>,
+    boot_offset: u64,
     _links: Vec<Link>,
     skel: SondeSkel<'static>,
     ncpus: usize,
 }
 
+/// How long an event is held back before it is handed out, so that events of
+/// other CPUs with earlier timestamps still in flight can be merged before it.
+/// (A record reaches the ring some microseconds after its timestamp is taken.)
+const HOLD_NS: u64 = 5_000_000;
+
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: valid pointer to a timespec.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
 /// `realtime - boottime`, to turn the probe's boot-time clock into epoch ns.
 fn boot_offset() -> u64 {
-    fn now(clock: libc::clockid_t) -> u64 {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: valid pointer to a timespec.
-        unsafe { libc::clock_gettime(clock, &mut ts) };
-        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-    }
-    now(libc::CLOCK_REALTIME).saturating_sub(now(libc::CLOCK_BOOTTIME))
+    clock_ns(libc::CLOCK_REALTIME).saturating_sub(clock_ns(libc::CLOCK_BOOTTIME))
 }
 
 /// Checks what live capture needs, without loading anything.
@@ -143,14 +161,53 @@ pub fn check_support() -> Result<(), Error> {
     if !cfg!(target_arch = "x86_64") {
         return Err(Error::Arch);
     }
-    // SAFETY: no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Err(Error::NotRoot);
+    if !has_bpf_caps() {
+        // SAFETY: no preconditions.
+        return Err(if unsafe { libc::geteuid() } != 0 {
+            Error::NotRoot
+        } else {
+            Error::NoCaps
+        });
     }
     if !std::path::Path::new("/sys/kernel/btf/vmlinux").exists() {
         return Err(Error::NoBtf);
     }
     Ok(())
+}
+
+/// Fills map `syscalls`: PPM_SC codes and the syscall filter.
+fn set_syscalls(skel: &SondeSkel<'_>, wanted: Option<&[u32]>) -> Result<(), Error> {
+    for nr in 0..abi::MAX_SYSCALLS {
+        let conf = abi::SyscallConf {
+            ppm_sc: syscalls::ppm_sc(nr),
+            interesting: u8::from(wanted.is_none_or(|s| s.contains(&nr))),
+            reserved: 0,
+        };
+        skel.maps
+            .syscalls
+            .update(&nr.to_ne_bytes(), &conf.to_bytes(), MapFlags::ANY)
+            .map_err(bpf_err("configure the syscall filter of"))?;
+    }
+    Ok(())
+}
+
+/// Whether the effective capabilities allow loading tracing programs.
+fn has_bpf_caps() -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    const CAP_PERFMON: u32 = 38;
+    const CAP_BPF: u32 = 39;
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return true; // cannot tell: let the kernel decide
+    };
+    let Some(eff) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+    else {
+        return true;
+    };
+    let has = |c: u32| eff & (1 << c) != 0;
+    has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON))
 }
 
 impl Probe {
@@ -191,18 +248,7 @@ impl Probe {
         let skel = open.load().map_err(bpf_err("load"))?;
 
         // kernel-side filters
-        let wanted = |nr: u32| cfg.syscalls.as_ref().is_none_or(|s| s.contains(&nr));
-        for nr in 0..abi::MAX_SYSCALLS {
-            let conf = abi::SyscallConf {
-                ppm_sc: syscalls::ppm_sc(nr),
-                interesting: u8::from(wanted(nr)),
-                reserved: 0,
-            };
-            skel.maps
-                .syscalls
-                .update(&nr.to_ne_bytes(), &conf.to_bytes(), MapFlags::ANY)
-                .map_err(bpf_err("configure the syscall filter of"))?;
-        }
+        set_syscalls(&skel, cfg.syscalls.as_deref())?;
         for &pid in &cfg.pids {
             skel.maps
                 .tgids
@@ -236,26 +282,53 @@ impl Probe {
         Ok(Probe {
             ring,
             queue,
+            pending: Vec::new(),
+            boot_offset: offset,
             _links: links,
             skel,
             ncpus,
         })
     }
 
-    /// Drains what the kernel has produced so far and returns it, sorted by
-    /// timestamp. Sleeps up to `wait` first when nothing is pending (the probe
-    /// sends no wakeups, so this is a plain timer).
+    /// Drains the ring buffer and returns the events that are ready, in
+    /// timestamp order across CPUs. An event is ready once it is older than a
+    /// few milliseconds (so that no event can still arrive before it); sleeps
+    /// up to `wait` first when nothing is pending (the probe sends no wakeups:
+    /// this is the drain timer).
     pub fn poll(&mut self, wait: Duration) -> Result<Vec<Event>, Error> {
-        self.ring.consume().map_err(bpf_err("drain"))?;
-        if self.queue.borrow().is_empty() && !wait.is_zero() {
+        self.drain()?;
+        let mut ready = self.ready();
+        if ready == 0 && !wait.is_zero() {
             std::thread::sleep(wait);
-            self.ring.consume().map_err(bpf_err("drain"))?;
+            self.drain()?;
+            ready = self.ready();
         }
-        let mut evs = std::mem::take(&mut *self.queue.borrow_mut());
-        // one shared ring: records are in reservation order, which can differ
-        // from timestamp order across CPUs by a few microseconds
-        evs.sort_by_key(Event::ts);
-        Ok(evs)
+        let rest = self.pending.split_off(ready);
+        Ok(std::mem::replace(&mut self.pending, rest))
+    }
+
+    /// How many pending events are old enough to hand out.
+    fn ready(&self) -> usize {
+        let now = clock_ns(libc::CLOCK_BOOTTIME) + self.boot_offset;
+        self.pending.partition_point(|e| e.ts() + HOLD_NS <= now)
+    }
+
+    /// Everything drained so far, ready or not (at the end of a capture).
+    pub fn flush(&mut self) -> Result<Vec<Event>, Error> {
+        self.drain()?;
+        Ok(std::mem::take(&mut self.pending))
+    }
+
+    fn drain(&mut self) -> Result<(), Error> {
+        self.ring.consume().map_err(bpf_err("drain"))?;
+        let mut q = self.queue.borrow_mut();
+        if !q.is_empty() {
+            // one shared ring: records are in reservation order, which can
+            // differ from timestamp order across CPUs
+            self.pending.append(&mut q);
+            self.pending.sort_by_key(Event::ts);
+        }
+        Ok(())
     }
 
     /// Events lost because the ring buffer was full, per category, summed over CPUs.
@@ -274,6 +347,12 @@ impl Probe {
             d.set(cat, n);
         }
         d
+    }
+
+    /// Changes the traced syscalls (native numbers; `None`: all of them).
+    /// Process events (procexit) are not affected.
+    pub fn set_syscall_filter(&mut self, syscalls: Option<&[u32]>) -> Result<(), Error> {
+        set_syscalls(&self.skel, syscalls)
     }
 
     /// Adds a process (and its future descendants) to the traced set; only

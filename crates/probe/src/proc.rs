@@ -244,34 +244,29 @@ fn cgroups(p: &Path) -> Vec<u8> {
         return Vec::new();
     };
     let mut out = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    let mut unified = None;
     for l in s.lines() {
         let mut f = l.splitn(3, ':');
-        let (_, ctrls, path) = match (f.next(), f.next(), f.next()) {
-            (Some(a), Some(b), Some(c)) => (a, b, c),
+        let (ctrls, path) = match (f.next(), f.next(), f.next()) {
+            (Some(_), Some(b), Some(c)) => (b, c),
             _ => continue,
         };
         if ctrls.is_empty() {
-            for c in [
-                "cpuset",
-                "cpu",
-                "cpuacct",
-                "io",
-                "memory",
-                "devices",
-                "freezer",
-                "net_cls",
-                "perf_event",
-                "net_prio",
-                "hugetlb",
-                "pids",
-                "rdma",
-                "misc",
-            ] {
-                out.extend_from_slice(format!("{c}={path}").as_bytes());
-                out.push(0);
-            }
-        } else {
-            for c in ctrls.split(',') {
+            unified = Some(path.to_string());
+            continue;
+        }
+        for c in ctrls.split(',') {
+            out.extend_from_slice(format!("{c}={path}").as_bytes());
+            out.push(0);
+            seen.push(c.to_string());
+        }
+    }
+    // the unified hierarchy, for the controllers no v1 hierarchy has (the
+    // probe lists the same controllers for cgroup v2)
+    if let Some(path) = unified {
+        for c in V2_CONTROLLERS {
+            if !seen.iter().any(|s| s == c) {
                 out.extend_from_slice(format!("{c}={path}").as_bytes());
                 out.push(0);
             }
@@ -279,6 +274,24 @@ fn cgroups(p: &Path) -> Vec<u8> {
     }
     out
 }
+
+/// The controllers listed for the unified hierarchy (as `bpf/sonde.bpf.c` does).
+const V2_CONTROLLERS: [&str; 14] = [
+    "cpuset",
+    "cpu",
+    "cpuacct",
+    "io",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "perf_event",
+    "net_prio",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
+];
 
 /// Sockets of `/proc/net`, by inode.
 #[derive(Default)]

@@ -101,6 +101,7 @@ fn live_workload() {
         eprintln!("live_workload: skipped: live capture needs root");
         return;
     }
+    // without BPF privileges (e.g. an unprivileged container) or kernel BTF
     if let Err(e) = sonde_probe::check_support() {
         eprintln!("live_workload: skipped: {e}");
         return;
@@ -118,6 +119,11 @@ fn live_workload() {
     let argv = [argv0.as_ptr(), std::ptr::null()];
     let envp = [std::ptr::null::<libc::c_char>()];
     let msg = b"hello sonde\n";
+    // SAFETY: all-zero is a valid sockaddr_in.
+    let mut lo: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    lo.sin_family = libc::AF_INET as u16;
+    lo.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+    let lo_len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
     let cwd = std::env::current_dir().unwrap();
     let me = std::process::id() as i64;
 
@@ -164,6 +170,29 @@ fn live_workload() {
             libc::syscall(libc::SYS_dup2, p[1] as i64, 100i64);
             libc::syscall(libc::SYS_rename, cpath.as_ptr(), cpath2.as_ptr());
             libc::syscall(libc::SYS_unlink, cpath2.as_ptr());
+            // TCP over loopback: listen, connect, accept
+            let srv = libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0);
+            libc::syscall(libc::SYS_bind, srv, &lo as *const libc::sockaddr_in, lo_len);
+            libc::syscall(libc::SYS_listen, srv, 5);
+            let mut bound = lo;
+            let mut blen = lo_len;
+            libc::syscall(
+                libc::SYS_getsockname,
+                srv,
+                &mut bound as *mut libc::sockaddr_in,
+                &mut blen as *mut libc::socklen_t,
+            );
+            let cli = libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0);
+            libc::syscall(
+                libc::SYS_connect,
+                cli,
+                &bound as *const libc::sockaddr_in,
+                lo_len,
+            );
+            let acc = libc::syscall(libc::SYS_accept4, srv, 0usize, 0usize, 0);
+            libc::syscall(libc::SYS_close, acc);
+            libc::syscall(libc::SYS_close, cli);
+            libc::syscall(libc::SYS_close, srv);
             let pid = libc::syscall(libc::SYS_fork);
             if pid == 0 {
                 libc::syscall(
@@ -209,7 +238,7 @@ fn live_workload() {
         if exited && child_exit {
             // a little more for stragglers
             std::thread::sleep(Duration::from_millis(20));
-            evs.extend(probe.poll(Duration::ZERO).unwrap());
+            evs.extend(probe.flush().unwrap());
             break;
         }
     }
@@ -230,6 +259,10 @@ fn live_workload() {
     let rfd = std::cell::Cell::new(-1i64);
     let pipe_w = std::cell::Cell::new(-1i64);
     let gchild = std::cell::Cell::new(-1i64);
+    let srv = std::cell::Cell::new(-1i64);
+    let cli = std::cell::Cell::new(-1i64);
+    let port = std::cell::Cell::new(0u16);
+    let cport = std::cell::Cell::new(0u16);
     let wants = vec![
         want(c::SYSCALL_OPENAT_2_E, "openat enter (create)", |e| {
             int(e, "dirfd") == AT_FDCWD
@@ -303,6 +336,57 @@ fn live_workload() {
         want(c::SYSCALL_UNLINK_2_X, "unlink", |e| {
             int(e, "res") == 0 && s(e, "path") == p2
         }),
+        want(c::SOCKET_SOCKET_X, "socket (server)", |e| {
+            srv.set(int(e, "fd"));
+            int(e, "fd") >= 3
+                && uint(e, "domain") == 2
+                && uint(e, "type") == 1
+                && uint(e, "proto") == 0
+        }),
+        want(c::SOCKET_BIND_X, "bind 127.0.0.1:0", |e| {
+            int(e, "res") == 0
+                && param(e, "addr") == [2, 127, 0, 0, 1, 0, 0]
+                && int(e, "fd") == srv.get()
+        }),
+        want(c::SOCKET_LISTEN_X, "listen", |e| {
+            int(e, "res") == 0 && int(e, "fd") == srv.get() && int(e, "backlog") == 5
+        }),
+        want(c::SOCKET_SOCKET_X, "socket (client)", |e| {
+            cli.set(int(e, "fd"));
+            int(e, "fd") >= 3 && int(e, "fd") != srv.get()
+        }),
+        want(c::SOCKET_CONNECT_E, "connect enter", |e| {
+            let a = param(e, "addr");
+            port.set(u16::from_le_bytes([a[5], a[6]]));
+            int(e, "fd") == cli.get()
+                && a.len() == 7
+                && a[..5] == [2, 127, 0, 0, 1]
+                && port.get() != 0
+        }),
+        want(c::SOCKET_CONNECT_X, "connect exit", |e| {
+            let t = param(e, "tuple");
+            cport.set(u16::from_le_bytes([t[5], t[6]]));
+            let p = port.get().to_le_bytes();
+            int(e, "res") == 0
+                && t.len() == 13
+                && t[..5] == [2, 127, 0, 0, 1]
+                && cport.get() != 0
+                && t[7..] == [127, 0, 0, 1, p[0], p[1]]
+                && int(e, "fd") == cli.get()
+                && param(e, "addr") == [2, 127, 0, 0, 1, p[0], p[1]]
+        }),
+        want(c::SOCKET_ACCEPT4_6_X, "accept4", |e| {
+            let (p, cp) = (port.get().to_le_bytes(), cport.get().to_le_bytes());
+            // inbound: the peer first
+            int(e, "fd") >= 3
+                && int(e, "fd") != cli.get()
+                && int(e, "fd") != srv.get()
+                && param(e, "tuple") == [2, 127, 0, 0, 1, cp[0], cp[1], 127, 0, 0, 1, p[0], p[1]]
+                && uint(e, "queuepct") == 0
+                && uint(e, "queuelen") == 0
+                && uint(e, "queuemax") == 5
+                && int(e, "flags") == 0
+        }),
         want(c::SYSCALL_FORK_20_X, "fork (parent side)", |e| {
             gchild.set(int(e, "res"));
             int(e, "res") > 0
@@ -333,6 +417,10 @@ fn live_workload() {
     assert_in_order(&mine, &wants, "workload");
 
     let g = gchild.get();
+    let true_meta = std::fs::metadata("/bin/true").unwrap();
+    // SAFETY: no preconditions.
+    let pgid = unsafe { libc::getpgid(0) } as i64;
+    let true_path = std::fs::canonicalize("/bin/true").unwrap();
     let theirs: Vec<&Event> = evs.iter().filter(|e| tid(e) == g).collect();
     let wants = vec![
         want(c::SYSCALL_FORK_20_X, "fork (child side)", |e| {
@@ -352,7 +440,16 @@ fn live_workload() {
                 && s(e, "comm") == b"true"
                 && s(e, "filename") == b"/bin/true"
                 && uint(e, "uid") == 0
-                && uint(e, "exe_ino") != 0
+                && uint(e, "exe_ino") == true_meta.ino()
+                && uint(e, "exe_ino_ctime")
+                    == true_meta.ctime() as u64 * 1_000_000_000 + true_meta.ctime_nsec() as u64
+                && uint(e, "exe_ino_mtime")
+                    == true_meta.mtime() as u64 * 1_000_000_000 + true_meta.mtime_nsec() as u64
+                && s(e, "trusted_exepath") == true_path.as_os_str().as_encoded_bytes()
+                && param(e, "cgroups").starts_with(b"cpuset=/")
+                && int(e, "pgid") == pgid
+                && int(e, "vpgid") == pgid
+                && param(e, "cgroups").ends_with(b"\0")
         }),
         want(c::PROCEXIT_1_E, "procexit of /bin/true", |e| {
             int(e, "status") == 0 && int(e, "ret") == 0
@@ -391,4 +488,322 @@ fn proc_scan_feeds_state() {
         t.fds.values().any(|f| f.name.ends_with(b"/stat")),
         "an open file is known by name"
     );
+}
+
+/// The kernel-side syscall filter: only the chosen syscalls make events
+/// (process exits always do).
+#[test]
+fn kernel_syscall_filter() {
+    // SAFETY: no preconditions.
+    if unsafe { libc::geteuid() } != 0 || sonde_probe::check_support().is_err() {
+        eprintln!("kernel_syscall_filter: skipped: live capture needs root and BPF support");
+        return;
+    }
+    let devnull = CString::new("/dev/null").unwrap();
+    let mut go = [0i32; 2];
+    // SAFETY: valid array of two ints.
+    assert_eq!(unsafe { libc::pipe(go.as_mut_ptr()) }, 0);
+    // SAFETY: the child only makes raw system calls and _exits.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        // SAFETY: raw syscalls on memory prepared before fork.
+        unsafe {
+            let mut b = [0u8; 1];
+            libc::read(go[0], b.as_mut_ptr().cast(), 1);
+            libc::syscall(libc::SYS_getpid);
+            let fd = libc::syscall(
+                libc::SYS_openat,
+                AT_FDCWD,
+                devnull.as_ptr(),
+                libc::O_RDONLY,
+                0,
+            );
+            libc::syscall(libc::SYS_close, fd);
+            libc::_exit(0);
+        }
+    }
+    let openat = sonde_probe::syscall_nr("openat").unwrap();
+    let cfg = Config {
+        pids: vec![child as u32],
+        syscalls: Some(vec![openat]),
+        ..Config::default()
+    };
+    let mut probe = Probe::open(&cfg).expect("probe loads");
+    // SAFETY: writing one byte from a valid buffer.
+    assert_eq!(unsafe { libc::write(go[1], b"g".as_ptr().cast(), 1) }, 1);
+    let mut st = 0;
+    // SAFETY: valid status pointer.
+    assert_eq!(unsafe { libc::waitpid(child, &mut st, 0) }, child);
+    std::thread::sleep(Duration::from_millis(20));
+    let codes: Vec<u16> = probe
+        .flush()
+        .unwrap()
+        .iter()
+        .map(|e| e.raw().code)
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            c::SYSCALL_OPENAT_2_E,
+            c::SYSCALL_OPENAT_2_X,
+            c::PROCEXIT_1_E
+        ]
+    );
+}
+
+/// The other handled syscalls: open, creat, openat2, dup, dup3, pipe2,
+/// renameat, renameat2, unlinkat, accept, clone3 and execveat.
+#[test]
+fn more_syscalls() {
+    // SAFETY: no preconditions.
+    if unsafe { libc::geteuid() } != 0 || sonde_probe::check_support().is_err() {
+        eprintln!("more_syscalls: skipped: live capture needs root and BPF support");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("sonde-more-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let (p3, p4, p5) = (path("c.txt"), path("d.txt"), path("e.txt"));
+    let missing_dir = path("nodir");
+    let c3 = CString::new(p3.clone()).unwrap();
+    let c4 = CString::new(p4.clone()).unwrap();
+    let c5 = CString::new(p5.clone()).unwrap();
+    let cmissing = CString::new(missing_dir.clone()).unwrap();
+    let bin_true = CString::new("/bin/true").unwrap();
+    let argv0 = CString::new("true").unwrap();
+    let argv1 = CString::new("x").unwrap();
+    let argv = [argv0.as_ptr(), argv1.as_ptr(), std::ptr::null()];
+    let envp = [std::ptr::null::<libc::c_char>()];
+    // struct open_how { flags, mode, resolve }: O_RDONLY, RESOLVE_NO_SYMLINKS
+    let how: [u64; 3] = [0, 0, 0x04];
+    // struct clone_args: flags 0, exit_signal SIGCHLD, the rest 0 (a fork)
+    let mut cargs = [0u64; 11];
+    cargs[4] = libc::SIGCHLD as u64;
+    // SAFETY: all-zero is a valid sockaddr_in.
+    let mut lo: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    lo.sin_family = libc::AF_INET as u16;
+    lo.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+    let lo_len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+
+    let mut go = [0i32; 2];
+    // SAFETY: valid array of two ints.
+    assert_eq!(unsafe { libc::pipe(go.as_mut_ptr()) }, 0);
+    // SAFETY: the child only makes raw system calls and _exits.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        // SAFETY: raw syscalls on memory prepared before fork.
+        unsafe {
+            let mut b = [0u8; 1];
+            libc::read(go[0], b.as_mut_ptr().cast(), 1);
+            let fd = libc::syscall(
+                libc::SYS_open,
+                c3.as_ptr(),
+                libc::O_CREAT | libc::O_WRONLY,
+                0o600,
+            );
+            let fd4 = libc::syscall(libc::SYS_creat, c4.as_ptr(), 0o640);
+            let fd2 = libc::syscall(
+                libc::SYS_openat2,
+                AT_FDCWD,
+                c3.as_ptr(),
+                how.as_ptr(),
+                24usize,
+            );
+            libc::syscall(libc::SYS_dup, fd);
+            libc::syscall(libc::SYS_dup3, fd, 101i64, libc::O_CLOEXEC);
+            let mut p = [0i32; 2];
+            libc::syscall(
+                libc::SYS_pipe2,
+                p.as_mut_ptr(),
+                libc::O_CLOEXEC | libc::O_NONBLOCK,
+            );
+            libc::syscall(
+                libc::SYS_renameat,
+                AT_FDCWD,
+                c3.as_ptr(),
+                AT_FDCWD,
+                c5.as_ptr(),
+            );
+            libc::syscall(
+                libc::SYS_renameat2,
+                AT_FDCWD,
+                c5.as_ptr(),
+                AT_FDCWD,
+                c3.as_ptr(),
+                1,
+            );
+            libc::syscall(libc::SYS_unlinkat, AT_FDCWD, c3.as_ptr(), 0);
+            libc::syscall(libc::SYS_unlinkat, AT_FDCWD, c4.as_ptr(), 0);
+            libc::syscall(
+                libc::SYS_unlinkat,
+                AT_FDCWD,
+                cmissing.as_ptr(),
+                libc::AT_REMOVEDIR,
+            );
+            libc::syscall(libc::SYS_close, fd2);
+            libc::syscall(libc::SYS_close, fd4);
+            let srv = libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0);
+            libc::syscall(libc::SYS_bind, srv, &lo as *const libc::sockaddr_in, lo_len);
+            libc::syscall(libc::SYS_listen, srv, 3);
+            let mut bound = lo;
+            let mut blen = lo_len;
+            libc::syscall(
+                libc::SYS_getsockname,
+                srv,
+                &mut bound as *mut libc::sockaddr_in,
+                &mut blen as *mut libc::socklen_t,
+            );
+            let cli = libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0);
+            libc::syscall(
+                libc::SYS_connect,
+                cli,
+                &bound as *const libc::sockaddr_in,
+                lo_len,
+            );
+            libc::syscall(libc::SYS_accept, srv, 0usize, 0usize);
+            let pid = libc::syscall(libc::SYS_clone3, cargs.as_ptr(), 88usize);
+            if pid == 0 {
+                libc::syscall(
+                    libc::SYS_execveat,
+                    AT_FDCWD,
+                    bin_true.as_ptr(),
+                    argv.as_ptr(),
+                    envp.as_ptr(),
+                    0,
+                );
+                libc::_exit(127);
+            }
+            let mut status = 0i32;
+            libc::waitpid(pid as i32, &mut status, 0);
+            libc::_exit(0);
+        }
+    }
+    let cfg = Config {
+        pids: vec![child as u32],
+        ..Config::default()
+    };
+    let mut probe = Probe::open(&cfg).expect("probe loads");
+    // SAFETY: writing one byte from a valid buffer.
+    assert_eq!(unsafe { libc::write(go[1], b"g".as_ptr().cast(), 1) }, 1);
+    let mut st = 0;
+    // SAFETY: valid status pointer.
+    assert_eq!(unsafe { libc::waitpid(child, &mut st, 0) }, child);
+    assert_eq!(libc::WEXITSTATUS(st), 0);
+    std::thread::sleep(Duration::from_millis(30));
+    let evs = probe.flush().unwrap();
+    let child = child as i64;
+    let mine: Vec<&Event> = evs.iter().filter(|e| tid(e) == child).collect();
+    let fd = std::cell::Cell::new(-1i64);
+    let gchild = std::cell::Cell::new(-1i64);
+    const PPM_O_CLOEXEC: u64 = 4096;
+    const PPM_O_NONBLOCK: u64 = 64;
+    let wants = vec![
+        want(c::SYSCALL_OPEN_E, "open enter", |e| {
+            s(e, "name") == p3.as_bytes()
+                && uint(e, "flags") == PPM_O_WRONLY | PPM_O_CREAT
+                && uint(e, "mode") == 0o600
+        }),
+        want(c::SYSCALL_OPEN_X, "open exit", |e| {
+            fd.set(int(e, "fd"));
+            int(e, "fd") >= 3
+                && s(e, "name") == p3.as_bytes()
+                && uint(e, "flags") == PPM_O_WRONLY | PPM_O_CREAT | PPM_O_F_CREATED
+                && uint(e, "mode") == 0o600
+                && uint(e, "ino") != 0
+        }),
+        want(c::SYSCALL_CREAT_E, "creat enter", |e| {
+            s(e, "name") == p4.as_bytes() && uint(e, "mode") == 0o640
+        }),
+        want(c::SYSCALL_CREAT_X, "creat exit", |e| {
+            int(e, "fd") >= 3
+                && s(e, "name") == p4.as_bytes()
+                && uint(e, "mode") == 0o640
+                && uint(e, "ino") != 0
+        }),
+        want(c::SYSCALL_OPENAT2_E, "openat2 enter", |e| {
+            int(e, "dirfd") == AT_FDCWD
+                && s(e, "name") == p3.as_bytes()
+                && uint(e, "flags") == PPM_O_RDONLY
+                && uint(e, "resolve") == 8 // PPM_RESOLVE_NO_SYMLINKS
+        }),
+        want(c::SYSCALL_OPENAT2_X, "openat2 exit", |e| {
+            int(e, "fd") >= 3 && s(e, "name") == p3.as_bytes() && uint(e, "resolve") == 8
+        }),
+        want(c::SYSCALL_DUP_1_X, "dup", |e| {
+            int(e, "res") >= 3 && int(e, "oldfd") == fd.get()
+        }),
+        want(c::SYSCALL_DUP3_X, "dup3", |e| {
+            int(e, "res") == 101
+                && int(e, "oldfd") == fd.get()
+                && int(e, "newfd") == 101
+                && uint(e, "flags") == PPM_O_CLOEXEC
+        }),
+        want(c::SYSCALL_PIPE2_X, "pipe2", |e| {
+            int(e, "res") == 0
+                && int(e, "fd1") >= 3
+                && uint(e, "ino") != 0
+                && uint(e, "flags") == PPM_O_CLOEXEC | PPM_O_NONBLOCK
+        }),
+        want(c::SYSCALL_RENAMEAT_X, "renameat", |e| {
+            int(e, "res") == 0
+                && int(e, "olddirfd") == AT_FDCWD
+                && s(e, "oldpath") == p3.as_bytes()
+                && int(e, "newdirfd") == AT_FDCWD
+                && s(e, "newpath") == p5.as_bytes()
+        }),
+        want(c::SYSCALL_RENAMEAT2_X, "renameat2", |e| {
+            int(e, "res") == 0
+                && s(e, "oldpath") == p5.as_bytes()
+                && s(e, "newpath") == p3.as_bytes()
+                && uint(e, "flags") == 1 // RENAME_NOREPLACE
+        }),
+        want(c::SYSCALL_UNLINKAT_2_X, "unlinkat", |e| {
+            int(e, "res") == 0
+                && int(e, "dirfd") == AT_FDCWD
+                && s(e, "name") == p3.as_bytes()
+                && uint(e, "flags") == 0
+        }),
+        want(c::SYSCALL_UNLINKAT_2_X, "unlinkat", |e| {
+            int(e, "res") == 0 && s(e, "name") == p4.as_bytes()
+        }),
+        want(
+            c::SYSCALL_UNLINKAT_2_X,
+            "unlinkat AT_REMOVEDIR ENOENT",
+            |e| {
+                int(e, "res") == -2
+                    && s(e, "name") == missing_dir.as_bytes()
+                    && uint(e, "flags") == 512
+            },
+        ),
+        want(c::SOCKET_ACCEPT_5_X, "accept", |e| {
+            let t = param(e, "tuple");
+            int(e, "fd") >= 3
+                && t.len() == 13
+                && t[..5] == [2, 127, 0, 0, 1]
+                && t[7..11] == [127, 0, 0, 1]
+                && uint(e, "queuemax") == 3
+        }),
+        want(c::SYSCALL_CLONE3_X, "clone3 (parent side)", |e| {
+            gchild.set(int(e, "res"));
+            int(e, "res") > 0 && int(e, "pid") == child && uint(e, "flags") == 0
+        }),
+    ];
+    assert_in_order(&mine, &wants, "more_syscalls");
+    let g = gchild.get();
+    let theirs: Vec<&Event> = evs.iter().filter(|e| tid(e) == g).collect();
+    let wants = vec![
+        want(c::SYSCALL_CLONE3_X, "clone3 (child side)", |e| {
+            int(e, "res") == 0 && int(e, "tid") == g && int(e, "ptid") == child
+        }),
+        want(c::SYSCALL_EXECVEAT_X, "execveat", |e| {
+            int(e, "res") == 0
+                && s(e, "exe") == b"true"
+                && param(e, "args") == b"x\0"
+                && s(e, "comm") == b"true"
+                && int(e, "pid") == g
+        }),
+        want(c::PROCEXIT_1_E, "procexit", |e| int(e, "status") == 0),
+    ];
+    assert_in_order(&theirs, &wants, "clone3 child");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -12,18 +12,22 @@
 //! `sonde-state` applies them) or how they print (`sonde-output`).
 
 pub mod blocks;
+mod gzwrite;
 pub mod layout;
 mod parse;
 mod readahead;
 mod reader;
+mod writebehind;
 mod writer;
 
 pub use blocks::{
     FdDetail, FdInfo, GroupInfo, IfList, IfaceV4, IfaceV6, MachineInfo, SectionHeader, ThreadInfo,
     UserInfo, UserList,
 };
+pub use gzwrite::ParallelGz;
 pub use readahead::ReadAhead;
 pub use reader::{decode_event, Block, FileReader, Reader};
+pub use writebehind::WriteBehind;
 pub use writer::{Metadata, Writer, DF_STATE_ONLY};
 
 /// What went wrong, and where.

@@ -288,6 +288,7 @@ impl State {
             vtid: -2,
             vpid: -2,
             ptid: 0,
+            loginuid: 0,
             container_id: cont.id.clone(),
             ..Thread::new(-1)
         });
@@ -741,12 +742,16 @@ impl State {
         } else if dirfd == PPM_AT_FDCWD {
             self.cwd(tid).to_vec()
         } else {
+            // sysdig names the directory of an unknown dirfd "<UNKNOWN>"
             self.fd(tid, dirfd)
                 .map(|f| f.name.clone())
-                .unwrap_or_default()
+                .unwrap_or_else(|| b"<UNKNOWN>".to_vec())
         };
         let path = if base.is_empty() {
             resolve_path(b"", name)
+        } else if base == b"<UNKNOWN>" {
+            // sysdig glues the name on without a separator
+            [&base[..], name].concat()
         } else {
             concat_path(&base, name)
         };
@@ -925,11 +930,41 @@ impl State {
         let get_s = |n: &str| idx(n).and_then(|i| ev.param_str(i)).map(|s| s.to_vec());
         let get_b = |n: &str| idx(n).and_then(|i| ev.param(i)).map(|s| s.to_vec());
         let flags = get_i("flags").unwrap_or(0) as u32;
+        let ev_vtid = get_i("vtid").unwrap_or(ev.tid);
+        let in_container = flags & clone_flags::CHILD_IN_PIDNS != 0 || ev_vtid != ev.tid;
         let (child_tid, parent_tid) = if res == 0 {
-            (ev.tid, get_i("ptid").unwrap_or(-1))
+            // in the child: a thread's parent is its process, a process's
+            // parent is the ptid
+            let p = if flags & clone_flags::CLONE_THREAD != 0 {
+                get_i("pid")
+            } else {
+                get_i("ptid")
+            };
+            (ev.tid, p.unwrap_or(-1))
         } else {
             (res, ev.tid)
         };
+        if res == 0 {
+            // the parent's event created the child already (unless that
+            // entry is a stale one left by a reused tid)
+            const CLONE_STALE_TIME_NS: u64 = 2_000_000_000;
+            let stale = self.threads.get(&child_tid).is_some_and(|t| {
+                t.clone_ts != 0 && ev.ts.wrapping_sub(t.clone_ts) > CLONE_STALE_TIME_NS
+            });
+            if stale {
+                self.threads.remove(&child_tid);
+            } else if let Some(t) = self.threads.get_mut(&child_tid) {
+                // in a pid namespace only the child knows its own ids
+                if in_container {
+                    t.vtid = ev_vtid;
+                    t.vpid = get_i("vpid").unwrap_or(-1);
+                }
+                return;
+            }
+        } else if in_container {
+            // the parent sees the namespaced child id: wait for the child
+            return;
+        }
         if res > 0 && self.threads.contains_key(&child_tid) {
             return; // the child's own exit event came first
         }
@@ -968,8 +1003,13 @@ impl State {
         t.fdlimit = get_i("fdlimit").unwrap_or(t.fdlimit);
         t.uid = get_i("uid").map(|v| v as u32).unwrap_or(t.uid);
         t.gid = get_i("gid").map(|v| v as u32).unwrap_or(t.gid);
-        t.vtid = get_i("vtid").unwrap_or(t.vtid);
-        t.vpid = get_i("vpid").unwrap_or(t.vpid);
+        if in_container {
+            t.vtid = ev_vtid;
+            t.vpid = get_i("vpid").unwrap_or(-1);
+        } else {
+            t.vtid = t.tid;
+            t.vpid = t.pid;
+        }
         if let Some(cg) = get_b("cgroups") {
             t.cgroups = cg;
         }

@@ -11,6 +11,8 @@ pub mod clone_flags {
     pub const CLONE_THREAD: u32 = 8192;
     pub const CLONE_VFORK: u32 = 134_217_728;
     pub const CLOSED: u32 = 262_144;
+    /// The child lives in a new pid namespace (a container).
+    pub const CHILD_IN_PIDNS: u32 = 536_870_912;
 }
 
 /// One thread. Threads of a process share the main thread's fd table and cwd.
@@ -95,6 +97,7 @@ impl Thread {
             vtid: -1,
             vpid: -1,
             loginuid: u32::MAX,
+            fdlimit: -1,
             ..Default::default()
         }
     }

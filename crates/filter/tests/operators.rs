@@ -1,0 +1,316 @@
+//! Every operator and transformer on synthetic events, `event_types`, and
+//! the error messages.
+
+use std::collections::BTreeSet;
+
+use sonde_event::{codes, RawEvent};
+use sonde_fields::{Ctx, TimeFmt};
+use sonde_filter::Filter;
+use sonde_output::RenderOpts;
+use sonde_state::State;
+
+/// An open exit event (`fd`, `name`, flags, mode, dev, ino).
+fn open_x(fd: i64, name: &str) -> Vec<u8> {
+    let mut name = name.as_bytes().to_vec();
+    name.push(0);
+    let params: Vec<Vec<u8>> = vec![
+        fd.to_le_bytes().to_vec(),
+        name,
+        1u32.to_le_bytes().to_vec(),
+        0o644u32.to_le_bytes().to_vec(),
+        0u32.to_le_bytes().to_vec(),
+        42u64.to_le_bytes().to_vec(),
+    ];
+    let mut body = Vec::new();
+    for p in &params {
+        body.extend_from_slice(&(p.len() as u16).to_le_bytes());
+    }
+    for p in &params {
+        body.extend_from_slice(p);
+    }
+    body
+}
+
+/// Runs `filter` on an open exit of `name` returning `fd`, as event number 7.
+fn run_on(filter: &str, fd: i64, name: &str) -> bool {
+    let f = Filter::new(filter).unwrap_or_else(|e| panic!("{e}"));
+    let body = open_x(fd, name);
+    let ev = RawEvent::from_parts(1_000, 100, codes::SYSCALL_OPEN_X, 6, &body, false).unwrap();
+    let mut st = State::new();
+    st.process(&ev);
+    let opts = RenderOpts::default();
+    let ctx = Ctx {
+        st: &st,
+        ev: &ev,
+        num: 7,
+        first_ts: 1_000,
+        prev_ts: 1_000,
+        opts: &opts,
+        time_fmt: TimeFmt::Human,
+    };
+    f.matches(&ctx)
+}
+
+fn run(filter: &str) -> bool {
+    run_on(filter, 3, "/etc/passwd")
+}
+
+#[test]
+fn event_fields_and_comparisons() {
+    for (f, want) in [
+        ("evt.type=open", true),
+        ("evt.type==open", true),
+        ("evt.type!=open", false),
+        ("evt.type=read", false),
+        ("evt.type in (read, open)", true),
+        ("evt.type in (read, write)", false),
+        ("evt.type intersects (open)", true),
+        ("evt.type startswith op", true),
+        ("evt.type contains pe", true),
+        ("evt.dir='<'", true),
+        ("evt.dir=>", false),
+        ("evt.num=7", true),
+        ("evt.num!=7", false),
+        ("evt.num<8", true),
+        ("evt.num<7", false),
+        ("evt.num<=7", true),
+        ("evt.num>6", true),
+        ("evt.num>7", false),
+        ("evt.num>=7", true),
+        ("evt.num=0x7", true),
+        ("evt.num in (1, 2, 7)", true),
+        ("evt.num in (1, 2)", false),
+        ("evt.rawres=3", true),
+        ("evt.rawres<0", false),
+        ("evt.rawres>=-1", true),
+        ("evt.failed=false", true),
+        ("evt.failed=true", false),
+        ("evt.arg.name=/etc/passwd", true),
+        ("evt.arg[1]=/etc/passwd", true),
+        ("evt.rawarg.fd=3", true),
+        ("evt.arg.fd contains /etc/passwd", true),
+    ] {
+        assert_eq!(run(f), want, "{f}");
+    }
+}
+
+#[test]
+fn string_operators() {
+    for (f, want) in [
+        ("fd.name=/etc/passwd", true),
+        ("fd.name=\"/etc/passwd\"", true),
+        ("fd.name='/etc/passwd'", true),
+        ("fd.name!=/etc/passwd", false),
+        ("fd.name contains etc/pa", true),
+        ("fd.name contains shadow", false),
+        ("fd.name icontains ETC/PA", true),
+        ("fd.name bcontains 706173", true),
+        ("fd.name bcontains 787878", false),
+        ("fd.name startswith /etc/", true),
+        ("fd.name startswith /usr", false),
+        ("fd.name bstartswith 2f6574", true),
+        ("fd.name endswith passwd", true),
+        ("fd.name endswith shadow", false),
+        ("fd.name glob /etc/*", true),
+        ("fd.name glob /etc/?asswd", true),
+        ("fd.name glob /usr/*", false),
+        ("fd.name iglob /ETC/*", true),
+        ("fd.name regex '/etc/p.*'", true),
+        // regex is a full match, as in libs
+        ("fd.name regex 'etc'", false),
+        ("fd.name in (/etc/shadow, /etc/passwd)", true),
+        ("fd.name in (/etc/shadow)", false),
+        ("fd.name intersects (/etc/passwd)", true),
+        ("fd.name pmatch (/etc)", true),
+        ("fd.name pmatch (/etc/)", true),
+        ("fd.name pmatch (/et)", false),
+        ("fd.name pmatch (/usr, /etc/passwd)", true),
+        ("fd.name > /a", true),
+        ("fd.name < /a", false),
+        ("fd.name exists", true),
+        ("fd.directory=/etc", true),
+        ("fd.filename=passwd", true),
+        ("fd.typechar=f", true),
+        ("fd.num=3", true),
+    ] {
+        assert_eq!(run(f), want, "{f}");
+    }
+    let big: Vec<String> = (0..50).map(|i| format!("/x/{i}")).collect();
+    let f = format!("fd.name in ({}, /etc/passwd)", big.join(", "));
+    assert!(run(&f));
+    let f = format!("fd.name in ({})", big.join(", "));
+    assert!(!run(&f));
+}
+
+#[test]
+fn missing_values_and_logic() {
+    // the thread has no name: every comparison on it is false
+    for (f, want) in [
+        ("user.name exists", false),
+        ("user.name=x", false),
+        ("user.name!=x", false),
+        ("not user.name=x", true),
+        ("not user.name exists", true),
+        ("container.image exists", false),
+        ("span.id=1", false),
+        ("evt.type=open and fd.num=3", true),
+        ("evt.type=open and fd.num=4", false),
+        ("evt.type=read or fd.num=3", true),
+        ("evt.type=read or fd.num=4", false),
+        ("not (evt.type=read or fd.num=4)", true),
+        ("not evt.type=read and not fd.num=4", true),
+        ("(evt.type=open)", true),
+        ("((evt.type=open) and (fd.num=3))", true),
+        ("not(evt.type=open)", false),
+        ("evt.type=read or evt.type=open and fd.num=4", false),
+        ("evt.type=open or evt.type=read and fd.num=4", true),
+    ] {
+        assert_eq!(run(f), want, "{f}");
+    }
+}
+
+#[test]
+fn transformers_and_val() {
+    for (f, want) in [
+        ("toupper(fd.name)=/ETC/PASSWD", true),
+        ("tolower(toupper(fd.name))=/etc/passwd", true),
+        ("tolower(fd.name) contains PASS", false),
+        ("basename(fd.name)=passwd", true),
+        ("len(fd.name)=11", true),
+        ("len(fd.name)>20", false),
+        ("len(basename(fd.name)) in (6, 7)", true),
+        ("fd.name = val(evt.arg.name)", true),
+        ("fd.name != val(evt.arg.name)", false),
+        ("fd.num = val(evt.rawres)", true),
+        ("fd.num < val(evt.num)", true),
+        ("basename(fd.name) = basename(evt.arg.name)", true),
+    ] {
+        assert_eq!(run(f), want, "{f}");
+    }
+    assert!(run_on("b64(fd.name)=hello", 3, "aGVsbG8="));
+    assert!(!run_on("b64(fd.name)=hello", 3, "/not base64"));
+}
+
+#[test]
+fn event_types() {
+    let open: BTreeSet<u16> = Filter::new("evt.type=open").unwrap().event_types().unwrap();
+    assert!(open.contains(&codes::SYSCALL_OPEN_E) && open.contains(&codes::SYSCALL_OPEN_X));
+    assert!(!open.contains(&codes::SYSCALL_READ_X));
+    let both = Filter::new("evt.type in (open, read) and proc.name=cat")
+        .unwrap()
+        .event_types()
+        .unwrap();
+    assert!(both.contains(&codes::SYSCALL_READ_X) && both.contains(&codes::SYSCALL_OPEN_X));
+    let narrowed = Filter::new("evt.type in (open, read) and evt.type=read")
+        .unwrap()
+        .event_types()
+        .unwrap();
+    assert!(!narrowed.contains(&codes::SYSCALL_OPEN_X));
+    assert!(Filter::new("evt.type=open or proc.name=cat")
+        .unwrap()
+        .event_types()
+        .is_none());
+    assert!(Filter::new("not evt.type=open")
+        .unwrap()
+        .event_types()
+        .is_none());
+    assert!(Filter::new("proc.name=cat")
+        .unwrap()
+        .event_types()
+        .is_none());
+}
+
+#[test]
+fn typed_literals() {
+    for f in [
+        "fd.sip=10.0.0.1",
+        "fd.net=10.0.0.0/8",
+        "fd.sip in (10.0.0.0/8, ::1, 2001:db8::/32)",
+        "fd.sport=80",
+        "fd.port in (80, 443)",
+        "evt.num>0x10",
+        "evt.rawres>-5",
+        "thread.ismain=true",
+        "evt.latency>=1000",
+        "proc.aname[2]=bash",
+        "proc.apid[1]>0",
+        "thread.cgroup[memory] contains docker",
+        "k8s.pod.label.app=nginx",
+        "container.mount.dest[/var] exists",
+        "evt.rawarg.flags>0",
+        "evt.type.is.open=1",
+        "proc.env contains HOME",
+        "fd.types intersects (ipv4, ipv6)",
+        "proc.aexe[1] endswith sh",
+    ] {
+        Filter::new(f).unwrap_or_else(|e| panic!("{f}: {e}"));
+    }
+}
+
+/// (filter, byte position, message fragment)
+#[test]
+fn error_messages() {
+    for (f, pos, msg) in [
+        ("proc.nme=cat", 0, "unknown field 'proc.nme'"),
+        ("evt.type=open and foo.bar=1", 18, "unknown field 'foo.bar'"),
+        (
+            "evt.num contains 3",
+            8,
+            "'contains' operator not supported for numeric",
+        ),
+        ("evt.failed glob t*", 11, "not supported for boolean"),
+        ("fd.sip startswith 10", 7, "not supported for ip address"),
+        ("evt.buffer icontains x", 11, "not supported for buffer"),
+        ("(evt.type=open", 0, "unbalanced '('"),
+        ("evt.type=open)", 13, "unbalanced ')'"),
+        ("(evt.type=open and (fd.num=3)", 0, "unbalanced '('"),
+        ("fd.name in (a, b", 11, "missing ')'"),
+        ("evt.num=abc", 8, "bad value 'abc': expected an integer"),
+        ("evt.num=1.5", 8, "expected an integer"),
+        ("fd.sip=1.2.3", 7, "expected an IP address"),
+        ("fd.net=10.0.0.0/33", 7, "expected an IP address"),
+        ("thread.ismain=maybe", 14, "expected true or false"),
+        ("fd.sport=-70000", 9, "in range"),
+        ("fd.name bcontains xyz", 18, "hexadecimal"),
+        ("fd.name regex '('", 14, "bad regular expression"),
+        ("fd.name='abc", 8, "unterminated"),
+        ("fd.name=", 8, "expected a value"),
+        ("fd.name", 7, "expected an operator"),
+        ("fd.name ~ x", 8, "expected an operator"),
+        ("evt.type=open and", 17, "expected a condition"),
+        (
+            "evt.type=open or or x",
+            17,
+            "expected a condition, found 'or'",
+        ),
+        ("", 0, "empty filter"),
+        ("evt.type=opne", 9, "unknown event type 'opne'"),
+        ("evt.type in (open, reed)", 19, "unknown event type 'reed'"),
+        ("my_macro", 0, "'my_macro' is not a field"),
+        ("proc.name in my_list", 13, "unknown list 'my_list'"),
+        ("evt.arg exists", 0, "requires an argument"),
+        ("proc.name[1]=x", 0, "does not take an argument"),
+        ("proc.aname[x]=bash", 0, "numeric index"),
+        ("proc.aname[2=bash", 10, "missing ']'"),
+        ("upper(proc.name)=X", 0, "unknown transformer 'upper'"),
+        ("len(evt.num)=1", 0, "not supported for type"),
+        ("toupper(proc.name=X", 0, "missing ')'"),
+        ("fd.name=val(fd.name", 8, "missing ')'"),
+        ("evt.type=open foo", 14, "unexpected text"),
+        ("evt.num>1 ?", 10, "unexpected text"),
+    ] {
+        let e = match Filter::new(f) {
+            Ok(_) => panic!("'{f}' should be rejected"),
+            Err(e) => e,
+        };
+        assert_eq!(e.pos, pos, "{f}: {e}");
+        assert!(e.msg.contains(msg), "{f}: got '{}', want '{msg}'", e.msg);
+        // three lines: the filter, the caret under the fault, the message
+        let shown = e.to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines.len(), 3, "{shown}");
+        assert_eq!(lines[0], f);
+        assert_eq!(lines[1], format!("{}^", " ".repeat(pos)));
+        assert!(lines[2].contains(&format!("position {pos}")), "{shown}");
+    }
+}
