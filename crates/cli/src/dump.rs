@@ -59,7 +59,11 @@ type Sink = Counting<Box<dyn Write + Send>>;
 /// gzip level for -z (zlib's default, as sysdig). `SONDE_GZ_LEVEL` (0-9)
 /// overrides it, e.g. 1 for speed over size.
 fn gz_level() -> u32 {
-    std::env::var("SONDE_GZ_LEVEL").ok().and_then(|v| v.parse().ok()).filter(|l| *l <= 9).unwrap_or(6)
+    std::env::var("SONDE_GZ_LEVEL")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|l| *l <= 9)
+        .unwrap_or(6)
 }
 
 enum Out {

@@ -77,6 +77,10 @@ impl Live {
         };
         let probe = Probe::open(&cfg)?;
         let mut blocks = VecDeque::new();
+        let root = std::path::Path::new("/");
+        blocks.push_back(Block::Machine(sonde_probe::host::machine(root)));
+        blocks.push_back(Block::Users(sonde_probe::host::users(root)));
+        blocks.push_back(Block::Ifaces(sonde_probe::host::interfaces()));
         for p in sonde_probe::proc::scan(std::path::Path::new("/proc")) {
             let pid = p.threads[0].pid;
             blocks.push_back(Block::Threads(p.threads));

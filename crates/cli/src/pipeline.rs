@@ -1,11 +1,13 @@
-//! The pipeline: a source of events (capture file; later the live probe),
+//! The pipeline: a source of events (capture file or the live probe),
 //! the state engine, the filter, and the sinks.
 
 use std::io::{BufWriter, Write};
 
 use anyhow::{Context, Result};
 use sonde_event::{category, codes};
-use sonde_fields::{Ctx, Format, TimeFmt, CONTAINER_FORMAT, DEFAULT_FORMAT};
+use sonde_fields::{
+    Ctx, Format, TimeFmt, CONTAINER_FORMAT, DEFAULT_FORMAT, K8S_FORMAT, MESOS_FORMAT,
+};
 use sonde_output::{BufFmt, RenderOpts};
 use sonde_scap::layout::Layout;
 use sonde_scap::{Block, FileReader};
@@ -67,6 +69,14 @@ pub fn run(args: &Args) -> Result<()> {
     let fmt_str = match args.print.as_deref() {
         None => DEFAULT_FORMAT,
         Some("c") | Some("container") => CONTAINER_FORMAT,
+        Some("k") | Some("kubernetes") => K8S_FORMAT,
+        Some("m") | Some("mesos") => MESOS_FORMAT,
+        Some("p") => {
+            // -pp: show the default format (to tweak it) and stop
+            let mut out = stdout.lock();
+            writeln!(out, "{DEFAULT_FORMAT}")?;
+            return Ok(());
+        }
         Some(f) => f,
     };
     let format = Format::parse(fmt_str)
@@ -87,6 +97,9 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let mut st = State::new();
     let layout = match args.layout.as_deref() {
+        // live events are exit-only: write the classic layout, with the
+        // enter events derived, unless asked otherwise (sysdig 0.29 needs it)
+        None if args.read.is_none() => Some(Layout::Classic),
         None => None,
         Some("classic") => Some(Layout::Classic),
         Some("exit-only") => Some(Layout::ExitOnly),

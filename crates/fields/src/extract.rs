@@ -93,6 +93,8 @@ pub enum Field {
     FdIno,
     ContainerId,
     ContainerName,
+    K8sPodName,
+    MesosTaskName,
 }
 
 impl Field {
@@ -186,6 +188,8 @@ impl Field {
             "fd.ino" => Field::FdIno,
             "container.id" => Field::ContainerId,
             "container.name" => Field::ContainerName,
+            "k8s.pod.name" => Field::K8sPodName,
+            "mesos.task.name" => Field::MesosTaskName,
             _ => return Err(FieldError(format!("unknown field '{name}'"))),
         })
     }
@@ -686,6 +690,21 @@ impl Ctx<'_, '_> {
                 Some(t) if t.vtid != -1 => write_i(out, t.vtid),
                 _ => return false,
             },
+            // from the container's labels (a capture has no orchestrator
+            // connection to ask)
+            Field::K8sPodName => {
+                let Some(t) = self.thread() else { return false };
+                match self
+                    .st
+                    .containers
+                    .get(&t.container_id)
+                    .and_then(|c| c.label(b"io.kubernetes.pod.name"))
+                {
+                    Some(v) => out.extend_from_slice(v),
+                    None => return false,
+                }
+            }
+            Field::MesosTaskName => return false,
             Field::ContainerId | Field::ContainerName => {
                 let Some(t) = self.thread() else { return false };
                 if t.container_id.is_empty() {

@@ -42,6 +42,12 @@ pub struct Format {
 /// The format sysdig uses when none is given.
 pub const DEFAULT_FORMAT: &str =
     "*%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.info";
+/// `-pk`: the Kubernetes-friendly default.
+pub const K8S_FORMAT: &str =
+    "*%evt.num %evt.outputtime %evt.cpu %k8s.pod.name (%container.id) %proc.name (%thread.tid:%thread.vtid) %evt.dir %evt.type %evt.info";
+/// `-pm`: the Mesos-friendly default.
+pub const MESOS_FORMAT: &str =
+    "*%evt.num %evt.outputtime %evt.cpu %mesos.task.name (%container.id) %proc.name (%thread.tid:%thread.vtid) %evt.dir %evt.type %evt.info";
 /// `-pc`: the container-friendly default.
 pub const CONTAINER_FORMAT: &str =
     "*%evt.num %evt.outputtime %evt.cpu %container.name (%container.id) %proc.name (%thread.tid:%thread.vtid) %evt.dir %evt.type %evt.info";

@@ -20,6 +20,6 @@ mod typed;
 
 pub use extract::event_name;
 pub use extract::{Ctx, Field, FieldError};
-pub use format::{Format, FormatError, CONTAINER_FORMAT, DEFAULT_FORMAT};
+pub use format::{Format, FormatError, CONTAINER_FORMAT, DEFAULT_FORMAT, K8S_FORMAT, MESOS_FORMAT};
 pub use time::{fmt_local_time, TimeFmt};
 pub use typed::{parse_int, Value};

@@ -150,21 +150,28 @@ impl Rules {
     }
 
     fn expand(&self, e: &Expr, depth: usize) -> Result<Expr, String> {
+        self.expand_with(e, depth, false)
+    }
+
+    /// `shallow`: macros are not expanded but replaced by an always-valid
+    /// check, to compile a condition's own text on its own.
+    fn expand_with(&self, e: &Expr, depth: usize, shallow: bool) -> Result<Expr, String> {
         if depth > 64 {
             return Err("macros nested too deeply (a macro refers to itself?)".into());
         }
         Ok(match e {
             Expr::And(v) => Expr::And(
                 v.iter()
-                    .map(|x| self.expand(x, depth))
+                    .map(|x| self.expand_with(x, depth, shallow))
                     .collect::<Result<_, _>>()?,
             ),
             Expr::Or(v) => Expr::Or(
                 v.iter()
-                    .map(|x| self.expand(x, depth))
+                    .map(|x| self.expand_with(x, depth, shallow))
                     .collect::<Result<_, _>>()?,
             ),
-            Expr::Not(x) => Expr::Not(Box::new(self.expand(x, depth)?)),
+            Expr::Not(x) => Expr::Not(Box::new(self.expand_with(x, depth, shallow)?)),
+            Expr::Macro { .. } if shallow => parse("evt.num exists").map_err(|e| e.to_string())?,
             Expr::Macro { name, .. } => {
                 let Some(cond) = self.macros.get(name) else {
                     return Err(format!("undefined macro '{name}'"));
@@ -241,10 +248,46 @@ impl Rules {
         &self.macro_order
     }
 
-    /// Compiles a rule's expanded condition.
+    /// Compiles a rule's expanded condition. An error is reported in the
+    /// text it is in: the rule's condition or the macro at fault.
     pub fn compile(&self, rule: &Rule) -> Result<Filter, RulesError> {
-        Filter::from_ast(&rule.expanded, &rule.condition)
-            .map_err(|e| RulesError::Item("rule".into(), rule.name.clone(), e))
+        Filter::from_ast(&rule.expanded, &rule.condition).map_err(|e| {
+            match self.culprit("rule", &rule.name, &rule.condition, 0) {
+                Some(err) => err,
+                None => RulesError::Item("rule".into(), rule.name.clone(), e),
+            }
+        })
+    }
+
+    /// The first compile error in `cond` itself, else in the macros it uses.
+    fn culprit(&self, kind: &str, name: &str, cond: &str, depth: usize) -> Option<RulesError> {
+        if depth > 64 {
+            return None;
+        }
+        let ast = match parse(cond) {
+            Ok(a) => a,
+            Err(e) => return Some(RulesError::Item(kind.into(), name.into(), e)),
+        };
+        if let Ok(own) = self.expand_with(&ast, 0, true) {
+            if let Err(e) = Filter::from_ast(&own, cond) {
+                return Some(RulesError::Item(kind.into(), name.into(), e));
+            }
+        }
+        let mut macros = Vec::new();
+        collect_macros(&ast, &mut macros);
+        macros.into_iter().find_map(|m| {
+            let c = self.macros.get(&m)?;
+            self.culprit("macro", &m, c, depth + 1)
+        })
+    }
+}
+
+fn collect_macros(e: &Expr, out: &mut Vec<String>) {
+    match e {
+        Expr::And(v) | Expr::Or(v) => v.iter().for_each(|x| collect_macros(x, out)),
+        Expr::Not(x) => collect_macros(x, out),
+        Expr::Macro { name, .. } => out.push(name.clone()),
+        Expr::Check(_) => {}
     }
 }
 

@@ -75,3 +75,46 @@ fn falco_rules_compile() {
         assert_eq!((total_rules, total_macros), (56, 169));
     }
 }
+
+#[test]
+fn errors_point_into_the_macro_at_fault() {
+    let mut rules = Rules::new();
+    rules
+        .load_str(
+            "- list: shells\n  items: [bash, sh]\n\
+             - macro: spawned\n  condition: evt.type=execve and proc.nmae in (shells)\n\
+             - rule: Shell\n  condition: spawned and proc.pname exists\n  output: x\n  priority: INFO\n",
+        )
+        .unwrap();
+    let rule = &rules.rules().unwrap()[0];
+    let err = rules.compile(rule).unwrap_err().to_string();
+    assert!(err.starts_with("macro 'spawned':"), "{err}");
+    assert!(
+        err.contains("evt.type=execve and proc.nmae in (shells)\n                    ^"),
+        "{err}"
+    );
+    assert!(err.contains("unknown field 'proc.nmae'"), "{err}");
+}
+
+#[test]
+fn lists_macros_and_appends_expand() {
+    let mut rules = Rules::new();
+    rules
+        .load_str(
+            "- list: a\n  items: [bash]\n\
+             - list: b\n  items: [a, \"zsh\"]\n\
+             - list: b\n  items: [fish]\n  append: true\n\
+             - macro: m\n  condition: proc.name in (b)\n\
+             - macro: m\n  condition: or proc.name=dash\n  override:\n    condition: append\n\
+             - rule: R\n  condition: evt.type=execve and m\n  output: x\n  priority: INFO\n",
+        )
+        .unwrap();
+    let rule = &rules.rules().unwrap()[0];
+    let f = rules.compile(rule).unwrap();
+    let types = f.event_types().unwrap();
+    assert!(types.contains(&sonde_event::codes::SYSCALL_EXECVE_19_X));
+    let printed = format!("{:?}", rule.expanded);
+    for name in ["bash", "zsh", "fish", "dash"] {
+        assert!(printed.contains(name), "{name} missing from {printed}");
+    }
+}

@@ -27,6 +27,7 @@
 //! cgroups are those of the unified (v2) hierarchy.
 
 mod abi;
+pub mod host;
 pub mod proc;
 mod syscalls;
 

@@ -11,6 +11,18 @@ pub struct Container {
     pub image: Vec<u8>,
     /// Whether the metadata lookup succeeded (a failed one hides the event).
     pub successful: bool,
+    /// The container's labels that have string values.
+    pub labels: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+impl Container {
+    /// The value of label `key`.
+    pub fn label(&self, key: &[u8]) -> Option<&[u8]> {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_slice())
+    }
 }
 
 /// The container id a thread belongs to according to its cgroups
@@ -87,6 +99,16 @@ pub fn parse_container_json(s: &[u8]) -> Option<Container> {
                     }
                     Some(())
                 }
+                b"labels" if p.peek() == Some(b'{') => p.object(&mut |p, label| {
+                    p.ws();
+                    if p.peek() == Some(b'"') {
+                        let v = p.string()?;
+                        c.labels.push((label, v));
+                        Some(())
+                    } else {
+                        p.skip()
+                    }
+                }),
                 b"lookup_state" => {
                     let start = p.i;
                     p.skip()?;
@@ -253,6 +275,7 @@ mod tests {
         assert_eq!(c.id, b"9dbcbd0c435f");
         assert_eq!(c.name, b"epic_cray");
         assert_eq!(c.image, b"nginx:latest");
+        assert_eq!(c.label(b"a"), Some(&b"b \"q\""[..]));
         assert!(c.successful);
         let c = parse_container_json(br#"{"container":{"id":"x","lookup_state":2}}"#).unwrap();
         assert!(!c.successful);
