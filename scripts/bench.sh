@@ -10,7 +10,7 @@
 # Builds BIG by repeating the trace's event blocks with shifted timestamps
 # (crates/scap/examples/scapgen.rs), checks that sysdig reads it, then times
 # `sonde -r BIG` and `sysdig -r BIG` (output to /dev/null) in the same run,
-# RUNS times each, and reports the median wall time and peak RSS. Finally it
+# RUNS times each, and reports the best wall time and its peak RSS. Finally it
 # prints the engine rate (decode, decode + state; one core, no output).
 set -euo pipefail
 
@@ -43,13 +43,13 @@ echo "== generating $BIG from $(basename "$TRACE")" >&2
 "$TARGET/release/examples/scapgen" "$TRACE" "$BIG" "$MIN_EVENTS" >&2
 "$SYSDIG" -r "$BIG" | tail -n 1 >&2 # sysdig must read it to the end
 
-# median of RUNS: prints "wall_seconds peak_rss_kb"
+# best of RUNS (least disturbed by other load): prints "wall_seconds peak_rss_kb"
 measure() {
     local i out
     for ((i = 0; i < RUNS; i++)); do
         /usr/bin/time -o "$DIR/time.out" -f '%e %M' "$@" >/dev/null 2>/dev/null || true
         tail -n 1 "$DIR/time.out"
-    done | sort -n | awk -v n="$RUNS" '{ w[NR] = $1; m[NR] = $2 } END { k = int((n + 1) / 2); print w[k], m[k] }'
+    done | sort -n | head -n 1
 }
 
 row() { # label, then sonde args... -- sysdig args...
@@ -67,7 +67,7 @@ row() { # label, then sonde args... -- sysdig args...
 
 EVENTS=$("$TARGET/release/examples/scapdump" "$BIG" | tail -n 1 | awk '{print $2}')
 echo
-echo "capture: $(basename "$TRACE") x N = $EVENTS events, $(du -m "$BIG" | cut -f1) MB uncompressed; $(nproc) cores; median of $RUNS"
+echo "capture: $(basename "$TRACE") x N = $EVENTS events, $(du -m "$BIG" | cut -f1) MB uncompressed; $(nproc) cores; best of $RUNS"
 echo
 echo "| run                          |  sonde     |  sysdig    | speedup | sonde RSS   | sysdig RSS  |"
 echo "|------------------------------|------------|------------|---------|-------------|-------------|"

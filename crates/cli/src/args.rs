@@ -140,3 +140,116 @@ pub struct Args {
     #[arg(value_name = "FILTER", trailing_var_arg = true)]
     pub filter: Vec<String>,
 }
+
+/// Reorders the command line the way GNU `getopt` (and so sysdig) reads
+/// it: options may follow the filter words (`sonde -r f evt.type=open -j`),
+/// so options and their values move in front of the other words, which
+/// keep their order. A `--` ends the options.
+pub fn gnu_order(argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    use clap::CommandFactory;
+    let cmd = Args::command();
+    let takes_value = |a: &clap::Arg| a.get_action().takes_values();
+    let short_value = |c: char| {
+        cmd.get_arguments()
+            .any(|a| a.get_short() == Some(c) && takes_value(a))
+    };
+    let long_value = |name: &str| {
+        cmd.get_arguments()
+            .any(|a| a.get_long() == Some(name) && takes_value(a))
+    };
+    let mut it = argv.into_iter();
+    let mut opts: Vec<std::ffi::OsString> = it.next().into_iter().collect();
+    let mut words = Vec::new();
+    while let Some(arg) = it.next() {
+        let s = arg.to_string_lossy().into_owned();
+        if s == "--" {
+            words.extend(it.by_ref());
+            break;
+        }
+        if let Some(long) = s.strip_prefix("--") {
+            let needs_next = !long.contains('=') && long_value(long);
+            opts.push(arg);
+            if needs_next {
+                opts.extend(it.next());
+            }
+        } else if s.len() > 1 && s.starts_with('-') {
+            // a cluster of short flags; the first that takes a value takes
+            // the rest of the word, or the next word
+            let mut needs_next = false;
+            for (i, c) in s.char_indices().skip(1) {
+                if short_value(c) {
+                    needs_next = i + c.len_utf8() == s.len();
+                    break;
+                }
+            }
+            opts.push(arg);
+            if needs_next {
+                opts.extend(it.next());
+            }
+        } else {
+            words.push(arg);
+        }
+    }
+    if !words.is_empty() {
+        // keep the filter words apart from anything clap might read as
+        // options
+        opts.push("--".into());
+        opts.extend(words);
+    }
+    opts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(a: &[&str]) -> Vec<String> {
+        gnu_order(a.iter().map(|s| s.into()).collect())
+            .into_iter()
+            .map(|s| s.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn options_after_the_filter_move_first() {
+        assert_eq!(
+            order(&[
+                "sonde",
+                "-r",
+                "f",
+                "evt.type=open",
+                "-j",
+                "-p",
+                "%evt.num",
+                "and",
+                "x"
+            ]),
+            [
+                "sonde",
+                "-r",
+                "f",
+                "-j",
+                "-p",
+                "%evt.num",
+                "--",
+                "evt.type=open",
+                "and",
+                "x"
+            ]
+        );
+        assert_eq!(order(&["sonde", "-pc", "-rf"]), ["sonde", "-pc", "-rf"]);
+        assert_eq!(
+            order(&["sonde", "--read", "f", "a", "--", "-b"]),
+            ["sonde", "--read", "f", "--", "a", "-b"]
+        );
+        let a = Args::try_parse_from(gnu_order(
+            ["sonde", "-r", "f", "proc.name=cat", "-j"]
+                .iter()
+                .map(|s| s.into())
+                .collect(),
+        ))
+        .unwrap();
+        assert!(a.json);
+        assert_eq!(a.filter, ["proc.name=cat"]);
+    }
+}

@@ -28,7 +28,8 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
-    let args = match args::Args::try_parse() {
+    let argv = args::gnu_order(std::env::args_os().collect());
+    let args = match args::Args::try_parse_from(argv) {
         Ok(a) => a,
         Err(e) => {
             let code = e.exit_code();

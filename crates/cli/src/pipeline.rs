@@ -6,7 +6,8 @@ use std::io::{BufWriter, Write};
 use anyhow::{Context, Result};
 use sonde_event::{category, codes};
 use sonde_fields::{
-    Ctx, Format, TimeFmt, CONTAINER_FORMAT, DEFAULT_FORMAT, K8S_FORMAT, MESOS_FORMAT,
+    unescape_format, Ctx, Format, TimeFmt, CONTAINER_FORMAT, DEFAULT_FORMAT, K8S_FORMAT,
+    MESOS_FORMAT, TTY_FORMAT,
 };
 use sonde_output::{BufFmt, RenderOpts};
 use sonde_scap::layout::Layout;
@@ -66,19 +67,28 @@ pub fn run(args: &Args) -> Result<()> {
         max_buf_len: if args.verbose { 0 } else { 80 },
         compat_029: true,
     };
+    // on a terminal sysdig's default format is coloured
+    let tty = std::io::IsTerminal::is_terminal(&stdout);
+    let default_format = if tty { TTY_FORMAT } else { DEFAULT_FORMAT };
     let fmt_str = match args.print.as_deref() {
-        None => DEFAULT_FORMAT,
+        None => default_format,
         Some("c") | Some("container") => CONTAINER_FORMAT,
         Some("k") | Some("kubernetes") => K8S_FORMAT,
         Some("m") | Some("mesos") => MESOS_FORMAT,
         Some("p") => {
             // -pp: show the default format (to tweak it) and stop
             let mut out = stdout.lock();
-            writeln!(out, "{DEFAULT_FORMAT}")?;
+            // as written, before escapes are interpreted
+            writeln!(out, "{}", default_format.replace('\x1b', "\\e"))?;
             return Ok(());
         }
         Some(f) => f,
     };
+    // \n, \t, \e and \\ in the format are escapes
+    let fmt_owned = unescape_format(fmt_str);
+    let fmt_str = fmt_owned.as_str();
+    // a format with colours gets them reset when the capture ends
+    let reset_colors = fmt_str.contains('\x1b');
     let format = Format::parse(fmt_str)
         .map_err(|e| usage(format!("invalid output format '{fmt_str}': {e}")))?;
     let filter = crate::filtering::compile(args)?;
@@ -212,7 +222,6 @@ pub fn run(args: &Args) -> Result<()> {
             }
             continue;
         }
-        passed += 1;
         // state-only events of fatfile captures are applied, never shown
         let state_only = ev.dump_flags & sonde_scap::DF_STATE_ONLY != 0;
         let internal = ev
@@ -226,9 +235,11 @@ pub fn run(args: &Args) -> Result<()> {
         } else {
             !internal || args.debug
         };
-        if let Some(s) = summary.as_mut() {
-            // -S counts every event sysdig's engine hands out
-            if !opening && (shown || !(state_only || st.suppressed())) {
+        // what sysdig's engine hands out: -n and -S count these
+        let handed_out = !opening && (shown || !(state_only || st.suppressed()));
+        if handed_out {
+            passed += 1;
+            if let Some(s) = summary.as_mut() {
                 s.count(&ev);
             }
         }
@@ -262,6 +273,9 @@ pub fn run(args: &Args) -> Result<()> {
             break Ok(());
         }
     };
+    if reset_colors && print {
+        let _ = printer.write_raw(b"\x1b[00m");
+    }
     match printer.flush() {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
         _ => {}

@@ -33,6 +33,11 @@ impl<W: Write> Printer<W> {
         self.out.write_all(&self.line)
     }
 
+    /// Writes bytes as they are (the colour reset at the end).
+    pub fn write_raw(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(b)
+    }
+
     pub fn flush(&mut self) -> std::io::Result<()> {
         self.out.flush()
     }

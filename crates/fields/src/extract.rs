@@ -95,6 +95,8 @@ pub enum Field {
     ContainerName,
     K8sPodName,
     MesosTaskName,
+    /// Fields for filters and Falco rules (`extra.rs`).
+    Extra(crate::extra::Extra),
 }
 
 impl Field {
@@ -190,7 +192,10 @@ impl Field {
             "container.name" => Field::ContainerName,
             "k8s.pod.name" => Field::K8sPodName,
             "mesos.task.name" => Field::MesosTaskName,
-            _ => return Err(FieldError(format!("unknown field '{name}'"))),
+            other => match crate::extra::parse(other, arg) {
+                Some(x) => Field::Extra(x?),
+                None => return Err(FieldError(format!("unknown field '{name}'"))),
+            },
         })
     }
 }
@@ -705,6 +710,7 @@ impl Ctx<'_, '_> {
                 }
             }
             Field::MesosTaskName => return false,
+            Field::Extra(x) => return self.extract_extra(x, out),
             Field::ContainerId | Field::ContainerName => {
                 let Some(t) = self.thread() else { return false };
                 if t.container_id.is_empty() {

@@ -42,6 +42,36 @@ pub struct Format {
 /// The format sysdig uses when none is given.
 pub const DEFAULT_FORMAT: &str =
     "*%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.info";
+/// The default when standard output is a terminal: coloured, and with
+/// `pid.tid`.
+pub const TTY_FORMAT: &str = "*%evt.num %evt.outputtime %evt.cpu \x1b[01;32m%proc.name\x1b[00m (\x1b[01;36m%proc.pid\x1b[00m.%thread.tid) %evt.dir \x1b[01;34m%evt.type\x1b[00m %evt.info";
+
+/// Interprets the escapes sysdig allows in `-p` formats: `\n`, `\t`, `\e`
+/// (ESC) and `\\`; a backslash before anything else stays.
+pub fn unescape_format(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let esc = match chars.peek() {
+            Some('n') => '\n',
+            Some('t') => '\t',
+            Some('e') => '\x1b',
+            Some('\\') => '\\',
+            _ => {
+                out.push('\\');
+                continue;
+            }
+        };
+        chars.next();
+        out.push(esc);
+    }
+    out
+}
+
 /// `-pk`: the Kubernetes-friendly default.
 pub const K8S_FORMAT: &str =
     "*%evt.num %evt.outputtime %evt.cpu %k8s.pod.name (%container.id) %proc.name (%thread.tid:%thread.vtid) %evt.dir %evt.type %evt.info";
@@ -206,6 +236,12 @@ mod tests {
     fn missing_fields_skip_or_show_na() {
         assert_eq!(render("%evt.num %proc.name"), None);
         assert_eq!(render("*%evt.num %proc.name").as_deref(), Some("211 <NA>"));
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(unescape_format(r"a\tb\nc\\d\q\e["), "a\tb\nc\\d\\q\x1b[");
+        assert_eq!(unescape_format(r"end\"), "end\\");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! rendering rules (`sonde-output::params`), or the tables themselves
 //! (`sonde-state`).
 
+mod extra;
 mod extract;
 mod format;
 pub mod registry;
@@ -18,8 +19,12 @@ mod syscall_category;
 mod time;
 mod typed;
 
+pub use extra::Extra;
 pub use extract::event_name;
 pub use extract::{Ctx, Field, FieldError};
-pub use format::{Format, FormatError, CONTAINER_FORMAT, DEFAULT_FORMAT, K8S_FORMAT, MESOS_FORMAT};
+pub use format::{
+    unescape_format, Format, FormatError, CONTAINER_FORMAT, DEFAULT_FORMAT, K8S_FORMAT,
+    MESOS_FORMAT, TTY_FORMAT,
+};
 pub use time::{fmt_local_time, TimeFmt};
 pub use typed::{parse_int, Value};

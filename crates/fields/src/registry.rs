@@ -149,6 +149,13 @@ impl FieldInfo {
         if self.has(flags::UNAVAILABLE) {
             return false;
         }
+        // filter-only fields that sonde-filter evaluates from fd.cip/fd.sip
+        if matches!(
+            self.name,
+            "fd.ip" | "fd.port" | "fd.net" | "fd.cnet" | "fd.snet"
+        ) {
+            return true;
+        }
         if crate::Field::parse(self.name).is_ok() {
             return true;
         }

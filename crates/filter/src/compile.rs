@@ -45,7 +45,18 @@ enum Src {
     Any(Vec<Field>),
     /// A registry field sonde does not extract yet: never has a value.
     Missing,
+    /// `proc.aname` / `proc.apid` without an index: matches when any
+    /// ancestor of the process (parent, grandparent, ...) matches.
+    Ancestors(Ancestor),
     Transform(Transformer, Box<Src>),
+}
+
+#[derive(Clone, Copy)]
+enum Ancestor {
+    Name,
+    Pid,
+    Exe,
+    Exepath,
 }
 
 struct Leaf {
@@ -256,6 +267,7 @@ fn src_cost(s: &Src) -> u8 {
         Src::Field(f) => field_cost(f),
         Src::Any(v) => v.iter().map(field_cost).max().unwrap_or(0) + 1,
         Src::Missing => 0,
+        Src::Ancestors(_) => 2,
         Src::Transform(_, s) => src_cost(s) + 1,
     }
 }
@@ -311,6 +323,10 @@ fn resolve(fr: &FieldRef, text: &str) -> Result<(Src, FieldType), FilterError> {
         "fd.cnet" => Src::Field(Field::FdCip),
         "fd.snet" => Src::Field(Field::FdSip),
         "fd.port" => Src::Any(vec![Field::FdCport, Field::FdSport]),
+        "proc.aname" if fr.arg.is_none() => Src::Ancestors(Ancestor::Name),
+        "proc.apid" if fr.arg.is_none() => Src::Ancestors(Ancestor::Pid),
+        "proc.aexe" if fr.arg.is_none() => Src::Ancestors(Ancestor::Exe),
+        "proc.aexepath" if fr.arg.is_none() => Src::Ancestors(Ancestor::Exepath),
         _ => match Field::parse(&full) {
             Ok(f) => Src::Field(f),
             Err(e) if info.extracted() && info.name != "evt.rawarg" && info.name != "evt.arg" => {
@@ -666,6 +682,13 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
         };
     }
     match &l.src {
+        Src::Ancestors(k) => ancestors(ctx).any(|p| {
+            let v = match k {
+                Ancestor::Pid => Value::Int(p.pid),
+                _ => Value::Str(ancestor_text(*k, p)),
+            };
+            cmp_value(&l.cmp, v, FieldType::Charbuf, ctx, b)
+        }),
         Src::Any(fields) => {
             // as sysdig's fd.ip/fd.port/fd.net: only for a valid fd of the event
             match ctx.extract_value(&Field::FdNum, a).and_then(|v| as_int(&v)) {
@@ -707,12 +730,56 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
     }
 }
 
+fn ancestor_text(k: Ancestor, p: &sonde_state::Thread) -> &[u8] {
+    match k {
+        Ancestor::Exe => &p.exe,
+        Ancestor::Exepath => &p.exepath,
+        _ => &p.comm,
+    }
+}
+
+/// The ancestors of the event's process, parent first (main threads).
+fn ancestors<'s>(ctx: &'s Ctx<'_, '_>) -> impl Iterator<Item = &'s sonde_state::Thread> + 's {
+    let st = ctx.st;
+    let main = st
+        .event_thread(ctx.ev)
+        .map(|t| st.thread(t.pid).unwrap_or(t));
+    let mut cur = main;
+    let mut steps = 0;
+    std::iter::from_fn(move || {
+        let t = cur?;
+        steps += 1;
+        if steps > 512 {
+            return None;
+        }
+        let p = st.thread(t.ptid)?;
+        let p = st.thread(p.pid).unwrap_or(p);
+        if p.tid == t.tid {
+            return None;
+        }
+        cur = Some(p);
+        Some(p)
+    })
+}
+
 /// Extracts a source's value (strings into `buf`).
 fn get<'b>(s: &Src, ctx: &Ctx<'_, '_>, buf: &'b mut Vec<u8>) -> Option<Value<'b>> {
     match s {
         Src::Field(f) => ctx.extract_value(f, buf),
         Src::Any(v) => ctx.extract_value(v.first()?, buf),
         Src::Missing => None,
+        // as a value (val(), transformers): the parent
+        Src::Ancestors(k) => {
+            let p = ancestors(ctx).next()?;
+            buf.clear();
+            Some(match k {
+                Ancestor::Pid => Value::Int(p.pid),
+                _ => {
+                    buf.extend_from_slice(ancestor_text(*k, p));
+                    Value::Str(buf)
+                }
+            })
+        }
         Src::Transform(t, inner) => {
             let mut tmp = Vec::new();
             let bytes: Vec<u8> = match get(inner, ctx, &mut tmp)? {

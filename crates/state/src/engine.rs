@@ -235,6 +235,7 @@ impl State {
                     image: ev.param_str(3).unwrap_or_default().to_vec(),
                     successful: true,
                     id: id.clone(),
+                    labels: Vec::new(),
                 };
                 self.containers.insert(id, cont);
                 return;
