@@ -414,7 +414,7 @@ impl Ctx<'_, '_> {
     pub fn extract(&self, f: &Field, out: &mut Vec<u8>) -> bool {
         let ev = self.ev;
         match f {
-            Field::EvtNum => write_i(out, self.num),
+            Field::EvtNum => sonde_output::num::push_u64(out, self.num),
             Field::EvtTime => fmt_local_time(ev.ts, out),
             Field::EvtTimeS => {
                 let mut tmp = Vec::new();
@@ -465,7 +465,7 @@ impl Ctx<'_, '_> {
                     let _ = i32::default();
                 }
             },
-            Field::EvtCpu => write_i(out, ev.cpu),
+            Field::EvtCpu => sonde_output::num::push_u64(out, ev.cpu as u64),
             Field::EvtArgs | Field::EvtInfo => info_into(self.st, ev, self.opts, out),
             Field::EvtArgName(n) => {
                 let Some(i) = self.param_index(n) else {
@@ -690,7 +690,7 @@ impl Ctx<'_, '_> {
                 Some(t) => write_i(out, t.fdlimit),
                 None => return false,
             },
-            Field::ThreadTid => write_i(out, ev.tid),
+            Field::ThreadTid => sonde_output::num::push_i64(out, ev.tid),
             Field::ThreadVtid => match self.thread() {
                 Some(t) if t.vtid != -1 => write_i(out, t.vtid),
                 _ => return false,

@@ -19,21 +19,37 @@ pub enum TimeFmt {
 }
 
 /// Appends `HH:MM:SS.nnnnnnnnn` in the local time zone (honours `TZ`).
+/// The broken-down time is cached per second: events arrive in time order,
+/// so `localtime_r` runs about once per second of capture.
 pub fn fmt_local_time(ts: u64, out: &mut Vec<u8>) {
-    let secs = (ts / 1_000_000_000) as libc::time_t;
-    let nanos = ts % 1_000_000_000;
-    // SAFETY: localtime_r writes into the tm we own; a zeroed tm is valid.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = unsafe { !libc::localtime_r(&secs, &mut tm).is_null() };
-    if ok {
-        let _ = write!(
-            out,
-            "{:02}:{:02}:{:02}.{:09}",
-            tm.tm_hour, tm.tm_min, tm.tm_sec, nanos
-        );
-    } else {
-        let _ = write!(out, "{}.{:09}", ts / 1_000_000_000, nanos);
+    thread_local! {
+        static LAST: std::cell::Cell<(u64, [u8; 8])> = const { std::cell::Cell::new((u64::MAX, [0; 8])) };
     }
+    let secs = ts / 1_000_000_000;
+    let nanos = ts % 1_000_000_000;
+    let (cached, hms) = LAST.with(|c| c.get());
+    let hms = if cached == secs {
+        hms
+    } else {
+        let t = secs as libc::time_t;
+        // SAFETY: localtime_r writes into the tm we own; a zeroed tm is valid.
+        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+        let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+        if !ok {
+            sonde_output::num::push_u64(out, secs);
+            out.push(b'.');
+            sonde_output::num::push_padded(out, nanos, 9);
+            return;
+        }
+        let two = |v: i32| [b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8];
+        let (h, m, s) = (two(tm.tm_hour), two(tm.tm_min), two(tm.tm_sec));
+        let hms = [h[0], h[1], b':', m[0], m[1], b':', s[0], s[1]];
+        LAST.with(|c| c.set((secs, hms)));
+        hms
+    };
+    out.extend_from_slice(&hms);
+    out.push(b'.');
+    sonde_output::num::push_padded(out, nanos, 9);
 }
 
 /// Appends a date and time, `YYYY-MM-DD HH:MM:SS.nnnnnnnnn`, local time.

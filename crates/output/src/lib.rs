@@ -9,6 +9,7 @@
 //! Does **not** own: field names and `-p` formats (`sonde-fields`), the
 //! state it looks names up in (`sonde-state`), or writing capture files.
 
+pub mod num;
 pub mod params;
 
 pub use params::{param_infos, render_param, BufFmt, RenderOpts};
@@ -22,18 +23,35 @@ pub fn info_into(st: &State, ev: &RawEvent<'_>, opts: &RenderOpts, out: &mut Vec
     if ev.code == codes::GENERIC_E || ev.code == codes::GENERIC_X {
         return;
     }
+    // scratch buffers reused across events: no allocation per event
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    }
+    SCRATCH.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let (val, res) = &mut *guard;
+        info_with(st, ev, opts, out, val, res);
+    });
+}
+
+fn info_with(
+    st: &State,
+    ev: &RawEvent<'_>,
+    opts: &RenderOpts,
+    out: &mut Vec<u8>,
+    val: &mut Vec<u8>,
+    res: &mut Vec<u8>,
+) {
     let infos = param_infos(ev, opts);
     let n = ev.nparams().min(infos.len());
-    let mut val = Vec::new();
-    let mut res = Vec::new();
     for (i, pi) in infos.iter().enumerate().take(n) {
-        render_param(st, ev, i, opts, &mut val, &mut res);
+        render_param(st, ev, i, opts, val, res);
         out.extend_from_slice(pi.name.as_bytes());
         out.push(b'=');
-        out.extend_from_slice(&val);
+        out.extend_from_slice(val);
         if !res.is_empty() {
             out.push(b'(');
-            out.extend_from_slice(&res);
+            out.extend_from_slice(res);
             out.push(b')');
         }
         out.push(b' ');

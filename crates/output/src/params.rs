@@ -119,8 +119,14 @@ fn num(
             }
         }
         PrintFmt::PaddedDec => write!(out, "{:010}", unsigned),
-        _ if is_signed => write!(out, "{signed}"),
-        _ => write!(out, "{unsigned}"),
+        _ if is_signed => {
+            crate::num::push_i64(out, signed);
+            Ok(())
+        }
+        _ => {
+            crate::num::push_u64(out, unsigned);
+            Ok(())
+        }
     };
 }
 
