@@ -106,7 +106,9 @@ impl Live {
         loop {
             if let Some(ev) = self.events.pop_front() {
                 let cur = self.cur.insert(ev);
-                return Ok(Some(Block::Event(cur.raw())));
+                let mut raw = cur.raw();
+                raw.latency = cur.latency_ns;
+                return Ok(Some(Block::Event(raw)));
             }
             if self.finished {
                 self.report_drops();

@@ -106,6 +106,13 @@ pub fn run(args: &Args) -> Result<()> {
         ),
     };
     let mut st = State::new();
+    if args.read.is_none() {
+        // threads that started while /proc was being scanned: look them up
+        st.set_resolver(Box::new(|tid| {
+            sonde_probe::proc::read_process_at(std::path::Path::new("/proc"), tid)
+                .map(|p| (p.threads, p.fds))
+        }));
+    }
     let layout = match args.layout.as_deref() {
         // live events are exit-only: write the classic layout, with the
         // enter events derived, unless asked otherwise (sysdig 0.29 needs it)

@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn traces_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("SONDE_TRACES") {
+        return PathBuf::from(d);
+    }
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces")
 }
 

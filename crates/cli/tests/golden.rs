@@ -1,7 +1,8 @@
 //! Golden test: `sonde -r TRACE FLAGS` must print exactly what the oracle,
 //! sysdig 0.29.3, prints for the same trace and flags (both with TZ=UTC).
 //!
-//! Traces come from `$SONDE_TRACES` (default `/work/shared/traces`). A trace
+//! Traces come from `$SONDE_TRACES` (default `shared/traces` beside the
+//! repository). A trace
 //! sysdig cannot read is compared against the output for the trace it was
 //! derived from when known (`curl_google_comments.scap` holds the events of
 //! `curl_google.scap` behind a section header with options), and skipped
@@ -73,7 +74,7 @@ const SAME_AS: &[(&str, &str)] = &[("curl_google_comments.scap", "curl_google.sc
 fn traces_dir() -> PathBuf {
     std::env::var_os("SONDE_TRACES")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/traces"))
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces"))
 }
 
 fn sysdig_available() -> bool {

@@ -62,6 +62,10 @@ pub struct RawEvent<'a> {
     pub cpu: u16,
     /// Dump flags carried by flagged event blocks (`EVF`), 0 otherwise.
     pub dump_flags: u32,
+    /// System call latency measured by the source (the live probe keeps
+    /// the enter time per thread in the kernel), 0 when unknown: files
+    /// carry it only as the distance to the matching enter event.
+    pub latency: u64,
     nparams: u16,
     /// Parameter lengths are 32-bit (large payload) rather than 16-bit.
     large: bool,
@@ -159,6 +163,7 @@ impl<'a> RawEvent<'a> {
             code,
             cpu: 0,
             dump_flags: 0,
+            latency: 0,
             nparams: nparams as u16,
             large,
             lens,

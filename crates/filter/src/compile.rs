@@ -48,6 +48,8 @@ enum Src {
     /// `proc.aname` / `proc.apid` without an index: matches when any
     /// ancestor of the process (parent, grandparent, ...) matches.
     Ancestors(Ancestor),
+    /// `proc.env[NAME]`: the value of one environment variable.
+    EnvVar(Vec<u8>),
     Transform(Transformer, Box<Src>),
 }
 
@@ -268,6 +270,7 @@ fn src_cost(s: &Src) -> u8 {
         Src::Any(v) => v.iter().map(field_cost).max().unwrap_or(0) + 1,
         Src::Missing => 0,
         Src::Ancestors(_) => 2,
+        Src::EnvVar(_) => 2,
         Src::Transform(_, s) => src_cost(s) + 1,
     }
 }
@@ -323,6 +326,9 @@ fn resolve(fr: &FieldRef, text: &str) -> Result<(Src, FieldType), FilterError> {
         "fd.cnet" => Src::Field(Field::FdCip),
         "fd.snet" => Src::Field(Field::FdSip),
         "fd.port" => Src::Any(vec![Field::FdCport, Field::FdSport]),
+        "proc.env" if fr.arg.is_some() => {
+            Src::EnvVar(fr.arg.clone().unwrap_or_default().into_bytes())
+        }
         "proc.aname" if fr.arg.is_none() => Src::Ancestors(Ancestor::Name),
         "proc.apid" if fr.arg.is_none() => Src::Ancestors(Ancestor::Pid),
         "proc.aexe" if fr.arg.is_none() => Src::Ancestors(Ancestor::Exe),
@@ -661,7 +667,7 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
                     .info()
                     .is_some_and(|i| matches!(i.old_category & 0x3f, 32..=34));
                 if io {
-                    return cmp_value(&l.cmp, Value::Str(b"unknown"), FieldType::Charbuf, ctx, b);
+                    return cmp_value(&l.cmp, Value::Str(b"unknown"), ctx, b);
                 }
             }
             _ => {}
@@ -677,7 +683,7 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
             return t.get(code as usize).copied().unwrap_or(false);
         }
         return match get(&l.src, ctx, a) {
-            Some(v) => cmp_value(fallback, v, FieldType::Charbuf, ctx, b),
+            Some(v) => cmp_value(fallback, v, ctx, b),
             None => false,
         };
     }
@@ -687,7 +693,7 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
                 Ancestor::Pid => Value::Int(p.pid),
                 _ => Value::Str(ancestor_text(*k, p)),
             };
-            cmp_value(&l.cmp, v, FieldType::Charbuf, ctx, b)
+            cmp_value(&l.cmp, v, ctx, b)
         }),
         Src::Any(fields) => {
             // as sysdig's fd.ip/fd.port/fd.net: only for a valid fd of the event
@@ -701,7 +707,7 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
             for f in fields {
                 if let Some(v) = ctx.extract_value(f, a) {
                     seen = true;
-                    let r = cmp_value(&l.cmp, v, FieldType::Charbuf, ctx, b);
+                    let r = cmp_value(&l.cmp, v, ctx, b);
                     if r != ne {
                         return r;
                     }
@@ -721,10 +727,10 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
             } else {
                 Value::Ip(zero)
             };
-            cmp_value(&l.cmp, v, FieldType::Charbuf, ctx, b)
+            cmp_value(&l.cmp, v, ctx, b)
         }
         src => match get(src, ctx, a) {
-            Some(v) => cmp_value(&l.cmp, v, FieldType::Charbuf, ctx, b),
+            Some(v) => cmp_value(&l.cmp, v, ctx, b),
             None => false,
         },
     }
@@ -768,6 +774,17 @@ fn get<'b>(s: &Src, ctx: &Ctx<'_, '_>, buf: &'b mut Vec<u8>) -> Option<Value<'b>
         Src::Field(f) => ctx.extract_value(f, buf),
         Src::Any(v) => ctx.extract_value(v.first()?, buf),
         Src::Missing => None,
+        Src::EnvVar(name) => {
+            let t = ctx.st.event_thread(ctx.ev)?;
+            let t = ctx.st.thread(t.pid).unwrap_or(t);
+            let v = t.env_iter().find_map(|e| {
+                e.strip_prefix(name.as_slice())
+                    .and_then(|r| r.strip_prefix(b"="))
+            })?;
+            buf.clear();
+            buf.extend_from_slice(v);
+            Some(Value::Str(buf))
+        }
         // as a value (val(), transformers): the parent
         Src::Ancestors(k) => {
             let p = ancestors(ctx).next()?;
@@ -901,7 +918,7 @@ fn list_op<T>(op: Op, vals: &[T], f: impl Fn(Op, &T) -> bool) -> bool {
     }
 }
 
-fn cmp_value(c: &Cmp, v: Value<'_>, _ty: FieldType, ctx: &Ctx<'_, '_>, b: &mut Vec<u8>) -> bool {
+fn cmp_value(c: &Cmp, v: Value<'_>, ctx: &Ctx<'_, '_>, b: &mut Vec<u8>) -> bool {
     match c {
         Cmp::Exists => true,
         Cmp::Int(op, vals) => match as_int(&v) {
@@ -937,14 +954,14 @@ fn cmp_value(c: &Cmp, v: Value<'_>, _ty: FieldType, ctx: &Ctx<'_, '_>, b: &mut V
             let mut tmp = String::new();
             str_match(s, as_bytes(&v, &mut tmp))
         }
-        Cmp::EvtType { fallback, .. } => cmp_value(fallback, v, _ty, ctx, b),
+        Cmp::EvtType { fallback, .. } => cmp_value(fallback, v, ctx, b),
         Cmp::Dynamic(num, s) => {
             if let Some(n) = num {
                 if as_int(&v).is_some() {
-                    return cmp_value(n, v, _ty, ctx, b);
+                    return cmp_value(n, v, ctx, b);
                 }
             }
-            cmp_value(s, v, _ty, ctx, b)
+            cmp_value(s, v, ctx, b)
         }
         Cmp::Field(op, rsrc, ty) => {
             let Some(w) = get(rsrc, ctx, b) else {

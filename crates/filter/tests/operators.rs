@@ -240,6 +240,7 @@ fn typed_literals() {
         "evt.rawarg.flags>0",
         "evt.type.is.open=1",
         "proc.env contains HOME",
+        "proc.env[HOME] startswith /home",
         "fd.types intersects (ipv4, ipv6)",
         "proc.aexe[1] endswith sh",
     ] {
@@ -312,5 +313,42 @@ fn error_messages() {
         assert_eq!(lines[0], f);
         assert_eq!(lines[1], format!("{}^", " ".repeat(pos)));
         assert!(lines[2].contains(&format!("position {pos}")), "{shown}");
+    }
+}
+
+/// Rough evaluation cost (run with `--release -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn bench_eval() {
+    let body = open_x(3, "/etc/passwd");
+    let ev = RawEvent::from_parts(1_000, 100, codes::SYSCALL_OPEN_X, 6, &body, false).unwrap();
+    let mut st = State::new();
+    st.process(&ev);
+    let opts = RenderOpts::default();
+    let ctx = Ctx {
+        st: &st,
+        ev: &ev,
+        num: 7,
+        first_ts: 1_000,
+        prev_ts: 1_000,
+        opts: &opts,
+        time_fmt: TimeFmt::Human,
+    };
+    for text in [
+        "evt.type in (read, write)",
+        "evt.type=open and fd.name startswith /etc",
+        "fd.name in (/etc/shadow, /etc/sudoers, /etc/pam.conf) or fd.directory in (/etc/pam.d, /etc/ssh)",
+        "evt.type in (open, openat) and evt.is_open_write=true and fd.name pmatch (/etc, /usr/bin)",
+        "fd.name regex '/etc/(passwd|shadow)'",
+    ] {
+        let f = Filter::new(text).unwrap();
+        let n = 1_000_000;
+        let t = std::time::Instant::now();
+        let mut hits = 0;
+        for _ in 0..n {
+            hits += f.matches(&ctx) as u32;
+        }
+        let ns = t.elapsed().as_nanos() as f64 / n as f64;
+        eprintln!("{ns:8.1} ns/event  ({hits} hits)  {text}");
     }
 }

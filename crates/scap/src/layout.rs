@@ -213,7 +213,14 @@ impl Converter {
                                 .collect();
                             let refs: Vec<&[u8]> = owned.iter().map(|v| v.as_slice()).collect();
                             let mut bytes = Vec::new();
-                            let large = encode(ev.ts, ev.tid, enter_code, &refs, &mut bytes);
+                            // the enter happened `latency` before the exit, when the source knows
+                            let large = encode(
+                                ev.ts.saturating_sub(ev.latency),
+                                ev.tid,
+                                enter_code,
+                                &refs,
+                                &mut bytes,
+                            );
                             out.push(Encoded {
                                 bytes,
                                 cpu: ev.cpu,

@@ -52,6 +52,28 @@ pub struct State {
     scratch: Vec<u8>,
     /// Threads dropped because the table was full.
     pub dropped_threads: u64,
+    /// Looks up threads the tables do not know (live capture: /proc).
+    resolver: ResolverSlot,
+}
+
+/// Looks a thread up outside the event stream (e.g. in /proc): the
+/// threads of its process and the process's fds.
+pub type Resolver =
+    Box<dyn FnMut(i64) -> Option<(Vec<ThreadInfo>, Vec<sonde_scap::FdInfo>)> + Send>;
+
+/// A [`Resolver`] and the thread ids it already failed on (bounded).
+#[derive(Default)]
+struct ResolverSlot {
+    f: Option<Resolver>,
+    misses: rustc_hash::FxHashSet<i64>,
+}
+
+impl std::fmt::Debug for ResolverSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolverSlot")
+            .field("set", &self.f.is_some())
+            .finish()
+    }
 }
 
 use crate::sock::{AF_INET, AF_INET6, AF_UNIX};
@@ -91,6 +113,37 @@ impl State {
             }
             Block::Ifaces(il) => self.ifaces = il.clone(),
             _ => {}
+        }
+    }
+
+    /// Sets how threads unknown to the tables are looked up (live capture
+    /// uses /proc, as sysdig does, for processes that started while the
+    /// initial scan ran).
+    pub fn set_resolver(&mut self, r: Resolver) {
+        self.resolver.f = Some(r);
+    }
+
+    fn resolve(&mut self, tid: i64) {
+        if self.resolver.misses.contains(&tid) {
+            return;
+        }
+        let found = self.resolver.f.as_mut().and_then(|f| f(tid));
+        match found {
+            Some((threads, fds)) => {
+                let pid = threads.first().map(|t| t.pid).unwrap_or(tid);
+                for t in &threads {
+                    if !self.threads.contains_key(&t.tid) {
+                        self.add_thread_info(t);
+                    }
+                }
+                self.apply_block(&Block::Fds { tid: pid, fds });
+            }
+            None => {
+                if self.resolver.misses.len() >= 65_536 {
+                    self.resolver.misses.clear();
+                }
+                self.resolver.misses.insert(tid);
+            }
         }
     }
 
@@ -245,6 +298,13 @@ impl State {
         if ev.tid < 0 {
             return;
         }
+        // (a clone exit creates its thread itself; no lookup needed)
+        if self.resolver.f.is_some()
+            && !self.threads.contains_key(&ev.tid)
+            && !is_clone_exit(ev.code)
+        {
+            self.resolve(ev.tid);
+        }
         // like sysdig, meet every thread (except where it only looks
         // threads up) and keep its syscall latency
         if info.old_flags & sonde_event::flags::SKIPPARSERESET == 0 && ev.code != c::SCHEDSWITCH_6_E
@@ -259,6 +319,9 @@ impl State {
                 if info.dir == Direction::Enter {
                     t.latency = 0;
                     t.latency_enter_ts = ev.ts;
+                } else if ev.latency != 0 {
+                    // measured by the source (exit-only live events)
+                    t.latency = ev.latency;
                 } else if t.latency_enter_ts != 0 {
                     t.latency = ev.ts.wrapping_sub(t.latency_enter_ts);
                 }
@@ -1417,5 +1480,55 @@ mod tests {
         let b = body(&[failed]);
         st.process(&event(2, -1, c::CONTAINER_JSON_E, &b, 1));
         assert!(st.suppressed());
+    }
+
+    #[test]
+    fn latency_measured_by_the_source_wins() {
+        let mut st = State::new();
+        let b = body(&[&0u64.to_le_bytes(), &1u32.to_le_bytes()]);
+        let mut ev = event(500, 9, c::SYSCALL_BRK_4_X, &b, 1);
+        ev.latency = 1234;
+        st.process(&ev);
+        assert_eq!(st.thread(9).unwrap().latency, 1234);
+    }
+
+    #[test]
+    fn unknown_threads_are_looked_up_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c2 = Arc::clone(&calls);
+        let mut st = State::new();
+        st.set_resolver(Box::new(move |tid| {
+            c2.fetch_add(1, Ordering::Relaxed);
+            (tid == 4242).then(|| {
+                let t = ThreadInfo {
+                    tid,
+                    pid: tid,
+                    ptid: 1,
+                    comm: b"late".to_vec(),
+                    cwd: b"/tmp/".to_vec(),
+                    ..Default::default()
+                };
+                let fd = sonde_scap::FdInfo {
+                    fd: 3,
+                    ino: 0,
+                    kind: 16,
+                    detail: FdDetail::File {
+                        open_flags: 1,
+                        path: b"/etc/passwd".to_vec(),
+                        dev: 0,
+                    },
+                };
+                (vec![t], vec![fd])
+            })
+        }));
+        let b = body(&[&0u64.to_le_bytes()]);
+        st.process(&event(1, 4242, c::SYSCALL_BRK_4_E, &b, 1));
+        assert_eq!(st.thread(4242).unwrap().comm, b"late");
+        assert_eq!(st.fd(4242, 3).unwrap().name, b"/etc/passwd");
+        st.process(&event(2, 5151, c::SYSCALL_BRK_4_E, &b, 1));
+        st.process(&event(3, 5151, c::SYSCALL_BRK_4_E, &b, 1));
+        assert_eq!(calls.load(Ordering::Relaxed), 2, "a miss is remembered");
     }
 }
