@@ -73,3 +73,65 @@ impl LastEventTypes {
         pass
     }
 }
+
+/// The native syscalls the live probe must pass to user space for this
+/// filter: those of the event types the filter can select, plus every
+/// syscall the state engine needs (fd, process and cwd changes). `None`
+/// (no filter, or one that can select any type) means all of them.
+pub fn kernel_syscalls(filter: Option<&Filter>) -> Option<Vec<u32>> {
+    let table = sonde_probe::syscall_table();
+    let candidates: Vec<&str> = table.iter().map(|(_, name, _)| *name).collect();
+    let mut names = filter?.event_type_names(&candidates)?;
+    for info in sonde_event::EVENTS.iter() {
+        let state = (info.flags | info.old_flags) & sonde_event::flags::MODIFIES_STATE != 0
+            && info.category & sonde_event::category::SYSCALL != 0;
+        if state {
+            names.extend(
+                candidates
+                    .iter()
+                    .copied()
+                    .filter(|c| *c == info.name || *c == info.old_name),
+            );
+        }
+    }
+    let mut nrs: Vec<u32> = table
+        .iter()
+        .filter(|(_, name, _)| names.contains(name))
+        .map(|(nr, _, _)| *nr)
+        .collect();
+    nrs.sort_unstable();
+    nrs.dedup();
+    Some(nrs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nr(name: &str) -> u32 {
+        sonde_probe::syscall_nr(name).unwrap()
+    }
+
+    #[test]
+    fn kernel_set_covers_the_filter_and_the_state() {
+        let f = Filter::new("evt.type=read and proc.name=cat").unwrap();
+        let set = kernel_syscalls(Some(&f)).unwrap();
+        assert!(set.contains(&nr("read")));
+        for needed in [
+            "openat", "close", "execve", "clone", "dup2", "socket", "connect", "chdir",
+        ] {
+            assert!(
+                set.contains(&nr(needed)),
+                "{needed} is needed by the state engine"
+            );
+        }
+        assert!(!set.contains(&nr("getppid")));
+        // a syscall without an event of its own (a generic event) is passed on too
+        let g = Filter::new("evt.type=getppid").unwrap();
+        assert!(kernel_syscalls(Some(&g)).unwrap().contains(&nr("getppid")));
+        assert!(!set.contains(&nr("write")));
+        assert_eq!(kernel_syscalls(None), None);
+        let any = Filter::new("proc.name=cat").unwrap();
+        assert_eq!(kernel_syscalls(Some(&any)), None);
+    }
+}

@@ -67,12 +67,15 @@ pub struct Live {
 
 impl Live {
     /// Loads and attaches the probe, then reads /proc.
+    /// `syscalls`: the native syscalls the kernel passes on (None: all).
     pub fn start(
         snaplen: Option<u32>,
         max_seconds: Option<u64>,
+        syscalls: Option<Vec<u32>>,
     ) -> Result<Live, sonde_probe::Error> {
         let cfg = Config {
             snaplen: snaplen.unwrap_or(80),
+            syscalls,
             ..Config::default()
         };
         let probe = Probe::open(&cfg)?;

@@ -102,7 +102,11 @@ pub fn run(args: &Args) -> Result<()> {
         ),
         None => (
             "live capture",
-            Source::Live(Box::new(Live::start(args.snaplen, args.max_seconds)?)),
+            Source::Live(Box::new(Live::start(
+                args.snaplen,
+                args.max_seconds,
+                crate::filtering::kernel_syscalls(filter.as_ref()),
+            )?)),
         ),
     };
     let mut st = State::new();

@@ -171,6 +171,54 @@ impl Filter {
     pub fn event_types(&self) -> Option<BTreeSet<u16>> {
         types(&self.root)
     }
+
+    /// Of `candidates` (event or syscall names), those this filter's
+    /// `evt.type` checks can accept, or None when it may accept any event.
+    /// The live probe uses it to choose the syscalls the kernel passes on,
+    /// including those that arrive as generic `syscall` events.
+    pub fn event_type_names<'a>(&self, candidates: &[&'a str]) -> Option<BTreeSet<&'a str>> {
+        names(&self.root, candidates)
+    }
+}
+
+fn names<'a>(n: &Node, cands: &[&'a str]) -> Option<BTreeSet<&'a str>> {
+    match n {
+        Node::And(v) => {
+            let mut acc: Option<BTreeSet<&'a str>> = None;
+            for c in v {
+                if let Some(s) = names(c, cands) {
+                    acc = Some(match acc {
+                        None => s,
+                        Some(a) => a.intersection(&s).copied().collect(),
+                    });
+                }
+            }
+            acc
+        }
+        Node::Or(v) => {
+            let mut acc = BTreeSet::new();
+            for c in v {
+                acc.extend(names(c, cands)?);
+            }
+            Some(acc)
+        }
+        Node::Not(_) => None,
+        Node::Leaf(l) => match (&l.cmp, &l.src) {
+            (Cmp::EvtType { fallback, .. }, Src::Field(Field::EvtType)) => {
+                match fallback.as_ref() {
+                    Cmp::Str(s) => Some(
+                        cands
+                            .iter()
+                            .copied()
+                            .filter(|c| str_match(s, c.as_bytes()))
+                            .collect(),
+                    ),
+                    _ => None,
+                }
+            }
+            _ => None,
+        },
+    }
 }
 
 fn types(n: &Node) -> Option<BTreeSet<u16>> {
