@@ -158,7 +158,7 @@ drops_of() {
 ROWS=()
 row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 | $6 | $7 | $8 | $9 |"); }
 pct() { awk -v c="$1" -v w="$2" 'BEGIN {printf "%.0f%%", 100 * c / w}'; }
-per_s() { awk -v n="$1" -v w="$2" 'BEGIN {printf "%.2fM", n / w / 1e6}'; }
+per_s() { awk -v n="$1" -v w="$2" 'BEGIN {r = n / w; if (r >= 1e5) printf "%.2fM", r / 1e6; else printf "%.0f", r}'; }
 ratio() { awk -v x="$1" -v b="$2" 'BEGIN {printf "%.2fx", x / b}'; }
 
 # one configuration with a tracer: tag, workload, tracer stdout, tracer command...

@@ -12,7 +12,7 @@
 //! `-d` instead runs the filter as a display filter, on the events about
 //! to be printed.
 
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 
 use anyhow::Result;
 use sonde_event::{flags, Direction, RawEvent};
@@ -63,15 +63,36 @@ impl LastEventTypes {
         }
         let no_fd = !enter && self.cleared.contains(&ev.tid);
         let pass = f.matches_with(ctx, no_fd);
+        if !pass {
+            self.note_rejected(ev);
+        }
+        pass
+    }
+
+    /// Records an event the filter rejects without evaluating it (its type
+    /// cannot match and it does not modify state).
+    pub fn note_rejected(&mut self, ev: &RawEvent<'_>) {
+        let Some(info) = ev.info() else { return };
         let fl = info.flags | info.old_flags;
-        if !pass
-            && fl & (flags::MODIFIES_STATE | flags::SKIPPARSERESET) == 0
+        if fl & (flags::MODIFIES_STATE | flags::SKIPPARSERESET) == 0
             && ev.code != sonde_event::codes::SCHEDSWITCH_6_E
         {
             self.cleared.insert(ev.tid);
         }
-        pass
     }
+}
+
+/// The event codes a filter can accept, as a table indexed by code, or
+/// None when it may accept any event.
+pub fn type_table(f: Option<&Filter>) -> Option<Vec<bool>> {
+    let set = f?.event_types()?;
+    let mut t = vec![false; sonde_event::EVENTS.len()];
+    for c in set {
+        if let Some(x) = t.get_mut(c as usize) {
+            *x = true;
+        }
+    }
+    Some(t)
 }
 
 /// The native syscalls the live probe must pass to user space for this

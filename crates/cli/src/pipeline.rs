@@ -170,6 +170,14 @@ pub fn run(args: &Args) -> Result<()> {
     // events that passed the filter (all of them without one): what -n counts
     let mut passed = 0u64;
     let mut last_types = crate::filtering::LastEventTypes::default();
+    // Events whose type the filter cannot accept and that do not modify
+    // state are rejected before the state engine sees them, as sysdig's
+    // parser does.
+    let types = if args.displayflt {
+        None
+    } else {
+        crate::filtering::type_table(filter.as_ref())
+    };
     // container events at the very start of a capture describe the
     // containers that existed; sysdig consumes them while opening the file
     let mut opening = true;
@@ -198,6 +206,17 @@ pub fn run(args: &Args) -> Result<()> {
             d.before(&st, &ev).with_context(|| {
                 format!("cannot write '{}'", args.write.as_deref().unwrap_or(""))
             })?;
+        }
+        if let Some(t) = &types {
+            if !t.get(ev.code as usize).copied().unwrap_or(true)
+                && !crate::filtering::modifies_state(&ev)
+            {
+                last_types.note_rejected(&ev);
+                if crate::signals::stop_requested() {
+                    break Ok(());
+                }
+                continue;
+            }
         }
         if needs_state {
             st.process(&ev);

@@ -49,10 +49,22 @@ fn main() {
         std::fs::write(p, b"").expect("ready file");
     }
     let mut exited: HashSet<i64> = HashSet::new();
+    // exited threads a parent's clone/fork exit event named as its child
+    // after their procexit (the parent's event can carry a later timestamp)
+    let mut late_clone: HashSet<i64> = HashSet::new();
     let mut n = 0u64;
     let mut apply = |evs: Vec<sonde_probe::Event>, st: &mut sonde_state::State| {
         for e in &evs {
             let ev = e.raw();
+            let is_clone = ev.code % 2 == 1
+                && ev
+                    .info()
+                    .is_some_and(|i| matches!(i.name, "clone" | "clone3" | "fork" | "vfork"));
+            if is_clone {
+                if let Some(child) = ev.param_i64(0).filter(|&c| c > 0 && exited.contains(&c)) {
+                    late_clone.insert(child);
+                }
+            }
             st.process(&ev);
             if ev.code == sonde_event::codes::PROCEXIT_1_E {
                 exited.insert(ev.tid);
@@ -66,10 +78,16 @@ fn main() {
         apply(probe.poll(Duration::from_millis(1)).expect("poll"), &mut st);
     }
     apply(probe.flush().expect("flush"), &mut st);
-    let kept = exited.iter().filter(|&&t| st.thread(t).is_some()).count();
+    let kept: Vec<i64> = exited
+        .iter()
+        .copied()
+        .filter(|&t| st.thread(t).is_some())
+        .collect();
+    let late = kept.iter().filter(|t| late_clone.contains(t)).count();
     eprintln!(
-        "reap_check: events={n} exited={} still_in_table={kept} drops={}",
+        "reap_check: events={n} exited={} still_in_table={} (named by a clone exit after their procexit: {late}) drops={}",
         exited.len(),
+        kept.len(),
         probe.drops().total()
     );
 }

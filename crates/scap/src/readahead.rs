@@ -18,7 +18,10 @@ pub struct ReadAhead {
 }
 
 impl ReadAhead {
-    pub fn new<R: Read + Send + 'static>(mut inner: R) -> ReadAhead {
+    /// `fill`: gather full chunks (for decompressors, which return small
+    /// pieces); otherwise each read's bytes are handed over at once, so a
+    /// slow pipe is not held back.
+    pub fn new<R: Read + Send + 'static>(mut inner: R, fill: bool) -> ReadAhead {
         let (tx, rx) = sync_channel(DEPTH);
         thread::Builder::new()
             .name("sonde-readahead".into())
@@ -30,7 +33,7 @@ impl ReadAhead {
                         Ok(0) => break Ok(()),
                         Ok(k) => {
                             n += k;
-                            if n == buf.len() {
+                            if n == buf.len() || !fill {
                                 break Ok(());
                             }
                         }
@@ -97,7 +100,7 @@ mod tests {
     #[test]
     fn passes_bytes_through() {
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
-        let mut r = ReadAhead::new(std::io::Cursor::new(data.clone()));
+        let mut r = ReadAhead::new(std::io::Cursor::new(data.clone()), true);
         let mut got = Vec::new();
         r.read_to_end(&mut got).unwrap();
         assert_eq!(got, data);

@@ -58,7 +58,7 @@ impl FileReader {
 
     /// Reads a capture from a byte stream (plain or gzip).
     pub fn from_read(inner: Box<dyn Read + Send>) -> Result<FileReader, Error> {
-        let mut br = BufReader::with_capacity(1 << 18, inner);
+        let mut br = BufReader::with_capacity(1 << 20, inner);
         let head = {
             use std::io::BufRead;
             br.fill_buf()
@@ -68,9 +68,10 @@ impl FileReader {
         let (src, compressed): (Box<dyn Read + Send>, bool) = if head.starts_with(&[0x1f, 0x8b]) {
             // Decompress on another core: decoding and state stay on this one.
             let gz = flate2::bufread::MultiGzDecoder::new(br);
-            (Box::new(crate::readahead::ReadAhead::new(gz)), true)
+            (Box::new(crate::readahead::ReadAhead::new(gz, true)), true)
         } else {
-            (Box::new(br), false)
+            // Plain files too: the kernel's copy runs on the other core.
+            (Box::new(crate::readahead::ReadAhead::new(br, false)), false)
         };
         Reader::new(src, compressed)
     }
