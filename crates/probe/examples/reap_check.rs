@@ -11,7 +11,7 @@
 //! reused, is forgotten) and at the end counts how many of them the state
 //! still holds: that is the thread table's leak (sonde itself has no way to
 //! show its table size). Prints on stderr:
-//! `reap_check: events=N exited=E still_in_table=K drops=D`.
+//! `reap_check: events=N exited=E still_in_table=K (named by a clone exit after their procexit: L) drops=D`.
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
