@@ -45,14 +45,11 @@ impl Default for RenderOpts {
 
 /// The parameter descriptions that apply to this event.
 pub fn param_infos(ev: &RawEvent<'_>, opts: &RenderOpts) -> &'static [ParamInfo] {
+    // sysdig 0.29 knows only its own parameter list: it shows at most that
+    // many parameters, with its names and formats, whatever the event
+    // carries (codes newer than it have the current list in `old_params`)
     match ev.info() {
-        Some(i)
-            if opts.compat_029
-                && ev.nparams() <= i.old_params.len()
-                && !i.old_params.is_empty() =>
-        {
-            i.old_params
-        }
+        Some(i) if opts.compat_029 => i.old_params,
         Some(i) => i.params,
         None => &[],
     }

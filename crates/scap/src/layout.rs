@@ -57,6 +57,79 @@ impl Encoded {
     }
 }
 
+/// sysdig 0.29 indexes its syscall table with a generic event's id
+/// unchecked (and crashes past its end): ids newer than that table are
+/// written as 0 ("unknown"); the native syscall number stays.
+fn clamp_generic_id(enc: &mut Encoded) {
+    use sonde_event::codes::{GENERIC_E, GENERIC_X};
+    let b = &mut enc.bytes;
+    if b.len() < HEADER_LEN {
+        return;
+    }
+    let code = u16::from_le_bytes([b[20], b[21]]);
+    if code != GENERIC_E && code != GENERIC_X {
+        return;
+    }
+    let np = u32::from_le_bytes([b[22], b[23], b[24], b[25]]) as usize;
+    let w = if enc.large { 4 } else { 2 };
+    let first_len = if enc.large {
+        b.get(HEADER_LEN..HEADER_LEN + 4)
+            .map(|x| u32::from_le_bytes([x[0], x[1], x[2], x[3]]) as usize)
+    } else {
+        b.get(HEADER_LEN..HEADER_LEN + 2)
+            .map(|x| u16::from_le_bytes([x[0], x[1]]) as usize)
+    };
+    if np == 0 || first_len != Some(2) {
+        return;
+    }
+    let off = HEADER_LEN + np * w;
+    let max = sonde_event::SYSCALL_NAMES
+        .last()
+        .map(|(id, _)| *id)
+        .unwrap_or(0);
+    if let Some(x) = b.get_mut(off..off + 2) {
+        if u16::from_le_bytes([x[0], x[1]]) as u32 > max {
+            x.copy_from_slice(&0u16.to_le_bytes());
+        }
+    }
+}
+
+/// Drivers write strings NUL-terminated, so an empty string is one NUL
+/// byte; sysdig 0.29 misreads a zero-length string parameter. Empty
+/// string parameters are written as a lone NUL.
+fn nul_terminate_empty_strings(enc: &mut Encoded) {
+    let Some(ev) = enc.view() else { return };
+    let Some(info) = ev.info() else { return };
+    let infos = if info.old_params.is_empty() {
+        info.params
+    } else {
+        info.old_params
+    };
+    let is_str = |i: usize| {
+        infos.get(i).is_some_and(|p| {
+            matches!(
+                p.ptype,
+                ParamType::Charbuf | ParamType::Fspath | ParamType::Fsrelpath
+            )
+        })
+    };
+    if !(0..ev.nparams()).any(|i| is_str(i) && ev.param(i).is_some_and(|p| p.is_empty())) {
+        return;
+    }
+    let owned: Vec<Vec<u8>> = (0..ev.nparams())
+        .map(|i| match ev.param(i) {
+            Some(p) if p.is_empty() && is_str(i) => vec![0],
+            Some(p) => p.to_vec(),
+            None => Vec::new(),
+        })
+        .collect();
+    let refs: Vec<&[u8]> = owned.iter().map(|v| v.as_slice()).collect();
+    let mut bytes = Vec::with_capacity(enc.bytes.len() + 2);
+    let large = encode(ev.ts, ev.tid, ev.code, &refs, &mut bytes);
+    enc.bytes = bytes;
+    enc.large = large;
+}
+
 /// Default bytes for a parameter that neither event carried.
 fn default_param(t: ParamType) -> Vec<u8> {
     use ParamType as T;
@@ -192,6 +265,7 @@ impl Converter {
                 });
             }
             Layout::Classic => {
+                let start = out.len();
                 if info.dir == Direction::Exit {
                     let enter_code = ev.code.wrapping_sub(1);
                     let had_enter = self.last_code.get(&ev.tid) == Some(&enter_code);
@@ -232,6 +306,10 @@ impl Converter {
                 }
                 self.last_code.insert(ev.tid, ev.code);
                 out.push(Encoded::from(ev));
+                for enc in &mut out[start..] {
+                    clamp_generic_id(enc);
+                    nul_terminate_empty_strings(enc);
+                }
             }
         }
     }
@@ -314,5 +392,50 @@ mod tests {
     fn open_enter_is_kept_in_exit_only() {
         assert!(enter_still_emitted(c::SYSCALL_OPEN_E));
         assert!(!enter_still_emitted(c::SYSCALL_READ_E));
+    }
+
+    #[test]
+    fn classic_clamps_syscall_ids_sysdig_029_does_not_know() {
+        // generic exit with id 380 (rseq in current libs) and native id 334
+        let exit = ev(
+            c::GENERIC_X,
+            &[&380u16.to_le_bytes(), &334u16.to_le_bytes()],
+        );
+        let mut conv = Converter::new(Layout::Classic);
+        let mut out = Vec::new();
+        conv.push(&RawEvent::parse(&exit, false).unwrap(), &mut out);
+        assert_eq!(out.len(), 2, "a derived enter and the exit");
+        for e in &out {
+            let v = e.view().unwrap();
+            assert_eq!(v.param_u64(0), Some(0), "id clamped in {}", v.code);
+            assert_eq!(v.param_u64(1), Some(334), "native id kept");
+        }
+        // a known id is left alone
+        let exit = ev(c::GENERIC_X, &[&5u16.to_le_bytes(), &5u16.to_le_bytes()]);
+        out.clear();
+        conv.push(&RawEvent::parse(&exit, false).unwrap(), &mut out);
+        assert!(out
+            .iter()
+            .all(|e| e.view().unwrap().param_u64(0) == Some(5)));
+    }
+
+    #[test]
+    fn classic_writes_empty_strings_as_nul() {
+        let enter = ev(
+            c::SYSCALL_OPENAT_2_E,
+            &[
+                &(-100i64).to_le_bytes(),
+                b"",
+                &1u32.to_le_bytes(),
+                &0u32.to_le_bytes(),
+            ],
+        );
+        let mut conv = Converter::new(Layout::Classic);
+        let mut out = Vec::new();
+        conv.push(&RawEvent::parse(&enter, false).unwrap(), &mut out);
+        let v = out[0].view().unwrap();
+        assert_eq!(v.param(1), Some(&b"\0"[..]));
+        assert_eq!(v.param_i64(0), Some(-100));
+        assert_eq!(v.param_u64(2), Some(1));
     }
 }
