@@ -31,6 +31,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u32 self_tgid = 0;	/* the capturing process, never traced */
 const volatile __u32 snaplen = 80;	/* bytes of read/write data to capture */
 const volatile __u8 filter_tgids = 0;	/* trace only tgids in `tgids` (and their children) */
+const volatile __u8 filter_comms = 0;	/* drop events of tasks whose comm is in `comms` (-U) */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -58,6 +59,17 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } tgids SEC(".maps");
+
+/* Task names whose events are dropped in the kernel (sysdig's -U COMM). */
+struct comm_key {
+	char s[16];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct comm_key);
+	__type(value, __u8);
+} comms SEC(".maps");
 
 /* The file name a successful execve ran, saved at sched_process_exec. */
 struct exec_name {
@@ -565,6 +577,12 @@ static __always_inline bool task_wanted(__u32 tgid)
 		return false;
 	if (filter_tgids && !bpf_map_lookup_elem(&tgids, &tgid))
 		return false;
+	if (filter_comms) {
+		struct comm_key k = {};
+		bpf_get_current_comm(&k.s, sizeof(k.s));
+		if (bpf_map_lookup_elem(&comms, &k))
+			return false;
+	}
 	return true;
 }
 

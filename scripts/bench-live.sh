@@ -21,7 +21,8 @@
 #     c    `sonde > /dev/null`, no filter: full capture, printed
 #     c#   the same printed to a tmpfs file, only to count the lines (events) that
 #          reached the output; the file is deleted right away
-#   and reports ns per syscall of the workload (dd: wall time / 2N), events that
+#   and reports ns per syscall of the workload (dd: wall time / 2N; getppid runs
+#   BENCH_REPS times back to back in each configuration: median, and min-max), events that
 #   reached user space (and per second of workload), drops (probe counters; sonde
 #   prints them on exit only when non-zero), and the tracer's CPU (user+sys from
 #   workload start to its exit, after SIGINT, as % of one core over the workload's
@@ -36,6 +37,7 @@
 #   still in the table at the end.
 #
 # Environment: BENCH_CALLS (N, default 5000000), BENCH_FORKS (default 100000),
+# BENCH_REPS (runs of the getppid loop per configuration, default 3),
 # BENCH_NICE (niceness of tracers and workloads, default -10, to be less at the
 # mercy of other load), CARGO_TARGET_DIR. Runs a few minutes (about 4 on a
 # 2 vCPU VM). Safe to rerun: everything it starts is stopped on exit (also on
@@ -46,6 +48,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 N="${BENCH_CALLS:-5000000}"
 FORKS="${BENCH_FORKS:-100000}"
+REPS="${BENCH_REPS:-3}"
 NICE="${BENCH_NICE:--10}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 SONDE="$TARGET/release/sonde"
@@ -127,23 +130,33 @@ stop_tracer() {
     ERR="$(cat "$DIR/$tag.err")"
 }
 
-# run_workload NAME: sets NS (ns per syscall) and WALL_S
-run_workload() {
-    local t0 t1 out
+# run_once NAME: prints "ns_per_syscall wall_seconds"
+run_once() {
+    local t0 t1
     case "$1" in
     getppid | read)
-        out="$(nice -n "$NICE" "$EX/syscall_loop" "$1" "$N")"
-        NS="$(awk '{printf "%.0f", $4}' <<<"$out")"
-        WALL_S="$(awk '{printf "%.3f", $3 / 1e9}' <<<"$out")"
+        nice -n "$NICE" "$EX/syscall_loop" "$1" "$N" | awk '{printf "%.0f %.3f\n", $4, $3 / 1e9}'
         ;;
     dd)
         t0="$(now_ns)"
         nice -n "$NICE" dd if=/dev/zero of=/dev/null bs=1 count="$N" 2>/dev/null
         t1="$(now_ns)"
-        NS="$(awk -v a="$t0" -v b="$t1" -v n="$N" 'BEGIN {printf "%.0f", (b - a) / (2 * n)}')"
-        WALL_S="$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b - a) / 1e9}')"
+        awk -v a="$t0" -v b="$t1" -v n="$N" 'BEGIN {printf "%.0f %.3f\n", (b - a) / (2 * n), (b - a) / 1e9}'
         ;;
     esac
+}
+
+# run_workload NAME: runs it REPS times (getppid) or once (read, dd); sets NS
+# (median ns per syscall), NSR (min-max when repeated) and WALL_S (total)
+run_workload() {
+    local reps=1 i res
+    [[ "$1" == getppid ]] && reps="$REPS"
+    res="$(for ((i = 0; i < reps; i++)); do run_once "$1"; done)"
+    NS="$(sort -n <<<"$res" | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')"
+    WALL_S="$(awk '{w += $2} END {printf "%.3f", w}' <<<"$res")"
+    NSR="$NS"
+    ((reps > 1)) && NSR="$NS ($(sort -n <<<"$res" | awk 'NR == 1 {a = $1} {b = $1} END {print a "-" b}'))"
+    return 0
 }
 
 # drops from a tracer's stderr: probe_hold/reap_check print drops=N, sonde
@@ -190,29 +203,29 @@ for w in getppid read dd; do
     echo "== $w" >&2
     run_workload "$w"
     BASE="$NS"
-    row "$w" "a: no capture" "$NS" "1.00x" "-" "-" "-" "-" "-"
+    row "$w" "a: no capture" "$NSR" "1.00x" "-" "-" "-" "-" "-"
 
     traced "b-$w" "$w" /dev/null "$EX/probe_hold" none
-    row "$w" "b: probe attached, all filtered in kernel" "$NS" "$(ratio "$NS" "$BASE")" \
+    row "$w" "b: probe attached, all filtered in kernel" "$NSR" "$(ratio "$NS" "$BASE")" \
         "$EVENTS" "$(per_s "$EVENTS" "$WALL_S")" "$DROPS" "$CPU_S s ($(pct "$CPU_S" "$WALL_S"))" "$CATCHUP_S"
     B_NS="$NS"
 
     traced "b2-$w" "$w" /dev/null "$SONDE" evt.type=ptrace
-    row "$w" "b': sonde evt.type=ptrace (filtered in user space)" "$NS" "$(ratio "$NS" "$BASE")" \
+    row "$w" "b': sonde evt.type=ptrace (filtered in user space)" "$NSR" "$(ratio "$NS" "$BASE")" \
         "all (not counted)" "-" "$DROPS" "$CPU_S s ($(pct "$CPU_S" "$WALL_S"))" "$CATCHUP_S"
 
     traced "p-$w" "$w" /dev/null "$EX/probe_hold" all
-    row "$w" "p: bare probe, drained and counted" "$NS" "$(ratio "$NS" "$BASE")" \
+    row "$w" "p: bare probe, drained and counted" "$NSR" "$(ratio "$NS" "$BASE")" \
         "$EVENTS" "$(per_s "$EVENTS" "$WALL_S")" "$DROPS" "$CPU_S s ($(pct "$CPU_S" "$WALL_S"))" "$CATCHUP_S"
 
     traced "c-$w" "$w" /dev/null "$SONDE"
-    row "$w" "**c: sonde > /dev/null**" "**$NS**" "$(ratio "$NS" "$BASE"), **$(ratio "$NS" "$B_NS") of b**" \
+    row "$w" "**c: sonde > /dev/null**" "**$NSR**" "$(ratio "$NS" "$BASE"), **$(ratio "$NS" "$B_NS") of b**" \
         "(see c#)" "-" "$DROPS" "$CPU_S s ($(pct "$CPU_S" "$WALL_S"))" "$CATCHUP_S"
 
     traced "n-$w" "$w" "$COUNTF" "$SONDE"
     LINES="$(wc -l <"$COUNTF")"
     rm -f "$COUNTF"
-    row "$w" "c#: sonde > tmpfs file (counted)" "$NS" "$(ratio "$NS" "$BASE")" \
+    row "$w" "c#: sonde > tmpfs file (counted)" "$NSR" "$(ratio "$NS" "$BASE")" \
         "$LINES" "$(per_s "$LINES" "$WALL_S")" "$DROPS" "$CPU_S s ($(pct "$CPU_S" "$WALL_S"))" "$CATCHUP_S"
 done
 
@@ -229,7 +242,6 @@ RING="$(ring_kb "$SP")"
 stop_tracer storm
 STORM_DROPS="$(drops_of "$ERR")"
 STORM_CPU="$CPU_S"
-STORM_MAX="$RSS_KB"
 SP="$RP" TP="$RTP"
 stop_tracer reap
 REAP="$(grep -o 'reap_check:.*' <<<"$ERR" || echo "reap_check: no report")"
@@ -247,7 +259,7 @@ printf '%s\n' "${ROWS[@]}"
 cat <<EOF
 
 Fork storm: $FORKS fork()+_exit(0) in ${STORM_S} s (${STORM_US} µs each) under \`sonde > /dev/null\`:
-sonde VmHWM $((HWM0 / 1024)) MiB after attach, $((HWM1 / 1024)) MiB after the storm (max RSS $((STORM_MAX / 1024)) MiB at exit);
+sonde VmHWM $((HWM0 / 1024)) MiB after attach, $((HWM1 / 1024)) MiB after the storm;
 ring buffer resident ${RING} KiB, so $(((HWM1 - RING) / 1024)) MiB without it; sonde CPU ${STORM_CPU} s; drops ${STORM_DROPS}.
 Thread table: $REAP
 EOF

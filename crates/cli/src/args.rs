@@ -134,6 +134,16 @@ pub struct Args {
     #[arg(long = "layout", value_name = "LAYOUT")]
     pub layout: Option<String>,
 
+    /// Ignore all events of processes with this name (repeatable); in live
+    /// capture they are dropped in the kernel.
+    #[arg(short = 'U', long = "suppress-comm", value_name = "COMM")]
+    pub suppress_comm: Vec<String>,
+
+    /// Live capture: size of the kernel ring buffer, in bytes (suffixes K, M, G;
+    /// rounded up to a power of two, at least 64K). Default 16M.
+    #[arg(long = "ring-size", value_name = "SIZE", value_parser = parse_size)]
+    pub ring_size: Option<u32>,
+
     /// Filter expression (sysdig syntax).
     // No `allow_hyphen_values` here: with it, clap takes short options
     // with attached values (`-pc`, `-n5`) for filter words.
@@ -252,4 +262,23 @@ mod tests {
         assert!(a.json);
         assert_eq!(a.filter, ["proc.name=cat"]);
     }
+}
+
+/// Parses a byte size with an optional K, M or G suffix.
+fn parse_size(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (e.g. 65536, 256K, 16M)"))?;
+    let v = n
+        .checked_mul(mult)
+        .filter(|v| *v <= 1 << 31)
+        .ok_or_else(|| format!("'{s}' is too large (at most 2G)"))?;
+    Ok(v as u32)
 }

@@ -68,16 +68,7 @@ pub struct Live {
 impl Live {
     /// Loads and attaches the probe, then reads /proc.
     /// `syscalls`: the native syscalls the kernel passes on (None: all).
-    pub fn start(
-        snaplen: Option<u32>,
-        max_seconds: Option<u64>,
-        syscalls: Option<Vec<u32>>,
-    ) -> Result<Live, sonde_probe::Error> {
-        let cfg = Config {
-            snaplen: snaplen.unwrap_or(80),
-            syscalls,
-            ..Config::default()
-        };
+    pub fn start(cfg: Config, max_seconds: Option<u64>) -> Result<Live, sonde_probe::Error> {
         let probe = Probe::open(&cfg)?;
         let mut blocks = VecDeque::new();
         let root = std::path::Path::new("/");

@@ -103,9 +103,16 @@ pub fn run(args: &Args) -> Result<()> {
         None => (
             "live capture",
             Source::Live(Box::new(Live::start(
-                args.snaplen,
+                sonde_probe::Config {
+                    snaplen: args.snaplen.unwrap_or(80),
+                    syscalls: crate::filtering::kernel_syscalls(filter.as_ref()),
+                    ring_bytes: args
+                        .ring_size
+                        .unwrap_or(sonde_probe::Config::default().ring_bytes),
+                    suppress_comms: args.suppress_comm.clone(),
+                    ..sonde_probe::Config::default()
+                },
                 args.max_seconds,
-                crate::filtering::kernel_syscalls(filter.as_ref()),
             )?)),
         ),
     };
@@ -218,8 +225,19 @@ pub fn run(args: &Args) -> Result<()> {
                 continue;
             }
         }
-        if needs_state {
+        if needs_state || !args.suppress_comm.is_empty() {
             st.process(&ev);
+        }
+        // -U: events of processes with these names are ignored altogether
+        if !args.suppress_comm.is_empty()
+            && st.thread(ev.tid).is_some_and(|t| {
+                args.suppress_comm.iter().any(|c| {
+                    let c = c.as_bytes();
+                    t.comm == c[..c.len().min(15)]
+                })
+            })
+        {
+            continue;
         }
         // sysdig's capture filter: events it rejects are not counted,
         // written or shown (-d makes it a display filter: shown only)

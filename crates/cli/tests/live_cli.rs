@@ -162,3 +162,103 @@ fn live_capture_written_reads_the_same_in_sysdig() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A syscall flood into a deliberately tiny ring: events are dropped, the
+/// drops are counted and reported, and the flooding process is unharmed.
+#[test]
+fn a_tiny_ring_drops_counts_and_reports() {
+    if let Err(e) = sonde_probe::check_support() {
+        eprintln!("a_tiny_ring_drops_counts_and_reports: skipped: {e}");
+        return;
+    }
+    let mut child = sonde()
+        .args([
+            "--ring-size",
+            "64K",
+            "-M",
+            "5",
+            "-p",
+            "%evt.num %evt.type %evt.args",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // let the probe attach, then flood: 1-byte reads and writes
+    std::thread::sleep(Duration::from_millis(1500));
+    let started = Instant::now();
+    let dd = Command::new("dd")
+        .args(["if=/dev/zero", "of=/dev/null", "bs=1", "count=1000000"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    let took = started.elapsed();
+    assert!(dd.success(), "the flooding process finished unharmed");
+    assert!(
+        took < Duration::from_secs(30),
+        "the flood was not held back ({took:?})"
+    );
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "sonde failed: {err}");
+    let line = err
+        .lines()
+        .find(|l| l.contains("events dropped"))
+        .unwrap_or_else(|| panic!("no drop report in: {err}"));
+    let n: u64 = line
+        .split_whitespace()
+        .find_map(|w| w.parse().ok())
+        .unwrap_or_else(|| panic!("no count in: {line}"));
+    assert!(n > 0, "{line}");
+}
+
+/// -U COMM: the named process's events are dropped in the kernel, others pass.
+#[test]
+fn suppressed_comm_is_dropped() {
+    if let Err(e) = sonde_probe::check_support() {
+        eprintln!("suppressed_comm_is_dropped: skipped: {e}");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("sonde-supp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let id = std::process::id() % 100000;
+    let (hidden, shown) = (format!("hid{id}"), format!("shw{id}"));
+    for n in [&hidden, &shown] {
+        std::fs::copy("/bin/cat", dir.join(n)).unwrap();
+    }
+    let filter = format!("proc.name in ({hidden}, {shown}) and evt.type in (openat, open)");
+    let child = sonde()
+        .args(["-U", &hidden, "-M", "5", "-p", "%proc.name", &filter])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(4);
+    while Instant::now() < deadline {
+        for n in [&hidden, &shown] {
+            let _ = Command::new(dir.join(n))
+                .arg("/etc/hostname")
+                .stdout(Stdio::null())
+                .status();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().any(|l| l == shown),
+        "events of {shown} pass: {text}"
+    );
+    assert!(
+        !text.lines().any(|l| l == hidden),
+        "events of {hidden} are dropped: {text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

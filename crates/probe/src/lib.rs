@@ -84,6 +84,9 @@ pub struct Config {
     pub syscalls: Option<Vec<u32>>,
     /// Do not trace the calling process (the capture itself).
     pub exclude_self: bool,
+    /// Drop, in the kernel, the events of tasks with these names (sysdig's
+    /// `-U COMM`; names longer than 15 bytes are cut as the kernel cuts them).
+    pub suppress_comms: Vec<String>,
 }
 
 impl Default for Config {
@@ -94,6 +97,7 @@ impl Default for Config {
             pids: Vec::new(),
             syscalls: None,
             exclude_self: true,
+            suppress_comms: Vec::new(),
         }
     }
 }
@@ -237,6 +241,7 @@ impl Probe {
             };
             ro.snaplen = cfg.snaplen.min(32 << 10);
             ro.filter_tgids = u8::from(!cfg.pids.is_empty());
+            ro.filter_comms = u8::from(!cfg.suppress_comms.is_empty());
         }
         open.maps
             .aux_maps
@@ -250,6 +255,16 @@ impl Probe {
 
         // kernel-side filters
         set_syscalls(&skel, cfg.syscalls.as_deref())?;
+        for name in &cfg.suppress_comms {
+            let mut key = [0u8; 16];
+            let b = name.as_bytes();
+            let n = b.len().min(15);
+            key[..n].copy_from_slice(&b[..n]);
+            skel.maps
+                .comms
+                .update(&key, &[1], MapFlags::ANY)
+                .map_err(bpf_err("configure the suppressed names of"))?;
+        }
         for &pid in &cfg.pids {
             skel.maps
                 .tgids
