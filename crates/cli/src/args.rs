@@ -209,6 +209,25 @@ pub fn gnu_order(argv: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     opts
 }
 
+/// Parses a byte size with an optional K, M or G suffix.
+fn parse_size(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
+        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
+        Some('M') => (&t[..t.len() - 1], 1 << 20),
+        Some('G') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (e.g. 65536, 256K, 16M)"))?;
+    let v = n
+        .checked_mul(mult)
+        .filter(|v| *v <= 1 << 31)
+        .ok_or_else(|| format!("'{s}' is too large (at most 2G)"))?;
+    Ok(v as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,23 +281,13 @@ mod tests {
         assert!(a.json);
         assert_eq!(a.filter, ["proc.name=cat"]);
     }
-}
 
-/// Parses a byte size with an optional K, M or G suffix.
-fn parse_size(s: &str) -> Result<u32, String> {
-    let t = s.trim();
-    let (num, mult) = match t.chars().last().map(|c| c.to_ascii_uppercase()) {
-        Some('K') => (&t[..t.len() - 1], 1u64 << 10),
-        Some('M') => (&t[..t.len() - 1], 1 << 20),
-        Some('G') => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
-    };
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (e.g. 65536, 256K, 16M)"))?;
-    let v = n
-        .checked_mul(mult)
-        .filter(|v| *v <= 1 << 31)
-        .ok_or_else(|| format!("'{s}' is too large (at most 2G)"))?;
-    Ok(v as u32)
+    #[test]
+    fn sizes_parse_with_suffixes() {
+        assert_eq!(super::parse_size("65536"), Ok(65536));
+        assert_eq!(super::parse_size("64K"), Ok(65536));
+        assert_eq!(super::parse_size("16m"), Ok(16 << 20));
+        assert!(super::parse_size("3X").is_err());
+        assert!(super::parse_size("8G").is_err());
+    }
 }
