@@ -222,6 +222,10 @@ fn wrap(text: &str, out: &mut String) {
 }
 
 /// Writes the field list in `sysdig -l` layout (`verbose`: `-lv`, with types).
+/// The note `-l` puts before the description of fields whose data sonde
+/// does not collect yet (filters accept them; they never have a value).
+pub const NOT_COLLECTED: &str = "(NOT COLLECTED BY SONDE YET) ";
+
 pub fn write_list(out: &mut impl Write, verbose: bool) -> std::io::Result<()> {
     let mut s = String::new();
     for (ci, c) in table::CLASSES.iter().enumerate() {
@@ -254,6 +258,9 @@ pub fn write_list(out: &mut impl Write, verbose: bool) -> std::io::Result<()> {
             }
             if f.has(flags::FILTER_ONLY) {
                 desc.push_str("(FILTER ONLY) ");
+            }
+            if !f.extracted() {
+                desc.push_str(NOT_COLLECTED);
             }
             desc.push_str(f.desc);
             wrap(&desc, &mut s);
