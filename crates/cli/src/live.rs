@@ -44,6 +44,14 @@ pub enum Source {
 }
 
 impl Source {
+    /// Events the driver delivered and events it dropped (0 for files).
+    pub fn driver_stats(&self) -> (u64, u64) {
+        match self {
+            Source::File(_) => (0, 0),
+            Source::Live(l) => (l.received, l.probe.drops().total()),
+        }
+    }
+
     /// The next block; `None` at the end of the file or of the capture.
     pub fn next_block(&mut self) -> Result<Option<Block<'_>>, SourceError> {
         match self {
@@ -58,6 +66,8 @@ impl Source {
 /// Ctrl-C, the time limit or the end of the pipeline.
 pub struct Live {
     probe: Probe,
+    /// Events received from the probe so far.
+    received: u64,
     blocks: VecDeque<Block<'static>>,
     events: VecDeque<Event>,
     cur: Option<Event>,
@@ -85,6 +95,7 @@ impl Live {
         }
         Ok(Live {
             probe,
+            received: 0,
             blocks,
             events: VecDeque::new(),
             cur: None,
@@ -99,6 +110,7 @@ impl Live {
         }
         loop {
             if let Some(ev) = self.events.pop_front() {
+                self.received += 1;
                 let cur = self.cur.insert(ev);
                 let mut raw = cur.raw();
                 raw.latency = cur.latency_ns;

@@ -93,6 +93,7 @@ pub fn run(args: &Args) -> Result<()> {
         .map_err(|e| usage(format!("invalid output format '{fmt_str}': {e}")))?;
     let filter = crate::filtering::compile(args)?;
     // without -r: live capture with the eBPF probe
+    let started = std::time::Instant::now();
     let (path, mut reader) = match args.read.as_deref() {
         Some(path) => (
             path,
@@ -338,6 +339,14 @@ pub fn run(args: &Args) -> Result<()> {
     if let Some(d) = dumper.as_mut() {
         d.finish(&st)
             .with_context(|| format!("cannot write '{}'", args.write.as_deref().unwrap_or("")))?;
+    }
+    if args.verbose {
+        // sysdig's -v capture summary, on stderr
+        let (driver, drops) = reader.driver_stats();
+        let secs = started.elapsed().as_secs_f64();
+        let eps = if secs > 0.0 { num as f64 / secs } else { 0.0 };
+        eprintln!("Driver Events:{driver}\nDriver Drops:{drops}\nSuppressed by Comm:0");
+        eprintln!("Elapsed time: {secs:.3}, Captured Events: {num}, {eps:.2} eps");
     }
     result.map_err(|e| e.into_anyhow(path))?;
     let _ = std::io::stderr().flush();

@@ -134,7 +134,7 @@ pub struct Probe {
     ring: RingBuffer<'static>,
     queue: Queue,
     /// Drained events not handed out yet, sorted by timestamp.
-    pending: Vec<Event>,
+    pending: std::collections::VecDeque<Event>,
     boot_offset: u64,
     _links: Vec<Link>,
     skel: SondeSkel<'static>,
@@ -298,7 +298,7 @@ impl Probe {
         Ok(Probe {
             ring,
             queue,
-            pending: Vec::new(),
+            pending: std::collections::VecDeque::new(),
             boot_offset: offset,
             _links: links,
             skel,
@@ -319,8 +319,8 @@ impl Probe {
             self.drain()?;
             ready = self.ready();
         }
-        let rest = self.pending.split_off(ready);
-        Ok(std::mem::replace(&mut self.pending, rest))
+        // each event is moved once; the held-back tail stays in place
+        Ok(self.pending.drain(..ready).collect())
     }
 
     /// How many pending events are old enough to hand out.
@@ -332,17 +332,41 @@ impl Probe {
     /// Everything drained so far, ready or not (at the end of a capture).
     pub fn flush(&mut self) -> Result<Vec<Event>, Error> {
         self.drain()?;
-        Ok(std::mem::take(&mut self.pending))
+        Ok(self.pending.drain(..).collect())
     }
 
     fn drain(&mut self) -> Result<(), Error> {
         self.ring.consume().map_err(bpf_err("drain"))?;
-        let mut q = self.queue.borrow_mut();
-        if !q.is_empty() {
-            // one shared ring: records are in reservation order, which can
-            // differ from timestamp order across CPUs
-            self.pending.append(&mut q);
-            self.pending.sort_by_key(Event::ts);
+        let mut batch = {
+            let mut q = self.queue.borrow_mut();
+            let cap = q.capacity();
+            std::mem::replace(&mut *q, Vec::with_capacity(cap))
+        };
+        if batch.is_empty() {
+            return Ok(());
+        }
+        // One shared ring: records are in reservation order, which differs
+        // from timestamp order only a little across CPUs. The batch is nearly
+        // sorted (the sort is linear on runs), and only the part of `pending`
+        // newer than the batch's first event needs merging.
+        batch.sort_by_key(Event::ts);
+        let first = batch[0].ts();
+        let p = self.pending.partition_point(|e| e.ts() <= first);
+        if p == self.pending.len() {
+            self.pending.extend(batch);
+        } else {
+            let tail: Vec<Event> = self.pending.drain(p..).collect();
+            let (mut a, mut b) = (tail.into_iter().peekable(), batch.into_iter().peekable());
+            loop {
+                let take_a = match (a.peek(), b.peek()) {
+                    (Some(x), Some(y)) => x.ts() <= y.ts(),
+                    (Some(_), None) => true,
+                    (None, Some(_)) => false,
+                    (None, None) => break,
+                };
+                let e = if take_a { a.next() } else { b.next() };
+                self.pending.extend(e);
+            }
         }
         Ok(())
     }

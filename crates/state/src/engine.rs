@@ -42,6 +42,11 @@ pub struct State {
     /// closes an fd or ends a thread can still be rendered with it.
     pending_close: Vec<(i64, i64)>,
     pending_exit: Option<i64>,
+    /// Threads that exited recently, with the time of their exit: a
+    /// parent's clone exit can arrive after its child already ran and
+    /// exited, and must not bring the child back. Bounded.
+    recent_exits: FxHashMap<i64, u64>,
+    last_ts: u64,
     /// Containers by short id.
     pub containers: FxHashMap<Vec<u8>, Container>,
     /// The stand-in thread of the `container` event being looked at.
@@ -81,6 +86,9 @@ const AF_NETLINK: u8 = 16;
 const EINPROGRESS: i64 = -115;
 const F_DUPFD: u64 = 1;
 const F_DUPFD_CLOEXEC: u64 = 26;
+
+/// How long an exited thread is remembered against late clone exits.
+const RECENT_EXIT_WINDOW_NS: u64 = 1_000_000_000;
 
 impl State {
     pub fn new() -> State {
@@ -250,6 +258,16 @@ impl State {
         }
         if let Some(tid) = self.pending_exit.take() {
             self.threads.remove(&tid);
+            if self.recent_exits.len() >= 4096 {
+                // forget exits older than the window
+                let now = self.last_ts;
+                self.recent_exits
+                    .retain(|_, ts| now.saturating_sub(*ts) < RECENT_EXIT_WINDOW_NS);
+                if self.recent_exits.len() >= 4096 {
+                    self.recent_exits.clear();
+                }
+            }
+            self.recent_exits.insert(tid, self.last_ts);
         }
     }
 
@@ -272,6 +290,7 @@ impl State {
     /// Updates the tables with one event.
     pub fn process(&mut self, ev: &RawEvent<'_>) {
         self.flush_pending();
+        self.last_ts = ev.ts;
         self.nevents += 1;
         self.container_thread = None;
         self.suppressed = false;
@@ -1032,6 +1051,17 @@ impl State {
         if res > 0 && self.threads.contains_key(&child_tid) {
             return; // the child's own exit event came first
         }
+        if res > 0
+            && self
+                .recent_exits
+                .get(&child_tid)
+                .is_some_and(|t| ev.ts.saturating_sub(*t) < RECENT_EXIT_WINDOW_NS)
+        {
+            return; // the child already ran and exited before its parent returned
+        }
+        if res == 0 {
+            self.recent_exits.remove(&child_tid);
+        }
         let parent = self.threads.get(&parent_tid).cloned();
         let mut t = match self.threads.get(&child_tid) {
             Some(existing) if res == 0 => existing.clone(),
@@ -1530,5 +1560,44 @@ mod tests {
         st.process(&event(2, 5151, c::SYSCALL_BRK_4_E, &b, 1));
         st.process(&event(3, 5151, c::SYSCALL_BRK_4_E, &b, 1));
         assert_eq!(calls.load(Ordering::Relaxed), 2, "a miss is remembered");
+    }
+
+    #[test]
+    fn a_late_parent_clone_exit_does_not_revive_an_exited_child() {
+        let mut st = State::new();
+        st.add_thread_info(&ThreadInfo {
+            tid: 100,
+            pid: 100,
+            ptid: 1,
+            comm: b"parent".to_vec(),
+            ..Default::default()
+        });
+        // the child runs and exits before its parent's clone returns
+        let child_clone = body(&[&0i64.to_le_bytes()]);
+        st.process(&event(10, 200, c::SYSCALL_CLONE_20_X, &child_clone, 1));
+        st.process(&event(20, 200, c::PROCEXIT_1_E, &[], 0));
+        st.process(&event(
+            25,
+            100,
+            c::SYSCALL_BRK_4_E,
+            &body(&[&0u64.to_le_bytes()]),
+            1,
+        ));
+        assert!(st.thread(200).is_none(), "the exited child is reaped");
+        let parent_clone = body(&[&200i64.to_le_bytes()]);
+        st.process(&event(30, 100, c::SYSCALL_CLONE_20_X, &parent_clone, 1));
+        assert!(
+            st.thread(200).is_none(),
+            "the parent's late clone exit does not bring it back"
+        );
+        // a new child with that tid much later is created as usual
+        st.process(&event(
+            5_000_000_000,
+            100,
+            c::SYSCALL_CLONE_20_X,
+            &parent_clone,
+            1,
+        ));
+        assert!(st.thread(200).is_some());
     }
 }
