@@ -75,9 +75,17 @@ row "-r BIG > /dev/null" -r "$BIG" -- -r "$BIG"
 if "$SONDE" -r "$TRACE" proc.name=curl >/dev/null 2>&1; then
     row "-r BIG proc.name=curl" -r "$BIG" proc.name=curl -- -r "$BIG" proc.name=curl
     row "-r BIG evt.type=open" -r "$BIG" evt.type=open -- -r "$BIG" evt.type=open
+    # issue 4: a ten-clause filter mixing proc., fd. and evt. fields
+    F10='(evt.type in (open, openat, read, write, close, connect, sendto, recvfrom) or evt.type=execve) and proc.name=curl and evt.dir=< and not fd.name contains /proc and (fd.typechar=f or fd.typechar=4 or fd.typechar=6) and thread.tid>1 and proc.pid!=0 and not fd.name startswith /dev/pts and evt.cpu>=0 and user.uid>=0'
+    row "-r BIG <10-clause filter>" -r "$BIG" "$F10" -- -r "$BIG" "$F10"
 else
     echo "| -r BIG proc.name=curl        | (filters not supported yet: skipped)                                   |"
 fi
+# issue 6: writing (the same events out again), plain and gzip
+row "-r BIG -w out.scap" -r "$BIG" -w "$DIR/out-sonde.scap" -- -r "$BIG" -w "$DIR/out-sysdig.scap"
+row "-r BIG -w out.scap -z" -r "$BIG" -w "$DIR/out-sonde.scap.gz" -z -- -r "$BIG" -w "$DIR/out-sysdig.scap.gz" -z
+echo "| (sizes with -z: sonde $(du -m "$DIR/out-sonde.scap.gz" | cut -f1) MB, sysdig $(du -m "$DIR/out-sysdig.scap.gz" | cut -f1) MB) |"
+rm -f "$DIR"/out-sonde.scap* "$DIR"/out-sysdig.scap*
 if command -v gzip >/dev/null; then
     gzip -1 -c "$BIG" >"$BIG.gz"
     row "-r BIG.gz > /dev/null" -r "$BIG.gz" -- -r "$BIG.gz"

@@ -284,6 +284,28 @@ impl Dumper {
         self.write_one(st, ev, state_only)
     }
 
+    /// Copies an event block as it is (v2 layout), for plain copies with no
+    /// rotation, conversion or state-dependent work.
+    pub fn raw_event(
+        &mut self,
+        st: &State,
+        block_type: u32,
+        body: &[u8],
+        ts: u64,
+    ) -> io::Result<()> {
+        if self.cur.is_none() {
+            self.open(st, ts / 1_000_000_000)?;
+        }
+        let Some(c) = self.cur.as_mut() else {
+            return Ok(());
+        };
+        c.events += 1;
+        match &mut c.out {
+            Out::Plain(w) => w.write_raw_event_block(block_type, body),
+            Out::Gz(w) => w.write_raw_event_block(block_type, body),
+        }
+    }
+
     fn write_one(&mut self, st: &State, ev: &RawEvent<'_>, state_only: bool) -> io::Result<()> {
         let Some(c) = self.cur.as_mut() else {
             return Ok(());

@@ -82,17 +82,57 @@ impl LastEventTypes {
     }
 }
 
-/// The event codes a filter can accept, as a table indexed by code, or
-/// None when it may accept any event.
-pub fn type_table(f: Option<&Filter>) -> Option<Vec<bool>> {
-    let set = f?.event_types()?;
-    let mut t = vec![false; sonde_event::EVENTS.len()];
+/// The events a filter can accept: by event code, and for generic
+/// `syscall` events by syscall id.
+pub struct TypeTable {
+    codes: Vec<bool>,
+    generic_ids: Vec<bool>,
+}
+
+impl TypeTable {
+    /// Whether the filter may accept this event (false: it surely rejects it).
+    #[inline]
+    pub fn may_accept(&self, ev: &RawEvent<'_>) -> bool {
+        use sonde_event::codes::{GENERIC_E, GENERIC_X};
+        if ev.code == GENERIC_E || ev.code == GENERIC_X {
+            return match ev.param_u64(0) {
+                Some(id) => self.generic_ids.get(id as usize).copied().unwrap_or(true),
+                None => true,
+            };
+        }
+        self.codes.get(ev.code as usize).copied().unwrap_or(true)
+    }
+}
+
+/// The events a filter can accept, or None when it may accept any event.
+pub fn type_table(f: Option<&Filter>) -> Option<TypeTable> {
+    let f = f?;
+    let set = f.event_types()?;
+    let mut codes = vec![false; sonde_event::EVENTS.len()];
     for c in set {
-        if let Some(x) = t.get_mut(c as usize) {
+        if let Some(x) = codes.get_mut(c as usize) {
             *x = true;
         }
     }
-    Some(t)
+    // generic events show the name of their syscall id as evt.type
+    let max = sonde_event::SYSCALL_NAMES
+        .iter()
+        .map(|(id, _)| *id as usize)
+        .max()
+        .unwrap_or(0);
+    let names: Vec<&str> = sonde_event::SYSCALL_NAMES.iter().map(|(_, n)| *n).collect();
+    let accepted = f.event_type_names(&names);
+    let mut generic_ids = vec![accepted.is_none(); max + 1];
+    if let Some(acc) = accepted {
+        for (id, n) in sonde_event::SYSCALL_NAMES {
+            generic_ids[*id as usize] = acc.contains(n);
+        }
+        // ids without a name render as "<unknown>": let the filter decide
+        if let Some(x) = generic_ids.get_mut(0) {
+            *x = true;
+        }
+    }
+    Some(TypeTable { codes, generic_ids })
 }
 
 /// The native syscalls the live probe must pass to user space for this

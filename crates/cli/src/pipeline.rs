@@ -191,59 +191,166 @@ pub fn run(args: &Args) -> Result<()> {
     let mut opening = true;
     let mut summary = args.summary.then(crate::summary::Summary::new);
     let max = args.numevents.unwrap_or(u64::MAX);
-    let result = loop {
-        let block = match reader.next_block() {
-            Ok(Some(b)) => b,
-            Ok(None) => break Ok(()),
-            Err(e) => break Err(e),
-        };
-        let ev = match block {
-            Block::Event(ev) => ev,
-            other => {
-                st.apply_block(&other);
+    // Plain copy (-w with nothing reading the state after each file's
+    // header): v2 event blocks go out as they came in, undecoded.
+    let raw_copy = !needs_state && dumper.is_some() && args.suppress_comm.is_empty();
+    let result = if let (true, Source::File(r), Some(d)) = (raw_copy, &mut reader, dumper.as_mut())
+    {
+        loop {
+            let at = r.offset();
+            let (bt, body) = match r.next_raw_block() {
+                Ok(Some(x)) => x,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(crate::live::SourceError::File(e)),
+            };
+            use sonde_scap::blocks as b;
+            match bt {
+                b::EV_V2 | b::EVF_V2 | b::EV_V2_LARGE | b::EVF_V2_LARGE => {
+                    if !sonde_scap::event_block_known(body, bt) {
+                        continue;
+                    }
+                    let pre = if matches!(bt, b::EVF_V2 | b::EVF_V2_LARGE) {
+                        6
+                    } else {
+                        2
+                    };
+                    let ts = body
+                        .get(pre..pre + 8)
+                        .map(|x| u64::from_le_bytes(x.try_into().unwrap_or_default()))
+                        .unwrap_or(0);
+                    num += 1;
+                    d.raw_event(&st, bt, body, ts).with_context(|| {
+                        format!("cannot write '{}'", args.write.as_deref().unwrap_or(""))
+                    })?;
+                }
+                b::SHB => {}
+                _ => {
+                    let block = sonde_scap::decode_block(body, bt).map_err(|m| {
+                        crate::live::SourceError::File(sonde_scap::Error::new(
+                            at,
+                            sonde_scap::ErrorKind::Corrupt(m),
+                        ))
+                    });
+                    match block {
+                        Ok(Some(Block::Event(ev))) => {
+                            // old (v1) event blocks are rewritten in the v2 layout
+                            num += 1;
+                            d.event(&st, &ev, false).with_context(|| {
+                                format!("cannot write '{}'", args.write.as_deref().unwrap_or(""))
+                            })?;
+                        }
+                        Ok(Some(other)) => st.apply_block(&other),
+                        Ok(None) => {}
+                        Err(e) => break Err(e),
+                    }
+                }
+            }
+            if num >= max || crate::signals::stop_requested() {
+                break Ok(());
+            }
+        }
+    } else {
+        loop {
+            let block = match reader.next_block() {
+                Ok(Some(b)) => b,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            };
+            let ev = match block {
+                Block::Event(ev) => ev,
+                other => {
+                    st.apply_block(&other);
+                    continue;
+                }
+            };
+            num += 1;
+            let container_json =
+                matches!(ev.code, codes::CONTAINER_JSON_E | codes::CONTAINER_JSON_2_E);
+            opening = opening && (container_json || ev.code == codes::CONTAINER_E);
+            if first_ts == 0 && !container_json {
+                first_ts = ev.ts;
+            }
+            if let Some(d) = dumper.as_mut() {
+                d.before(&st, &ev).with_context(|| {
+                    format!("cannot write '{}'", args.write.as_deref().unwrap_or(""))
+                })?;
+            }
+            if let Some(t) = &types {
+                if !t.may_accept(&ev) && !crate::filtering::modifies_state(&ev) {
+                    last_types.note_rejected(&ev);
+                    if crate::signals::stop_requested() {
+                        break Ok(());
+                    }
+                    continue;
+                }
+            }
+            if needs_state || !args.suppress_comm.is_empty() {
+                st.process(&ev);
+            }
+            // -U: events of processes with these names are ignored altogether
+            if !args.suppress_comm.is_empty()
+                && st.thread(ev.tid).is_some_and(|t| {
+                    args.suppress_comm.iter().any(|c| {
+                        let c = c.as_bytes();
+                        t.comm == c[..c.len().min(15)]
+                    })
+                })
+            {
                 continue;
             }
-        };
-        num += 1;
-        let container_json = matches!(ev.code, codes::CONTAINER_JSON_E | codes::CONTAINER_JSON_2_E);
-        opening = opening && (container_json || ev.code == codes::CONTAINER_E);
-        if first_ts == 0 && !container_json {
-            first_ts = ev.ts;
-        }
-        if let Some(d) = dumper.as_mut() {
-            d.before(&st, &ev).with_context(|| {
-                format!("cannot write '{}'", args.write.as_deref().unwrap_or(""))
-            })?;
-        }
-        if let Some(t) = &types {
-            if !t.get(ev.code as usize).copied().unwrap_or(true)
-                && !crate::filtering::modifies_state(&ev)
-            {
-                last_types.note_rejected(&ev);
+            // sysdig's capture filter: events it rejects are not counted,
+            // written or shown (-d makes it a display filter: shown only)
+            let pass = match &filter {
+                Some(f) if !args.displayflt => {
+                    let ctx = Ctx {
+                        st: &st,
+                        ev: &ev,
+                        num,
+                        first_ts,
+                        prev_ts,
+                        opts: &opts,
+                        time_fmt,
+                    };
+                    last_types.check(f, &ctx)
+                }
+                _ => true,
+            };
+            if let Some(d) = dumper.as_mut() {
+                let state_only = !pass && args.fatfile && crate::filtering::modifies_state(&ev);
+                if pass || state_only {
+                    d.event(&st, &ev, state_only).with_context(|| {
+                        format!("cannot write '{}'", args.write.as_deref().unwrap_or(""))
+                    })?;
+                }
+            }
+            if !pass {
                 if crate::signals::stop_requested() {
                     break Ok(());
                 }
                 continue;
             }
-        }
-        if needs_state || !args.suppress_comm.is_empty() {
-            st.process(&ev);
-        }
-        // -U: events of processes with these names are ignored altogether
-        if !args.suppress_comm.is_empty()
-            && st.thread(ev.tid).is_some_and(|t| {
-                args.suppress_comm.iter().any(|c| {
-                    let c = c.as_bytes();
-                    t.comm == c[..c.len().min(15)]
-                })
-            })
-        {
-            continue;
-        }
-        // sysdig's capture filter: events it rejects are not counted,
-        // written or shown (-d makes it a display filter: shown only)
-        let pass = match &filter {
-            Some(f) if !args.displayflt => {
+            // state-only events of fatfile captures are applied, never shown
+            let state_only = ev.dump_flags & sonde_scap::DF_STATE_ONLY != 0;
+            let internal = ev
+                .info()
+                .map(|i| i.old_category & category::INTERNAL != 0)
+                .unwrap_or(true);
+            // events the engine filters out (state-only, failed container
+            // lookups) still show with -D when they are internal ones
+            let shown = if state_only || st.suppressed() {
+                args.debug && internal
+            } else {
+                !internal || args.debug
+            };
+            // what sysdig's engine hands out: -n and -S count these
+            let handed_out = !opening && (shown || !(state_only || st.suppressed()));
+            if handed_out {
+                passed += 1;
+                if let Some(s) = summary.as_mut() {
+                    s.count(&ev);
+                }
+            }
+            if print && shown && !opening {
                 let ctx = Ctx {
                     st: &st,
                     ev: &ev,
@@ -253,73 +360,25 @@ pub fn run(args: &Args) -> Result<()> {
                     opts: &opts,
                     time_fmt,
                 };
-                last_types.check(f, &ctx)
+                let display_ok = match &filter {
+                    Some(f) if args.displayflt => f.matches(&ctx),
+                    _ => true,
+                };
+                if display_ok {
+                    if let Err(e) = printer.event(&ctx) {
+                        if e.kind() == std::io::ErrorKind::BrokenPipe {
+                            return Ok(());
+                        }
+                        return Err(e.into());
+                    }
+                }
+                // `-t D` is relative to the previous event that was formatted
+                // (sysdig formats before it applies the display filter)
+                prev_ts = ev.ts;
             }
-            _ => true,
-        };
-        if let Some(d) = dumper.as_mut() {
-            let state_only = !pass && args.fatfile && crate::filtering::modifies_state(&ev);
-            if pass || state_only {
-                d.event(&st, &ev, state_only).with_context(|| {
-                    format!("cannot write '{}'", args.write.as_deref().unwrap_or(""))
-                })?;
-            }
-        }
-        if !pass {
-            if crate::signals::stop_requested() {
+            if passed >= max || crate::signals::stop_requested() {
                 break Ok(());
             }
-            continue;
-        }
-        // state-only events of fatfile captures are applied, never shown
-        let state_only = ev.dump_flags & sonde_scap::DF_STATE_ONLY != 0;
-        let internal = ev
-            .info()
-            .map(|i| i.old_category & category::INTERNAL != 0)
-            .unwrap_or(true);
-        // events the engine filters out (state-only, failed container
-        // lookups) still show with -D when they are internal ones
-        let shown = if state_only || st.suppressed() {
-            args.debug && internal
-        } else {
-            !internal || args.debug
-        };
-        // what sysdig's engine hands out: -n and -S count these
-        let handed_out = !opening && (shown || !(state_only || st.suppressed()));
-        if handed_out {
-            passed += 1;
-            if let Some(s) = summary.as_mut() {
-                s.count(&ev);
-            }
-        }
-        if print && shown && !opening {
-            let ctx = Ctx {
-                st: &st,
-                ev: &ev,
-                num,
-                first_ts,
-                prev_ts,
-                opts: &opts,
-                time_fmt,
-            };
-            let display_ok = match &filter {
-                Some(f) if args.displayflt => f.matches(&ctx),
-                _ => true,
-            };
-            if display_ok {
-                if let Err(e) = printer.event(&ctx) {
-                    if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        return Ok(());
-                    }
-                    return Err(e.into());
-                }
-            }
-            // `-t D` is relative to the previous event that was formatted
-            // (sysdig formats before it applies the display filter)
-            prev_ts = ev.ts;
-        }
-        if passed >= max || crate::signals::stop_requested() {
-            break Ok(());
         }
     };
     if reset_colors && print {

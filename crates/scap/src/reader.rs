@@ -10,6 +10,9 @@ use crate::blocks::*;
 use crate::parse::{parse_fdlist, parse_iflist, parse_machine, parse_proclist, parse_userlist};
 use crate::{Error, ErrorKind};
 
+/// Initial size of the read window.
+const WINDOW: usize = 1 << 20;
+
 /// Largest block accepted (large-payload event blocks included).
 pub const MAX_BLOCK: u32 = 1 << 30;
 
@@ -38,6 +41,14 @@ pub struct Reader<R> {
     src: R,
     /// Bytes consumed from the (decompressed) stream.
     offset: u64,
+    /// Read window: `src` is read in large pieces into `win[wpos..wend]`;
+    /// block bodies are handed out as slices of it (no copy, no zeroing).
+    win: Vec<u8>,
+    wpos: usize,
+    wend: usize,
+    /// Where the current block's body is: `Some(range)` in the window, or
+    /// `None` in `buf`.
+    body_at: Option<(usize, usize)>,
     buf: Vec<u8>,
     compressed: bool,
     section: SectionHeader,
@@ -83,7 +94,11 @@ impl<R: Read> Reader<R> {
         let mut r = Reader {
             src,
             offset: 0,
-            buf: Vec::with_capacity(1 << 16),
+            win: vec![0; WINDOW],
+            wpos: 0,
+            wend: 0,
+            body_at: None,
+            buf: Vec::new(),
             compressed,
             section: SectionHeader::default(),
             block_start: 0,
@@ -132,16 +147,50 @@ impl<R: Read> Reader<R> {
         self.offset
     }
 
-    fn fill(&mut self, out: &mut [u8]) -> Result<usize, Error> {
-        let mut n = 0;
-        while n < out.len() {
-            match self.src.read(&mut out[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
+    /// Reads more of `src` into the window; 0 at the end of the stream.
+    /// The window grows only when it is full of real data, so a corrupt
+    /// block length cannot make it allocate more than the file holds.
+    fn refill(&mut self) -> Result<usize, Error> {
+        if self.wpos == self.wend {
+            self.wpos = 0;
+            self.wend = 0;
+        } else if self.wend == self.win.len() {
+            if self.wpos > 0 {
+                self.win.copy_within(self.wpos..self.wend, 0);
+                self.wend -= self.wpos;
+                self.wpos = 0;
+            } else {
+                let n = self.win.len() * 2;
+                self.win.resize(n, 0);
+            }
+        }
+        loop {
+            match self.src.read(&mut self.win[self.wend..]) {
+                Ok(k) => {
+                    self.wend += k;
+                    return Ok(k);
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(self.err(ErrorKind::Io(e))),
             }
         }
+    }
+
+    /// Makes `n` bytes available in the window if the stream has them;
+    /// returns how many are available (less than `n` only at the end).
+    fn ensure(&mut self, n: usize) -> Result<usize, Error> {
+        while self.wend - self.wpos < n {
+            if self.refill()? == 0 {
+                break;
+            }
+        }
+        Ok((self.wend - self.wpos).min(n))
+    }
+
+    fn fill(&mut self, out: &mut [u8]) -> Result<usize, Error> {
+        let n = self.ensure(out.len())?;
+        out[..n].copy_from_slice(&self.win[self.wpos..self.wpos + n]);
+        self.wpos += n;
         self.offset += n as u64;
         Ok(n)
     }
@@ -150,7 +199,17 @@ impl<R: Read> Reader<R> {
         Error::new(self.block_start, kind)
     }
 
-    /// Reads `len` body bytes plus the trailer into `self.buf`.
+    /// The body of the block just read (without header and trailer).
+    #[inline]
+    fn body(&self) -> &[u8] {
+        match self.body_at {
+            Some((a, b)) => &self.win[a..b],
+            None => &self.buf,
+        }
+    }
+
+    /// Reads a block's body and trailer, checks the trailer, and leaves the
+    /// body in the window (see [`Reader::body`]).
     fn read_body(&mut self, total: u32, block_type: u32) -> Result<(), Error> {
         if !(12..=MAX_BLOCK).contains(&total) {
             return Err(self.err(ErrorKind::Corrupt(format!(
@@ -158,43 +217,35 @@ impl<R: Read> Reader<R> {
             ))));
         }
         let body = total as usize - 8;
-        let mut buf = std::mem::take(&mut self.buf);
-        buf.clear();
-        // Grow the buffer as bytes arrive rather than trusting the length
-        // up front: a corrupt length near MAX_BLOCK in a short file must not
-        // allocate a gigabyte before the truncation shows.
-        let mut n = 0;
-        while n < body {
-            let step = (body - n).min(n.max(1 << 20));
-            buf.resize(n + step, 0);
-            let k = self.fill(&mut buf[n..])?;
-            n += k;
-            if k < step {
-                break;
-            }
-        }
+        let n = self.ensure(body)?;
         if n < body {
-            self.buf = buf;
+            self.offset += n as u64;
+            self.wpos += n;
             return Err(self.err(ErrorKind::Truncated(format!(
                 "block of type {block_type:#x} needs {total} bytes, only {} left",
                 n + 8
             ))));
         }
-        let trailer = u32::from_le_bytes(buf[body - 4..].try_into().unwrap_or_default());
+        let start = self.wpos;
+        let trailer = u32::from_le_bytes(
+            self.win[start + body - 4..start + body]
+                .try_into()
+                .unwrap_or_default(),
+        );
+        self.wpos += body;
+        self.offset += body as u64;
         if trailer != total {
-            self.buf = buf;
             return Err(self.err(ErrorKind::Corrupt(format!(
                 "block of type {block_type:#x}: length {total} in header but {trailer} in trailer"
             ))));
         }
-        buf.truncate(body - 4);
-        self.buf = buf;
+        self.body_at = Some((start, start + body - 4));
         Ok(())
     }
 
     fn read_section(&mut self, total: u32) -> Result<SectionHeader, Error> {
         self.read_body(total, SHB)?;
-        let b = &self.buf;
+        let b = self.body();
         if b.len() < 16 {
             return Err(self.err(ErrorKind::Corrupt("section header too short".into())));
         }
@@ -242,36 +293,36 @@ impl<R: Read> Reader<R> {
             let corrupt = |m: String| Error::new(at, ErrorKind::Corrupt(m));
             match bt {
                 EV | EV_INT | EV_V2 | EV_V2_LARGE | EVF | EVF_V2 | EVF_V2_LARGE => {
-                    if !event_code_known(&self.buf, bt) {
+                    if !event_code_known(self.body(), bt) {
                         continue; // an event code newer than this build: skip, as libs does
                     }
-                    return Ok(decode_event(&self.buf, bt)
+                    return Ok(decode_event(self.body(), bt)
                         .map_err(corrupt)?
                         .map(Block::Event));
                 }
                 MI | MI_INT => {
                     return Ok(Some(Block::Machine(
-                        parse_machine(&self.buf).map_err(corrupt)?,
+                        parse_machine(self.body()).map_err(corrupt)?,
                     )))
                 }
                 FDL | FDL_INT | FDL_V2 => {
-                    let (tid, fds) = parse_fdlist(&self.buf, bt == FDL_V2).map_err(corrupt)?;
+                    let (tid, fds) = parse_fdlist(self.body(), bt == FDL_V2).map_err(corrupt)?;
                     return Ok(Some(Block::Fds { tid, fds }));
                 }
                 IL | IL_INT | IL_V2 => {
                     return Ok(Some(Block::Ifaces(
-                        parse_iflist(&self.buf, bt == IL_V2).map_err(corrupt)?,
+                        parse_iflist(self.body(), bt == IL_V2).map_err(corrupt)?,
                     )))
                 }
                 UL | UL_INT | UL_V2 => {
                     return Ok(Some(Block::Users(
-                        parse_userlist(&self.buf, bt == UL_V2).map_err(corrupt)?,
+                        parse_userlist(self.body(), bt == UL_V2).map_err(corrupt)?,
                     )))
                 }
                 _ => {
                     if let Some(v) = proclist_version(bt) {
                         return Ok(Some(Block::Threads(
-                            parse_proclist(&self.buf, v).map_err(corrupt)?,
+                            parse_proclist(self.body(), v).map_err(corrupt)?,
                         )));
                     }
                     return Ok(Some(Block::Skipped { block_type: bt }));
@@ -299,6 +350,7 @@ impl<R: Read> Reader<R> {
             b.extend_from_slice(&s.section_length.to_le_bytes());
             b.extend_from_slice(&s.options);
             self.buf = b;
+            self.body_at = None;
             return Ok(Some((SHB, &self.buf)));
         }
         self.block_start = self.offset;
@@ -315,7 +367,7 @@ impl<R: Read> Reader<R> {
         let bt = u32::from_le_bytes(hdr[0..4].try_into().unwrap_or_default());
         let total = u32::from_le_bytes(hdr[4..8].try_into().unwrap_or_default());
         self.read_body(total, bt)?;
-        Ok(Some((bt, &self.buf)))
+        Ok(Some((bt, self.body())))
     }
 }
 
@@ -329,6 +381,35 @@ fn event_code_known(b: &[u8], bt: u32) -> bool {
         Some(c) => sonde_event::event_info(u16::from_le_bytes([c[0], c[1]])).is_some(),
         None => true, // let decode_event report the short block
     }
+}
+
+/// Decodes a block body as [`Reader::next_block`] would (for callers of
+/// [`Reader::next_raw_block`]); `Ok(None)` for an event of an unknown code.
+pub fn decode_block(body: &[u8], bt: u32) -> Result<Option<Block<'_>>, String> {
+    Ok(Some(match bt {
+        EV | EV_INT | EV_V2 | EV_V2_LARGE | EVF | EVF_V2 | EVF_V2_LARGE => {
+            if !event_code_known(body, bt) {
+                return Ok(None);
+            }
+            return Ok(decode_event(body, bt)?.map(Block::Event));
+        }
+        MI | MI_INT => Block::Machine(parse_machine(body)?),
+        FDL | FDL_INT | FDL_V2 => {
+            let (tid, fds) = parse_fdlist(body, bt == FDL_V2)?;
+            Block::Fds { tid, fds }
+        }
+        IL | IL_INT | IL_V2 => Block::Ifaces(parse_iflist(body, bt == IL_V2)?),
+        UL | UL_INT | UL_V2 => Block::Users(parse_userlist(body, bt == UL_V2)?),
+        _ => match proclist_version(bt) {
+            Some(v) => Block::Threads(parse_proclist(body, v)?),
+            None => Block::Skipped { block_type: bt },
+        },
+    }))
+}
+
+/// Whether an event block body holds an event of a known code.
+pub fn event_block_known(body: &[u8], bt: u32) -> bool {
+    event_code_known(body, bt)
 }
 
 /// Decodes the event in an event block body. `Ok(None)` means the event code

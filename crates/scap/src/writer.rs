@@ -306,6 +306,16 @@ impl<W: Write> Writer<W> {
         self.finish()
     }
 
+    /// Writes an event block whose body (cpu, flags, event) is already in
+    /// the v2 layout, as a reader hands it out: captures are copied without
+    /// decoding.
+    pub fn write_raw_event_block(&mut self, block_type: u32, body: &[u8]) -> io::Result<()> {
+        self.begin(block_type);
+        self.block.extend_from_slice(body);
+        self.events += 1;
+        self.finish()
+    }
+
     /// Writes one event block. Non-zero `dump_flags` produce a flagged block.
     pub fn write_event(&mut self, ev: &RawEvent<'_>, dump_flags: u32) -> io::Result<()> {
         let large = ev.needs_large();
