@@ -65,7 +65,11 @@ pub fn run(args: &Args) -> Result<()> {
     let opts = RenderOpts {
         buf_fmt,
         max_buf_len: if args.verbose { 0 } else { 80 },
-        compat_029: true,
+        // Files render as sysdig 0.29 does. Live events follow the current
+        // (exit-only) event model, whose exit events carry the fd, size,
+        // ... that sysdig 0.29 showed on enter events: they render with the
+        // current parameter lists.
+        compat_029: args.read.is_some(),
     };
     // on a terminal sysdig's default format is coloured
     let tty = std::io::IsTerminal::is_terminal(&stdout);

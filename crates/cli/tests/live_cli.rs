@@ -262,3 +262,53 @@ fn suppressed_comm_is_dropped() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A process that was already running, with a file already open, before the
+/// capture started: its reads show its name and the file's name.
+#[test]
+fn already_running_process_is_named() {
+    if let Err(e) = sonde_probe::check_support() {
+        eprintln!("already_running_process_is_named: skipped: {e}");
+        return;
+    }
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("sonde-prior-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let name = format!("pri{}", std::process::id() % 100000);
+    let sh = dir.join(&name);
+    std::fs::copy("/bin/sh", &sh).unwrap();
+    let marker = dir.join("opened-before.txt");
+    std::fs::write(&marker, b"one\ntwo\nthree\n").unwrap();
+    // opens the file on fd 3, then waits for a line on stdin before reading it
+    let script = format!(
+        "exec 3<{}; read go; while read -r l <&3; do :; done; sleep 1",
+        marker.display()
+    );
+    let mut prior = Command::new(&sh)
+        .args(["-c", &script])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let filter = format!("proc.name={name} and evt.type=read and evt.dir=<");
+    let child = sonde()
+        .args(["-M", "5", &filter])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    prior.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let _ = prior.wait();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let m = marker.to_str().unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains(&format!(" {name} (")) && l.contains(&format!("(<f>{m})"))),
+        "a read of the already-open file, named, by the named process:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
