@@ -335,7 +335,7 @@ impl Dumper {
         if let Some((w, path)) = c.spool.take() {
             // metadata first, then the spooled event blocks, copied verbatim
             let md = st.metadata(Some(&c.refs));
-            let mut f = w.into_inner().into_inner().map_err(|e| e.into_error())?;
+            let mut f = w.into_inner()?.into_inner().map_err(|e| e.into_error())?;
             f.flush()?;
             f.rewind()?;
             let mut skip = [0u8; 28]; // the spool's own section header block
@@ -343,18 +343,18 @@ impl Dumper {
             match &mut c.out {
                 Out::Plain(w) => {
                     w.write_metadata(&md)?;
-                    io::copy(&mut f, w.inner_mut())?;
+                    io::copy(&mut f, w.inner_mut()?)?;
                 }
                 Out::Gz(w) => {
                     w.write_metadata(&md)?;
-                    io::copy(&mut f, w.inner_mut())?;
+                    io::copy(&mut f, w.inner_mut()?)?;
                 }
             }
             let _ = std::fs::remove_file(path);
         }
         match c.out {
-            Out::Plain(w) => w.into_inner().flush()?,
-            Out::Gz(w) => w.into_inner().flush()?,
+            Out::Plain(w) => w.into_inner()?.flush()?,
+            Out::Gz(w) => w.into_inner()?.flush()?,
         }
         let _ = c.name;
         Ok(())

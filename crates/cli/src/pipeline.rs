@@ -200,6 +200,7 @@ pub fn run(args: &Args) -> Result<()> {
     let raw_copy = !needs_state && dumper.is_some() && args.suppress_comm.is_empty();
     let result = if let (true, Source::File(r), Some(d)) = (raw_copy, &mut reader, dumper.as_mut())
     {
+        let mut v2 = Vec::with_capacity(1 << 12);
         loop {
             let at = r.offset();
             let (bt, body) = match r.next_raw_block() {
@@ -224,6 +225,22 @@ pub fn run(args: &Args) -> Result<()> {
                         .unwrap_or(0);
                     num += 1;
                     d.raw_event(&st, bt, body, ts).with_context(|| {
+                        format!("cannot write '{}'", args.write.as_deref().unwrap_or(""))
+                    })?;
+                }
+                b::EV | b::EV_INT | b::EVF
+                    if sonde_scap::event_block_known(body, bt)
+                        && sonde_scap::v1_event_to_v2(body, bt, &mut v2).is_some() =>
+                {
+                    // old blocks: the same bytes with the parameter count added
+                    let nbt = if bt == b::EVF { b::EVF_V2 } else { b::EV_V2 };
+                    let pre = if bt == b::EVF { 6 } else { 2 };
+                    let ts = v2
+                        .get(pre..pre + 8)
+                        .map(|x| u64::from_le_bytes(x.try_into().unwrap_or_default()))
+                        .unwrap_or(0);
+                    num += 1;
+                    d.raw_event(&st, nbt, &v2, ts).with_context(|| {
                         format!("cannot write '{}'", args.write.as_deref().unwrap_or(""))
                     })?;
                 }

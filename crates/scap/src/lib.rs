@@ -26,7 +26,9 @@ pub use blocks::{
 };
 pub use gzwrite::ParallelGz;
 pub use readahead::ReadAhead;
-pub use reader::{decode_block, decode_event, event_block_known, Block, FileReader, Reader};
+pub use reader::{
+    decode_block, decode_event, event_block_known, v1_event_to_v2, Block, FileReader, Reader,
+};
 pub use writebehind::WriteBehind;
 pub use writer::{Metadata, Writer, DF_STATE_ONLY};
 

@@ -407,6 +407,44 @@ pub fn decode_block(body: &[u8], bt: u32) -> Result<Option<Block<'_>>, String> {
     }))
 }
 
+/// Rewrites a v1 event block body (no parameter count in the event header)
+/// as a v2 body into `out`, without decoding parameters; returns the v2
+/// block type. `None` when the body is not a well-formed v1 event of a
+/// known code (decode it with [`decode_block`] for the exact error).
+pub fn v1_event_to_v2(body: &[u8], bt: u32, out: &mut Vec<u8>) -> Option<u32> {
+    let (flagged, new_bt) = match bt {
+        EV | EV_INT => (false, EV_V2),
+        EVF => (true, EVF_V2),
+        _ => return None,
+    };
+    let pre = if flagged { 6 } else { 2 };
+    let e = body.get(pre..)?;
+    if e.len() < HEADER_LEN_V1 {
+        return None;
+    }
+    let mut len = u32::from_le_bytes(e[16..20].try_into().ok()?) as usize;
+    let code = u16::from_le_bytes([e[20], e[21]]);
+    let info = sonde_event::event_info(code)?;
+    if code == sonde_event::codes::NOTIFICATION_E
+        || code == sonde_event::codes::INFRASTRUCTURE_EVENT_E
+    {
+        len = len.saturating_sub(3);
+    }
+    if len < HEADER_LEN_V1 || len > e.len() {
+        return None;
+    }
+    let rest = &e[HEADER_LEN_V1..len];
+    let n = RawEvent::infer_nparams(rest, info.params.len().max(info.old_params.len()))?;
+    out.clear();
+    out.extend_from_slice(&body[..pre]);
+    out.extend_from_slice(&e[0..16]);
+    out.extend_from_slice(&((len + 4) as u32).to_le_bytes());
+    out.extend_from_slice(&code.to_le_bytes());
+    out.extend_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(rest);
+    Some(new_bt)
+}
+
 /// Whether an event block body holds an event of a known code.
 pub fn event_block_known(body: &[u8], bt: u32) -> bool {
     event_code_known(body, bt)

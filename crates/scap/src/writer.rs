@@ -27,15 +27,13 @@ pub struct Metadata {
 /// A block-at-a-time capture writer.
 pub struct Writer<W: Write> {
     out: W,
+    /// Complete blocks not handed to `out` yet, then the block being built
+    /// (from `start`). Flushed in pieces of about [`BATCH`] bytes: the sink
+    /// only ever receives whole blocks.
     block: Vec<u8>,
+    start: usize,
     written: u64,
     events: u64,
-}
-
-fn pad4(b: &mut Vec<u8>) {
-    while !b.len().is_multiple_of(4) {
-        b.push(0);
-    }
 }
 
 fn put_str16(b: &mut Vec<u8>, s: &[u8], max: usize) {
@@ -49,7 +47,8 @@ impl<W: Write> Writer<W> {
     pub fn new(out: W) -> io::Result<Writer<W>> {
         let mut w = Writer {
             out,
-            block: Vec::with_capacity(1 << 16),
+            block: Vec::with_capacity(BATCH + (1 << 16)),
+            start: 0,
             written: 0,
             events: 0,
         };
@@ -73,18 +72,34 @@ impl<W: Write> Writer<W> {
     }
 
     fn begin(&mut self, block_type: u32) {
-        self.block.clear();
+        self.start = self.block.len();
         self.block.extend_from_slice(&block_type.to_le_bytes());
         self.block.extend_from_slice(&0u32.to_le_bytes());
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        pad4(&mut self.block);
-        let total = (self.block.len() + 4) as u32;
-        self.block[4..8].copy_from_slice(&total.to_le_bytes());
+        while !(self.block.len() - self.start).is_multiple_of(4) {
+            self.block.push(0);
+        }
+        let total = (self.block.len() - self.start + 4) as u32;
+        let s = self.start;
+        self.block[s + 4..s + 8].copy_from_slice(&total.to_le_bytes());
         self.block.extend_from_slice(&total.to_le_bytes());
-        self.out.write_all(&self.block)?;
-        self.written += self.block.len() as u64;
+        self.written += total as u64;
+        self.start = self.block.len();
+        if self.block.len() >= BATCH {
+            self.write_batch()?;
+        }
+        Ok(())
+    }
+
+    /// Hands the complete blocks gathered so far to the sink.
+    fn write_batch(&mut self) -> io::Result<()> {
+        if !self.block.is_empty() {
+            self.out.write_all(&self.block)?;
+            self.block.clear();
+            self.start = 0;
+        }
         Ok(())
     }
 
@@ -335,8 +350,9 @@ impl<W: Write> Writer<W> {
         self.finish()
     }
 
-    /// Flushes the underlying writer.
+    /// Writes out every complete block and flushes the underlying writer.
     pub fn flush(&mut self) -> io::Result<()> {
+        self.write_batch()?;
         self.out.flush()
     }
 
@@ -345,16 +361,22 @@ impl<W: Write> Writer<W> {
         &self.out
     }
 
-    /// The underlying writer, for appending raw blocks written elsewhere.
-    pub fn inner_mut(&mut self) -> &mut W {
-        &mut self.out
+    /// The underlying writer, for appending raw blocks written elsewhere
+    /// (after every block written so far).
+    pub fn inner_mut(&mut self) -> io::Result<&mut W> {
+        self.write_batch()?;
+        Ok(&mut self.out)
     }
 
-    /// Returns the underlying writer.
-    pub fn into_inner(self) -> W {
-        self.out
+    /// Writes out every complete block and returns the underlying writer.
+    pub fn into_inner(mut self) -> io::Result<W> {
+        self.write_batch()?;
+        Ok(self.out)
     }
 }
+
+/// How many bytes of complete blocks are gathered before they go to the sink.
+const BATCH: usize = 256 << 10;
 
 /// Dump flag: the event is kept only so readers can rebuild state
 /// (`-F` fatfile mode); readers hide it.

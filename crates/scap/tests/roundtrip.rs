@@ -74,7 +74,7 @@ fn rewrite(src: &std::path::Path, dst: &std::path::Path) {
         }
     }
     if let Some(w) = w {
-        out = w.into_inner();
+        out = w.into_inner().expect("flush");
     }
     std::fs::write(dst, out).expect("write");
 }
