@@ -219,11 +219,11 @@ fn write_i(out: &mut Vec<u8>, v: impl std::fmt::Display) {
 }
 
 impl Ctx<'_, '_> {
-    fn thread(&self) -> Option<&Thread> {
+    pub(crate) fn thread(&self) -> Option<&Thread> {
         self.st.event_thread(self.ev)
     }
 
-    fn main_thread(&self) -> Option<&Thread> {
+    pub(crate) fn main_thread(&self) -> Option<&Thread> {
         let t = self.thread()?;
         self.st.thread(t.pid).or(Some(t))
     }
@@ -260,7 +260,7 @@ impl Ctx<'_, '_> {
             .position(|p| p.name == name)
     }
 
-    fn fd_num(&self) -> Option<i64> {
+    pub(crate) fn fd_num(&self) -> Option<i64> {
         let info = self.ev.info()?;
         // sysdig 0.29's table: e.g. mmap enter events did not use an fd yet
         let flags = if self.opts.compat_029 {

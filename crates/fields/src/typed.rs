@@ -63,6 +63,12 @@ impl Ctx<'_, '_> {
             Field::ThreadTid => return Some(Value::Int(self.ev.tid)),
             Field::EvtCpu => return Some(Value::Int(self.ev.cpu as i64)),
             Field::EvtRawtime => return Some(Value::Uint(self.ev.ts)),
+            // numbers read straight from the tables (the same values and
+            // the same "no value" cases as their text in `extract`)
+            Field::ProcPid => return self.thread().map(|t| Value::Int(t.pid)),
+            Field::ProcPpid => return self.main_thread().map(|t| Value::Int(t.ptid)),
+            Field::UserUid => return self.thread().map(|t| Value::Uint(t.uid as u64)),
+            Field::FdNum => return self.fd_num().map(Value::Int),
             _ => {}
         }
         buf.clear();
