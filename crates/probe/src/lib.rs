@@ -114,7 +114,9 @@ pub struct Event {
 }
 
 impl Event {
-    /// A view of the event, with its CPU set.
+    /// A view of the event, with its CPU set. Events are only built by
+    /// `abi::decode`, which parses the record first and drops malformed
+    /// ones, so parsing again cannot fail.
     pub fn raw(&self) -> RawEvent<'_> {
         let mut ev = RawEvent::parse(&self.bytes, false).expect("probe events are well formed");
         ev.cpu = self.cpu;
