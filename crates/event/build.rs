@@ -263,9 +263,16 @@ fn main() {
             "" | "-" => bits(&r[5], flag_bits),
             s => bits(s, flag_bits),
         };
+        let fd_param = match get(7)
+            .split(',')
+            .position(|p| p.split(':').next() == Some("fd"))
+        {
+            Some(i) if !get(7).is_empty() => format!("Some({i})"),
+            _ => "None".to_string(),
+        };
         let _ = writeln!(
             out,
-            "EventInfo {{ code: {code}, enum_name: {:?}, name: {:?}, dir: {dir}, category: {}, flags: {}, params: {}, old_name: {old_name:?}, old_params: {old_p}, old_category: {old_cat}, old_flags: {old_flags} }},",
+            "EventInfo {{ code: {code}, enum_name: {:?}, name: {:?}, dir: {dir}, category: {}, flags: {}, params: {}, old_name: {old_name:?}, old_params: {old_p}, old_category: {old_cat}, old_flags: {old_flags}, fd_param: {fd_param} }},",
             r[1],
             r[2],
             bits(&r[4], category_bits),

@@ -389,6 +389,20 @@ mod tests {
     }
 
     #[test]
+    fn fd_param_index_matches_the_parameter_names() {
+        for e in crate::EVENTS.iter() {
+            let by_name = e
+                .params
+                .iter()
+                .position(|p| p.name == "fd")
+                .map(|i| i as u8);
+            assert_eq!(e.fd_param, by_name, "{}", e.enum_name);
+        }
+        let read_x = crate::event_info(crate::codes::SYSCALL_READ_X).unwrap();
+        assert_eq!(read_x.fd_param, Some(2));
+    }
+
+    #[test]
     fn rejects_overflow() {
         let mut b = build(3, &[&5i64.to_le_bytes()]);
         b[HEADER_LEN] = 200; // length of param 0 now exceeds the data

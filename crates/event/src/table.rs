@@ -70,6 +70,9 @@ pub struct EventInfo {
     pub old_category: u32,
     /// `EF_*` bits in the 2022 driver generation.
     pub old_flags: u32,
+    /// Index of the parameter named `fd` in `params`, if any (looked up
+    /// on every fd-using event, so resolved at build time).
+    pub fd_param: Option<u8>,
 }
 
 include!(concat!(env!("OUT_DIR"), "/table.rs"));

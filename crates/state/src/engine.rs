@@ -440,8 +440,8 @@ impl State {
         t.last_fd = None;
         if let Some(info) = ev.info() {
             if info.flags & sonde_event::flags::USES_FD != 0 {
-                if let Some(i) = info.params.iter().position(|p| p.name == "fd") {
-                    t.last_fd = ev.param_i64(i);
+                if let Some(i) = info.fd_param {
+                    t.last_fd = ev.param_i64(i as usize);
                 }
             }
         }
@@ -502,11 +502,7 @@ impl State {
         // exit-side fd, for fields like fd.name on exit events
         if let Some(info) = ev.info() {
             if info.flags & sonde_event::flags::USES_FD != 0 {
-                let from_exit = info
-                    .params
-                    .iter()
-                    .position(|p| p.name == "fd")
-                    .and_then(|i| ev.param_i64(i));
+                let from_exit = info.fd_param.and_then(|i| ev.param_i64(i as usize));
                 let fd = from_exit.or_else(|| self.enter_i64(tid, enter, 0));
                 if let Some(t) = self.threads.get_mut(&tid) {
                     t.last_fd = fd;
