@@ -36,6 +36,22 @@ pub struct Writer<W: Write> {
     events: u64,
 }
 
+/// A connected socket's endpoints, as fd-list entries store them.
+fn put_conn(e: &mut Vec<u8>, sip: &[u8], dip: &[u8], sport: u16, dport: u16, l4proto: u8) {
+    e.extend_from_slice(sip);
+    e.extend_from_slice(dip);
+    e.extend_from_slice(&sport.to_le_bytes());
+    e.extend_from_slice(&dport.to_le_bytes());
+    e.push(l4proto);
+}
+
+/// A listening socket's address, as fd-list entries store it.
+fn put_server(e: &mut Vec<u8>, ip: &[u8], port: u16, l4proto: u8) {
+    e.extend_from_slice(ip);
+    e.extend_from_slice(&port.to_le_bytes());
+    e.push(l4proto);
+}
+
 fn put_str16(b: &mut Vec<u8>, s: &[u8], max: usize) {
     let s = &s[..s.len().min(max)];
     b.extend_from_slice(&(s.len() as u16).to_le_bytes());
@@ -267,35 +283,19 @@ impl<W: Write> Writer<W> {
                     sport,
                     dport,
                     l4proto,
-                } => {
-                    e.extend_from_slice(sip);
-                    e.extend_from_slice(dip);
-                    e.extend_from_slice(&sport.to_le_bytes());
-                    e.extend_from_slice(&dport.to_le_bytes());
-                    e.push(*l4proto);
-                }
+                } => put_conn(&mut e, sip, dip, *sport, *dport, *l4proto),
                 FdDetail::Ipv6 {
                     sip,
                     dip,
                     sport,
                     dport,
                     l4proto,
-                } => {
-                    e.extend_from_slice(sip);
-                    e.extend_from_slice(dip);
-                    e.extend_from_slice(&sport.to_le_bytes());
-                    e.extend_from_slice(&dport.to_le_bytes());
-                    e.push(*l4proto);
-                }
+                } => put_conn(&mut e, sip, dip, *sport, *dport, *l4proto),
                 FdDetail::Ipv4Server { ip, port, l4proto } => {
-                    e.extend_from_slice(ip);
-                    e.extend_from_slice(&port.to_le_bytes());
-                    e.push(*l4proto);
+                    put_server(&mut e, ip, *port, *l4proto)
                 }
                 FdDetail::Ipv6Server { ip, port, l4proto } => {
-                    e.extend_from_slice(ip);
-                    e.extend_from_slice(&port.to_le_bytes());
-                    e.push(*l4proto);
+                    put_server(&mut e, ip, *port, *l4proto)
                 }
                 FdDetail::Unix { source, dest, path } => {
                     e.extend_from_slice(&source.to_le_bytes());
