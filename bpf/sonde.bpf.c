@@ -40,17 +40,38 @@ struct {
 	__type(value, struct syscall_conf);
 } syscalls SEC(".maps");
 
-/* Per-thread enter timestamp (and number) of the syscall in progress. */
-struct enter {
-	__u64 ts; /* 0: no syscall in progress */
-	__u64 id;
-};
+/* Per-thread enter timestamp of the syscall in progress (0: none), for
+ * evt.latency. Indexed by tid in a plain array sized to pid_max by user space:
+ * the lookup compiles to a bounds check and an add, no helper call. When
+ * pid_max is too large for that, task-local storage instead. */
+const volatile __u8 enter_in_array = 1;
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1); /* pid_max, set by user space */
 	__type(key, __u32);
-	__type(value, struct enter);
-} enter_ts SEC(".maps");
+	__type(value, __u64);
+} enter_slots SEC(".maps");
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} enter_tasks SEC(".maps");
+
+static __always_inline __u64 *enter_slot(struct task_struct *t, __u32 tid, __u64 create)
+{
+	if (enter_in_array)
+		return bpf_map_lookup_elem(&enter_slots, &tid);
+	return bpf_task_storage_get(&enter_tasks, t, 0, create);
+}
+
+/* Threads in a successful execveat: its sys_exit sees execve's number. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u8);
+} in_execveat SEC(".maps");
 
 /* The tgids traced when `filter_tgids` is set; children are added at fork. */
 struct {
@@ -610,36 +631,37 @@ static __always_inline bool has_enter_event(long id)
 	       id == NR_connect;
 }
 
+/* Both syscall programs test the (inlined) syscall set first: a syscall
+ * nobody asked for costs one array load. */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = pid_tgid, tgid = pid_tgid >> 32;
-	struct enter *e;
-	__u64 ts;
+	struct task_struct *task;
+	__u64 ts, *slot;
+	__u32 tid;
 
-	if (!task_wanted(tgid) || !syscall_wanted(id) || is_compat(regs))
+	if (!syscall_wanted(id))
 		return 0;
+	task = bpf_get_current_task_btf();
+	if (!task_wanted(task->tgid) || is_compat(regs))
+		return 0;
+	tid = task->pid;
 	ts = bpf_ktime_get_boot_ns();
-	/* a thread's entry stays until it exits: after its first syscall this is
-	 * a plain store, no hash update (lock and element allocation) */
-	e = bpf_map_lookup_elem(&enter_ts, &tid);
-	if (e) {
-		e->ts = ts;
-		e->id = id;
-	} else {
-		struct enter ne = { .ts = ts, .id = id };
+	slot = enter_slot(task, tid, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (slot)
+		*slot = ts;
+	if (id == NR_execveat) {
+		__u8 one = 1;
 
-		bpf_map_update_elem(&enter_ts, &tid, &ne, BPF_NOEXIST);
+		bpf_map_update_elem(&in_execveat, &tid, &one, BPF_ANY);
 	}
 	if (has_enter_event(id)) {
-		struct sc_ctx c = { .id = id, .ts = ts, .tid = tid };
+		struct sc_ctx c = { .id = id, .ts = ts, .tid = tid, .task = task };
 		struct aux *a = aux_get();
 
 		if (!a)
 			return 0;
 		load_args(&c, regs);
-		c.task = bpf_get_current_task_btf();
 		do_open_enter(a, &c);
 		evt_submit(a, ts, tid, 0);
 	}
@@ -649,30 +671,31 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = pid_tgid, tgid = pid_tgid >> 32;
-	struct sc_ctx c = { .ret = ret, .tid = tid };
-	struct enter *e;
+	struct sc_ctx c = { .ret = ret };
 	struct aux *a;
+	__u64 *slot;
 
 	c.id = regs->orig_ax;
-	if (!task_wanted(tgid) || !syscall_wanted(c.id) || is_compat(regs))
+	if (!syscall_wanted(c.id))
 		return 0;
+	c.task = bpf_get_current_task_btf();
+	if (!task_wanted(c.task->tgid) || is_compat(regs))
+		return 0;
+	c.tid = c.task->pid;
 	c.ts = bpf_ktime_get_boot_ns();
-	/* the entry is overwritten by the next enter and removed at thread
-	 * exit: no delete here, one hash operation less per syscall */
-	e = bpf_map_lookup_elem(&enter_ts, &tid);
-	if (e && e->ts && e->ts <= c.ts) {
-		c.latency = c.ts - e->ts;
-		e->ts = 0;
-		/* a successful execveat leaves execve's number in orig_ax */
-		if (c.id == NR_execve && e->id == NR_execveat)
-			c.id = NR_execveat;
+	slot = enter_slot(c.task, c.tid, 0);
+	if (slot && *slot && *slot <= c.ts) {
+		c.latency = c.ts - *slot;
+		*slot = 0;
+	}
+	/* a successful execveat leaves execve's number in orig_ax */
+	if (c.id == NR_execve && bpf_map_lookup_elem(&in_execveat, &c.tid)) {
+		c.id = NR_execveat;
+		bpf_map_delete_elem(&in_execveat, &c.tid);
 	}
 	a = aux_get();
 	if (!a)
 		return 0;
-	c.task = bpf_get_current_task_btf();
 	load_args(&c, regs);
 	do_exit_event(a, &c);
 	return 0;
@@ -715,7 +738,13 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 	int code = p->exit_code;
 	struct aux *a;
 
-	bpf_map_delete_elem(&enter_ts, &tid);
+	if (enter_in_array) {
+		__u64 *slot = bpf_map_lookup_elem(&enter_slots, &tid);
+
+		if (slot)
+			*slot = 0;
+	}
+	bpf_map_delete_elem(&in_execveat, &tid);
 	if (!task_wanted(tgid))
 		return 0;
 	a = aux_get();

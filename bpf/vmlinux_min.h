@@ -2272,13 +2272,16 @@ typedef __u32 __wsum;
 typedef __u16 __sum16;
 typedef _Bool bool;
 enum { false = 0, true = 1 };
-/* UAPI constants the probe names (enum bpf_map_type, BPF_ANY) */
+/* UAPI constants the probe names (enum bpf_map_type, map flags, BPF_ANY) */
 enum {
 	BPF_MAP_TYPE_HASH = 1,
 	BPF_MAP_TYPE_ARRAY = 2,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 	BPF_MAP_TYPE_LRU_HASH = 9,
 	BPF_MAP_TYPE_RINGBUF = 27,
+	BPF_MAP_TYPE_TASK_STORAGE = 29,
+	BPF_F_NO_PREALLOC = 1,
+	BPF_LOCAL_STORAGE_GET_F_CREATE = 1,
 	BPF_ANY = 0,
 	BPF_NOEXIST = 1,
 };

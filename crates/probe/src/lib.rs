@@ -199,6 +199,22 @@ fn set_syscalls(skel: &SondeSkel<'_>, wanted: Option<&[u32]>) -> Result<(), Erro
 }
 
 /// Whether the effective capabilities allow loading tracing programs.
+/// The kernel's pid_max (`/proc/sys/kernel/pid_max`); 4M, the largest
+/// allowed value, when unreadable.
+fn pid_max() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1 << 22)
+}
+
+/// Entries of the tid-indexed enter-timestamp array (8 bytes each), or None
+/// to use task-local storage: above 1M pids the array would take more than
+/// 8 MiB of kernel memory.
+fn enter_slots_for(pid_max: u32) -> Option<u32> {
+    (pid_max <= 1 << 20).then_some(pid_max.max(1))
+}
+
 fn has_bpf_caps() -> bool {
     const CAP_SYS_ADMIN: u32 = 21;
     const CAP_PERFMON: u32 = 38;
@@ -223,6 +239,7 @@ impl Probe {
     pub fn open(cfg: &Config) -> Result<Probe, Error> {
         check_support()?;
         let ncpus = libbpf_rs::num_possible_cpus().map_err(bpf_err("count the CPUs for"))?;
+        let enter_slots = enter_slots_for(pid_max());
         // The skeleton borrows its object storage for its whole life; one small
         // allocation per probe is leaked to give it a 'static home.
         let storage: &'static mut MaybeUninit<OpenObject> =
@@ -244,6 +261,13 @@ impl Probe {
             ro.snaplen = cfg.snaplen.min(32 << 10);
             ro.filter_tgids = u8::from(!cfg.pids.is_empty());
             ro.filter_comms = u8::from(!cfg.suppress_comms.is_empty());
+            ro.enter_in_array = u8::from(enter_slots.is_some());
+        }
+        if let Some(n) = enter_slots {
+            open.maps
+                .enter_slots
+                .set_max_entries(n)
+                .map_err(bpf_err("size the syscall enter table of"))?;
         }
         open.maps
             .aux_maps
