@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Building one event in a per-CPU scratch buffer, parameter by parameter,
- * then copying it to the ring buffer.
+ * then copying it to the CPU's ring (layout in sonde.h).
  *
  * Layout in `struct aux.data`:
  *   [rec_prefix 16][header 26][nparams x u16 length][parameter data ...]
@@ -33,17 +33,31 @@ struct aux {
 	__u64 names[32];   /* path walk: component names, leaf first */
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1); /* set to the number of CPUs by user space */
-	__type(key, __u32);
-	__type(value, struct aux);
-} aux_maps SEC(".maps");
+/* One CPU's buffer: see the layout in sonde.h. */
+struct cpu_buf {
+	struct aux aux;
+	__u8 _pad0[AUX_STRUCT_SIZE - sizeof(struct aux)];
+	__u64 head;
+	__u8 _pad1[56];
+	__u64 tail;
+	__u8 _pad2[4096 - 72];
+	__u8 ring[]; /* ring size + RING_SLACK bytes */
+};
+_Static_assert(__builtin_offsetof(struct cpu_buf, head) == RING_HDR_OFF, "head");
+_Static_assert(__builtin_offsetof(struct cpu_buf, tail) == RING_TAIL_OFF, "tail");
+_Static_assert(__builtin_offsetof(struct cpu_buf, ring) == RING_DATA_OFF, "ring");
+
+/* Ring size - 1 (a power of two); the value size of `cpu_bufs` is
+ * RING_DATA_OFF + ring size + RING_SLACK. Both set by user space. */
+const volatile __u64 ring_mask = 0;
 
 struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 8 << 20); /* may be resized by user space */
-} events SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1); /* set to the number of CPUs by user space */
+	__uint(key_size, 4);
+	__uint(value_size, RING_DATA_OFF + 4096); /* set by user space */
+} cpu_bufs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -56,7 +70,7 @@ static __always_inline struct aux *aux_get(void)
 {
 	__u32 cpu = bpf_get_smp_processor_id();
 
-	return bpf_map_lookup_elem(&aux_maps, &cpu);
+	return bpf_map_lookup_elem(&cpu_bufs, &cpu);
 }
 
 static __always_inline void evt_begin(struct aux *a, __u16 code, __u32 nparams, __u32 cat)
@@ -146,14 +160,32 @@ static __always_inline void push_written(struct aux *a, __u32 n)
 	set_len(a, n);
 }
 
-/* Fills the header and copies the event to the ring buffer. */
+/* Events up to this size are copied to the ring by unrolled word stores;
+ * bigger ones with one bpf_probe_read_kernel call. */
+#define SMALL_EVENT 256
+
+static __always_inline void count_drop(struct aux *a)
+{
+	__u32 cat = a->drop_cat;
+	__u64 *cnt = bpf_map_lookup_elem(&drops, &cat);
+
+	if (cnt)
+		*cnt += 1;
+}
+
+/* Fills the header and publishes the event in this CPU's ring: no helper
+ * call, no lock, no wakeup (user space drains on a timer). `a` must be the
+ * start of this CPU's `cpu_bufs` entry (what aux_get returns). */
 static __always_inline void evt_submit(struct aux *a, __u64 ts, __u32 tid, __u64 latency)
 {
+	struct cpu_buf *b = (struct cpu_buf *)a;
 	struct rec_prefix *pre = (struct rec_prefix *)a->data;
-	__u64 tid64 = tid;
+	__u64 tid64 = tid, head, tail, off, rec;
 	__u32 len = a->pos - PREFIX_LEN;
 	__u32 size = a->pos;
 
+	if (size > AUX_SIZE || size < PREFIX_LEN + EVT_HDR_LEN)
+		return;
 	pre->latency_ns = latency;
 	pre->cpu = bpf_get_smp_processor_id();
 	pre->reserved = 0;
@@ -162,16 +194,32 @@ static __always_inline void evt_submit(struct aux *a, __u64 ts, __u32 tid, __u64
 	__builtin_memcpy(&a->data[PREFIX_LEN + 16], &len, 4);
 	__builtin_memcpy(&a->data[PREFIX_LEN + 20], &a->code, 2);
 	__builtin_memcpy(&a->data[PREFIX_LEN + 22], &a->nparams, 4);
-	if (size > AUX_SIZE)
-		return;
-	/* BPF_RB_NO_WAKEUP: user space polls on a timer, no wakeup per event */
-	if (bpf_ringbuf_output(&events, a->data, size, 1 /* BPF_RB_NO_WAKEUP */)) {
-		__u32 cat = a->drop_cat;
-		__u64 *cnt = bpf_map_lookup_elem(&drops, &cat);
 
-		if (cnt)
-			*cnt += 1;
+	rec = (size + 7) & ~7ULL;
+	head = b->head;
+	tail = *(volatile __u64 *)&b->tail;
+	if (head - tail + rec > ring_mask + 1) {
+		count_drop(a);
+		return;
 	}
+	off = head & ring_mask;
+	if (size <= SMALL_EVENT) {
+		__u64 *dst = (__u64 *)&b->ring[off];
+		const __u64 *src = (const __u64 *)a->data;
+
+#pragma unroll
+		for (int i = 0; i < SMALL_EVENT / 8; i++) {
+			if (i * 8 >= size)
+				break;
+			dst[i] = src[i];
+		}
+	} else if (bpf_probe_read_kernel(&b->ring[off], size, a->data)) {
+		count_drop(a);
+		return;
+	}
+	/* the record's bytes before the new head (x86: stores stay in order) */
+	asm volatile("" ::: "memory");
+	*(volatile __u64 *)&b->head = head + rec;
 }
 
 #endif

@@ -646,7 +646,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	if (!task_wanted(task->tgid) || is_compat(regs))
 		return 0;
 	tid = task->pid;
-	ts = bpf_ktime_get_boot_ns();
+	ts = bpf_ktime_get_ns();
 	slot = enter_slot(task, tid, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (slot)
 		*slot = ts;
@@ -682,7 +682,7 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	if (!task_wanted(c.task->tgid) || is_compat(regs))
 		return 0;
 	c.tid = c.task->pid;
-	c.ts = bpf_ktime_get_boot_ns();
+	c.ts = bpf_ktime_get_ns();
 	slot = enter_slot(c.task, c.tid, 0);
 	if (slot && *slot && *slot <= c.ts) {
 		c.latency = c.ts - *slot;
@@ -756,7 +756,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 	push_u8(a, (code & 0x7f) != 0x7f ? code & 0x7f : 0); /* sig: WTERMSIG */
 	push_u8(a, (code & 0x80) ? 1 : 0);		/* core */
 	push_s64(a, 0);					/* reaper_tid: TODO */
-	evt_submit(a, bpf_ktime_get_boot_ns(), tid, 0);
+	evt_submit(a, bpf_ktime_get_ns(), tid, 0);
 	if (filter_tgids && p->pid == tgid)
 		bpf_map_delete_elem(&tgids, &tgid);
 	return 0;

@@ -20,6 +20,29 @@ struct rec_prefix {
 #define PREFIX_LEN 16
 #define EVT_HDR_LEN 26
 
+/*
+ * Per-CPU buffers (map `cpu_bufs`, one entry per CPU, mmapped by user space).
+ * Each entry: the scratch space an event is built in (`struct aux`, padded to
+ * AUX_STRUCT_SIZE), the ring's positions, then the ring itself.
+ *
+ *   [AUX_STRUCT_SIZE: struct aux][head u64 @RING_HDR_OFF][tail u64 @+64]...
+ *   [ring: ring size bytes @RING_DATA_OFF][slack: RING_SLACK bytes]
+ *
+ * head (written by the probe) and tail (written by user space) count bytes
+ * since the start and only grow. A record is a `struct rec_prefix` plus one
+ * event, padded to 8 bytes, written contiguously at head % ring size; one that
+ * starts near the end runs on into the slack, and the next one starts at the
+ * following position modulo the ring size. The probe fills a record, then
+ * publishes it by moving head; user space reads records up to head, then
+ * moves tail. Only programs on the entry's own CPU write to it, one at a time
+ * (syscall tracepoint programs run with preemption disabled).
+ */
+#define AUX_STRUCT_SIZE ((1 << 17) + 4096)
+#define RING_HDR_OFF AUX_STRUCT_SIZE
+#define RING_TAIL_OFF (RING_HDR_OFF + 64)
+#define RING_DATA_OFF (AUX_STRUCT_SIZE + 4096)
+#define RING_SLACK (1 << 17)
+
 /* Indexes of the per-CPU drop counters (map `drops`). */
 enum drop_category {
 	DROP_GENERIC = 0, /* generic syscall events */

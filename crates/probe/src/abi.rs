@@ -4,6 +4,16 @@ use crate::Event;
 
 /// Size of `struct rec_prefix` in front of each event.
 pub const PREFIX_LEN: usize = 16;
+/// Size of `struct aux` padded: where a CPU's ring positions start.
+pub const AUX_STRUCT_SIZE: usize = (1 << 17) + 4096;
+/// Offset of `head` in a CPU's `cpu_bufs` entry.
+pub const RING_HDR_OFF: usize = AUX_STRUCT_SIZE;
+/// Offset of `tail`.
+pub const RING_TAIL_OFF: usize = RING_HDR_OFF + 64;
+/// Offset of the ring.
+pub const RING_DATA_OFF: usize = AUX_STRUCT_SIZE + 4096;
+/// Bytes after the ring that a record starting near its end runs on into.
+pub const RING_SLACK: usize = 1 << 17;
 /// Entries of map `syscalls`.
 pub const MAX_SYSCALLS: u32 = 512;
 /// Entries of map `drops`.
@@ -59,9 +69,9 @@ pub fn le_u64(b: &[u8]) -> u64 {
     u64::from_le_bytes(v)
 }
 
-/// Turns one ring-buffer record into an [`Event`], converting the boot-time
+/// Turns one ring-buffer record into an [`Event`], converting the monotonic
 /// timestamp to epoch ns. `None` for a malformed record.
-pub fn decode(rec: &[u8], boot_offset: u64) -> Option<Event> {
+pub fn decode(rec: &[u8], clock_offset: u64) -> Option<Event> {
     if rec.len() < PREFIX_LEN + sonde_event::HEADER_LEN {
         return None;
     }
@@ -73,7 +83,7 @@ pub fn decode(rec: &[u8], boot_offset: u64) -> Option<Event> {
         return None;
     }
     let mut bytes = body[..len].to_vec();
-    let ts = le_u64(&bytes[0..8]) + boot_offset;
+    let ts = le_u64(&bytes[0..8]) + clock_offset;
     bytes[0..8].copy_from_slice(&ts.to_le_bytes());
     let ev = sonde_event::RawEvent::parse(&bytes, false).ok()?;
     debug_assert!(

@@ -3,7 +3,7 @@
 //! Owns the live source of events: loading the eBPF programs of `bpf/`
 //! (compiled by `build.rs` with clang, loaded with libbpf-rs), attaching them
 //! (tp_btf `sys_enter`/`sys_exit`, `sched_process_fork`/`exec`/`exit`),
-//! draining their ring buffer on a ~1 ms timer, handing events out in
+//! draining their per-CPU rings on a ~1 ms timer, handing events out in
 //! sonde's v2 event layout (what [`sonde_event::RawEvent::parse`] reads), the
 //! kernel-side filters (syscall set, traced process tree, the capturing process
 //! itself), the drop counters, and the initial state of the machine read from
@@ -19,9 +19,13 @@
 //! `PPME_GENERIC_X`. Each event's syscall latency (exit - enter) travels next to
 //! it ([`Event::latency_ns`]).
 //!
-//! Limits for now: x86_64 only; syscalls of 32-bit processes are skipped; one
-//! shared ring buffer (events are merged into timestamp order by holding them
-//! back a few milliseconds); some clone/execve parameters are not filled yet
+//! Transport: one ring per CPU inside an mmapped BPF array (`bpf/sonde.h`):
+//! the probe copies each finished event into its CPU's ring and moves the
+//! ring's head, with no helper call, lock or wakeup; [`Probe::poll`] drains
+//! every ring on a ~1 ms timer and merges the CPUs' events into timestamp
+//! order by holding them back a few milliseconds.
+//!
+//! Limits for now: x86_64 only; syscalls of 32-bit processes are skipped; some clone/execve parameters are not filled yet
 //! (`pidns_init_start_ts`, execve `flags`, `creat_flags`, procexit
 //! `reaper_tid`), `vm_rss`/`vm_swap` are the kernel's approximate counters, and
 //! cgroups are those of the unified (v2) hierarchy.
@@ -29,15 +33,15 @@
 mod abi;
 pub mod host;
 pub mod proc;
+mod ring;
 mod syscalls;
 
-use std::cell::RefCell;
 use std::mem::MaybeUninit;
-use std::rc::Rc;
+use std::os::fd::AsFd;
 use std::time::Duration;
 
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{Link, MapCore, MapFlags, OpenObject, RingBuffer, RingBufferBuilder};
+use libbpf_rs::{Link, MapCore, MapFlags, OpenObject};
 use sonde_event::RawEvent;
 
 pub use abi::Drops;
@@ -76,7 +80,8 @@ fn bpf_err(what: &'static str) -> impl FnOnce(libbpf_rs::Error) -> Error {
 pub struct Config {
     /// Bytes of read/write data kept per event.
     pub snaplen: u32,
-    /// Size of the ring buffer in bytes (a power of two, multiple of the page size).
+    /// Size of each CPU's ring buffer in bytes (rounded up to a power of
+    /// two, at least 64 KiB).
     pub ring_bytes: u32,
     /// Trace only these processes and their descendants (empty: everything).
     pub pids: Vec<u32>,
@@ -93,7 +98,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             snaplen: 80,
-            ring_bytes: 16 << 20,
+            ring_bytes: 8 << 20,
             pids: Vec::new(),
             syscalls: None,
             exclude_self: true,
@@ -129,15 +134,12 @@ impl Event {
     }
 }
 
-type Queue = Rc<RefCell<Vec<Event>>>;
-
 /// A loaded and attached probe.
 pub struct Probe {
-    ring: RingBuffer<'static>,
-    queue: Queue,
+    rings: ring::Rings,
     /// Drained events not handed out yet, sorted by timestamp.
     pending: std::collections::VecDeque<Event>,
-    boot_offset: u64,
+    clock_offset: u64,
     _links: Vec<Link>,
     skel: SondeSkel<'static>,
     ncpus: usize,
@@ -158,9 +160,11 @@ fn clock_ns(clock: libc::clockid_t) -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// `realtime - boottime`, to turn the probe's boot-time clock into epoch ns.
-fn boot_offset() -> u64 {
-    clock_ns(libc::CLOCK_REALTIME).saturating_sub(clock_ns(libc::CLOCK_BOOTTIME))
+/// `realtime - monotonic`, to turn the probe's clock (bpf_ktime_get_ns, the
+/// cheapest precise one) into epoch ns. Time spent suspended during a capture
+/// is not counted by that clock.
+fn clock_offset() -> u64 {
+    clock_ns(libc::CLOCK_REALTIME).saturating_sub(clock_ns(libc::CLOCK_MONOTONIC))
 }
 
 /// Checks what live capture needs, without loading anything.
@@ -240,6 +244,7 @@ impl Probe {
         check_support()?;
         let ncpus = libbpf_rs::num_possible_cpus().map_err(bpf_err("count the CPUs for"))?;
         let enter_slots = enter_slots_for(pid_max());
+        let ring_bytes = (cfg.ring_bytes as usize).next_power_of_two().max(1 << 16);
         // The skeleton borrows its object storage for its whole life; one small
         // allocation per probe is leaked to give it a 'static home.
         let storage: &'static mut MaybeUninit<OpenObject> =
@@ -262,6 +267,7 @@ impl Probe {
             ro.filter_tgids = u8::from(!cfg.pids.is_empty());
             ro.filter_comms = u8::from(!cfg.suppress_comms.is_empty());
             ro.enter_in_array = u8::from(enter_slots.is_some());
+            ro.ring_mask = ring_bytes as u64 - 1;
         }
         if let Some(n) = enter_slots {
             open.maps
@@ -270,13 +276,13 @@ impl Probe {
                 .map_err(bpf_err("size the syscall enter table of"))?;
         }
         open.maps
-            .aux_maps
+            .cpu_bufs
             .set_max_entries(ncpus as u32)
-            .map_err(bpf_err("size the scratch buffers of"))?;
+            .map_err(bpf_err("size the ring buffers of"))?;
         open.maps
-            .events
-            .set_max_entries(cfg.ring_bytes.next_power_of_two().max(1 << 16))
-            .map_err(bpf_err("size the ring buffer of"))?;
+            .cpu_bufs
+            .set_value_size(ring::entry_size(ring_bytes) as u32)
+            .map_err(bpf_err("size the ring buffers of"))?;
         let skel = open.load().map_err(bpf_err("load"))?;
 
         // kernel-side filters
@@ -298,18 +304,14 @@ impl Probe {
                 .map_err(bpf_err("configure the process filter of"))?;
         }
 
-        let queue: Queue = Rc::new(RefCell::new(Vec::new()));
-        let q = queue.clone();
-        let offset = boot_offset();
-        let mut rb = RingBufferBuilder::new();
-        rb.add(&skel.maps.events, move |rec: &[u8]| {
-            if let Some(ev) = abi::decode(rec, offset) {
-                q.borrow_mut().push(ev);
-            }
-            0
-        })
-        .map_err(bpf_err("read the ring buffer of"))?;
-        let ring = rb.build().map_err(bpf_err("read the ring buffer of"))?;
+        let offset = clock_offset();
+        let rings =
+            ring::Rings::map(skel.maps.cpu_bufs.as_fd(), ncpus, ring_bytes).map_err(|e| {
+                Error::Bpf {
+                    what: "map the ring buffers of",
+                    err: e.to_string(),
+                }
+            })?;
 
         let mut links = Vec::new();
         for prog in [
@@ -322,10 +324,9 @@ impl Probe {
             links.push(prog.attach().map_err(bpf_err("attach"))?);
         }
         Ok(Probe {
-            ring,
-            queue,
+            rings,
             pending: std::collections::VecDeque::new(),
-            boot_offset: offset,
+            clock_offset: offset,
             _links: links,
             skel,
             ncpus,
@@ -351,7 +352,7 @@ impl Probe {
 
     /// How many pending events are old enough to hand out.
     fn ready(&self) -> usize {
-        let now = clock_ns(libc::CLOCK_BOOTTIME) + self.boot_offset;
+        let now = clock_ns(libc::CLOCK_MONOTONIC) + self.clock_offset;
         self.pending.partition_point(|e| e.ts() + HOLD_NS <= now)
     }
 
@@ -362,19 +363,19 @@ impl Probe {
     }
 
     fn drain(&mut self) -> Result<(), Error> {
-        self.ring.consume().map_err(bpf_err("drain"))?;
-        let mut batch = {
-            let mut q = self.queue.borrow_mut();
-            let cap = q.capacity();
-            std::mem::replace(&mut *q, Vec::with_capacity(cap))
-        };
+        let offset = self.clock_offset;
+        let mut batch = Vec::new();
+        self.rings.consume(|rec| {
+            if let Some(ev) = abi::decode(rec, offset) {
+                batch.push(ev);
+            }
+        });
         if batch.is_empty() {
             return Ok(());
         }
-        // One shared ring: records are in reservation order, which differs
-        // from timestamp order only a little across CPUs. The batch is nearly
-        // sorted (the sort is linear on runs), and only the part of `pending`
-        // newer than the batch's first event needs merging.
+        // One run per CPU, each in timestamp order: the sort is linear on
+        // runs, and only the part of `pending` newer than the batch's first
+        // event needs merging.
         batch.sort_by_key(Event::ts);
         let first = batch[0].ts();
         let p = self.pending.partition_point(|e| e.ts() <= first);
