@@ -582,10 +582,8 @@ static __always_inline void do_exit_event(struct aux *a, struct sc_ctx *c)
 		__u32 key = c->id;
 		struct syscall_conf *sc = bpf_map_lookup_elem(&syscalls, &key);
 
-		evt_begin(a, PPME_GENERIC_X, 2, DROP_GENERIC);
-		push_u16(a, sc ? sc->ppm_sc : 0);
-		push_u16(a, c->id);
-		break;
+		emit_generic(a, c->ts, c->tid, c->latency, sc ? sc->ppm_sc : 0, c->id);
+		return;
 	}
 	}
 	evt_submit(a, c->ts, c->tid, c->latency);
