@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use sonde_probe::{Config, Event, Probe};
-use sonde_scap::{Block, FileReader};
+use sonde_scap::{Block, DecodeAhead, FileReader};
 
 /// Why the source stopped early.
 #[derive(Debug)]
@@ -40,6 +40,8 @@ impl SourceError {
 /// Where events come from.
 pub enum Source {
     File(FileReader),
+    /// A file decoded on a helper thread.
+    Decoded(DecodeAhead),
     Live(Box<Live>),
 }
 
@@ -47,7 +49,7 @@ impl Source {
     /// Events the driver delivered and events it dropped (0 for files).
     pub fn driver_stats(&self) -> (u64, u64) {
         match self {
-            Source::File(_) => (0, 0),
+            Source::File(_) | Source::Decoded(_) => (0, 0),
             Source::Live(l) => (l.received, l.probe.drops().total()),
         }
     }
@@ -56,6 +58,7 @@ impl Source {
     pub fn next_block(&mut self) -> Result<Option<Block<'_>>, SourceError> {
         match self {
             Source::File(r) => r.next_block().map_err(SourceError::File),
+            Source::Decoded(r) => r.next_block().map_err(SourceError::File),
             Source::Live(l) => l.next_block().map_err(SourceError::Live),
         }
     }

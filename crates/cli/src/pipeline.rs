@@ -271,6 +271,11 @@ pub fn run(args: &Args) -> Result<()> {
             }
         }
     } else {
+        // decoding moves to a helper thread: this one keeps state, filter
+        // and output
+        if let Source::File(r) = reader {
+            reader = Source::Decoded(sonde_scap::DecodeAhead::new(r));
+        }
         loop {
             let block = match reader.next_block() {
                 Ok(Some(b)) => b,

@@ -184,22 +184,27 @@ impl<'a> RawEvent<'a> {
     /// Computes how many parameters a v1 event body holds: the largest count,
     /// not above `max`, whose lengths add up exactly to the body size.
     pub fn infer_nparams(body: &[u8], max: usize) -> Option<u32> {
-        let mut n = max.min(MAX_PARAMS) as isize;
-        while n >= 0 {
-            let lens = n as usize * 2;
-            if lens <= body.len() {
-                let total: usize = (0..n as usize).map(|i| u16_at(body, i * 2) as usize).sum();
-                if lens + total == body.len() {
-                    return Some(n as u32);
-                }
-                if lens + total < body.len() {
-                    // fewer parameters can only consume fewer bytes
-                    return None;
-                }
+        // `n` parameters take 2n + (sum of the first n lengths) bytes, which
+        // grows strictly with n: at most one n fits, found by one pass that
+        // stops as soon as the bytes are used up.
+        let mut used = 0usize;
+        for n in 0..=max.min(MAX_PARAMS) {
+            if used == body.len() {
+                return Some(n as u32);
             }
-            n -= 1;
+            if used > body.len() || n * 2 + 2 > body.len() {
+                return None;
+            }
+            used += 2 + u16_at(body, n * 2) as usize;
         }
         None
+    }
+
+    /// The parameter length array and the parameter data, back to back in
+    /// the order [`RawEvent::from_parts`] takes them, and whether lengths
+    /// are 32-bit: what it takes to rebuild this view from a copy.
+    pub fn parts(&self) -> (&'a [u8], &'a [u8], bool) {
+        (self.lens, self.data, self.large)
     }
 
     /// The event table entry for this event, if the code is known.
@@ -419,5 +424,44 @@ mod tests {
         body.extend_from_slice(&[0; 12]);
         assert_eq!(RawEvent::infer_nparams(&body, 5), Some(2));
         assert_eq!(RawEvent::infer_nparams(&[], 5), Some(0));
+        assert_eq!(RawEvent::infer_nparams(&body, 1), None, "more than max");
+        assert_eq!(RawEvent::infer_nparams(&body[..13], 5), None);
+    }
+
+    /// The one-pass count agrees with trying every count from `max` down.
+    #[test]
+    fn infer_nparams_matches_exhaustive_search() {
+        fn slow(body: &[u8], max: usize) -> Option<u32> {
+            (0..=max).rev().find_map(|n| {
+                let lens = n * 2;
+                (lens <= body.len()
+                    && lens + (0..n).map(|i| u16_at(body, i * 2) as usize).sum::<usize>()
+                        == body.len())
+                .then_some(n as u32)
+            })
+        }
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let len = (x % 40) as usize;
+            // small lengths so that exact fits happen often
+            let body: Vec<u8> = (0..len)
+                .map(|i| {
+                    if i % 2 == 1 {
+                        0
+                    } else {
+                        ((x >> (i % 60)) % 6) as u8
+                    }
+                })
+                .collect();
+            let max = ((x >> 20) % 8) as usize;
+            assert_eq!(
+                RawEvent::infer_nparams(&body, max),
+                slow(&body, max),
+                "{body:?} max {max}"
+            );
+        }
     }
 }

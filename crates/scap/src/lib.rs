@@ -4,13 +4,15 @@
 //! (section header with or without options, machine info, interface lists
 //! v1/v2, user lists v1/v2, process lists v1-v9, fd lists v1/v2, event blocks
 //! v1/v2/large and flagged), gzip detection, and streaming reads with one
-//! reused buffer so memory stays flat whatever the file size. A truncated or
+//! reused buffer so memory stays flat whatever the file size, optionally
+//! decoded on a helper thread ([`DecodeAhead`]). A truncated or
 //! corrupt file yields every block before the damage, then an [`Error`]
 //! naming the byte offset.
 //!
 //! Does **not** own: what events mean (`sonde-event` describes them,
 //! `sonde-state` applies them) or how they print (`sonde-output`).
 
+mod ahead;
 pub mod blocks;
 mod gzwrite;
 pub mod layout;
@@ -20,6 +22,7 @@ mod reader;
 mod writebehind;
 mod writer;
 
+pub use ahead::DecodeAhead;
 pub use blocks::{
     FdDetail, FdInfo, GroupInfo, IfList, IfaceV4, IfaceV6, MachineInfo, SectionHeader, ThreadInfo,
     UserInfo, UserList,

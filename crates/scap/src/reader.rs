@@ -195,6 +195,30 @@ impl<R: Read> Reader<R> {
         Ok(n)
     }
 
+    /// Reads the next block's type and total length straight from the
+    /// window; `None` at a clean end of the stream.
+    #[inline]
+    fn block_header(&mut self) -> Result<Option<(u32, u32)>, Error> {
+        self.block_start = self.offset;
+        let n = self.ensure(8)?;
+        if n < 8 {
+            self.wpos += n;
+            self.offset += n as u64;
+            if n == 0 {
+                return Ok(None);
+            }
+            return Err(self.err(ErrorKind::Truncated(format!(
+                "block header cut after {n} bytes"
+            ))));
+        }
+        let h = &self.win[self.wpos..self.wpos + 8];
+        let bt = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
+        let total = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+        self.wpos += 8;
+        self.offset += 8;
+        Ok(Some((bt, total)))
+    }
+
     fn err(&self, kind: ErrorKind) -> Error {
         Error::new(self.block_start, kind)
     }
@@ -271,19 +295,9 @@ impl<R: Read> Reader<R> {
             return Ok(Some(Block::Section(self.section.clone())));
         }
         loop {
-            self.block_start = self.offset;
-            let mut hdr = [0u8; 8];
-            match self.fill(&mut hdr)? {
-                0 => return Ok(None),
-                8 => {}
-                n => {
-                    return Err(self.err(ErrorKind::Truncated(format!(
-                        "block header cut after {n} bytes"
-                    ))))
-                }
-            }
-            let bt = u32::from_le_bytes(hdr[0..4].try_into().unwrap_or_default());
-            let total = u32::from_le_bytes(hdr[4..8].try_into().unwrap_or_default());
+            let Some((bt, total)) = self.block_header()? else {
+                return Ok(None);
+            };
             if bt == SHB {
                 let s = self.read_section(total)?;
                 return Ok(Some(Block::Section(s)));
@@ -353,19 +367,9 @@ impl<R: Read> Reader<R> {
             self.body_at = None;
             return Ok(Some((SHB, &self.buf)));
         }
-        self.block_start = self.offset;
-        let mut hdr = [0u8; 8];
-        match self.fill(&mut hdr)? {
-            0 => return Ok(None),
-            8 => {}
-            n => {
-                return Err(self.err(ErrorKind::Truncated(format!(
-                    "block header cut after {n} bytes"
-                ))))
-            }
-        }
-        let bt = u32::from_le_bytes(hdr[0..4].try_into().unwrap_or_default());
-        let total = u32::from_le_bytes(hdr[4..8].try_into().unwrap_or_default());
+        let Some((bt, total)) = self.block_header()? else {
+            return Ok(None);
+        };
         self.read_body(total, bt)?;
         Ok(Some((bt, self.body())))
     }
