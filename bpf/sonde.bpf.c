@@ -8,7 +8,8 @@
  * only for the open family, creat and connect. Syscalls without a dedicated
  * handler become PPME_GENERIC_X (ID = PPM_SC code, nativeID = syscall nr).
  *
- * Programs: tp_btf sys_enter / sys_exit, sched_process_fork / exec / exit.
+ * Programs: tp_btf sys_enter / sys_exit, sched_process_fork / exec / exit,
+ * and (sched.bpf.h) signal_deliver, sched_switch and page_fault_user.
  * x86_64 only for now (syscall numbers and pt_regs argument registers).
  */
 #include "vmlinux.h"
@@ -103,7 +104,8 @@ struct {
 	__type(value, struct exec_name);
 } exec_names SEC(".maps");
 
-/* x86_64 syscall numbers handled here. */
+/* x86_64 syscall numbers handled here (the sys_*.bpf.h headers define those
+ * of their own handlers). */
 #define NR_read 0
 #define NR_write 1
 #define NR_open 2
@@ -443,6 +445,15 @@ __noinline int do_execve_exit(struct aux *a, struct sc_ctx *c)
 	return 0;
 }
 
+/* The handlers of the other syscalls, one header per family (each defines
+ * the numbers of its syscalls). */
+#include "sys_io.bpf.h"
+#include "sys_file.bpf.h"
+#include "sys_net.bpf.h"
+#include "sys_proc.bpf.h"
+#include "sys_mem.bpf.h"
+#include "sys_wait.bpf.h"
+
 static __always_inline void do_exit_event(struct aux *a, struct sc_ctx *c)
 {
 	long ret = c->ret;
@@ -577,6 +588,124 @@ static __always_inline void do_exit_event(struct aux *a, struct sc_ctx *c)
 	case NR_vfork:
 	case NR_clone3:
 		do_clone_exit(a, c);
+		break;
+	case NR_pread64:
+	case NR_pwrite64:
+		do_prw_exit(a, c);
+		break;
+	case NR_readv:
+	case NR_writev:
+	case NR_preadv:
+	case NR_pwritev:
+		do_rwv_exit(a, c);
+		break;
+	case NR_sendfile:
+	case NR_splice:
+		do_fdcopy_exit(a, c);
+		break;
+	case NR_mkdir:
+	case NR_mkdirat:
+	case NR_rmdir:
+	case NR_chdir:
+	case NR_fchdir:
+	case NR_chroot:
+		do_dir_exit(a, c);
+		break;
+	case NR_link:
+	case NR_linkat:
+	case NR_symlink:
+	case NR_symlinkat:
+		do_link_exit(a, c);
+		break;
+	case NR_chmod:
+	case NR_fchmod:
+	case NR_fchmodat:
+	case NR_chown:
+	case NR_lchown:
+	case NR_fchown:
+	case NR_fchownat:
+		do_attr_exit(a, c);
+		break;
+	case NR_mount:
+	case NR_umount2:
+		do_mount_exit(a, c);
+		break;
+	case NR_fcntl:
+	case NR_getdents:
+	case NR_getdents64:
+	case NR_close_range:
+		do_fdop_exit(a, c);
+		break;
+	case NR_eventfd:
+	case NR_eventfd2:
+	case NR_signalfd:
+	case NR_signalfd4:
+	case NR_timerfd_create:
+	case NR_inotify_init:
+	case NR_inotify_init1:
+	case NR_memfd_create:
+	case NR_epoll_create:
+	case NR_epoll_create1:
+	case NR_userfaultfd:
+	case NR_pidfd_open:
+		do_fdnew_exit(a, c);
+		break;
+	case NR_sendto:
+	case NR_recvfrom:
+		do_sendrecv_exit(a, c);
+		break;
+	case NR_sendmsg:
+	case NR_recvmsg:
+	case NR_sendmmsg:
+	case NR_recvmmsg:
+		do_msg_exit(a, c);
+		break;
+	case NR_getsockopt:
+	case NR_setsockopt:
+		do_sockopt_exit(a, c);
+		break;
+	case NR_shutdown:
+	case NR_socketpair:
+		do_sock_exit(a, c);
+		break;
+	case NR_kill:
+	case NR_tkill:
+	case NR_tgkill:
+		do_kill_exit(a, c);
+		break;
+	case NR_setuid:
+	case NR_setgid:
+	case NR_setreuid:
+	case NR_setregid:
+	case NR_setresuid:
+	case NR_setresgid:
+	case NR_setsid:
+	case NR_setpgid:
+		do_ids_exit(a, c);
+		break;
+	case NR_setns:
+	case NR_unshare:
+		do_ns_exit(a, c);
+		break;
+	case NR_prctl:
+		do_prctl_exit(a, c);
+		break;
+	case NR_ptrace:
+		do_ptrace_exit(a, c);
+		break;
+	case NR_mmap:
+	case NR_munmap:
+	case NR_brk:
+	case NR_mprotect:
+		do_mem_exit(a, c);
+		break;
+	case NR_poll:
+	case NR_ppoll:
+	case NR_select:
+	case NR_epoll_wait:
+	case NR_futex:
+	case NR_nanosleep:
+		do_wait_exit(a, c);
 		break;
 	default: {
 		__u32 key = c->id;
@@ -760,3 +889,4 @@ int BPF_PROG(sched_process_exit, struct task_struct *p)
 	return 0;
 }
 
+#include "sched.bpf.h" /* signal deliveries, context switches, page faults */

@@ -45,10 +45,10 @@ struct rec_prefix {
 
 /* Indexes of the per-CPU drop counters (map `drops`). */
 enum drop_category {
-	DROP_GENERIC = 0, /* generic syscall events */
-	DROP_FILE = 1,	  /* open family, close, read/write, rename, unlink, pipe, dup */
-	DROP_NET = 2,	  /* socket, connect, accept, bind, listen */
-	DROP_PROC = 3,	  /* execve, clone family, procexit */
+	DROP_GENERIC = 0, /* generic syscall events, memory, waits, switches, page faults */
+	DROP_FILE = 1,	  /* files, directories, I/O, pipes, dup, fcntl, special fds */
+	DROP_NET = 2,	  /* sockets */
+	DROP_PROC = 3,	  /* execve, clone family, procexit, signals, ids, namespaces */
 	DROP_CATEGORIES = 4,
 };
 

@@ -28,6 +28,13 @@ fn main() {
         bpf.join("flags.bpf.h"),
         bpf.join("task.bpf.h"),
         bpf.join("net.bpf.h"),
+        bpf.join("sys_io.bpf.h"),
+        bpf.join("sys_file.bpf.h"),
+        bpf.join("sys_net.bpf.h"),
+        bpf.join("sys_proc.bpf.h"),
+        bpf.join("sys_mem.bpf.h"),
+        bpf.join("sys_wait.bpf.h"),
+        bpf.join("sched.bpf.h"),
         bpf.join("vmlinux_min.h"),
         events.clone(),
     ] {

@@ -12,6 +12,8 @@
 //! `-d` instead runs the filter as a display filter, on the events about
 //! to be printed.
 
+use std::sync::atomic::{AtomicU8, Ordering};
+
 use rustc_hash::FxHashSet as HashSet;
 
 use anyhow::Result;
@@ -23,14 +25,62 @@ use crate::args::Args;
 use crate::UsageError;
 
 /// The filter given on the command line, if any (exit code 2 when bad).
+/// Also notes the optional kernel tracepoints it asks for
+/// ([`requested_tracepoints`]).
 pub fn compile(args: &Args) -> Result<Option<Filter>> {
     if args.filter.is_empty() {
         return Ok(None);
     }
     let text = args.filter.join(" ");
     match Filter::new(&text) {
-        Ok(f) => Ok(Some(f)),
+        Ok(f) => {
+            let tp = kernel_tracepoints(Some(&f));
+            let bits = u8::from(tp.sched_switch) | u8::from(tp.page_faults) << 1;
+            REQUESTED_TRACEPOINTS.store(bits, Ordering::Relaxed);
+            Ok(Some(f))
+        }
         Err(e) => Err(UsageError(format!("invalid filter:\n{e}")).into()),
+    }
+}
+
+/// The optional kernel tracepoints of live capture: context switches
+/// (`switch` events) and user page faults (`page_fault` events). Both are
+/// costly (an event per switch or fault), so they are on only when the
+/// filter selects their event types.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tracepoints {
+    pub sched_switch: bool,
+    pub page_faults: bool,
+}
+
+/// The optional tracepoints `filter` asks for: those whose event types it
+/// selects by name (`evt.type=switch`, `evt.type in (...)`). A filter that
+/// can select most types (`evt.type!=open`, or none on `evt.type`) does not
+/// ask for them.
+pub fn kernel_tracepoints(filter: Option<&Filter>) -> Tracepoints {
+    use sonde_event::codes as c;
+    let Some(types) = filter.and_then(Filter::event_types) else {
+        return Tracepoints::default();
+    };
+    if types.len() * 2 > sonde_event::EVENTS.len() {
+        return Tracepoints::default();
+    }
+    Tracepoints {
+        sched_switch: types.contains(&c::SCHEDSWITCH_6_E) || types.contains(&c::SCHEDSWITCH_1_E),
+        page_faults: types.contains(&c::PAGE_FAULT_E),
+    }
+}
+
+/// What [`compile`] noted for the filter of this run (the pipeline hands
+/// live capture its syscall set, and live capture takes these from here).
+static REQUESTED_TRACEPOINTS: AtomicU8 = AtomicU8::new(0);
+
+/// The optional tracepoints the filter of this run asks for.
+pub fn requested_tracepoints() -> Tracepoints {
+    let bits = REQUESTED_TRACEPOINTS.load(Ordering::Relaxed);
+    Tracepoints {
+        sched_switch: bits & 1 != 0,
+        page_faults: bits & 2 != 0,
     }
 }
 
@@ -141,7 +191,20 @@ pub fn type_table(f: Option<&Filter>) -> Option<TypeTable> {
 /// (no filter, or one that can select any type) means all of them.
 pub fn kernel_syscalls(filter: Option<&Filter>) -> Option<Vec<u32>> {
     let table = sonde_probe::syscall_table();
-    let candidates: Vec<&str> = table.iter().map(|(_, name, _)| *name).collect();
+    // a syscall is selected by its own name or by its event's (pread64
+    // makes `pread` events)
+    let event_names: Vec<Option<&str>> = table
+        .iter()
+        .map(|(nr, _, _)| {
+            let e = sonde_probe::syscall_exit_event(*nr)?;
+            sonde_event::EVENTS
+                .iter()
+                .find(|i| i.enum_name == e)
+                .map(|i| i.name)
+        })
+        .collect();
+    let mut candidates: Vec<&str> = table.iter().map(|(_, name, _)| *name).collect();
+    candidates.extend(event_names.iter().flatten());
     let mut names = filter?.event_type_names(&candidates)?;
     for info in sonde_event::EVENTS.iter() {
         let state = (info.flags | info.old_flags) & sonde_event::flags::MODIFIES_STATE != 0
@@ -157,8 +220,9 @@ pub fn kernel_syscalls(filter: Option<&Filter>) -> Option<Vec<u32>> {
     }
     let mut nrs: Vec<u32> = table
         .iter()
-        .filter(|(_, name, _)| names.contains(name))
-        .map(|(nr, _, _)| *nr)
+        .zip(&event_names)
+        .filter(|((_, name, _), ev)| names.contains(name) || ev.is_some_and(|n| names.contains(n)))
+        .map(|((nr, _, _), _)| *nr)
         .collect();
     nrs.sort_unstable();
     nrs.dedup();
@@ -194,5 +258,48 @@ mod tests {
         assert_eq!(kernel_syscalls(None), None);
         let any = Filter::new("proc.name=cat").unwrap();
         assert_eq!(kernel_syscalls(Some(&any)), None);
+    }
+
+    #[test]
+    fn kernel_set_maps_event_names_to_their_syscalls() {
+        // events named otherwise than their syscall
+        let f = Filter::new("evt.type in (pread, pwrite, umount2, signaldeliver)").unwrap();
+        let set = kernel_syscalls(Some(&f)).unwrap();
+        for needed in ["pread64", "pwrite64", "umount2"] {
+            assert!(set.contains(&nr(needed)), "{needed}");
+        }
+        assert!(!set.contains(&nr("preadv2")));
+        // and those named like it
+        let f =
+            Filter::new("evt.type in (sendto, recvmsg, mmap, kill, nanosleep, setuid)").unwrap();
+        let set = kernel_syscalls(Some(&f)).unwrap();
+        for needed in ["sendto", "recvmsg", "mmap", "kill", "nanosleep", "setuid"] {
+            assert!(set.contains(&nr(needed)), "{needed}");
+        }
+        assert!(!set.contains(&nr("read")));
+    }
+
+    #[test]
+    fn tracepoints_only_when_the_filter_asks() {
+        let tp = |f: &str| kernel_tracepoints(Some(&Filter::new(f).unwrap()));
+        assert_eq!(kernel_tracepoints(None), Tracepoints::default());
+        assert_eq!(tp("proc.name=cat"), Tracepoints::default());
+        assert_eq!(tp("evt.type=open"), Tracepoints::default());
+        assert_eq!(
+            tp("evt.type=switch and proc.name=cat"),
+            Tracepoints {
+                sched_switch: true,
+                page_faults: false
+            }
+        );
+        assert_eq!(
+            tp("evt.type=page_fault or evt.type=switch"),
+            Tracepoints {
+                sched_switch: true,
+                page_faults: true
+            }
+        );
+        assert_eq!(tp("evt.type!=switch"), Tracepoints::default());
+        assert_eq!(tp("evt.type!=open"), Tracepoints::default());
     }
 }

@@ -312,3 +312,119 @@ fn already_running_process_is_named() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs sonde with `args` until it stops by itself (-n), doing `work` every
+/// 50 ms meanwhile (the probe takes a moment to attach); returns stdout.
+fn sonde_while(args: &[&str], mut work: impl FnMut()) -> String {
+    let mut child = sonde()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        work();
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("sonde {args:?} did not stop");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(status.success(), "sonde failed: {err}");
+    out
+}
+
+/// Syscalls with handlers of their own render with all their parameters:
+/// a failing mkdir, a datagram sent and received (data and tuples).
+#[test]
+fn live_capture_renders_syscall_parameters() {
+    if let Err(e) = sonde_probe::check_support() {
+        eprintln!("live_capture_renders_syscall_parameters: skipped: {e}");
+        return;
+    }
+    let marker = format!("/nonexistent/sonde-cli-mkdir-{}", std::process::id());
+    let out = sonde_while(
+        &[
+            "-n",
+            "1",
+            &format!("evt.type=mkdir and evt.arg.path={marker}"),
+        ],
+        || {
+            let _ = std::fs::create_dir(&marker);
+        },
+    );
+    assert!(
+        out.contains(&format!("< mkdir res=-2(ENOENT) path={marker} mode=1FF")),
+        "{out}"
+    );
+
+    let data = format!("sonde-cli-udp-{}", std::process::id());
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    rx.set_nonblocking(true).unwrap();
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let (rport, sport) = (
+        rx.local_addr().unwrap().port(),
+        tx.local_addr().unwrap().port(),
+    );
+    let out = sonde_while(
+        &[
+            "-n",
+            "2",
+            &format!("evt.type in (sendto, recvfrom) and evt.buffer contains {data}"),
+        ],
+        || {
+            tx.send_to(data.as_bytes(), rx.local_addr().unwrap())
+                .unwrap();
+            let mut buf = [0u8; 64];
+            while rx.recv_from(&mut buf).is_ok() {}
+        },
+    );
+    let tuple = format!("tuple=127.0.0.1:{sport}->127.0.0.1:{rport}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].contains(&format!("< sendto res={} data={data} ", data.len()))
+            && lines[0].contains(&format!("size={} {tuple}", data.len())),
+        "{out}"
+    );
+    assert!(
+        lines[1].contains(&format!(
+            "< recvfrom res={} data={data} {tuple} ",
+            data.len()
+        )) && lines[1].contains("size=64"),
+        "{out}"
+    );
+}
+
+/// Context switches are captured when the filter asks for them.
+#[test]
+fn live_capture_switches_when_asked() {
+    if let Err(e) = sonde_probe::check_support() {
+        eprintln!("live_capture_switches_when_asked: skipped: {e}");
+        return;
+    }
+    let out = sonde_while(&["-n", "1", "evt.type=switch"], || {
+        std::thread::sleep(Duration::from_millis(1));
+    });
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1, "{out}");
+    assert!(lines[0].contains("> switch next="), "{out}");
+    assert!(lines[0].contains(" vm_swap="), "{out}");
+}

@@ -36,13 +36,15 @@ impl SyscallConf {
 /// Events lost because the ring buffer was full, per category.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Drops {
-    /// Generic syscall events.
+    /// Generic syscall events, memory (mmap, brk, ...), waits (poll, futex,
+    /// nanosleep, ...), context switches and page faults.
     pub generic: u64,
-    /// Files and I/O: open family, close, read/write, pipes, dup, rename, unlink.
+    /// Files and I/O: open family, close, reads and writes, pipes, dup,
+    /// rename, unlink, directories, links, permissions, fcntl, special fds.
     pub file: u64,
-    /// Sockets: socket, connect, accept, bind, listen.
+    /// Sockets.
     pub net: u64,
-    /// Processes: execve, clone family, procexit.
+    /// Processes: execve, clone family, procexit, signals, ids, namespaces.
     pub process: u64,
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Owns the live source of events: loading the eBPF programs of `bpf/`
 //! (compiled by `build.rs` with clang, loaded with libbpf-rs), attaching them
-//! (tp_btf `sys_enter`/`sys_exit`, `sched_process_fork`/`exec`/`exit`),
+//! (tp_btf `sys_enter`/`sys_exit`, `sched_process_fork`/`exec`/`exit`,
+//! `signal_deliver`; `sched_switch` and `page_fault_user` when asked for),
 //! draining their per-CPU rings on a ~1 ms timer, handing events out in
 //! sonde's v2 event layout (what [`sonde_event::RawEvent::parse`] reads), the
 //! kernel-side filters (syscall set, traced process tree, the capturing process
@@ -27,8 +28,10 @@
 //!
 //! Limits for now: x86_64 only; syscalls of 32-bit processes are skipped; some clone/execve parameters are not filled yet
 //! (`pidns_init_start_ts`, execve `flags`, `creat_flags`, procexit
-//! `reaper_tid`), `vm_rss`/`vm_swap` are the kernel's approximate counters, and
-//! cgroups are those of the unified (v2) hierarchy.
+//! `reaper_tid`), `vm_rss`/`vm_swap` are the kernel's approximate counters,
+//! cgroups are those of the unified (v2) hierarchy, the signalfd mask is not
+//! read (as in libs), and sendmmsg/recvmmsg make one event per syscall (with
+//! their first message; libs makes one per message).
 
 mod abi;
 pub mod host;
@@ -45,7 +48,7 @@ use libbpf_rs::{Link, MapCore, MapFlags, OpenObject};
 use sonde_event::RawEvent;
 
 pub use abi::Drops;
-pub use syscalls::{syscall_nr, syscall_table};
+pub use syscalls::{syscall_exit_event, syscall_nr, syscall_table};
 
 #[allow(clippy::all, clippy::pedantic, non_camel_case_types, dead_code)]
 mod skel {
@@ -92,6 +95,12 @@ pub struct Config {
     /// Drop, in the kernel, the events of tasks with these names (sysdig's
     /// `-U COMM`; names longer than 15 bytes are cut as the kernel cuts them).
     pub suppress_comms: Vec<String>,
+    /// Context switches (`switch` events, tracepoint `sched_switch`): one
+    /// event per switch away from a traced task, so off unless asked for.
+    pub sched_switch: bool,
+    /// User page faults (`page_fault` events, tracepoint `page_fault_user`):
+    /// off unless asked for.
+    pub page_faults: bool,
 }
 
 impl Default for Config {
@@ -103,6 +112,8 @@ impl Default for Config {
             syscalls: None,
             exclude_self: true,
             suppress_comms: Vec::new(),
+            sched_switch: false,
+            page_faults: false,
         }
     }
 }
@@ -275,6 +286,9 @@ impl Probe {
                 .set_max_entries(n)
                 .map_err(bpf_err("size the syscall enter table of"))?;
         }
+        // the optional tracepoints are not loaded unless asked for
+        open.progs.sched_switch.set_autoload(cfg.sched_switch);
+        open.progs.page_fault_user.set_autoload(cfg.page_faults);
         open.maps
             .cpu_bufs
             .set_max_entries(ncpus as u32)
@@ -318,10 +332,27 @@ impl Probe {
             &skel.progs.sched_process_fork,
             &skel.progs.sched_process_exec,
             &skel.progs.sched_process_exit,
+            &skel.progs.signal_deliver,
             &skel.progs.sys_exit,
             &skel.progs.sys_enter,
         ] {
             links.push(prog.attach().map_err(bpf_err("attach"))?);
+        }
+        if cfg.sched_switch {
+            links.push(
+                skel.progs
+                    .sched_switch
+                    .attach()
+                    .map_err(bpf_err("attach"))?,
+            );
+        }
+        if cfg.page_faults {
+            links.push(
+                skel.progs
+                    .page_fault_user
+                    .attach()
+                    .map_err(bpf_err("attach"))?,
+            );
         }
         Ok(Probe {
             rings,
