@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use sonde_fields::{Ctx, Field, Format};
+use sonde_fields::{ContX, Ctx, EvtX, Extra, FdX, Field, Format, ProcX};
 
 /// Prints events as text lines or JSON objects.
 pub struct Printer<W: Write> {
@@ -92,6 +92,70 @@ fn json_kind(f: &Field) -> JsonKind {
         | Field::GroupGid => Num,
         Field::EvtFailed | Field::EvtIsIo | Field::EvtIsIoRead | Field::EvtIsIoWrite => Bool,
         Field::ThreadIsMain => Bool,
+        Field::Evt(x) => match x {
+            EvtX::TimeIso8601 | EvtX::DatetimeS => Ts,
+            // evaluated twice per event, as evt.deltatime
+            EvtX::DeltatimeS | EvtX::DeltatimeNs => Zero,
+            EvtX::ReltimeS
+            | EvtX::ReltimeNs
+            | EvtX::LatencyS
+            | EvtX::LatencyNs
+            | EvtX::WaitLatency
+            | EvtX::Count
+            | EvtX::CountError
+            | EvtX::CountErrorFile
+            | EvtX::CountErrorNet
+            | EvtX::CountErrorMemory
+            | EvtX::CountErrorOther
+            | EvtX::CountExit
+            | EvtX::Around(_)
+            | EvtX::SyslogFacility
+            | EvtX::SyslogSeverity => Num,
+            EvtX::IsWait | EvtX::IsSyslog | EvtX::IsOpenCreate | EvtX::IsAsync => Bool,
+            _ => Str,
+        },
+        Field::Fd(x) => match x {
+            FdX::Lport | FdX::Rport | FdX::DevMajor | FdX::DevMinor => Num,
+            FdX::IsServer
+            | FdX::Connected
+            | FdX::NameChanged
+            | FdX::IsUpperLayer
+            | FdX::IsLowerLayer => Bool,
+            _ => Str,
+        },
+        Field::Proc(x) => match x {
+            ProcX::Cgroups
+            | ProcX::Cgroup(_)
+            | ProcX::Aargs(_)
+            | ProcX::Acmdline(_)
+            | ProcX::Aenv(..)
+            | ProcX::SidExe
+            | ProcX::SidExepath
+            | ProcX::VpgidName
+            | ProcX::VpgidExe
+            | ProcX::VpgidExepath
+            | ProcX::PgidName
+            | ProcX::PgidExe
+            | ProcX::PgidExepath
+            | ProcX::CapPermitted
+            | ProcX::CapInheritable
+            | ProcX::CapEffective
+            | ProcX::Std(..) => Str,
+            ProcX::IsHealthcheck
+            | ProcX::IsLivenessProbe
+            | ProcX::IsReadinessProbe
+            | ProcX::IsExeWritable
+            | ProcX::IsExeUpperLayer
+            | ProcX::IsExeLowerLayer
+            | ProcX::IsExeFromMemfd
+            | ProcX::IsSidLeader
+            | ProcX::IsVpgidLeader
+            | ProcX::IsPgidLeader => Bool,
+            _ => Num,
+        },
+        Field::Cont(ContX::Privileged) => Bool,
+        Field::Extra(Extra::IsOpenRead | Extra::IsOpenWrite | Extra::IsOpenExec) => Bool,
+        Field::Extra(Extra::ProcDuration) => Num,
         _ => Str,
     }
 }
@@ -178,6 +242,12 @@ fn json_line(format: &Format, ctx: &Ctx<'_, '_>, out: &mut Vec<u8>) {
         out.extend_from_slice(name.as_bytes());
         out.extend_from_slice(b"\":");
         val.clear();
+        // sysdig asks for each value twice: fields that measure from
+        // their previous use measure from the first ask
+        if f.is_stateful() {
+            ctx.extract(f, &mut val);
+            val.clear();
+        }
         if !ctx.extract(f, &mut val) {
             out.extend_from_slice(b"null");
             continue;
@@ -187,7 +257,15 @@ fn json_line(format: &Format, ctx: &Ctx<'_, '_>, out: &mut Vec<u8>) {
                 let _ = write!(out, "{}", ctx.ev.ts);
             }
             JsonKind::Zero => out.push(b'0'),
-            JsonKind::Num if !val.is_empty() => out.extend_from_slice(&val),
+            JsonKind::Num if !val.is_empty() => {
+                // numbers printed zero-padded are plain numbers in JSON
+                let digits = if val.iter().all(u8::is_ascii_digit) {
+                    val.iter().position(|&c| c != b'0').unwrap_or(val.len() - 1)
+                } else {
+                    0
+                };
+                out.extend_from_slice(&val[digits..]);
+            }
             JsonKind::Bool if val == b"true" || val == b"false" => out.extend_from_slice(&val),
             _ => {
                 out.push(b'"');

@@ -17,7 +17,8 @@ pub enum Extra {
     IsOpenWrite,
     IsOpenExec,
     SyscallType,
-    /// `evt.type.is.NAME`: 1 for events of that type, else 0.
+    /// `evt.type.is.NAME`: 1 for events of that type, else 0 (for
+    /// filters; it prints no value).
     TypeIs(String),
     ProcSname,
     ProcDuration,
@@ -71,6 +72,12 @@ const PPM_O_TMPFILE: u64 = 1 << 13;
 const EXEC_BITS: u64 = (1 << 6) | (1 << 3) | 1;
 
 impl Ctx<'_, '_> {
+    /// `evt.type.is.NAME` as a number.
+    pub(crate) fn type_is(&self, name: &str) -> u64 {
+        let ev = self.ev;
+        (ev.info().is_some() && crate::event_name(ev, self.opts) == name) as u64
+    }
+
     fn x_main(&self) -> Option<&Thread> {
         let t = self.st.event_thread(self.ev)?;
         self.st.thread(t.pid).or(Some(t))
@@ -130,10 +137,9 @@ impl Ctx<'_, '_> {
                 }
                 out.extend_from_slice(crate::event_name(ev, self.opts).as_bytes());
             }
-            Extra::TypeIs(name) => {
-                let yes = ev.info().is_some() && crate::event_name(ev, self.opts) == name;
-                out.push(if yes { b'1' } else { b'0' });
-            }
+            // sysdig 0.29.3 prints no value for it (an unsigned number
+            // without a print format); filters get the number
+            Extra::TypeIs(_) => return false,
             Extra::ProcSname => {
                 let Some(t) = self.st.event_thread(ev) else {
                     return false;

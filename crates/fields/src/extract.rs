@@ -97,6 +97,16 @@ pub enum Field {
     MesosTaskName,
     /// Fields for filters and Falco rules (`extra.rs`).
     Extra(crate::extra::Extra),
+    /// More `fd.*` fields and `fdlist.*` (`fdx.rs`).
+    Fd(crate::fdx::FdX),
+    /// More `evt.*` fields and `syslog.*` (`evtx.rs`).
+    Evt(crate::evtx::EvtX),
+    /// More `proc.*` and `thread.*` fields (`procx.rs`).
+    Proc(crate::procx::ProcX),
+    /// More `container.*` fields (`contx.rs`).
+    Cont(crate::contx::ContX),
+    /// `fs.path.*` (`fspath.rs`).
+    FsPath(crate::fspath::FsPath),
 }
 
 impl Field {
@@ -192,11 +202,41 @@ impl Field {
             "container.name" => Field::ContainerName,
             "k8s.pod.name" => Field::K8sPodName,
             "mesos.task.name" => Field::MesosTaskName,
-            other => match crate::extra::parse(other, arg) {
-                Some(x) => Field::Extra(x?),
-                None => return Err(FieldError(format!("unknown field '{name}'"))),
-            },
+            other => {
+                if let Some(x) = crate::extra::parse(other, arg) {
+                    return Ok(Field::Extra(x?));
+                }
+                if let Some(x) = crate::fdx::parse(other, arg) {
+                    return Ok(Field::Fd(x?));
+                }
+                if let Some(x) = crate::evtx::parse(other, arg) {
+                    return Ok(Field::Evt(x?));
+                }
+                if let Some(x) = crate::procx::parse(other, arg) {
+                    return Ok(Field::Proc(x?));
+                }
+                if let Some(x) = crate::contx::parse(other, arg) {
+                    return Ok(Field::Cont(x?));
+                }
+                if let Some(x) = crate::fspath::parse(other) {
+                    return Ok(Field::FsPath(x?));
+                }
+                return Err(FieldError(format!("unknown field '{name}'")));
+            }
         })
+    }
+}
+
+impl Field {
+    /// Whether the field remembers values between events (sysdig keeps
+    /// per-field state for these): every evaluation counts.
+    pub fn is_stateful(&self) -> bool {
+        use crate::procx::ProcX;
+        matches!(
+            self,
+            Field::Proc(ProcX::Exectime(_) | ProcX::Totexectime(_) | ProcX::Cpu(..))
+                | Field::Evt(crate::evtx::EvtX::LatencyHuman(_))
+        )
     }
 }
 
@@ -231,7 +271,7 @@ impl Ctx<'_, '_> {
     /// The latency of the event's thread (time since its last enter
     /// event; 0 right after an enter event). None when sysdig would not
     /// have the thread at hand: events that skip the thread lookup.
-    fn latency(&self) -> Option<u64> {
+    pub(crate) fn latency(&self) -> Option<u64> {
         let info = self.ev.info()?;
         if info.old_flags & sonde_event::flags::SKIPPARSERESET != 0
             && self.ev.code != sonde_event::codes::PROCINFO_E
@@ -243,7 +283,7 @@ impl Ctx<'_, '_> {
 
     /// The parameter holding the result: `res`, or for exit events that
     /// create an fd and have no `res`, the `fd`.
-    fn res_index(&self) -> Option<usize> {
+    pub(crate) fn res_index(&self) -> Option<usize> {
         self.param_index("res").or_else(|| {
             let info = self.ev.info()?;
             let fd_result = info.dir == sonde_event::Direction::Exit
@@ -252,7 +292,7 @@ impl Ctx<'_, '_> {
         })
     }
 
-    fn param_index(&self, name: &str) -> Option<usize> {
+    pub(crate) fn param_index(&self, name: &str) -> Option<usize> {
         let infos = sonde_output::param_infos(self.ev, self.opts);
         infos
             .iter()
@@ -277,7 +317,7 @@ impl Ctx<'_, '_> {
     }
 
     /// The fd the event operates on, when it is in the table.
-    fn event_fd(&self) -> Option<&sonde_state::Fd> {
+    pub(crate) fn event_fd(&self) -> Option<&sonde_state::Fd> {
         let n = self.fd_num()?;
         self.st.fd(self.ev.tid, n)
     }
@@ -319,7 +359,7 @@ impl Ctx<'_, '_> {
     /// The fd name sysdig derives from an exit event that creates an fd
     /// when the fd itself is not in the table: the path or tuple argument;
     /// empty for other exit events; None for enter events.
-    fn fdname_from_creator(&self, out: &mut Vec<u8>) -> bool {
+    pub(crate) fn fdname_from_creator(&self, out: &mut Vec<u8>) -> bool {
         use sonde_event::codes as c;
         let ev = self.ev;
         let Some(info) = ev.info() else { return false };
@@ -424,7 +464,8 @@ impl Ctx<'_, '_> {
             Field::EvtDatetime => fmt_local_datetime(ev.ts, out),
             Field::EvtRawtime => write_i(out, ev.ts),
             Field::EvtRawtimeS => write_i(out, ev.ts / 1_000_000_000),
-            Field::EvtRawtimeNs => write_i(out, ev.ts % 1_000_000_000),
+            // zero-padded to 9 digits, as sysdig prints it
+            Field::EvtRawtimeNs => write_i(out, format_args!("{:09}", ev.ts % 1_000_000_000)),
             // nanoseconds since the first event, zero-padded to 9 digits
             Field::EvtReltime => write_i(
                 out,
@@ -466,6 +507,8 @@ impl Ctx<'_, '_> {
                 }
             },
             Field::EvtCpu => sonde_output::num::push_u64(out, ev.cpu as u64),
+            // a decoded syslog write (when a syslog field is in use)
+            Field::EvtInfo if self.syslog_info(out) => {}
             Field::EvtArgs | Field::EvtInfo => info_into(self.st, ev, self.opts, out),
             Field::EvtArgName(n) => {
                 let Some(i) = self.param_index(n) else {
@@ -711,6 +754,11 @@ impl Ctx<'_, '_> {
             }
             Field::MesosTaskName => return false,
             Field::Extra(x) => return self.extract_extra(x, out),
+            Field::Fd(x) => return self.extract_fdx(x, out),
+            Field::Evt(x) => return self.extract_evtx(x, out),
+            Field::Proc(x) => return self.extract_procx(x, out),
+            Field::Cont(x) => return self.extract_contx(x, out),
+            Field::FsPath(x) => return self.extract_fspath(x, out),
             Field::ContainerId | Field::ContainerName => {
                 let Some(t) = self.thread() else { return false };
                 if t.container_id.is_empty() {
@@ -798,22 +846,7 @@ impl Ctx<'_, '_> {
                     Field::FdL4proto => out.extend_from_slice(fd.l4proto().name().as_bytes()),
                     Field::FdIno => write_i(out, fd.ino),
                     Field::FdSip | Field::FdCip | Field::FdSport | Field::FdCport => {
-                        use sonde_state::SockAddrs as S;
-                        match (f, fd.addrs) {
-                            (Field::FdCip, S::V4 { sip, .. }) => write_i(out, sip),
-                            (Field::FdSip, S::V4 { dip, .. }) => write_i(out, dip),
-                            (Field::FdCport, S::V4 { sport, .. }) => write_i(out, sport),
-                            (Field::FdSport, S::V4 { dport, .. }) => write_i(out, dport),
-                            (Field::FdCip, S::V6 { sip, .. }) => write_i(out, sip),
-                            (Field::FdSip, S::V6 { dip, .. }) => write_i(out, dip),
-                            (Field::FdCport, S::V6 { sport, .. }) => write_i(out, sport),
-                            (Field::FdSport, S::V6 { dport, .. }) => write_i(out, dport),
-                            (Field::FdSip, S::V4Server { ip, .. }) => write_i(out, ip),
-                            (Field::FdSport, S::V4Server { port, .. }) => write_i(out, port),
-                            (Field::FdSip, S::V6Server { ip, .. }) => write_i(out, ip),
-                            (Field::FdSport, S::V6Server { port, .. }) => write_i(out, port),
-                            _ => return false,
-                        }
+                        return crate::fdx::client_server(f, fd, out);
                     }
                     _ => return false,
                 }
@@ -822,7 +855,7 @@ impl Ctx<'_, '_> {
         true
     }
 
-    fn arg_str(&self, i: usize, out: &mut Vec<u8>) -> bool {
+    pub(crate) fn arg_str(&self, i: usize, out: &mut Vec<u8>) -> bool {
         let mut v = Vec::new();
         let mut r = Vec::new();
         render_param(self.st, self.ev, i, self.opts, &mut v, &mut r);
@@ -838,7 +871,7 @@ impl Ctx<'_, '_> {
 /// The directory part of a file path as `fd.directory` shows it: up to
 /// the last `/` (a path ending in `/` stays whole), `/` when there is no
 /// other.
-fn file_directory(name: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn file_directory(name: &[u8], out: &mut Vec<u8>) {
     match name.iter().rposition(|&c| c == b'/') {
         Some(p) if p != 0 && p + 1 < name.len() => out.extend_from_slice(&name[..p]),
         Some(p) if p != 0 => out.extend_from_slice(name),

@@ -166,13 +166,24 @@ impl Format {
     /// Renders one line (without newline). Returns false when a field is
     /// missing and the format has no `*`: sysdig skips such lines.
     pub fn render(&self, ctx: &Ctx<'_, '_>, out: &mut Vec<u8>) -> bool {
-        for p in &self.pieces {
+        for (i, p) in self.pieces.iter().enumerate() {
             match p {
                 Piece::Lit(l) => out.extend_from_slice(l),
                 Piece::Field { field, width, .. } => {
                     let start = out.len();
                     if !ctx.extract(field, out) {
                         if !self.always {
+                            // sysdig still evaluates the rest: fields that
+                            // measure from their previous use must see it
+                            let mut scratch = Vec::new();
+                            for rest in &self.pieces[i + 1..] {
+                                if let Piece::Field { field, .. } = rest {
+                                    if field.is_stateful() {
+                                        scratch.clear();
+                                        ctx.extract(field, &mut scratch);
+                                    }
+                                }
+                            }
                             return false;
                         }
                         out.truncate(start);

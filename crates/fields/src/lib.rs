@@ -11,20 +11,33 @@
 //! rendering rules (`sonde-output::params`), or the tables themselves
 //! (`sonde-state`).
 
+mod contx;
+mod evtx;
 mod extra;
 mod extract;
+mod fdx;
 mod format;
+mod fspath;
+mod memo;
+#[cfg(test)]
+mod newer_tests;
+mod procx;
 pub mod registry;
 mod syscall_category;
 mod time;
 mod typed;
 
+pub use contx::{ContX, MountSel};
+pub use evtx::{set_syslog_decoding, syslog_decoding, EvtX};
 pub use extra::Extra;
 pub use extract::event_name;
 pub use extract::{Ctx, Field, FieldError};
+pub use fdx::FdX;
 pub use format::{
     unescape_format, Format, FormatError, CONTAINER_FORMAT, DEFAULT_FORMAT, K8S_FORMAT,
     MESOS_FORMAT, TTY_FORMAT,
 };
+pub use fspath::{FsPath, Which as FsPathWhich};
+pub use procx::ProcX;
 pub use time::{fmt_local_time, TimeFmt};
 pub use typed::{parse_int, Value};

@@ -69,6 +69,18 @@ impl Ctx<'_, '_> {
             Field::ProcPpid => return self.main_thread().map(|t| Value::Int(t.ptid)),
             Field::UserUid => return self.thread().map(|t| Value::Uint(t.uid as u64)),
             Field::FdNum => return self.fd_num().map(Value::Int),
+            Field::Extra(crate::Extra::TypeIs(name)) => {
+                return Some(Value::Uint(self.type_is(name)))
+            }
+            // sysdig notes a name change after it has run its filters: to
+            // a filter the name never changed
+            Field::Fd(crate::FdX::NameChanged) => {
+                let mut tmp = Vec::new();
+                return self.extract(f, &mut tmp).then_some(Value::Bool(false));
+            }
+            Field::Proc(x @ (crate::ProcX::Fdusage | crate::ProcX::Cpu(..))) => {
+                return self.procx_double(x).map(Value::Double)
+            }
             _ => {}
         }
         buf.clear();

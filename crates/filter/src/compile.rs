@@ -12,7 +12,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::net::IpAddr;
 
 use sonde_fields::registry::{self, FieldType};
-use sonde_fields::{parse_int, Ctx, Field, Value};
+use sonde_fields::{parse_int, Ctx, EvtX, FdX, Field, Value};
 
 use crate::ast::{Check, Expr, FieldRef, Lit, Op, Operand, Rhs, Transformer};
 use crate::error::FilterError;
@@ -50,6 +50,8 @@ enum Src {
     Ancestors(Ancestor),
     /// `proc.env[NAME]`: the value of one environment variable.
     EnvVar(Vec<u8>),
+    /// `evt.around[T]`: compared with a window in milliseconds.
+    Around(u64),
     Transform(Transformer, Box<Src>),
 }
 
@@ -319,6 +321,7 @@ fn src_cost(s: &Src) -> u8 {
         Src::Missing => 0,
         Src::Ancestors(_) => 2,
         Src::EnvVar(_) => 2,
+        Src::Around(_) => 0,
         Src::Transform(_, s) => src_cost(s) + 1,
     }
 }
@@ -370,10 +373,13 @@ fn resolve(fr: &FieldRef, text: &str) -> Result<(Src, FieldType), FilterError> {
     }
     let ty = info.ty;
     let src = match info.name {
-        "fd.ip" | "fd.net" => Src::Any(vec![Field::FdCip, Field::FdSip]),
+        // both ends whatever the socket's role (sysdig's compare_ip/port)
+        "fd.ip" | "fd.net" => Src::Any(vec![Field::Fd(FdX::AnyCip), Field::Fd(FdX::AnySip)]),
         "fd.cnet" => Src::Field(Field::FdCip),
         "fd.snet" => Src::Field(Field::FdSip),
-        "fd.port" => Src::Any(vec![Field::FdCport, Field::FdSport]),
+        "fd.port" | "fd.proto" => {
+            Src::Any(vec![Field::Fd(FdX::AnyCport), Field::Fd(FdX::AnySport)])
+        }
         "proc.env" if fr.arg.is_some() => {
             Src::EnvVar(fr.arg.clone().unwrap_or_default().into_bytes())
         }
@@ -382,6 +388,7 @@ fn resolve(fr: &FieldRef, text: &str) -> Result<(Src, FieldType), FilterError> {
         "proc.aexe" if fr.arg.is_none() => Src::Ancestors(Ancestor::Exe),
         "proc.aexepath" if fr.arg.is_none() => Src::Ancestors(Ancestor::Exepath),
         _ => match Field::parse(&full) {
+            Ok(Field::Evt(EvtX::Around(t))) => Src::Around(t),
             Ok(f) => Src::Field(f),
             Err(e) if info.extracted() && info.name != "evt.rawarg" && info.name != "evt.arg" => {
                 return Err(err(text, fr.pos, e.0))
@@ -482,6 +489,13 @@ fn compile_check(c: &Check, text: &str) -> Result<Leaf, FilterError> {
             });
         }
     };
+    if matches!(src, Src::Around(_)) && c.op != Op::Eq {
+        return Err(err(
+            text,
+            c.op_pos,
+            "evt.around supports only '=' comparison operator".to_string(),
+        ));
+    }
     let cmp = if c.op == Op::Exists {
         Cmp::Exists
     } else {
@@ -736,6 +750,12 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
         };
     }
     match &l.src {
+        Src::Around(t) => match &l.cmp {
+            Cmp::Int(_, v) => v
+                .first()
+                .is_some_and(|&d| EvtX::around(*t, ctx.ev.ts, d as u64)),
+            _ => false,
+        },
         Src::Ancestors(k) => ancestors(ctx).any(|p| {
             let v = match k {
                 Ancestor::Pid => Value::Int(p.pid),
@@ -770,7 +790,7 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
                 Some(Value::Str(b"6")) => IpAddr::from([0u8; 16]),
                 _ => return false,
             };
-            let v = if matches!(fields.first(), Some(Field::FdCport | Field::FdSport)) {
+            let v = if matches!(fields.first(), Some(Field::Fd(FdX::AnyCport))) {
                 Value::Uint(0)
             } else {
                 Value::Ip(zero)
@@ -822,6 +842,7 @@ fn get<'b>(s: &Src, ctx: &Ctx<'_, '_>, buf: &'b mut Vec<u8>) -> Option<Value<'b>
         Src::Field(f) => ctx.extract_value(f, buf),
         Src::Any(v) => ctx.extract_value(v.first()?, buf),
         Src::Missing => None,
+        Src::Around(_) => Some(Value::Uint(ctx.ev.ts)),
         Src::EnvVar(name) => {
             let t = ctx.st.event_thread(ctx.ev)?;
             let t = ctx.st.thread(t.pid).unwrap_or(t);

@@ -13,6 +13,53 @@ pub struct Container {
     pub successful: bool,
     /// The container's labels that have string values.
     pub labels: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The rest of the metadata sysdig keeps (`container.*` fields).
+    pub meta: Option<Box<ContainerMeta>>,
+}
+
+/// Container metadata beyond id, name and image: only containers described
+/// by a `container` event carry it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerMeta {
+    pub image_id: Vec<u8>,
+    pub image_repo: Vec<u8>,
+    pub image_tag: Vec<u8>,
+    pub image_digest: Vec<u8>,
+    /// `sinsp_container_type` (0 docker, 1 lxc, ...); None when the event
+    /// does not say.
+    pub kind: Option<u32>,
+    pub privileged: bool,
+    pub mounts: Vec<Mount>,
+    /// Health probes: (kind, exe, args); kind 1 healthcheck, 2 liveness,
+    /// 3 readiness.
+    pub probes: Vec<(u8, Vec<u8>, Vec<Vec<u8>>)>,
+    /// The container's IPv4 address (0: none).
+    pub ip: u32,
+}
+
+/// One container mount.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mount {
+    pub source: Vec<u8>,
+    pub dest: Vec<u8>,
+    pub mode: Vec<u8>,
+    pub rdwr: bool,
+    pub propagation: Vec<u8>,
+}
+
+impl Mount {
+    /// `source:dest:mode:rdwr:propagation`, as sysdig shows a mount.
+    pub fn render(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.source);
+        out.push(b':');
+        out.extend_from_slice(&self.dest);
+        out.push(b':');
+        out.extend_from_slice(&self.mode);
+        out.push(b':');
+        out.extend_from_slice(if self.rdwr { b"true" } else { b"false" });
+        out.push(b':');
+        out.extend_from_slice(&self.propagation);
+    }
 }
 
 impl Container {
@@ -87,9 +134,105 @@ pub fn parse_container_json(s: &[u8]) -> Option<Container> {
         if p.peek() != Some(b'{') {
             return p.skip();
         }
+        let mut meta = ContainerMeta::default();
         p.object(&mut |p, k| {
             p.ws();
             match k.as_slice() {
+                b"imageid" | b"imagerepo" | b"imagetag" | b"imagedigest"
+                    if p.peek() == Some(b'"') =>
+                {
+                    let v = p.string()?;
+                    match k.as_slice() {
+                        b"imageid" => meta.image_id = v,
+                        b"imagerepo" => meta.image_repo = v,
+                        b"imagetag" => meta.image_tag = v,
+                        _ => meta.image_digest = v,
+                    }
+                    Some(())
+                }
+                b"ip" if p.peek() == Some(b'"') => {
+                    let v = p.string()?;
+                    let ip = std::str::from_utf8(&v)
+                        .ok()
+                        .and_then(|t| t.parse::<std::net::Ipv4Addr>().ok());
+                    meta.ip = ip.map(u32::from).unwrap_or(0);
+                    Some(())
+                }
+                b"type" | b"privileged" => {
+                    let start = p.i;
+                    p.skip()?;
+                    let text = std::str::from_utf8(&p.s[start..p.i]).ok()?.trim();
+                    if k == b"type" {
+                        meta.kind = text.parse::<u32>().ok();
+                    } else {
+                        meta.privileged = text == "true";
+                    }
+                    Some(())
+                }
+                b"Mounts" if p.peek() == Some(b'[') => p.array(&mut |p| {
+                    p.ws();
+                    if p.peek() != Some(b'{') {
+                        return p.skip();
+                    }
+                    let mut m = Mount::default();
+                    p.object(&mut |p, mk| {
+                        p.ws();
+                        match mk.as_slice() {
+                            b"Source" | b"Destination" | b"Mode" | b"Propagation"
+                                if p.peek() == Some(b'"') =>
+                            {
+                                let v = p.string()?;
+                                match mk.as_slice() {
+                                    b"Source" => m.source = v,
+                                    b"Destination" => m.dest = v,
+                                    b"Mode" => m.mode = v,
+                                    _ => m.propagation = v,
+                                }
+                                Some(())
+                            }
+                            b"RW" => {
+                                let start = p.i;
+                                p.skip()?;
+                                m.rdwr = &p.s[start..p.i] == b"true";
+                                Some(())
+                            }
+                            _ => p.skip(),
+                        }
+                    })?;
+                    meta.mounts.push(m);
+                    Some(())
+                }),
+                b"Healthcheck" | b"LivenessProbe" | b"ReadinessProbe" if p.peek() == Some(b'{') => {
+                    let kind = match k.as_slice() {
+                        b"Healthcheck" => 1,
+                        b"LivenessProbe" => 2,
+                        _ => 3,
+                    };
+                    let (mut exe, mut args) = (None, Vec::new());
+                    p.object(&mut |p, pk| {
+                        p.ws();
+                        match pk.as_slice() {
+                            b"exe" if p.peek() == Some(b'"') => {
+                                exe = Some(p.string()?);
+                                Some(())
+                            }
+                            b"args" if p.peek() == Some(b'[') => p.array(&mut |p| {
+                                p.ws();
+                                if p.peek() == Some(b'"') {
+                                    args.push(p.string()?);
+                                    Some(())
+                                } else {
+                                    p.skip()
+                                }
+                            }),
+                            _ => p.skip(),
+                        }
+                    })?;
+                    if let Some(exe) = exe {
+                        meta.probes.push((kind, exe, args));
+                    }
+                    Some(())
+                }
                 b"id" | b"name" | b"image" if p.peek() == Some(b'"') => {
                     let v = p.string()?;
                     match k.as_slice() {
@@ -123,7 +266,11 @@ pub fn parse_container_json(s: &[u8]) -> Option<Container> {
                 }
                 _ => p.skip(),
             }
-        })
+        })?;
+        // sysdig lists the probes in kind order
+        meta.probes.sort_by_key(|p| p.0);
+        c.meta = Some(Box::new(std::mem::take(&mut meta)));
+        Some(())
     })?;
     Some(c)
 }
@@ -204,6 +351,28 @@ impl Json<'_> {
                     }
                 }
                 other => out.push(other),
+            }
+        }
+    }
+
+    /// Walks an array, calling `f` positioned at each element.
+    fn array(&mut self, f: &mut dyn FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            f(self)?;
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
             }
         }
     }

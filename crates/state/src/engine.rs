@@ -59,6 +59,13 @@ pub struct State {
     pub dropped_threads: u64,
     /// Looks up threads the tables do not know (live capture: /proc).
     resolver: ResolverSlot,
+    /// Whether the fd the current event works on got a new name while the
+    /// event was applied (`fd.name_changed`).
+    fd_name_changed: bool,
+    /// Whether the initial tables were fixed up (once, at the first event).
+    tables_ready: bool,
+    /// Ports of the server sockets in the initial fd tables.
+    server_ports: rustc_hash::FxHashSet<u16>,
 }
 
 /// Looks a thread up outside the event stream (e.g. in /proc): the
@@ -107,7 +114,15 @@ impl State {
             Block::Fds { tid, fds } => {
                 if let Some(t) = self.threads.get_mut(tid) {
                     for f in fds {
-                        t.fds.insert(f.fd, fd_from_scap(f));
+                        let fd = fd_from_scap(f);
+                        if let SockAddrs::V4Server { port, .. } | SockAddrs::V6Server { port, .. } =
+                            fd.addrs
+                        {
+                            if !self.tables_ready {
+                                self.server_ports.insert(port);
+                            }
+                        }
+                        t.fds.insert(f.fd, fd);
                     }
                 }
             }
@@ -194,11 +209,76 @@ impl State {
             pfmajor: t.pfmajor,
             pfminor: t.pfminor,
             tty: t.tty,
+            pgid: t.pgid,
+            exe_writable: t.exe_writable,
+            exe_upper_layer: t.exe_upper_layer,
+            exe_lower_layer: t.exe_lower_layer,
+            exe_from_memfd: t.exe_from_memfd,
+            cap_inheritable: t.cap_inheritable,
+            cap_permitted: t.cap_permitted,
+            cap_effective: t.cap_effective,
+            exe_ino: t.exe_ino,
+            exe_ino_ctime: t.exe_ino_ctime,
+            exe_ino_mtime: t.exe_ino_mtime,
+            pidns_init_start_ts: t.pidns_init_start_ts,
             ..Thread::new(t.tid)
         };
         let tid = th.tid;
+        let (pid, thread) = (
+            th.pid,
+            th.tid != th.pid && th.flags & clone_flags::CLONE_THREAD != 0,
+        );
         self.insert_thread(th);
         self.resolve_container(tid);
+        // threads added after the initial table count at once (the initial
+        // table is counted when the first event arrives)
+        if self.tables_ready && thread {
+            if let Some(m) = self.threads.get_mut(&pid) {
+                m.nchilds += 1;
+            }
+        }
+    }
+
+    /// Whether the fd of the event last processed changed its name while
+    /// the event was applied (a new named fd, a socket that got its tuple).
+    pub fn fd_name_changed(&self) -> bool {
+        self.fd_name_changed
+    }
+
+    /// What sysdig does once its initial tables are loaded: count each
+    /// main thread's threads, and orient the IPv4 sockets of the fd
+    /// tables (a local port that some server socket listens on makes the
+    /// process the server of that connection).
+    fn tables_loaded(&mut self) {
+        self.tables_ready = true;
+        let mut counts: FxHashMap<i64, u32> = FxHashMap::default();
+        for t in self.threads.values() {
+            if t.tid != t.pid && t.flags & clone_flags::CLONE_THREAD != 0 {
+                *counts.entry(t.pid).or_default() += 1;
+            }
+        }
+        for (pid, n) in counts {
+            if let Some(m) = self.threads.get_mut(&pid) {
+                m.nchilds += n;
+            }
+        }
+        let ports = std::mem::take(&mut self.server_ports);
+        for t in self.threads.values_mut() {
+            for f in t.fds.values_mut() {
+                if f.kind != FdType::Ipv4Sock {
+                    continue;
+                }
+                if let SockAddrs::V4 { sport, .. } = f.addrs {
+                    if ports.contains(&sport) {
+                        f.swap_ends();
+                        f.rename_from_ends();
+                        f.role_server = true;
+                    } else {
+                        f.role_client = true;
+                    }
+                }
+            }
+        }
     }
 
     fn insert_thread(&mut self, th: Thread) {
@@ -257,7 +337,13 @@ impl State {
             }
         }
         if let Some(tid) = self.pending_exit.take() {
-            self.threads.remove(&tid);
+            if let Some(t) = self.threads.remove(&tid) {
+                if t.tid != t.pid && t.flags & clone_flags::CLONE_THREAD != 0 {
+                    if let Some(m) = self.threads.get_mut(&t.pid) {
+                        m.nchilds = m.nchilds.saturating_sub(1);
+                    }
+                }
+            }
             if self.recent_exits.len() >= 4096 {
                 // forget exits older than the window
                 let now = self.last_ts;
@@ -289,7 +375,11 @@ impl State {
 
     /// Updates the tables with one event.
     pub fn process(&mut self, ev: &RawEvent<'_>) {
+        if !self.tables_ready {
+            self.tables_loaded();
+        }
         self.flush_pending();
+        self.fd_name_changed = false;
         self.last_ts = ev.ts;
         self.nevents += 1;
         self.container_thread = None;
@@ -308,6 +398,10 @@ impl State {
                     successful: true,
                     id: id.clone(),
                     labels: Vec::new(),
+                    meta: Some(Box::new(crate::container::ContainerMeta {
+                        kind: ev.param_u64(1).map(|t| t as u32),
+                        ..Default::default()
+                    })),
                 };
                 self.containers.insert(id, cont);
                 return;
@@ -346,11 +440,35 @@ impl State {
                 }
             }
         }
+        if ev.code == c::SCHEDSWITCH_6_E {
+            self.on_switch(ev);
+            return;
+        }
         if info.dir == Direction::Enter {
             self.on_enter(ev);
             return;
         }
         self.on_exit(ev);
+    }
+
+    /// A switch event carries the page faults of the thread switched out
+    /// and the memory of its process.
+    fn on_switch(&mut self, ev: &RawEvent<'_>) {
+        let Some(t) = self.threads.get_mut(&ev.tid) else {
+            return;
+        };
+        t.pfmajor = ev.param_u64(1).unwrap_or(t.pfmajor);
+        t.pfminor = ev.param_u64(2).unwrap_or(t.pfminor);
+        let pid = t.pid;
+        if let Some(m) = self.threads.get_mut(&pid) {
+            if let (Some(size), Some(rss), Some(swap)) =
+                (ev.param_u64(3), ev.param_u64(4), ev.param_u64(5))
+            {
+                m.vmsize_kb = size as u32;
+                m.vmrss_kb = rss as u32;
+                m.vmswap_kb = swap as u32;
+            }
+        }
     }
 
     /// A `container` event: records the container and sets up the
@@ -480,6 +598,9 @@ impl State {
         if fd < 0 {
             return;
         }
+        // a new fd counts as renamed when it has a name (sysdig compares
+        // with the empty name a fresh fd starts with)
+        self.fd_name_changed = !f.name.is_empty();
         let owner = self.fd_owner_tid(tid);
         let max = self.limits.max_fds_per_thread;
         let t = self.thread_mut(owner);
@@ -511,6 +632,16 @@ impl State {
                 }
             }
         }
+        if is_rw_exit(ev.code) && ev.param_i64(0).unwrap_or(-1) >= 0 {
+            // successful I/O on an IP socket: it is connected
+            if let Some(fd) = self.threads.get(&tid).and_then(|t| t.last_fd) {
+                if let Some(f) = self.fd_mut(tid, fd) {
+                    if matches!(f.kind, FdType::Ipv4Sock | FdType::Ipv6Sock) {
+                        f.connected = true;
+                    }
+                }
+            }
+        }
         match ev.code {
             c::SYSCALL_OPEN_X | c::SYSCALL_CREAT_X => {
                 let fd = ev.param_i64(0).unwrap_or(-1);
@@ -526,7 +657,8 @@ impl State {
                     PPM_O_CREAT | PPM_O_WRONLY | PPM_O_TRUNC
                 };
                 if fd >= 0 {
-                    let path = resolve_path(self.cwd(tid), &name.unwrap_or_default());
+                    let raw = name.unwrap_or_default();
+                    let path = resolve_path(self.cwd(tid), &raw);
                     let mut f = Fd::new(
                         if flags & PPM_O_DIRECTORY != 0 {
                             FdType::Directory
@@ -538,6 +670,7 @@ impl State {
                     f.flags = flags;
                     f.dev = ev.param_u64(4).unwrap_or(0) as u32;
                     f.ino = ev.param_u64(5).unwrap_or(0);
+                    f.set_raw_name(&raw);
                     self.add_fd(tid, fd, f);
                 }
             }
@@ -621,6 +754,9 @@ impl State {
                     .or_else(|| self.enter_i64(tid, enter, 0))
                     .unwrap_or(-1);
                 if res >= 0 || res == EINPROGRESS {
+                    if let Some(f) = self.fd_mut(tid, fd) {
+                        f.connected = true;
+                    }
                     if let Some(tuple) = ev.param(1).filter(|t| !t.is_empty()) {
                         self.connect_tuple(tid, fd, tuple);
                     }
@@ -709,6 +845,8 @@ impl State {
                 if newfd >= 0 && newfd != oldfd {
                     if let Some(f) = self.fd(tid, oldfd).cloned() {
                         self.add_fd(tid, newfd, f);
+                        // a copy keeps the name it had
+                        self.fd_name_changed = false;
                     }
                 }
             }
@@ -724,6 +862,7 @@ impl State {
                 if res >= 0 && matches!(cmd, Some(F_DUPFD) | Some(F_DUPFD_CLOEXEC)) {
                     if let Some(f) = self.fd(tid, fd).cloned() {
                         self.add_fd(tid, res, f);
+                        self.fd_name_changed = false;
                     }
                 }
             }
@@ -772,6 +911,27 @@ impl State {
                     if let Some(f) = self.fd(tid, fd) {
                         let new = f.name.clone();
                         self.set_cwd(tid, new);
+                    }
+                }
+            }
+            c::SYSCALL_BRK_4_X | c::SYSCALL_MMAP_X | c::SYSCALL_MMAP2_X | c::SYSCALL_MUNMAP_X => {
+                // the memory of the thread's process after the call
+                if let Some(t) = self.threads.get_mut(&tid) {
+                    if let (Some(size), Some(rss), Some(swap)) =
+                        (ev.param_u64(1), ev.param_u64(2), ev.param_u64(3))
+                    {
+                        t.vmsize_kb = size as u32;
+                        t.vmrss_kb = rss as u32;
+                        t.vmswap_kb = swap as u32;
+                    }
+                }
+            }
+            c::SYSCALL_CAPSET_X => {
+                if ev.param_i64(0).unwrap_or(-1) >= 0 {
+                    if let Some(t) = self.threads.get_mut(&tid) {
+                        t.cap_inheritable = ev.param_u64(1).unwrap_or(0);
+                        t.cap_permitted = ev.param_u64(2).unwrap_or(0);
+                        t.cap_effective = ev.param_u64(3).unwrap_or(0);
                     }
                 }
             }
@@ -845,6 +1005,7 @@ impl State {
         f.flags = flags;
         f.dev = dev;
         f.ino = ino;
+        f.set_raw_name(name);
         self.add_fd(tid, fd, f);
     }
 
@@ -857,28 +1018,47 @@ impl State {
         else {
             return;
         };
-        match addr.first() {
-            Some(&AF_INET) if addr.len() >= 7 => {
+        if addr.is_empty() {
+            return;
+        }
+        // as sysdig: a bound port makes a server socket; the socket is
+        // named after the address in any case
+        match addr[0] {
+            AF_INET if addr.len() >= 7 => {
                 let ip = Ipv4Addr::new(addr[1], addr[2], addr[3], addr[4]);
                 let port = u16::from_le_bytes([addr[5], addr[6]]);
-                f.kind = FdType::Ipv4ServSock;
-                f.addrs = SockAddrs::V4Server { ip, port };
+                if port > 0 {
+                    f.kind = FdType::Ipv4ServSock;
+                    f.addrs = SockAddrs::V4Server { ip, port };
+                    f.role_server = true;
+                }
             }
-            Some(&AF_INET6) if addr.len() >= 19 => {
+            AF_INET6 if addr.len() >= 19 => {
                 let mut a = [0u8; 16];
                 a.copy_from_slice(&addr[1..17]);
                 let port = u16::from_le_bytes([addr[17], addr[18]]);
-                f.kind = FdType::Ipv6ServSock;
-                f.addrs = SockAddrs::V6Server {
-                    ip: Ipv6Addr::from(a),
-                    port,
-                };
-            }
-            Some(&AF_UNIX) => {
-                f.name = sonde_event::cstr(&addr[1..]).to_vec();
+                if port > 0 {
+                    if is_v4_mapped(&a) {
+                        f.kind = FdType::Ipv4ServSock;
+                        f.addrs = SockAddrs::V4Server {
+                            ip: Ipv4Addr::new(a[12], a[13], a[14], a[15]),
+                            port,
+                        };
+                    } else {
+                        f.kind = FdType::Ipv6ServSock;
+                        f.addrs = SockAddrs::V6Server {
+                            ip: Ipv6Addr::from(a),
+                            port,
+                        };
+                    }
+                    f.role_server = true;
+                }
             }
             _ => {}
         }
+        let old = std::mem::take(&mut f.name);
+        crate::sock::render_sockaddr_simple(addr, &mut f.name);
+        self.fd_name_changed = old != f.name;
     }
 
     /// The fd `fd` of `tid`'s table, for changing it.
@@ -899,6 +1079,7 @@ impl State {
         let Some(f) = self.fd_mut(tid, fd) else {
             return;
         };
+        let old = name_hash(&f.name);
         match f.apply_inet_tuple(tuple) {
             Some(changed) => {
                 if changed && f.role_server && f.kind == FdType::Ipv4Sock && f.l4 == L4Proto::Udp {
@@ -915,14 +1096,20 @@ impl State {
         if !f.role_client && !f.role_server {
             f.role_client = true;
         }
+        let changed = old != name_hash(&f.name);
+        self.fd_name_changed = changed;
     }
 
     /// A successful send/receive with an address on a socket whose name is
     /// not yet settled (datagram sockets): update the endpoints.
     fn rw_tuple(&mut self, tid: i64, fd: i64, tuple: &[u8], incoming: bool) {
         let ifaces = std::mem::take(&mut self.ifaces);
+        let old = self.fd(tid, fd).map(|f| name_hash(&f.name));
         self.rw_tuple_inner(tid, fd, tuple, incoming, &ifaces);
         self.ifaces = ifaces;
+        if let (Some(old), Some(f)) = (old, self.fd(tid, fd)) {
+            self.fd_name_changed = old != name_hash(&f.name);
+        }
     }
 
     fn rw_tuple_inner(&mut self, tid: i64, fd: i64, tuple: &[u8], incoming: bool, ifaces: &IfList) {
@@ -1091,6 +1278,11 @@ impl State {
             }
         }
         t.fdlimit = get_i("fdlimit").unwrap_or(t.fdlimit);
+        t.pfmajor = get_i("pgft_maj").map(|v| v as u64).unwrap_or(t.pfmajor);
+        t.pfminor = get_i("pgft_min").map(|v| v as u64).unwrap_or(t.pfminor);
+        t.vmsize_kb = get_i("vm_size").map(|v| v as u32).unwrap_or(t.vmsize_kb);
+        t.vmrss_kb = get_i("vm_rss").map(|v| v as u32).unwrap_or(t.vmrss_kb);
+        t.vmswap_kb = get_i("vm_swap").map(|v| v as u32).unwrap_or(t.vmswap_kb);
         t.uid = get_i("uid").map(|v| v as u32).unwrap_or(t.uid);
         t.gid = get_i("gid").map(|v| v as u32).unwrap_or(t.gid);
         if in_container {
@@ -1121,6 +1313,30 @@ impl State {
             t.loginuid = p.loginuid;
             t.root = p.root.clone();
             t.exepath = p.exepath.clone();
+            t.pgid = p.pgid;
+            t.exe_writable = p.exe_writable;
+            t.exe_upper_layer = p.exe_upper_layer;
+            t.exe_lower_layer = p.exe_lower_layer;
+            t.exe_from_memfd = p.exe_from_memfd;
+            t.cap_inheritable = p.cap_inheritable;
+            t.cap_permitted = p.cap_permitted;
+            t.cap_effective = p.cap_effective;
+            t.exe_ino = p.exe_ino;
+            t.exe_ino_ctime = p.exe_ino_ctime;
+            t.exe_ino_mtime = p.exe_ino_mtime;
+            t.exe_ino_ctime_duration_clone_ts = p.exe_ino_ctime_duration_clone_ts;
+            // categories pass from parent to child
+            t.category = p.category;
+        }
+        // the start of the pid namespace: the boot time on the host, the
+        // namespace's own start (since boot) for a child in a new one
+        let boot = self.machine.as_ref().map_or(0, |m| m.boot_ts_epoch);
+        t.pidns_init_start_ts = boot;
+        const CLONE_NEWPID: u32 = 1 << 14;
+        if in_container || flags & CLONE_NEWPID != 0 {
+            if let Some(ns) = get_i("pidns_init_start_ts") {
+                t.pidns_init_start_ts = (ns as u64).wrapping_add(boot);
+            }
         }
         t.clone_ts = ev.ts;
         t.last_enter = LastEnter::default();
@@ -1136,9 +1352,136 @@ impl State {
             t.flags |= clone_flags::CLONE_FILES;
         }
         let child = t.tid;
+        let (pid, thread, existed) = (
+            t.pid,
+            t.tid != t.pid && t.flags & clone_flags::CLONE_THREAD != 0,
+            self.threads.contains_key(&child),
+        );
         self.insert_thread(t);
         if get_b("cgroups").is_some() {
             self.resolve_container(child);
+        }
+        if thread && !existed {
+            if let Some(m) = self.threads.get_mut(&pid) {
+                m.nchilds += 1;
+            }
+        }
+        self.identify_category(child);
+    }
+
+    /// The executable path of a successful execve: as sysdig 0.29 does,
+    /// the file name of the enter event joined to the working directory
+    /// (execveat: to its directory fd); without the enter event, the
+    /// exit's trusted path (current drivers).
+    fn execve_exepath(&self, ev: &RawEvent<'_>, trusted: Option<Vec<u8>>) -> Option<Vec<u8>> {
+        let tid = ev.tid;
+        let enter = c_enter(ev.code);
+        let na = |p: &[u8]| p.starts_with(b"<NA>");
+        let from_enter = match ev.code {
+            c::SYSCALL_EXECVE_18_X | c::SYSCALL_EXECVE_19_X => {
+                self.enter_param(tid, enter, 0).map(|p| {
+                    let p = sonde_event::cstr(p);
+                    if na(p) {
+                        b"<NA>".to_vec()
+                    } else {
+                        crate::path::sysdig_concat(self.cwd(tid), p)
+                    }
+                })
+            }
+            c::SYSCALL_EXECVEAT_X => self.enter_param(tid, enter, 1).map(|p| {
+                let p = sonde_event::cstr(p);
+                if na(p) {
+                    return b"<NA>".to_vec();
+                }
+                let dirfd = self.enter_i64(tid, enter, 0).unwrap_or(PPM_AT_FDCWD);
+                let flags = self.enter_i64(tid, enter, 2).unwrap_or(0);
+                let dir: Vec<u8> = if p.first() == Some(&b'/') {
+                    b".".to_vec()
+                } else if dirfd == PPM_AT_FDCWD {
+                    self.cwd(tid).to_vec()
+                } else {
+                    match self.fd(tid, dirfd) {
+                        Some(f) => [&f.name[..], b"/"].concat(),
+                        None => b"<UNKNOWN>".to_vec(),
+                    }
+                };
+                // AT_EMPTY_PATH with no path: the fd is the executable
+                const PPM_EXVAT_AT_EMPTY_PATH: i64 = 1;
+                if flags & PPM_EXVAT_AT_EMPTY_PATH != 0 && p.is_empty() {
+                    return crate::path::sysdig_concat(&dir, &dir);
+                }
+                crate::path::sysdig_concat(&dir, p)
+            }),
+            _ => None,
+        };
+        from_enter.or_else(|| trusted.filter(|t| !t.is_empty()))
+    }
+
+    /// Marks a thread of a container as its init process or as one of its
+    /// health probes (sysdig's `identify_category`).
+    fn identify_category(&mut self, tid: i64) {
+        let Some(t) = self.threads.get(&tid) else {
+            return;
+        };
+        if t.container_id.is_empty() {
+            return;
+        }
+        use crate::thread::category as cat;
+        if t.vpid == 1 {
+            if let Some(t) = self.threads.get_mut(&tid) {
+                t.category = cat::CONTAINER;
+            }
+            return;
+        }
+        if let Some(p) = self.threads.get(&t.ptid) {
+            if p.category != cat::NONE {
+                let c = p.category;
+                if let Some(t) = self.threads.get_mut(&tid) {
+                    t.category = c;
+                }
+                return;
+            }
+        }
+        let Some(meta) = self
+            .containers
+            .get(&t.container_id)
+            .filter(|c| c.successful)
+            .and_then(|c| c.meta.as_ref())
+        else {
+            return;
+        };
+        let args: Vec<&[u8]> = t.args_iter().collect();
+        let Some(kind) = meta
+            .probes
+            .iter()
+            .find(|(_, exe, pargs)| {
+                *exe == t.exe
+                    && pargs.len() == args.len()
+                    && pargs.iter().zip(&args).all(|(a, b)| a.as_slice() == *b)
+            })
+            .map(|p| p.0)
+        else {
+            return;
+        };
+        // the probe's first process: not under the container's init
+        let mut cur = self.threads.get(&t.ptid);
+        for _ in 0..512 {
+            let Some(p) = cur else { break };
+            if p.vpid == 1 && !p.container_id.is_empty() {
+                return;
+            }
+            if p.ptid == p.tid {
+                break;
+            }
+            cur = self.threads.get(&p.ptid);
+        }
+        let c = match kind {
+            1 => cat::HEALTHCHECK,
+            2 => cat::LIVENESS_PROBE,
+            _ => cat::READINESS_PROBE,
+        };
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.category = c;
         }
     }
 
@@ -1155,7 +1498,11 @@ impl State {
         let get_s = |n: &str| idx(n).and_then(|i| ev.param_str(i)).map(|s| s.to_vec());
         let get_b = |n: &str| idx(n).and_then(|i| ev.param(i)).map(|s| s.to_vec());
         let tid = ev.tid;
+        let exepath = self.execve_exepath(ev, get_s("trusted_exepath"));
         let t = self.thread_mut(tid);
+        if let Some(p) = exepath {
+            t.exepath = p;
+        }
         if let Some(e) = get_s("exe") {
             t.exe = e;
         }
@@ -1201,11 +1548,53 @@ impl State {
         if let Some(g) = get_i("gid") {
             t.gid = g as u32;
         }
+        const PPM_EXE_WRITABLE: i64 = 1;
+        const PPM_EXE_UPPER_LAYER: i64 = 2;
+        const PPM_EXE_FROM_MEMFD: i64 = 4;
+        const PPM_EXE_LOWER_LAYER: i64 = 8;
+        if let Some(f) = get_i("flags") {
+            t.exe_writable = f & PPM_EXE_WRITABLE != 0;
+            t.exe_upper_layer = f & PPM_EXE_UPPER_LAYER != 0;
+            t.exe_from_memfd = f & PPM_EXE_FROM_MEMFD != 0;
+            t.exe_lower_layer = f & PPM_EXE_LOWER_LAYER != 0;
+        }
+        if let (Some(i), Some(p), Some(e)) = (
+            get_i("cap_inheritable"),
+            get_i("cap_permitted"),
+            get_i("cap_effective"),
+        ) {
+            t.cap_inheritable = i as u64;
+            t.cap_permitted = p as u64;
+            t.cap_effective = e as u64;
+        }
+        if let (Some(ino), Some(ct), Some(mt)) = (
+            get_i("exe_ino"),
+            get_i("exe_ino_ctime"),
+            get_i("exe_ino_mtime"),
+        ) {
+            t.exe_ino = ino as u64;
+            t.exe_ino_ctime = ct as u64;
+            t.exe_ino_mtime = mt as u64;
+            if t.clone_ts != 0 {
+                t.exe_ino_ctime_duration_clone_ts = t.clone_ts.wrapping_sub(t.exe_ino_ctime);
+            }
+            if t.pidns_init_start_ts != 0 && t.exe_ino_ctime > t.pidns_init_start_ts {
+                t.exe_ino_ctime_duration_pidns_start = t.exe_ino_ctime - t.pidns_init_start_ts;
+            }
+        }
+        if let Some(v) = get_i("vpgid") {
+            t.vpgid = v;
+        }
+        // current libs: an execve without the parameter leaves no pgid
+        if idx("pgid").is_some() || idx("vpgid").is_some() {
+            t.pgid = get_i("pgid").unwrap_or(-1);
+        }
         // an execve resets the thread to be a process's only thread
         t.flags &= !clone_flags::CLONE_FILES;
         if get_b("cgroups").is_some() {
             self.resolve_container(tid);
         }
+        self.identify_category(tid);
     }
 }
 
@@ -1265,12 +1654,34 @@ fn accepted_socket(t: &[u8]) -> Option<Fd> {
     f.name.clear();
     crate::sock::render_tuple(t, &mut f.name);
     f.role_server = true;
+    f.connected = true;
     Some(f)
 }
 
 /// The enter event code that pairs with an exit event code.
 fn c_enter(exit: u16) -> u16 {
     exit.wrapping_sub(1)
+}
+
+/// The I/O exits sysdig's parser treats as reads and writes.
+fn is_rw_exit(code: u16) -> bool {
+    matches!(
+        code,
+        c::SYSCALL_READ_X
+            | c::SYSCALL_WRITE_X
+            | c::SOCKET_RECV_X
+            | c::SOCKET_SEND_X
+            | c::SOCKET_RECVFROM_X
+            | c::SOCKET_RECVMSG_X
+            | c::SOCKET_SENDTO_X
+            | c::SOCKET_SENDMSG_X
+            | c::SYSCALL_READV_X
+            | c::SYSCALL_WRITEV_X
+            | c::SYSCALL_PREAD_X
+            | c::SYSCALL_PWRITE_X
+            | c::SYSCALL_PREADV_X
+            | c::SYSCALL_PWRITEV_X
+    )
 }
 
 fn is_clone_exit(code: u16) -> bool {
@@ -1356,6 +1767,20 @@ pub fn parse_tuple(t: &[u8]) -> Option<(SockAddrs, Vec<u8>)> {
 /// Formats an IPv6 address the way sysdig does (glibc `inet_ntop`).
 pub fn fmt_v6(a: &Ipv6Addr) -> String {
     crate::sock::ntop6(&a.octets())
+}
+
+/// A hash of an fd name, to tell whether an event renamed the fd.
+fn name_hash(n: &[u8]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(n);
+    h.write_usize(n.len());
+    h.finish()
+}
+
+/// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
+fn is_v4_mapped(a: &[u8; 16]) -> bool {
+    a[..10].iter().all(|&b| b == 0) && a[10] == 0xff && a[11] == 0xff
 }
 
 /// IPv4-mapped or all-zero IPv6 address (treated as IPv4 by sysdig).

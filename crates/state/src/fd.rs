@@ -216,6 +216,11 @@ pub struct Fd {
     pub role_server: bool,
     /// Socket type given to socket() (SOCK_STREAM=1, SOCK_DGRAM=2, ...), 0 if unknown.
     pub sock_type: u32,
+    /// Whether the socket is known to be connected (a successful connect,
+    /// accept, or I/O on an IP socket).
+    pub connected: bool,
+    /// The path as the open call gave it, when that differs from `name`.
+    pub name_raw: Option<Box<[u8]>>,
 }
 
 impl Fd {
@@ -231,7 +236,24 @@ impl Fd {
             role_client: false,
             role_server: false,
             sock_type: 0,
+            connected: false,
+            name_raw: None,
         }
+    }
+
+    /// The path as the open call gave it (`fd.nameraw`): empty for fds
+    /// not opened by path.
+    pub fn raw_name(&self) -> &[u8] {
+        match &self.name_raw {
+            Some(r) => r,
+            None if matches!(self.kind, FdType::File | FdType::Directory) => &self.name,
+            None => b"",
+        }
+    }
+
+    /// Remembers the path an open call gave.
+    pub fn set_raw_name(&mut self, raw: &[u8]) {
+        self.name_raw = (raw != self.name.as_slice()).then(|| raw.into());
     }
 
     /// Renders the annotation sysdig appends to fd values: `<f>/etc/passwd`.

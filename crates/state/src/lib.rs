@@ -20,9 +20,11 @@ mod snapshot;
 mod sock;
 mod thread;
 
-pub use container::{container_id_from_cgroups, parse_container_json, Container};
+pub use container::{
+    container_id_from_cgroups, parse_container_json, Container, ContainerMeta, Mount,
+};
 pub use engine::{fmt_v6, parse_tuple, Limits, State};
 pub use fd::{Fd, FdType, L4Proto, SockAddrs};
 pub use snapshot::{fd_info, thread_info, Referenced};
 pub use sock::{inet_ntop6, ntop6, render_tuple};
-pub use thread::{clone_flags, split_nul, LastEnter, Thread};
+pub use thread::{category, clone_flags, split_nul, LastEnter, Thread};

@@ -49,9 +49,81 @@ pub fn normalize(p: &[u8]) -> Vec<u8> {
     out
 }
 
+/// sysdig's `concatenate_paths`: a relative `path` is glued to `dir` as
+/// it is (no separator added), an absolute one stands alone; either way
+/// it is copied the way sysdig sanitizes paths: `./` skipped, `../` and a
+/// final `..` step back, runs of `/` folded, a trailing `/` dropped and
+/// unprintable bytes turned into `.`.
+pub fn sysdig_concat(dir: &[u8], path: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(dir.len() + path.len());
+    if !path.is_empty() && path[0] != b'/' {
+        out.extend_from_slice(dir);
+    }
+    // `base` is the start of the target (sysdig's targetbase)
+    let rewind = |out: &mut Vec<u8>| {
+        if out.len() <= 1 {
+            return;
+        }
+        out.pop();
+        while out.last().is_some_and(|&c| c != b'/') {
+            out.pop();
+        }
+    };
+    let mut i = 0;
+    let at = |i: usize| path.get(i).copied().unwrap_or(0);
+    while i < path.len() && path[i] != 0 {
+        let ch = path[i];
+        if !(0x20..0x7f).contains(&ch) {
+            out.push(b'.');
+            i += 1;
+        } else if ch == b'.' && at(i + 1) == b'.' && at(i + 2) == b'/' {
+            rewind(&mut out);
+            i += 3;
+        } else if ch == b'.' && at(i + 1) == b'.' {
+            if at(i + 2) == 0 {
+                rewind(&mut out);
+                i += 2;
+            } else {
+                out.extend_from_slice(b"..");
+                i += 2;
+            }
+        } else if ch == b'.' && at(i + 1) == b'/' {
+            i += 2;
+        } else if ch == b'.' {
+            if at(i + 1) != 0 {
+                out.push(b'.');
+            }
+            i += 1;
+        } else if ch == b'/' {
+            if out.last() != Some(&b'/') {
+                out.push(b'/');
+            }
+            i += 1;
+        } else {
+            out.push(ch);
+            i += 1;
+        }
+    }
+    if out.len() > 1 && out.last() == Some(&b'/') {
+        out.pop();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concatenates_like_sysdig() {
+        assert_eq!(sysdig_concat(b"", b"./wlgen"), b"wlgen");
+        assert_eq!(sysdig_concat(b"/tmp/", b"a/../b"), b"/tmp/b");
+        assert_eq!(sysdig_concat(b"<UNKNOWN>", b"x"), b"<UNKNOWN>x");
+        assert_eq!(sysdig_concat(b"/x/", b"/etc//passwd/"), b"/etc/passwd");
+        assert_eq!(sysdig_concat(b"/", b".."), b"/");
+        assert_eq!(sysdig_concat(b"/a/", b"."), b"/a");
+        assert_eq!(sysdig_concat(b"", b"."), b"");
+    }
 
     #[test]
     fn joins_and_folds() {

@@ -194,7 +194,17 @@ pub fn thread_info(t: &Thread) -> ThreadInfo {
         root: t.root.clone(),
         loginuid: t.loginuid,
         tty: t.tty,
-        ..Default::default()
+        exe_writable: t.exe_writable,
+        exe_upper_layer: t.exe_upper_layer,
+        exe_lower_layer: t.exe_lower_layer,
+        exe_from_memfd: t.exe_from_memfd,
+        cap_inheritable: t.cap_inheritable,
+        cap_permitted: t.cap_permitted,
+        cap_effective: t.cap_effective,
+        exe_ino: t.exe_ino,
+        exe_ino_ctime: t.exe_ino_ctime,
+        exe_ino_mtime: t.exe_ino_mtime,
+        pidns_init_start_ts: t.pidns_init_start_ts,
     }
 }
 

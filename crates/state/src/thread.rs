@@ -62,6 +62,43 @@ pub struct Thread {
     pub latency: u64,
     /// Timestamp of the last enter event (0: none yet).
     pub latency_enter_ts: u64,
+    /// Process group id as the host sees it (-1: unknown).
+    pub pgid: i64,
+    /// Executable flags from execve (`PPM_EXE_*`): writable by its user,
+    /// on an overlayfs upper or lower layer, a memfd.
+    pub exe_writable: bool,
+    pub exe_upper_layer: bool,
+    pub exe_lower_layer: bool,
+    pub exe_from_memfd: bool,
+    /// Capability sets.
+    pub cap_inheritable: u64,
+    pub cap_permitted: u64,
+    pub cap_effective: u64,
+    /// The executable's inode and its change and modification times (ns).
+    pub exe_ino: u64,
+    pub exe_ino_ctime: u64,
+    pub exe_ino_mtime: u64,
+    /// `clone_ts - exe_ino_ctime` and `exe_ino_ctime - pidns_init_start_ts`
+    /// as computed at execve (0: not known).
+    pub exe_ino_ctime_duration_clone_ts: u64,
+    pub exe_ino_ctime_duration_pidns_start: u64,
+    /// Start of the thread's pid namespace (ns since epoch, 0: unknown).
+    pub pidns_init_start_ts: u64,
+    /// Threads (other than the main one) this main thread has, counted as
+    /// sysdig does: those met with `CLONE_THREAD` since the capture began
+    /// plus those in the initial process table.
+    pub nchilds: u32,
+    /// What the thread runs as in its container: [`category`].
+    pub category: u8,
+}
+
+/// Thread categories (`sinsp_threadinfo::command_category`).
+pub mod category {
+    pub const NONE: u8 = 0;
+    pub const CONTAINER: u8 = 1;
+    pub const HEALTHCHECK: u8 = 2;
+    pub const LIVENESS_PROBE: u8 = 3;
+    pub const READINESS_PROBE: u8 = 4;
 }
 
 /// A saved enter event.
@@ -94,6 +131,7 @@ impl Thread {
             ptid: -1,
             sid: -1,
             vpgid: -1,
+            pgid: -1,
             vtid: -1,
             vpid: -1,
             loginuid: u32::MAX,
