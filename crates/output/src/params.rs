@@ -1,6 +1,7 @@
 //! Rendering of one event parameter: its value and its resolved form
 //! (`3` and `<f>/etc/passwd` for an fd), following sysdig 0.29's rules.
 
+use crate::num::{push_i64, push_u64};
 use sonde_event::{cstr, le_int, le_uint, ParamInfo, ParamType, PrintFmt, RawEvent};
 use sonde_state::State;
 
@@ -154,13 +155,12 @@ fn render_value(
         }
         T::Fd | T::Fd32 => {
             let fd = le_int(p);
-            let _ = write!(val, "{fd}");
+            push_i64(val, fd);
             if st.thread(ev.tid).is_some() {
                 if fd >= 0 {
                     if let Some(f) = st.fd(ev.tid, fd) {
-                        let mut tmp = Vec::new();
-                        f.annotation(&mut tmp);
-                        sanitize_into(resolved, &tmp);
+                        f.annotation(resolved);
+                        resolved.retain(|&c| c >= 0x20 || c == b'\t');
                     }
                 } else if fd == -100 {
                     resolved.extend_from_slice(b"AT_FDCWD");
@@ -173,14 +173,14 @@ fn render_value(
         }
         T::Pid | T::Pid32 => {
             let pid = le_int(p);
-            let _ = write!(val, "{pid}");
+            push_i64(val, pid);
             if let Some(t) = st.thread(pid) {
                 resolved.extend_from_slice(&t.comm);
             }
         }
         T::Errno => {
             let v = le_int(p);
-            let _ = write!(val, "{v}");
+            push_i64(val, v);
             if v < 0 {
                 if let Some(n) = sonde_event::errno_name(-v) {
                     resolved.extend_from_slice(n.as_bytes());
@@ -219,14 +219,14 @@ fn render_value(
         }
         T::Syscallid => {
             let id = le_uint(p) as u32;
-            let _ = write!(val, "{id}");
+            push_u64(val, id as u64);
             if let Some(n) = sonde_event::syscall_name(id) {
                 resolved.extend_from_slice(n.as_bytes());
             }
         }
         T::Sigtype => {
             let v = le_uint(p);
-            let _ = write!(val, "{v}");
+            push_u64(val, v);
             if let Some(n) = signal_name(v as u8) {
                 resolved.extend_from_slice(n.as_bytes());
             }
@@ -242,7 +242,7 @@ fn render_value(
         }
         T::Abstime => {
             let v = le_uint(p);
-            let _ = write!(val, "{v}");
+            push_u64(val, v);
         }
         T::Flags8
         | T::Flags16
@@ -255,7 +255,7 @@ fn render_value(
             if ptype == T::Mode {
                 num(val, fmt, v as i64, v, false, 4);
             } else {
-                let _ = write!(val, "{v}");
+                push_u64(val, v);
             }
             if let Some(tab) = pi.symbols {
                 flags_symbols(tab.entries, v, ptype.is_enum(), resolved);
@@ -267,7 +267,7 @@ fn render_value(
                 val.extend_from_slice(b"-1");
                 resolved.extend_from_slice(b"<NONE>");
             } else {
-                let _ = write!(val, "{v}");
+                push_u64(val, v as u64);
                 let name = if ptype == T::Uid {
                     st.users.get(&v).map(|u| u.name.as_slice())
                 } else {
@@ -301,12 +301,7 @@ fn render_value(
                 let _ = write!(val, "{v}");
             }
         }
-        T::Sigset => {
-            let _ = write!(val, "{}", le_uint(p));
-        }
-        T::L4proto | T::Sockfamily => {
-            let _ = write!(val, "{}", le_uint(p));
-        }
+        T::Sigset | T::L4proto | T::Sockfamily => push_u64(val, le_uint(p)),
         T::Dyn => val.extend_from_slice(b"INVALID DYNAMIC PARAMETER"),
         T::None | T::Ipv4net | T::Ipv6net | T::Ipaddr | T::Ipnet => {}
     }
