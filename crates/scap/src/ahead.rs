@@ -18,10 +18,10 @@ use crate::reader::{Block, FileReader};
 use crate::{Error, ErrorKind, SectionHeader};
 
 /// Bytes of event data per batch (batches also end after `BATCH_ITEMS`).
-const BATCH_BYTES: usize = 1 << 20;
-const BATCH_ITEMS: usize = 16 << 10;
+const BATCH_BYTES: usize = 256 << 10;
+const BATCH_ITEMS: usize = 4 << 10;
 /// Batches in flight between the threads.
-const DEPTH: usize = 4;
+const DEPTH: usize = 3;
 
 /// An event decoded on the helper thread: its header fields, and where its
 /// parameter lengths and data (back to back) are in the batch's bytes.
