@@ -140,7 +140,7 @@ pub struct Args {
     pub suppress_comm: Vec<String>,
 
     /// Live capture: size of each CPU's kernel ring buffer, in bytes (suffixes
-    /// K, M, G; rounded up to a power of two, at least 64K). Default 8M.
+    /// K, M, G; rounded up to a power of two, at least 64K). Default 16M.
     #[arg(long = "ring-size", value_name = "SIZE", value_parser = parse_size)]
     pub ring_size: Option<u32>,
 

@@ -12,8 +12,6 @@
 //! `-d` instead runs the filter as a display filter, on the events about
 //! to be printed.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-
 use rustc_hash::FxHashSet as HashSet;
 
 use anyhow::Result;
@@ -25,20 +23,13 @@ use crate::args::Args;
 use crate::UsageError;
 
 /// The filter given on the command line, if any (exit code 2 when bad).
-/// Also notes the optional kernel tracepoints it asks for
-/// ([`requested_tracepoints`]).
 pub fn compile(args: &Args) -> Result<Option<Filter>> {
     if args.filter.is_empty() {
         return Ok(None);
     }
     let text = args.filter.join(" ");
     match Filter::new(&text) {
-        Ok(f) => {
-            let tp = kernel_tracepoints(Some(&f));
-            let bits = u8::from(tp.sched_switch) | u8::from(tp.page_faults) << 1;
-            REQUESTED_TRACEPOINTS.store(bits, Ordering::Relaxed);
-            Ok(Some(f))
-        }
+        Ok(f) => Ok(Some(f)),
         Err(e) => Err(UsageError(format!("invalid filter:\n{e}")).into()),
     }
 }
@@ -68,19 +59,6 @@ pub fn kernel_tracepoints(filter: Option<&Filter>) -> Tracepoints {
     Tracepoints {
         sched_switch: types.contains(&c::SCHEDSWITCH_6_E) || types.contains(&c::SCHEDSWITCH_1_E),
         page_faults: types.contains(&c::PAGE_FAULT_E),
-    }
-}
-
-/// What [`compile`] noted for the filter of this run (the pipeline hands
-/// live capture its syscall set, and live capture takes these from here).
-static REQUESTED_TRACEPOINTS: AtomicU8 = AtomicU8::new(0);
-
-/// The optional tracepoints the filter of this run asks for.
-pub fn requested_tracepoints() -> Tracepoints {
-    let bits = REQUESTED_TRACEPOINTS.load(Ordering::Relaxed);
-    Tracepoints {
-        sched_switch: bits & 1 != 0,
-        page_faults: bits & 2 != 0,
     }
 }
 

@@ -80,13 +80,9 @@ pub struct Live {
 
 impl Live {
     /// Loads and attaches the probe, then reads /proc.
-    /// `syscalls`: the native syscalls the kernel passes on (None: all).
-    /// Context switches and page faults are captured when the filter asks
-    /// for them ([`crate::filtering::requested_tracepoints`]).
-    pub fn start(mut cfg: Config, max_seconds: Option<u64>) -> Result<Live, sonde_probe::Error> {
-        let tp = crate::filtering::requested_tracepoints();
-        cfg.sched_switch |= tp.sched_switch;
-        cfg.page_faults |= tp.page_faults;
+    /// `cfg` says what the kernel passes on: syscalls, and whether context
+    /// switches and page faults are captured.
+    pub fn start(cfg: Config, max_seconds: Option<u64>) -> Result<Live, sonde_probe::Error> {
         let probe = Probe::open(&cfg)?;
         let mut blocks = VecDeque::new();
         let root = std::path::Path::new("/");

@@ -111,6 +111,9 @@ pub fn run(args: &Args) -> Result<()> {
                 sonde_probe::Config {
                     snaplen: args.snaplen.unwrap_or(80),
                     syscalls: crate::filtering::kernel_syscalls(filter.as_ref()),
+                    sched_switch: crate::filtering::kernel_tracepoints(filter.as_ref())
+                        .sched_switch,
+                    page_faults: crate::filtering::kernel_tracepoints(filter.as_ref()).page_faults,
                     ring_bytes: args
                         .ring_size
                         .unwrap_or(sonde_probe::Config::default().ring_bytes),

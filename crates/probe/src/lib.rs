@@ -107,7 +107,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             snaplen: 80,
-            ring_bytes: 8 << 20,
+            ring_bytes: 16 << 20,
             pids: Vec::new(),
             syscalls: None,
             exclude_self: true,
