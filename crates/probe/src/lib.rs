@@ -22,8 +22,10 @@
 //!
 //! Transport: one ring per CPU inside an mmapped BPF array (`bpf/sonde.h`):
 //! the probe copies each finished event into its CPU's ring and moves the
-//! ring's head, with no helper call, lock or wakeup; [`Probe::poll`] drains
-//! every ring on a ~1 ms timer and merges the CPUs' events into timestamp
+//! ring's head, with no helper call, lock or wakeup. A drain thread empties
+//! every ring each millisecond and decodes the records (so a consumer busy
+//! printing does not let the rings fill); [`Probe::poll`] takes its batches
+//! (and drains once more itself) and merges the CPUs' events into timestamp
 //! order by holding them back a few milliseconds.
 //!
 //! Limits for now: x86_64 only; syscalls of 32-bit processes are skipped; some clone/execve parameters are not filled yet
@@ -41,6 +43,10 @@ mod syscalls;
 
 use std::mem::MaybeUninit;
 use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
@@ -147,13 +153,86 @@ impl Event {
 
 /// A loaded and attached probe.
 pub struct Probe {
-    rings: ring::Rings,
+    /// The rings, drained by the drain thread every millisecond and by
+    /// [`Probe::poll`] itself.
+    rings: Arc<Mutex<ring::Rings>>,
+    drainer: Drainer,
     /// Drained events not handed out yet, sorted by timestamp.
     pending: std::collections::VecDeque<Event>,
     clock_offset: u64,
     _links: Vec<Link>,
     skel: SondeSkel<'static>,
     ncpus: usize,
+}
+
+/// Batches of decoded events the drain thread may queue (about a
+/// millisecond each) before it waits for the consumer; after that the
+/// kernel rings absorb the rest, then drop and count.
+const DRAIN_QUEUE: usize = 128;
+
+/// Every record in the rings now, decoded.
+fn consume(rings: &Mutex<ring::Rings>, clock_offset: u64) -> Vec<Event> {
+    let mut batch = Vec::new();
+    // a poisoned lock only means a panic elsewhere; the rings are still sane
+    let mut r = rings.lock().unwrap_or_else(|e| e.into_inner());
+    r.consume(|rec| {
+        if let Some(ev) = abi::decode(rec, clock_offset) {
+            batch.push(ev);
+        }
+    });
+    batch
+}
+
+/// The drain thread: empties the rings every millisecond and decodes the
+/// records, so that a consumer busy printing does not leave them to fill
+/// up, and the copying runs on another core.
+struct Drainer {
+    rx: Receiver<Vec<Event>>,
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Drainer {
+    fn start(rings: Arc<Mutex<ring::Rings>>, clock_offset: u64) -> Result<Drainer, Error> {
+        let (tx, rx) = sync_channel(DRAIN_QUEUE);
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("sonde-drain".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    let batch = consume(&rings, clock_offset);
+                    if !batch.is_empty() && tx.send(batch).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            })
+            .map_err(|e| Error::Bpf {
+                what: "start the drain thread of",
+                err: e.to_string(),
+            })?;
+        Ok(Drainer {
+            rx,
+            stop,
+            handle: Some(handle),
+        })
+    }
+}
+
+impl Drop for Drainer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // unblock a send waiting for room, then wait for the thread
+        while self.rx.try_recv().is_ok() {}
+        if let Some(h) = self.handle.take() {
+            while !h.is_finished() {
+                while self.rx.try_recv().is_ok() {}
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let _ = h.join();
+        }
+    }
 }
 
 /// How long an event is held back before it is handed out, so that events of
@@ -327,6 +406,9 @@ impl Probe {
                 }
             })?;
 
+        let rings = Arc::new(Mutex::new(rings));
+        let drainer = Drainer::start(rings.clone(), offset)?;
+
         let mut links = Vec::new();
         for prog in [
             &skel.progs.sched_process_fork,
@@ -356,6 +438,7 @@ impl Probe {
         }
         Ok(Probe {
             rings,
+            drainer,
             pending: std::collections::VecDeque::new(),
             clock_offset: offset,
             _links: links,
@@ -393,16 +476,20 @@ impl Probe {
         Ok(self.pending.drain(..).collect())
     }
 
+    /// Moves what the drain thread decoded, then what is in the rings now,
+    /// into `pending`, in timestamp order.
     fn drain(&mut self) -> Result<(), Error> {
-        let offset = self.clock_offset;
-        let mut batch = Vec::new();
-        self.rings.consume(|rec| {
-            if let Some(ev) = abi::decode(rec, offset) {
-                batch.push(ev);
-            }
-        });
+        while let Ok(batch) = self.drainer.rx.try_recv() {
+            self.merge(batch);
+        }
+        let batch = consume(&self.rings, self.clock_offset);
+        self.merge(batch);
+        Ok(())
+    }
+
+    fn merge(&mut self, mut batch: Vec<Event>) {
         if batch.is_empty() {
-            return Ok(());
+            return;
         }
         // One run per CPU, each in timestamp order: the sort is linear on
         // runs, and only the part of `pending` newer than the batch's first
@@ -426,7 +513,6 @@ impl Probe {
                 self.pending.extend(e);
             }
         }
-        Ok(())
     }
 
     /// Events lost because the ring buffer was full, per category, summed over CPUs.
