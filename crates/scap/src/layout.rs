@@ -280,6 +280,16 @@ impl Converter {
                                     info.params
                                         .iter()
                                         .position(|q| q.name == p.name)
+                                        .or_else(|| {
+                                            // the dup family's enter `fd` is the exit's `oldfd`
+                                            (p.name == "fd")
+                                                .then(|| {
+                                                    info.params
+                                                        .iter()
+                                                        .position(|q| q.name == "oldfd")
+                                                })
+                                                .flatten()
+                                        })
                                         .and_then(|j| ev.param(j))
                                         .map(|v| v.to_vec())
                                         .unwrap_or_else(|| default_param(p.ptype))
@@ -386,6 +396,25 @@ mod tests {
         conv.push(&RawEvent::parse(&enter, false).unwrap(), &mut out);
         conv.push(&RawEvent::parse(&exit, false).unwrap(), &mut out);
         assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn classic_dup_enter_takes_the_old_fd() {
+        let mut c = Converter::new(Layout::Classic);
+        let mut out = Vec::new();
+        let x = ev(
+            c::SYSCALL_DUP2_X,
+            &[
+                &50i64.to_le_bytes(),
+                &4i64.to_le_bytes(),
+                &50i64.to_le_bytes(),
+            ],
+        );
+        c.push(&RawEvent::parse(&x, false).unwrap(), &mut out);
+        assert_eq!(out.len(), 2);
+        let enter = out[0].view().unwrap();
+        assert_eq!(enter.code, c::SYSCALL_DUP2_E);
+        assert_eq!(enter.param(0), Some(&4i64.to_le_bytes()[..]));
     }
 
     #[test]
