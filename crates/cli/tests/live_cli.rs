@@ -411,6 +411,12 @@ fn live_capture_renders_syscall_parameters() {
         )) && lines[1].contains("size=64"),
         "{out}"
     );
+    // the datagram sockets are named after the tuple they sent/received
+    let named = format!("(<4u>127.0.0.1:{sport}->127.0.0.1:{rport})");
+    assert!(
+        lines[0].contains(&named) && lines[1].contains(&named),
+        "{out}"
+    );
 }
 
 /// Context switches are captured when the filter asks for them.

@@ -67,7 +67,8 @@ fn read_process(root: &Path, pid: i64, socks: &Sockets) -> Option<Process> {
                 t.pfminor = st.minflt;
             }
             t.vtid = nspid(&tdir.join("status")).unwrap_or(tid);
-            t.flags |= 1 << 13; // PPM_CL_CLONE_THREAD: shares the main thread's fds
+            // PPM_CL_CLONE_THREAD | PPM_CL_CLONE_FILES: shares the main thread's fds
+            t.flags |= (1 << 13) | 1;
             threads.push(t);
         }
     }

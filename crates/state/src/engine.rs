@@ -762,6 +762,27 @@ impl State {
                     }
                 }
             }
+            c::SOCKET_SENDTO_X | c::SOCKET_SENDMSG_X if exit_param(ev, "tuple").is_some() => {
+                // current libs (live capture): the exit carries fd and tuple
+                if ev.param_i64(0).unwrap_or(-1) >= 0 {
+                    if let (Some(fd), Some(tuple)) = (
+                        exit_param(ev, "fd").map(sonde_event::le_int),
+                        exit_param(ev, "tuple").filter(|t| !t.is_empty()),
+                    ) {
+                        self.rw_tuple(tid, fd, tuple, false);
+                    }
+                }
+            }
+            c::SOCKET_RECVFROM_X | c::SOCKET_RECVMSG_X if exit_param(ev, "fd").is_some() => {
+                if ev.param_i64(0).unwrap_or(-1) >= 0 {
+                    if let (Some(fd), Some(tuple)) = (
+                        exit_param(ev, "fd").map(sonde_event::le_int),
+                        exit_param(ev, "tuple").filter(|t| !t.is_empty()),
+                    ) {
+                        self.rw_tuple(tid, fd, tuple, true);
+                    }
+                }
+            }
             c::SOCKET_SENDTO_X | c::SOCKET_SENDMSG_X => {
                 if ev.param_i64(0).unwrap_or(-1) >= 0 {
                     if let Some(fd) = self.threads.get(&tid).and_then(|t| t.last_fd) {
@@ -2021,4 +2042,11 @@ mod tests {
         ));
         assert!(st.thread(200).is_some());
     }
+}
+
+/// Parameter `name` of `ev`, when its table entry (and the event) has it:
+/// old captures' exits of the same code carry fewer parameters.
+fn exit_param<'a>(ev: &RawEvent<'a>, name: &str) -> Option<&'a [u8]> {
+    let i = ev.info()?.params.iter().position(|p| p.name == name)?;
+    ev.param(i)
 }
