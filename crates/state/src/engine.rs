@@ -1900,6 +1900,13 @@ fn fd_from_scap(f: &sonde_scap::FdInfo) -> Fd {
     fd
 }
 
+/// Parameter `name` of `ev`, when its table entry (and the event) has it:
+/// old captures' exits of the same code carry fewer parameters.
+fn exit_param<'a>(ev: &RawEvent<'a>, name: &str) -> Option<&'a [u8]> {
+    let i = ev.info()?.params.iter().position(|p| p.name == name)?;
+    ev.param(i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2042,11 +2049,4 @@ mod tests {
         ));
         assert!(st.thread(200).is_some());
     }
-}
-
-/// Parameter `name` of `ev`, when its table entry (and the event) has it:
-/// old captures' exits of the same code carry fewer parameters.
-fn exit_param<'a>(ev: &RawEvent<'a>, name: &str) -> Option<&'a [u8]> {
-    let i = ev.info()?.params.iter().position(|p| p.name == name)?;
-    ev.param(i)
 }
