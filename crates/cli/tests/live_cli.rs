@@ -104,6 +104,11 @@ fn live_capture_written_reads_the_same_in_sysdig() {
     std::fs::copy("/bin/cat", &exe).unwrap();
     let marker = dir.join("marker.txt");
     std::fs::write(&marker, b"hello from the workload\n").unwrap();
+    // and a shell of its own building a pipeline: pipe/pipe2, dup2 and
+    // friends, events newer than sysdig 0.29's table when written as they come
+    let comm2 = format!("sh{}", std::process::id() % 100000);
+    let sh = dir.join(&comm2);
+    std::fs::copy("/bin/sh", &sh).unwrap();
     let out = dir.join("live.scap");
     let mut child = sonde()
         .args([
@@ -111,7 +116,7 @@ fn live_capture_written_reads_the_same_in_sysdig() {
             "6",
             "-w",
             out.to_str().unwrap(),
-            &format!("proc.name={comm}"),
+            &format!("proc.name in ({comm}, {comm2})"),
         ])
         .stderr(Stdio::piped())
         .spawn()
@@ -121,6 +126,18 @@ fn live_capture_written_reads_the_same_in_sysdig() {
     while Instant::now() < deadline {
         let _ = Command::new(&exe)
             .arg(&marker)
+            .stdout(Stdio::null())
+            .status();
+        let _ = Command::new(&sh)
+            .args([
+                "-c",
+                &format!(
+                    "{} {} | {} 2>&1 >/dev/null",
+                    exe.display(),
+                    marker.display(),
+                    exe.display()
+                ),
+            ])
             .stdout(Stdio::null())
             .status();
         std::thread::sleep(Duration::from_millis(300));
@@ -156,6 +173,12 @@ fn live_capture_written_reads_the_same_in_sysdig() {
     }
     let m = marker.to_str().unwrap();
     assert!(theirs.contains(&format!(" {comm} (")), "process name shown");
+    // the shell's pipeline, as sysdig 0.29 names the events
+    assert!(
+        theirs.contains(&format!(" {comm2} (")) && theirs.contains(" < pipe res=0 fd1="),
+        "pipe shown by sysdig:\n{theirs}"
+    );
+    assert!(theirs.contains(" < dup res="), "dup2 shown by sysdig as dup");
     assert!(
         theirs.contains(&format!("(<f>{m})")),
         "fd name of the marker shown:\n{theirs}"

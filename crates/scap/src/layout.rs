@@ -15,7 +15,9 @@
 
 use std::collections::HashMap;
 
-use sonde_event::{event_info, flags, Direction, ParamType, RawEvent, HEADER_LEN};
+use sonde_event::{
+    category, codes as c, event_info, flags, Direction, EventInfo, ParamType, RawEvent, HEADER_LEN,
+};
 
 /// Which layout to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -128,6 +130,72 @@ fn nul_terminate_empty_strings(enc: &mut Encoded) {
     let large = encode(ev.ts, ev.tid, ev.code, &refs, &mut bytes);
     enc.bytes = bytes;
     enc.large = large;
+}
+
+/// Number of event codes in sysdig 0.29's event table (libs e5c53d64,
+/// PPM_EVENT_MAX): it skips events of higher codes.
+const OLD_EVENT_COUNT: u16 = 336;
+
+/// The exit event sysdig 0.29 used for a syscall whose current event it
+/// does not know.
+fn old_exit_code(name: &str) -> Option<u16> {
+    Some(match name {
+        "dup" | "dup2" | "dup3" => c::SYSCALL_DUP_X,
+        "pipe2" => c::SYSCALL_PIPE_X,
+        "accept4" => c::SOCKET_ACCEPT4_5_X,
+        "inotify_init1" => c::SYSCALL_INOTIFY_INIT_X,
+        "eventfd2" => c::SYSCALL_EVENTFD_X,
+        "signalfd4" => c::SYSCALL_SIGNALFD_X,
+        _ => return None,
+    })
+}
+
+/// `ev` (an exit event sysdig 0.29 does not know) as the exit event 0.29
+/// used for its syscall, with 0.29's parameter list filled by name, or as a
+/// generic syscall event carrying the syscall's id.
+fn downgrade(ev: &RawEvent<'_>, info: &EventInfo) -> Encoded {
+    let by_name = |name: &str| {
+        info.params
+            .iter()
+            .position(|q| q.name == name)
+            .and_then(|j| ev.param(j))
+    };
+    let mut owned: Vec<Vec<u8>> = Vec::new();
+    let code = match old_exit_code(info.name).and_then(event_info) {
+        Some(oi) => {
+            for p in oi.old_params {
+                // 0.29's exits name the result `res` where newer ones say `fd`
+                let v = by_name(p.name).or_else(|| match p.name {
+                    "res" => by_name("fd"),
+                    "fd" => by_name("res"),
+                    _ => None,
+                });
+                owned.push(
+                    v.map(<[u8]>::to_vec)
+                        .unwrap_or_else(|| default_param(p.ptype)),
+                );
+            }
+            oi.code
+        }
+        None => {
+            let id = sonde_event::SYSCALL_NAMES
+                .iter()
+                .find(|(_, n)| *n == info.name)
+                .map_or(0, |(id, _)| *id as u16);
+            owned.push(id.to_le_bytes().to_vec());
+            owned.push(0u16.to_le_bytes().to_vec()); // native number: unknown here
+            c::GENERIC_X
+        }
+    };
+    let refs: Vec<&[u8]> = owned.iter().map(|v| v.as_slice()).collect();
+    let mut bytes = Vec::new();
+    let large = encode(ev.ts, ev.tid, code, &refs, &mut bytes);
+    Encoded {
+        bytes,
+        cpu: ev.cpu,
+        dump_flags: ev.dump_flags,
+        large,
+    }
 }
 
 /// Default bytes for a parameter that neither event carried.
@@ -265,6 +333,63 @@ impl Converter {
                 });
             }
             Layout::Classic => {
+                // syscall events newer than sysdig 0.29's table: the exit is
+                // rewritten as the event 0.29 used for that syscall (or as a
+                // generic syscall event), and its enter is derived from it
+                if ev.code >= OLD_EVENT_COUNT && info.category & category::SYSCALL != 0 {
+                    if info.dir == Direction::Enter {
+                        return; // re-derived from the exit
+                    }
+                    let old = downgrade(ev, info);
+                    let Some(x) = old.view() else { return };
+                    let enter_code = x.code.wrapping_sub(1);
+                    if let Some(ei) = event_info(enter_code).filter(|ei| ei.dir == Direction::Enter)
+                    {
+                        // its parameters from the rewritten exit, else from
+                        // the original event (`fd` of the dup family: `oldfd`)
+                        let xi = x.info();
+                        let owned: Vec<Vec<u8>> = ei
+                            .old_params
+                            .iter()
+                            .map(|p| {
+                                let from = |e: &RawEvent<'_>, i: &EventInfo, n: &str| {
+                                    i.params
+                                        .iter()
+                                        .position(|q| q.name == n)
+                                        .and_then(|j| e.param(j))
+                                        .map(<[u8]>::to_vec)
+                                };
+                                xi.and_then(|xi| from(&x, xi, p.name))
+                                    .or_else(|| from(ev, info, p.name))
+                                    .or_else(|| {
+                                        (p.name == "fd").then(|| from(ev, info, "oldfd")).flatten()
+                                    })
+                                    .unwrap_or_else(|| default_param(p.ptype))
+                            })
+                            .collect();
+                        let refs: Vec<&[u8]> = owned.iter().map(|v| v.as_slice()).collect();
+                        let mut bytes = Vec::new();
+                        let large = encode(
+                            ev.ts.saturating_sub(ev.latency),
+                            ev.tid,
+                            enter_code,
+                            &refs,
+                            &mut bytes,
+                        );
+                        let mut enc = Encoded {
+                            bytes,
+                            cpu: ev.cpu,
+                            dump_flags: ev.dump_flags,
+                            large,
+                        };
+                        clamp_generic_id(&mut enc);
+                        nul_terminate_empty_strings(&mut enc);
+                        out.push(enc);
+                        self.last_code.insert(ev.tid, enter_code);
+                    }
+                    self.push(&x, out);
+                    return;
+                }
                 let start = out.len();
                 if info.dir == Direction::Exit {
                     let enter_code = ev.code.wrapping_sub(1);
@@ -399,9 +524,28 @@ mod tests {
     }
 
     #[test]
-    fn classic_dup_enter_takes_the_old_fd() {
-        let mut c = Converter::new(Layout::Classic);
+    fn classic_rewrites_events_sysdig_029_does_not_know() {
+        let mut conv = Converter::new(Layout::Classic);
         let mut out = Vec::new();
+        // pipe2 becomes pipe, with a derived pipe enter
+        let x = ev(
+            c::SYSCALL_PIPE2_X,
+            &[
+                &0i64.to_le_bytes(),
+                &3i64.to_le_bytes(),
+                &4i64.to_le_bytes(),
+                &77u64.to_le_bytes(),
+                &0u32.to_le_bytes(),
+            ],
+        );
+        conv.push(&RawEvent::parse(&x, false).unwrap(), &mut out);
+        let codes: Vec<u16> = out.iter().map(|e| e.view().unwrap().code).collect();
+        assert_eq!(codes, [c::SYSCALL_PIPE_E, c::SYSCALL_PIPE_X]);
+        let px = out[1].view().unwrap();
+        assert_eq!(px.param(1), Some(&3i64.to_le_bytes()[..]));
+        assert_eq!(px.param(3), Some(&77u64.to_le_bytes()[..]));
+        // dup2 becomes dup; its enter carries the old fd
+        out.clear();
         let x = ev(
             c::SYSCALL_DUP2_X,
             &[
@@ -410,11 +554,20 @@ mod tests {
                 &50i64.to_le_bytes(),
             ],
         );
-        c.push(&RawEvent::parse(&x, false).unwrap(), &mut out);
-        assert_eq!(out.len(), 2);
-        let enter = out[0].view().unwrap();
-        assert_eq!(enter.code, c::SYSCALL_DUP2_E);
-        assert_eq!(enter.param(0), Some(&4i64.to_le_bytes()[..]));
+        conv.push(&RawEvent::parse(&x, false).unwrap(), &mut out);
+        let (e, x) = (out[0].view().unwrap(), out[1].view().unwrap());
+        assert_eq!((e.code, x.code), (c::SYSCALL_DUP_E, c::SYSCALL_DUP_X));
+        assert_eq!(e.param(0), Some(&4i64.to_le_bytes()[..]));
+        assert_eq!(x.param(0), Some(&50i64.to_le_bytes()[..]));
+        // an event with no 0.29 counterpart becomes a generic syscall event
+        out.clear();
+        let x = ev(
+            c::SYSCALL_MEMFD_CREATE_X,
+            &[&5i64.to_le_bytes(), b"name\0", &0u32.to_le_bytes()],
+        );
+        conv.push(&RawEvent::parse(&x, false).unwrap(), &mut out);
+        let codes: Vec<u16> = out.iter().map(|e| e.view().unwrap().code).collect();
+        assert_eq!(codes, [c::GENERIC_E, c::GENERIC_X]);
     }
 
     #[test]
