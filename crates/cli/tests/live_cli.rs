@@ -178,7 +178,10 @@ fn live_capture_written_reads_the_same_in_sysdig() {
         theirs.contains(&format!(" {comm2} (")) && theirs.contains(" < pipe res=0 fd1="),
         "pipe shown by sysdig:\n{theirs}"
     );
-    assert!(theirs.contains(" < dup res="), "dup2 shown by sysdig as dup");
+    assert!(
+        theirs.contains(" < dup res="),
+        "dup2 shown by sysdig as dup"
+    );
     assert!(
         theirs.contains(&format!("(<f>{m})")),
         "fd name of the marker shown:\n{theirs}"
