@@ -222,7 +222,7 @@ impl<'e> Ctx<'_, 'e> {
         if info.dir != Direction::Exit || self.ev_flags() & ef::WRITES_TO_FD == 0 {
             return None;
         }
-        if !is_rw_exit(ev.code) || ev.param_i64(0).unwrap_or(-1) < 0 {
+        if !sonde_state::is_rw_exit(ev.code) || ev.param_i64(0).unwrap_or(-1) < 0 {
             return None;
         }
         let f = self.event_fd()?;
@@ -545,27 +545,6 @@ impl<'e> Ctx<'_, 'e> {
         out.extend_from_slice(&crate::fspath::concatenate(&dir, path));
         true
     }
-}
-
-/// The I/O exits sysdig's parser hands to its protocol decoders.
-fn is_rw_exit(code: u16) -> bool {
-    matches!(
-        code,
-        c::SYSCALL_READ_X
-            | c::SYSCALL_WRITE_X
-            | c::SOCKET_RECV_X
-            | c::SOCKET_SEND_X
-            | c::SOCKET_RECVFROM_X
-            | c::SOCKET_RECVMSG_X
-            | c::SOCKET_SENDTO_X
-            | c::SOCKET_SENDMSG_X
-            | c::SYSCALL_READV_X
-            | c::SYSCALL_WRITEV_X
-            | c::SYSCALL_PREAD_X
-            | c::SYSCALL_PWRITE_X
-            | c::SYSCALL_PREADV_X
-            | c::SYSCALL_PWRITEV_X
-    )
 }
 
 fn is_meta(ev: &sonde_event::RawEvent<'_>) -> bool {

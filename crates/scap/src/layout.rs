@@ -16,7 +16,8 @@
 use std::collections::HashMap;
 
 use sonde_event::{
-    category, codes as c, event_info, flags, Direction, EventInfo, ParamType, RawEvent, HEADER_LEN,
+    category, codes as c, event_info, flags, Direction, EventInfo, ParamInfo, ParamType, RawEvent,
+    HEADER_LEN,
 };
 
 /// Which layout to write.
@@ -198,6 +199,49 @@ fn downgrade(ev: &RawEvent<'_>, info: &EventInfo) -> Encoded {
     }
 }
 
+/// Parameter `name` of `e` (whose table entry is `i`).
+fn by_name<'a>(e: &RawEvent<'a>, i: &EventInfo, name: &str) -> Option<&'a [u8]> {
+    i.params
+        .iter()
+        .position(|q| q.name == name)
+        .and_then(|j| e.param(j))
+}
+
+/// The enter event `ei` of exit `ev`, placed `ev.latency` before it, with
+/// the parameters `params` taken by name from `value` (the dup family's
+/// enter `fd` is the exit's `oldfd`), or defaults.
+fn derived_enter<'a>(
+    ei: &EventInfo,
+    params: &[ParamInfo],
+    ev: &RawEvent<'_>,
+    value: impl Fn(&str) -> Option<&'a [u8]>,
+) -> Encoded {
+    let owned: Vec<Vec<u8>> = params
+        .iter()
+        .map(|p| {
+            value(p.name)
+                .or_else(|| (p.name == "fd").then(|| value("oldfd")).flatten())
+                .map(<[u8]>::to_vec)
+                .unwrap_or_else(|| default_param(p.ptype))
+        })
+        .collect();
+    let refs: Vec<&[u8]> = owned.iter().map(|v| v.as_slice()).collect();
+    let mut bytes = Vec::new();
+    let large = encode(
+        ev.ts.saturating_sub(ev.latency),
+        ev.tid,
+        ei.code,
+        &refs,
+        &mut bytes,
+    );
+    Encoded {
+        bytes,
+        cpu: ev.cpu,
+        dump_flags: ev.dump_flags,
+        large,
+    }
+}
+
 /// Default bytes for a parameter that neither event carried.
 fn default_param(t: ParamType) -> Vec<u8> {
     use ParamType as T;
@@ -348,40 +392,10 @@ impl Converter {
                         // its parameters from the rewritten exit, else from
                         // the original event (`fd` of the dup family: `oldfd`)
                         let xi = x.info();
-                        let owned: Vec<Vec<u8>> = ei
-                            .old_params
-                            .iter()
-                            .map(|p| {
-                                let from = |e: &RawEvent<'_>, i: &EventInfo, n: &str| {
-                                    i.params
-                                        .iter()
-                                        .position(|q| q.name == n)
-                                        .and_then(|j| e.param(j))
-                                        .map(<[u8]>::to_vec)
-                                };
-                                xi.and_then(|xi| from(&x, xi, p.name))
-                                    .or_else(|| from(ev, info, p.name))
-                                    .or_else(|| {
-                                        (p.name == "fd").then(|| from(ev, info, "oldfd")).flatten()
-                                    })
-                                    .unwrap_or_else(|| default_param(p.ptype))
-                            })
-                            .collect();
-                        let refs: Vec<&[u8]> = owned.iter().map(|v| v.as_slice()).collect();
-                        let mut bytes = Vec::new();
-                        let large = encode(
-                            ev.ts.saturating_sub(ev.latency),
-                            ev.tid,
-                            enter_code,
-                            &refs,
-                            &mut bytes,
-                        );
-                        let mut enc = Encoded {
-                            bytes,
-                            cpu: ev.cpu,
-                            dump_flags: ev.dump_flags,
-                            large,
-                        };
+                        let mut enc = derived_enter(ei, ei.old_params, ev, |name| {
+                            xi.and_then(|xi| by_name(&x, xi, name))
+                                .or_else(|| by_name(ev, info, name))
+                        });
                         clamp_generic_id(&mut enc);
                         nul_terminate_empty_strings(&mut enc);
                         out.push(enc);
@@ -398,44 +412,9 @@ impl Converter {
                         if let Some(ei) = event_info(enter_code).filter(|ei| {
                             ei.dir == Direction::Enter && ei.flags & flags::UNUSED == 0
                         }) {
-                            let owned: Vec<Vec<u8>> = ei
-                                .params
-                                .iter()
-                                .map(|p| {
-                                    info.params
-                                        .iter()
-                                        .position(|q| q.name == p.name)
-                                        .or_else(|| {
-                                            // the dup family's enter `fd` is the exit's `oldfd`
-                                            (p.name == "fd")
-                                                .then(|| {
-                                                    info.params
-                                                        .iter()
-                                                        .position(|q| q.name == "oldfd")
-                                                })
-                                                .flatten()
-                                        })
-                                        .and_then(|j| ev.param(j))
-                                        .map(|v| v.to_vec())
-                                        .unwrap_or_else(|| default_param(p.ptype))
-                                })
-                                .collect();
-                            let refs: Vec<&[u8]> = owned.iter().map(|v| v.as_slice()).collect();
-                            let mut bytes = Vec::new();
-                            // the enter happened `latency` before the exit, when the source knows
-                            let large = encode(
-                                ev.ts.saturating_sub(ev.latency),
-                                ev.tid,
-                                enter_code,
-                                &refs,
-                                &mut bytes,
-                            );
-                            out.push(Encoded {
-                                bytes,
-                                cpu: ev.cpu,
-                                dump_flags: ev.dump_flags,
-                                large,
-                            });
+                            out.push(derived_enter(ei, ei.params, ev, |name| {
+                                by_name(ev, info, name)
+                            }));
                         }
                     }
                 }

@@ -762,24 +762,20 @@ impl State {
                     }
                 }
             }
-            c::SOCKET_SENDTO_X | c::SOCKET_SENDMSG_X if exit_param(ev, "tuple").is_some() => {
+            c::SOCKET_SENDTO_X
+            | c::SOCKET_SENDMSG_X
+            | c::SOCKET_RECVFROM_X
+            | c::SOCKET_RECVMSG_X
+                if exit_param(ev, "fd").is_some() && exit_param(ev, "tuple").is_some() =>
+            {
                 // current libs (live capture): the exit carries fd and tuple
+                let incoming = matches!(ev.code, c::SOCKET_RECVFROM_X | c::SOCKET_RECVMSG_X);
                 if ev.param_i64(0).unwrap_or(-1) >= 0 {
                     if let (Some(fd), Some(tuple)) = (
                         exit_param(ev, "fd").map(sonde_event::le_int),
                         exit_param(ev, "tuple").filter(|t| !t.is_empty()),
                     ) {
-                        self.rw_tuple(tid, fd, tuple, false);
-                    }
-                }
-            }
-            c::SOCKET_RECVFROM_X | c::SOCKET_RECVMSG_X if exit_param(ev, "fd").is_some() => {
-                if ev.param_i64(0).unwrap_or(-1) >= 0 {
-                    if let (Some(fd), Some(tuple)) = (
-                        exit_param(ev, "fd").map(sonde_event::le_int),
-                        exit_param(ev, "tuple").filter(|t| !t.is_empty()),
-                    ) {
-                        self.rw_tuple(tid, fd, tuple, true);
+                        self.rw_tuple(tid, fd, tuple, incoming);
                     }
                 }
             }
@@ -1684,8 +1680,9 @@ fn c_enter(exit: u16) -> u16 {
     exit.wrapping_sub(1)
 }
 
-/// The I/O exits sysdig's parser treats as reads and writes.
-fn is_rw_exit(code: u16) -> bool {
+/// The I/O exits sysdig's parser treats as reads and writes (and hands to
+/// its protocol decoders).
+pub fn is_rw_exit(code: u16) -> bool {
     matches!(
         code,
         c::SYSCALL_READ_X
