@@ -96,6 +96,7 @@ pub fn run(args: &Args) -> Result<()> {
     let format = Format::parse(fmt_str)
         .map_err(|e| usage(format!("invalid output format '{fmt_str}': {e}")))?;
     let filter = crate::filtering::compile(args)?;
+    let tracepoints = crate::filtering::kernel_tracepoints(filter.as_ref());
     // without -r: live capture with the eBPF probe
     let started = std::time::Instant::now();
     let (path, mut reader) = match args.read.as_deref() {
@@ -111,9 +112,8 @@ pub fn run(args: &Args) -> Result<()> {
                 sonde_probe::Config {
                     snaplen: args.snaplen.unwrap_or(80),
                     syscalls: crate::filtering::kernel_syscalls(filter.as_ref()),
-                    sched_switch: crate::filtering::kernel_tracepoints(filter.as_ref())
-                        .sched_switch,
-                    page_faults: crate::filtering::kernel_tracepoints(filter.as_ref()).page_faults,
+                    sched_switch: tracepoints.sched_switch,
+                    page_faults: tracepoints.page_faults,
                     ring_bytes: args
                         .ring_size
                         .unwrap_or(sonde_probe::Config::default().ring_bytes),

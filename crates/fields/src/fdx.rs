@@ -511,11 +511,13 @@ impl Ctx<'_, '_> {
                     None => false,
                 },
                 FdX::FdlistSips => match f.map(|f| (f.kind, f.addrs)) {
-                    Some((FdType::Ipv4Sock | FdType::Ipv6Sock, _)) => {
-                        let (_, _, dip, _) = ends(f.expect("fd")).expect("ends");
-                        push_ip(out, dip);
-                        true
-                    }
+                    Some((FdType::Ipv4Sock | FdType::Ipv6Sock, _)) => match f.and_then(ends) {
+                        Some((_, _, dip, _)) => {
+                            push_ip(out, dip);
+                            true
+                        }
+                        None => false,
+                    },
                     Some((FdType::Ipv4ServSock, SockAddrs::V4Server { ip, .. })) => {
                         push_ip(out, ip.into());
                         true

@@ -330,7 +330,7 @@ impl Sockets {
             let unconnected = l4proto == 3 && rp == 0;
             let d = match (v6, listening || unconnected) {
                 (false, true) => FdDetail::Ipv4Server {
-                    ip: la[..4].try_into().unwrap(),
+                    ip: [la[0], la[1], la[2], la[3]],
                     port: lp,
                     l4proto,
                 },
@@ -340,8 +340,8 @@ impl Sockets {
                     l4proto,
                 },
                 (false, false) => FdDetail::Ipv4 {
-                    sip: la[..4].try_into().unwrap(),
-                    dip: ra[..4].try_into().unwrap(),
+                    sip: [la[0], la[1], la[2], la[3]],
+                    dip: [ra[0], ra[1], ra[2], ra[3]],
                     sport: lp,
                     dport: rp,
                     l4proto,
