@@ -44,7 +44,6 @@ mod syscalls;
 use std::mem::MaybeUninit;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -147,7 +146,7 @@ impl Event {
 
     /// Timestamp (ns since the epoch).
     pub fn ts(&self) -> u64 {
-        u64::from_le_bytes(self.bytes[0..8].try_into().unwrap())
+        sonde_event::le_uint(self.bytes.get(0..8).unwrap_or_default())
     }
 }
 
@@ -155,8 +154,9 @@ impl Event {
 pub struct Probe {
     /// The rings, drained by the drain thread every millisecond and by
     /// [`Probe::poll`] itself.
-    rings: Arc<Mutex<ring::Rings>>,
-    drainer: Drainer,
+    shared: Arc<Mutex<Drained>>,
+    /// Stops and joins the drain thread when the probe goes.
+    _drainer: Drainer,
     /// Drained events not handed out yet, sorted by timestamp.
     pending: std::collections::VecDeque<Event>,
     clock_offset: u64,
@@ -166,44 +166,60 @@ pub struct Probe {
 }
 
 /// Batches of decoded events the drain thread may queue (about a
-/// millisecond each) before it waits for the consumer; after that the
-/// kernel rings absorb the rest, then drop and count.
+/// millisecond each) before it pauses; after that the kernel rings absorb
+/// the rest, then drop and count.
 const DRAIN_QUEUE: usize = 128;
 
-/// Every record in the rings now, decoded.
-fn consume(rings: &Mutex<ring::Rings>, clock_offset: u64) -> Vec<Event> {
-    let mut batch = Vec::new();
+/// The rings and the batches drained from them, under one lock: whoever
+/// holds it sees every record exactly once, either still in the rings or
+/// in `queued` (nothing is ever in transit between the two).
+struct Drained {
+    rings: ring::Rings,
+    queued: Vec<Vec<Event>>,
+}
+
+impl Drained {
+    /// Decodes every record in the rings now.
+    fn consume(&mut self, clock_offset: u64) -> Vec<Event> {
+        let mut batch = Vec::new();
+        self.rings.consume(|rec| {
+            if let Some(ev) = abi::decode(rec, clock_offset) {
+                batch.push(ev);
+            }
+        });
+        batch
+    }
+}
+
+fn lock(d: &Mutex<Drained>) -> std::sync::MutexGuard<'_, Drained> {
     // a poisoned lock only means a panic elsewhere; the rings are still sane
-    let mut r = rings.lock().unwrap_or_else(|e| e.into_inner());
-    r.consume(|rec| {
-        if let Some(ev) = abi::decode(rec, clock_offset) {
-            batch.push(ev);
-        }
-    });
-    batch
+    d.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The drain thread: empties the rings every millisecond and decodes the
 /// records, so that a consumer busy printing does not leave them to fill
 /// up, and the copying runs on another core.
 struct Drainer {
-    rx: Receiver<Vec<Event>>,
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl Drainer {
-    fn start(rings: Arc<Mutex<ring::Rings>>, clock_offset: u64) -> Result<Drainer, Error> {
-        let (tx, rx) = sync_channel(DRAIN_QUEUE);
+    fn start(shared: Arc<Mutex<Drained>>, clock_offset: u64) -> Result<Drainer, Error> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::Builder::new()
             .name("sonde-drain".into())
             .spawn(move || {
                 while !flag.load(Ordering::Relaxed) {
-                    let batch = consume(&rings, clock_offset);
-                    if !batch.is_empty() && tx.send(batch).is_err() {
-                        return;
+                    {
+                        let mut d = lock(&shared);
+                        if d.queued.len() < DRAIN_QUEUE {
+                            let batch = d.consume(clock_offset);
+                            if !batch.is_empty() {
+                                d.queued.push(batch);
+                            }
+                        }
                     }
                     std::thread::sleep(Duration::from_millis(1));
                 }
@@ -213,7 +229,6 @@ impl Drainer {
                 err: e.to_string(),
             })?;
         Ok(Drainer {
-            rx,
             stop,
             handle: Some(handle),
         })
@@ -223,13 +238,7 @@ impl Drainer {
 impl Drop for Drainer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        // unblock a send waiting for room, then wait for the thread
-        while self.rx.try_recv().is_ok() {}
         if let Some(h) = self.handle.take() {
-            while !h.is_finished() {
-                while self.rx.try_recv().is_ok() {}
-                std::thread::sleep(Duration::from_millis(1));
-            }
             let _ = h.join();
         }
     }
@@ -406,8 +415,11 @@ impl Probe {
                 }
             })?;
 
-        let rings = Arc::new(Mutex::new(rings));
-        let drainer = Drainer::start(rings.clone(), offset)?;
+        let shared = Arc::new(Mutex::new(Drained {
+            rings,
+            queued: Vec::new(),
+        }));
+        let drainer = Drainer::start(shared.clone(), offset)?;
 
         let mut links = Vec::new();
         for prog in [
@@ -437,8 +449,8 @@ impl Probe {
             );
         }
         Ok(Probe {
-            rings,
-            drainer,
+            shared,
+            _drainer: drainer,
             pending: std::collections::VecDeque::new(),
             clock_offset: offset,
             _links: links,
@@ -479,11 +491,16 @@ impl Probe {
     /// Moves what the drain thread decoded, then what is in the rings now,
     /// into `pending`, in timestamp order.
     fn drain(&mut self) -> Result<(), Error> {
-        while let Ok(batch) = self.drainer.rx.try_recv() {
-            self.merge(batch);
+        let batches = {
+            let mut d = lock(&self.shared);
+            let last = d.consume(self.clock_offset);
+            let mut all = std::mem::take(&mut d.queued);
+            all.push(last);
+            all
+        };
+        for b in batches {
+            self.merge(b);
         }
-        let batch = consume(&self.rings, self.clock_offset);
-        self.merge(batch);
         Ok(())
     }
 
