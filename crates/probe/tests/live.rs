@@ -324,7 +324,9 @@ fn live_workload() {
             pipe_w.set(int(e, "fd2"));
             int(e, "res") == 0
                 && int(e, "fd1") >= 3
-                && int(e, "fd2") == int(e, "fd1") + 1
+                // not always fd1 + 1: the workload is forked from a test
+                // process whose other threads hold fds at that moment
+                && int(e, "fd2") > int(e, "fd1")
                 && uint(e, "ino") != 0
         }),
         want(c::SYSCALL_DUP2_X, "dup2", |e| {
