@@ -741,15 +741,21 @@ static __always_inline bool is_compat(struct pt_regs *regs)
 	return regs->cs == 0x23;
 }
 
-static __always_inline bool syscall_wanted(long id)
+/* The configuration of syscall `id` when it is traced, else NULL. */
+static __always_inline struct syscall_conf *syscall_conf(long id)
 {
 	__u32 key = id;
 	struct syscall_conf *sc;
 
 	if (id < 0 || id >= MAX_SYSCALLS)
-		return false;
+		return NULL;
 	sc = bpf_map_lookup_elem(&syscalls, &key);
-	return sc && sc->interesting;
+	return sc && sc->interesting ? sc : NULL;
+}
+
+static __always_inline bool syscall_wanted(long id)
+{
+	return syscall_conf(id) != NULL;
 }
 
 static __always_inline bool has_enter_event(long id)
@@ -799,11 +805,13 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	struct sc_ctx c = { .ret = ret };
+	struct syscall_conf *sc;
 	struct aux *a;
 	__u64 *slot;
 
 	c.id = regs->orig_ax;
-	if (!syscall_wanted(c.id))
+	sc = syscall_conf(c.id);
+	if (!sc)
 		return 0;
 	c.task = bpf_get_current_task_btf();
 	if (!task_wanted(c.task->tgid) || is_compat(regs))
@@ -815,14 +823,19 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		c.latency = c.ts - *slot;
 		*slot = 0;
 	}
+	a = aux_get();
+	if (!a)
+		return 0;
+	/* most syscalls: the generic event, written straight into the ring */
+	if (sc->generic) {
+		emit_generic(a, c.ts, c.tid, c.latency, sc->ppm_sc, c.id);
+		return 0;
+	}
 	/* a successful execveat leaves execve's number in orig_ax */
 	if (c.id == NR_execve && bpf_map_lookup_elem(&in_execveat, &c.tid)) {
 		c.id = NR_execveat;
 		bpf_map_delete_elem(&in_execveat, &c.tid);
 	}
-	a = aux_get();
-	if (!a)
-		return 0;
 	load_args(&c, regs);
 	do_exit_event(a, &c);
 	return 0;

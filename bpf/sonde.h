@@ -56,7 +56,7 @@ enum drop_category {
 struct syscall_conf {
 	__u16 ppm_sc;	  /* PPM_SC code for the generic event's ID */
 	__u8 interesting; /* 0: no event at all for this syscall */
-	__u8 reserved;
+	__u8 generic;	  /* 1: no event of its own (PPME_GENERIC_X), no handler */
 };
 
 #define MAX_SYSCALLS 512

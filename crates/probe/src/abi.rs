@@ -23,13 +23,14 @@ pub const DROP_CATEGORIES: u32 = 4;
 pub struct SyscallConf {
     pub ppm_sc: u16,
     pub interesting: u8,
-    pub reserved: u8,
+    /// 1: the syscall has no event of its own (no handler in the probe).
+    pub generic: u8,
 }
 
 impl SyscallConf {
     pub fn to_bytes(&self) -> [u8; 4] {
         let p = self.ppm_sc.to_ne_bytes();
-        [p[0], p[1], self.interesting, self.reserved]
+        [p[0], p[1], self.interesting, self.generic]
     }
 }
 

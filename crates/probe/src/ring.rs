@@ -108,12 +108,6 @@ fn record_len(rec: &[u8]) -> Option<usize> {
     (len >= sonde_event::HEADER_LEN && size <= rec.len() && size <= RING_SLACK).then_some(size)
 }
 
-// SAFETY: `Rings` owns its mapping (unmapped once, on drop); the raw
-// pointer is only dereferenced through `&mut self` (consume) or for atomic
-// loads and stores, so moving it to, or sharing it behind a lock with,
-// another thread is sound.
-unsafe impl Send for Rings {}
-
 impl Drop for Rings {
     fn drop(&mut self) {
         // SAFETY: the mapping made in `map`, unmapped once.

@@ -6,6 +6,26 @@ use std::sync::OnceLock;
 const TABLE: &str = include_str!("../../event/data/syscalls_x86_64.tsv");
 
 static TABLE_PARSED: OnceLock<Vec<(u32, &'static str, u16)>> = OnceLock::new();
+static OWN_EVENT: OnceLock<Vec<u32>> = OnceLock::new();
+
+/// Whether native syscall `nr` has an event of its own in the event model
+/// (the routing table's exit event; otherwise it is a generic `syscall`
+/// event, and the probe has no handler for it).
+pub fn has_own_event(nr: u32) -> bool {
+    OWN_EVENT
+        .get_or_init(|| {
+            TABLE
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .filter_map(|l| {
+                    let f: Vec<&str> = l.split('\t').collect();
+                    let exit = f.get(4)?;
+                    (!exit.is_empty() && *exit != "-").then(|| f[0].parse().ok())?
+                })
+                .collect()
+        })
+        .contains(&nr)
+}
 
 /// (native number, name, PPM_SC code) of every known x86_64 syscall.
 pub fn syscall_table() -> &'static [(u32, &'static str, u16)] {
@@ -56,4 +76,39 @@ pub fn syscall_exit_event(nr: u32) -> Option<&'static str> {
 /// The native number of the syscall called `name`.
 pub fn syscall_nr(name: &str) -> Option<u32> {
     syscall_table().iter().find(|e| e.1 == name).map(|e| e.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routing_says_which_syscalls_have_events() {
+        assert!(has_own_event(0), "read");
+        assert!(!has_own_event(110), "getppid is a generic event");
+    }
+
+    /// The probe takes the generic fast path for syscalls without an event
+    /// of their own: none of them may have a handler in `bpf/`.
+    #[test]
+    fn every_handled_syscall_has_its_own_event() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bpf");
+        let mut n = 0;
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+            for l in text.lines() {
+                let Some(rest) = l.strip_prefix("#define NR_") else {
+                    continue;
+                };
+                let mut it = rest.split_whitespace();
+                let (Some(name), Some(nr)) = (it.next(), it.next().and_then(|x| x.parse().ok()))
+                else {
+                    continue;
+                };
+                assert!(has_own_event(nr), "NR_{name} ({nr}) is handled but generic");
+                n += 1;
+            }
+        }
+        assert!(n > 50, "found the probe's syscall numbers ({n})");
+    }
 }
