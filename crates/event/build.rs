@@ -283,24 +283,49 @@ fn main() {
     out.push_str("];\n");
 
     // errno names and syscall names, if present.
+    // Each also as a table indexed by the number (looked up per event).
+    let pairs = |file: &str| -> Vec<(usize, String)> {
+        if !dir.join(file).exists() {
+            return Vec::new();
+        }
+        rows(&dir.join(file))
+            .into_iter()
+            .filter(|r| r.len() >= 2)
+            .map(|r| {
+                let v = r[0]
+                    .parse()
+                    .unwrap_or_else(|_| panic!("bad number {} in {file}", r[0]));
+                (v, r[1].clone())
+            })
+            .collect()
+    };
+    let dense = |out: &mut String, name: &str, pairs: &[(usize, String)]| {
+        let len = pairs.iter().map(|(v, _)| v + 1).max().unwrap_or(0);
+        let mut names: Vec<Option<&str>> = vec![None; len];
+        for (v, n) in pairs {
+            // the first entry for a number wins, as a linear search finds it
+            names[*v].get_or_insert(n.as_str());
+        }
+        let _ = write!(out, "pub static {name}: &[Option<&str>] = &[");
+        for n in names {
+            let _ = write!(out, "{n:?},");
+        }
+        out.push_str("];\n");
+    };
+    let errnos = pairs("errno.tsv");
     let _ = write!(out, "pub static ERRNO_NAMES: &[(i64, &str)] = &[");
-    if dir.join("errno.tsv").exists() {
-        for r in rows(&dir.join("errno.tsv")) {
-            if r.len() >= 2 {
-                let _ = write!(out, "({}, {:?}),", r[0], r[1]);
-            }
-        }
+    for (v, n) in &errnos {
+        let _ = write!(out, "({v}, {n:?}),");
     }
     out.push_str("];\n");
+    dense(&mut out, "ERRNO_NAME_BY_VALUE", &errnos);
+    let syscalls = pairs("syscalls.tsv");
     let _ = write!(out, "pub static SYSCALL_NAMES: &[(u32, &str)] = &[");
-    if dir.join("syscalls.tsv").exists() {
-        for r in rows(&dir.join("syscalls.tsv")) {
-            if r.len() >= 2 {
-                let _ = write!(out, "({}, {:?}),", r[0], r[1]);
-            }
-        }
+    for (v, n) in &syscalls {
+        let _ = write!(out, "({v}, {n:?}),");
     }
     out.push_str("];\n");
+    dense(&mut out, "SYSCALL_NAME_BY_ID", &syscalls);
 
     let mut codes = String::new();
     for r in &events {

@@ -95,17 +95,38 @@ pub fn codes_named(name: &str) -> impl Iterator<Item = u16> + '_ {
 }
 
 /// The symbolic name of an errno value (positive), as sysdig prints it.
+#[inline]
 pub fn errno_name(errno: i64) -> Option<&'static str> {
-    ERRNO_NAMES
-        .iter()
-        .find(|(v, _)| *v == errno)
-        .map(|(_, n)| *n)
+    let i = usize::try_from(errno).ok()?;
+    ERRNO_NAME_BY_VALUE.get(i).copied().flatten()
 }
 
 /// The name of a syscall id as carried by the generic `syscall` event.
+#[inline]
 pub fn syscall_name(id: u32) -> Option<&'static str> {
-    SYSCALL_NAMES
-        .binary_search_by_key(&id, |(i, _)| *i)
-        .ok()
-        .map(|i| SYSCALL_NAMES[i].1)
+    SYSCALL_NAME_BY_ID.get(id as usize).copied().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexed_names_match_the_lists() {
+        for id in 0..SYSCALL_NAME_BY_ID.len() as u32 + 10 {
+            let listed = SYSCALL_NAMES
+                .iter()
+                .find(|(i, _)| *i == id)
+                .map(|(_, n)| *n);
+            assert_eq!(syscall_name(id), listed, "syscall {id}");
+        }
+        assert_eq!(syscall_name(u32::MAX), None);
+        for v in -5..ERRNO_NAME_BY_VALUE.len() as i64 + 10 {
+            let listed = ERRNO_NAMES.iter().find(|(e, _)| *e == v).map(|(_, n)| *n);
+            assert_eq!(errno_name(v), listed, "errno {v}");
+        }
+        assert_eq!(errno_name(i64::MIN), None);
+        assert_eq!(errno_name(i64::MAX), None);
+        assert_eq!(errno_name(2), Some("ENOENT"));
+    }
 }
