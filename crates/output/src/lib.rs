@@ -19,10 +19,15 @@ use sonde_state::State;
 
 /// Appends `evt.info`: `name=value` or `name=value(resolved)` for every
 /// parameter, each followed by a space. Empty for generic syscall events.
+#[inline]
 pub fn info_into(st: &State, ev: &RawEvent<'_>, opts: &RenderOpts, out: &mut Vec<u8>) {
     if ev.code == codes::GENERIC_E || ev.code == codes::GENERIC_X {
         return;
     }
+    params_into(st, ev, opts, out);
+}
+
+fn params_into(st: &State, ev: &RawEvent<'_>, opts: &RenderOpts, out: &mut Vec<u8>) {
     // scratch buffers reused across events: no allocation per event
     thread_local! {
         static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
