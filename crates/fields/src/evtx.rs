@@ -203,6 +203,7 @@ fn decode_syslog(data: &[u8]) -> Option<Syslog<'_>> {
 
 impl<'e> Ctx<'_, 'e> {
     /// The flags of the event as the table in use has them.
+    #[inline]
     pub(crate) fn ev_flags(&self) -> u32 {
         match self.ev.info() {
             Some(i) if self.opts.compat_029 => i.old_flags,
@@ -233,7 +234,13 @@ impl<'e> Ctx<'_, 'e> {
     }
 
     /// `evt.info` of a decoded syslog write.
+    #[inline]
     pub(crate) fn syslog_info(&self, out: &mut Vec<u8>) -> bool {
+        // (most events write to no fd: no need to look further)
+        self.ev_flags() & ef::WRITES_TO_FD != 0 && self.write_syslog_info(out)
+    }
+
+    fn write_syslog_info(&self, out: &mut Vec<u8>) -> bool {
         match self.syslog() {
             Some(s) => {
                 out.extend_from_slice(b"syslog sev=");

@@ -240,6 +240,39 @@ impl Field {
     }
 }
 
+/// The fields [`Ctx::extract`] handles inline, as a small tag that formats
+/// find once per field rather than per event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Hot {
+    /// Any other field.
+    No,
+    EvtNum,
+    EvtOutputtime,
+    EvtCpu,
+    ThreadTid,
+    EvtDir,
+    EvtType,
+    ProcName,
+    EvtInfo,
+}
+
+impl Hot {
+    #[inline]
+    pub(crate) fn of(f: &Field) -> Hot {
+        match f {
+            Field::EvtNum => Hot::EvtNum,
+            Field::EvtOutputtime => Hot::EvtOutputtime,
+            Field::EvtCpu => Hot::EvtCpu,
+            Field::ThreadTid => Hot::ThreadTid,
+            Field::EvtDir => Hot::EvtDir,
+            Field::EvtType => Hot::EvtType,
+            Field::ProcName => Hot::ProcName,
+            Field::EvtInfo => Hot::EvtInfo,
+            _ => Hot::No,
+        }
+    }
+}
+
 /// Everything a field may look at for one event.
 pub struct Ctx<'a, 'e> {
     pub st: &'a State,
@@ -451,10 +484,65 @@ impl Ctx<'_, '_> {
 
     /// Appends the field's text to `out`. Returns false when the field has
     /// no value for this event (sysdig's `<NA>` / skipped line).
+    #[inline]
     pub fn extract(&self, f: &Field, out: &mut Vec<u8>) -> bool {
+        self.extract_as(f, Hot::of(f), out)
+    }
+
+    /// [`Ctx::extract`] with the field's [`Hot`] kind found beforehand:
+    /// the fields of the default formats are extracted inline in the
+    /// caller, the others in [`Ctx::extract_other`].
+    #[inline(always)]
+    pub(crate) fn extract_as(&self, f: &Field, hot: Hot, out: &mut Vec<u8>) -> bool {
+        match self.extract_hot(hot, out) {
+            Some(found) => found,
+            None => self.extract_other(f, out),
+        }
+    }
+
+    /// The fields of the default formats: `Some(found)` as
+    /// [`Ctx::extract`] returns it, None (nothing appended) for the others.
+    #[inline(always)]
+    fn extract_hot(&self, hot: Hot, out: &mut Vec<u8>) -> Option<bool> {
+        let ev = self.ev;
+        match hot {
+            Hot::No => return None,
+            Hot::EvtNum => sonde_output::num::push_u64(out, self.num),
+            Hot::EvtOutputtime if self.time_fmt == TimeFmt::Human => fmt_local_time(ev.ts, out),
+            Hot::EvtOutputtime => return None,
+            Hot::EvtCpu => sonde_output::num::push_u64(out, ev.cpu as u64),
+            Hot::ThreadTid => sonde_output::num::push_i64(out, ev.tid),
+            Hot::EvtDir => match ev.info() {
+                Some(i) => out.extend_from_slice(i.dir.symbol().as_bytes()),
+                None => return Some(false),
+            },
+            Hot::EvtType => match ev.info() {
+                Some(_) => out.extend_from_slice(event_name(ev, self.opts).as_bytes()),
+                None => return Some(false),
+            },
+            Hot::ProcName => match self.thread() {
+                Some(t) => out.extend_from_slice(&t.comm),
+                None => return Some(false),
+            },
+            // a decoded syslog write (when a syslog field is in use)
+            Hot::EvtInfo if self.syslog_info(out) => {}
+            Hot::EvtInfo => info_into(self.st, ev, self.opts, out),
+        }
+        Some(true)
+    }
+
+    /// [`Ctx::extract`] for the fields [`Ctx::extract_hot`] leaves.
+    #[inline(never)]
+    fn extract_other(&self, f: &Field, out: &mut Vec<u8>) -> bool {
         let ev = self.ev;
         match f {
-            Field::EvtNum => sonde_output::num::push_u64(out, self.num),
+            Field::EvtNum
+            | Field::EvtCpu
+            | Field::ThreadTid
+            | Field::EvtDir
+            | Field::EvtType
+            | Field::ProcName
+            | Field::EvtInfo => return self.extract_hot(Hot::of(f), out).unwrap_or(false),
             Field::EvtTime => fmt_local_time(ev.ts, out),
             Field::EvtTimeS => {
                 let mut tmp = Vec::new();
@@ -495,21 +583,7 @@ impl Ctx<'_, '_> {
             // nanoseconds since the previous formatted event
             Field::EvtDeltatime if self.prev_ts == 0 => write_i(out, 0),
             Field::EvtDeltatime => write_i(out, ev.ts.wrapping_sub(self.prev_ts)),
-            Field::EvtDir => match ev.info() {
-                Some(i) => out.extend_from_slice(i.dir.symbol().as_bytes()),
-                None => return false,
-            },
-            Field::EvtType => match ev.info() {
-                Some(_) => out.extend_from_slice(event_name(ev, self.opts).as_bytes()),
-                None if ev.info().is_none() => return false,
-                None => {
-                    let _ = i32::default();
-                }
-            },
-            Field::EvtCpu => sonde_output::num::push_u64(out, ev.cpu as u64),
-            // a decoded syslog write (when a syslog field is in use)
-            Field::EvtInfo if self.syslog_info(out) => {}
-            Field::EvtArgs | Field::EvtInfo => info_into(self.st, ev, self.opts, out),
+            Field::EvtArgs => info_into(self.st, ev, self.opts, out),
             Field::EvtArgName(n) => {
                 let Some(i) = self.param_index(n) else {
                     return false;
@@ -631,10 +705,6 @@ impl Ctx<'_, '_> {
                 };
                 out.extend_from_slice(if yes { b"true" } else { b"false" });
             }
-            Field::ProcName => match self.thread() {
-                Some(t) => out.extend_from_slice(&t.comm),
-                None => return false,
-            },
             Field::ProcPid => match self.thread() {
                 Some(t) => write_i(out, t.pid),
                 None => return false,
@@ -733,7 +803,6 @@ impl Ctx<'_, '_> {
                 Some(t) => write_i(out, t.fdlimit),
                 None => return false,
             },
-            Field::ThreadTid => sonde_output::num::push_i64(out, ev.tid),
             Field::ThreadVtid => match self.thread() {
                 Some(t) if t.vtid != -1 => write_i(out, t.vtid),
                 _ => return false,

@@ -2,7 +2,7 @@
 //! optional widths (`%10proc.name`: cut or right-padded to 10 characters) and the leading `*`
 //! that prints a line even when a field has no value.
 
-use crate::extract::{Ctx, Field, FieldError};
+use crate::extract::{Ctx, Field, FieldError, Hot};
 
 /// Why a format string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,19 +22,30 @@ impl std::error::Error for FormatError {}
 
 #[derive(Debug, Clone)]
 enum Piece {
+    /// Literal text of at most [`SHORT`] bytes (most are a space or two),
+    /// zero-padded: appended as one copy of constant size.
+    Short([u8; SHORT], usize),
     Lit(Vec<u8>),
-    Field {
-        field: Field,
-        /// `%Nfield`: the value is cut or space-padded to N characters.
-        width: usize,
-        name: String,
-    },
+    /// A field reference: its index in [`Format::fields`].
+    Field(usize),
+}
+
+/// A `%field` of a format.
+#[derive(Debug, Clone)]
+struct FieldRef {
+    field: Field,
+    /// `%Nfield`: the value is cut or space-padded to N characters.
+    width: usize,
+    name: String,
+    /// The field's kind for [`Ctx::extract_as`], found once.
+    hot: Hot,
 }
 
 /// A compiled output format.
 #[derive(Debug, Clone)]
 pub struct Format {
     pieces: Vec<Piece>,
+    fields: Vec<FieldRef>,
     /// `*` prefix: print even if some fields are missing.
     pub always: bool,
 }
@@ -82,6 +93,21 @@ pub const MESOS_FORMAT: &str =
 pub const CONTAINER_FORMAT: &str =
     "*%evt.num %evt.outputtime %evt.cpu %container.name (%container.id) %proc.name (%thread.tid:%thread.vtid) %evt.dir %evt.type %evt.info";
 
+/// Longest literal kept as [`Piece::Short`].
+const SHORT: usize = 16;
+
+impl Piece {
+    fn lit(text: Vec<u8>) -> Piece {
+        if text.len() <= SHORT {
+            let mut b = [0; SHORT];
+            b[..text.len()].copy_from_slice(&text);
+            Piece::Short(b, text.len())
+        } else {
+            Piece::Lit(text)
+        }
+    }
+}
+
 fn is_field_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'.' || c == b'_'
 }
@@ -97,6 +123,7 @@ impl Format {
             i = 1;
         }
         let mut pieces = Vec::new();
+        let mut fields = Vec::new();
         let mut lit = Vec::new();
         while i < b.len() {
             if b[i] != b'%' {
@@ -149,39 +176,51 @@ impl Format {
             let field =
                 Field::parse(name).map_err(|FieldError(m)| FormatError { msg: m, pos: fs })?;
             if !lit.is_empty() {
-                pieces.push(Piece::Lit(std::mem::take(&mut lit)));
+                pieces.push(Piece::lit(std::mem::take(&mut lit)));
             }
-            pieces.push(Piece::Field {
+            pieces.push(Piece::Field(fields.len()));
+            fields.push(FieldRef {
+                hot: Hot::of(&field),
                 field,
                 width,
                 name: name.to_string(),
             });
         }
         if !lit.is_empty() {
-            pieces.push(Piece::Lit(lit));
+            pieces.push(Piece::lit(lit));
         }
-        Ok(Format { pieces, always })
+        Ok(Format {
+            pieces,
+            fields,
+            always,
+        })
     }
 
     /// Renders one line (without newline). Returns false when a field is
     /// missing and the format has no `*`: sysdig skips such lines.
     pub fn render(&self, ctx: &Ctx<'_, '_>, out: &mut Vec<u8>) -> bool {
-        for (i, p) in self.pieces.iter().enumerate() {
-            match p {
-                Piece::Lit(l) => out.extend_from_slice(l),
-                Piece::Field { field, width, .. } => {
+        for p in &self.pieces {
+            match *p {
+                Piece::Short(ref b, n) => {
+                    let len = out.len();
+                    out.extend_from_slice(b);
+                    out.truncate(len + n);
+                }
+                Piece::Lit(ref l) => out.extend_from_slice(l),
+                Piece::Field(k) => {
+                    let Some(f) = self.fields.get(k) else {
+                        continue;
+                    };
                     let start = out.len();
-                    if !ctx.extract(field, out) {
+                    if !ctx.extract_as(&f.field, f.hot, out) {
                         if !self.always {
                             // sysdig still evaluates the rest: fields that
                             // measure from their previous use must see it
                             let mut scratch = Vec::new();
-                            for rest in &self.pieces[i + 1..] {
-                                if let Piece::Field { field, .. } = rest {
-                                    if field.is_stateful() {
-                                        scratch.clear();
-                                        ctx.extract(field, &mut scratch);
-                                    }
+                            for rest in self.fields.get(k + 1..).unwrap_or_default() {
+                                if rest.field.is_stateful() {
+                                    scratch.clear();
+                                    ctx.extract(&rest.field, &mut scratch);
                                 }
                             }
                             return false;
@@ -189,9 +228,9 @@ impl Format {
                         out.truncate(start);
                         out.extend_from_slice(b"<NA>");
                     }
-                    if *width != 0 {
+                    if f.width != 0 {
                         // like std::string::resize: cut, or pad on the right
-                        out.resize(start + width, b' ');
+                        out.resize(start + f.width, b' ');
                     }
                 }
             }
@@ -201,10 +240,7 @@ impl Format {
 
     /// The fields of this format with their names, for JSON output.
     pub fn fields(&self) -> impl Iterator<Item = (&str, &Field)> {
-        self.pieces.iter().filter_map(|p| match p {
-            Piece::Field { field, name, .. } => Some((name.as_str(), field)),
-            _ => None,
-        })
+        self.fields.iter().map(|f| (f.name.as_str(), &f.field))
     }
 }
 

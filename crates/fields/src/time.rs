@@ -31,25 +31,40 @@ pub fn fmt_local_time(ts: u64, out: &mut Vec<u8>) {
     let hms = if cached == secs {
         hms
     } else {
-        let t = secs as libc::time_t;
-        // SAFETY: localtime_r writes into the tm we own; a zeroed tm is valid.
-        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-        let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
-        if !ok {
-            sonde_output::num::push_u64(out, secs);
-            out.push(b'.');
-            sonde_output::num::push_padded(out, nanos, 9);
-            return;
+        match local_hms(secs) {
+            Some(hms) => {
+                LAST.with(|c| c.set((secs, hms)));
+                hms
+            }
+            None => {
+                sonde_output::num::push_u64(out, secs);
+                out.push(b'.');
+                sonde_output::num::push_padded(out, nanos, 9);
+                return;
+            }
         }
-        let two = |v: i32| [b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8];
-        let (h, m, s) = (two(tm.tm_hour), two(tm.tm_min), two(tm.tm_sec));
-        let hms = [h[0], h[1], b':', m[0], m[1], b':', s[0], s[1]];
-        LAST.with(|c| c.set((secs, hms)));
-        hms
     };
-    out.extend_from_slice(&hms);
-    out.push(b'.');
-    sonde_output::num::push_padded(out, nanos, 9);
+    // one copy of constant size for the whole text
+    let mut text = [b'.'; 18];
+    text[..8].copy_from_slice(&hms);
+    let mut digits = [0u8; 9];
+    sonde_output::num::nine_digits(&mut digits, nanos);
+    text[9..].copy_from_slice(&digits);
+    out.extend_from_slice(&text);
+}
+
+/// `HH:MM:SS` of a time in seconds since the epoch, in the local time zone.
+fn local_hms(secs: u64) -> Option<[u8; 8]> {
+    let t = secs as libc::time_t;
+    // SAFETY: localtime_r writes into the tm we own; a zeroed tm is valid.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    if !ok {
+        return None;
+    }
+    let two = |v: i32| [b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8];
+    let (h, m, s) = (two(tm.tm_hour), two(tm.tm_min), two(tm.tm_sec));
+    Some([h[0], h[1], b':', m[0], m[1], b':', s[0], s[1]])
 }
 
 /// Appends a date and time, `YYYY-MM-DD HH:MM:SS.nnnnnnnnn`, local time.
