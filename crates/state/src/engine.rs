@@ -516,8 +516,9 @@ impl State {
     }
 
     fn thread_mut(&mut self, tid: i64) -> &mut Thread {
-        if !self.threads.contains_key(&tid) && self.threads.len() < self.limits.max_threads {
-            self.threads.insert(tid, Thread::fake(tid));
+        if self.threads.len() < self.limits.max_threads {
+            // one lookup, whether the thread is known or not
+            return self.threads.entry(tid).or_insert_with(|| Thread::fake(tid));
         }
         // The table may be full: fall back to a scratch entry that is
         // overwritten each time.
@@ -1682,6 +1683,7 @@ fn c_enter(exit: u16) -> u16 {
 
 /// The I/O exits sysdig's parser treats as reads and writes (and hands to
 /// its protocol decoders).
+#[inline]
 pub fn is_rw_exit(code: u16) -> bool {
     matches!(
         code,
@@ -1702,6 +1704,7 @@ pub fn is_rw_exit(code: u16) -> bool {
     )
 }
 
+#[inline]
 fn is_clone_exit(code: u16) -> bool {
     matches!(
         code,
@@ -1719,6 +1722,7 @@ fn is_clone_exit(code: u16) -> bool {
     )
 }
 
+#[inline]
 fn is_execve_exit(code: u16) -> bool {
     matches!(
         code,
