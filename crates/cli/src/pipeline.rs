@@ -1,7 +1,7 @@
 //! The pipeline: a source of events (capture file or the live probe),
 //! the state engine, the filter, and the sinks.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 
 use anyhow::{Context, Result};
 use sonde_event::{category, codes};
@@ -176,11 +176,8 @@ pub fn run(args: &Args) -> Result<()> {
             "-w - writes the capture to standard output: add -q or drop -p/-j",
         ));
     }
-    let mut printer = Printer::new(
-        BufWriter::with_capacity(1 << 16, stdout.lock()),
-        format,
-        args.json,
-    );
+    // (the printer buffers its output itself)
+    let mut printer = Printer::new(stdout.lock(), format, args.json);
     let (mut num, mut first_ts, mut prev_ts) = (0u64, 0u64, 0u64);
     // events that passed the filter (all of them without one): what -n counts
     let mut passed = 0u64;

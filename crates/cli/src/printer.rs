@@ -5,41 +5,61 @@ use std::io::Write;
 use sonde_fields::{ContX, Ctx, EvtX, Extra, FdX, Field, Format, ProcX};
 
 /// Prints events as text lines or JSON objects.
+///
+/// Lines are rendered straight into the output buffer, which goes to `out`
+/// once it holds [`Printer::CHUNK`] bytes (and on [`Printer::flush`]):
+/// `out` needs no buffering of its own.
 pub struct Printer<W: Write> {
     out: W,
     format: Format,
     json: bool,
-    line: Vec<u8>,
+    buf: Vec<u8>,
 }
 
 impl<W: Write> Printer<W> {
+    /// How many bytes are collected before they are written.
+    pub const CHUNK: usize = 1 << 16;
+
     pub fn new(out: W, format: Format, json: bool) -> Self {
         Printer {
             out,
             format,
             json,
-            line: Vec::with_capacity(512),
+            buf: Vec::with_capacity(Self::CHUNK + 4096),
         }
     }
 
     pub fn event(&mut self, ctx: &Ctx<'_, '_>) -> std::io::Result<()> {
-        self.line.clear();
+        let start = self.buf.len();
         if self.json {
-            json_line(&self.format, ctx, &mut self.line);
-        } else if !self.format.render(ctx, &mut self.line) {
+            json_line(&self.format, ctx, &mut self.buf);
+        } else if !self.format.render(ctx, &mut self.buf) {
+            self.buf.truncate(start);
             return Ok(());
         }
-        self.line.push(b'\n');
-        self.out.write_all(&self.line)
+        self.buf.push(b'\n');
+        if self.buf.len() >= Self::CHUNK {
+            return self.write_out();
+        }
+        Ok(())
     }
 
     /// Writes bytes as they are (the colour reset at the end).
     pub fn write_raw(&mut self, b: &[u8]) -> std::io::Result<()> {
-        self.out.write_all(b)
+        self.buf.extend_from_slice(b);
+        Ok(())
     }
 
+    /// Writes what is buffered and flushes `out`.
     pub fn flush(&mut self) -> std::io::Result<()> {
+        self.write_out()?;
         self.out.flush()
+    }
+
+    fn write_out(&mut self) -> std::io::Result<()> {
+        let r = self.out.write_all(&self.buf);
+        self.buf.clear();
+        r
     }
 }
 
