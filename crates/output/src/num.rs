@@ -1,99 +1,76 @@
 //! Fast decimal formatting for the hot paths (event numbers, pids, fds,
-//! timestamps): two digits at a time into a stack buffer instead of `fmt`.
+//! timestamps), without `fmt` and without a loop per digit.
 //!
-//! The digits are written left-aligned into a fixed 20-byte buffer, which
-//! is appended whole and then cut back to the digits: a copy of constant
-//! size compiles to a few moves, where a copy of the exact length would be
-//! a call to `memcpy` for every number.
+//! Up to eight digits are computed at once in the bytes of a `u64` (the
+//! most significant digit in the lowest byte, i.e. first in memory), by
+//! dividing all lanes by 100 and then by 10 with multiplications. That
+//! word is appended whole and the vector cut back to the digits: a copy of
+//! constant size compiles to a store, where a copy of the exact length
+//! would be a call to `memcpy` for every number.
 
-/// `"00" "01" ... "99"`.
-const PAIRS: &[u8; 200] = b"\
-0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
-
-/// Number of decimal digits of `v` (1 for 0).
+/// The digits of `v` (below 100,000,000) as eight bytes of values 0..=9,
+/// zero-padded, most significant first in memory (lowest byte).
 #[inline]
-fn digit_count(v: u64) -> usize {
-    match v.checked_ilog10() {
-        Some(l) => l as usize + 1,
-        None => 1,
-    }
+fn eight_digits(v: u32) -> u64 {
+    debug_assert!(v < 100_000_000);
+    let v = u64::from(v);
+    // two lanes of 32 bits: the upper four digits in the low lane
+    let fours = (v / 10_000) | ((v % 10_000) << 32);
+    // each lane / 100 (x * 10486 >> 20 is exact for x < 10,000)
+    let hundreds = ((fours * 10486) >> 20) & 0x0000_007f_0000_007f;
+    let rest = fours - 100 * hundreds;
+    // four lanes of 16 bits, two digits each, in order
+    let twos = hundreds | (rest << 16);
+    // each lane / 10 (x * 103 >> 10 is exact for x < 100)
+    let tens = ((twos * 103) >> 10) & 0x000f_000f_000f_000f;
+    let ones = twos - 10 * tens;
+    // eight lanes of 8 bits, one digit each
+    tens | (ones << 8)
 }
 
-/// Writes the last `n` digits of `v` into `buf[..n]`, the last digit at
-/// `buf[n - 1]`; leading positions `v` does not reach keep what `buf` holds.
+/// Appends the decimal text of `v` (below 100,000,000).
 #[inline]
-fn write_digits(buf: &mut [u8; 20], mut v: u64, n: usize) {
-    let mut i = n.min(20);
-    while v >= 100 && i >= 2 {
-        let r = (v % 100) as usize * 2;
-        v /= 100;
-        i -= 2;
-        buf[i] = PAIRS[r];
-        buf[i + 1] = PAIRS[r + 1];
-    }
-    if v >= 10 && i >= 2 {
-        let r = v as usize * 2;
-        buf[i - 2] = PAIRS[r];
-        buf[i - 1] = PAIRS[r + 1];
-    } else if i >= 1 {
-        buf[i - 1] = b'0' + (v % 10) as u8;
-    }
-}
-
-/// Appends the first `n` bytes of `buf` (see the module comment).
-#[inline]
-fn append(out: &mut Vec<u8>, buf: &[u8; 20], n: usize) {
+fn push_below_1e8(out: &mut Vec<u8>, v: u32) {
+    let d = eight_digits(v);
+    // leading zero digits are the zero low bytes; 0 keeps one digit
+    let lead = (d.trailing_zeros() / 8).min(7);
+    let text = (d | 0x3030_3030_3030_3030) >> (8 * lead);
     let len = out.len();
-    out.extend_from_slice(buf);
-    out.truncate(len + n);
+    out.extend_from_slice(&text.to_le_bytes());
+    out.truncate(len + 8 - lead as usize);
+}
+
+/// Appends exactly eight digits of `v` (below 100,000,000), zero-padded.
+#[inline]
+fn push_eight(out: &mut Vec<u8>, v: u32) {
+    let text = eight_digits(v) | 0x3030_3030_3030_3030;
+    out.extend_from_slice(&text.to_le_bytes());
+}
+
+/// Appends `v` (at least 100,000,000) in decimal.
+#[inline(never)]
+fn push_large(out: &mut Vec<u8>, v: u64) {
+    const E8: u64 = 100_000_000;
+    let low = (v % E8) as u32;
+    let high = v / E8;
+    if high < E8 {
+        push_below_1e8(out, high as u32);
+    } else {
+        // at most 20 digits: 4 + 8 + 8
+        push_below_1e8(out, (high / E8) as u32);
+        push_eight(out, (high % E8) as u32);
+    }
+    push_eight(out, low);
 }
 
 /// Appends `v` in decimal.
 #[inline]
 pub fn push_u64(out: &mut Vec<u8>, v: u64) {
-    if v < 10 {
-        out.push(b'0' + v as u8);
-    } else if v < 10_000_000_000_000_000 {
-        push_up_to_16(out, v);
+    if v < 100_000_000 {
+        push_below_1e8(out, v as u32);
     } else {
-        let mut buf = [0u8; 20];
-        let n = digit_count(v);
-        write_digits(&mut buf, v, n);
-        append(out, &buf, n);
+        push_large(out, v);
     }
-}
-
-/// Appends `v` (at most 16 digits) in decimal.
-#[inline]
-fn push_up_to_16(out: &mut Vec<u8>, mut v: u64) {
-    // right-aligned first, without counting the digits beforehand ...
-    let mut buf = [0u8; 16];
-    let mut i = 16;
-    while v >= 100 && i >= 2 {
-        let r = (v % 100) as usize * 2;
-        v /= 100;
-        i -= 2;
-        buf[i] = PAIRS[r];
-        buf[i + 1] = PAIRS[r + 1];
-    }
-    if v >= 10 && i >= 2 {
-        let r = v as usize * 2;
-        i -= 2;
-        buf[i] = PAIRS[r];
-        buf[i + 1] = PAIRS[r + 1];
-    } else if i >= 1 {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-    }
-    // ... then moved to the start: a shift of the little-endian word
-    let word = u128::from_le_bytes(buf) >> (8 * i as u32);
-    let len = out.len();
-    out.extend_from_slice(&word.to_le_bytes());
-    out.truncate(len + (16 - i));
 }
 
 /// Appends `v` in decimal, with a `-` when negative.
@@ -109,32 +86,20 @@ pub fn push_i64(out: &mut Vec<u8>, v: i64) {
 
 /// Appends `v` zero-padded to `width` digits (more if `v` needs them; at
 /// most 20 in all).
-#[inline]
 pub fn push_padded(out: &mut Vec<u8>, v: u64, width: usize) {
-    let mut buf = [b'0'; 20];
-    let n = digit_count(v).max(width).min(20);
-    write_digits(&mut buf, v, n);
-    append(out, &buf, n);
+    let digits = v.checked_ilog10().map_or(1, |l| l as usize + 1);
+    let zeros = width.min(20).saturating_sub(digits);
+    out.resize(out.len() + zeros, b'0');
+    push_u64(out, v);
 }
 
-/// Writes `v % 1_000_000_000` as exactly nine digits into `out[..9]`.
+/// Writes `v % 1_000_000_000` as exactly nine digits into `out`.
 #[inline]
 pub fn nine_digits(out: &mut [u8; 9], v: u64) {
     let v = (v % 1_000_000_000) as u32;
-    let hi = v / 10_000;
-    let lo = (v % 10_000) as usize;
-    let (a, b) = ((hi / 10_000) as u8, (hi % 10_000) as usize);
-    out[0] = b'0' + a;
-    let (b1, b2) = (b / 100 * 2, b % 100 * 2);
-    let (l1, l2) = (lo / 100 * 2, lo % 100 * 2);
-    out[1] = PAIRS[b1];
-    out[2] = PAIRS[b1 + 1];
-    out[3] = PAIRS[b2];
-    out[4] = PAIRS[b2 + 1];
-    out[5] = PAIRS[l1];
-    out[6] = PAIRS[l1 + 1];
-    out[7] = PAIRS[l2];
-    out[8] = PAIRS[l2 + 1];
+    out[0] = b'0' + (v / 100_000_000) as u8;
+    let text = eight_digits(v % 100_000_000) | 0x3030_3030_3030_3030;
+    out[1..].copy_from_slice(&text.to_le_bytes());
 }
 
 #[cfg(test)]
@@ -146,7 +111,7 @@ mod tests {
         let mut p = 1u64;
         for _ in 0..19 {
             p *= 10;
-            v.extend([p - 1, p, p + 1, p / 2, p / 3]);
+            v.extend([p - 1, p, p + 1, p / 2, p / 3, p / 7 * 6]);
         }
         v
     }
@@ -164,14 +129,73 @@ mod tests {
             assert_eq!(o, v.to_string().as_bytes());
         }
         for v in samples() {
-            for w in [0usize, 1, 2, 9, 12, 19, 20] {
+            for w in [0usize, 1, 2, 9, 12, 19, 20, 25] {
                 let mut o = b"y".to_vec();
                 push_padded(&mut o, v, w);
+                let w = w.min(20);
                 assert_eq!(o, format!("y{v:0w$}").as_bytes(), "{v} {w}");
             }
             let mut n = [0u8; 9];
             nine_digits(&mut n, v);
             assert_eq!(n, format!("{:09}", v % 1_000_000_000).as_bytes());
+        }
+    }
+
+    #[test]
+    fn lane_divisions_are_exact() {
+        for x in 0u64..10_000 {
+            assert_eq!((x * 10486) >> 20, x / 100);
+        }
+        for x in 0u64..100 {
+            assert_eq!((x * 103) >> 10, x / 10);
+        }
+    }
+
+    #[test]
+    fn eight_digits_exhaustive_in_steps() {
+        // every value below 100,000 and a stride through the rest
+        let mut v = 0u32;
+        let mut o = Vec::new();
+        while v < 100_000_000 {
+            o.clear();
+            push_u64(&mut o, u64::from(v));
+            assert_eq!(o, v.to_string().as_bytes());
+            v += if v < 100_000 { 1 } else { 997 };
+        }
+    }
+
+    /// Every value below 100,000,000 (a few seconds; `--ignored`).
+    #[test]
+    #[ignore]
+    fn eight_digits_exhaustive() {
+        let mut buf = itoa_reference::Buf::default();
+        let mut o = Vec::new();
+        for v in 0u32..100_000_000 {
+            o.clear();
+            push_u64(&mut o, u64::from(v));
+            assert_eq!(o, buf.format(v), "{v}");
+        }
+    }
+
+    /// Plain digit loop to compare with.
+    mod itoa_reference {
+        #[derive(Default)]
+        pub struct Buf([u8; 10], usize);
+
+        impl Buf {
+            pub fn format(&mut self, mut v: u32) -> &[u8] {
+                let mut i = 10;
+                loop {
+                    i -= 1;
+                    self.0[i] = b'0' + (v % 10) as u8;
+                    v /= 10;
+                    if v == 0 {
+                        break;
+                    }
+                }
+                self.1 = i;
+                &self.0[i..]
+            }
         }
     }
 }
