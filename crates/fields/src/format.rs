@@ -48,6 +48,9 @@ pub struct Format {
     fields: Vec<FieldRef>,
     /// `*` prefix: print even if some fields are missing.
     pub always: bool,
+    /// The format is [`DEFAULT_FORMAT`]: rendered by
+    /// [`Format::render_default`].
+    default_line: bool,
 }
 
 /// The format sysdig uses when none is given.
@@ -193,12 +196,19 @@ impl Format {
             pieces,
             fields,
             always,
+            default_line: s == DEFAULT_FORMAT,
         })
     }
 
     /// Renders one line (without newline). Returns false when a field is
     /// missing and the format has no `*`: sysdig skips such lines.
     pub fn render(&self, ctx: &Ctx<'_, '_>, out: &mut Vec<u8>) -> bool {
+        if self.default_line {
+            if let [num, time, cpu, name, tid, dir, typ, info] = self.fields.as_slice() {
+                render_default(ctx, [num, time, cpu, name, tid, dir, typ, info], out);
+                return true;
+            }
+        }
         for p in &self.pieces {
             match *p {
                 Piece::Short(ref b, n) => {
@@ -244,6 +254,37 @@ impl Format {
     }
 }
 
+/// [`DEFAULT_FORMAT`], the most used format, without going through its
+/// pieces: `*%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid)
+/// %evt.dir %evt.type %evt.info`, given its fields in that order.
+#[inline(never)]
+fn render_default(ctx: &Ctx<'_, '_>, f: [&FieldRef; 8], out: &mut Vec<u8>) {
+    /// One field as [`Format::render`] writes it in a `*` format.
+    #[inline(always)]
+    fn put(ctx: &Ctx<'_, '_>, hot: Hot, f: &FieldRef, out: &mut Vec<u8>) {
+        let start = out.len();
+        if !ctx.extract_as(&f.field, hot, out) {
+            out.truncate(start);
+            out.extend_from_slice(b"<NA>");
+        }
+    }
+    put(ctx, Hot::EvtNum, f[0], out);
+    out.push(b' ');
+    put(ctx, Hot::EvtOutputtime, f[1], out);
+    out.push(b' ');
+    put(ctx, Hot::EvtCpu, f[2], out);
+    out.push(b' ');
+    put(ctx, Hot::ProcName, f[3], out);
+    out.extend_from_slice(b" (");
+    put(ctx, Hot::ThreadTid, f[4], out);
+    out.extend_from_slice(b") ");
+    put(ctx, Hot::EvtDir, f[5], out);
+    out.push(b' ');
+    put(ctx, Hot::EvtType, f[6], out);
+    out.push(b' ');
+    put(ctx, Hot::EvtInfo, f[7], out);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +310,66 @@ mod tests {
         let f = Format::parse(fmt).unwrap();
         f.render(&ctx, &mut out)
             .then(|| String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn default_format_fast_path_matches_the_pieces() {
+        let mut st = State::new();
+        st.add_thread_info(&sonde_scap::ThreadInfo {
+            tid: 42,
+            pid: 42,
+            comm: b"loop".to_vec(),
+            ..Default::default()
+        });
+        let fast = Format::parse(DEFAULT_FORMAT).unwrap();
+        assert!(fast.default_line);
+        let mut slow = fast.clone();
+        slow.default_line = false;
+        // generic events (known and unknown syscall ids), a brk enter, an
+        // event with an unknown code; with and without a known thread
+        let getppid = 110u16.to_le_bytes();
+        let bogus = 60000u16.to_le_bytes();
+        let mut generic = vec![2, 0, 2, 0];
+        generic.extend_from_slice(&getppid);
+        generic.extend_from_slice(&getppid);
+        let mut generic_bogus = vec![2, 0, 2, 0];
+        generic_bogus.extend_from_slice(&bogus);
+        generic_bogus.extend_from_slice(&bogus);
+        let mut brk = vec![8, 0];
+        brk.extend_from_slice(&4096u64.to_le_bytes());
+        let cases: [(u16, u32, &[u8]); 5] = [
+            (codes::GENERIC_X, 2, &generic),
+            (codes::GENERIC_E, 2, &generic_bogus),
+            (codes::SYSCALL_BRK_4_E, 1, &brk),
+            (codes::SYSCALL_BRK_4_X, 0, &[]),
+            (u16::MAX, 0, &[]),
+        ];
+        for (code, n, body) in cases {
+            for tid in [42, 43] {
+                let ev = RawEvent::from_parts(1_700_000_123_456_789_012, tid, code, n, body, false)
+                    .unwrap();
+                for time_fmt in [TimeFmt::Human, TimeFmt::Absolute, TimeFmt::Relative] {
+                    let opts = RenderOpts::default();
+                    let ctx = Ctx {
+                        st: &st,
+                        ev: &ev,
+                        num: 1_234_567,
+                        first_ts: 1_700_000_000_000_000_000,
+                        prev_ts: 0,
+                        opts: &opts,
+                        time_fmt,
+                    };
+                    let (mut a, mut b) = (b"x".to_vec(), b"x".to_vec());
+                    assert!(fast.render(&ctx, &mut a));
+                    assert!(slow.render(&ctx, &mut b));
+                    assert_eq!(
+                        String::from_utf8_lossy(&a),
+                        String::from_utf8_lossy(&b),
+                        "code {code} tid {tid}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
