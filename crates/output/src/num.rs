@@ -29,7 +29,7 @@ fn eight_digits(v: u32) -> u64 {
 }
 
 /// Appends the decimal text of `v` (below 100,000,000).
-#[inline]
+#[inline(always)]
 fn push_below_1e8(out: &mut Vec<u8>, v: u32) {
     let d = eight_digits(v);
     // leading zero digits are the zero low bytes; 0 keeps one digit
@@ -64,7 +64,7 @@ fn push_large(out: &mut Vec<u8>, v: u64) {
 }
 
 /// Appends `v` in decimal.
-#[inline]
+#[inline(always)]
 pub fn push_u64(out: &mut Vec<u8>, v: u64) {
     if v < 100_000_000 {
         push_below_1e8(out, v as u32);
@@ -74,7 +74,7 @@ pub fn push_u64(out: &mut Vec<u8>, v: u64) {
 }
 
 /// Appends `v` in decimal, with a `-` when negative.
-#[inline]
+#[inline(always)]
 pub fn push_i64(out: &mut Vec<u8>, v: i64) {
     if v < 0 {
         out.push(b'-');

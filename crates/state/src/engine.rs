@@ -1704,7 +1704,7 @@ pub fn is_rw_exit(code: u16) -> bool {
     )
 }
 
-#[inline]
+#[inline(always)]
 fn is_clone_exit(code: u16) -> bool {
     matches!(
         code,
@@ -1722,7 +1722,7 @@ fn is_clone_exit(code: u16) -> bool {
     )
 }
 
-#[inline]
+#[inline(always)]
 fn is_execve_exit(code: u16) -> bool {
     matches!(
         code,
