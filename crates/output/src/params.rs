@@ -353,9 +353,14 @@ pub fn render_buffer(p: &[u8], opts: &RenderOpts, out: &mut Vec<u8>) {
     let start = out.len();
     match opts.buf_fmt {
         BufFmt::Normal | BufFmt::Json => {
-            for &c in p {
-                out.push(if (0x20..0x7f).contains(&c) { c } else { b'.' });
-            }
+            // one byte each: bytes past the display limit would be cut below
+            let shown = match opts.max_buf_len {
+                0 => p.len(),
+                _ if opts.buf_fmt != BufFmt::Normal => p.len(),
+                max => p.len().min(max + 1),
+            };
+            let printable = |&c: &u8| if (0x20..0x7f).contains(&c) { c } else { b'.' };
+            out.extend(p[..shown].iter().map(printable));
         }
         BufFmt::Ascii => {
             // text only: \r becomes a line break, a \n right after \r (or
