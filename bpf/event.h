@@ -187,8 +187,8 @@ static __always_inline void evt_submit(struct aux *a, __u64 ts, __u32 tid, __u64
 	if (size > AUX_SIZE || size < PREFIX_LEN + EVT_HDR_LEN)
 		return;
 	pre->latency_ns = latency;
-	pre->cpu = bpf_get_smp_processor_id();
-	pre->reserved = 0;
+	pre->size = size;
+	pre->kind = REC_EVENT;
 	__builtin_memcpy(&a->data[PREFIX_LEN], &ts, 8);
 	__builtin_memcpy(&a->data[PREFIX_LEN + 8], &tid64, 8);
 	__builtin_memcpy(&a->data[PREFIX_LEN + 16], &len, 4);
@@ -223,41 +223,29 @@ static __always_inline void evt_submit(struct aux *a, __u64 ts, __u32 tid, __u64
 }
 
 /* The generic syscall event (PPME_GENERIC_X: ID u16, nativeID u16), the
- * most frequent one, written straight into the ring. */
-#define GENERIC_LEN (EVT_HDR_LEN + 2 * 2 + 2 + 2)
+ * most frequent one, written straight into the ring as a short record
+ * (struct rec_generic): four 8-byte stores. */
+#define GENERIC_REC_LEN (PREFIX_LEN + 16)
 
 static __always_inline void emit_generic(struct aux *a, __u64 ts, __u32 tid, __u64 latency,
 					 __u16 ppm_sc, __u16 nr)
 {
 	struct cpu_buf *b = (struct cpu_buf *)a;
-	__u64 rec = (PREFIX_LEN + GENERIC_LEN + 7) & ~7ULL;
 	__u64 head = b->head, tail = *(volatile __u64 *)&b->tail;
-	__u64 tid64 = tid;
-	__u32 len = GENERIC_LEN, nparams = 2, cpu = bpf_get_smp_processor_id();
-	__u16 code = PPME_GENERIC_X, two = 2;
-	__u8 *r;
+	__u64 *r;
 
-	if (head - tail + rec > ring_mask + 1) {
+	if (head - tail + GENERIC_REC_LEN > ring_mask + 1) {
 		a->drop_cat = DROP_GENERIC;
 		count_drop(a);
 		return;
 	}
-	r = &b->ring[head & ring_mask];
-	__builtin_memcpy(r, &latency, 8);
-	__builtin_memcpy(r + 8, &cpu, 4);
-	__builtin_memset(r + 12, 0, 4);
-	r += PREFIX_LEN;
-	__builtin_memcpy(r, &ts, 8);
-	__builtin_memcpy(r + 8, &tid64, 8);
-	__builtin_memcpy(r + 16, &len, 4);
-	__builtin_memcpy(r + 20, &code, 2);
-	__builtin_memcpy(r + 22, &nparams, 4);
-	__builtin_memcpy(r + 26, &two, 2);
-	__builtin_memcpy(r + 28, &two, 2);
-	__builtin_memcpy(r + 30, &ppm_sc, 2);
-	__builtin_memcpy(r + 32, &nr, 2);
+	r = (__u64 *)&b->ring[head & ring_mask];
+	r[0] = latency;
+	r[1] = GENERIC_REC_LEN | ((__u64)REC_GENERIC << 32); /* size, kind */
+	r[2] = ts;
+	r[3] = tid | ((__u64)ppm_sc << 32) | ((__u64)nr << 48);
 	asm volatile("" ::: "memory");
-	*(volatile __u64 *)&b->head = head + rec;
+	*(volatile __u64 *)&b->head = head + GENERIC_REC_LEN;
 }
 
 #endif

@@ -19,8 +19,12 @@
 #          state engine needs) the kernel's syscall set, so the workload's
 #          syscalls stay in the kernel
 #     p    bare probe: every syscall traced, events drained and counted, no state
-#          and no formatting (probe_hold `all`)
+#          and no formatting (probe_hold `all nolatency`: as sonde runs when
+#          nothing reads latencies)
 #     c    `sonde > /dev/null`, no filter: full capture, printed
+#     cL   `sonde evt.latency>=0 > /dev/null`: the same output, with syscall
+#          latencies measured (a filter that reads them turns on the enter
+#          timestamps in the kernel)
 #     c#   the same printed to a tmpfs file, only to count the lines (events) that
 #          reached the output; the file is deleted right away
 #   and reports ns per syscall of the workload (dd: wall time / 2N; getppid runs
@@ -221,13 +225,17 @@ for w in getppid read dd; do
         "(not shown)" "-" "$DROPS" "$CPU_S s ($(pct "$CPU_S" "$WALL_S"))" "$CATCHUP_S"
     B_NS="$NS"
 
-    traced "p-$w" "$w" /dev/null "$EX/probe_hold" all
+    traced "p-$w" "$w" /dev/null "$EX/probe_hold" all nolatency
     row "$w" "p: bare probe, drained and counted" "$NSR" "$(ratio "$NS" "$BASE")" \
         "$EVENTS" "$(per_s "$EVENTS" "$WALL_S")" "$DROPS" "$CPU_S s ($(pct "$CPU_S" "$WALL_S"))" "$CATCHUP_S"
 
     traced "c-$w" "$w" /dev/null "$SONDE"
     row "$w" "**c: sonde > /dev/null**" "**$NSR**" "$(ratio "$NS" "$BASE"), **$(ratio "$NS" "$B_NS") of b**" \
         "(see c#)" "-" "$DROPS" "$CPU_S s ($(pct "$CPU_S" "$WALL_S"))" "$CATCHUP_S"
+
+    traced "cL-$w" "$w" /dev/null "$SONDE" 'evt.latency>=0'
+    row "$w" "cL: sonde evt.latency>=0 > /dev/null (latency measured)" "$NSR" "$(ratio "$NS" "$BASE"), $(ratio "$NS" "$B_NS") of b" \
+        "-" "-" "$DROPS" "$CPU_S s ($(pct "$CPU_S" "$WALL_S"))" "$CATCHUP_S"
 
     traced "n-$w" "$w" "$COUNTF" "$SONDE"
     LINES="$(wc -l <"$COUNTF")"

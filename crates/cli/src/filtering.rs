@@ -207,6 +207,21 @@ pub fn kernel_syscalls(filter: Option<&Filter>) -> Option<Vec<u32>> {
     Some(nrs)
 }
 
+/// Whether live capture must measure syscall latencies: when a filter or
+/// output field reads them (`evt.latency*`, `evt.wait_latency`, and anything
+/// else named like that), `-t d` prints them, or a capture file is written
+/// (it keeps each syscall's enter timestamp, as its enter event or as the
+/// latency). Otherwise the probe skips the enter timestamp, which costs a
+/// clock read per syscall. A filter is checked by its text, so a value that
+/// merely contains "latency" turns measuring on too (harmless).
+pub fn needs_latency(args: &Args, filter: Option<&Filter>, format: &sonde_fields::Format) -> bool {
+    let named = |s: &str| s.contains("latency");
+    args.write.is_some()
+        || args.timetype.as_deref() == Some("d")
+        || filter.is_some_and(|f| named(f.text()))
+        || format.fields().any(|(name, _)| named(name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use sonde_probe::{Config, Event, Probe};
+use sonde_probe::{Config, Probe};
 use sonde_scap::{Block, DecodeAhead, FileReader};
 
 /// Why the source stopped early.
@@ -72,8 +72,6 @@ pub struct Live {
     /// Events received from the probe so far.
     received: u64,
     blocks: VecDeque<Block<'static>>,
-    events: VecDeque<Event>,
-    cur: Option<Event>,
     deadline: Option<Instant>,
     finished: bool,
 }
@@ -101,8 +99,6 @@ impl Live {
             probe,
             received: 0,
             blocks,
-            events: VecDeque::new(),
-            cur: None,
             deadline: max_seconds.map(|s| Instant::now() + Duration::from_secs(s)),
             finished: false,
         })
@@ -113,12 +109,10 @@ impl Live {
             return Ok(Some(b));
         }
         loop {
-            if let Some(ev) = self.events.pop_front() {
+            // events are handed out straight from the probe's queues
+            if self.probe.has_ready() {
                 self.received += 1;
-                let cur = self.cur.insert(ev);
-                let mut raw = cur.raw();
-                raw.latency = cur.latency_ns;
-                return Ok(Some(Block::Event(raw)));
+                return Ok(self.probe.next_event().map(Block::Event));
             }
             if self.finished {
                 self.report_drops();
@@ -129,11 +123,10 @@ impl Live {
             {
                 // hand out what the probe still holds, then stop
                 self.finished = true;
-                self.events.extend(self.probe.flush()?);
+                self.probe.finish()?;
                 continue;
             }
-            self.events
-                .extend(self.probe.poll(Duration::from_millis(1))?);
+            self.probe.fill(Duration::from_millis(1))?;
         }
     }
 

@@ -118,6 +118,7 @@ pub fn run(args: &Args) -> Result<()> {
                         .ring_size
                         .unwrap_or(sonde_probe::Config::default().ring_bytes),
                     suppress_comms: args.suppress_comm.clone(),
+                    latency: crate::filtering::needs_latency(args, filter.as_ref(), &format),
                     ..sonde_probe::Config::default()
                 },
                 args.max_seconds,

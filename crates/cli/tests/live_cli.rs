@@ -445,6 +445,44 @@ fn live_capture_renders_syscall_parameters() {
     );
 }
 
+/// Syscall latencies are measured when a format or a filter reads them
+/// (otherwise the probe skips the enter timestamps).
+#[test]
+fn live_capture_measures_latency_when_asked() {
+    if let Err(e) = sonde_probe::check_support() {
+        eprintln!("live_capture_measures_latency_when_asked: skipped: {e}");
+        return;
+    }
+    let pid = std::process::id();
+    let getppid = || {
+        for _ in 0..10 {
+            // SAFETY: no arguments, cannot fail.
+            unsafe { libc::syscall(libc::SYS_getppid) };
+        }
+    };
+    let filter = format!("evt.type=getppid and proc.pid={pid}");
+    let out = sonde_while(
+        &["-n", "5", "-p", "%evt.type %evt.latency", &filter],
+        getppid,
+    );
+    let lats: Vec<u64> = out
+        .lines()
+        .map(|l| {
+            let (ty, lat) = l.split_once(' ').unwrap();
+            assert_eq!(ty, "getppid", "{out}");
+            lat.parse().unwrap()
+        })
+        .collect();
+    assert_eq!(lats.len(), 5, "{out}");
+    assert!(lats.iter().all(|&l| l > 0 && l < 1_000_000_000), "{out}");
+    // named only by the filter
+    let out = sonde_while(
+        &["-n", "3", &format!("{filter} and evt.latency>0")],
+        getppid,
+    );
+    assert_eq!(out.lines().count(), 3, "{out}");
+}
+
 /// Context switches are captured when the filter asks for them.
 #[test]
 fn live_capture_switches_when_asked() {

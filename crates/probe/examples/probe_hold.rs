@@ -2,7 +2,7 @@
 //! (a benchmark helper, not a test):
 //!
 //! ```text
-//! probe_hold none|all [ready=PATH] [ring=BYTES]
+//! probe_hold none|all [nolatency] [ready=PATH] [ring=BYTES]
 //! ```
 //!
 //! `none`: the programs are attached but the kernel-side syscall filter is
@@ -27,9 +27,12 @@ fn main() {
         Some("none") => cfg.syscalls = Some(Vec::new()),
         Some("all") => {}
         _ => {
-            eprintln!("usage: probe_hold none|all [ready=PATH] [ring=BYTES]");
+            eprintln!("usage: probe_hold none|all [nolatency] [ready=PATH] [ring=BYTES]");
             std::process::exit(2);
         }
+    }
+    if args.iter().any(|a| a == "nolatency") {
+        cfg.latency = false;
     }
     if let Some(r) = args.iter().find_map(|a| a.strip_prefix("ring=")) {
         cfg.ring_bytes = r.parse().expect("ring=BYTES");

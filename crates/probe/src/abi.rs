@@ -1,7 +1,5 @@
 //! The records the kernel side writes (see `bpf/sonde.h`).
 
-use crate::Event;
-
 /// Size of `struct rec_prefix` in front of each event.
 pub const PREFIX_LEN: usize = 16;
 /// Size of `struct aux` padded: where a CPU's ring positions start.
@@ -22,15 +20,22 @@ pub const DROP_CATEGORIES: u32 = 4;
 /// `struct syscall_conf`.
 pub struct SyscallConf {
     pub ppm_sc: u16,
-    pub interesting: u8,
+    /// `SC_*` bits: what the probe does for this syscall (0: nothing).
+    pub trace: u8,
     /// 1: the syscall has no event of its own (no handler in the probe).
     pub generic: u8,
 }
 
+/// `SC_EXIT`: sys_exit emits the syscall's event.
+pub const SC_EXIT: u8 = 1;
+/// `SC_ENTER`: sys_enter has work for the syscall (an enter event, the enter
+/// timestamp for latency, marking execveat).
+pub const SC_ENTER: u8 = 2;
+
 impl SyscallConf {
     pub fn to_bytes(&self) -> [u8; 4] {
         let p = self.ppm_sc.to_ne_bytes();
-        [p[0], p[1], self.interesting, self.generic]
+        [p[0], p[1], self.trace, self.generic]
     }
 }
 
@@ -72,32 +77,122 @@ pub fn le_u64(b: &[u8]) -> u64 {
     u64::from_le_bytes(v)
 }
 
-/// Turns one ring-buffer record into an [`Event`], converting the monotonic
-/// timestamp to epoch ns. `None` for a malformed record.
-pub fn decode(rec: &[u8], clock_offset: u64) -> Option<Event> {
-    if rec.len() < PREFIX_LEN + sonde_event::HEADER_LEN {
+/// `rec_prefix.kind`: an event in the v2 layout follows.
+pub const REC_EVENT: u32 = 0;
+/// `rec_prefix.kind`: a `struct rec_generic` follows.
+pub const REC_GENERIC: u32 = 1;
+/// Bytes of a generic record, prefix included.
+pub const GENERIC_REC_LEN: usize = PREFIX_LEN + 16;
+
+/// A short generic syscall event (`struct rec_generic` and its prefix).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenericRec {
+    pub latency: u64,
+    pub ts: u64,
+    pub tid: u32,
+    pub ppm_sc: u16,
+    pub nr: u16,
+}
+
+/// One ring-buffer record.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Record<'a> {
+    /// An event in the v2 layout (timestamp still on the probe's clock).
+    Event { latency: u64, event: &'a [u8] },
+    /// A generic syscall event in short.
+    Generic(GenericRec),
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// The record at the start of `rec` and its size (unpadded), or None when
+/// it is malformed (a probe bug) or longer than `rec`.
+pub fn record(rec: &[u8]) -> Option<(Record<'_>, usize)> {
+    let latency = le_u64(rec.get(0..8)?);
+    let size = u32_at(rec, 8)? as usize;
+    if size > rec.len() || size > RING_SLACK {
         return None;
     }
-    let latency_ns = le_u64(&rec[0..8]);
-    let cpu = u32::from_le_bytes(rec[8..12].try_into().ok()?) as u16;
-    let body = &rec[PREFIX_LEN..];
-    let len = u32::from_le_bytes(body[16..20].try_into().ok()?) as usize;
-    if len > body.len() {
-        return None;
+    match u32_at(rec, 12)? {
+        REC_GENERIC if size == GENERIC_REC_LEN => {
+            let w = le_u64(&rec[24..32]);
+            Some((
+                Record::Generic(GenericRec {
+                    latency,
+                    ts: le_u64(&rec[16..24]),
+                    tid: w as u32,
+                    ppm_sc: (w >> 32) as u16,
+                    nr: (w >> 48) as u16,
+                }),
+                size,
+            ))
+        }
+        REC_EVENT if size >= PREFIX_LEN + sonde_event::HEADER_LEN => {
+            let event = &rec[PREFIX_LEN..size];
+            (u32_at(event, 16)? as usize == event.len())
+                .then_some((Record::Event { latency, event }, size))
+        }
+        _ => None,
     }
-    let mut bytes = body[..len].to_vec();
-    let ts = le_u64(&bytes[0..8]) + clock_offset;
-    bytes[0..8].copy_from_slice(&ts.to_le_bytes());
-    let ev = sonde_event::RawEvent::parse(&bytes, false).ok()?;
-    debug_assert!(
-        ev.info().is_some_and(|i| i.params.len() == ev.nparams()),
-        "event {} has {} parameters, the event table says otherwise",
-        ev.code,
-        ev.nparams()
-    );
-    Some(Event {
-        bytes,
-        cpu,
-        latency_ns,
-    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prefix(latency: u64, size: u32, kind: u32) -> Vec<u8> {
+        let mut v = latency.to_le_bytes().to_vec();
+        v.extend_from_slice(&size.to_le_bytes());
+        v.extend_from_slice(&kind.to_le_bytes());
+        v
+    }
+
+    #[test]
+    fn generic_records() {
+        let mut r = prefix(9, 32, REC_GENERIC);
+        r.extend_from_slice(&1234u64.to_le_bytes());
+        r.extend_from_slice(&77u32.to_le_bytes());
+        r.extend_from_slice(&300u16.to_le_bytes());
+        r.extend_from_slice(&110u16.to_le_bytes());
+        let want = GenericRec {
+            latency: 9,
+            ts: 1234,
+            tid: 77,
+            ppm_sc: 300,
+            nr: 110,
+        };
+        assert_eq!(record(&r), Some((Record::Generic(want), 32)));
+        assert_eq!(record(&r[..31]), None, "cut");
+        r[8] = 40;
+        assert_eq!(record(&r), None, "a generic record has one size");
+    }
+
+    #[test]
+    fn event_records() {
+        let ev = sonde_event::RawEvent::from_parts(5, 6, 3, 0, &[], false).unwrap();
+        let mut body = Vec::new();
+        ev.encode_v2(false, &mut body);
+        let mut r = prefix(0, (PREFIX_LEN + body.len()) as u32, REC_EVENT);
+        r.extend_from_slice(&body);
+        r.extend_from_slice(&[0; 6]); // padding
+        let (rec, size) = record(&r).unwrap();
+        assert_eq!(size, PREFIX_LEN + body.len());
+        assert_eq!(
+            rec,
+            Record::Event {
+                latency: 0,
+                event: &body
+            }
+        );
+        r[8] += 1; // size and the event's own length disagree
+        assert_eq!(record(&r), None);
+        r[8] -= 1;
+        r[12] = 7; // unknown kind
+        assert_eq!(record(&r), None);
+        r[12] = 0;
+        r[8] = 200; // beyond what was published
+        assert_eq!(record(&r), None);
+    }
 }

@@ -22,11 +22,17 @@
 //!
 //! Transport: one ring per CPU inside an mmapped BPF array (`bpf/sonde.h`):
 //! the probe copies each finished event into its CPU's ring and moves the
-//! ring's head, with no helper call, lock or wakeup; [`Probe::poll`] drains
-//! every ring on a ~1 ms timer and merges the CPUs' events into timestamp
-//! order by holding them back a few milliseconds. (A separate drain thread
-//! was tried: on two cores it took CPU from the traced programs, 458 against
-//! 447 ns per getppid.)
+//! ring's head, with no helper call, lock or wakeup. Generic syscall events,
+//! the most frequent, travel as 32-byte short records that user space writes
+//! out in the v2 layout. [`Probe::fill`] drains every ring on a ~1 ms timer
+//! into one queue per CPU (event bytes back to back, no allocation per
+//! event); [`Probe::next_event`] merges the queues into timestamp order,
+//! holding events back a few milliseconds so that none of another CPU can
+//! still arrive before them. (A separate drain thread was tried: on two cores
+//! it took CPU from the traced programs, 458 against 447 ns per getppid.)
+//!
+//! Latency ([`Config::latency`]) costs a clock read in sys_enter per syscall;
+//! the CLI turns it on only when something reads it.
 //!
 //! Limits for now: x86_64 only; syscalls of 32-bit processes are skipped; some clone/execve parameters are not filled yet
 //! (`pidns_init_start_ts`, execve `flags`, `creat_flags`, procexit
@@ -38,6 +44,7 @@
 mod abi;
 pub mod host;
 pub mod proc;
+mod queue;
 mod ring;
 mod syscalls;
 
@@ -103,6 +110,12 @@ pub struct Config {
     /// User page faults (`page_fault` events, tracepoint `page_fault_user`):
     /// off unless asked for.
     pub page_faults: bool,
+    /// Measure each syscall's latency ([`Event::latency_ns`], `evt.latency`):
+    /// the probe keeps every thread's enter timestamp. Costs a clock read in
+    /// sys_enter per syscall (about 20 ns where measured); without it
+    /// sys_enter returns at once for syscalls without an enter event, and
+    /// latencies are 0.
+    pub latency: bool,
 }
 
 impl Default for Config {
@@ -116,6 +129,7 @@ impl Default for Config {
             suppress_comms: Vec::new(),
             sched_switch: false,
             page_faults: false,
+            latency: true,
         }
     }
 }
@@ -150,12 +164,15 @@ impl Event {
 /// A loaded and attached probe.
 pub struct Probe {
     rings: ring::Rings,
-    /// Drained events not handed out yet, sorted by timestamp.
-    pending: std::collections::VecDeque<Event>,
+    /// Drained events not handed out yet.
+    queues: queue::Queues,
+    /// [`Probe::finish`] was called: every queued event is ready.
+    finished: bool,
     clock_offset: u64,
     _links: Vec<Link>,
     skel: SondeSkel<'static>,
     ncpus: usize,
+    latency: bool,
 }
 
 /// How long an event is held back before it is handed out, so that events of
@@ -199,12 +216,20 @@ pub fn check_support() -> Result<(), Error> {
     Ok(())
 }
 
-/// Fills map `syscalls`: PPM_SC codes and the syscall filter.
-fn set_syscalls(skel: &SondeSkel<'_>, wanted: Option<&[u32]>) -> Result<(), Error> {
+/// Fills map `syscalls`: PPM_SC codes, the syscall filter, and which
+/// syscalls sys_enter has work for (all traced ones when `latency` is on,
+/// else only those with an enter event, and execveat).
+fn set_syscalls(skel: &SondeSkel<'_>, wanted: Option<&[u32]>, latency: bool) -> Result<(), Error> {
     for nr in 0..abi::MAX_SYSCALLS {
+        let traced = wanted.is_none_or(|s| s.contains(&nr));
+        let enter = latency || syscalls::enter_work(nr);
         let conf = abi::SyscallConf {
             ppm_sc: syscalls::ppm_sc(nr),
-            interesting: u8::from(wanted.is_none_or(|s| s.contains(&nr))),
+            trace: match (traced, enter) {
+                (false, _) => 0,
+                (true, false) => abi::SC_EXIT,
+                (true, true) => abi::SC_EXIT | abi::SC_ENTER,
+            },
             generic: u8::from(!syscalls::has_own_event(nr)),
         };
         skel.maps
@@ -281,6 +306,7 @@ impl Probe {
             ro.filter_comms = u8::from(!cfg.suppress_comms.is_empty());
             ro.enter_in_array = u8::from(enter_slots.is_some());
             ro.ring_mask = ring_bytes as u64 - 1;
+            ro.want_latency = u8::from(cfg.latency);
         }
         if let Some(n) = enter_slots {
             open.maps
@@ -302,7 +328,7 @@ impl Probe {
         let skel = open.load().map_err(bpf_err("load"))?;
 
         // kernel-side filters
-        set_syscalls(&skel, cfg.syscalls.as_deref())?;
+        set_syscalls(&skel, cfg.syscalls.as_deref(), cfg.latency)?;
         for name in &cfg.suppress_comms {
             let mut key = [0u8; 16];
             let b = name.as_bytes();
@@ -358,82 +384,90 @@ impl Probe {
         }
         Ok(Probe {
             rings,
-            pending: std::collections::VecDeque::new(),
+            queues: queue::Queues::new(ncpus),
+            finished: false,
             clock_offset: offset,
             _links: links,
             skel,
             ncpus,
+            latency: cfg.latency,
         })
     }
 
-    /// Drains the ring buffer and returns the events that are ready, in
-    /// timestamp order across CPUs. An event is ready once it is older than a
-    /// few milliseconds (so that no event can still arrive before it); sleeps
-    /// up to `wait` first when nothing is pending (the probe sends no wakeups:
-    /// this is the drain timer).
-    pub fn poll(&mut self, wait: Duration) -> Result<Vec<Event>, Error> {
-        self.drain()?;
-        let mut ready = self.ready();
-        if ready == 0 && !wait.is_zero() {
+    /// Drains the rings, then lets out the events old enough that no event of
+    /// another CPU can still arrive before them (see [`Probe::next_event`]).
+    /// When none is ready, sleeps up to `wait` first and drains again (the
+    /// probe sends no wakeups: this is the drain timer).
+    pub fn fill(&mut self, wait: Duration) -> Result<(), Error> {
+        self.drain();
+        if !self.queues.has_ready() && !wait.is_zero() {
             std::thread::sleep(wait);
-            self.drain()?;
-            ready = self.ready();
+            self.drain();
         }
-        // each event is moved once; the held-back tail stays in place
-        Ok(self.pending.drain(..ready).collect())
-    }
-
-    /// How many pending events are old enough to hand out.
-    fn ready(&self) -> usize {
-        let now = clock_ns(libc::CLOCK_MONOTONIC) + self.clock_offset;
-        self.pending.partition_point(|e| e.ts() + HOLD_NS <= now)
-    }
-
-    /// Everything drained so far, ready or not (at the end of a capture).
-    pub fn flush(&mut self) -> Result<Vec<Event>, Error> {
-        self.drain()?;
-        Ok(self.pending.drain(..).collect())
-    }
-
-    /// Moves what the drain thread decoded, then what is in the rings now,
-    /// into `pending`, in timestamp order.
-    fn drain(&mut self) -> Result<(), Error> {
-        let offset = self.clock_offset;
-        let mut batch = Vec::new();
-        self.rings.consume(|rec| {
-            if let Some(ev) = abi::decode(rec, offset) {
-                batch.push(ev);
-            }
-        });
-        self.merge(batch);
         Ok(())
     }
 
-    fn merge(&mut self, mut batch: Vec<Event>) {
-        if batch.is_empty() {
-            return;
+    /// At the end of a capture: drains the rings and lets every queued event
+    /// out, ready or not.
+    pub fn finish(&mut self) -> Result<(), Error> {
+        self.drain();
+        self.finished = true;
+        self.queues.set_limit(u64::MAX);
+        Ok(())
+    }
+
+    /// Whether [`Probe::next_event`] has an event to hand out.
+    pub fn has_ready(&self) -> bool {
+        self.queues.has_ready()
+    }
+
+    /// The next ready event, in timestamp order across CPUs, with its CPU
+    /// and latency set. Events are made ready by [`Probe::fill`] and
+    /// [`Probe::finish`].
+    pub fn next_event(&mut self) -> Option<RawEvent<'_>> {
+        let out = self.queues.pop()?;
+        // cannot fail: events are checked when they are queued
+        let mut ev = RawEvent::parse(out.bytes, false).ok()?;
+        ev.cpu = out.cpu;
+        ev.latency = out.latency;
+        Some(ev)
+    }
+
+    /// Drains the rings and returns the events that are ready, owned
+    /// ([`Probe::fill`], then [`Probe::next_event`] until none is left).
+    pub fn poll(&mut self, wait: Duration) -> Result<Vec<Event>, Error> {
+        self.fill(wait)?;
+        Ok(self.take_ready())
+    }
+
+    /// Everything drained so far, ready or not, owned (at the end of a
+    /// capture).
+    pub fn flush(&mut self) -> Result<Vec<Event>, Error> {
+        self.finish()?;
+        Ok(self.take_ready())
+    }
+
+    fn take_ready(&mut self) -> Vec<Event> {
+        let mut v = Vec::new();
+        while let Some(ev) = self.next_event() {
+            let mut bytes = Vec::with_capacity(ev.encoded_len(false));
+            ev.encode_v2(false, &mut bytes);
+            v.push(Event {
+                bytes,
+                cpu: ev.cpu,
+                latency_ns: ev.latency,
+            });
         }
-        // One run per CPU, each in timestamp order: the sort is linear on
-        // runs, and only the part of `pending` newer than the batch's first
-        // event needs merging.
-        batch.sort_by_key(Event::ts);
-        let first = batch[0].ts();
-        let p = self.pending.partition_point(|e| e.ts() <= first);
-        if p == self.pending.len() {
-            self.pending.extend(batch);
-        } else {
-            let tail: Vec<Event> = self.pending.drain(p..).collect();
-            let (mut a, mut b) = (tail.into_iter().peekable(), batch.into_iter().peekable());
-            loop {
-                let take_a = match (a.peek(), b.peek()) {
-                    (Some(x), Some(y)) => x.ts() <= y.ts(),
-                    (Some(_), None) => true,
-                    (None, Some(_)) => false,
-                    (None, None) => break,
-                };
-                let e = if take_a { a.next() } else { b.next() };
-                self.pending.extend(e);
-            }
+        v
+    }
+
+    /// Moves what is in the rings now into the per-CPU queues, and moves
+    /// the ready limit to now minus the hold-back time.
+    fn drain(&mut self) {
+        self.rings.consume(&mut self.queues, self.clock_offset);
+        if !self.finished {
+            let now = clock_ns(libc::CLOCK_MONOTONIC) + self.clock_offset;
+            self.queues.set_limit(now.saturating_sub(HOLD_NS));
         }
     }
 
@@ -458,7 +492,7 @@ impl Probe {
     /// Changes the traced syscalls (native numbers; `None`: all of them).
     /// Process events (procexit) are not affected.
     pub fn set_syscall_filter(&mut self, syscalls: Option<&[u32]>) -> Result<(), Error> {
-        set_syscalls(&self.skel, syscalls)
+        set_syscalls(&self.skel, syscalls, self.latency)
     }
 
     /// Adds a process (and its future descendants) to the traced set; only

@@ -6,12 +6,14 @@
 //! moved by us after we read records) and the ring. Positions count bytes
 //! since the start and only grow, so `head - tail` is what is waiting. A
 //! record starts at `pos % size` and is contiguous (it may run on into the
-//! slack after the ring).
+//! slack after the ring). Records are parsed by [`abi::record`].
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::abi::{PREFIX_LEN, RING_DATA_OFF, RING_HDR_OFF, RING_SLACK, RING_TAIL_OFF};
+use crate::queue::Queues;
+
+use crate::abi::{self, RING_DATA_OFF, RING_HDR_OFF, RING_SLACK, RING_TAIL_OFF};
 
 /// Bytes of one CPU's entry in `cpu_bufs` for a ring of `ring` bytes.
 pub fn entry_size(ring: usize) -> usize {
@@ -68,12 +70,16 @@ impl Rings {
         unsafe { &*(self.base.add(cpu * self.stride + off) as *const AtomicU64) }
     }
 
-    /// Hands every published record of every CPU to `f` (record bytes:
-    /// prefix, then the event), then frees their space.
-    pub fn consume(&mut self, mut f: impl FnMut(&[u8])) {
+    /// Moves the published records of every CPU into `queues` (timestamps
+    /// converted to epoch ns with `clock_offset`), then frees their space. A
+    /// CPU whose queue is full keeps the rest of its records in its ring.
+    pub fn consume(&mut self, queues: &mut Queues, clock_offset: u64) {
         for cpu in 0..self.ncpus {
             let head = self.pos(cpu, RING_HDR_OFF).load(Ordering::Acquire);
             let mut tail = self.pos(cpu, RING_TAIL_OFF).load(Ordering::Relaxed);
+            if tail >= head || !queues.prepare(cpu) {
+                continue;
+            }
             let data = RING_DATA_OFF + cpu * self.stride;
             while tail < head {
                 let off = (tail & self.mask) as usize;
@@ -87,47 +93,24 @@ impl Rings {
                         avail.min(RING_SLACK + self.mask as usize + 1 - off),
                     )
                 };
-                let Some(size) = record_len(rec) else {
+                let Some((rec, size)) = abi::record(rec) else {
                     self.bad += 1;
                     tail = head;
                     break;
                 };
-                f(&rec[..size]);
                 tail += size.next_multiple_of(8) as u64;
+                if !queues.push(cpu, rec, clock_offset) {
+                    break;
+                }
             }
             self.pos(cpu, RING_TAIL_OFF).store(tail, Ordering::Release);
         }
     }
 }
 
-/// Length of the record at the start of `rec` (prefix + event), if sane.
-fn record_len(rec: &[u8]) -> Option<usize> {
-    let len_at = PREFIX_LEN + 16;
-    let len = u32::from_le_bytes(rec.get(len_at..len_at + 4)?.try_into().ok()?) as usize;
-    let size = PREFIX_LEN + len;
-    (len >= sonde_event::HEADER_LEN && size <= rec.len() && size <= RING_SLACK).then_some(size)
-}
-
 impl Drop for Rings {
     fn drop(&mut self) {
         // SAFETY: the mapping made in `map`, unmapped once.
         unsafe { libc::munmap(self.base.cast(), self.len) };
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn record_len_checks_bounds() {
-        let mut rec = vec![0u8; 64];
-        rec[PREFIX_LEN + 16..PREFIX_LEN + 20].copy_from_slice(&30u32.to_le_bytes());
-        assert_eq!(record_len(&rec), Some(46));
-        rec[PREFIX_LEN + 16..PREFIX_LEN + 20].copy_from_slice(&60u32.to_le_bytes());
-        assert_eq!(record_len(&rec), None, "longer than what was published");
-        rec[PREFIX_LEN + 16..PREFIX_LEN + 20].copy_from_slice(&3u32.to_le_bytes());
-        assert_eq!(record_len(&rec), None, "shorter than a header");
-        assert_eq!(record_len(&rec[..10]), None);
     }
 }

@@ -27,6 +27,16 @@ pub fn has_own_event(nr: u32) -> bool {
         .contains(&nr)
 }
 
+/// Whether sys_enter has work for native syscall `nr` even when latency is
+/// not measured: the syscalls with an enter event (the open family, creat,
+/// connect: their arguments can change before the exit) and execveat (whose
+/// successful exit carries execve's number). Keep in sync with
+/// `has_enter_event` in `bpf/sonde.bpf.c`.
+pub fn enter_work(nr: u32) -> bool {
+    // open, connect, creat, openat, execveat, openat2
+    matches!(nr, 2 | 42 | 85 | 257 | 322 | 437)
+}
+
 /// (native number, name, PPM_SC code) of every known x86_64 syscall.
 pub fn syscall_table() -> &'static [(u32, &'static str, u16)] {
     TABLE_PARSED.get_or_init(|| {

@@ -144,7 +144,7 @@ fn a_small_ring_wraps_cleanly() {
         return;
     }
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    // 64 KiB: a generic record takes 56 bytes, a 1000-byte write about 1.1 KiB,
+    // 64 KiB: a generic record takes 32 bytes, a 1000-byte write about 1.1 KiB,
     // so the rounds below go round the ring dozens of times, and big records
     // regularly start near its end and run on into the slack.
     let mut p = probe(64 << 10, 4096);
@@ -157,7 +157,7 @@ fn a_small_ring_wraps_cleanly() {
             getppid();
         }
         write_null(fd, &pattern(r, 1000));
-        // drain between rounds: a round (about 6.7 KiB) always fits
+        // drain between rounds: a round (about 4.3 KiB) always fits
         evs.extend(mine(p.poll(Duration::ZERO).unwrap(), tid));
     }
     std::thread::sleep(Duration::from_millis(20));
@@ -179,4 +179,49 @@ fn a_small_ring_wraps_cleanly() {
     }
     // SAFETY: our fd.
     unsafe { libc::close(fd) };
+}
+
+/// Without latency, sys_enter has nothing to do for most syscalls: generic
+/// events come with latency 0, while the open family still has its enter
+/// events (and their exits their parameters).
+#[test]
+fn latency_is_measured_only_when_asked_for() {
+    if !supported("latency_is_measured_only_when_asked_for") {
+        return;
+    }
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    const NR_OPENAT: u32 = 257;
+    let cfg = Config {
+        pids: vec![std::process::id()],
+        syscalls: Some(vec![NR_GETPPID, NR_OPENAT]),
+        exclude_self: false,
+        latency: false,
+        ..Config::default()
+    };
+    let mut p = Probe::open(&cfg).expect("open the probe");
+    let tid = gettid();
+    for _ in 0..100 {
+        getppid();
+    }
+    let path = format!("/nonexistent/sonde-latency-{}", std::process::id());
+    let _ = std::fs::File::open(&path);
+    std::thread::sleep(Duration::from_millis(20));
+    let evs = mine(p.flush().unwrap(), tid);
+    let generic: Vec<&Event> = evs
+        .iter()
+        .filter(|e| e.raw().code == c::GENERIC_X)
+        .collect();
+    assert_eq!(generic.len(), 100);
+    assert!(generic.iter().all(|e| e.latency_ns == 0), "no latency");
+    let name = |e: &Event, i| sonde_event::cstr(e.raw().param(i).unwrap()).to_vec();
+    let enter = evs
+        .iter()
+        .position(|e| e.raw().code == c::SYSCALL_OPENAT_2_E && name(e, 1) == path.as_bytes())
+        .expect("openat enter event");
+    let exit = evs
+        .iter()
+        .position(|e| e.raw().code == c::SYSCALL_OPENAT_2_X && name(e, 2) == path.as_bytes())
+        .expect("openat exit event");
+    assert!(enter < exit);
+    assert_eq!(evs[exit].raw().param_i64(0), Some(-2), "ENOENT");
 }
