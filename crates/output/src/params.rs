@@ -160,7 +160,10 @@ fn render_value(
                 if fd >= 0 {
                     if let Some(f) = st.fd(ev.tid, fd) {
                         f.annotation(resolved);
-                        resolved.retain(|&c| c >= 0x20 || c == b'\t');
+                        // control characters are dropped (rare: check first)
+                        if resolved.iter().any(|&c| c < 0x20 && c != b'\t') {
+                            resolved.retain(|&c| c >= 0x20 || c == b'\t');
+                        }
                     }
                 } else if fd == -100 {
                     resolved.extend_from_slice(b"AT_FDCWD");
