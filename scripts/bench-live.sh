@@ -28,7 +28,9 @@
 #     c#   the same printed to a tmpfs file, only to count the lines (events) that
 #          reached the output; the file is deleted right away
 #   and reports ns per syscall of the workload (dd: wall time / 2N; getppid runs
-#   BENCH_REPS times back to back in each configuration: median, and min-max), events that
+#   BENCH_REPS times back to back in each configuration: median, and min-max;
+#   "cpu": the workload's own user+system ns per syscall, which unlike wall
+#   time does not count time it waited for a CPU), events that
 #   reached user space (and per second of workload), drops (probe counters; sonde
 #   prints them on exit only when non-zero), and the tracer's CPU (user+sys from
 #   workload start to its exit, after SIGINT, as % of one core over the workload's
@@ -141,24 +143,27 @@ stop_tracer() {
     ERR="$(cat "$DIR/$tag.err")"
 }
 
-# run_once NAME: prints "ns_per_syscall wall_seconds"
+# run_once NAME: prints "ns_per_syscall wall_seconds cpu_ns_per_syscall" (the
+# workload's own CPU time, which does not count time it waited for a CPU;
+# "-" for dd)
 run_once() {
     local t0 t1
     case "$1" in
     getppid | read)
-        nice -n "$NICE" "$EX/syscall_loop" "$1" "$N" | awk '{printf "%.0f %.3f\n", $4, $3 / 1e9}'
+        nice -n "$NICE" "$EX/syscall_loop" "$1" "$N" | awk '{printf "%.0f %.3f %.0f\n", $4, $3 / 1e9, $5}'
         ;;
     dd)
         t0="$(now_ns)"
         nice -n "$NICE" dd if=/dev/zero of=/dev/null bs=1 count="$N" 2>/dev/null
         t1="$(now_ns)"
-        awk -v a="$t0" -v b="$t1" -v n="$N" 'BEGIN {printf "%.0f %.3f\n", (b - a) / (2 * n), (b - a) / 1e9}'
+        awk -v a="$t0" -v b="$t1" -v n="$N" 'BEGIN {printf "%.0f %.3f -\n", (b - a) / (2 * n), (b - a) / 1e9}'
         ;;
     esac
 }
 
 # run_workload NAME: runs it REPS times (getppid) or once (read, dd); sets NS
-# (median ns per syscall), NSR (min-max when repeated) and WALL_S (total)
+# (median ns per syscall), NSR (with min-max when repeated, and the median
+# CPU ns per syscall) and WALL_S (total)
 run_workload() {
     local reps=1 i res
     [[ "$1" == getppid ]] && reps="$REPS"
@@ -167,6 +172,9 @@ run_workload() {
     WALL_S="$(awk '{w += $2} END {printf "%.3f", w}' <<<"$res")"
     NSR="$NS"
     ((reps > 1)) && NSR="$NS ($(sort -n <<<"$res" | awk 'NR == 1 {a = $1} {b = $1} END {print a "-" b}'))"
+    local cpu
+    cpu="$(awk '{print $3}' <<<"$res" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')"
+    [[ "$cpu" == "-" ]] || NSR="$NSR; cpu $cpu"
     return 0
 }
 
