@@ -169,6 +169,49 @@ mod tests {
         assert_eq!(record(&r), None, "a generic record has one size");
     }
 
+    /// Arbitrary bytes (and mutations of valid records) never make the
+    /// record parser or the queues panic, and a parsed record never claims
+    /// more bytes than it was given.
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rnd = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut queues = crate::queue::Queues::new(1);
+        let mut valid = prefix(3, 32, REC_GENERIC);
+        valid.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 3, 0, 4, 0]);
+        for round in 0..20_000 {
+            let mut b: Vec<u8> = if round % 2 == 0 {
+                (0..rnd() % 96).map(|_| rnd() as u8).collect()
+            } else {
+                valid.clone()
+            };
+            if !b.is_empty() {
+                for _ in 0..1 + rnd() % 3 {
+                    let i = rnd() as usize % b.len();
+                    b[i] = rnd() as u8;
+                }
+                // sizes and kinds are what matter most
+                if round % 3 == 0 && b.len() >= 16 {
+                    b[8..12].copy_from_slice(&((rnd() % 128) as u32).to_le_bytes());
+                    b[12..16].copy_from_slice(&((rnd() % 3) as u32).to_le_bytes());
+                }
+            }
+            if let Some((rec, size)) = record(&b) {
+                assert!(size <= b.len());
+                queues.push(0, rec, rnd());
+            }
+        }
+        queues.set_limit(u64::MAX);
+        while let Some(o) = queues.pop() {
+            assert!(sonde_event::RawEvent::parse(o.bytes, false).is_ok());
+        }
+    }
+
     #[test]
     fn event_records() {
         let ev = sonde_event::RawEvent::from_parts(5, 6, 3, 0, &[], false).unwrap();

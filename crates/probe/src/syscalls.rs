@@ -121,4 +121,34 @@ mod tests {
         }
         assert!(n > 50, "found the probe's syscall numbers ({n})");
     }
+
+    /// sys_enter's work without latency: the syscalls `has_enter_event` in
+    /// `bpf/sonde.bpf.c` names, and execveat.
+    #[test]
+    fn enter_work_is_the_probes_enter_events() {
+        let src = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bpf/sonde.bpf.c"),
+        )
+        .unwrap();
+        let body = src
+            .split("bool has_enter_event(long id)")
+            .nth(1)
+            .and_then(|b| b.split('}').next())
+            .expect("has_enter_event in sonde.bpf.c");
+        let mut want: Vec<u32> = body
+            .split("NR_")
+            .skip(1)
+            .map(|w| {
+                let name: String = w
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                syscall_nr(&name).unwrap_or_else(|| panic!("unknown syscall {name}"))
+            })
+            .collect();
+        want.push(syscall_nr("execveat").unwrap());
+        want.sort_unstable();
+        let got: Vec<u32> = (0..512).filter(|&nr| enter_work(nr)).collect();
+        assert_eq!(got, want);
+    }
 }
