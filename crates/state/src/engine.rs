@@ -331,9 +331,11 @@ impl State {
 
     /// Finishes work deferred by the previous event.
     fn flush_pending(&mut self) {
-        for (owner, fd) in self.pending_close.drain(..) {
-            if let Some(t) = self.threads.get_mut(&owner) {
-                t.fds.remove(&fd);
+        if !self.pending_close.is_empty() {
+            for (owner, fd) in self.pending_close.drain(..) {
+                if let Some(t) = self.threads.get_mut(&owner) {
+                    t.fds.remove(&fd);
+                }
             }
         }
         if let Some(tid) = self.pending_exit.take() {
@@ -418,6 +420,15 @@ impl State {
         {
             self.resolve(ev.tid);
         }
+        // the most frequent events (reads and writes) in one thread lookup
+        if is_plain_rw_exit(ev.code)
+            && info.old_flags & sonde_event::flags::SKIPPARSERESET == 0
+            && info.dir == Direction::Exit
+            && self.threads.len() < self.limits.max_threads
+        {
+            self.on_plain_rw_exit(ev, info);
+            return;
+        }
         // like sysdig, meet every thread (except where it only looks
         // threads up) and keep its syscall latency
         if info.old_flags & sonde_event::flags::SKIPPARSERESET == 0 && ev.code != c::SCHEDSWITCH_6_E
@@ -449,6 +460,48 @@ impl State {
             return;
         }
         self.on_exit(ev);
+    }
+
+    /// What [`State::process`] does for a read or write exit without an
+    /// address (see [`is_plain_rw_exit`]): meet the thread, keep its
+    /// latency, then [`State::on_exit`]'s work, with the thread looked up
+    /// once (and its fd table too, unless it shares its process's).
+    fn on_plain_rw_exit(&mut self, ev: &RawEvent<'_>, info: &sonde_event::EventInfo) {
+        let tid = ev.tid;
+        let t = self.threads.entry(tid).or_insert_with(|| Thread::fake(tid));
+        if ev.latency != 0 {
+            // measured by the source (exit-only live events)
+            t.latency = ev.latency;
+        } else if t.latency_enter_ts != 0 {
+            t.latency = ev.ts.wrapping_sub(t.latency_enter_ts);
+        }
+        if info.flags & sonde_event::flags::USES_FD != 0 {
+            let from_exit = info.fd_param.and_then(|i| ev.param_i64(i as usize));
+            t.last_fd = from_exit.or_else(|| {
+                let le = &t.last_enter;
+                if le.valid && le.code == c_enter(ev.code) {
+                    le.param(0).map(sonde_event::le_int)
+                } else {
+                    None
+                }
+            });
+        }
+        t.last_enter.valid = false;
+        if ev.param_i64(0).unwrap_or(-1) < 0 {
+            return;
+        }
+        // successful I/O on an IP socket: it is connected
+        let Some(fd) = t.last_fd else { return };
+        let f = if t.shares_fds() {
+            self.fd_mut(tid, fd)
+        } else {
+            t.fds.get_mut(&fd)
+        };
+        if let Some(f) = f {
+            if matches!(f.kind, FdType::Ipv4Sock | FdType::Ipv6Sock) {
+                f.connected = true;
+            }
+        }
     }
 
     /// A switch event carries the page faults of the thread switched out
@@ -1702,6 +1755,17 @@ pub fn is_rw_exit(code: u16) -> bool {
             | c::SYSCALL_PREADV_X
             | c::SYSCALL_PWRITEV_X
     )
+}
+
+/// The read and write exits [`State::on_exit`] has nothing to do for
+/// beyond the fd bookkeeping of every I/O exit: those without an address.
+#[inline(always)]
+fn is_plain_rw_exit(code: u16) -> bool {
+    is_rw_exit(code)
+        && !matches!(
+            code,
+            c::SOCKET_RECVFROM_X | c::SOCKET_RECVMSG_X | c::SOCKET_SENDTO_X | c::SOCKET_SENDMSG_X
+        )
 }
 
 #[inline(always)]
