@@ -28,15 +28,11 @@ pub fn info_into(st: &State, ev: &RawEvent<'_>, opts: &RenderOpts, out: &mut Vec
 }
 
 fn params_into(st: &State, ev: &RawEvent<'_>, opts: &RenderOpts, out: &mut Vec<u8>) {
-    // scratch buffers reused across events: no allocation per event
+    // a scratch buffer reused across events: no allocation per event
     thread_local! {
-        static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    SCRATCH.with(|cell| {
-        let mut guard = cell.borrow_mut();
-        let (val, res) = &mut *guard;
-        info_with(st, ev, opts, out, val, res);
-    });
+    SCRATCH.with(|cell| info_with(st, ev, opts, out, &mut cell.borrow_mut()));
 }
 
 fn info_with(
@@ -44,16 +40,15 @@ fn info_with(
     ev: &RawEvent<'_>,
     opts: &RenderOpts,
     out: &mut Vec<u8>,
-    val: &mut Vec<u8>,
     res: &mut Vec<u8>,
 ) {
-    let infos = param_infos(ev, opts);
-    let n = ev.nparams().min(infos.len());
-    for (i, pi) in infos.iter().enumerate().take(n) {
-        render_param(st, ev, i, opts, val, res);
+    // one pass over the parameters (each found where the previous ended),
+    // values rendered straight after their names
+    for (pi, p) in param_infos(ev, opts).iter().zip(ev.params()) {
         out.extend_from_slice(pi.name.as_bytes());
         out.push(b'=');
-        out.extend_from_slice(val);
+        res.clear();
+        params::render_param_bytes(st, ev, pi, p, opts, out, res);
         if !res.is_empty() {
             out.push(b'(');
             out.extend_from_slice(res);

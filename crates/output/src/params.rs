@@ -71,6 +71,22 @@ pub fn render_param(
     let infos = param_infos(ev, opts);
     let Some(pi) = infos.get(idx) else { return };
     let Some(p) = ev.param(idx) else { return };
+    render_param_bytes(st, ev, pi, p, opts, val, resolved);
+}
+
+/// Renders the parameter `pi` describes, whose bytes are `p`: its value
+/// appended to `val`, its resolved form (if any) to `resolved`. Neither
+/// buffer is cleared: rendering only appends.
+#[inline]
+pub(crate) fn render_param_bytes(
+    st: &State,
+    ev: &RawEvent<'_>,
+    pi: &ParamInfo,
+    p: &[u8],
+    opts: &RenderOpts,
+    val: &mut Vec<u8>,
+    resolved: &mut Vec<u8>,
+) {
     let mut ptype = pi.ptype;
     let mut fmt = pi.fmt;
     let mut payload = p;
