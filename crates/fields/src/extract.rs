@@ -334,7 +334,19 @@ impl Ctx<'_, '_> {
     }
 
     pub(crate) fn fd_num(&self) -> Option<i64> {
-        let info = self.ev.info()?;
+        if !self.is_fd_event() {
+            return None;
+        }
+        // like sysdig's "last event fd": -1 when the call names no fd
+        Some(self.thread()?.last_fd.unwrap_or(-1))
+    }
+
+    /// Whether the event works on an fd (uses, creates or destroys one).
+    #[inline]
+    fn is_fd_event(&self) -> bool {
+        let Some(info) = self.ev.info() else {
+            return false;
+        };
         // sysdig 0.29's table: e.g. mmap enter events did not use an fd yet
         let flags = if self.opts.compat_029 {
             info.old_flags
@@ -342,17 +354,31 @@ impl Ctx<'_, '_> {
             info.flags
         };
         use sonde_event::flags::{CREATES_FD, DESTROYS_FD, USES_FD};
-        if flags & (USES_FD | CREATES_FD | DESTROYS_FD) == 0 {
-            return None;
-        }
-        // like sysdig's "last event fd": -1 when the call names no fd
-        Some(self.thread()?.last_fd.unwrap_or(-1))
+        flags & (USES_FD | CREATES_FD | DESTROYS_FD) != 0
     }
 
     /// The fd the event operates on, when it is in the table.
     pub(crate) fn event_fd(&self) -> Option<&sonde_state::Fd> {
-        let n = self.fd_num()?;
-        self.st.fd(self.ev.tid, n)
+        self.event_fd_entry()?.2
+    }
+
+    /// The event's thread, [`Ctx::fd_num`] and the fd when it is in the
+    /// table (`self.st.fd(ev.tid, n)`), with the thread looked up once.
+    #[inline]
+    pub(crate) fn event_fd_entry(&self) -> Option<(&Thread, i64, Option<&sonde_state::Fd>)> {
+        if !self.is_fd_event() {
+            return None;
+        }
+        let t = self.thread()?;
+        let n = t.last_fd.unwrap_or(-1);
+        use sonde_event::codes as c;
+        let fd = if matches!(self.ev.code, c::CONTAINER_JSON_E | c::CONTAINER_JSON_2_E) {
+            // the thread is a stand-in, not the event's tid
+            self.st.fd(self.ev.tid, n)
+        } else {
+            self.st.fd_of(t, n)
+        };
+        Some((t, n, fd))
     }
 
     /// `evt.category`, from sysdig 0.29's categories; I/O events are
@@ -880,12 +906,14 @@ impl Ctx<'_, '_> {
                 None => return false,
             },
             _ => {
-                let Some(n) = self.fd_num() else { return false };
+                let Some((_, _, fd)) = self.event_fd_entry() else {
+                    return false;
+                };
                 // a failed connect names its fd after the attempted tuple
                 let failed_connect = matches!(f, Field::FdName)
                     && ev.code == sonde_event::codes::SOCKET_CONNECT_X
                     && ev.param_i64(0).unwrap_or(0) < 0;
-                let fd = match self.st.fd(ev.tid, n) {
+                let fd = match fd {
                     Some(fd) if !failed_connect => fd,
                     _ => return self.extract_null_fd(f, out),
                 };

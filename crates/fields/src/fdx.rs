@@ -243,9 +243,7 @@ impl Ctx<'_, '_> {
     /// The fd fields of sysdig's `extract_fd`: None when the event is not
     /// an fd event or has no thread; the fd when it is in the table.
     fn fd_ctx(&self) -> Option<(&Thread, i64, Option<&Fd>)> {
-        let n = self.fd_num()?;
-        let t = self.thread()?;
-        Some((t, n, self.st.fd(self.ev.tid, n)))
+        self.event_fd_entry()
     }
 
     /// Appends the value of an [`FdX`] field; false when it has none.

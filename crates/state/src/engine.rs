@@ -307,6 +307,18 @@ impl State {
         Some(t)
     }
 
+    /// File descriptor `fd` in the table of `t`, a thread of this state:
+    /// [`State::fd`] for a thread already at hand.
+    #[inline]
+    pub fn fd_of<'s>(&'s self, t: &'s Thread, fd: i64) -> Option<&'s Fd> {
+        let owner = if t.shares_fds() {
+            self.threads.get(&t.pid).unwrap_or(t)
+        } else {
+            t
+        };
+        owner.fds.get(&fd)
+    }
+
     fn fd_owner_tid(&self, tid: i64) -> i64 {
         self.fd_owner(tid).map(|t| t.tid).unwrap_or(tid)
     }
