@@ -337,6 +337,7 @@ pub fn run(args: &Args) -> Result<()> {
                         prev_ts,
                         opts: &opts,
                         time_fmt,
+                        lookups: Default::default(),
                     };
                     last_types.check(f, &ctx)
                 }
@@ -386,6 +387,7 @@ pub fn run(args: &Args) -> Result<()> {
                     prev_ts,
                     opts: &opts,
                     time_fmt,
+                    lookups: Default::default(),
                 };
                 let display_ok = match &filter {
                     Some(f) if args.displayflt => f.matches(&ctx),

@@ -285,15 +285,37 @@ pub struct Ctx<'a, 'e> {
     pub prev_ts: u64,
     pub opts: &'a RenderOpts,
     pub time_fmt: TimeFmt,
+    /// The event's thread and fd once looked up, for the other fields of
+    /// the same event (start with `Lookups::default()`).
+    pub lookups: Lookups<'a>,
 }
+
+/// Table lookups made for one event, kept in its [`Ctx`]: filters and
+/// formats read several fields of the same thread and fd. The state
+/// cannot change while a `Ctx` borrows it, so they stay valid.
+#[derive(Default)]
+pub struct Lookups<'a> {
+    thread: std::cell::Cell<Option<Option<&'a Thread>>>,
+    fd: std::cell::Cell<Option<FdEntry<'a>>>,
+}
+
+/// The event's thread, fd number and fd (when in the table); None when
+/// the event has no fd or no thread.
+type FdEntry<'a> = Option<(&'a Thread, i64, Option<&'a sonde_state::Fd>)>;
 
 fn write_i(out: &mut Vec<u8>, v: impl std::fmt::Display) {
     let _ = write!(out, "{v}");
 }
 
-impl Ctx<'_, '_> {
-    pub(crate) fn thread(&self) -> Option<&Thread> {
-        self.st.event_thread(self.ev)
+impl<'a> Ctx<'a, '_> {
+    #[inline]
+    pub(crate) fn thread(&self) -> Option<&'a Thread> {
+        if let Some(t) = self.lookups.thread.get() {
+            return t;
+        }
+        let t = self.st.event_thread(self.ev);
+        self.lookups.thread.set(Some(t));
+        t
     }
 
     pub(crate) fn main_thread(&self) -> Option<&Thread> {
@@ -365,7 +387,16 @@ impl Ctx<'_, '_> {
     /// The event's thread, [`Ctx::fd_num`] and the fd when it is in the
     /// table (`self.st.fd(ev.tid, n)`), with the thread looked up once.
     #[inline]
-    pub(crate) fn event_fd_entry(&self) -> Option<(&Thread, i64, Option<&sonde_state::Fd>)> {
+    pub(crate) fn event_fd_entry(&self) -> FdEntry<'a> {
+        if let Some(e) = self.lookups.fd.get() {
+            return e;
+        }
+        let e = self.find_event_fd();
+        self.lookups.fd.set(Some(e));
+        e
+    }
+
+    fn find_event_fd(&self) -> FdEntry<'a> {
         if !self.is_fd_event() {
             return None;
         }

@@ -305,6 +305,7 @@ mod tests {
             prev_ts: 0,
             opts: &opts,
             time_fmt: TimeFmt::Human,
+            lookups: Default::default(),
         };
         let mut out = Vec::new();
         let f = Format::parse(fmt).unwrap();
@@ -358,6 +359,7 @@ mod tests {
                         prev_ts: 0,
                         opts: &opts,
                         time_fmt,
+                        lookups: Default::default(),
                     };
                     let (mut a, mut b) = (b"x".to_vec(), b"x".to_vec());
                     assert!(fast.render(&ctx, &mut a));

@@ -31,7 +31,7 @@ pub use contx::{ContX, MountSel};
 pub use evtx::{set_syslog_decoding, syslog_decoding, EvtX};
 pub use extra::Extra;
 pub use extract::event_name;
-pub use extract::{Ctx, Field, FieldError};
+pub use extract::{Ctx, Field, FieldError, Lookups};
 pub use fdx::FdX;
 pub use format::{
     unescape_format, Format, FormatError, CONTAINER_FORMAT, DEFAULT_FORMAT, K8S_FORMAT,

@@ -109,6 +109,7 @@ fn get(st: &State, ev: &RawEvent<'_>, field: &str) -> Option<String> {
         prev_ts: 0,
         opts: &opts,
         time_fmt: TimeFmt::Human,
+        lookups: Default::default(),
     };
     let f = Field::parse(field).unwrap_or_else(|e| panic!("{field}: {e}"));
     let mut out = Vec::new();

@@ -43,6 +43,7 @@ fn main() {
         prev_ts: 1_000,
         opts: &opts,
         time_fmt: TimeFmt::Human,
+        lookups: Default::default(),
     };
     for text in [
         "evt.type in (read, write)",

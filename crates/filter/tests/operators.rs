@@ -47,6 +47,7 @@ fn run_on(filter: &str, fd: i64, name: &str) -> bool {
         prev_ts: 1_000,
         opts: &opts,
         time_fmt: TimeFmt::Human,
+        lookups: Default::default(),
     };
     f.matches(&ctx)
 }
