@@ -225,8 +225,28 @@ impl<'a> RawEvent<'a> {
         if i >= self.nparams as usize {
             return None;
         }
-        let start: usize = (0..i).map(|j| self.len_of(j)).sum();
-        Some(&self.data[start..start + self.len_of(i)])
+        // the lengths up to `i`, each read without a bounds check or a
+        // width test of its own
+        let mut start = 0usize;
+        let len = if self.large {
+            let lens = &self.lens[..4 * i + 4];
+            let mut j = 0;
+            while j < 4 * i {
+                start +=
+                    u32::from_le_bytes([lens[j], lens[j + 1], lens[j + 2], lens[j + 3]]) as usize;
+                j += 4;
+            }
+            u32::from_le_bytes([lens[j], lens[j + 1], lens[j + 2], lens[j + 3]]) as usize
+        } else {
+            let lens = &self.lens[..2 * i + 2];
+            let mut j = 0;
+            while j < 2 * i {
+                start += u16::from_le_bytes([lens[j], lens[j + 1]]) as usize;
+                j += 2;
+            }
+            u16::from_le_bytes([lens[j], lens[j + 1]]) as usize
+        };
+        Some(&self.data[start..start + len])
     }
 
     /// Iterates the parameters in order.
@@ -303,6 +323,10 @@ impl<'a> RawEvent<'a> {
 /// Reads up to 8 little-endian bytes as an unsigned integer.
 #[inline]
 pub fn le_uint(b: &[u8]) -> u64 {
+    // the most common width first
+    if let Ok(a) = <[u8; 8]>::try_from(b) {
+        return u64::from_le_bytes(a);
+    }
     match b.len() {
         1 => b[0] as u64,
         2 => u16::from_le_bytes([b[0], b[1]]) as u64,
@@ -320,6 +344,9 @@ pub fn le_uint(b: &[u8]) -> u64 {
 /// Reads up to 8 little-endian bytes as a sign-extended integer.
 #[inline]
 pub fn le_int(b: &[u8]) -> i64 {
+    if let Ok(a) = <[u8; 8]>::try_from(b) {
+        return i64::from_le_bytes(a);
+    }
     match b.len() {
         1 => b[0] as i8 as i64,
         2 => i16::from_le_bytes([b[0], b[1]]) as i64,
