@@ -278,17 +278,15 @@ pub fn run(args: &Args) -> Result<()> {
             reader = Source::Decoded(sonde_scap::DecodeAhead::new(r));
         }
         loop {
-            let block = match reader.next_block() {
-                Ok(Some(b)) => b,
-                Ok(None) => break Ok(()),
-                Err(e) => break Err(e),
-            };
-            let ev = match block {
-                Block::Event(ev) => ev,
-                other => {
+            // (one match: an event leaves nothing to drop)
+            let ev = match reader.next_block() {
+                Ok(Some(Block::Event(ev))) => ev,
+                Ok(Some(other)) => {
                     st.apply_block(&other);
                     continue;
                 }
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
             };
             num += 1;
             let container_json =
