@@ -278,9 +278,13 @@ pub fn run(args: &Args) -> Result<()> {
             reader = Source::Decoded(sonde_scap::DecodeAhead::new(r));
         }
         loop {
-            // (one match: an event leaves nothing to drop)
-            let ev = match reader.next_block() {
-                Ok(Some(Block::Event(ev))) => ev,
+            let next = reader.next_block();
+            let ev = match next {
+                Ok(Some(Block::Event(ev))) => {
+                    // an event view owns nothing: no drop glue to run
+                    std::mem::forget(next);
+                    ev
+                }
                 Ok(Some(other)) => {
                     st.apply_block(&other);
                     continue;
