@@ -172,9 +172,9 @@ fn render_value(
         T::Fd | T::Fd32 => {
             let fd = le_int(p);
             push_i64(val, fd);
-            if st.thread(ev.tid).is_some() {
+            if let Some(t) = st.thread(ev.tid) {
                 if fd >= 0 {
-                    if let Some(f) = st.fd(ev.tid, fd) {
+                    if let Some(f) = st.fd_of(t, fd) {
                         f.annotation(resolved);
                         // control characters are dropped (rare: check first)
                         if resolved.iter().any(|&c| c < 0x20 && c != b'\t') {
