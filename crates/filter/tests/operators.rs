@@ -316,3 +316,55 @@ fn error_messages() {
         assert!(lines[2].contains(&format!("position {pos}")), "{shown}");
     }
 }
+
+#[test]
+fn equalities_of_one_field_merged_into_a_list_keep_their_meaning() {
+    // `not not x` is never merged: the reference for each merged form
+    let cases = [
+        (
+            "fd.typechar=4 or fd.typechar=6",
+            "not not fd.typechar=4 or not not fd.typechar=6",
+        ),
+        (
+            "fd.typechar=4 or fd.typechar=f",
+            "not not fd.typechar=4 or not not fd.typechar=f",
+        ),
+        (
+            "fd.name=/tmp/x or fd.name in (/a, /etc/passwd)",
+            "not not fd.name=/tmp/x or not not fd.name in (/a, /etc/passwd)",
+        ),
+        (
+            "fd.num=4 or fd.num=3",
+            "not not fd.num=4 or not not fd.num=3",
+        ),
+        (
+            "fd.num=4 or fd.num in (5, 6)",
+            "not not fd.num=4 or not not fd.num in (5, 6)",
+        ),
+        (
+            "fd.num=4 or proc.name=x or fd.num=3",
+            "not not fd.num=4 or proc.name=x or not not fd.num=3",
+        ),
+        (
+            "fd.name=/a or fd.name contains passwd",
+            "not not fd.name=/a or fd.name contains passwd",
+        ),
+        (
+            "fd.sport=1 or fd.sport=2",
+            "not not fd.sport=1 or not not fd.sport=2",
+        ),
+        (
+            "fd.name in (a1, a2, a3, a4, a5, a6, a7, a8) or fd.name=/etc/passwd",
+            "not not fd.name in (a1, a2, a3, a4, a5, a6, a7, a8) or not not fd.name=/etc/passwd",
+        ),
+    ];
+    for (merged, reference) in cases {
+        for (fd, name) in [(3, "/etc/passwd"), (4, "/tmp/x"), (-2, "/a"), (5, "/b")] {
+            assert_eq!(
+                run_on(merged, fd, name),
+                run_on(reference, fd, name),
+                "{merged} on fd {fd} {name}"
+            );
+        }
+    }
+}
