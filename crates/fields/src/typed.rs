@@ -19,6 +19,7 @@ pub enum Value<'b> {
 
 impl<'b> Value<'b> {
     /// The value as a signed number, when it is one (or text that reads as one).
+    #[inline]
     pub fn as_i128(&self) -> Option<i128> {
         match *self {
             Value::Int(v) => Some(v as i128),

@@ -972,6 +972,7 @@ fn b64_decode(s: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+#[inline]
 fn as_bytes<'v>(v: &'v Value<'_>, tmp: &'v mut String) -> &'v [u8] {
     match v {
         Value::Str(s) => s,
@@ -989,6 +990,7 @@ fn as_bytes<'v>(v: &'v Value<'_>, tmp: &'v mut String) -> &'v [u8] {
     }
 }
 
+#[inline]
 fn as_int(v: &Value<'_>) -> Option<i128> {
     match v {
         Value::Str(s) => parse_time(s),
