@@ -1317,14 +1317,16 @@ impl State {
         if res > 0 && self.threads.contains_key(&child_tid) {
             return; // the child's own exit event came first
         }
-        if res > 0
+        // The child may already have run and exited before its parent's
+        // clone returned. sysdig creates it again from the parent's event
+        // (this event shows the child's name); so does sonde, but only for
+        // this event: it is reaped again before the next one, so the table
+        // keeps no thread that will never exit.
+        let exited_child = res > 0
             && self
                 .recent_exits
                 .get(&child_tid)
-                .is_some_and(|t| ev.ts.saturating_sub(*t) < RECENT_EXIT_WINDOW_NS)
-        {
-            return; // the child already ran and exited before its parent returned
-        }
+                .is_some_and(|t| ev.ts.saturating_sub(*t) < RECENT_EXIT_WINDOW_NS);
         if res == 0 {
             self.recent_exits.remove(&child_tid);
         }
@@ -1450,6 +1452,9 @@ impl State {
             }
         }
         self.identify_category(child);
+        if exited_child {
+            self.pending_exit = Some(child);
+        }
     }
 
     /// The executable path of a successful execve: as sysdig 0.29 does,
@@ -2089,7 +2094,7 @@ mod tests {
     }
 
     #[test]
-    fn a_late_parent_clone_exit_does_not_revive_an_exited_child() {
+    fn a_late_parent_clone_exit_names_an_exited_child_for_that_event_only() {
         let mut st = State::new();
         st.add_thread_info(&ThreadInfo {
             tid: 100,
@@ -2113,8 +2118,19 @@ mod tests {
         let parent_clone = body(&[&200i64.to_le_bytes()]);
         st.process(&event(30, 100, c::SYSCALL_CLONE_20_X, &parent_clone, 1));
         assert!(
+            st.thread(200).is_some(),
+            "the parent's late clone exit names it, as in sysdig"
+        );
+        st.process(&event(
+            35,
+            100,
+            c::SYSCALL_BRK_4_E,
+            &body(&[&0u64.to_le_bytes()]),
+            1,
+        ));
+        assert!(
             st.thread(200).is_none(),
-            "the parent's late clone exit does not bring it back"
+            "but only for that event: it is reaped before the next"
         );
         // a new child with that tid much later is created as usual
         st.process(&event(
