@@ -311,11 +311,11 @@ fn already_running_process_is_named() {
         "exec 3<{}; read go; while read -r l <&3; do :; done; sleep 1",
         marker.display()
     );
-    let mut prior = Command::new(&sh)
-        .args(["-c", &script])
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut prior = spawn_copied(
+        Command::new(&sh)
+            .args(["-c", &script])
+            .stdin(Stdio::piped()),
+    );
     std::thread::sleep(Duration::from_millis(300));
     let filter = format!("proc.name={name} and evt.type=read and evt.dir=<");
     let child = sonde()
@@ -337,6 +337,22 @@ fn already_running_process_is_named() {
         String::from_utf8_lossy(&out.stderr)
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Spawns a program the test just copied. While another test thread forks,
+/// its child holds the copy's write fd open until it execs, and running the
+/// copy fails with ETXTBSY ("Text file busy"): retry a while.
+fn spawn_copied(cmd: &mut Command) -> std::process::Child {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            r => return r.unwrap(),
+        }
+    }
 }
 
 /// Runs sonde with `args` until it stops by itself (-n), doing `work` every
