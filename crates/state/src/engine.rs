@@ -298,25 +298,25 @@ impl State {
     /// The thread whose table holds `tid`'s file descriptors.
     #[inline]
     pub fn fd_owner(&self, tid: i64) -> Option<&Thread> {
-        let t = self.threads.get(&tid)?;
+        Some(self.owner_of(self.threads.get(&tid)?))
+    }
+
+    /// The thread whose table holds the file descriptors of `t`: its
+    /// process's main thread when it shares that table, else itself.
+    #[inline]
+    fn owner_of<'s>(&'s self, t: &'s Thread) -> &'s Thread {
         if t.shares_fds() {
-            if let Some(m) = self.threads.get(&t.pid) {
-                return Some(m);
-            }
+            self.threads.get(&t.pid).unwrap_or(t)
+        } else {
+            t
         }
-        Some(t)
     }
 
     /// File descriptor `fd` in the table of `t`, a thread of this state:
     /// [`State::fd`] for a thread already at hand.
     #[inline]
     pub fn fd_of<'s>(&'s self, t: &'s Thread, fd: i64) -> Option<&'s Fd> {
-        let owner = if t.shares_fds() {
-            self.threads.get(&t.pid).unwrap_or(t)
-        } else {
-            t
-        };
-        owner.fds.get(&fd)
+        self.owner_of(t).fds.get(&fd)
     }
 
     fn fd_owner_tid(&self, tid: i64) -> i64 {
@@ -455,11 +455,8 @@ impl State {
                 if info.dir == Direction::Enter {
                     t.latency = 0;
                     t.latency_enter_ts = ev.ts;
-                } else if ev.latency != 0 {
-                    // measured by the source (exit-only live events)
-                    t.latency = ev.latency;
-                } else if t.latency_enter_ts != 0 {
-                    t.latency = ev.ts.wrapping_sub(t.latency_enter_ts);
+                } else {
+                    keep_exit_latency(t, ev);
                 }
             }
         }
@@ -481,12 +478,7 @@ impl State {
     fn on_plain_rw_exit(&mut self, ev: &RawEvent<'_>, info: &sonde_event::EventInfo) {
         let tid = ev.tid;
         let t = self.threads.entry(tid).or_insert_with(|| Thread::fake(tid));
-        if ev.latency != 0 {
-            // measured by the source (exit-only live events)
-            t.latency = ev.latency;
-        } else if t.latency_enter_ts != 0 {
-            t.latency = ev.ts.wrapping_sub(t.latency_enter_ts);
-        }
+        keep_exit_latency(t, ev);
         if info.flags & sonde_event::flags::USES_FD != 0 {
             let from_exit = info.fd_param.and_then(|i| ev.param_i64(i as usize));
             t.last_fd = from_exit.or_else(|| {
@@ -1772,6 +1764,17 @@ pub fn is_rw_exit(code: u16) -> bool {
             | c::SYSCALL_PREADV_X
             | c::SYSCALL_PWRITEV_X
     )
+}
+
+/// An exit event's latency for its thread: measured by the source
+/// (exit-only live events), else the time since the thread's last enter.
+#[inline]
+fn keep_exit_latency(t: &mut Thread, ev: &RawEvent<'_>) {
+    if ev.latency != 0 {
+        t.latency = ev.latency;
+    } else if t.latency_enter_ts != 0 {
+        t.latency = ev.ts.wrapping_sub(t.latency_enter_ts);
+    }
 }
 
 /// The read and write exits [`State::on_exit`] has nothing to do for
