@@ -1,15 +1,12 @@
-//! `sonde`: the command-line front end. Parses sysdig-style flags, builds
-//! the pipeline (source -> state -> filter -> sink) and runs it.
+//! `sonde`: the command-line front end. Parses sysdig-style flags, turns
+//! them into an engine configuration and sinks (`pipeline`), and runs it.
 
 mod args;
-mod dump;
 mod filtering;
 mod listing;
-mod live;
+mod options;
 mod pipeline;
-mod printer;
 mod signals;
-mod summary;
 
 use std::process::ExitCode;
 
@@ -37,8 +34,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code as u8);
         }
     };
-    signals::install();
-    match pipeline::run(&args) {
+    let stop = sonde_engine::StopHandle::new();
+    signals::install(stop.clone());
+    match pipeline::run(&args, stop) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sonde: {e:#}");

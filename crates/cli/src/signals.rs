@@ -1,17 +1,24 @@
-//! SIGINT/SIGTERM: set a flag the event loop checks, so captures and
-//! written files end cleanly (a valid file up to the last event written).
+//! SIGINT/SIGTERM: stop the engine through its stop handle, so captures
+//! and written files end cleanly (a valid file up to the last event).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::OnceLock;
 
-static STOP: AtomicBool = AtomicBool::new(false);
+use sonde_engine::StopHandle;
+
+static STOP: OnceLock<StopHandle> = OnceLock::new();
 
 extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::Relaxed);
+    if let Some(h) = STOP.get() {
+        h.stop();
+    }
 }
 
-/// Installs the handlers. A second signal while stopping kills as usual.
-pub fn install() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+/// Installs the handlers for `stop`. A second signal while stopping kills
+/// as usual.
+pub fn install(stop: StopHandle) {
+    let _ = STOP.set(stop);
+    // SAFETY: the handler only reads an initialised OnceLock and stores to
+    // an atomic, both async-signal-safe.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = on_signal as *const () as usize;
@@ -20,10 +27,4 @@ pub fn install() {
         libc::sigaction(libc::SIGINT, &sa, std::ptr::null_mut());
         libc::sigaction(libc::SIGTERM, &sa, std::ptr::null_mut());
     }
-}
-
-/// Whether a stop was requested.
-#[inline]
-pub fn stop_requested() -> bool {
-    STOP.load(Ordering::Relaxed)
 }

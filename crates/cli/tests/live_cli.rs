@@ -1,5 +1,6 @@
 //! `sonde` without `-r`: live capture. Needs root and BPF support; without
 //! them the run must fail with one clear line.
+#![cfg(feature = "live")]
 
 use std::io::Read;
 use std::process::{Command, Stdio};

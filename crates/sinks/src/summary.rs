@@ -10,7 +10,10 @@
 
 use std::io::Write;
 
+use sonde_engine::{Flow, Handed, Needs, Sink, SinkError, SinkResult};
 use sonde_event::{codes, RawEvent};
+use sonde_fields::Ctx;
+use sonde_state::State;
 
 /// Event types in sysdig 0.29.3's table.
 const EVENT_MAX: usize = 336;
@@ -27,13 +30,20 @@ struct Entry {
     syscall: bool,
 }
 
-/// The event counters.
-pub struct Summary {
+/// The event counters (the model; [`Summary`] is the sink that prints it).
+pub struct EventCounts {
     table: Vec<Entry>,
 }
 
-impl Summary {
-    pub fn new() -> Summary {
+impl Default for EventCounts {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventCounts {
+    /// All counters at zero.
+    pub fn new() -> EventCounts {
         let events = (0..EVENT_MAX).map(|j| Entry {
             calls: 0,
             id: j as u16,
@@ -44,7 +54,7 @@ impl Summary {
             id: j as u16,
             syscall: true,
         });
-        Summary {
+        EventCounts {
             table: events.chain(syscalls).collect(),
         }
     }
@@ -62,7 +72,7 @@ impl Summary {
         }
     }
 
-    /// Sorts the table and prints it.
+    /// Sorts the table and prints it as sysdig does.
     pub fn print(mut self, out: &mut impl Write) -> std::io::Result<()> {
         out.write_all(b"----------------------\nEvent           #Calls\n----------------------\n")?;
         introsort(&mut self.table, &|a: &Entry, b: &Entry| a.calls > b.calls);
@@ -81,6 +91,49 @@ impl Summary {
             writeln!(out, "{dir}{name:<16}{}", e.calls)?;
         }
         Ok(())
+    }
+}
+
+/// `-S`: counts the events handed out and prints the table at the end.
+pub struct Summary<W: Write> {
+    counts: Option<EventCounts>,
+    out: W,
+}
+
+impl<W: Write> Summary<W> {
+    /// A summary printed into `out` when the run finishes.
+    pub fn new(out: W) -> Self {
+        Summary {
+            counts: Some(EventCounts::new()),
+            out,
+        }
+    }
+}
+
+impl<W: Write> Sink for Summary<W> {
+    fn needs(&self) -> Needs {
+        Needs {
+            state: true,
+            ..Needs::default()
+        }
+    }
+
+    #[inline]
+    fn event(&mut self, ctx: &Ctx<'_, '_>, _how: Handed) -> SinkResult<Flow> {
+        if let Some(c) = self.counts.as_mut() {
+            c.count(ctx.ev);
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn finish(&mut self, _st: &State) -> SinkResult {
+        let Some(c) = self.counts.take() else {
+            return Ok(());
+        };
+        match c.print(&mut self.out).and_then(|_| self.out.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(SinkError::io("", e)),
+            _ => Ok(()),
+        }
     }
 }
 

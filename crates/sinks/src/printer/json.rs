@@ -1,67 +1,8 @@
-//! The printing sink: one line (or one JSON object) per event.
+//! `-j`: one JSON object per event, as sysdig 0.29.3 (jsoncpp) writes it.
 
 use std::io::Write;
 
 use sonde_fields::{ContX, Ctx, EvtX, Extra, FdX, Field, Format, ProcX};
-
-/// Prints events as text lines or JSON objects.
-///
-/// Lines are rendered straight into the output buffer, which goes to `out`
-/// once it holds [`Printer::CHUNK`] bytes (and on [`Printer::flush`]):
-/// `out` needs no buffering of its own.
-pub struct Printer<W: Write> {
-    out: W,
-    format: Format,
-    json: bool,
-    buf: Vec<u8>,
-}
-
-impl<W: Write> Printer<W> {
-    /// How many bytes are collected before they are written.
-    pub const CHUNK: usize = 1 << 16;
-
-    pub fn new(out: W, format: Format, json: bool) -> Self {
-        Printer {
-            out,
-            format,
-            json,
-            buf: Vec::with_capacity(Self::CHUNK + 4096),
-        }
-    }
-
-    pub fn event(&mut self, ctx: &Ctx<'_, '_>) -> std::io::Result<()> {
-        let start = self.buf.len();
-        if self.json {
-            json_line(&self.format, ctx, &mut self.buf);
-        } else if !self.format.render(ctx, &mut self.buf) {
-            self.buf.truncate(start);
-            return Ok(());
-        }
-        self.buf.push(b'\n');
-        if self.buf.len() >= Self::CHUNK {
-            return self.write_out();
-        }
-        Ok(())
-    }
-
-    /// Writes bytes as they are (the colour reset at the end).
-    pub fn write_raw(&mut self, b: &[u8]) -> std::io::Result<()> {
-        self.buf.extend_from_slice(b);
-        Ok(())
-    }
-
-    /// Writes what is buffered and flushes `out`.
-    pub fn flush(&mut self) -> std::io::Result<()> {
-        self.write_out()?;
-        self.out.flush()
-    }
-
-    fn write_out(&mut self) -> std::io::Result<()> {
-        let r = self.out.write_all(&self.buf);
-        self.buf.clear();
-        r
-    }
-}
 
 /// How sysdig (jsoncpp) writes a field's value in `-j` output.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -248,7 +189,7 @@ fn utf8_codepoint(s: &[u8]) -> (u32, usize) {
 }
 
 /// Renders the format's fields as a JSON object with keys in sorted order.
-fn json_line(format: &Format, ctx: &Ctx<'_, '_>, out: &mut Vec<u8>) {
+pub(crate) fn json_line(format: &Format, ctx: &Ctx<'_, '_>, out: &mut Vec<u8>) {
     let mut fields: Vec<(&str, &Field)> = format.fields().collect();
     fields.sort_by(|a, b| a.0.cmp(b.0));
     fields.dedup_by(|a, b| a.0 == b.0);

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, Write};
 use std::path::PathBuf;
 
+use sonde_engine::{Needs, Sink, SinkError, SinkResult};
 use sonde_event::RawEvent;
 use sonde_scap::layout::{Converter, Encoded, Layout};
 use sonde_scap::{ParallelGz, WriteBehind, Writer, DF_STATE_ONLY};
@@ -22,6 +23,7 @@ use sonde_state::{Referenced, State};
 pub struct DumpOpts {
     /// Target path; `-` means standard output.
     pub path: String,
+    /// `-z`: gzip the files.
     pub gzip: bool,
     /// `-C`: start a new file once the current one exceeds this many MB (10^6 bytes).
     pub rollover_mb: u64,
@@ -35,6 +37,9 @@ pub struct DumpOpts {
     pub filter_proclist: bool,
     /// Convert to this event layout; `None` writes events as they come.
     pub layout: Option<Layout>,
+    /// `-F`: events the capture filter rejects are still written, marked
+    /// state-only, when they change state.
+    pub fatfile: bool,
 }
 
 /// Counts bytes written through it (the on-disk size, after compression).
@@ -54,7 +59,7 @@ impl<W: Write> Write for Counting<W> {
     }
 }
 
-type Sink = Counting<Box<dyn Write + Send>>;
+type Target = Counting<Box<dyn Write + Send>>;
 
 /// gzip level for -z (zlib's default, as sysdig). `SONDE_GZ_LEVEL` (0-9)
 /// overrides it, e.g. 1 for speed over size.
@@ -67,7 +72,7 @@ fn gz_level() -> u32 {
 }
 
 enum Out {
-    Plain(Writer<Sink>),
+    Plain(Writer<Target>),
     /// Compressed on every core, one gzip member per MiB.
     Gz(Writer<ParallelGz>),
 }
@@ -128,6 +133,7 @@ fn strftime(pattern: &str, secs: u64) -> String {
 }
 
 impl Dumper {
+    /// A writer that opens its first file at the first event.
     pub fn new(opts: DumpOpts) -> Dumper {
         let conv = opts.layout.map(Converter::new);
         Dumper {
@@ -367,5 +373,54 @@ impl Dumper {
             self.open(st, 0)?;
         }
         self.close_current(st)
+    }
+}
+
+impl Dumper {
+    fn err(&self, e: io::Error) -> SinkError {
+        SinkError::io(format!("cannot write '{}'", self.opts.path), e)
+    }
+}
+
+impl Sink for Dumper {
+    fn needs(&self) -> Needs {
+        // each file starts with the state of its moment; filtered process
+        // lists, conversion and -F read the state too
+        let state = self.rotating()
+            || self.opts.filter_proclist
+            || self.opts.fatfile
+            || self.conv.is_some();
+        Needs {
+            state,
+            // files keep each syscall's enter timestamp
+            latency: true,
+            writes: true,
+            raw_blocks: !state,
+            ..Needs::default()
+        }
+    }
+
+    #[inline]
+    fn before(&mut self, st: &State, ev: &RawEvent<'_>) -> SinkResult {
+        Dumper::before(self, st, ev).map_err(|e| self.err(e))
+    }
+
+    #[inline]
+    fn filtered(&mut self, st: &State, ev: &RawEvent<'_>, pass: bool) -> SinkResult {
+        let state_only = !pass && self.opts.fatfile && sonde_engine::rules::modifies_state(ev);
+        if pass || state_only {
+            Dumper::event(self, st, ev, state_only).map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn raw_block(&mut self, st: &State, block_type: u32, body: &[u8], ts: u64) -> SinkResult {
+        self.raw_event(st, block_type, body, ts)
+            .map_err(|e| self.err(e))
+    }
+
+    fn finish(&mut self, st: &State) -> SinkResult {
+        Dumper::finish(self, st).map_err(|e| self.err(e))
     }
 }

@@ -1,0 +1,223 @@
+//! The decoded-event loop: state, `-U`, the capture filter with sysdig's
+//! placement, and handing events out to the sinks.
+
+use sonde_event::{category, codes, RawEvent};
+use sonde_fields::Ctx;
+use sonde_scap::{Block, DF_STATE_ONLY};
+
+use sonde_state::State;
+
+use crate::engine::{Config, Engine, Report};
+use crate::rules::{modifies_state, type_table, LastEventTypes};
+use crate::sink::{Flow, Handed, SinkError};
+use crate::source::{Source, SourceError};
+
+/// How a loop ended.
+pub(crate) enum LoopEnd {
+    /// The source ended (with an error or not), a stop, or `-n`.
+    Done(Option<SourceError>),
+    /// A sink asked to quit.
+    Quit,
+}
+
+/// Event numbering and times of one run.
+#[derive(Default)]
+struct Clock {
+    num: u64,
+    first_ts: u64,
+    prev_ts: u64,
+}
+
+/// Which sinks get which callbacks, worked out once per run.
+struct Plan {
+    needs_state: bool,
+    track_prev: bool,
+    writers: Vec<usize>,
+    /// (sink, interval, next boundary)
+    tickers: Vec<(usize, u64, u64)>,
+    max: u64,
+}
+
+impl Engine<'_> {
+    /// Runs decoded events from `source` through the pipeline.
+    pub(crate) fn events(
+        &mut self,
+        source: &mut Source,
+        needs_state: bool,
+        report: &mut Report,
+    ) -> Result<LoopEnd, SinkError> {
+        let mut plan = self.plan(needs_state);
+        let types = type_table(self.cfg.filter.as_ref());
+        let mut last_types = LastEventTypes::default();
+        let mut clock = Clock::default();
+        let suppress = !self.cfg.suppress_comm.is_empty();
+        // container events at the very start of a capture describe the
+        // containers that existed; sysdig consumes them while opening it
+        let mut opening = true;
+        loop {
+            let next = source.next_block();
+            let ev = match next {
+                Ok(Some(Block::Event(ev))) => {
+                    // an event view owns nothing: no drop glue to run
+                    std::mem::forget(next);
+                    ev
+                }
+                Ok(Some(other)) => {
+                    self.st.apply_block(&other);
+                    continue;
+                }
+                Ok(None) => return Ok(LoopEnd::Done(None)),
+                Err(e) => return Ok(LoopEnd::Done(Some(e))),
+            };
+            clock.num += 1;
+            report.events += 1;
+            let container_json =
+                matches!(ev.code, codes::CONTAINER_JSON_E | codes::CONTAINER_JSON_2_E);
+            opening = opening && (container_json || ev.code == codes::CONTAINER_E);
+            if clock.first_ts == 0 && !container_json {
+                clock.first_ts = ev.ts;
+            }
+            if !plan.tickers.is_empty() && !container_json {
+                self.ticks(&mut plan, ev.ts)?;
+            }
+            for &i in &plan.writers {
+                self.sinks[i].before(&self.st, &ev)?;
+            }
+            if let Some(t) = &types {
+                if !t.may_accept(&ev) && !modifies_state(&ev) {
+                    last_types.note_rejected(&ev);
+                    if self.stop.is_stopped() {
+                        return Ok(LoopEnd::Done(None));
+                    }
+                    continue;
+                }
+            }
+            if plan.needs_state || suppress {
+                self.st.process(&ev);
+            }
+            if suppress && self.comm_suppressed(ev.tid) {
+                continue;
+            }
+            let pass = match &self.cfg.filter {
+                Some(f) => last_types.check(f, &ctx(&self.st, &self.cfg, &ev, &clock)),
+                None => true,
+            };
+            for &i in &plan.writers {
+                self.sinks[i].filtered(&self.st, &ev, pass)?;
+            }
+            if pass {
+                let out = self.hand_out(&ev, &mut clock, opening, plan.track_prev, report)?;
+                if out == Flow::Quit {
+                    return Ok(LoopEnd::Quit);
+                }
+            }
+            if report.handed_out >= plan.max || self.stop.is_stopped() {
+                return Ok(LoopEnd::Done(None));
+            }
+        }
+    }
+
+    fn plan(&self, needs_state: bool) -> Plan {
+        let mut plan = Plan {
+            needs_state,
+            track_prev: false,
+            writers: Vec::new(),
+            tickers: Vec::new(),
+            max: self.cfg.max_events.unwrap_or(u64::MAX),
+        };
+        for (i, s) in self.sinks.iter().enumerate() {
+            let n = s.needs();
+            plan.track_prev |= n.prev_ts;
+            if n.writes {
+                plan.writers.push(i);
+            }
+            if let Some(t) = n.tick_ns.filter(|t| *t > 0) {
+                plan.tickers.push((i, t, 0));
+            }
+        }
+        plan
+    }
+
+    /// Calls `tick` for every interval boundary event time `ts` passed.
+    fn ticks(&mut self, plan: &mut Plan, ts: u64) -> Result<(), SinkError> {
+        for (i, every, next) in &mut plan.tickers {
+            if *next == 0 {
+                *next = (ts / *every + 1) * *every;
+                continue;
+            }
+            while ts >= *next {
+                self.sinks[*i].tick(*next, &self.st)?;
+                *next += *every;
+            }
+        }
+        Ok(())
+    }
+
+    /// `-U`: whether the event's thread has one of the suppressed names.
+    fn comm_suppressed(&self, tid: i64) -> bool {
+        self.st.thread(tid).is_some_and(|t| {
+            self.cfg.suppress_comm.iter().any(|c| {
+                let c = c.as_bytes();
+                t.comm == c[..c.len().min(15)]
+            })
+        })
+    }
+
+    /// An event the capture filter accepted: handed out to the sinks as
+    /// sysdig's inspector would return it.
+    fn hand_out(
+        &mut self,
+        ev: &RawEvent<'_>,
+        clock: &mut Clock,
+        opening: bool,
+        track_prev: bool,
+        report: &mut Report,
+    ) -> Result<Flow, SinkError> {
+        // state-only events of fatfile captures are applied, never shown
+        let state_only = ev.dump_flags & DF_STATE_ONLY != 0;
+        let internal = ev
+            .info()
+            .map(|i| i.old_category & category::INTERNAL != 0)
+            .unwrap_or(true);
+        let swallowed = state_only || self.st.suppressed();
+        // events the engine filters out (state-only, failed container
+        // lookups) still show with -D when they are internal ones
+        let shown = if swallowed {
+            self.cfg.debug && internal
+        } else {
+            !internal || self.cfg.debug
+        };
+        if opening || (!shown && swallowed) {
+            return Ok(Flow::Continue);
+        }
+        report.handed_out += 1;
+        let ctx = ctx(&self.st, &self.cfg, ev, clock);
+        let how = Handed { shown };
+        for s in self.sinks.iter_mut() {
+            if s.event(&ctx, how)? == Flow::Quit {
+                return Ok(Flow::Quit);
+            }
+        }
+        // `-t D` is relative to the previous event that was formatted
+        // (sysdig formats before it applies the display filter)
+        if shown && track_prev {
+            clock.prev_ts = ev.ts;
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+/// The view of one event that filters and sinks read.
+#[inline]
+fn ctx<'a, 'e>(st: &'a State, cfg: &'a Config, ev: &'a RawEvent<'e>, clock: &Clock) -> Ctx<'a, 'e> {
+    Ctx {
+        st,
+        ev,
+        num: clock.num,
+        first_ts: clock.first_ts,
+        prev_ts: clock.prev_ts,
+        opts: &cfg.render,
+        time_fmt: cfg.time_fmt,
+        lookups: Default::default(),
+    }
+}

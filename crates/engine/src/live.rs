@@ -1,0 +1,119 @@
+//! Live capture as a source: the machine's processes and fds from /proc
+//! first (as a capture file's process and fd lists), then the probe's
+//! events until a stop, the time limit or the end of the pipeline.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use sonde_probe::{Config, Probe};
+use sonde_scap::Block;
+
+use crate::StopHandle;
+
+/// How to run the probe, besides what the filter and sinks decide (the
+/// syscall set, latencies, optional tracepoints).
+#[derive(Debug, Clone, Default)]
+pub struct LiveOptions {
+    /// Bytes of I/O buffers captured per event (`-s`, default 80).
+    pub snaplen: Option<u32>,
+    /// Ring size per CPU in bytes (default: the probe's).
+    pub ring_bytes: Option<u32>,
+    /// Stop after this many seconds (`-M`).
+    pub max_seconds: Option<u64>,
+}
+
+/// The live source.
+pub struct Live {
+    probe: Probe,
+    /// Events received from the probe so far.
+    received: u64,
+    blocks: VecDeque<Block<'static>>,
+    deadline: Option<Instant>,
+    finished: bool,
+    stop: StopHandle,
+}
+
+impl Live {
+    /// Loads and attaches the probe, then reads /proc. `cfg` says what
+    /// the kernel passes on.
+    pub fn start(
+        cfg: Config,
+        max_seconds: Option<u64>,
+        stop: StopHandle,
+    ) -> Result<Live, sonde_probe::Error> {
+        let probe = Probe::open(&cfg)?;
+        let mut blocks = VecDeque::new();
+        let root = std::path::Path::new("/");
+        blocks.push_back(Block::Machine(sonde_probe::host::machine(root)));
+        blocks.push_back(Block::Users(sonde_probe::host::users(root)));
+        blocks.push_back(Block::Ifaces(sonde_probe::host::interfaces()));
+        for p in sonde_probe::proc::scan(std::path::Path::new("/proc")) {
+            let pid = p.threads[0].pid;
+            blocks.push_back(Block::Threads(p.threads));
+            blocks.push_back(Block::Fds {
+                tid: pid,
+                fds: p.fds,
+            });
+        }
+        Ok(Live {
+            probe,
+            received: 0,
+            blocks,
+            deadline: max_seconds.map(|s| Instant::now() + Duration::from_secs(s)),
+            finished: false,
+            stop,
+        })
+    }
+
+    /// Events received and events the kernel dropped.
+    pub fn stats(&self) -> (u64, u64) {
+        (self.received, self.probe.drops().total())
+    }
+
+    pub(crate) fn next_block(&mut self) -> Result<Option<Block<'_>>, sonde_probe::Error> {
+        if let Some(b) = self.blocks.pop_front() {
+            return Ok(Some(b));
+        }
+        loop {
+            // events are handed out straight from the probe's queues
+            if self.probe.has_ready() {
+                self.received += 1;
+                return Ok(self.probe.next_event().map(Block::Event));
+            }
+            if self.finished {
+                self.report_drops();
+                return Ok(None);
+            }
+            if self.stop.is_stopped() || self.deadline.is_some_and(|d| Instant::now() >= d) {
+                // hand out what the probe still holds, then stop
+                self.finished = true;
+                self.probe.finish()?;
+                continue;
+            }
+            self.probe.fill(Duration::from_millis(1))?;
+        }
+    }
+
+    fn report_drops(&self) {
+        let d = self.probe.drops();
+        if d.total() > 0 {
+            eprintln!(
+                "sonde: {} events dropped (ring buffer full): {} file/io, {} network, {} process, {} other",
+                d.total(),
+                d.file,
+                d.net,
+                d.process,
+                d.generic
+            );
+        }
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        // -n and broken pipes end the loop without asking the source
+        if !self.finished {
+            self.report_drops();
+        }
+    }
+}

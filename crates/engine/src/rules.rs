@@ -1,0 +1,334 @@
+//! sysdig's rules for the capture filter in the pipeline.
+//!
+//! sysdig (libsinsp 0.29.3) runs the capture filter inside the parser:
+//! events that modify state (`EF_MODIFIES_STATE`: open, clone, execve,
+//! close, ...) are parsed first and filtered after, every other event is
+//! filtered before its parsing; a rejected event is neither counted (`-n`),
+//! written (`-w`) nor shown. The fd an event works on is known either way
+//! (sysdig takes it from the thread's last enter event). sonde applies
+//! every event to the state and filters after: the only difference is
+//! that sysdig skips the (small) parsing of rejected non-state events,
+//! and what that does to the next exit event ([`LastEventTypes`]).
+//! `-d` instead runs the filter as a display filter, on the events about
+//! to be printed.
+
+use rustc_hash::FxHashSet as HashSet;
+
+use sonde_event::{flags, Direction, RawEvent};
+use sonde_fields::Ctx;
+use sonde_filter::Filter;
+
+/// The optional kernel tracepoints of live capture: context switches
+/// (`switch` events) and user page faults (`page_fault` events). Both are
+/// costly (an event per switch or fault), so they are on only when the
+/// filter selects their event types.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tracepoints {
+    /// `switch` events.
+    pub sched_switch: bool,
+    /// `page_fault` events.
+    pub page_faults: bool,
+}
+
+/// The optional tracepoints `filter` asks for: those whose event types it
+/// selects by name (`evt.type=switch`, `evt.type in (...)`). A filter that
+/// can select most types (`evt.type!=open`, or none on `evt.type`) does not
+/// ask for them.
+pub fn kernel_tracepoints(filter: Option<&Filter>) -> Tracepoints {
+    use sonde_event::codes as c;
+    let Some(types) = filter.and_then(Filter::event_types) else {
+        return Tracepoints::default();
+    };
+    if types.len() * 2 > sonde_event::EVENTS.len() {
+        return Tracepoints::default();
+    }
+    Tracepoints {
+        sched_switch: types.contains(&c::SCHEDSWITCH_6_E) || types.contains(&c::SCHEDSWITCH_1_E),
+        page_faults: types.contains(&c::PAGE_FAULT_E),
+    }
+}
+
+/// Whether sysdig's parser would run this event before filtering it.
+pub fn modifies_state(ev: &RawEvent<'_>) -> bool {
+    ev.info()
+        .map(|i| (i.flags | i.old_flags) & sonde_event::flags::MODIFIES_STATE != 0)
+        .unwrap_or(false)
+}
+
+/// The per-thread "last event type" of libsinsp, as far as the capture
+/// filter sees it: an event the filter rejects before parsing (one that
+/// does not modify state) clears it, and the next exit event of that
+/// thread then has no fd of its own (`evt.buflen`, `evt.category`).
+#[derive(Default)]
+pub struct LastEventTypes {
+    cleared: HashSet<i64>,
+}
+
+impl LastEventTypes {
+    /// Runs the capture filter on the event in `ctx`.
+    pub fn check(&mut self, f: &Filter, ctx: &Ctx<'_, '_>) -> bool {
+        let ev = ctx.ev;
+        let Some(info) = ev.info() else {
+            return f.matches(ctx);
+        };
+        let enter = info.dir == Direction::Enter;
+        if enter {
+            self.cleared.remove(&ev.tid);
+        }
+        let no_fd = !enter && self.cleared.contains(&ev.tid);
+        let pass = f.matches_with(ctx, no_fd);
+        if !pass {
+            self.note_rejected(ev);
+        }
+        pass
+    }
+
+    /// Records an event the filter rejects without evaluating it (its type
+    /// cannot match and it does not modify state).
+    pub fn note_rejected(&mut self, ev: &RawEvent<'_>) {
+        let Some(info) = ev.info() else { return };
+        let fl = info.flags | info.old_flags;
+        if fl & (flags::MODIFIES_STATE | flags::SKIPPARSERESET) == 0
+            && ev.code != sonde_event::codes::SCHEDSWITCH_6_E
+        {
+            self.cleared.insert(ev.tid);
+        }
+    }
+}
+
+/// The events a filter can accept: by event code, and for generic
+/// `syscall` events by syscall id.
+pub struct TypeTable {
+    codes: Vec<bool>,
+    generic_ids: Vec<bool>,
+}
+
+impl TypeTable {
+    /// Whether the filter may accept this event (false: it surely rejects it).
+    #[inline]
+    pub fn may_accept(&self, ev: &RawEvent<'_>) -> bool {
+        use sonde_event::codes::{GENERIC_E, GENERIC_X};
+        if ev.code == GENERIC_E || ev.code == GENERIC_X {
+            return match ev.param_u64(0) {
+                Some(id) => self.generic_ids.get(id as usize).copied().unwrap_or(true),
+                None => true,
+            };
+        }
+        self.codes.get(ev.code as usize).copied().unwrap_or(true)
+    }
+}
+
+/// The events a filter can accept, or None when it may accept any event.
+pub fn type_table(f: Option<&Filter>) -> Option<TypeTable> {
+    let f = f?;
+    let set = f.event_types()?;
+    let mut codes = vec![false; sonde_event::EVENTS.len()];
+    for c in set {
+        if let Some(x) = codes.get_mut(c as usize) {
+            *x = true;
+        }
+    }
+    // generic events show the name of their syscall id as evt.type
+    let max = sonde_event::SYSCALL_NAMES
+        .iter()
+        .map(|(id, _)| *id as usize)
+        .max()
+        .unwrap_or(0);
+    let names: Vec<&str> = sonde_event::SYSCALL_NAMES.iter().map(|(_, n)| *n).collect();
+    let accepted = f.event_type_names(&names);
+    let mut generic_ids = vec![accepted.is_none(); max + 1];
+    if let Some(acc) = accepted {
+        for (id, n) in sonde_event::SYSCALL_NAMES {
+            generic_ids[*id as usize] = acc.contains(n);
+        }
+        // ids without a name render as "<unknown>": let the filter decide
+        if let Some(x) = generic_ids.get_mut(0) {
+            *x = true;
+        }
+    }
+    Some(TypeTable { codes, generic_ids })
+}
+
+#[cfg(feature = "live")]
+/// The native syscalls the live probe must pass to user space for this
+/// filter: those of the event types the filter can select, plus every
+/// syscall the state engine needs (fd, process and cwd changes). `None`
+/// (no filter, or one that can select any type) means all of them.
+pub fn kernel_syscalls(filter: Option<&Filter>) -> Option<Vec<u32>> {
+    let table = sonde_probe::syscall_table();
+    // a syscall is selected by its own name or by its event's (pread64
+    // makes `pread` events)
+    let event_names: Vec<Option<&str>> = table
+        .iter()
+        .map(|(nr, _, _)| {
+            let e = sonde_probe::syscall_exit_event(*nr)?;
+            sonde_event::EVENTS
+                .iter()
+                .find(|i| i.enum_name == e)
+                .map(|i| i.name)
+        })
+        .collect();
+    let mut candidates: Vec<&str> = table.iter().map(|(_, name, _)| *name).collect();
+    candidates.extend(event_names.iter().flatten());
+    let mut names = filter?.event_type_names(&candidates)?;
+    for info in sonde_event::EVENTS.iter() {
+        let state = (info.flags | info.old_flags) & sonde_event::flags::MODIFIES_STATE != 0
+            && info.category & sonde_event::category::SYSCALL != 0;
+        if state {
+            names.extend(
+                candidates
+                    .iter()
+                    .copied()
+                    .filter(|c| *c == info.name || *c == info.old_name),
+            );
+        }
+    }
+    let mut nrs: Vec<u32> = table
+        .iter()
+        .zip(&event_names)
+        .filter(|((_, name, _), ev)| names.contains(name) || ev.is_some_and(|n| names.contains(n)))
+        .map(|((nr, _, _), _)| *nr)
+        .collect();
+    nrs.sort_unstable();
+    nrs.dedup();
+    Some(nrs)
+}
+
+/// The native syscalls the live probe passes on for a capture filter and
+/// the sinks' own type needs: the union over sinks (any sink without a
+/// type restriction means all), within the capture filter's set. `None`
+/// means all syscalls.
+#[cfg(feature = "live")]
+pub fn kernel_syscall_set(filter: Option<&Filter>, sinks: &[crate::Needs]) -> Option<Vec<u32>> {
+    let mut union: Option<Vec<u32>> = Some(Vec::new());
+    for n in sinks {
+        let set = n
+            .types
+            .as_deref()
+            .and_then(|t| Filter::new(t).ok())
+            .and_then(|f| kernel_syscalls(Some(&f)));
+        union = match (union, set) {
+            (Some(mut u), Some(s)) => {
+                u.extend(s);
+                Some(u)
+            }
+            _ => None,
+        };
+    }
+    if sinks.is_empty() {
+        union = None;
+    }
+    let union = union.map(|mut u| {
+        u.sort_unstable();
+        u.dedup();
+        u
+    });
+    match (kernel_syscalls(filter), union) {
+        (None, u) => u,
+        (f, None) => f,
+        (Some(f), Some(u)) => Some(f.into_iter().filter(|nr| u.contains(nr)).collect()),
+    }
+}
+
+#[cfg(all(test, feature = "live"))]
+mod tests {
+    use super::*;
+
+    fn nr(name: &str) -> u32 {
+        sonde_probe::syscall_nr(name).unwrap()
+    }
+
+    #[test]
+    fn kernel_set_covers_the_filter_and_the_state() {
+        let f = Filter::new("evt.type=read and proc.name=cat").unwrap();
+        let set = kernel_syscalls(Some(&f)).unwrap();
+        assert!(set.contains(&nr("read")));
+        for needed in [
+            "openat", "close", "execve", "clone", "dup2", "socket", "connect", "chdir",
+        ] {
+            assert!(
+                set.contains(&nr(needed)),
+                "{needed} is needed by the state engine"
+            );
+        }
+        assert!(!set.contains(&nr("getppid")));
+        // a syscall without an event of its own (a generic event) is passed on too
+        let g = Filter::new("evt.type=getppid").unwrap();
+        assert!(kernel_syscalls(Some(&g)).unwrap().contains(&nr("getppid")));
+        assert!(!set.contains(&nr("write")));
+        assert_eq!(kernel_syscalls(None), None);
+        let any = Filter::new("proc.name=cat").unwrap();
+        assert_eq!(kernel_syscalls(Some(&any)), None);
+    }
+
+    #[test]
+    fn kernel_set_maps_event_names_to_their_syscalls() {
+        // events named otherwise than their syscall
+        let f = Filter::new("evt.type in (pread, pwrite, umount2, signaldeliver)").unwrap();
+        let set = kernel_syscalls(Some(&f)).unwrap();
+        for needed in ["pread64", "pwrite64", "umount2"] {
+            assert!(set.contains(&nr(needed)), "{needed}");
+        }
+        assert!(!set.contains(&nr("preadv2")));
+        // and those named like it
+        let f =
+            Filter::new("evt.type in (sendto, recvmsg, mmap, kill, nanosleep, setuid)").unwrap();
+        let set = kernel_syscalls(Some(&f)).unwrap();
+        for needed in ["sendto", "recvmsg", "mmap", "kill", "nanosleep", "setuid"] {
+            assert!(set.contains(&nr(needed)), "{needed}");
+        }
+        assert!(!set.contains(&nr("read")));
+    }
+
+    #[test]
+    fn sinks_narrow_the_kernel_set_within_the_filter() {
+        let any = crate::Needs::default();
+        let reads = crate::Needs {
+            types: Some("evt.type=read".into()),
+            ..Default::default()
+        };
+        let opens = crate::Needs {
+            types: Some("evt.type=openat".into()),
+            ..Default::default()
+        };
+        assert_eq!(kernel_syscall_set(None, std::slice::from_ref(&any)), None);
+        assert_eq!(kernel_syscall_set(None, &[]), None);
+        let set = kernel_syscall_set(None, &[reads.clone(), opens.clone()]).unwrap();
+        assert!(set.contains(&nr("read")) && set.contains(&nr("openat")));
+        assert!(!set.contains(&nr("getppid")));
+        // one sink that takes everything widens it to all
+        assert_eq!(kernel_syscall_set(None, &[reads.clone(), any]), None);
+        // the capture filter bounds what any sink gets
+        let f = Filter::new("evt.type=write").unwrap();
+        let set = kernel_syscall_set(Some(&f), &[reads]).unwrap();
+        assert!(!set.contains(&nr("read")) && !set.contains(&nr("write")));
+        assert!(
+            set.contains(&nr("close")),
+            "the state engine's syscalls stay"
+        );
+    }
+
+    #[test]
+    fn tracepoints_only_when_the_filter_asks() {
+        let tp = |f: &str| kernel_tracepoints(Some(&Filter::new(f).unwrap()));
+        assert_eq!(kernel_tracepoints(None), Tracepoints::default());
+        assert_eq!(tp("proc.name=cat"), Tracepoints::default());
+        assert_eq!(tp("evt.type=open"), Tracepoints::default());
+        assert_eq!(
+            tp("evt.type=switch and proc.name=cat"),
+            Tracepoints {
+                sched_switch: true,
+                page_faults: false
+            }
+        );
+        assert_eq!(
+            tp("evt.type=page_fault or evt.type=switch"),
+            Tracepoints {
+                sched_switch: true,
+                page_faults: true
+            }
+        );
+        assert_eq!(tp("evt.type!=switch"), Tracepoints::default());
+        assert_eq!(tp("evt.type!=open"), Tracepoints::default());
+    }
+}

@@ -1,0 +1,136 @@
+//! The extension point of the pipeline: a [`Sink`] receives the events
+//! the engine hands out, and says up front what it needs, so the engine
+//! (and the live probe under it) does only that work.
+
+use sonde_event::RawEvent;
+use sonde_fields::Ctx;
+use sonde_state::State;
+
+/// What a sink needs from the engine. The engine takes the union over its
+/// sinks: the state engine runs if any sink reads it, latencies are
+/// measured if any sink reads them, and the live probe passes on the event
+/// types some sink (or the capture filter) can use.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Reads the thread/fd state (fields, tables). A sink that only copies
+    /// events (a plain `-w`) leaves it false, and with no other reader the
+    /// engine skips the state engine altogether.
+    pub state: bool,
+    /// Reads syscall latencies (`evt.latency`, `-t d`, written enter
+    /// timestamps): the live probe then measures them.
+    pub latency: bool,
+    /// A filter whose event types are all this sink can use (`None`: any
+    /// event type). The live probe passes on the union over sinks.
+    pub types: Option<String>,
+    /// Reads `Ctx::prev_ts`: the time of the previous event shown.
+    pub prev_ts: bool,
+    /// Sees every event before the state engine applies it
+    /// ([`Sink::before`]) and the capture filter's verdict on it
+    /// ([`Sink::filtered`]): file writers.
+    pub writes: bool,
+    /// Can take event blocks undecoded ([`Sink::raw_block`]) when nothing
+    /// else reads the events: a plain file copy.
+    pub raw_blocks: bool,
+    /// Wants [`Sink::tick`] every this many nanoseconds of event time.
+    pub tick_ns: Option<u64>,
+}
+
+impl Needs {
+    /// Whether a field name, format or filter text reads latencies (any
+    /// name containing `latency`: `evt.latency*`, `evt.wait_latency`, ...).
+    pub fn names_latency(text: &str) -> bool {
+        text.contains("latency")
+    }
+}
+
+/// What the engine does after a sink took an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on.
+    Continue,
+    /// End now, quietly, without finishing any sink (a closed pipe).
+    Quit,
+}
+
+/// A sink failed: what it was doing (`cannot write 'x.scap'`) and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{context}: {source}")]
+pub struct SinkError {
+    /// What the sink was doing.
+    pub context: String,
+    /// The cause.
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl SinkError {
+    /// An I/O error with what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        SinkError {
+            context: context.into(),
+            source,
+        }
+    }
+}
+
+/// The result of a sink's callback.
+pub type SinkResult<T = ()> = Result<T, SinkError>;
+
+/// How an event handed out by the engine is to be treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handed {
+    /// sysdig would show it (false for internal and state-only events
+    /// without `-D`): printers print only these.
+    pub shown: bool,
+}
+
+/// A consumer of events: printer, file writer, summary, chisel, view,
+/// metrics. Callbacks come in this order: [`Sink::begin`], then per event
+/// [`Sink::before`], [`Sink::filtered`], [`Sink::event`] (each only where
+/// it applies), [`Sink::tick`] as event time passes, and [`Sink::finish`].
+/// Sinks only read the state.
+pub trait Sink {
+    /// What this sink needs (asked once, before the source opens).
+    fn needs(&self) -> Needs;
+
+    /// Before the first event, with the state of the capture's start.
+    fn begin(&mut self, _st: &State) -> SinkResult {
+        Ok(())
+    }
+
+    /// Every event the source yields, before the state engine applies it,
+    /// for sinks that declare `writes` (a rotating writer starts its next file with the state before it).
+    fn before(&mut self, _st: &State, _ev: &RawEvent<'_>) -> SinkResult {
+        Ok(())
+    }
+
+    /// Every event the capture filter looked at, after the state engine
+    /// applied it, with the filter's verdict (what `-w` writes, `-F` too),
+    /// for sinks that declare `writes`.
+    fn filtered(&mut self, _st: &State, _ev: &RawEvent<'_>, _pass: bool) -> SinkResult {
+        Ok(())
+    }
+
+    /// An event the engine hands out (what sysdig's inspector returns:
+    /// accepted by the capture filter, not consumed while opening).
+    fn event(&mut self, _ctx: &Ctx<'_, '_>, _how: Handed) -> SinkResult<Flow> {
+        Ok(Flow::Continue)
+    }
+
+    /// An undecoded event block (v2 layout), in plain-copy mode only
+    /// (every sink declared `raw_blocks` and none reads the state).
+    fn raw_block(&mut self, _st: &State, _block_type: u32, _body: &[u8], _ts: u64) -> SinkResult {
+        Ok(())
+    }
+
+    /// Event time passed a multiple of `Needs::tick_ns`: `ts` is that
+    /// boundary.
+    fn tick(&mut self, _ts: u64, _st: &State) -> SinkResult {
+        Ok(())
+    }
+
+    /// After the last event (not after [`Flow::Quit`]).
+    fn finish(&mut self, _st: &State) -> SinkResult {
+        Ok(())
+    }
+}

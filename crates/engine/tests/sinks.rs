@@ -1,0 +1,187 @@
+//! The engine serves several sinks in one pass: each sees what it would
+//! see alone; ticks follow event time; a quitting sink and a stop handle
+//! end the run.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use sonde_engine::{Config, Engine, Flow, Handed, Needs, Sink, SinkResult, Source};
+use sonde_fields::Ctx;
+use sonde_filter::Filter;
+use sonde_state::State;
+
+fn trace(name: &str) -> PathBuf {
+    let dir = match std::env::var("SONDE_TRACES") {
+        Ok(d) => PathBuf::from(d),
+        Err(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces"),
+    };
+    dir.join(name)
+}
+
+type Log = Rc<RefCell<Vec<String>>>;
+
+/// Records what it is handed: number, type, thread name, shown.
+struct Recorder {
+    log: Log,
+    quit_after: Option<usize>,
+    tick_ns: Option<u64>,
+}
+
+impl Sink for Recorder {
+    fn needs(&self) -> Needs {
+        Needs {
+            state: true,
+            tick_ns: self.tick_ns,
+            ..Needs::default()
+        }
+    }
+
+    fn event(&mut self, ctx: &Ctx<'_, '_>, how: Handed) -> SinkResult<Flow> {
+        let comm = ctx
+            .st
+            .thread(ctx.ev.tid)
+            .map(|t| String::from_utf8_lossy(&t.comm).into_owned())
+            .unwrap_or_default();
+        let mut log = self.log.borrow_mut();
+        log.push(format!("{} {} {comm} {}", ctx.num, ctx.ev.code, how.shown));
+        if self.quit_after.is_some_and(|n| log.len() >= n) {
+            return Ok(Flow::Quit);
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn tick(&mut self, ts: u64, _st: &State) -> SinkResult {
+        self.log.borrow_mut().push(format!("tick {ts}"));
+        Ok(())
+    }
+
+    fn finish(&mut self, _st: &State) -> SinkResult {
+        self.log.borrow_mut().push("finish".into());
+        Ok(())
+    }
+}
+
+fn recorder(quit_after: Option<usize>, tick_ns: Option<u64>) -> (Log, Box<Recorder>) {
+    let log = Log::default();
+    let r = Recorder {
+        log: log.clone(),
+        quit_after,
+        tick_ns,
+    };
+    (log, Box::new(r))
+}
+
+fn config(filter: Option<&str>) -> Config {
+    Config {
+        filter: filter.map(|f| Filter::new(f).unwrap()),
+        ..Config::default()
+    }
+}
+
+fn run_alone(name: &str, filter: Option<&str>) -> Vec<String> {
+    let (log, r) = recorder(None, None);
+    let mut e = Engine::new(config(filter));
+    e.add_sink(r);
+    let report = e.run(Source::open_file(&trace(name)).unwrap()).unwrap();
+    assert!(report.error.is_none() && !report.quit);
+    let v = log.borrow().clone();
+    v
+}
+
+#[test]
+fn two_sinks_see_what_each_sees_alone() {
+    for (name, filter) in [
+        ("curl_google.scap", None),
+        (
+            "curl_google.scap",
+            Some("evt.type in (open, connect) or proc.name=curl"),
+        ),
+        ("falco_connect_localhost.scap", None),
+        ("test_ipv6_client.scap", Some("fd.type=ipv6")),
+    ] {
+        let alone = run_alone(name, filter);
+        assert!(alone.len() > 10, "{name}: {} events", alone.len());
+        let (a, ra) = recorder(None, None);
+        let (b, rb) = recorder(None, None);
+        let mut e = Engine::new(config(filter));
+        e.add_sink(ra);
+        e.add_sink(rb);
+        let report = e.run(Source::open_file(&trace(name)).unwrap()).unwrap();
+        assert_eq!(*a.borrow(), alone, "{name} {filter:?}");
+        assert_eq!(*b.borrow(), alone, "{name} {filter:?}");
+        assert_eq!(
+            report.handed_out as usize + 1,
+            alone.len(),
+            "finish is last"
+        );
+    }
+}
+
+#[test]
+fn ticks_follow_event_time() {
+    let (log, r) = recorder(None, Some(100_000_000));
+    let mut e = Engine::new(config(None));
+    e.add_sink(r);
+    e.run(Source::open_file(&trace("curl_google.scap")).unwrap())
+        .unwrap();
+    let log = log.borrow();
+    let ticks: Vec<u64> = log
+        .iter()
+        .filter_map(|l| l.strip_prefix("tick ")?.parse().ok())
+        .collect();
+    assert!(ticks.len() >= 2, "{} ticks", ticks.len());
+    for w in ticks.windows(2) {
+        assert_eq!(w[1] - w[0], 100_000_000);
+    }
+    assert!(ticks.iter().all(|t| t % 100_000_000 == 0));
+}
+
+#[test]
+fn a_quitting_sink_ends_the_run_without_finishing() {
+    let (log, r) = recorder(Some(5), None);
+    let (other, r2) = recorder(None, None);
+    let mut e = Engine::new(config(None));
+    e.add_sink(r);
+    e.add_sink(r2);
+    let report = e
+        .run(Source::open_file(&trace("curl_google.scap")).unwrap())
+        .unwrap();
+    assert!(report.quit);
+    assert_eq!(log.borrow().len(), 5);
+    assert_eq!(
+        other.borrow().len(),
+        4,
+        "the later sink missed the 5th event"
+    );
+    assert!(!other.borrow().iter().any(|l| l == "finish"));
+}
+
+#[test]
+fn a_stop_handle_ends_the_run_cleanly() {
+    let (log, r) = recorder(None, None);
+    let mut e = Engine::new(config(None));
+    e.add_sink(r);
+    e.stop_handle().stop();
+    let report = e
+        .run(Source::open_file(&trace("curl_google.scap")).unwrap())
+        .unwrap();
+    assert!(!report.quit);
+    assert_eq!(report.handed_out, 1);
+    assert_eq!(log.borrow().last().map(String::as_str), Some("finish"));
+}
+
+#[test]
+fn max_events_counts_handed_out_events() {
+    let (log, r) = recorder(None, None);
+    let mut e = Engine::new(Config {
+        max_events: Some(7),
+        ..config(Some("evt.dir=<"))
+    });
+    e.add_sink(r);
+    let report = e
+        .run(Source::open_file(&trace("curl_google.scap")).unwrap())
+        .unwrap();
+    assert_eq!(report.handed_out, 7);
+    assert_eq!(log.borrow().len(), 8);
+}
