@@ -1,25 +1,32 @@
 #!/usr/bin/env bash
-# Benchmarks sonde against sysdig on a large capture (not part of the tests).
+# File benchmarks: sonde against sysdig 0.29.3 on several captures and
+# filters, in the same run (a benchmark, not a test).
 #
 #   scripts/bench.sh [MIN_EVENTS]        (default 1000000)
 #
-# Environment: SONDE_TRACES (default ../shared/traces beside the repo),
-# BENCH_TRACE (default curl_google.scap), BENCH_DIR (default a temp dir),
-# RUNS (default 3). Needs sysdig and /usr/bin/time (package `time`).
+# Environment: SONDE_TRACES (default ../shared/traces), RUNS (hyperfine runs
+# per command, default 5), BENCH_DIR (default a temp dir), SONDE_BASE (an
+# older sonde binary timed in the same run, for refactors), NO_NET=1 (skip
+# the live-recorded nginx capture). Needs hyperfine, sysdig, and for the
+# network capture root, nginx and wrk.
 #
-# Builds BIG by repeating the trace's event blocks with shifted timestamps
-# (crates/scap/examples/scapgen.rs), checks that sysdig reads it, then times
-# `sonde -r BIG` and `sysdig -r BIG` (output to /dev/null) in the same run,
-# RUNS times each, and reports the best wall time and its peak RSS. Finally it
-# prints the engine rate (decode, decode + state; one core, no output).
+# Captures (each made to hold at least MIN_EVENTS events by repeating its
+# event blocks with shifted timestamps, crates/scap/examples/scapgen.rs):
+#   curl   curl_google.scap (a client: DNS, TLS, files)
+#   files  falco_open-multiple-files.scap (opens, reads, closes)
+#   net    nginx serving wrk on loopback, recorded live by sonde (server
+#          traffic: accept, read, write, close on sockets)
+# Every command runs RUNS times with its output to /dev/null; the table
+# shows hyperfine's median per command, the ratio sysdig/sonde, and at the
+# end the minimum ratio per kind of run.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MIN_EVENTS="${1:-1000000}"
 TRACES="${SONDE_TRACES:-$ROOT/../shared/traces}"
-TRACE="$TRACES/${BENCH_TRACE:-curl_google.scap}"
-RUNS="${RUNS:-3}"
+RUNS="${RUNS:-5}"
 SYSDIG="${SYSDIG:-sysdig}"
+BASE="${SONDE_BASE:-}"
 if [[ -n "${BENCH_DIR:-}" ]]; then
     DIR="$BENCH_DIR"
     mkdir -p "$DIR"
@@ -27,77 +34,135 @@ else
     DIR="$(mktemp -d)"
     trap 'rm -rf "$DIR"' EXIT
 fi
-BIG="$DIR/big.scap"
-
-[[ -r "$TRACE" ]] || { echo "bench: no trace at $TRACE (set SONDE_TRACES)" >&2; exit 2; }
-[[ -x /usr/bin/time ]] || { echo "bench: /usr/bin/time is missing (apt-get install time)" >&2; exit 2; }
-command -v "$SYSDIG" >/dev/null || { echo "bench: $SYSDIG not found" >&2; exit 2; }
+for t in hyperfine "$SYSDIG" jq; do
+    command -v "$t" >/dev/null || { echo "bench: $t not found" >&2; exit 2; }
+done
 
 cd "$ROOT"
 echo "== building (release)" >&2
 cargo build --release --quiet -p sonde -p sonde-scap --bins --examples
+cargo build --release --quiet -p sonde-probe --example syscall_loop
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 SONDE="$TARGET/release/sonde"
+GEN="$TARGET/release/examples/scapgen"
 
-echo "== generating $BIG from $(basename "$TRACE")" >&2
-"$TARGET/release/examples/scapgen" "$TRACE" "$BIG" "$MIN_EVENTS" >&2
-"$SYSDIG" -r "$BIG" | tail -n 1 >&2 # sysdig must read it to the end
+# the bare-syscall baseline of this machine, printed beside the figures
+GETPPID_NS=$("$TARGET/release/examples/syscall_loop" getppid 5000000 2>/dev/null |
+    awk '{printf "%.0f ns (cpu %.0f ns)", $4, $5}' || true)
 
-# best of RUNS (least disturbed by other load): prints "wall_seconds peak_rss_kb"
-measure() {
-    local i out
-    for ((i = 0; i < RUNS; i++)); do
-        /usr/bin/time -o "$DIR/time.out" -f '%e %M' "$@" >/dev/null 2>/dev/null || true
-        tail -n 1 "$DIR/time.out"
-    done | sort -n | head -n 1
+make_net_capture() { # records nginx under wrk with sonde (classic layout)
+    local out=$1
+    [[ $(id -u) -eq 0 ]] && command -v nginx >/dev/null && command -v wrk >/dev/null || return 1
+    local nd="$DIR/nginx"
+    mkdir -p "$nd/html" "$nd/logs"
+    head -c 2048 /dev/urandom | base64 >"$nd/html/index.html"
+    cat >"$nd/nginx.conf" <<NGX
+worker_processes 1;
+pid $nd/nginx.pid;
+error_log $nd/logs/error.log;
+events { worker_connections 256; }
+http {
+    access_log off;
+    server { listen 127.0.0.1:18089; root $nd/html; }
+}
+NGX
+    nginx -c "$nd/nginx.conf" -p "$nd" || return 1
+    sleep 0.3
+    "$SONDE" -w "$out" -n "$MIN_EVENTS" "proc.name in (nginx, wrk)" >/dev/null 2>&1 &
+    local sp=$!
+    sleep 1.5
+    timeout 20 wrk -t 1 -c 8 -d 8s http://127.0.0.1:18089/ >/dev/null 2>&1 || true
+    kill -INT $sp 2>/dev/null || true
+    wait $sp 2>/dev/null || true
+    kill "$(cat "$nd/nginx.pid")" 2>/dev/null || true
+    [[ -s $out ]]
 }
 
-row() { # label, then sonde args... -- sysdig args...
-    local label="$1"; shift
-    local sa=() ya=()
-    while [[ "$1" != "--" ]]; do sa+=("$1"); shift; done
-    shift
-    ya=("$@")
-    read -r sw sm < <(measure "$SONDE" "${sa[@]}")
-    read -r yw ym < <(measure "$SYSDIG" "${ya[@]}")
-    awk -v l="$label" -v sw="$sw" -v sm="$sm" -v yw="$yw" -v ym="$ym" 'BEGIN {
-        printf "| %-28s | %8.2f s | %8.2f s | %6.1fx | %8.1f MB | %8.1f MB |\n",
-            l, sw, yw, (sw > 0 ? yw / sw : 0), sm / 1024, ym / 1024 }'
-}
-
-EVENTS=$("$TARGET/release/examples/scapdump" "$BIG" | tail -n 1 | awk '{print $2}')
-echo
-echo "capture: $(basename "$TRACE") x N = $EVENTS events, $(du -m "$BIG" | cut -f1) MB uncompressed; $(nproc) cores; best of $RUNS"
-echo
-echo "| run                          |  sonde     |  sysdig    | speedup | sonde RSS   | sysdig RSS  |"
-echo "|------------------------------|------------|------------|---------|-------------|-------------|"
-row "-r BIG > /dev/null" -r "$BIG" -- -r "$BIG"
-if "$SONDE" -r "$TRACE" proc.name=curl >/dev/null 2>&1; then
-    row "-r BIG proc.name=curl" -r "$BIG" proc.name=curl -- -r "$BIG" proc.name=curl
-    row "-r BIG evt.type=open" -r "$BIG" evt.type=open -- -r "$BIG" evt.type=open
-    # issue 4: a ten-clause filter mixing proc., fd. and evt. fields
-    F10='(evt.type in (open, openat, read, write, close, connect, sendto, recvfrom) or evt.type=execve) and proc.name=curl and evt.dir=< and not fd.name contains /proc and (fd.typechar=f or fd.typechar=4 or fd.typechar=6) and thread.tid>1 and proc.pid!=0 and not fd.name startswith /dev/pts and evt.cpu>=0 and user.uid>=0'
-    row "-r BIG <10-clause filter>" -r "$BIG" "$F10" -- -r "$BIG" "$F10"
+declare -A CAP
+echo "== generating captures of at least $MIN_EVENTS events" >&2
+"$GEN" "$TRACES/curl_google.scap" "$DIR/curl.scap" "$MIN_EVENTS" >&2
+CAP[curl]="$DIR/curl.scap"
+"$GEN" "$TRACES/falco_open-multiple-files.scap" "$DIR/files.scap" "$MIN_EVENTS" >&2
+CAP[files]="$DIR/files.scap"
+ORDER=(curl files)
+if [[ "${NO_NET:-0}" != 1 ]] && make_net_capture "$DIR/net0.scap"; then
+    "$GEN" "$DIR/net0.scap" "$DIR/net.scap" "$MIN_EVENTS" >&2
+    CAP[net]="$DIR/net.scap"
+    ORDER+=(net)
 else
-    echo "| -r BIG proc.name=curl        | (filters not supported yet: skipped)                                   |"
+    echo "bench: no network capture (needs root, nginx and wrk; or NO_NET=1)" >&2
 fi
-# issue 6: writing (the same events out again), plain and gzip
-row "-r BIG -w out.scap" -r "$BIG" -w "$DIR/out-sonde.scap" -- -r "$BIG" -w "$DIR/out-sysdig.scap"
-row "-r BIG -w out.scap -z" -r "$BIG" -w "$DIR/out-sonde.scap.gz" -z -- -r "$BIG" -w "$DIR/out-sysdig.scap.gz" -z
-echo "| (sizes with -z: sonde $(du -m "$DIR/out-sonde.scap.gz" | cut -f1) MB, sysdig $(du -m "$DIR/out-sysdig.scap.gz" | cut -f1) MB) |"
-rm -f "$DIR"/out-sonde.scap* "$DIR"/out-sysdig.scap*
-if command -v gzip >/dev/null; then
-    gzip -1 -c "$BIG" >"$BIG.gz"
-    row "-r BIG.gz > /dev/null" -r "$BIG.gz" -- -r "$BIG.gz"
-    rm -f "$BIG.gz"
-fi
-if [[ "${BENCH_CHECK:-1}" == 1 ]]; then
-    if cmp -s <("$SONDE" -r "$BIG") <("$SYSDIG" -r "$BIG"); then
-        echo; echo "output check: sonde and sysdig print identical text for BIG"
+
+F10='(evt.type in (open, openat, read, write, close, connect, sendto, recvfrom) or evt.type=execve) and proc.name=curl and evt.dir=< and not fd.name contains /proc and (fd.typechar=f or fd.typechar=4 or fd.typechar=6) and thread.tid>1 and proc.pid!=0 and not fd.name startswith /dev/pts and evt.cpu>=0 and user.uid>=0'
+FILTERS=(
+    "proc.name=curl"
+    "evt.type=open"
+    "$F10"
+    # an expensive clause first
+    "fd.name contains /etc and evt.type in (open, openat) and evt.dir=<"
+    # a negated type list
+    "not evt.type in (read, write, recvfrom, sendto, close, poll, epoll_wait, futex)"
+    # contains on fd.name
+    "fd.name contains .so"
+    # an in list of names
+    "proc.name in (curl, nginx, wrk, cat, bash, sh, sshd)"
+    # mixed or
+    "evt.type=connect or fd.sport=80 or fd.sport=18089 or proc.name=cat or evt.failed=true"
+)
+
+# hyperfine, median seconds of each command (sonde, sysdig[, base])
+time3() {
+    local json="$DIR/hf.json" cmds=()
+    cmds=("$SONDE $*" "$SYSDIG $*")
+    [[ -n $BASE ]] && cmds+=("$BASE $*")
+    hyperfine -N --style none --warmup 1 --runs "$RUNS" --export-json "$json" "${cmds[@]}" >/dev/null 2>&1 ||
+        hyperfine -N --style none --warmup 1 --runs "$RUNS" -i --export-json "$json" "${cmds[@]}" >/dev/null 2>&1
+    jq -r '[.results[].median] | map(tostring) | join(" ")' "$json"
+}
+
+q() { printf "'%s'" "$1"; }
+declare -A MINR
+note_min() { # kind ratio
+    local k=$1 r=$2
+    if [[ -z ${MINR[$k]:-} ]] || awk -v a="$r" -v b="${MINR[$k]}" 'BEGIN{exit !(a<b)}'; then MINR[$k]=$r; fi
+}
+row() { # kind label args...
+    local kind=$1 label=$2; shift 2
+    local s y b r
+    read -r s y b < <(time3 "$@")
+    r=$(awk -v s="$s" -v y="$y" 'BEGIN{printf "%.1f", (s > 0 ? y / s : 0)}')
+    note_min "$kind" "$r"
+    if [[ -n $BASE ]]; then
+        awk -v l="$label" -v s="$s" -v y="$y" -v b="$b" -v r="$r" 'BEGIN {
+            printf "| %-40.40s | %7.3f s | %7.3f s | %5sx | %7.3f s | %+5.1f%% |\n", l, s, y, r, b, (b > 0 ? (s / b - 1) * 100 : 0) }'
     else
-        echo; echo "output check: sonde and sysdig output DIFFER for BIG"
+        awk -v l="$label" -v s="$s" -v y="$y" -v r="$r" 'BEGIN {
+            printf "| %-40.40s | %7.3f s | %7.3f s | %5sx |\n", l, s, y, r }'
     fi
-fi
+}
+
 echo
-echo "engine rate (one core, no output):"
-"$TARGET/release/examples/engine_rate" "$BIG" "$RUNS"
+echo "sonde vs $("$SYSDIG" --version 2>/dev/null | head -1); $(nproc) cores; medians of $RUNS runs (hyperfine), output to /dev/null"
+[[ -n $GETPPID_NS ]] && echo "machine baseline: bare getppid $GETPPID_NS"
+for c in "${ORDER[@]}"; do
+    big=${CAP[$c]}
+    n=$("$SONDE" -r "$big" -q -S 2>/dev/null | awk 'NR>3 {s+=$NF} END {print s+0}')
+    echo
+    echo "### capture '$c': $n events, $(du -m "$big" | cut -f1) MB"
+    echo
+    if [[ -n $BASE ]]; then
+        echo "| run | sonde | sysdig | speedup | sonde (base) | vs base |"
+        echo "|---|---|---|---|---|---|"
+    else
+        echo "| run | sonde | sysdig | speedup |"
+        echo "|---|---|---|---|"
+    fi
+    row read "-r BIG" -r "$big"
+    for f in "${FILTERS[@]}"; do
+        row filter "-r BIG $f" -r "$big" "$f"
+    done
+    row write "-r BIG -w out.scap" -r "$big" -w "$DIR/out.scap"
+    rm -f "$DIR/out.scap"
+done
+echo
+echo "minimum ratio over captures: plain read ${MINR[read]}x, filters ${MINR[filter]}x, -w ${MINR[write]}x"
