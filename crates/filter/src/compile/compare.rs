@@ -17,18 +17,21 @@ use crate::ast::Op;
 fn as_bytes<'v>(v: &'v Value<'_>, tmp: &'v mut String) -> &'v [u8] {
     match v {
         Value::Str(s) => s,
-        other => {
-            *tmp = match other {
-                Value::Int(i) => i.to_string(),
-                Value::Uint(i) => i.to_string(),
-                Value::Double(d) => d.to_string(),
-                Value::Bool(b) => b.to_string(),
-                Value::Ip(ip) => ip.to_string(),
-                Value::Str(_) => unreachable!(),
-            };
-            tmp.as_bytes()
-        }
+        other => as_text(other, tmp),
     }
+}
+
+/// A value that is not a string as text, in `tmp` (out of line: rare).
+fn as_text<'v>(v: &Value<'_>, tmp: &'v mut String) -> &'v [u8] {
+    *tmp = match v {
+        Value::Int(i) => i.to_string(),
+        Value::Uint(i) => i.to_string(),
+        Value::Double(d) => d.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Ip(ip) => ip.to_string(),
+        Value::Str(s) => String::from_utf8_lossy(s).into_owned(),
+    };
+    tmp.as_bytes()
 }
 
 /// The value as an integer (a time in `S.NNNNNNNNN` form as nanoseconds).
