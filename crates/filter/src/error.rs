@@ -7,6 +7,7 @@ pub struct FilterError {
     pub filter: String,
     /// Byte offset of the fault in `filter`.
     pub pos: usize,
+    /// What is wrong.
     pub msg: String,
 }
 

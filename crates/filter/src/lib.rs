@@ -13,6 +13,8 @@
 //! and its registry), the state the fields read (`sonde-state`), or where
 //! in the pipeline a filter runs (`sonde` CLI).
 
+#![warn(missing_docs)]
+
 pub mod ast;
 mod compile;
 mod error;

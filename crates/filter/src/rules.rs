@@ -18,9 +18,12 @@ use crate::parse::parse;
 /// Why a rules file could not be loaded or a rule did not compile.
 #[derive(Debug)]
 pub enum RulesError {
+    /// The file is not valid YAML.
     Yaml(String),
     /// `(item kind, item name, error)`.
     Item(String, String, FilterError),
+    /// `(item kind, item name, message)`: expanding its macros failed (an
+    /// undefined macro, one that does not parse, or nesting too deep).
     Undefined(String, String, String),
 }
 
@@ -39,10 +42,15 @@ impl std::error::Error for RulesError {}
 /// One rule, its condition expanded.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    /// The rule's name.
     pub name: String,
+    /// The condition as written.
     pub condition: String,
+    /// The output format as written.
     pub output: String,
+    /// The priority as written (`WARNING`, ...).
     pub priority: String,
+    /// Whether the rule is enabled.
     pub enabled: bool,
     /// The condition with macros and lists substituted.
     pub expanded: Expr,
@@ -51,7 +59,9 @@ pub struct Rule {
 /// Lists, macros and rules, in load order.
 #[derive(Debug, Default)]
 pub struct Rules {
+    /// Lists by name: their items, appends included.
     pub lists: HashMap<String, Vec<String>>,
+    /// Macros by name: their conditions as written, appends included.
     pub macros: HashMap<String, String>,
     macro_order: Vec<String>,
     rules: Vec<(String, HashMap<String, String>, bool)>,
@@ -75,6 +85,7 @@ fn is_append(item: &Yaml, key: &str) -> bool {
 }
 
 impl Rules {
+    /// No lists, macros or rules.
     pub fn new() -> Rules {
         Rules::default()
     }

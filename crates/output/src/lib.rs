@@ -9,6 +9,8 @@
 //! Does **not** own: field names and `-p` formats (`sonde-fields`), the
 //! state it looks names up in (`sonde-state`), or writing capture files.
 
+#![warn(missing_docs)]
+
 pub mod num;
 pub mod params;
 

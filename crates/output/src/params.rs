@@ -26,6 +26,7 @@ pub enum BufFmt {
 /// Options shared by every rendering call.
 #[derive(Debug, Clone, Copy)]
 pub struct RenderOpts {
+    /// How byte buffers are shown.
     pub buf_fmt: BufFmt,
     /// Byte buffers longer than this are cut with `...` (0: never), as
     /// sysdig's `max_evt_output_len` (80 unless -v).
@@ -102,6 +103,8 @@ pub(crate) fn render_param_bytes(
     render_value(st, ev, pi, ptype, fmt, payload, opts, val, resolved);
 }
 
+/// Appends a number in print format `fmt`: hex and octal of the low
+/// `width` bytes, zero-padded decimal, or decimal (signed if `is_signed`).
 fn num(
     out: &mut Vec<u8>,
     fmt: PrintFmt,
@@ -144,6 +147,8 @@ fn num(
     };
 }
 
+/// Renders a value of type `ptype` (the selected type of a dynamic
+/// parameter) into `val`, its resolved form into `resolved`.
 #[allow(clippy::too_many_arguments)]
 fn render_value(
     st: &State,
@@ -169,27 +174,7 @@ fn render_value(
             // sysdig prints UINT64 in decimal as a signed value
             num(val, fmt, le_int(p), le_uint(p), true, p.len())
         }
-        T::Fd | T::Fd32 => {
-            let fd = le_int(p);
-            push_i64(val, fd);
-            if let Some(t) = st.thread(ev.tid) {
-                if fd >= 0 {
-                    if let Some(f) = st.fd_of(t, fd) {
-                        f.annotation(resolved);
-                        // control characters are dropped (rare: check first)
-                        if resolved.iter().any(|&c| c < 0x20 && c != b'\t') {
-                            resolved.retain(|&c| c >= 0x20 || c == b'\t');
-                        }
-                    }
-                } else if fd == -100 {
-                    resolved.extend_from_slice(b"AT_FDCWD");
-                } else if fd < 0 {
-                    if let Some(n) = sonde_event::errno_name(-fd) {
-                        resolved.extend_from_slice(n.as_bytes());
-                    }
-                }
-            }
-        }
+        T::Fd | T::Fd32 => render_fd(st, ev, le_int(p), val, resolved),
         T::Pid | T::Pid32 => {
             let pid = le_int(p);
             push_i64(val, pid);
@@ -201,9 +186,7 @@ fn render_value(
             let v = le_int(p);
             push_i64(val, v);
             if v < 0 {
-                if let Some(n) = sonde_event::errno_name(-v) {
-                    resolved.extend_from_slice(n.as_bytes());
-                }
+                push_errno_name(-v, resolved);
             }
         }
         T::Charbuf => {
@@ -217,51 +200,9 @@ fn render_value(
         }
         T::Sockaddr => render_sockaddr(p, val),
         T::Socktuple => render_socktuple(p, val),
-        T::Fdlist => {
-            if p.len() >= 2 {
-                let n = u16::from_le_bytes([p[0], p[1]]) as usize;
-                let mut pos = 2;
-                for j in 0..n {
-                    if pos + 10 > p.len() {
-                        break;
-                    }
-                    let fd = le_int(&p[pos..pos + 8]);
-                    let fl = i16::from_le_bytes([p[pos + 8], p[pos + 9]]) as i32 as u32;
-                    let tch = st.fd(ev.tid, fd).map(|f| f.kind.type_char()).unwrap_or('?');
-                    let _ = write!(val, "{}:{}{:x}", fd as u64, tch, fl);
-                    if j + 1 < n {
-                        val.push(b' ');
-                    }
-                    pos += 10;
-                }
-            }
-        }
-        T::Syscallid => {
-            let id = le_uint(p) as u32;
-            push_u64(val, id as u64);
-            if let Some(n) = sonde_event::syscall_name(id) {
-                resolved.extend_from_slice(n.as_bytes());
-            }
-        }
-        T::Sigtype => {
-            let v = le_uint(p);
-            push_u64(val, v);
-            if let Some(n) = signal_name(v as u8) {
-                resolved.extend_from_slice(n.as_bytes());
-            }
-        }
-        T::Reltime => {
-            let v = le_uint(p);
-            if v == u64::MAX {
-                val.extend_from_slice(b"none");
-            } else {
-                let _ = write!(val, "{v}");
-                let _ = write!(resolved, "{}s", fmt_g(v as f64 / 1e9));
-            }
-        }
-        T::Abstime => {
-            let v = le_uint(p);
-            push_u64(val, v);
+        T::Fdlist => render_fdlist(st, ev, p, val),
+        T::Syscallid | T::Sigtype | T::Reltime | T::Abstime => {
+            render_time_or_id(ptype, p, val, resolved)
         }
         T::Flags8
         | T::Flags16
@@ -269,35 +210,8 @@ fn render_value(
         | T::Mode
         | T::Enumflags8
         | T::Enumflags16
-        | T::Enumflags32 => {
-            let v = le_uint(p);
-            if ptype == T::Mode {
-                num(val, fmt, v as i64, v, false, 4);
-            } else {
-                push_u64(val, v);
-            }
-            if let Some(tab) = pi.symbols {
-                flags_symbols(tab.entries, v, ptype.is_enum(), resolved);
-            }
-        }
-        T::Uid | T::Gid => {
-            let v = le_uint(p) as u32;
-            if v == u32::MAX {
-                val.extend_from_slice(b"-1");
-                resolved.extend_from_slice(b"<NONE>");
-            } else {
-                push_u64(val, v as u64);
-                let name = if ptype == T::Uid {
-                    st.users.get(&v).map(|u| u.name.as_slice())
-                } else {
-                    st.groups.get(&v).map(|g| g.name.as_slice())
-                };
-                match name {
-                    Some(n) => resolved.extend_from_slice(n),
-                    None => resolved.extend_from_slice(b"<NA>"),
-                }
-            }
-        }
+        | T::Enumflags32 => render_flags(pi, ptype, fmt, p, val, resolved),
+        T::Uid | T::Gid => render_id(st, ptype, p, val, resolved),
         T::Bool => {
             let v = le_uint(p);
             val.extend_from_slice(if v != 0 { b"true" } else { b"false" });
@@ -323,6 +237,135 @@ fn render_value(
         T::Sigset | T::L4proto | T::Sockfamily => push_u64(val, le_uint(p)),
         T::Dyn => val.extend_from_slice(b"INVALID DYNAMIC PARAMETER"),
         T::None | T::Ipv4net | T::Ipv6net | T::Ipaddr | T::Ipnet => {}
+    }
+}
+
+/// Appends the errno name of `errno` (positive), if it has one.
+#[inline]
+fn push_errno_name(errno: i64, out: &mut Vec<u8>) {
+    if let Some(n) = sonde_event::errno_name(errno) {
+        out.extend_from_slice(n.as_bytes());
+    }
+}
+
+/// An fd: its number, resolved to the fd's annotation in the event
+/// thread's table (`<f>/etc/passwd`), `AT_FDCWD`, or an errno name.
+#[inline]
+fn render_fd(st: &State, ev: &RawEvent<'_>, fd: i64, val: &mut Vec<u8>, resolved: &mut Vec<u8>) {
+    push_i64(val, fd);
+    if let Some(t) = st.thread(ev.tid) {
+        if fd >= 0 {
+            if let Some(f) = st.fd_of(t, fd) {
+                f.annotation(resolved);
+                // control characters are dropped (rare: check first)
+                if resolved.iter().any(|&c| c < 0x20 && c != b'\t') {
+                    resolved.retain(|&c| c >= 0x20 || c == b'\t');
+                }
+            }
+        } else if fd == -100 {
+            resolved.extend_from_slice(b"AT_FDCWD");
+        } else if fd < 0 {
+            push_errno_name(-fd, resolved);
+        }
+    }
+}
+
+/// An fd list (poll): `fd:<type char><flags in hex>` for each, space-separated.
+fn render_fdlist(st: &State, ev: &RawEvent<'_>, p: &[u8], val: &mut Vec<u8>) {
+    use std::io::Write;
+    if p.len() < 2 {
+        return;
+    }
+    let n = u16::from_le_bytes([p[0], p[1]]) as usize;
+    let mut pos = 2;
+    for j in 0..n {
+        if pos + 10 > p.len() {
+            break;
+        }
+        let fd = le_int(&p[pos..pos + 8]);
+        let fl = i16::from_le_bytes([p[pos + 8], p[pos + 9]]) as i32 as u32;
+        let tch = st.fd(ev.tid, fd).map(|f| f.kind.type_char()).unwrap_or('?');
+        let _ = write!(val, "{}:{}{:x}", fd as u64, tch, fl);
+        if j + 1 < n {
+            val.push(b' ');
+        }
+        pos += 10;
+    }
+}
+
+/// A syscall id or signal (resolved to its name), a relative time
+/// (resolved to seconds) or an absolute time.
+fn render_time_or_id(ptype: ParamType, p: &[u8], val: &mut Vec<u8>, resolved: &mut Vec<u8>) {
+    use std::io::Write;
+    use ParamType as T;
+    match ptype {
+        T::Syscallid => {
+            let id = le_uint(p) as u32;
+            push_u64(val, id as u64);
+            if let Some(n) = sonde_event::syscall_name(id) {
+                resolved.extend_from_slice(n.as_bytes());
+            }
+        }
+        T::Sigtype => {
+            let v = le_uint(p);
+            push_u64(val, v);
+            if let Some(n) = signal_name(v as u8) {
+                resolved.extend_from_slice(n.as_bytes());
+            }
+        }
+        T::Reltime => {
+            let v = le_uint(p);
+            if v == u64::MAX {
+                val.extend_from_slice(b"none");
+            } else {
+                let _ = write!(val, "{v}");
+                let _ = write!(resolved, "{}s", fmt_g(v as f64 / 1e9));
+            }
+        }
+        _ => push_u64(val, le_uint(p)),
+    }
+}
+
+/// Flags, enums and modes: the number (a mode in its print format),
+/// resolved to the symbols of the parameter's table.
+#[inline]
+fn render_flags(
+    pi: &ParamInfo,
+    ptype: ParamType,
+    fmt: PrintFmt,
+    p: &[u8],
+    val: &mut Vec<u8>,
+    resolved: &mut Vec<u8>,
+) {
+    let v = le_uint(p);
+    if ptype == ParamType::Mode {
+        num(val, fmt, v as i64, v, false, 4);
+    } else {
+        push_u64(val, v);
+    }
+    if let Some(tab) = pi.symbols {
+        flags_symbols(tab.entries, v, ptype.is_enum(), resolved);
+    }
+}
+
+/// A user or group id, resolved to its name (`<NA>` when unknown, `-1`
+/// and `<NONE>` for no id).
+fn render_id(st: &State, ptype: ParamType, p: &[u8], val: &mut Vec<u8>, resolved: &mut Vec<u8>) {
+    let v = le_uint(p) as u32;
+    if v == u32::MAX {
+        val.extend_from_slice(b"-1");
+        resolved.extend_from_slice(b"<NONE>");
+        return;
+    }
+    push_u64(val, v as u64);
+    let name = if ptype == ParamType::Uid {
+        st.users.get(&v).map(|u| u.name.as_slice())
+    } else {
+        st.groups.get(&v).map(|g| g.name.as_slice())
+    };
+    match name {
+        Some(n) => resolved.extend_from_slice(n),
+        None => resolved.extend_from_slice(b"<NA>"),
     }
 }
 
@@ -428,6 +471,7 @@ pub fn render_buffer(p: &[u8], opts: &RenderOpts, out: &mut Vec<u8>) {
     }
 }
 
+/// Appends `p` in base64, padded.
 fn base64_into(p: &[u8], out: &mut Vec<u8>) {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     for ch in p.chunks(3) {
@@ -448,6 +492,7 @@ fn base64_into(p: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// A socket address: `ip:port`, a unix path, or `NULL`.
 fn render_sockaddr(p: &[u8], out: &mut Vec<u8>) {
     use std::io::Write;
     match p.first() {
@@ -476,6 +521,7 @@ fn render_sockaddr(p: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+/// A socket tuple: `sip:sport->dip:dport`, or unix endpoints and path.
 fn render_socktuple(p: &[u8], out: &mut Vec<u8>) {
     use std::io::Write;
     match p.first() {

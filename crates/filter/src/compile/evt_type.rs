@@ -1,0 +1,113 @@
+//! `evt.type`: checking the names a filter uses, precomputing a check per
+//! event code, and the sets of event codes and names a filter can accept
+//! (what the live probe asks the kernel for).
+
+use std::collections::BTreeSet;
+
+use sonde_fields::Field;
+
+use super::node::{Cmp, Node, Src, StrCmp};
+use super::strmatch::str_match;
+
+/// The names of `cands` the tree can accept (see [`super::Filter::event_type_names`]).
+pub(super) fn names<'a>(n: &Node, cands: &[&'a str]) -> Option<BTreeSet<&'a str>> {
+    match n {
+        Node::And(v) => {
+            let mut acc: Option<BTreeSet<&'a str>> = None;
+            for c in v {
+                if let Some(s) = names(c, cands) {
+                    acc = Some(match acc {
+                        None => s,
+                        Some(a) => a.intersection(&s).copied().collect(),
+                    });
+                }
+            }
+            acc
+        }
+        Node::Or(v) => {
+            let mut acc = BTreeSet::new();
+            for c in v {
+                acc.extend(names(c, cands)?);
+            }
+            Some(acc)
+        }
+        Node::Not(_) => None,
+        Node::Leaf(l) => match (&l.cmp, &l.src) {
+            (Cmp::EvtType { fallback, .. }, Src::Field(Field::EvtType)) => {
+                match fallback.as_ref() {
+                    Cmp::Str(s) => Some(
+                        cands
+                            .iter()
+                            .copied()
+                            .filter(|c| str_match(s, c.as_bytes()))
+                            .collect(),
+                    ),
+                    _ => None,
+                }
+            }
+            _ => None,
+        },
+    }
+}
+
+/// The event codes the tree can accept (see [`super::Filter::event_types`]).
+pub(super) fn types(n: &Node) -> Option<BTreeSet<u16>> {
+    match n {
+        Node::And(v) => {
+            let mut acc: Option<BTreeSet<u16>> = None;
+            for c in v {
+                if let Some(s) = types(c) {
+                    acc = Some(match acc {
+                        None => s,
+                        Some(a) => a.intersection(&s).copied().collect(),
+                    });
+                }
+            }
+            acc
+        }
+        Node::Or(v) => {
+            let mut acc = BTreeSet::new();
+            for c in v {
+                acc.extend(types(c)?);
+            }
+            Some(acc)
+        }
+        Node::Not(_) => None,
+        Node::Leaf(l) => match &l.cmp {
+            Cmp::EvtType { new, old, .. } if matches!(l.src, Src::Field(Field::EvtType)) => {
+                let mut s: BTreeSet<u16> = (0..new.len())
+                    .filter(|&c| new[c] || old[c])
+                    .map(|c| c as u16)
+                    .collect();
+                s.insert(sonde_event::codes::GENERIC_E);
+                s.insert(sonde_event::codes::GENERIC_X);
+                Some(s)
+            }
+            _ => None,
+        },
+    }
+}
+
+/// Whether `name` is an event or syscall name.
+pub(super) fn known_event_type(name: &str) -> bool {
+    sonde_event::EVENTS
+        .iter()
+        .any(|e| e.name == name || e.old_name == name)
+        || sonde_event::SYSCALL_NAMES.iter().any(|(_, n)| *n == name)
+}
+
+/// Precomputes an evt.type comparison over every event code.
+pub(super) fn evt_type_cmp(s: StrCmp) -> Cmp {
+    let n = sonde_event::EVENTS.len();
+    let mut new = vec![false; n];
+    let mut old = vec![false; n];
+    for (i, e) in sonde_event::EVENTS.iter().enumerate() {
+        new[i] = str_match(&s, e.name.as_bytes());
+        old[i] = str_match(&s, e.old_name.as_bytes());
+    }
+    Cmp::EvtType {
+        new,
+        old,
+        fallback: Box::new(Cmp::Str(s)),
+    }
+}

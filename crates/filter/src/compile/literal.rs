@@ -1,0 +1,151 @@
+//! Converting the values of a comparison once, by the type of the field
+//! they are compared with: numbers, booleans, addresses and networks,
+//! bytes (decoded from hex for `bcontains`), regular expressions.
+
+use std::net::IpAddr;
+
+use sonde_fields::parse_int;
+use sonde_fields::registry::FieldType;
+
+use super::err;
+use super::node::{Cmp, Net, StrCmp};
+use crate::ast::{Lit, Op};
+use crate::error::FilterError;
+
+/// Parses `ADDR` or `ADDR/PREFIX`.
+fn parse_net(s: &str) -> Option<Net> {
+    let (a, p) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let addr: IpAddr = a.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = match p {
+        Some(p) => p.parse::<u8>().ok().filter(|&p| p <= max)?,
+        None => max,
+    };
+    Some(Net { addr, prefix })
+}
+
+/// Decodes hexadecimal bytes (`bcontains 0a0b`).
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim();
+    if s.len() % 2 == 1 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The comparison of a field of type `ty` with `lits` by `op`.
+pub(super) fn values(op: Op, ty: FieldType, lits: &[&Lit], text: &str) -> Result<Cmp, FilterError> {
+    if !op.is_list() && lits.len() != 1 {
+        let pos = lits.get(1).map(|l| l.pos).unwrap_or(0);
+        return Err(err(text, pos, format!("'{}' takes one value", op.name())));
+    }
+    let bad = |l: &Lit, what: &str| {
+        err(
+            text,
+            l.pos,
+            format!("bad value '{}': expected {what}", l.text),
+        )
+    };
+    Ok(match ty {
+        FieldType::Double => Cmp::Float(
+            op,
+            lits.iter()
+                .map(|l| l.text.trim().parse::<f64>().map_err(|_| bad(l, "a number")))
+                .collect::<Result<_, _>>()?,
+        ),
+        t if t.is_integer() => {
+            let mut v = Vec::new();
+            for l in lits {
+                let mut n = parse_int(l.text.as_bytes()).ok_or_else(|| bad(l, "an integer"))?;
+                if !t.is_signed() && n < 0 {
+                    // as sysdig: -1 for a UINT32 is 4294967295
+                    let bits = match t {
+                        FieldType::Uint8 => 8,
+                        FieldType::Uint16 | FieldType::Port => 16,
+                        FieldType::Uint32 => 32,
+                        _ => 64,
+                    };
+                    if n < -(1i128 << (bits - 1)) {
+                        return Err(bad(l, "an integer in range"));
+                    }
+                    n += 1i128 << bits;
+                }
+                v.push(n);
+            }
+            Cmp::Int(op, v)
+        }
+        FieldType::Bool => Cmp::Bool(
+            op,
+            lits.iter()
+                .map(|l| match l.text.as_str() {
+                    "true" | "TRUE" | "True" | "1" => Ok(true),
+                    "false" | "FALSE" | "False" | "0" => Ok(false),
+                    _ => Err(bad(l, "true or false")),
+                })
+                .collect::<Result<_, _>>()?,
+        ),
+        FieldType::IpAddr | FieldType::IpNet => Cmp::Ip(
+            op,
+            lits.iter()
+                .map(|l| parse_net(l.text.trim()).ok_or_else(|| bad(l, "an IP address or network")))
+                .collect::<Result<_, _>>()?,
+        ),
+        FieldType::Dynamic => {
+            let num: Option<Vec<i128>> =
+                lits.iter().map(|l| parse_int(l.text.as_bytes())).collect();
+            let num = match (num, op) {
+                (Some(v), Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge | Op::In) => {
+                    Some(Box::new(Cmp::Int(op, v)))
+                }
+                _ => None,
+            };
+            Cmp::Dynamic(num, Box::new(str_cmp(op, lits, text)?))
+        }
+        _ => str_cmp(op, lits, text)?,
+    })
+}
+
+/// A string comparison (bytes, or a regular expression).
+fn str_cmp(op: Op, lits: &[&Lit], text: &str) -> Result<Cmp, FilterError> {
+    let mut vals: Vec<Vec<u8>> = Vec::with_capacity(lits.len());
+    for l in lits {
+        let v = match op {
+            Op::BContains | Op::BStartsWith => unhex(&l.text).ok_or_else(|| {
+                err(
+                    text,
+                    l.pos,
+                    format!("bad value '{}': expected hexadecimal bytes", l.text),
+                )
+            })?,
+            Op::IContains => l.text.to_ascii_lowercase().into_bytes(),
+            _ => l.text.clone().into_bytes(),
+        };
+        vals.push(v);
+    }
+    let regex = if op == Op::Regex {
+        let l = lits[0];
+        Some(
+            regex_lite::Regex::new(&format!("^(?:{})$", l.text))
+                .map_err(|e| err(text, l.pos, format!("bad regular expression: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let set = if matches!(op, Op::In | Op::Intersects) && vals.len() > 8 {
+        Some(vals.iter().cloned().collect())
+    } else {
+        None
+    };
+    Ok(Cmp::Str(StrCmp {
+        op,
+        vals,
+        set,
+        regex,
+    }))
+}

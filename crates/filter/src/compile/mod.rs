@@ -1,0 +1,151 @@
+//! Compiling an AST into a typed evaluator, and running it per event.
+//!
+//! Values in the filter are converted once, by the type of the field they
+//! are compared with (numbers as numbers, addresses and networks as
+//! addresses, strings as bytes). A comparison whose field has no value for
+//! the event is false, whatever the operator (sysdig's rule); `not` then
+//! makes it true. `and`/`or` operands are reordered cheapest first, which
+//! cannot change the result: evaluation has no side effects.
+//!
+//! This module owns [`Filter`] (its public face) and the walk from an
+//! [`Expr`] to a tree of [`node::Node`]s. The parts live beside it:
+//!
+//! | module | owns |
+//! |---|---|
+//! | `node` | the compiled tree: nodes, value sources, comparisons |
+//! | `check` | one comparison: resolving its field, checking its operator |
+//! | `literal` | converting the compared values by field type |
+//! | `merge` | merging or-ed equalities on one field into one list |
+//! | `cost` | the cost order of `and`/`or` operands |
+//! | `evt_type` | `evt.type` checks and the event-type sets they allow |
+//! | `eval` | running the tree per event, extracting each source's value |
+//! | `compare` | comparing an extracted value, per type |
+//! | `strmatch` | the string operators (`contains`, `pmatch`, ...) |
+
+mod check;
+mod compare;
+mod cost;
+mod eval;
+mod evt_type;
+mod literal;
+mod merge;
+mod node;
+mod strmatch;
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+use sonde_fields::Ctx;
+
+use crate::ast::Expr;
+use crate::error::FilterError;
+
+use check::compile_check;
+use cost::cost;
+use eval::{eval, Env};
+use evt_type::{names, types};
+use merge::merge_equalities;
+use node::Node;
+
+/// A compiled filter.
+pub struct Filter {
+    root: Node,
+    text: String,
+    scratch: RefCell<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for Filter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Filter").field("text", &self.text).finish()
+    }
+}
+
+/// A filter error at byte `pos` of `text`.
+fn err(text: &str, pos: usize, msg: impl Into<String>) -> FilterError {
+    FilterError::new(text, pos, msg)
+}
+
+impl Filter {
+    /// Parses and compiles `text`.
+    pub fn new(text: &str) -> Result<Filter, FilterError> {
+        let ast = crate::parse::parse(text)?;
+        Filter::from_ast(&ast, text)
+    }
+
+    /// Compiles a parsed filter. `text` is the source the positions refer to.
+    pub fn from_ast(ast: &Expr, text: &str) -> Result<Filter, FilterError> {
+        let root = compile(ast, text)?;
+        Ok(Filter {
+            root,
+            text: text.to_string(),
+            scratch: RefCell::new((Vec::new(), Vec::new())),
+        })
+    }
+
+    /// The filter text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the event in `ctx` passes the filter.
+    pub fn matches(&self, ctx: &Ctx<'_, '_>) -> bool {
+        self.matches_with(ctx, false)
+    }
+
+    /// As [`Filter::matches`]; `no_event_fd` says the event has no fd of
+    /// its own (sysdig's `m_fdinfo`): what libsinsp gives an exit event
+    /// after its enter event was rejected by the capture filter. Then
+    /// `evt.buflen` has no value and I/O events have category "unknown";
+    /// `fd.*` fields still find the thread's last fd.
+    pub fn matches_with(&self, ctx: &Ctx<'_, '_>, no_event_fd: bool) -> bool {
+        let mut s = self.scratch.borrow_mut();
+        let (a, b) = &mut *s;
+        let env = Env { no_event_fd };
+        eval(&self.root, ctx, &env, a, b)
+    }
+
+    /// The event codes this filter can accept, or None when it may accept
+    /// any event (no usable `evt.type` restriction).
+    pub fn event_types(&self) -> Option<BTreeSet<u16>> {
+        types(&self.root)
+    }
+
+    /// Of `candidates` (event or syscall names), those this filter's
+    /// `evt.type` checks can accept, or None when it may accept any event.
+    /// The live probe uses it to choose the syscalls the kernel passes on,
+    /// including those that arrive as generic `syscall` events.
+    pub fn event_type_names<'a>(&self, candidates: &[&'a str]) -> Option<BTreeSet<&'a str>> {
+        names(&self.root, candidates)
+    }
+}
+
+/// Compiles an expression: operands of `or` merged where they can be,
+/// operands of `and`/`or` ordered cheapest first.
+fn compile(e: &Expr, text: &str) -> Result<Node, FilterError> {
+    Ok(match e {
+        Expr::And(v) | Expr::Or(v) => {
+            let mut nodes = v
+                .iter()
+                .map(|x| compile(x, text))
+                .collect::<Result<Vec<_>, _>>()?;
+            if matches!(e, Expr::Or(_)) {
+                nodes = merge_equalities(nodes);
+            }
+            nodes.sort_by_key(cost);
+            if matches!(e, Expr::And(_)) {
+                Node::And(nodes)
+            } else {
+                Node::Or(nodes)
+            }
+        }
+        Expr::Not(x) => Node::Not(Box::new(compile(x, text)?)),
+        Expr::Macro { name, pos } => {
+            return Err(err(
+                text,
+                *pos,
+                format!("'{name}' is not a field: expected a field name such as evt.type (or an undefined macro)"),
+            ))
+        }
+        Expr::Check(c) => Node::Leaf(Box::new(compile_check(c, text)?)),
+    })
+}

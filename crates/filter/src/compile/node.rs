@@ -1,0 +1,127 @@
+//! The compiled filter tree: `and`/`or`/`not` nodes over leaves, each leaf
+//! a value source ([`Src`]) and a comparison ([`Cmp`]) whose values were
+//! converted once, at compile time, to the type of the field.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use sonde_fields::registry::FieldType;
+use sonde_fields::Field;
+
+use crate::ast::{Op, Transformer};
+
+/// A node of the compiled tree.
+pub(super) enum Node {
+    And(Vec<Node>),
+    Or(Vec<Node>),
+    Not(Box<Node>),
+    Leaf(Box<Leaf>),
+}
+
+/// Where a compared value comes from.
+pub(super) enum Src {
+    /// One field.
+    Field(Field),
+    /// Any of these fields (`fd.ip`: client or server address).
+    Any(Vec<Field>),
+    /// A registry field sonde does not extract yet: never has a value.
+    Missing,
+    /// `proc.aname` / `proc.apid` without an index: matches when any
+    /// ancestor of the process (parent, grandparent, ...) matches.
+    Ancestors(Ancestor),
+    /// `proc.env[NAME]`: the value of one environment variable.
+    EnvVar(Vec<u8>),
+    /// `evt.around[T]`: compared with a window in milliseconds.
+    Around(u64),
+    /// A transformer (`tolower(...)`, ...) applied to another source.
+    Transform(Transformer, Box<Src>),
+}
+
+/// What of an ancestor `proc.a*` compares.
+#[derive(Clone, Copy)]
+pub(super) enum Ancestor {
+    Name,
+    Pid,
+    Exe,
+    Exepath,
+}
+
+/// One comparison: a source, what it is compared with, and its cost.
+pub(super) struct Leaf {
+    pub(super) src: Src,
+    pub(super) cmp: Cmp,
+    /// Relative cost of extracting the source (see `cost`).
+    pub(super) cost: u8,
+}
+
+/// An address with a prefix length (a plain address has the full length).
+#[derive(Clone, Copy)]
+pub(super) struct Net {
+    pub(super) addr: IpAddr,
+    pub(super) prefix: u8,
+}
+
+impl Net {
+    /// Whether `ip` is in this network (never across address families).
+    pub(super) fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip) {
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                let m = if self.prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - self.prefix as u32)
+                };
+                u32::from(n) & m == u32::from(a) & m
+            }
+            (IpAddr::V6(n), IpAddr::V6(a)) => {
+                let m = if self.prefix == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - self.prefix as u32)
+                };
+                u128::from(n) & m == u128::from(a) & m
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A comparison, with its values converted to the field's type.
+pub(super) enum Cmp {
+    /// `exists`: any value passes.
+    Exists,
+    /// evt.type, decided per event code; generic events use `fallback`.
+    EvtType {
+        /// Per event code: whether its current name passes.
+        new: Vec<bool>,
+        /// Per event code: whether its sysdig 0.29 name passes.
+        old: Vec<bool>,
+        /// The string comparison, for generic events (by syscall name).
+        fallback: Box<Cmp>,
+    },
+    /// Integers (and times) against integers.
+    Int(Op, Vec<i128>),
+    /// Doubles against doubles.
+    Float(Op, Vec<f64>),
+    /// Booleans against booleans.
+    Bool(Op, Vec<bool>),
+    /// Addresses against addresses or networks.
+    Ip(Op, Vec<Net>),
+    /// Bytes against bytes.
+    Str(StrCmp),
+    /// `evt.rawarg.*`: numeric when both sides read as numbers.
+    Dynamic(Option<Box<Cmp>>, Box<Cmp>),
+    /// Against another field (`val(...)`), compared as `ty`.
+    Field(Op, Box<Src>, FieldType),
+}
+
+/// A string comparison.
+pub(super) struct StrCmp {
+    pub(super) op: Op,
+    /// The values (lowercased for `icontains`, decoded for `bcontains`).
+    pub(super) vals: Vec<Vec<u8>>,
+    /// The values as a set, for `in` lists longer than eight.
+    pub(super) set: Option<HashSet<Vec<u8>>>,
+    /// The compiled pattern of `regex`, anchored at both ends.
+    pub(super) regex: Option<regex_lite::Regex>,
+}
