@@ -58,9 +58,12 @@ impl<W: Write> Printer<W> {
     /// Renders one event into the buffer (writing it out when full).
     pub fn event(&mut self, ctx: &Ctx<'_, '_>) -> std::io::Result<()> {
         let start = self.buf.len();
-        if self.json {
-            json_line(&self.format, ctx, &mut self.buf);
-        } else if !self.format.render(ctx, &mut self.buf) {
+        let rendered = if self.json {
+            json_line(&self.format, ctx, &mut self.buf)
+        } else {
+            self.format.render(ctx, &mut self.buf)
+        };
+        if !rendered {
             self.buf.truncate(start);
             return Ok(());
         }

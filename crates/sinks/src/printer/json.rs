@@ -189,7 +189,9 @@ fn utf8_codepoint(s: &[u8]) -> (u32, usize) {
 }
 
 /// Renders the format's fields as a JSON object with keys in sorted order.
-pub(crate) fn json_line(format: &Format, ctx: &Ctx<'_, '_>, out: &mut Vec<u8>) {
+/// Returns false when a field is missing and the format has no `*`: sysdig
+/// skips such events in JSON as in text.
+pub(crate) fn json_line(format: &Format, ctx: &Ctx<'_, '_>, out: &mut Vec<u8>) -> bool {
     let mut fields: Vec<(&str, &Field)> = format.fields().collect();
     fields.sort_by(|a, b| a.0.cmp(b.0));
     fields.dedup_by(|a, b| a.0 == b.0);
@@ -210,6 +212,9 @@ pub(crate) fn json_line(format: &Format, ctx: &Ctx<'_, '_>, out: &mut Vec<u8>) {
             val.clear();
         }
         if !ctx.extract(f, &mut val) {
+            if !format.always {
+                return false;
+            }
             out.extend_from_slice(b"null");
             continue;
         }
@@ -236,4 +241,5 @@ pub(crate) fn json_line(format: &Format, ctx: &Ctx<'_, '_>, out: &mut Vec<u8>) {
         }
     }
     out.push(b'}');
+    true
 }
