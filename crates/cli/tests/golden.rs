@@ -36,6 +36,8 @@ const FLAG_SETS: &[&[&str]] = &[
     &["-j", "-D"],
     &["-j", "-pc"],
     &["-j", "-x"],
+    // without `*`, events with a missing field are skipped in JSON too
+    &["-j", "-p", "%evt.num %user.shell %fd.name"],
     &[
         "-p",
         "%evt.num %5evt.cpu %12proc.name %3evt.type %evt.arg.fd",
