@@ -12,6 +12,7 @@
 //! probe) all produce [`RawEvent`]s so that every sink treats them alike.
 
 pub mod codes;
+pub mod meta;
 mod raw;
 mod table;
 mod types;

@@ -8,7 +8,8 @@
 //! sonde's v2 event layout (what [`sonde_event::RawEvent::parse`] reads), the
 //! kernel-side filters (syscall set, traced process tree, the capturing process
 //! itself), the drop counters, and the initial state of the machine read from
-//! `/proc` ([`proc::scan`], as `sonde_scap` process and fd records).
+//! `/proc` ([`proc::scan`], as the `sonde_event::meta` process and fd records
+//! capture files carry).
 //!
 //! Does **not** own: what events mean (`sonde-event`), applying them
 //! (`sonde-state`), filtering or printing (`sonde-fields`, `sonde-output`),

@@ -35,6 +35,28 @@ pub enum Block<'a> {
     },
 }
 
+impl Block<'_> {
+    /// The metadata this block carries (None for the section header,
+    /// events and skipped blocks): what `sonde_state::State` applies.
+    pub fn meta(&self) -> Option<sonde_event::meta::MetaRef<'_>> {
+        use sonde_event::meta::MetaRef;
+        Some(match self {
+            Block::Machine(m) => MetaRef::Machine(m),
+            Block::Threads(ts) => MetaRef::Threads(ts),
+            Block::Fds { tid, fds } => MetaRef::Fds { tid: *tid, fds },
+            Block::Users(u) => MetaRef::Users(u),
+            Block::Ifaces(i) => MetaRef::Ifaces(i),
+            Block::Section(_) | Block::Event(_) | Block::Skipped { .. } => return None,
+        })
+    }
+}
+
+impl sonde_event::meta::AsMeta for Block<'_> {
+    fn as_meta(&self) -> Option<sonde_event::meta::MetaRef<'_>> {
+        self.meta()
+    }
+}
+
 /// A streaming `.scap` reader over any byte source; gzip is detected from
 /// the first bytes and undone transparently.
 pub struct Reader<R> {

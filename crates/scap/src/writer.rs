@@ -13,16 +13,7 @@ use sonde_event::RawEvent;
 
 use crate::blocks::*;
 
-/// Everything written before the first event.
-#[derive(Debug, Clone, Default)]
-pub struct Metadata {
-    pub machine: Option<MachineInfo>,
-    pub ifaces: IfList,
-    pub users: UserList,
-    pub threads: Vec<ThreadInfo>,
-    /// fd lists by thread id; only threads present in `threads` are written.
-    pub fds: Vec<(i64, Vec<FdInfo>)>,
-}
+pub use sonde_event::meta::Metadata;
 
 /// A block-at-a-time capture writer.
 pub struct Writer<W: Write> {

@@ -3,8 +3,10 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use rustc_hash::FxHashMap;
+use sonde_event::meta::{
+    AsMeta, FdDetail, FdInfo, GroupInfo, IfList, MachineInfo, MetaRef, ThreadInfo, UserInfo,
+};
 use sonde_event::{codes as c, Direction, RawEvent};
-use sonde_scap::{Block, FdDetail, GroupInfo, IfList, MachineInfo, ThreadInfo, UserInfo};
 
 use crate::container::{container_id_from_cgroups, parse_container_json, Container};
 use crate::fd::{Fd, FdType, L4Proto, SockAddrs};
@@ -70,8 +72,7 @@ pub struct State {
 
 /// Looks a thread up outside the event stream (e.g. in /proc): the
 /// threads of its process and the process's fds.
-pub type Resolver =
-    Box<dyn FnMut(i64) -> Option<(Vec<ThreadInfo>, Vec<sonde_scap::FdInfo>)> + Send>;
+pub type Resolver = Box<dyn FnMut(i64) -> Option<(Vec<ThreadInfo>, Vec<FdInfo>)> + Send>;
 
 /// A [`Resolver`] and the thread ids it already failed on (bounded).
 #[derive(Default)]
@@ -102,31 +103,18 @@ impl State {
         State::default()
     }
 
-    /// Applies a metadata block. Event blocks go to [`State::process`].
-    pub fn apply_block(&mut self, b: &Block<'_>) {
-        match b {
-            Block::Machine(m) => self.machine = Some(m.clone()),
-            Block::Threads(ts) => {
+    /// Applies a piece of capture metadata (a capture block, a /proc
+    /// scan). Events go to [`State::process`].
+    pub fn apply_meta(&mut self, m: MetaRef<'_>) {
+        match m {
+            MetaRef::Machine(m) => self.machine = Some(m.clone()),
+            MetaRef::Threads(ts) => {
                 for t in ts {
                     self.add_thread_info(t);
                 }
             }
-            Block::Fds { tid, fds } => {
-                if let Some(t) = self.threads.get_mut(tid) {
-                    for f in fds {
-                        let fd = fd_from_scap(f);
-                        if let SockAddrs::V4Server { port, .. } | SockAddrs::V6Server { port, .. } =
-                            fd.addrs
-                        {
-                            if !self.tables_ready {
-                                self.server_ports.insert(port);
-                            }
-                        }
-                        t.fds.insert(f.fd, fd);
-                    }
-                }
-            }
-            Block::Users(ul) => {
+            MetaRef::Fds { tid, fds } => self.apply_fds(tid, fds),
+            MetaRef::Users(ul) => {
                 for u in &ul.users {
                     self.users.insert(u.uid, u.clone());
                 }
@@ -134,8 +122,32 @@ impl State {
                     self.groups.insert(g.gid, g.clone());
                 }
             }
-            Block::Ifaces(il) => self.ifaces = il.clone(),
-            _ => {}
+            MetaRef::Ifaces(il) => self.ifaces = il.clone(),
+        }
+    }
+
+    /// Applies whatever metadata `b` carries (`sonde_scap::Block`
+    /// implements [`AsMeta`]); anything else is ignored.
+    pub fn apply_block(&mut self, b: &impl AsMeta) {
+        if let Some(m) = b.as_meta() {
+            self.apply_meta(m);
+        }
+    }
+
+    /// Adds the fds of process `tid`'s table (a known thread's).
+    pub fn apply_fds(&mut self, tid: i64, fds: &[FdInfo]) {
+        if let Some(t) = self.threads.get_mut(&tid) {
+            for f in fds {
+                let fd = fd_from_scap(f);
+                if let SockAddrs::V4Server { port, .. } | SockAddrs::V6Server { port, .. } =
+                    fd.addrs
+                {
+                    if !self.tables_ready {
+                        self.server_ports.insert(port);
+                    }
+                }
+                t.fds.insert(f.fd, fd);
+            }
         }
     }
 
@@ -159,7 +171,7 @@ impl State {
                         self.add_thread_info(t);
                     }
                 }
-                self.apply_block(&Block::Fds { tid: pid, fds });
+                self.apply_fds(pid, &fds);
             }
             None => {
                 if self.resolver.misses.len() >= 65_536 {
@@ -1895,7 +1907,7 @@ fn is_v4ish(a: &[u8; 16]) -> bool {
         && ((a[10] == 0xff && a[11] == 0xff) || a[10..].iter().all(|&b| b == 0))
 }
 
-fn fd_from_scap(f: &sonde_scap::FdInfo) -> Fd {
+fn fd_from_scap(f: &FdInfo) -> Fd {
     let kind = FdType::from_scap(f.kind);
     let mut fd = Fd::new(kind, Vec::new());
     fd.ino = f.ino;
@@ -2074,7 +2086,7 @@ mod tests {
                     cwd: b"/tmp/".to_vec(),
                     ..Default::default()
                 };
-                let fd = sonde_scap::FdInfo {
+                let fd = FdInfo {
                     fd: 3,
                     ino: 0,
                     kind: 16,

@@ -2,7 +2,7 @@
 //! puts at the start of every file so readers begin with the same state.
 
 use rustc_hash::FxHashSet;
-use sonde_scap::{FdDetail, FdInfo, Metadata, ThreadInfo, UserList};
+use sonde_event::meta::{FdDetail, FdInfo, Metadata, ThreadInfo, UserList};
 
 use crate::engine::State;
 use crate::fd::{Fd, FdType, L4Proto, SockAddrs};

@@ -429,7 +429,7 @@ impl Fd {
 
     /// Fills an unset source or destination address from the machine's
     /// interfaces (sysdig's `update_fd` of its interface list).
-    pub(crate) fn patch_from_ifaces(&mut self, ifs: &sonde_scap::IfList) {
+    pub(crate) fn patch_from_ifaces(&mut self, ifs: &sonde_event::meta::IfList) {
         match self.kind {
             FdType::Ipv4Sock => {
                 let mut e = self.ends(false);
@@ -500,7 +500,7 @@ impl Fd {
     }
 }
 
-fn infer_v4(ifs: &sonde_scap::IfList, dst: [u8; 4]) -> [u8; 4] {
+fn infer_v4(ifs: &sonde_event::meta::IfList, dst: [u8; 4]) -> [u8; 4] {
     if let Some(i) = ifs.v4.iter().find(|i| i.addr == dst) {
         return i.addr;
     }
@@ -518,7 +518,7 @@ fn infer_v4(ifs: &sonde_scap::IfList, dst: [u8; 4]) -> [u8; 4] {
     [0; 4]
 }
 
-fn infer_v6(ifs: &sonde_scap::IfList, dst: &[u8; 16]) -> [u8; 16] {
+fn infer_v6(ifs: &sonde_event::meta::IfList, dst: &[u8; 16]) -> [u8; 16] {
     if let Some(i) = ifs.v6.iter().find(|i| &i.addr == dst) {
         return i.addr;
     }
