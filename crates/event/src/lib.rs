@@ -13,6 +13,7 @@
 
 pub mod codes;
 pub mod meta;
+pub mod net;
 mod raw;
 mod table;
 mod types;

@@ -7,6 +7,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use sonde_event::meta::IfList;
+use sonde_event::net::{SockAddr, SockTuple};
 use sonde_event::RawEvent;
 
 use crate::fd::{Fd, FdType, L4Proto, SockAddrs};
@@ -110,36 +111,30 @@ impl State {
         }
         // as sysdig: a bound port makes a server socket; the socket is
         // named after the address in any case
-        match addr[0] {
-            AF_INET if addr.len() >= 7 => {
-                let ip = Ipv4Addr::new(addr[1], addr[2], addr[3], addr[4]);
-                let port = u16::from_le_bytes([addr[5], addr[6]]);
-                if port > 0 {
-                    f.kind = FdType::Ipv4ServSock;
-                    f.addrs = SockAddrs::V4Server { ip, port };
-                    f.role_server = true;
-                }
+        match SockAddr::decode(addr) {
+            Some(SockAddr::V4 { ip, port }) if port > 0 => {
+                f.kind = FdType::Ipv4ServSock;
+                f.addrs = SockAddrs::V4Server {
+                    ip: Ipv4Addr::from(ip),
+                    port,
+                };
+                f.role_server = true;
             }
-            AF_INET6 if addr.len() >= 19 => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(&addr[1..17]);
-                let port = u16::from_le_bytes([addr[17], addr[18]]);
-                if port > 0 {
-                    if is_v4_mapped(&a) {
-                        f.kind = FdType::Ipv4ServSock;
-                        f.addrs = SockAddrs::V4Server {
-                            ip: Ipv4Addr::new(a[12], a[13], a[14], a[15]),
-                            port,
-                        };
-                    } else {
-                        f.kind = FdType::Ipv6ServSock;
-                        f.addrs = SockAddrs::V6Server {
-                            ip: Ipv6Addr::from(a),
-                            port,
-                        };
-                    }
-                    f.role_server = true;
+            Some(SockAddr::V6 { ip: a, port }) if port > 0 => {
+                if is_v4_mapped(&a) {
+                    f.kind = FdType::Ipv4ServSock;
+                    f.addrs = SockAddrs::V4Server {
+                        ip: Ipv4Addr::new(a[12], a[13], a[14], a[15]),
+                        port,
+                    };
+                } else {
+                    f.kind = FdType::Ipv6ServSock;
+                    f.addrs = SockAddrs::V6Server {
+                        ip: Ipv6Addr::from(a),
+                        port,
+                    };
                 }
+                f.role_server = true;
             }
             _ => {}
         }
@@ -321,12 +316,14 @@ fn accepted_socket(t: &[u8]) -> Option<Fd> {
 
 /// Decodes a `SOCKTUPLE` parameter into endpoints and the fd name sysdig gives it.
 pub fn parse_tuple(t: &[u8]) -> Option<(SockAddrs, Vec<u8>)> {
-    match *t.first()? {
-        AF_INET if t.len() >= 13 => {
-            let sip = Ipv4Addr::new(t[1], t[2], t[3], t[4]);
-            let sport = u16::from_le_bytes([t[5], t[6]]);
-            let dip = Ipv4Addr::new(t[7], t[8], t[9], t[10]);
-            let dport = u16::from_le_bytes([t[11], t[12]]);
+    match SockTuple::decode(t)? {
+        SockTuple::V4 {
+            sip,
+            sport,
+            dip,
+            dport,
+        } => {
+            let (sip, dip) = (Ipv4Addr::from(sip), Ipv4Addr::from(dip));
             let name = format!("{sip}:{sport}->{dip}:{dport}").into_bytes();
             Some((
                 SockAddrs::V4 {
@@ -338,14 +335,13 @@ pub fn parse_tuple(t: &[u8]) -> Option<(SockAddrs, Vec<u8>)> {
                 name,
             ))
         }
-        AF_INET6 if t.len() >= 37 => {
-            let mut a = [0u8; 16];
-            a.copy_from_slice(&t[1..17]);
-            let sport = u16::from_le_bytes([t[17], t[18]]);
-            let mut b = [0u8; 16];
-            b.copy_from_slice(&t[19..35]);
-            let dport = u16::from_le_bytes([t[35], t[36]]);
-            let (sip, dip) = (Ipv6Addr::from(a), Ipv6Addr::from(b));
+        SockTuple::V6 {
+            sip,
+            sport,
+            dip,
+            dport,
+        } => {
+            let (sip, dip) = (Ipv6Addr::from(sip), Ipv6Addr::from(dip));
             let name = format!("{}:{sport}->{}:{dport}", fmt_v6(&sip), fmt_v6(&dip)).into_bytes();
             Some((
                 SockAddrs::V6 {
@@ -357,13 +353,9 @@ pub fn parse_tuple(t: &[u8]) -> Option<(SockAddrs, Vec<u8>)> {
                 name,
             ))
         }
-        AF_UNIX if t.len() >= 17 => {
-            let source = u64::from_le_bytes(t[1..9].try_into().ok()?);
-            let dest = u64::from_le_bytes(t[9..17].try_into().ok()?);
-            let path = sonde_event::cstr(&t[17..]).to_vec();
-            Some((SockAddrs::Unix { source, dest }, path))
+        SockTuple::Unix { source, dest, path } => {
+            Some((SockAddrs::Unix { source, dest }, path.to_vec()))
         }
-        _ => None,
     }
 }
 
