@@ -44,6 +44,7 @@ pub struct Tracepoints {
     pub page_faults: bool,
 }
 
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
 /// The optional tracepoints `filter` asks for: those whose event types it
 /// selects by name (`evt.type=switch`, `evt.type in (...)`). A filter that
 /// can select most types (`evt.type!=open`, or none on `evt.type`) does not
@@ -167,6 +168,7 @@ pub fn type_table(f: Option<&Filter>) -> Option<TypeTable> {
 /// filter: those of the event types the filter can select, plus every
 /// syscall the state engine needs (fd, process and cwd changes). `None`
 /// (no filter, or one that can select any type) means all of them.
+#[cfg(feature = "live")]
 pub fn kernel_syscalls(filter: Option<&Filter>) -> Option<Vec<u32>> {
     let table = sonde_probe::syscall_table();
     // a syscall is selected by its own name or by its event's (pread64
@@ -214,6 +216,7 @@ pub fn kernel_syscalls(filter: Option<&Filter>) -> Option<Vec<u32>> {
 /// latency). Otherwise the probe skips the enter timestamp, which costs a
 /// clock read per syscall. A filter is checked by its text, so a value that
 /// merely contains "latency" turns measuring on too (harmless).
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
 pub fn needs_latency(args: &Args, filter: Option<&Filter>, format: &sonde_fields::Format) -> bool {
     let named = |s: &str| s.contains("latency");
     args.write.is_some()
@@ -226,11 +229,13 @@ pub fn needs_latency(args: &Args, filter: Option<&Filter>, format: &sonde_fields
 mod tests {
     use super::*;
 
+    #[cfg(feature = "live")]
     fn nr(name: &str) -> u32 {
         sonde_probe::syscall_nr(name).unwrap()
     }
 
     #[test]
+    #[cfg(feature = "live")]
     fn kernel_set_covers_the_filter_and_the_state() {
         let f = Filter::new("evt.type=read and proc.name=cat").unwrap();
         let set = kernel_syscalls(Some(&f)).unwrap();
@@ -254,6 +259,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "live")]
     fn kernel_set_maps_event_names_to_their_syscalls() {
         // events named otherwise than their syscall
         let f = Filter::new("evt.type in (pread, pwrite, umount2, signaldeliver)").unwrap();

@@ -1,9 +1,12 @@
 //! The event sources of the pipeline: a capture file, or live capture with
 //! the eBPF probe (`sonde-probe`), both read block by block.
 
+#[cfg(feature = "live")]
 use std::collections::VecDeque;
+#[cfg(feature = "live")]
 use std::time::{Duration, Instant};
 
+#[cfg(feature = "live")]
 use sonde_probe::{Config, Probe};
 use sonde_scap::{Block, DecodeAhead, FileReader};
 
@@ -11,6 +14,7 @@ use sonde_scap::{Block, DecodeAhead, FileReader};
 #[derive(Debug)]
 pub enum SourceError {
     File(sonde_scap::Error),
+    #[cfg(feature = "live")]
     Live(sonde_probe::Error),
 }
 
@@ -18,6 +22,7 @@ impl std::fmt::Display for SourceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SourceError::File(e) => e.fmt(f),
+            #[cfg(feature = "live")]
             SourceError::Live(e) => e.fmt(f),
         }
     }
@@ -32,6 +37,7 @@ impl SourceError {
             SourceError::File(e) => {
                 anyhow::Error::new(e).context(format!("error reading '{what}'"))
             }
+            #[cfg(feature = "live")]
             SourceError::Live(e) => anyhow::Error::new(e),
         }
     }
@@ -42,6 +48,7 @@ pub enum Source {
     File(FileReader),
     /// A file decoded on a helper thread.
     Decoded(DecodeAhead),
+    #[cfg(feature = "live")]
     Live(Box<Live>),
 }
 
@@ -50,6 +57,7 @@ impl Source {
     pub fn driver_stats(&self) -> (u64, u64) {
         match self {
             Source::File(_) | Source::Decoded(_) => (0, 0),
+            #[cfg(feature = "live")]
             Source::Live(l) => (l.received, l.probe.drops().total()),
         }
     }
@@ -59,11 +67,13 @@ impl Source {
         match self {
             Source::File(r) => r.next_block().map_err(SourceError::File),
             Source::Decoded(r) => r.next_block().map_err(SourceError::File),
+            #[cfg(feature = "live")]
             Source::Live(l) => l.next_block().map_err(SourceError::Live),
         }
     }
 }
 
+#[cfg(feature = "live")]
 /// Live capture: the machine's processes and fds from /proc first (as a
 /// capture file's process and fd lists), then the probe's events until
 /// Ctrl-C, the time limit or the end of the pipeline.
@@ -76,6 +86,7 @@ pub struct Live {
     finished: bool,
 }
 
+#[cfg(feature = "live")]
 impl Live {
     /// Loads and attaches the probe, then reads /proc.
     /// `cfg` says what the kernel passes on: syscalls, and whether context
@@ -145,6 +156,7 @@ impl Live {
     }
 }
 
+#[cfg(feature = "live")]
 impl Drop for Live {
     fn drop(&mut self) {
         // -n and broken pipes end the loop without asking the source

@@ -13,7 +13,9 @@ use sonde_output::{BufFmt, RenderOpts};
 use sonde_scap::layout::Layout;
 use sonde_scap::{Block, FileReader};
 
-use crate::live::{Live, Source};
+#[cfg(feature = "live")]
+use crate::live::Live;
+use crate::live::Source;
 use sonde_state::State;
 
 use crate::args::Args;
@@ -96,6 +98,7 @@ pub fn run(args: &Args) -> Result<()> {
     let format = Format::parse(fmt_str)
         .map_err(|e| usage(format!("invalid output format '{fmt_str}': {e}")))?;
     let filter = crate::filtering::compile(args)?;
+    #[cfg(feature = "live")]
     let tracepoints = crate::filtering::kernel_tracepoints(filter.as_ref());
     // without -r: live capture with the eBPF probe
     let started = std::time::Instant::now();
@@ -106,6 +109,13 @@ pub fn run(args: &Args) -> Result<()> {
                 FileReader::open(path.as_ref()).with_context(|| format!("cannot read '{path}'"))?,
             ),
         ),
+        #[cfg(not(feature = "live"))]
+        None => {
+            return Err(usage(
+                "live capture is not built in (built without the `live` feature): read a capture with -r FILE",
+            ))
+        }
+        #[cfg(feature = "live")]
         None => (
             "live capture",
             Source::Live(Box::new(Live::start(
@@ -126,6 +136,7 @@ pub fn run(args: &Args) -> Result<()> {
         ),
     };
     let mut st = State::new();
+    #[cfg(feature = "live")]
     if args.read.is_none() {
         // threads that started while /proc was being scanned: look them up
         st.set_resolver(Box::new(|tid| {
