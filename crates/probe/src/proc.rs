@@ -17,7 +17,9 @@ use sonde_event::meta::{FdDetail, FdInfo, ThreadInfo};
 /// One process: its threads (main thread first) and its fds.
 #[derive(Debug, Clone, Default)]
 pub struct Process {
+    /// Its threads, main thread first.
     pub threads: Vec<ThreadInfo>,
+    /// Its open fds.
     pub fds: Vec<FdInfo>,
 }
 

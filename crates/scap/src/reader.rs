@@ -19,18 +19,28 @@ pub const MAX_BLOCK: u32 = 1 << 30;
 /// One block of a capture, as the reader hands it out.
 #[derive(Debug)]
 pub enum Block<'a> {
+    /// A section header.
     Section(SectionHeader),
+    /// Machine info.
     Machine(MachineInfo),
+    /// A process list.
     Threads(Vec<ThreadInfo>),
+    /// The fd list of one process.
     Fds {
+        /// The process (its main thread).
         tid: i64,
+        /// Its fds.
         fds: Vec<FdInfo>,
     },
+    /// A user list.
     Users(UserList),
+    /// An interface list.
     Ifaces(IfList),
+    /// One event.
     Event(RawEvent<'a>),
     /// A block of a type this reader does not know; skipped.
     Skipped {
+        /// Its block type.
         block_type: u32,
     },
 }

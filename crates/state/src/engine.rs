@@ -31,7 +31,9 @@ pub use sockets::{fmt_v6, parse_tuple};
 /// Limits that keep the tables bounded.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Most threads kept.
     pub max_threads: usize,
+    /// Most fds kept per fd table.
     pub max_fds_per_thread: usize,
 }
 
@@ -47,11 +49,17 @@ impl Default for Limits {
 /// Everything sonde knows about the machine at the current event.
 #[derive(Debug, Default)]
 pub struct State {
+    /// Threads by tid.
     pub threads: FxHashMap<i64, Thread>,
+    /// Users by uid.
     pub users: FxHashMap<u32, UserInfo>,
+    /// Groups by gid.
     pub groups: FxHashMap<u32, GroupInfo>,
+    /// Network interfaces.
     pub ifaces: IfList,
+    /// The machine, when the capture says.
     pub machine: Option<MachineInfo>,
+    /// Table bounds.
     pub limits: Limits,
     /// Events processed so far.
     pub nevents: u64,

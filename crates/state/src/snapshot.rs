@@ -12,6 +12,7 @@ use crate::thread::Thread;
 /// `--filter-proclist`: a shared capture carries nothing else of the host).
 #[derive(Debug, Default, Clone)]
 pub struct Referenced {
+    /// Thread ids.
     pub tids: FxHashSet<i64>,
     /// (fd-table owner tid, fd)
     pub fds: FxHashSet<(i64, i64)>,

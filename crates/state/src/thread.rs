@@ -8,10 +8,15 @@ use crate::fd::Fd;
 
 /// Clone flags sonde interprets (`PPM_CL_*`).
 pub mod clone_flags {
+    /// The child shares the fd table.
     pub const CLONE_FILES: u32 = 1;
+    /// The child shares cwd, root and umask.
     pub const CLONE_FS: u32 = 2;
+    /// The child is a thread of the same process.
     pub const CLONE_THREAD: u32 = 8192;
+    /// The parent waits until the child execs or exits.
     pub const CLONE_VFORK: u32 = 134_217_728;
+    /// The thread has exited.
     pub const CLOSED: u32 = 262_144;
     /// The child lives in a new pid namespace (a container).
     pub const CHILD_IN_PIDNS: u32 = 536_870_912;
@@ -75,20 +80,30 @@ impl std::ops::DerefMut for Thread {
 
 /// Thread categories (`sinsp_threadinfo::command_category`).
 pub mod category {
+    /// Nothing special.
     pub const NONE: u8 = 0;
+    /// A container's init process (or one of its descendants).
     pub const CONTAINER: u8 = 1;
+    /// A container health check.
     pub const HEALTHCHECK: u8 = 2;
+    /// A Kubernetes liveness probe.
     pub const LIVENESS_PROBE: u8 = 3;
+    /// A Kubernetes readiness probe.
     pub const READINESS_PROBE: u8 = 4;
 }
 
 /// A saved enter event.
 #[derive(Debug, Clone, Default)]
 pub struct LastEnter {
+    /// Its event code.
     pub code: u16,
+    /// Its timestamp.
     pub ts: u64,
+    /// Whether it is still waiting for its exit.
     pub valid: bool,
+    /// Parameter lengths.
     pub lens: Vec<u32>,
+    /// Parameters, back to back.
     pub data: Vec<u8>,
 }
 
