@@ -1,8 +1,8 @@
 //! Sockets: the system calls that create, bind, connect and accept them
 //! (`socket`, `socketpair`, `bind`, `connect`, `accept` family), and the
 //! endpoints that the socket tuples of connects and of sends and receives
-//! with an address give them. Tuples are decoded by `crate::sock`
-//! ([`parse_tuple`] is its public face).
+//! with an address give them. Tuples and addresses are decoded by
+//! `sonde_event::net`; `crate::sock` applies them to an fd's endpoints.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
