@@ -234,6 +234,7 @@ fn main() {
     }
     out.push_str("];\n");
     let events = rows(&dir.join("events.tsv"));
+    let _ = writeln!(out, "/// Every event, indexed by code.");
     let _ = writeln!(out, "pub static EVENTS: [EventInfo; {}] = [", events.len());
     for (i, r) in events.iter().enumerate() {
         let code: usize = r[0].parse().expect("event code");
@@ -313,6 +314,7 @@ fn main() {
         out.push_str("];\n");
     };
     let errnos = pairs("errno.tsv");
+    let _ = writeln!(out, "/// Errno names by number.");
     let _ = write!(out, "pub static ERRNO_NAMES: &[(i64, &str)] = &[");
     for (v, n) in &errnos {
         let _ = write!(out, "({v}, {n:?}),");
@@ -320,6 +322,7 @@ fn main() {
     out.push_str("];\n");
     dense(&mut out, "ERRNO_NAME_BY_VALUE", &errnos);
     let syscalls = pairs("syscalls.tsv");
+    let _ = writeln!(out, "/// System call names by the driver's syscall id.");
     let _ = write!(out, "pub static SYSCALL_NAMES: &[(u32, &str)] = &[");
     for (v, n) in &syscalls {
         let _ = write!(out, "({v}, {n:?}),");

@@ -17,7 +17,12 @@ mod thiserror_lite {
         /// Fewer bytes than the header needs.
         ShortHeader(usize),
         /// The header's length field disagrees with the bytes available.
-        BadLength { declared: u32, available: usize },
+        BadLength {
+            /// The length the header declares.
+            declared: u32,
+            /// The bytes there are.
+            available: usize,
+        },
         /// The parameter lengths run past the end of the event.
         ParamsOverflow,
         /// More parameters than any event has.

@@ -5,7 +5,9 @@ use crate::types::{ParamType, PrintFmt};
 /// Whether an event marks the entry into or the exit from a system call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
+    /// Entry into a system call (or a one-shot event).
     Enter,
+    /// Exit from a system call.
     Exit,
 }
 
@@ -22,22 +24,29 @@ impl Direction {
 /// A named table of flag or enumeration symbols, in the driver's order.
 #[derive(Debug)]
 pub struct FlagTable {
+    /// The table's name in the driver.
     pub name: &'static str,
+    /// Symbols and their values.
     pub entries: &'static [(&'static str, u64)],
 }
 
 /// The possible encodings of a `PT_DYN` parameter, selected by its first byte.
 #[derive(Debug)]
 pub struct DynTable {
+    /// The table's name in the driver.
     pub name: &'static str,
+    /// The alternatives, by the value of the selecting byte.
     pub entries: &'static [ParamInfo],
 }
 
 /// One parameter of an event.
 #[derive(Debug)]
 pub struct ParamInfo {
+    /// Parameter name (`fd`, `res`, ...).
     pub name: &'static str,
+    /// How it is encoded.
     pub ptype: ParamType,
+    /// How it is printed.
     pub fmt: PrintFmt,
     /// Flag or enum symbols for `FLAGS*`, `ENUMFLAGS*` and `MODE` parameters.
     pub symbols: Option<&'static FlagTable>,
@@ -50,9 +59,13 @@ pub struct ParamInfo {
 /// Everything known about one event code.
 #[derive(Debug)]
 pub struct EventInfo {
+    /// The event code (`PPME_*` value).
     pub code: u16,
+    /// The driver's enum name (`SYSCALL_OPEN_E`, ...).
     pub enum_name: &'static str,
+    /// The event name as `evt.type` shows it.
     pub name: &'static str,
+    /// Enter or exit.
     pub dir: Direction,
     /// `EC_*` bits, see [`crate::category`].
     pub category: u32,

@@ -7,54 +7,103 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum ParamType {
+    /// No type (`PT_NONE`).
     None = 0,
+    /// Signed 8-bit integer.
     Int8 = 1,
+    /// Signed 16-bit integer.
     Int16 = 2,
+    /// Signed 32-bit integer.
     Int32 = 3,
+    /// Signed 64-bit integer.
     Int64 = 4,
+    /// Unsigned 8-bit integer.
     Uint8 = 5,
+    /// Unsigned 16-bit integer.
     Uint16 = 6,
+    /// Unsigned 32-bit integer.
     Uint32 = 7,
+    /// Unsigned 64-bit integer.
     Uint64 = 8,
+    /// NUL-terminated string.
     Charbuf = 9,
+    /// Raw bytes (I/O buffers).
     Bytebuf = 10,
+    /// Return value that is an errno when negative (64-bit).
     Errno = 11,
+    /// Socket address (family byte, then address).
     Sockaddr = 12,
+    /// Socket tuple (family byte, then both endpoints).
     Socktuple = 13,
+    /// File descriptor (64-bit).
     Fd = 14,
+    /// Process or thread id (64-bit).
     Pid = 15,
+    /// List of fds with their poll flags.
     Fdlist = 16,
+    /// File-system path.
     Fspath = 17,
+    /// System call number (16-bit).
     Syscallid = 18,
+    /// Signal number (8-bit).
     Sigtype = 19,
+    /// Relative time, in ns.
     Reltime = 20,
+    /// Absolute time, in ns since epoch.
     Abstime = 21,
+    /// TCP/UDP port.
     Port = 22,
+    /// Layer-4 protocol.
     L4proto = 23,
+    /// Socket family.
     Sockfamily = 24,
+    /// Boolean.
     Bool = 25,
+    /// IPv4 address.
     Ipv4addr = 26,
+    /// Type chosen by the first byte (see `DynTable`).
     Dyn = 27,
+    /// 8-bit flag set.
     Flags8 = 28,
+    /// 16-bit flag set.
     Flags16 = 29,
+    /// 32-bit flag set.
     Flags32 = 30,
+    /// User id.
     Uid = 31,
+    /// Group id.
     Gid = 32,
+    /// 64-bit float.
     Double = 33,
+    /// Signal set.
     Sigset = 34,
+    /// Array of NUL-terminated strings.
     Charbufarray = 35,
+    /// Array of string pairs.
     CharbufPairArray = 36,
+    /// IPv4 network.
     Ipv4net = 37,
+    /// IPv6 address.
     Ipv6addr = 38,
+    /// IPv6 network.
     Ipv6net = 39,
+    /// IPv4 or IPv6 address.
     Ipaddr = 40,
+    /// IPv4 or IPv6 network.
     Ipnet = 41,
+    /// File mode bits.
     Mode = 42,
+    /// Path relative to a dirfd parameter.
     Fsrelpath = 43,
+    /// 8-bit enumeration value.
     Enumflags8 = 44,
+    /// 16-bit enumeration value.
     Enumflags16 = 45,
+    /// 32-bit enumeration value.
     Enumflags32 = 46,
+    /// File descriptor (32-bit).
     Fd32 = 47,
+    /// Process or thread id (32-bit).
     Pid32 = 48,
 }
 
@@ -193,12 +242,19 @@ impl ParamType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u8)]
 pub enum PrintFmt {
+    /// No format.
     Na = 0,
+    /// Decimal.
     Dec = 1,
+    /// Hexadecimal.
     Hex = 2,
+    /// Decimal padded to 10 digits.
     PaddedDec = 3,
+    /// An id (decimal, resolved to a name where sysdig does).
     Id = 4,
+    /// A directory fd (decimal, or `AT_FDCWD`).
     Dir = 5,
+    /// Octal.
     Oct = 6,
 }
 
@@ -221,30 +277,55 @@ impl PrintFmt {
 /// Event categories (`EC_*`). The low 6 bits hold one base category; the
 /// rest are independent bits.
 pub mod category {
+    /// Unknown category.
     pub const UNKNOWN: u32 = 0;
+    /// Other.
     pub const OTHER: u32 = 1;
+    /// File operations.
     pub const FILE: u32 = 2;
+    /// Network operations.
     pub const NET: u32 = 3;
+    /// Inter-process communication.
     pub const IPC: u32 = 4;
+    /// Memory management.
     pub const MEMORY: u32 = 5;
+    /// Process management.
     pub const PROCESS: u32 = 6;
+    /// Sleeping.
     pub const SLEEP: u32 = 7;
+    /// System administration.
     pub const SYSTEM: u32 = 8;
+    /// Signals.
     pub const SIGNAL: u32 = 9;
+    /// User events.
     pub const USER: u32 = 10;
+    /// Time.
     pub const TIME: u32 = 11;
+    /// Processing (no wait).
     pub const PROCESSING: u32 = 12;
+    /// First of the I/O categories.
     pub const IO_BASE: u32 = 32;
+    /// I/O reads.
     pub const IO_READ: u32 = 32;
+    /// I/O writes.
     pub const IO_WRITE: u32 = 33;
+    /// Other I/O.
     pub const IO_OTHER: u32 = 34;
+    /// Bit: the event may wait.
     pub const WAIT: u32 = 1 << 6;
+    /// Bit: scheduler event.
     pub const SCHEDULER: u32 = 1 << 7;
+    /// Bit: internal event.
     pub const INTERNAL: u32 = 1 << 8;
+    /// Bit: system call.
     pub const SYSCALL: u32 = 1 << 9;
+    /// Bit: tracepoint.
     pub const TRACEPOINT: u32 = 1 << 10;
+    /// Bit: plugin event.
     pub const PLUGIN: u32 = 1 << 11;
+    /// Bit: metaevent.
     pub const METAEVENT: u32 = 1 << 12;
+    /// Bit: iterator event.
     pub const ITER: u32 = 1 << 13;
 
     /// Parses one `EC_*` name.
@@ -309,20 +390,35 @@ pub mod category {
 
 /// Event flags (`EF_*`).
 pub mod flags {
+    /// No flags.
     pub const NONE: u32 = 0;
+    /// The event creates an fd.
     pub const CREATES_FD: u32 = 1 << 0;
+    /// The event destroys an fd.
     pub const DESTROYS_FD: u32 = 1 << 1;
+    /// The event operates on an fd.
     pub const USES_FD: u32 = 1 << 2;
+    /// The event reads from an fd.
     pub const READS_FROM_FD: u32 = 1 << 3;
+    /// The event writes to an fd.
     pub const WRITES_TO_FD: u32 = 1 << 4;
+    /// The event changes the state (threads, fds).
     pub const MODIFIES_STATE: u32 = 1 << 5;
+    /// The event is not used.
     pub const UNUSED: u32 = 1 << 6;
+    /// The event waits.
     pub const WAITS: u32 = 1 << 7;
+    /// The parser does not reset the thread's saved enter event for it.
     pub const SKIPPARSERESET: u32 = 1 << 8;
+    /// An old version of an event.
     pub const OLD_VERSION: u32 = 1 << 9;
+    /// Dropped in simple consumer mode.
     pub const DROP_SIMPLE_CONS: u32 = 1 << 10;
+    /// Parameters have 32-bit lengths.
     pub const LARGE_PAYLOAD: u32 = 1 << 11;
+    /// Converted by the scap converter.
     pub const CONVERTER_MANAGED: u32 = 1 << 12;
+    /// Temporarily converted by the scap converter.
     pub const TMP_CONVERTER_MANAGED: u32 = 1 << 13;
 
     /// Parses one `EF_*` name.

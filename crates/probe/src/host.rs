@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use sonde_scap::{GroupInfo, IfList, IfaceV4, IfaceV6, MachineInfo, UserInfo, UserList};
+use sonde_event::meta::{GroupInfo, IfList, IfaceV4, IfaceV6, MachineInfo, UserInfo, UserList};
 
 /// Machine information from sysconf and /proc.
 pub fn machine(root: &Path) -> MachineInfo {

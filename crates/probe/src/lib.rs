@@ -8,7 +8,8 @@
 //! sonde's v2 event layout (what [`sonde_event::RawEvent::parse`] reads), the
 //! kernel-side filters (syscall set, traced process tree, the capturing process
 //! itself), the drop counters, and the initial state of the machine read from
-//! `/proc` ([`proc::scan`], as `sonde_scap` process and fd records).
+//! `/proc` ([`proc::scan`], as the `sonde_event::meta` process and fd records
+//! capture files carry).
 //!
 //! Does **not** own: what events mean (`sonde-event`), applying them
 //! (`sonde-state`), filtering or printing (`sonde-fields`, `sonde-output`),
@@ -41,6 +42,8 @@
 //! read (as in libs), and sendmmsg/recvmmsg make one event per syscall (with
 //! their first message; libs makes one per message).
 
+#![warn(missing_docs)]
+
 mod abi;
 pub mod host;
 pub mod proc;
@@ -68,16 +71,26 @@ use skel::{SondeSkel, SondeSkelBuilder};
 /// Why live capture cannot start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Not root, and without the capabilities.
     #[error("live capture needs root (or CAP_BPF and CAP_PERFMON): run sonde as root")]
     NotRoot,
+    /// Root, but without the capabilities (an unprivileged container).
     #[error("live capture needs CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN), which this process lacks (in a container: run it privileged)")]
     NoCaps,
+    /// The kernel has no BTF.
     #[error("live capture needs a kernel with BTF (/sys/kernel/btf/vmlinux is missing; CONFIG_DEBUG_INFO_BTF=y)")]
     NoBtf,
+    /// Not an x86_64 machine.
     #[error("live capture is only implemented for x86_64")]
     Arch,
+    /// libbpf failed to open, load or attach the probe.
     #[error("cannot {what} the eBPF probe ({err}); live capture needs Linux >= 5.8 with BTF, tp_btf programs and BPF ring buffers")]
-    Bpf { what: &'static str, err: String },
+    Bpf {
+        /// What failed (open, load, attach, ...).
+        what: &'static str,
+        /// libbpf's message.
+        err: String,
+    },
 }
 
 fn bpf_err(what: &'static str) -> impl FnOnce(libbpf_rs::Error) -> Error {

@@ -1,8 +1,9 @@
 //! The initial state of the machine, read from `/proc`: every process and
-//! thread (as `sonde_scap::ThreadInfo`) and every process's file descriptors
-//! (as `sonde_scap::FdInfo`, sockets resolved through `/proc/net`), in the
-//! shape of a capture file's process-list and fd-list blocks, so that
-//! `sonde_state::State::apply_block` takes them unchanged.
+//! thread (as `sonde_event::meta::ThreadInfo`) and every process's file
+//! descriptors (as `sonde_event::meta::FdInfo`, sockets resolved through
+//! `/proc/net`), the records a capture file's process-list and fd-list
+//! blocks carry, so that `sonde_state::State::apply_meta` takes them
+//! unchanged.
 
 use std::collections::HashMap;
 use std::fs;
@@ -10,13 +11,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use sonde_scap::blocks::fd_kind;
-use sonde_scap::{FdDetail, FdInfo, ThreadInfo};
+use sonde_event::meta::fd_kind;
+use sonde_event::meta::{FdDetail, FdInfo, ThreadInfo};
 
 /// One process: its threads (main thread first) and its fds.
 #[derive(Debug, Clone, Default)]
 pub struct Process {
+    /// Its threads, main thread first.
     pub threads: Vec<ThreadInfo>,
+    /// Its open fds.
     pub fds: Vec<FdInfo>,
 }
 

@@ -1,38 +1,74 @@
-//! Block type codes and the metadata records that capture files carry.
+//! Block type codes, and the metadata records that capture files carry
+//! (defined in `sonde_event::meta`, re-exported here).
+
+pub use sonde_event::meta::{
+    fd_kind, FdDetail, FdInfo, GroupInfo, IfList, IfaceV4, IfaceV6, MachineInfo, ThreadInfo,
+    UserInfo, UserList,
+};
 
 /// Section header block.
 pub const SHB: u32 = 0x0A0D_0D0A;
 /// Byte-order magic in the section header.
 pub const SHB_MAGIC: u32 = 0x1A2B_3C4D;
+/// Machine-info block.
 pub const MI: u32 = 0x201;
+/// Machine-info block (internal variant).
 pub const MI_INT: u32 = 0x8002_ABCD;
+/// Process-list block v1.
 pub const PL_V1: u32 = 0x202;
+/// Process-list block v1 (internal variant).
 pub const PL_V1_INT: u32 = 0x8000_ABCD;
+/// Process-list block v2.
 pub const PL_V2: u32 = 0x207;
+/// Process-list block v2 (internal variant).
 pub const PL_V2_INT: u32 = 0x8013_ABCD;
+/// Process-list block v3.
 pub const PL_V3: u32 = 0x209;
+/// Process-list block v3 (internal variant).
 pub const PL_V3_INT: u32 = 0x8014_ABCD;
+/// Process-list block v4.
 pub const PL_V4: u32 = 0x210;
+/// Process-list block v5.
 pub const PL_V5: u32 = 0x211;
+/// Process-list block v6.
 pub const PL_V6: u32 = 0x212;
+/// Process-list block v7.
 pub const PL_V7: u32 = 0x213;
+/// Process-list block v8.
 pub const PL_V8: u32 = 0x214;
+/// Process-list block v9.
 pub const PL_V9: u32 = 0x215;
+/// fd-list block v1.
 pub const FDL: u32 = 0x203;
+/// fd-list block v1 (internal variant).
 pub const FDL_INT: u32 = 0x8001_ABCD;
+/// fd-list block v2.
 pub const FDL_V2: u32 = 0x218;
+/// Event block v1.
 pub const EV: u32 = 0x204;
+/// Event block v1 (internal variant).
 pub const EV_INT: u32 = 0x8010_ABCD;
+/// Event block v2.
 pub const EV_V2: u32 = 0x216;
+/// Event block v2 with 32-bit parameter lengths.
 pub const EV_V2_LARGE: u32 = 0x221;
+/// Interface-list block v1.
 pub const IL: u32 = 0x205;
+/// Interface-list block v1 (internal variant).
 pub const IL_INT: u32 = 0x8011_ABCD;
+/// Interface-list block v2.
 pub const IL_V2: u32 = 0x219;
+/// User-list block v1.
 pub const UL: u32 = 0x206;
+/// User-list block v1 (internal variant).
 pub const UL_INT: u32 = 0x8012_ABCD;
+/// User-list block v2.
 pub const UL_V2: u32 = 0x220;
+/// Flagged event block v1 (events with dump flags).
 pub const EVF: u32 = 0x208;
+/// Flagged event block v2.
 pub const EVF_V2: u32 = 0x217;
+/// Flagged event block v2 with 32-bit parameter lengths.
 pub const EVF_V2_LARGE: u32 = 0x222;
 
 /// Process-list block generation 1..=9 for a block type, if it is one.
@@ -54,197 +90,12 @@ pub fn proclist_version(bt: u32) -> Option<u8> {
 /// The section header.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SectionHeader {
+    /// Format major version.
     pub major: u16,
+    /// Format minor version.
     pub minor: u16,
+    /// Section length (-1 as u64: unknown).
     pub section_length: u64,
     /// Raw option bytes after the fixed header (pcapng-style options), if any.
     pub options: Vec<u8>,
-}
-
-/// The machine-info block.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MachineInfo {
-    pub num_cpus: u32,
-    pub memory_size_bytes: u64,
-    pub max_pid: u64,
-    pub hostname: String,
-    /// Boot time (ns since epoch) when the writer recorded it, else 0.
-    pub boot_ts_epoch: u64,
-    pub flags: u64,
-    pub reserved3: u64,
-    pub reserved4: u64,
-}
-
-/// One thread from a process-list block.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ThreadInfo {
-    pub tid: i64,
-    pub pid: i64,
-    pub ptid: i64,
-    pub sid: i64,
-    pub vpgid: i64,
-    pub pgid: i64,
-    pub comm: Vec<u8>,
-    pub exe: Vec<u8>,
-    pub exepath: Vec<u8>,
-    /// Arguments, each followed by a NUL.
-    pub args: Vec<u8>,
-    pub cwd: Vec<u8>,
-    pub fdlimit: i64,
-    pub flags: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub vmsize_kb: u32,
-    pub vmrss_kb: u32,
-    pub vmswap_kb: u32,
-    pub pfmajor: u64,
-    pub pfminor: u64,
-    /// Environment, each entry followed by a NUL.
-    pub env: Vec<u8>,
-    pub vtid: i64,
-    pub vpid: i64,
-    /// cgroups as `subsys=path` entries, each followed by a NUL.
-    pub cgroups: Vec<u8>,
-    pub root: Vec<u8>,
-    pub loginuid: u32,
-    pub exe_writable: bool,
-    pub cap_inheritable: u64,
-    pub cap_permitted: u64,
-    pub cap_effective: u64,
-    pub exe_upper_layer: bool,
-    pub exe_ino: u64,
-    pub exe_ino_ctime: u64,
-    pub exe_ino_mtime: u64,
-    pub exe_from_memfd: bool,
-    pub exe_lower_layer: bool,
-    pub pidns_init_start_ts: u64,
-    pub tty: u32,
-}
-
-/// File descriptor kinds as stored in fd-list blocks (`SCAP_FD_*`).
-pub mod fd_kind {
-    pub const UNKNOWN: u8 = 0;
-    pub const FILE: u8 = 1;
-    pub const DIRECTORY: u8 = 2;
-    pub const IPV4_SOCK: u8 = 3;
-    pub const IPV6_SOCK: u8 = 4;
-    pub const IPV4_SERVSOCK: u8 = 5;
-    pub const IPV6_SERVSOCK: u8 = 6;
-    pub const FIFO: u8 = 7;
-    pub const UNIX_SOCK: u8 = 8;
-    pub const EVENT: u8 = 9;
-    pub const UNSUPPORTED: u8 = 10;
-    pub const SIGNALFD: u8 = 11;
-    pub const EVENTPOLL: u8 = 12;
-    pub const INOTIFY: u8 = 13;
-    pub const TIMERFD: u8 = 14;
-    pub const NETLINK: u8 = 15;
-    pub const FILE_V2: u8 = 16;
-    pub const BPF: u8 = 17;
-    pub const USERFAULTFD: u8 = 18;
-    pub const IOURING: u8 = 19;
-    pub const MEMFD: u8 = 20;
-    pub const PIDFD: u8 = 21;
-}
-
-/// What an fd-list entry says about its file descriptor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FdDetail {
-    Ipv4 {
-        sip: [u8; 4],
-        dip: [u8; 4],
-        sport: u16,
-        dport: u16,
-        l4proto: u8,
-    },
-    Ipv6 {
-        sip: [u8; 16],
-        dip: [u8; 16],
-        sport: u16,
-        dport: u16,
-        l4proto: u8,
-    },
-    Ipv4Server {
-        ip: [u8; 4],
-        port: u16,
-        l4proto: u8,
-    },
-    Ipv6Server {
-        ip: [u8; 16],
-        port: u16,
-        l4proto: u8,
-    },
-    Unix {
-        source: u64,
-        dest: u64,
-        path: Vec<u8>,
-    },
-    File {
-        open_flags: u32,
-        path: Vec<u8>,
-        dev: u32,
-    },
-    Named(Vec<u8>),
-    None,
-}
-
-/// One entry of an fd-list block.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FdInfo {
-    pub fd: i64,
-    pub ino: u64,
-    /// One of [`fd_kind`].
-    pub kind: u8,
-    pub detail: FdDetail,
-}
-
-/// A user from a user-list block.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserInfo {
-    pub uid: u32,
-    pub gid: u32,
-    pub name: Vec<u8>,
-    pub homedir: Vec<u8>,
-    pub shell: Vec<u8>,
-}
-
-/// A group from a user-list block.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GroupInfo {
-    pub gid: u32,
-    pub name: Vec<u8>,
-}
-
-/// The users and groups of a user-list block.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserList {
-    pub users: Vec<UserInfo>,
-    pub groups: Vec<GroupInfo>,
-}
-
-/// An IPv4 interface address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IfaceV4 {
-    pub name: Vec<u8>,
-    pub addr: [u8; 4],
-    pub netmask: [u8; 4],
-    pub bcast: [u8; 4],
-    pub linkspeed: u64,
-}
-
-/// An IPv6 interface address.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IfaceV6 {
-    pub name: Vec<u8>,
-    pub addr: [u8; 16],
-    pub netmask: [u8; 16],
-    pub bcast: [u8; 16],
-    pub linkspeed: u64,
-}
-
-/// The interface list.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IfList {
-    pub v4: Vec<IfaceV4>,
-    pub v6: Vec<IfaceV6>,
 }

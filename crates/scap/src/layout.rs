@@ -23,16 +23,21 @@ use sonde_event::{
 /// Which layout to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Layout {
+    /// Enter and exit events, as sysdig 0.29 writes and reads them.
     #[default]
     Classic,
+    /// Exit events only, carrying every parameter (current libs).
     ExitOnly,
 }
 
 /// One event produced by a [`Converter`], in the v2 encoding.
 #[derive(Debug, Clone, Default)]
 pub struct Encoded {
+    /// The encoded event (header and parameters).
     pub bytes: Vec<u8>,
+    /// The CPU it was captured on.
     pub cpu: u16,
+    /// Its dump flags (flagged event blocks).
     pub dump_flags: u32,
     /// Parameter lengths are 32-bit (large payload).
     pub large: bool,
@@ -314,6 +319,7 @@ pub struct Converter {
 }
 
 impl Converter {
+    /// A converter to `layout`.
     pub fn new(layout: Layout) -> Converter {
         Converter {
             layout,

@@ -7,10 +7,16 @@
 //! reused buffer so memory stays flat whatever the file size, optionally
 //! decoded on a helper thread ([`DecodeAhead`]). A truncated or
 //! corrupt file yields every block before the damage, then an [`Error`]
-//! naming the byte offset.
+//! naming the byte offset. Encodes and decodes the metadata records of
+//! `sonde_event::meta` (re-exported here and in [`blocks`] under their old
+//! paths) from and into blocks; [`Block::meta`] hands a block's records to
+//! the state engine.
 //!
-//! Does **not** own: what events mean (`sonde-event` describes them,
-//! `sonde-state` applies them) or how they print (`sonde-output`).
+//! Does **not** own: the metadata records themselves (`sonde-event`), what
+//! events mean (`sonde-event` describes them, `sonde-state` applies them)
+//! or how they print (`sonde-output`).
+
+#![warn(missing_docs)]
 
 mod ahead;
 pub mod blocks;
@@ -41,10 +47,12 @@ pub use writer::{Metadata, Writer, DF_STATE_ONLY};
 pub struct Error {
     /// Offset of the damaged block in the (decompressed) stream.
     pub offset: u64,
+    /// What went wrong.
     pub kind: ErrorKind,
 }
 
 impl Error {
+    /// An error of `kind` at byte `offset`.
     pub fn new(offset: u64, kind: ErrorKind) -> Self {
         Error { offset, kind }
     }
@@ -53,12 +61,16 @@ impl Error {
 /// The kinds of capture-file errors.
 #[derive(Debug, thiserror::Error)]
 pub enum ErrorKind {
+    /// Reading or writing failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// The input is not a capture file.
     #[error("not a capture file: {0}")]
     NotCapture(String),
+    /// The capture ends inside a block.
     #[error("capture truncated: {0}")]
     Truncated(String),
+    /// A block or event is malformed.
     #[error("corrupt capture: {0}")]
     Corrupt(String),
 }

@@ -19,20 +19,52 @@ pub const MAX_BLOCK: u32 = 1 << 30;
 /// One block of a capture, as the reader hands it out.
 #[derive(Debug)]
 pub enum Block<'a> {
+    /// A section header.
     Section(SectionHeader),
+    /// Machine info.
     Machine(MachineInfo),
+    /// A process list.
     Threads(Vec<ThreadInfo>),
+    /// The fd list of one process.
     Fds {
+        /// The process (its main thread).
         tid: i64,
+        /// Its fds.
         fds: Vec<FdInfo>,
     },
+    /// A user list.
     Users(UserList),
+    /// An interface list.
     Ifaces(IfList),
+    /// One event.
     Event(RawEvent<'a>),
     /// A block of a type this reader does not know; skipped.
     Skipped {
+        /// Its block type.
         block_type: u32,
     },
+}
+
+impl Block<'_> {
+    /// The metadata this block carries (None for the section header,
+    /// events and skipped blocks): what `sonde_state::State` applies.
+    pub fn meta(&self) -> Option<sonde_event::meta::MetaRef<'_>> {
+        use sonde_event::meta::MetaRef;
+        Some(match self {
+            Block::Machine(m) => MetaRef::Machine(m),
+            Block::Threads(ts) => MetaRef::Threads(ts),
+            Block::Fds { tid, fds } => MetaRef::Fds { tid: *tid, fds },
+            Block::Users(u) => MetaRef::Users(u),
+            Block::Ifaces(i) => MetaRef::Ifaces(i),
+            Block::Section(_) | Block::Event(_) | Block::Skipped { .. } => return None,
+        })
+    }
+}
+
+impl sonde_event::meta::AsMeta for Block<'_> {
+    fn as_meta(&self) -> Option<sonde_event::meta::MetaRef<'_>> {
+        self.meta()
+    }
 }
 
 /// A streaming `.scap` reader over any byte source; gzip is detected from

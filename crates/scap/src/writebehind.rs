@@ -24,6 +24,7 @@ pub struct WriteBehind {
 }
 
 impl WriteBehind {
+    /// Starts the writer thread over `inner`.
     pub fn new<W: Write + Send + 'static>(mut inner: W) -> WriteBehind {
         let (tx, rx) = sync_channel::<Msg>(DEPTH);
         let (spare_tx, spare) = sync_channel::<Vec<u8>>(DEPTH + 1);

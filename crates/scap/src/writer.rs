@@ -13,16 +13,7 @@ use sonde_event::RawEvent;
 
 use crate::blocks::*;
 
-/// Everything written before the first event.
-#[derive(Debug, Clone, Default)]
-pub struct Metadata {
-    pub machine: Option<MachineInfo>,
-    pub ifaces: IfList,
-    pub users: UserList,
-    pub threads: Vec<ThreadInfo>,
-    /// fd lists by thread id; only threads present in `threads` are written.
-    pub fds: Vec<(i64, Vec<FdInfo>)>,
-}
+pub use sonde_event::meta::Metadata;
 
 /// A block-at-a-time capture writer.
 pub struct Writer<W: Write> {
@@ -136,6 +127,7 @@ impl<W: Write> Writer<W> {
         Ok(())
     }
 
+    /// Writes a machine-info block.
     pub fn write_machine(&mut self, mi: &MachineInfo) -> io::Result<()> {
         self.begin(MI);
         let b = &mut self.block;
@@ -153,6 +145,7 @@ impl<W: Write> Writer<W> {
         self.finish()
     }
 
+    /// Writes an interface-list block (v2).
     pub fn write_iflist(&mut self, il: &IfList) -> io::Result<()> {
         if il.v4.is_empty() && il.v6.is_empty() {
             return Ok(());
@@ -184,6 +177,7 @@ impl<W: Write> Writer<W> {
         self.finish()
     }
 
+    /// Writes a user-list block (v2).
     pub fn write_userlist(&mut self, ul: &UserList) -> io::Result<()> {
         if ul.users.is_empty() && ul.groups.is_empty() {
             return Ok(());

@@ -7,7 +7,9 @@
 pub struct Container {
     /// Short (12 hex digits) id.
     pub id: Vec<u8>,
+    /// Container name.
     pub name: Vec<u8>,
+    /// Image name.
     pub image: Vec<u8>,
     /// Whether the metadata lookup succeeded (a failed one hides the event).
     pub successful: bool,
@@ -21,14 +23,20 @@ pub struct Container {
 /// by a `container` event carry it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContainerMeta {
+    /// Image id.
     pub image_id: Vec<u8>,
+    /// Image repository.
     pub image_repo: Vec<u8>,
+    /// Image tag.
     pub image_tag: Vec<u8>,
+    /// Image digest.
     pub image_digest: Vec<u8>,
     /// `sinsp_container_type` (0 docker, 1 lxc, ...); None when the event
     /// does not say.
     pub kind: Option<u32>,
+    /// Whether the container runs privileged.
     pub privileged: bool,
+    /// Its mounts.
     pub mounts: Vec<Mount>,
     /// Health probes: (kind, exe, args); kind 1 healthcheck, 2 liveness,
     /// 3 readiness.
@@ -40,10 +48,15 @@ pub struct ContainerMeta {
 /// One container mount.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Mount {
+    /// Source path on the host.
     pub source: Vec<u8>,
+    /// Destination path in the container.
     pub dest: Vec<u8>,
+    /// Mount mode (e.g. `ro`, `z`).
     pub mode: Vec<u8>,
+    /// Whether it is mounted read-write.
     pub rdwr: bool,
+    /// Mount propagation (e.g. `rprivate`).
     pub propagation: Vec<u8>,
 }
 

@@ -5,26 +5,47 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// The kind of object a file descriptor refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FdType {
+    /// Unknown kind.
     Unknown,
+    /// A regular file.
     File,
+    /// A directory.
     Directory,
+    /// An IPv4 socket.
     Ipv4Sock,
+    /// An IPv6 socket.
     Ipv6Sock,
+    /// An IPv4 server (bound) socket.
     Ipv4ServSock,
+    /// An IPv6 server (bound) socket.
     Ipv6ServSock,
+    /// A pipe or fifo.
     Fifo,
+    /// A unix socket.
     UnixSock,
+    /// An eventfd.
     Event,
+    /// A kind sysdig does not describe.
     Unsupported,
+    /// A signalfd.
     Signalfd,
+    /// An epoll fd.
     Eventpoll,
+    /// An inotify fd.
     Inotify,
+    /// A timerfd.
     Timerfd,
+    /// A netlink socket.
     Netlink,
+    /// A bpf object fd.
     Bpf,
+    /// A userfaultfd.
     Userfaultfd,
+    /// An io_uring fd.
     Iouring,
+    /// A memfd.
     Memfd,
+    /// A pidfd.
     Pidfd,
 }
 
@@ -109,6 +130,7 @@ impl FdType {
         }
     }
 
+    /// Whether it is a socket of any family.
     pub fn is_socket(self) -> bool {
         matches!(
             self,
@@ -124,16 +146,23 @@ impl FdType {
 /// Transport protocol of a socket (`SCAP_L4_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum L4Proto {
+    /// Not known (yet).
     #[default]
     Unknown,
+    /// Not applicable.
     Na,
+    /// TCP.
     Tcp,
+    /// UDP.
     Udp,
+    /// ICMP.
     Icmp,
+    /// A raw socket.
     Raw,
 }
 
 impl L4Proto {
+    /// From an fd-list record's `SCAP_L4_*` code.
     pub fn from_scap(v: u8) -> L4Proto {
         match v {
             1 => L4Proto::Na,
@@ -171,30 +200,50 @@ impl L4Proto {
 /// Network endpoints of a socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SockAddrs {
+    /// No endpoints known.
     #[default]
     None,
+    /// An IPv4 connection.
     V4 {
+        /// Source address.
         sip: Ipv4Addr,
+        /// Source port.
         sport: u16,
+        /// Destination address.
         dip: Ipv4Addr,
+        /// Destination port.
         dport: u16,
     },
+    /// An IPv6 connection.
     V6 {
+        /// Source address.
         sip: Ipv6Addr,
+        /// Source port.
         sport: u16,
+        /// Destination address.
         dip: Ipv6Addr,
+        /// Destination port.
         dport: u16,
     },
+    /// A bound IPv4 server socket.
     V4Server {
+        /// Bound address.
         ip: Ipv4Addr,
+        /// Bound port.
         port: u16,
     },
+    /// A bound IPv6 server socket.
     V6Server {
+        /// Bound address.
         ip: Ipv6Addr,
+        /// Bound port.
         port: u16,
     },
+    /// A unix socket connection.
     Unix {
+        /// Kernel pointer of this end.
         source: u64,
+        /// Kernel pointer of the peer.
         dest: u64,
     },
 }
@@ -202,17 +251,23 @@ pub enum SockAddrs {
 /// One open file descriptor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fd {
+    /// What it refers to.
     pub kind: FdType,
     /// The name sysdig shows: a path, a connection tuple, ...
     pub name: Vec<u8>,
     /// Open flags (`PPM_O_*`) for files.
     pub flags: u32,
+    /// Inode number (0: unknown).
     pub ino: u64,
+    /// Device number of the file's file system (0: unknown).
     pub dev: u32,
+    /// Transport protocol of a socket.
     pub l4: L4Proto,
+    /// Endpoints of a socket.
     pub addrs: SockAddrs,
     /// Whether this socket was seen connecting (client) or accepting (server side).
     pub role_client: bool,
+    /// Whether this socket is the server side of its connection.
     pub role_server: bool,
     /// Socket type given to socket() (SOCK_STREAM=1, SOCK_DGRAM=2, ...), 0 if unknown.
     pub sock_type: u32,
@@ -224,6 +279,7 @@ pub struct Fd {
 }
 
 impl Fd {
+    /// An fd of `kind` named `name`, nothing else known.
     pub fn new(kind: FdType, name: impl Into<Vec<u8>>) -> Fd {
         Fd {
             kind,

@@ -6,11 +6,16 @@
 //! every fd-creating, fd-changing and fd-closing event), working
 //! directories so relative paths resolve, users and groups, interfaces and
 //! machine info. Tables are bounded by [`Limits`]; exited threads are reaped.
+//! Metadata arrives as `sonde_event::meta` records ([`State::apply_meta`],
+//! or [`State::apply_block`] for anything that carries them, such as a
+//! `sonde_scap::Block`), so this crate depends on `sonde-event` only.
 //!
 //! Does **not** own: decoding bytes (`sonde-event`, `sonde-scap`), deciding
 //! which events to keep (`sonde-filter`) or rendering (`sonde-output`).
 //! Sinks read the state through [`State`]'s accessors right after
 //! [`State::process`] has applied the event they are looking at.
+
+#![warn(missing_docs)]
 
 mod container;
 mod engine;

@@ -2,7 +2,7 @@
 //! puts at the start of every file so readers begin with the same state.
 
 use rustc_hash::FxHashSet;
-use sonde_scap::{FdDetail, FdInfo, Metadata, ThreadInfo, UserList};
+use sonde_event::meta::{FdDetail, FdInfo, Metadata, ThreadInfo, UserList};
 
 use crate::engine::State;
 use crate::fd::{Fd, FdType, L4Proto, SockAddrs};
@@ -12,6 +12,7 @@ use crate::thread::Thread;
 /// `--filter-proclist`: a shared capture carries nothing else of the host).
 #[derive(Debug, Default, Clone)]
 pub struct Referenced {
+    /// Thread ids.
     pub tids: FxHashSet<i64>,
     /// (fd-table owner tid, fd)
     pub fds: FxHashSet<(i64, i64)>,
@@ -164,48 +165,9 @@ pub fn fd_info(fd: i64, f: &Fd) -> FdInfo {
     }
 }
 
-/// A thread as a process-list record.
+/// A thread as a process-list record ([`Thread::to_info`]).
 pub fn thread_info(t: &Thread) -> ThreadInfo {
-    ThreadInfo {
-        tid: t.tid,
-        pid: t.pid,
-        ptid: t.ptid,
-        sid: t.sid,
-        vpgid: t.vpgid,
-        pgid: t.vpgid,
-        comm: t.comm.clone(),
-        exe: t.exe.clone(),
-        exepath: t.exepath.clone(),
-        args: t.args.clone(),
-        cwd: t.cwd.clone(),
-        fdlimit: t.fdlimit,
-        flags: t.flags,
-        uid: t.uid,
-        gid: t.gid,
-        vmsize_kb: t.vmsize_kb,
-        vmrss_kb: t.vmrss_kb,
-        vmswap_kb: t.vmswap_kb,
-        pfmajor: t.pfmajor,
-        pfminor: t.pfminor,
-        env: t.env.clone(),
-        vtid: t.vtid,
-        vpid: t.vpid,
-        cgroups: t.cgroups.clone(),
-        root: t.root.clone(),
-        loginuid: t.loginuid,
-        tty: t.tty,
-        exe_writable: t.exe_writable,
-        exe_upper_layer: t.exe_upper_layer,
-        exe_lower_layer: t.exe_lower_layer,
-        exe_from_memfd: t.exe_from_memfd,
-        cap_inheritable: t.cap_inheritable,
-        cap_permitted: t.cap_permitted,
-        cap_effective: t.cap_effective,
-        exe_ino: t.exe_ino,
-        exe_ino_ctime: t.exe_ino_ctime,
-        exe_ino_mtime: t.exe_ino_mtime,
-        pidns_init_start_ts: t.pidns_init_start_ts,
-    }
+    t.to_info()
 }
 
 impl State {

@@ -12,9 +12,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::fd::{Fd, FdType, L4Proto, SockAddrs};
 
-pub(crate) const AF_UNIX: u8 = 1;
-pub(crate) const AF_INET: u8 = 2;
-pub(crate) const AF_INET6: u8 = 10;
+use sonde_event::net::{unix_ends, SockAddr, SockTuple};
+pub(crate) use sonde_event::net::{AF_INET, AF_INET6, AF_UNIX};
 
 /// Formats an IPv6 address like glibc's `inet_ntop`: RFC 5952 compression,
 /// and a dotted-quad tail for IPv4-mapped (`::ffff:a.b.c.d`) and
@@ -81,50 +80,55 @@ fn is_v4_mapped(a: &[u8]) -> bool {
 /// accepted socket gets). Empty payload: `NULL`.
 pub fn render_tuple(p: &[u8], out: &mut Vec<u8>) {
     use std::io::Write;
-    match p.first() {
-        None => out.extend_from_slice(b"NULL"),
-        Some(&AF_INET) if p.len() == 13 => {
-            let sport = u16::from_le_bytes([p[5], p[6]]);
-            let dport = u16::from_le_bytes([p[11], p[12]]);
+    let exact = match p.first() {
+        None => {
+            out.extend_from_slice(b"NULL");
+            return;
+        }
+        Some(&AF_INET) => p.len() == 13,
+        Some(&AF_INET6) => p.len() == 37,
+        Some(_) => true,
+    };
+    match SockTuple::decode(p).filter(|_| exact) {
+        Some(SockTuple::V4 {
+            sip: s,
+            sport,
+            dip: d,
+            dport,
+        }) => {
             let _ = write!(
                 out,
                 "{}.{}.{}.{}:{}->{}.{}.{}.{}:{}",
-                p[1], p[2], p[3], p[4], sport, p[7], p[8], p[9], p[10], dport
+                s[0], s[1], s[2], s[3], sport, d[0], d[1], d[2], d[3], dport
             );
         }
-        Some(&AF_INET) => out.extend_from_slice(b"INVALID IPv4"),
-        Some(&AF_INET6) if p.len() == 37 => {
-            let sport = u16::from_le_bytes([p[17], p[18]]);
-            let dport = u16::from_le_bytes([p[35], p[36]]);
-            if is_v4_mapped(&p[1..17]) && is_v4_mapped(&p[19..35]) {
+        Some(SockTuple::V6 {
+            sip: a,
+            sport,
+            dip: b,
+            dport,
+        }) => {
+            if is_v4_mapped(&a) && is_v4_mapped(&b) {
                 let _ = write!(
                     out,
                     "{}.{}.{}.{}:{}->{}.{}.{}.{}:{}",
-                    p[13], p[14], p[15], p[16], sport, p[31], p[32], p[33], p[34], dport
+                    a[12], a[13], a[14], a[15], sport, b[12], b[13], b[14], b[15], dport
                 );
             } else {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(&p[1..17]);
-                let mut b = [0u8; 16];
-                b.copy_from_slice(&p[19..35]);
                 let _ = write!(out, "{}:{}->{}:{}", ntop6(&a), sport, ntop6(&b), dport);
             }
         }
-        Some(&AF_INET6) => out.extend_from_slice(b"INVALID IPv6"),
-        Some(&AF_UNIX) if p.len() >= 17 => {
-            let s = u64::from_le_bytes(p[1..9].try_into().unwrap_or([0; 8]));
-            let d = u64::from_le_bytes(p[9..17].try_into().unwrap_or([0; 8]));
-            let _ = write!(out, "{s:x}->{d:x} ");
-            out.extend(
-                sonde_event::cstr(&p[17..])
-                    .iter()
-                    .copied()
-                    .filter(|c| (0x20..0x7f).contains(c)),
-            );
+        Some(SockTuple::Unix { source, dest, path }) => {
+            let _ = write!(out, "{source:x}->{dest:x} ");
+            out.extend(path.iter().copied().filter(|c| (0x20..0x7f).contains(c)));
         }
-        Some(f) => {
-            let _ = write!(out, "family {f}");
-        }
+        None => match p[0] {
+            AF_INET => out.extend_from_slice(b"INVALID IPv4"),
+            AF_INET6 => out.extend_from_slice(b"INVALID IPv6"),
+            f => {
+                let _ = write!(out, "family {f}");
+            }
+        },
     }
 }
 
@@ -245,44 +249,43 @@ impl Fd {
 
     /// Sets only the destination (connect enter).
     pub(crate) fn set_dest(&mut self, addr: &[u8]) {
-        match addr.first() {
-            Some(&AF_INET) if addr.len() >= 7 => {
+        match SockAddr::decode(addr) {
+            Some(SockAddr::V4 { ip, port }) => {
                 self.kind = FdType::Ipv4Sock;
                 let mut e = self.ends(false);
-                e.dip = v4_bytes(Ipv4Addr::new(addr[1], addr[2], addr[3], addr[4]));
-                e.dport = u16::from_le_bytes([addr[5], addr[6]]);
+                e.dip = v4_bytes(Ipv4Addr::from(ip));
+                e.dport = port;
                 self.set_ends(e, false);
             }
-            Some(&AF_INET6) if addr.len() >= 19 => {
-                let port = u16::from_le_bytes([addr[17], addr[18]]);
-                if is_v4_mapped(&addr[1..17]) {
+            Some(SockAddr::V6 { ip, port }) => {
+                if is_v4_mapped(&ip) {
                     self.kind = FdType::Ipv4Sock;
                     let mut e = self.ends(false);
-                    e.dip = v4_bytes(Ipv4Addr::new(addr[13], addr[14], addr[15], addr[16]));
+                    e.dip = v4_bytes(Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15]));
                     e.dport = port;
                     self.set_ends(e, false);
                 } else {
                     self.kind = FdType::Ipv6Sock;
                     let mut e = self.ends(true);
-                    e.dip.copy_from_slice(&addr[1..17]);
+                    e.dip = ip;
                     e.dport = port;
                     self.set_ends(e, true);
                 }
             }
-            Some(_) => {
+            _ if addr.is_empty() => {}
+            _ => {
                 let mut name = Vec::new();
                 render_sockaddr_simple(addr, &mut name);
                 self.name = name;
                 self.set_unix(addr);
             }
-            None => {}
         }
     }
 
+    /// Sets the unix endpoints from bytes 1..17 of `t` (a tuple's
+    /// pointers), whatever its family byte; nothing when it is shorter.
     pub(crate) fn set_unix(&mut self, t: &[u8]) {
-        if t.len() >= 17 {
-            let source = u64::from_le_bytes(t[1..9].try_into().unwrap_or([0; 8]));
-            let dest = u64::from_le_bytes(t[9..17].try_into().unwrap_or([0; 8]));
+        if let Some((source, dest)) = unix_ends(t) {
             self.addrs = SockAddrs::Unix { source, dest };
         }
     }
@@ -291,37 +294,48 @@ impl Fd {
     /// the family. Returns whether the endpoints changed; `None` when the
     /// tuple is not an inet one.
     pub(crate) fn apply_inet_tuple(&mut self, t: &[u8]) -> Option<bool> {
-        match t.first() {
-            Some(&AF_INET) if t.len() >= 13 => {
+        match SockTuple::decode(t)? {
+            SockTuple::V4 {
+                sip,
+                sport,
+                dip,
+                dport,
+            } => {
                 self.kind = FdType::Ipv4Sock;
                 let mut e = Ends::default();
-                e.sip[..4].copy_from_slice(&t[1..5]);
-                e.sport = u16::from_le_bytes([t[5], t[6]]);
-                e.dip[..4].copy_from_slice(&t[7..11]);
-                e.dport = u16::from_le_bytes([t[11], t[12]]);
+                e.sip[..4].copy_from_slice(&sip);
+                e.sport = sport;
+                e.dip[..4].copy_from_slice(&dip);
+                e.dport = dport;
                 Some(self.apply_ends(e, false))
             }
-            Some(&AF_INET6) if t.len() >= 37 => {
-                let sport = u16::from_le_bytes([t[17], t[18]]);
-                let dport = u16::from_le_bytes([t[35], t[36]]);
-                if is_v4_mapped(&t[1..17]) && is_v4_mapped(&t[19..35]) {
+            SockTuple::V6 {
+                sip,
+                sport,
+                dip,
+                dport,
+            } => {
+                if is_v4_mapped(&sip) && is_v4_mapped(&dip) {
                     self.kind = FdType::Ipv4Sock;
                     let mut e = Ends::default();
-                    e.sip[..4].copy_from_slice(&t[13..17]);
-                    e.dip[..4].copy_from_slice(&t[31..35]);
+                    e.sip[..4].copy_from_slice(&sip[12..]);
+                    e.dip[..4].copy_from_slice(&dip[12..]);
                     e.sport = sport;
                     e.dport = dport;
                     Some(self.apply_ends(e, false))
                 } else {
-                    let mut e = Ends::default();
-                    e.sip.copy_from_slice(&t[1..17]);
-                    e.dip.copy_from_slice(&t[19..35]);
-                    e.sport = sport;
-                    e.dport = dport;
-                    Some(self.apply_ends(e, true))
+                    Some(self.apply_ends(
+                        Ends {
+                            sip,
+                            sport,
+                            dip,
+                            dport,
+                        },
+                        true,
+                    ))
                 }
             }
-            _ => None,
+            SockTuple::Unix { .. } => None,
         }
     }
 
@@ -329,8 +343,8 @@ impl Fd {
     pub(crate) fn apply_unix_tuple(&mut self, t: &[u8]) {
         self.kind = FdType::UnixSock;
         self.set_unix(t);
-        if t.len() >= 17 {
-            self.name = sonde_event::cstr(&t[17..]).to_vec();
+        if let Some(SockTuple::Unix { path, .. }) = SockTuple::decode(t) {
+            self.name = path.to_vec();
         }
     }
 
@@ -429,7 +443,7 @@ impl Fd {
 
     /// Fills an unset source or destination address from the machine's
     /// interfaces (sysdig's `update_fd` of its interface list).
-    pub(crate) fn patch_from_ifaces(&mut self, ifs: &sonde_scap::IfList) {
+    pub(crate) fn patch_from_ifaces(&mut self, ifs: &sonde_event::meta::IfList) {
         match self.kind {
             FdType::Ipv4Sock => {
                 let mut e = self.ends(false);
@@ -500,7 +514,7 @@ impl Fd {
     }
 }
 
-fn infer_v4(ifs: &sonde_scap::IfList, dst: [u8; 4]) -> [u8; 4] {
+fn infer_v4(ifs: &sonde_event::meta::IfList, dst: [u8; 4]) -> [u8; 4] {
     if let Some(i) = ifs.v4.iter().find(|i| i.addr == dst) {
         return i.addr;
     }
@@ -518,7 +532,7 @@ fn infer_v4(ifs: &sonde_scap::IfList, dst: [u8; 4]) -> [u8; 4] {
     [0; 4]
 }
 
-fn infer_v6(ifs: &sonde_scap::IfList, dst: &[u8; 16]) -> [u8; 16] {
+fn infer_v6(ifs: &sonde_event::meta::IfList, dst: &[u8; 16]) -> [u8; 16] {
     if let Some(i) = ifs.v6.iter().find(|i| &i.addr == dst) {
         return i.addr;
     }
@@ -535,29 +549,32 @@ fn infer_v6(ifs: &sonde_scap::IfList, dst: &[u8; 16]) -> [u8; 16] {
 /// A `SOCKADDR` rendered as sysdig's simple form (used for names).
 pub(crate) fn render_sockaddr_simple(p: &[u8], out: &mut Vec<u8>) {
     use std::io::Write;
-    match p.first() {
-        None => out.extend_from_slice(b"NULL"),
-        Some(&AF_UNIX) => out.extend(
-            sonde_event::cstr(&p[1..])
-                .iter()
-                .copied()
-                .filter(|c| (0x20..0x7f).contains(c)),
-        ),
-        Some(&AF_INET) if p.len() == 7 => {
-            let port = u16::from_le_bytes([p[5], p[6]]);
-            let _ = write!(out, "{}.{}.{}.{}:{}", p[1], p[2], p[3], p[4], port);
+    let exact = match p.first() {
+        None => {
+            out.extend_from_slice(b"NULL");
+            return;
         }
-        Some(&AF_INET) => out.extend_from_slice(b"INVALID IPv4"),
-        Some(&AF_INET6) if p.len() == 19 => {
-            let mut a = [0u8; 16];
-            a.copy_from_slice(&p[1..17]);
-            let port = u16::from_le_bytes([p[17], p[18]]);
-            let _ = write!(out, "{}:{}", ntop6(&a), port);
+        Some(&AF_INET) => p.len() == 7,
+        Some(&AF_INET6) => p.len() == 19,
+        Some(_) => true,
+    };
+    match SockAddr::decode(p).filter(|_| exact) {
+        Some(SockAddr::Unix { path }) => {
+            out.extend(path.iter().copied().filter(|c| (0x20..0x7f).contains(c)))
         }
-        Some(&AF_INET6) => out.extend_from_slice(b"INVALID IPv6"),
-        Some(f) => {
-            let _ = write!(out, "family {f}");
+        Some(SockAddr::V4 { ip: a, port }) => {
+            let _ = write!(out, "{}.{}.{}.{}:{}", a[0], a[1], a[2], a[3], port);
         }
+        Some(SockAddr::V6 { ip, port }) => {
+            let _ = write!(out, "{}:{}", ntop6(&ip), port);
+        }
+        None => match p[0] {
+            AF_INET => out.extend_from_slice(b"INVALID IPv4"),
+            AF_INET6 => out.extend_from_slice(b"INVALID IPv6"),
+            f => {
+                let _ = write!(out, "family {f}");
+            }
+        },
     }
 }
 

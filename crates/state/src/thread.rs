@@ -2,52 +2,40 @@
 
 use rustc_hash::FxHashMap;
 
+use sonde_event::meta::ThreadInfo;
+
 use crate::fd::Fd;
 
 /// Clone flags sonde interprets (`PPM_CL_*`).
 pub mod clone_flags {
+    /// The child shares the fd table.
     pub const CLONE_FILES: u32 = 1;
+    /// The child shares cwd, root and umask.
     pub const CLONE_FS: u32 = 2;
+    /// The child is a thread of the same process.
     pub const CLONE_THREAD: u32 = 8192;
+    /// The parent waits until the child execs or exits.
     pub const CLONE_VFORK: u32 = 134_217_728;
+    /// The thread has exited.
     pub const CLOSED: u32 = 262_144;
     /// The child lives in a new pid namespace (a container).
     pub const CHILD_IN_PIDNS: u32 = 536_870_912;
 }
 
 /// One thread. Threads of a process share the main thread's fd table and cwd.
+///
+/// What a process-list record says about a thread is kept as that record,
+/// [`ThreadInfo`] (reachable directly: `t.comm`, `t.pid`, through `Deref`),
+/// so the state and capture metadata share one definition; the rest is
+/// what only the state engine knows. For a thread that is not its
+/// process's main thread, `info.cwd` is empty (the process keeps it), and
+/// a main thread's `cwd` always ends in `/`.
 #[derive(Debug, Clone, Default)]
 pub struct Thread {
-    pub tid: i64,
-    pub pid: i64,
-    pub ptid: i64,
-    pub sid: i64,
-    pub vpgid: i64,
-    pub comm: Vec<u8>,
-    pub exe: Vec<u8>,
-    pub exepath: Vec<u8>,
-    /// Arguments, each followed by a NUL.
-    pub args: Vec<u8>,
-    /// Environment, each entry followed by a NUL.
-    pub env: Vec<u8>,
-    pub cwd: Vec<u8>,
-    pub root: Vec<u8>,
-    pub fdlimit: i64,
-    pub flags: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub loginuid: u32,
-    pub vtid: i64,
-    pub vpid: i64,
-    /// cgroups as `subsys=path` entries, each followed by a NUL.
-    pub cgroups: Vec<u8>,
-    pub vmsize_kb: u32,
-    pub vmrss_kb: u32,
-    pub vmswap_kb: u32,
-    pub pfmajor: u64,
-    pub pfminor: u64,
+    /// The fields a process-list record carries.
+    pub info: ThreadInfo,
+    /// When the thread was cloned (ns since epoch, 0: before the capture).
     pub clone_ts: u64,
-    pub tty: u32,
     /// File descriptors (meaningful on the thread that owns the table).
     pub fds: FxHashMap<i64, Fd>,
     /// The last enter event of this thread: its code, timestamp and a copy
@@ -62,28 +50,11 @@ pub struct Thread {
     pub latency: u64,
     /// Timestamp of the last enter event (0: none yet).
     pub latency_enter_ts: u64,
-    /// Process group id as the host sees it (-1: unknown).
-    pub pgid: i64,
-    /// Executable flags from execve (`PPM_EXE_*`): writable by its user,
-    /// on an overlayfs upper or lower layer, a memfd.
-    pub exe_writable: bool,
-    pub exe_upper_layer: bool,
-    pub exe_lower_layer: bool,
-    pub exe_from_memfd: bool,
-    /// Capability sets.
-    pub cap_inheritable: u64,
-    pub cap_permitted: u64,
-    pub cap_effective: u64,
-    /// The executable's inode and its change and modification times (ns).
-    pub exe_ino: u64,
-    pub exe_ino_ctime: u64,
-    pub exe_ino_mtime: u64,
-    /// `clone_ts - exe_ino_ctime` and `exe_ino_ctime - pidns_init_start_ts`
-    /// as computed at execve (0: not known).
+    /// `clone_ts - exe_ino_ctime` as computed at execve (0: not known).
     pub exe_ino_ctime_duration_clone_ts: u64,
+    /// `exe_ino_ctime - pidns_init_start_ts` as computed at execve (0: not
+    /// known).
     pub exe_ino_ctime_duration_pidns_start: u64,
-    /// Start of the thread's pid namespace (ns since epoch, 0: unknown).
-    pub pidns_init_start_ts: u64,
     /// Threads (other than the main one) this main thread has, counted as
     /// sysdig does: those met with `CLONE_THREAD` since the capture began
     /// plus those in the initial process table.
@@ -92,22 +63,47 @@ pub struct Thread {
     pub category: u8,
 }
 
+impl std::ops::Deref for Thread {
+    type Target = ThreadInfo;
+    #[inline(always)]
+    fn deref(&self) -> &ThreadInfo {
+        &self.info
+    }
+}
+
+impl std::ops::DerefMut for Thread {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut ThreadInfo {
+        &mut self.info
+    }
+}
+
 /// Thread categories (`sinsp_threadinfo::command_category`).
 pub mod category {
+    /// Nothing special.
     pub const NONE: u8 = 0;
+    /// A container's init process (or one of its descendants).
     pub const CONTAINER: u8 = 1;
+    /// A container health check.
     pub const HEALTHCHECK: u8 = 2;
+    /// A Kubernetes liveness probe.
     pub const LIVENESS_PROBE: u8 = 3;
+    /// A Kubernetes readiness probe.
     pub const READINESS_PROBE: u8 = 4;
 }
 
 /// A saved enter event.
 #[derive(Debug, Clone, Default)]
 pub struct LastEnter {
+    /// Its event code.
     pub code: u16,
+    /// Its timestamp.
     pub ts: u64,
+    /// Whether it is still waiting for its exit.
     pub valid: bool,
+    /// Parameter lengths.
     pub lens: Vec<u32>,
+    /// Parameters, back to back.
     pub data: Vec<u8>,
 }
 
@@ -126,16 +122,19 @@ impl Thread {
     /// A thread known only by its id.
     pub fn new(tid: i64) -> Thread {
         Thread {
-            tid,
-            pid: tid,
-            ptid: -1,
-            sid: -1,
-            vpgid: -1,
-            pgid: -1,
-            vtid: -1,
-            vpid: -1,
-            loginuid: u32::MAX,
-            fdlimit: -1,
+            info: ThreadInfo {
+                tid,
+                pid: tid,
+                ptid: -1,
+                sid: -1,
+                vpgid: -1,
+                pgid: -1,
+                vtid: -1,
+                vpid: -1,
+                loginuid: u32::MAX,
+                fdlimit: -1,
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -143,13 +142,41 @@ impl Thread {
     /// The placeholder sysdig creates for a thread it meets without
     /// knowing it: named `<NA>`, with unknown user and group.
     pub fn fake(tid: i64) -> Thread {
-        Thread {
-            comm: b"<NA>".to_vec(),
-            exe: b"<NA>".to_vec(),
-            uid: u32::MAX,
-            gid: u32::MAX,
-            ..Thread::new(tid)
-        }
+        let mut t = Thread::new(tid);
+        t.comm = b"<NA>".to_vec();
+        t.exe = b"<NA>".to_vec();
+        t.uid = u32::MAX;
+        t.gid = u32::MAX;
+        t
+    }
+
+    /// A thread from a process-list record: the record as it is, except
+    /// that only a process's main thread keeps a directory, normalized
+    /// and ending in `/`.
+    pub fn from_info(t: &ThreadInfo) -> Thread {
+        let mut th = Thread {
+            info: t.clone(),
+            ..Default::default()
+        };
+        th.info.cwd = if t.tid == t.pid {
+            let mut c = crate::path::normalize(&t.cwd);
+            if c.last() != Some(&b'/') {
+                c.push(b'/');
+            }
+            c
+        } else {
+            Vec::new()
+        };
+        th
+    }
+
+    /// The thread as a process-list record (what a capture file's
+    /// process list stores; its `pgid` is the thread's `vpgid`, as
+    /// sonde has always written it).
+    pub fn to_info(&self) -> ThreadInfo {
+        let mut i = self.info.clone();
+        i.pgid = self.vpgid;
+        i
     }
 
     /// Whether this thread is the main thread of its process.

@@ -1,0 +1,157 @@
+//! Unit tests of the state engine.
+
+use sonde_event::codes as c;
+use sonde_event::meta::{FdDetail, FdInfo, ThreadInfo};
+use sonde_event::RawEvent;
+
+use super::State;
+
+/// Encodes parameters as an event body (16-bit lengths, then data).
+fn body(params: &[&[u8]]) -> Vec<u8> {
+    let mut b = Vec::new();
+    for p in params {
+        b.extend_from_slice(&(p.len() as u16).to_le_bytes());
+    }
+    for p in params {
+        b.extend_from_slice(p);
+    }
+    b
+}
+
+fn event(ts: u64, tid: i64, code: u16, body: &[u8], n: u32) -> RawEvent<'_> {
+    RawEvent::from_parts(ts, tid, code, n, body, false).unwrap()
+}
+
+#[test]
+fn unknown_threads_are_named_na_and_keep_latency() {
+    let mut st = State::new();
+    let b = body(&[&0u64.to_le_bytes()]);
+    st.process(&event(100, 7, c::SYSCALL_BRK_4_E, &b, 1));
+    let t = st.thread(7).unwrap();
+    assert_eq!(t.comm, b"<NA>");
+    assert_eq!(t.latency, 0);
+    let b = body(&[&0u64.to_le_bytes(), &1u32.to_le_bytes()]);
+    st.process(&event(130, 7, c::SYSCALL_BRK_4_X, &b, 1));
+    assert_eq!(st.thread(7).unwrap().latency, 30);
+}
+
+#[test]
+fn container_events_fill_the_table() {
+    let mut st = State::new();
+    let json = br#"{"container":{"id":"9dbcbd0c435f","name":"epic_cray","type":0}}"#;
+    let mut j = json.to_vec();
+    j.push(0);
+    let b = body(&[&j]);
+    let ev = event(1, -1, c::CONTAINER_JSON_E, &b, 1);
+    st.process(&ev);
+    assert!(!st.suppressed());
+    let t = st.event_thread(&ev).unwrap();
+    assert_eq!(t.comm, b"container:9dbcbd0c435f");
+    assert_eq!(t.container_id, b"9dbcbd0c435f");
+    assert_eq!(st.containers[&b"9dbcbd0c435f"[..]].name, b"epic_cray");
+
+    let failed = b"{\"container\":{\"id\":\"abc\",\"lookup_state\":2}}\0";
+    let b = body(&[failed]);
+    st.process(&event(2, -1, c::CONTAINER_JSON_E, &b, 1));
+    assert!(st.suppressed());
+}
+
+#[test]
+fn latency_measured_by_the_source_wins() {
+    let mut st = State::new();
+    let b = body(&[&0u64.to_le_bytes(), &1u32.to_le_bytes()]);
+    let mut ev = event(500, 9, c::SYSCALL_BRK_4_X, &b, 1);
+    ev.latency = 1234;
+    st.process(&ev);
+    assert_eq!(st.thread(9).unwrap().latency, 1234);
+}
+
+#[test]
+fn unknown_threads_are_looked_up_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c2 = Arc::clone(&calls);
+    let mut st = State::new();
+    st.set_resolver(Box::new(move |tid| {
+        c2.fetch_add(1, Ordering::Relaxed);
+        (tid == 4242).then(|| {
+            let t = ThreadInfo {
+                tid,
+                pid: tid,
+                ptid: 1,
+                comm: b"late".to_vec(),
+                cwd: b"/tmp/".to_vec(),
+                ..Default::default()
+            };
+            let fd = FdInfo {
+                fd: 3,
+                ino: 0,
+                kind: 16,
+                detail: FdDetail::File {
+                    open_flags: 1,
+                    path: b"/etc/passwd".to_vec(),
+                    dev: 0,
+                },
+            };
+            (vec![t], vec![fd])
+        })
+    }));
+    let b = body(&[&0u64.to_le_bytes()]);
+    st.process(&event(1, 4242, c::SYSCALL_BRK_4_E, &b, 1));
+    assert_eq!(st.thread(4242).unwrap().comm, b"late");
+    assert_eq!(st.fd(4242, 3).unwrap().name, b"/etc/passwd");
+    st.process(&event(2, 5151, c::SYSCALL_BRK_4_E, &b, 1));
+    st.process(&event(3, 5151, c::SYSCALL_BRK_4_E, &b, 1));
+    assert_eq!(calls.load(Ordering::Relaxed), 2, "a miss is remembered");
+}
+
+#[test]
+fn a_late_parent_clone_exit_names_an_exited_child_for_that_event_only() {
+    let mut st = State::new();
+    st.add_thread_info(&ThreadInfo {
+        tid: 100,
+        pid: 100,
+        ptid: 1,
+        comm: b"parent".to_vec(),
+        ..Default::default()
+    });
+    // the child runs and exits before its parent's clone returns
+    let child_clone = body(&[&0i64.to_le_bytes()]);
+    st.process(&event(10, 200, c::SYSCALL_CLONE_20_X, &child_clone, 1));
+    st.process(&event(20, 200, c::PROCEXIT_1_E, &[], 0));
+    st.process(&event(
+        25,
+        100,
+        c::SYSCALL_BRK_4_E,
+        &body(&[&0u64.to_le_bytes()]),
+        1,
+    ));
+    assert!(st.thread(200).is_none(), "the exited child is reaped");
+    let parent_clone = body(&[&200i64.to_le_bytes()]);
+    st.process(&event(30, 100, c::SYSCALL_CLONE_20_X, &parent_clone, 1));
+    assert!(
+        st.thread(200).is_some(),
+        "the parent's late clone exit names it, as in sysdig"
+    );
+    st.process(&event(
+        35,
+        100,
+        c::SYSCALL_BRK_4_E,
+        &body(&[&0u64.to_le_bytes()]),
+        1,
+    ));
+    assert!(
+        st.thread(200).is_none(),
+        "but only for that event: it is reaped before the next"
+    );
+    // a new child with that tid much later is created as usual
+    st.process(&event(
+        5_000_000_000,
+        100,
+        c::SYSCALL_CLONE_20_X,
+        &parent_clone,
+        1,
+    ));
+    assert!(st.thread(200).is_some());
+}
