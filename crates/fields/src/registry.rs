@@ -3,34 +3,55 @@
 //! description and flags, and whether sonde extracts it yet.
 //!
 //! Filters use it to accept a field and to type its comparisons; `sonde -l`
-//! prints it in sysdig's layout.
+//! prints it in sysdig's layout; `-j` writes a value as its type says
+//! ([`json_kind`]).
+//!
+//! The rows themselves live in the module of their class (`evt.rs`,
+//! `proc/rows.rs`, `fd.rs`, ...); this module puts the classes in
+//! `sysdig -l` order and owns the types, flags, lookups and the listing.
 
 use std::io::Write;
-
-mod table;
 
 /// The type of a field's value, named as sysdig names it (`-lv`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FieldType {
+    /// `INT8`.
     Int8,
+    /// `INT16`.
     Int16,
+    /// `INT32`.
     Int32,
+    /// `INT64`.
     Int64,
+    /// `UINT8`.
     Uint8,
+    /// `UINT16`.
     Uint16,
+    /// `UINT32`.
     Uint32,
+    /// `UINT64`.
     Uint64,
+    /// `BOOL`.
     Bool,
+    /// `CHARBUF` (text).
     Charbuf,
+    /// `BYTEBUF` (binary data).
     Bytebuf,
+    /// `IPADDR`.
     IpAddr,
+    /// `IPNET`.
     IpNet,
+    /// `PORT`.
     Port,
+    /// `RELTIME` (nanoseconds).
     RelTime,
+    /// `ABSTIME` (nanoseconds since the epoch).
     AbsTime,
+    /// `DOUBLE`.
     Double,
     /// Depends on the event (`evt.rawarg.*`).
     Dynamic,
+    /// `FSPATH`.
     FsPath,
 }
 
@@ -108,32 +129,142 @@ pub mod flags {
     pub const ARG_REQUIRED: u16 = 32;
     /// A class sonde will not support (mesos, marathon, spans).
     pub const UNAVAILABLE: u16 = 64;
+    /// `-j` writes the event timestamp (a time field whose text is a date).
+    pub const JSON_TS: u16 = 128;
+    /// `-j` writes 0 (see [`super::JsonKind::Zero`]).
+    pub const JSON_ZERO: u16 = 256;
+    /// `-j` writes a string whatever the type.
+    pub const JSON_STR: u16 = 512;
 }
 
 /// A class of fields (`Field Class:` in `sysdig -l`).
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct FieldClass {
+    /// The class name (`evt`, `process`, `fd`, ...).
     pub name: &'static str,
+    /// The short description `sysdig -l` puts after the name.
     pub shortdesc: &'static str,
+    /// The description.
     pub desc: &'static str,
 }
 
 /// One field.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct FieldInfo {
+    /// The field name, without argument.
     pub name: &'static str,
-    /// Index into [`classes`].
+    /// Index into [`classes`] (one of the [`class`] constants).
     pub class: u8,
+    /// The type of its value.
     pub ty: FieldType,
+    /// [`flags`].
     pub flags: u16,
+    /// The description `sysdig -l` shows.
     pub desc: &'static str,
 }
 
+/// The index of each class in [`classes`], in `sysdig -l` order.
+pub mod class {
+    /// `evt`: all events.
+    pub const EVT: u8 = 0;
+    /// `evt`: syscall events.
+    pub const EVT_SYSCALL: u8 = 1;
+    /// `process`: `proc.*` and `thread.*`.
+    pub const PROCESS: u8 = 2;
+    /// `user`.
+    pub const USER: u8 = 3;
+    /// `group`.
+    pub const GROUP: u8 = 4;
+    /// `container`.
+    pub const CONTAINER: u8 = 5;
+    /// `fd`.
+    pub const FD: u8 = 6;
+    /// `syslog`.
+    pub const SYSLOG: u8 = 7;
+    /// `fdlist`.
+    pub const FDLIST: u8 = 8;
+    /// `k8s`.
+    pub const K8S: u8 = 9;
+    /// `mesos` (and `marathon.*`).
+    pub const MESOS: u8 = 10;
+    /// `span`.
+    pub const SPAN: u8 = 11;
+    /// `evtin`.
+    pub const EVTIN: u8 = 12;
+    /// `fs.path`.
+    pub const FS_PATH: u8 = 13;
+}
+
+/// Every class with its rows, in `sysdig -l` order (the index of each is
+/// its [`class`] constant).
+const PARTS: [(FieldClass, &[FieldInfo]); 14] = [
+    (crate::evt::CLASS, crate::evt::ROWS),
+    (crate::evt::SYSCALL_CLASS, crate::evt::SYSCALL_ROWS),
+    (crate::proc::CLASS, crate::proc::ROWS),
+    (crate::user::CLASS, crate::user::ROWS),
+    (crate::user::GROUP_CLASS, crate::user::GROUP_ROWS),
+    (crate::container::CLASS, crate::container::ROWS),
+    (crate::fd::CLASS, crate::fd::ROWS),
+    (crate::syslog::CLASS, crate::syslog::ROWS),
+    (crate::fdlist::CLASS, crate::fdlist::ROWS),
+    (crate::k8s::CLASS, crate::k8s::ROWS),
+    (crate::mesos::CLASS, crate::mesos::ROWS),
+    (crate::span::CLASS, crate::span::ROWS),
+    (crate::span::EVTIN_CLASS, crate::span::EVTIN_ROWS),
+    (crate::fspath::CLASS, crate::fspath::ROWS),
+];
+
+static CLASSES: [FieldClass; PARTS.len()] = {
+    let mut out = [PARTS[0].0; PARTS.len()];
+    let mut i = 0;
+    while i < PARTS.len() {
+        out[i] = PARTS[i].0;
+        i += 1;
+    }
+    out
+};
+
+/// The number of fields.
+const NFIELDS: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < PARTS.len() {
+        n += PARTS[i].1.len();
+        i += 1;
+    }
+    n
+};
+
+/// All rows, class after class (checked at compile time: each row sits in
+/// the part of its class).
+static FIELDS: [FieldInfo; NFIELDS] = {
+    let mut out = [PARTS[0].1[0]; NFIELDS];
+    let mut k = 0;
+    let mut i = 0;
+    while i < PARTS.len() {
+        let rows = PARTS[i].1;
+        let mut j = 0;
+        while j < rows.len() {
+            assert!(
+                rows[j].class as usize == i,
+                "a registry row is in another class's part"
+            );
+            out[k] = rows[j];
+            k += 1;
+            j += 1;
+        }
+        i += 1;
+    }
+    out
+};
+
 impl FieldInfo {
+    /// The field's class.
     pub fn class(&self) -> &'static FieldClass {
-        &table::CLASSES[self.class as usize]
+        &CLASSES[self.class as usize]
     }
 
+    /// Whether the field has this flag ([`flags`]).
     pub fn has(&self, flag: u16) -> bool {
         self.flags & flag != 0
     }
@@ -167,17 +298,17 @@ impl FieldInfo {
 
 /// All field classes, in `sysdig -l` order.
 pub fn classes() -> &'static [FieldClass] {
-    table::CLASSES
+    &CLASSES
 }
 
 /// All fields, in `sysdig -l` order.
 pub fn fields() -> &'static [FieldInfo] {
-    table::FIELDS
+    &FIELDS
 }
 
 /// The field with exactly this name.
 pub fn lookup(name: &str) -> Option<&'static FieldInfo> {
-    table::FIELDS.iter().find(|f| f.name == name)
+    FIELDS.iter().find(|f| f.name == name)
 }
 
 /// Resolves a field name as written in a filter, without its `[...]`
@@ -188,7 +319,7 @@ pub fn resolve(name: &str) -> Option<(&'static FieldInfo, Option<&str>)> {
         return Some((f, None));
     }
     let mut best: Option<(&'static FieldInfo, Option<&str>)> = None;
-    for f in table::FIELDS.iter().filter(|f| f.has(flags::ARG_DOT)) {
+    for f in FIELDS.iter().filter(|f| f.has(flags::ARG_DOT)) {
         if let Some(rest) = name.strip_prefix(f.name).and_then(|r| r.strip_prefix('.')) {
             let longer = match best {
                 None => true,
@@ -200,6 +331,65 @@ pub fn resolve(name: &str) -> Option<(&'static FieldInfo, Option<&str>)> {
         }
     }
     best
+}
+
+/// How `-j` writes a field's value (as sysdig's jsoncpp output does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonKind {
+    /// A string.
+    Str,
+    /// A number: the extracted decimal text as is.
+    Num,
+    /// `true`/`false`.
+    Bool,
+    /// The event timestamp in nanoseconds (time fields whose text is a
+    /// formatted date: flag [`flags::JSON_TS`]).
+    Ts,
+    /// Always 0: sysdig evaluates `evt.deltatime` twice per event for
+    /// JSON, so the second evaluation measures from the first (flag
+    /// [`flags::JSON_ZERO`]).
+    Zero,
+}
+
+impl FieldType {
+    /// How `-j` writes a value of this type.
+    pub fn json_kind(self) -> JsonKind {
+        match self {
+            FieldType::Bool => JsonKind::Bool,
+            t if t.is_integer() || t == FieldType::Double => JsonKind::Num,
+            _ => JsonKind::Str,
+        }
+    }
+}
+
+impl FieldInfo {
+    /// How `-j` writes this field's value: as its type says, but for the
+    /// fields flagged otherwise.
+    pub fn json_kind(&self) -> JsonKind {
+        if self.has(flags::JSON_TS) {
+            JsonKind::Ts
+        } else if self.has(flags::JSON_ZERO) {
+            JsonKind::Zero
+        } else if self.has(flags::JSON_STR) {
+            JsonKind::Str
+        } else {
+            self.ty.json_kind()
+        }
+    }
+}
+
+/// How `-j` writes the field `name` as a format names it (`proc.aname[2]`,
+/// `evt.arg.fd`): look it up once per format, not per event.
+pub fn json_kind(name: &str) -> JsonKind {
+    let base = name.split('[').next().unwrap_or(name);
+    // the time of `-t`, only in formats (no row): a timestamp
+    if base == "evt.outputtime" {
+        return JsonKind::Ts;
+    }
+    match resolve(base) {
+        Some((f, _)) => f.json_kind(),
+        None => JsonKind::Str,
+    }
 }
 
 const RIGHT: usize = 30;
@@ -221,14 +411,14 @@ fn wrap(text: &str, out: &mut String) {
     }
 }
 
-/// Writes the field list in `sysdig -l` layout (`verbose`: `-lv`, with types).
 /// The note `-l` puts before the description of fields whose data sonde
 /// does not collect yet (filters accept them; they never have a value).
 pub const NOT_COLLECTED: &str = "(NOT COLLECTED BY SONDE YET) ";
 
+/// Writes the field list in `sysdig -l` layout (`verbose`: `-lv`, with types).
 pub fn write_list(out: &mut impl Write, verbose: bool) -> std::io::Result<()> {
     let mut s = String::new();
-    for (ci, c) in table::CLASSES.iter().enumerate() {
+    for (ci, c) in CLASSES.iter().enumerate() {
         if ci > 0 {
             s.push('\n');
         }
@@ -244,7 +434,7 @@ pub fn write_list(out: &mut impl Write, verbose: bool) -> std::io::Result<()> {
             s.push('\n');
         }
         s.push('\n');
-        for f in table::FIELDS.iter().filter(|f| f.class as usize == ci) {
+        for f in FIELDS.iter().filter(|f| f.class as usize == ci) {
             if f.name.len() > RIGHT {
                 s.push_str(f.name);
                 s.push('\n');
@@ -324,6 +514,29 @@ mod tests {
             "k8s.pod.labels",
         ] {
             assert!(lookup(n).unwrap().extracted(), "{n}");
+        }
+    }
+
+    #[test]
+    fn json_kinds_follow_types() {
+        use JsonKind::*;
+        for (name, kind) in [
+            ("evt.num", Num),
+            ("evt.outputtime", Ts),
+            ("evt.time", Ts),
+            ("evt.datetime.s", Ts),
+            ("evt.deltatime.s", Zero),
+            ("evt.failed", Bool),
+            ("evt.arg.fd", Str),
+            ("proc.aname[2]", Str),
+            ("proc.apid[1]", Num),
+            ("proc.fdusage", Num),
+            ("fd.sport", Num),
+            ("fd.dev", Str),
+            ("fd.sip", Str),
+            ("container.privileged", Bool),
+        ] {
+            assert_eq!(json_kind(name), kind, "{name}");
         }
     }
 

@@ -3,15 +3,21 @@
 
 use std::net::IpAddr;
 
-use crate::extract::{Ctx, Field};
+use crate::ctx::Ctx;
+use crate::field::Field;
 
 /// A field's value for one event.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Value<'b> {
+    /// A signed number.
     Int(i64),
+    /// An unsigned number.
     Uint(u64),
+    /// A floating-point number.
     Double(f64),
+    /// A boolean.
     Bool(bool),
+    /// An address.
     Ip(IpAddr),
     /// Text or bytes (the field's rendering).
     Str(&'b [u8]),
@@ -58,37 +64,30 @@ impl Ctx<'_, '_> {
     /// Extracts `f` as a typed value. Strings are written to `buf` and
     /// borrowed from it. Returns None when the field has no value for this
     /// event (the same cases in which [`Ctx::extract`] returns false).
+    ///
+    /// The fields filters compare as numbers are read by their class
+    /// modules straight from the event or the tables (the same values and
+    /// the same "no value" cases as their text); the others are their text.
     pub fn extract_value<'b>(&self, f: &Field, buf: &'b mut Vec<u8>) -> Option<Value<'b>> {
+        use crate::{extra::Extra, fd::FdX, proc::ProcX};
         match f {
-            Field::EvtNum => return Some(Value::Uint(self.num)),
-            Field::ThreadTid => return Some(Value::Int(self.ev.tid)),
-            Field::EvtCpu => return Some(Value::Int(self.ev.cpu as i64)),
-            Field::EvtRawtime => return Some(Value::Uint(self.ev.ts)),
-            // numbers read straight from the tables (the same values and
-            // the same "no value" cases as their text in `extract`)
-            Field::ProcPid => return self.thread().map(|t| Value::Int(t.pid)),
-            Field::ProcPpid => return self.main_thread().map(|t| Value::Int(t.ptid)),
-            Field::UserUid => return self.thread().map(|t| Value::Uint(t.uid as u64)),
-            Field::FdNum => return self.fd_num().map(Value::Int),
-            Field::Extra(crate::Extra::TypeIs(name)) => {
-                return Some(Value::Uint(self.type_is(name)))
+            Field::EvtNum | Field::EvtCpu | Field::EvtRawtime | Field::Extra(Extra::TypeIs(_)) => {
+                self.evt_value(f)
             }
-            // sysdig notes a name change after it has run its filters: to
-            // a filter the name never changed
-            Field::Fd(crate::FdX::NameChanged) => {
-                let mut tmp = Vec::new();
-                return self.extract(f, &mut tmp).then_some(Value::Bool(false));
+            Field::ThreadTid
+            | Field::ProcPid
+            | Field::ProcPpid
+            | Field::Proc(ProcX::Fdusage | ProcX::Cpu(..)) => self.proc_value(f),
+            Field::UserUid => self.user_value(),
+            Field::FdNum | Field::Fd(FdX::NameChanged) => self.fd_value(f),
+            _ => {
+                buf.clear();
+                if !self.extract(f, buf) {
+                    return None;
+                }
+                Some(Value::Str(buf))
             }
-            Field::Proc(x @ (crate::ProcX::Fdusage | crate::ProcX::Cpu(..))) => {
-                return self.procx_double(x).map(Value::Double)
-            }
-            _ => {}
         }
-        buf.clear();
-        if !self.extract(f, buf) {
-            return None;
-        }
-        Some(Value::Str(buf))
     }
 }
 
