@@ -8,7 +8,7 @@ use sonde_state::{Container, ContainerMeta, Mount};
 use crate::ctx::{push_bool, Ctx};
 use crate::error::FieldError;
 use crate::field::Field;
-use crate::registry::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
+use crate::row::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
 
 /// A `container.*` field beyond `container.id` and `container.name`.
 #[derive(Debug, Clone, PartialEq, Eq)]

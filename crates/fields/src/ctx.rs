@@ -51,6 +51,11 @@ pub(crate) fn write_i(out: &mut Vec<u8>, v: impl std::fmt::Display) {
     let _ = write!(out, "{v}");
 }
 
+/// Whether `needle` occurs in `hay`.
+pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
 /// Appends `true` or `false`.
 #[inline]
 pub(crate) fn push_bool(out: &mut Vec<u8>, v: bool) {

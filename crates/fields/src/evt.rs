@@ -13,15 +13,14 @@ use sonde_event::{category, codes as c, flags as ef, Direction, RawEvent};
 use sonde_output::{info_into, render_param, RenderOpts};
 use sonde_state::FdType;
 
-use crate::ctx::{push_bool, write_i, Ctx};
+use crate::ctx::{contains, push_bool, write_i, Ctx};
 use crate::error::FieldError;
 use crate::extra::Extra;
 use crate::field::{index_arg, Field};
 use crate::memo::Memo;
-use crate::registry::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
-use crate::syslog::contains;
+use crate::row::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
 use crate::time::{fmt_local_datetime, fmt_local_time, fmt_secs, TimeFmt};
-use crate::typed::Value;
+use crate::value::Value;
 
 /// An `evt.*` field beyond the variants of [`Field`] (and the
 /// `syslog.*` fields, parsed and extracted in `syslog.rs`).

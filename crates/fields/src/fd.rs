@@ -12,8 +12,8 @@ use sonde_state::{Fd, FdType, SockAddrs, Thread};
 use crate::ctx::{push_bool, write_i, Ctx};
 use crate::error::FieldError;
 use crate::field::Field;
-use crate::registry::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
-use crate::typed::Value;
+use crate::row::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
+use crate::value::Value;
 
 /// An `fd.*` field beyond the variants of [`Field`] (and the `fdlist.*`
 /// fields, parsed and extracted in `fdlist.rs`).

@@ -12,7 +12,7 @@ use crate::ctx::Ctx;
 use crate::error::FieldError;
 use crate::fd::{ends, push_ip, push_num, FdX};
 use crate::field::Field;
-use crate::registry::{class, FieldClass, FieldInfo, FieldType as T};
+use crate::row::{class, FieldClass, FieldInfo, FieldType as T};
 
 /// Parses an `fdlist.*` field.
 pub(crate) fn parse(

@@ -1,15 +1,10 @@
-//! [`Field`]: a field reference resolved once at parse time, and the
-//! dispatch from a field to its class module, both for parsing
-//! ([`Field::parse`] asks each class in turn) and for extraction
-//! ([`Ctx::extract`]). The fields of the default formats are extracted
-//! inline here ([`Hot`]); every other field is extracted by its class.
+//! [`Field`]: a field reference resolved once at parse time. Its variants
+//! are the basic fields of each class plus one variant per class module
+//! holding that class's own enum ([`crate::EvtX`], [`crate::ProcX`], ...):
+//! the class modules use this type, and this module uses nothing else of
+//! theirs. Parsing and extraction dispatch in `extract.rs`.
 
-use sonde_output::info_into;
-
-use crate::ctx::Ctx;
 use crate::error::FieldError;
-use crate::extra::Extra;
-use crate::time::{fmt_local_time, TimeFmt};
 
 /// A field reference, resolved once at parse time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,7 +160,7 @@ pub enum Field {
     Fd(crate::fd::FdX),
     /// More `evt.*` fields (`evt.rs`) and `syslog.*` (`syslog.rs`).
     Evt(crate::evt::EvtX),
-    /// More `proc.*` and `thread.*` fields (`proc.rs`).
+    /// More `proc.*` and `thread.*` fields (`proc/`).
     Proc(crate::proc::ProcX),
     /// More `container.*` fields (`container.rs`).
     Cont(crate::container::ContX),
@@ -175,40 +170,7 @@ pub enum Field {
     FsPath(crate::fspath::FsPath),
 }
 
-/// A class module's parser: the field for `name` (`base` without its
-/// `[arg]`), None when the name is not one of the class's.
-type Parser = fn(&str, &str, Option<&str>) -> Option<Result<Field, FieldError>>;
-
-/// Every class's parser (their names are disjoint).
-const PARSERS: [Parser; 10] = [
-    crate::evt::parse,
-    crate::proc::parse,
-    crate::user::parse,
-    crate::fd::parse,
-    crate::fdlist::parse,
-    crate::container::parse,
-    crate::k8s::parse,
-    crate::mesos::parse,
-    crate::syslog::parse,
-    crate::fspath::parse,
-];
-
 impl Field {
-    /// Parses a field name with its optional argument (`proc.aname[2]`,
-    /// `evt.arg.fd`, `evt.arg[0]`).
-    pub fn parse(name: &str) -> Result<Field, FieldError> {
-        let (base, arg) = match name.find('[') {
-            Some(i) if name.ends_with(']') => (&name[..i], Some(&name[i + 1..name.len() - 1])),
-            _ => (name, None),
-        };
-        for parse in PARSERS {
-            if let Some(f) = parse(name, base, arg) {
-                return f;
-            }
-        }
-        Err(FieldError(format!("unknown field '{name}'")))
-    }
-
     /// Whether the field remembers values between events (sysdig keeps
     /// per-field state for these): every evaluation counts.
     pub fn is_stateful(&self) -> bool {
@@ -229,184 +191,5 @@ pub(crate) fn index_arg(name: &str, arg: Option<&str>) -> Result<usize, FieldErr
         Some(s) => s
             .parse()
             .map_err(|_| FieldError(format!("bad index '{s}' in {name}"))),
-    }
-}
-
-/// The fields [`Ctx::extract`] handles inline, as a small tag that formats
-/// find once per field rather than per event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Hot {
-    /// Any other field.
-    No,
-    EvtNum,
-    EvtOutputtime,
-    EvtCpu,
-    ThreadTid,
-    EvtDir,
-    EvtType,
-    ProcName,
-    EvtInfo,
-}
-
-impl Hot {
-    #[inline]
-    pub(crate) fn of(f: &Field) -> Hot {
-        match f {
-            Field::EvtNum => Hot::EvtNum,
-            Field::EvtOutputtime => Hot::EvtOutputtime,
-            Field::EvtCpu => Hot::EvtCpu,
-            Field::ThreadTid => Hot::ThreadTid,
-            Field::EvtDir => Hot::EvtDir,
-            Field::EvtType => Hot::EvtType,
-            Field::ProcName => Hot::ProcName,
-            Field::EvtInfo => Hot::EvtInfo,
-            _ => Hot::No,
-        }
-    }
-}
-
-impl Ctx<'_, '_> {
-    /// Appends the field's text to `out`. Returns false when the field has
-    /// no value for this event (sysdig's `<NA>` / skipped line).
-    #[inline]
-    pub fn extract(&self, f: &Field, out: &mut Vec<u8>) -> bool {
-        self.extract_as(f, Hot::of(f), out)
-    }
-
-    /// [`Ctx::extract`] with the field's [`Hot`] kind found beforehand:
-    /// the fields of the default formats are extracted inline in the
-    /// caller, the others in [`Ctx::extract_other`].
-    #[inline(always)]
-    pub(crate) fn extract_as(&self, f: &Field, hot: Hot, out: &mut Vec<u8>) -> bool {
-        match self.extract_hot(hot, out) {
-            Some(found) => found,
-            None => self.extract_other(f, out),
-        }
-    }
-
-    /// The fields of the default formats: `Some(found)` as
-    /// [`Ctx::extract`] returns it, None (nothing appended) for the others.
-    #[inline(always)]
-    fn extract_hot(&self, hot: Hot, out: &mut Vec<u8>) -> Option<bool> {
-        let ev = self.ev;
-        match hot {
-            Hot::No => return None,
-            Hot::EvtNum => sonde_output::num::push_u64(out, self.num),
-            Hot::EvtOutputtime if self.time_fmt == TimeFmt::Human => fmt_local_time(ev.ts, out),
-            Hot::EvtOutputtime => return None,
-            Hot::EvtCpu => sonde_output::num::push_u64(out, ev.cpu as u64),
-            Hot::ThreadTid => sonde_output::num::push_i64(out, ev.tid),
-            Hot::EvtDir => match ev.info() {
-                Some(i) => out.extend_from_slice(i.dir.symbol().as_bytes()),
-                None => return Some(false),
-            },
-            Hot::EvtType => match ev.info() {
-                Some(_) => out.extend_from_slice(crate::evt::event_name(ev, self.opts).as_bytes()),
-                None => return Some(false),
-            },
-            Hot::ProcName => match self.thread() {
-                Some(t) => out.extend_from_slice(&t.comm),
-                None => return Some(false),
-            },
-            // a decoded syslog write (when a syslog field is in use)
-            Hot::EvtInfo if self.syslog_info(out) => {}
-            Hot::EvtInfo => info_into(self.st, ev, self.opts, out),
-        }
-        Some(true)
-    }
-
-    /// [`Ctx::extract`] for the fields [`Ctx::extract_hot`] leaves: each
-    /// class module extracts its own.
-    #[inline(never)]
-    fn extract_other(&self, f: &Field, out: &mut Vec<u8>) -> bool {
-        use Field as F;
-        match f {
-            F::EvtNum
-            | F::EvtCpu
-            | F::ThreadTid
-            | F::EvtDir
-            | F::EvtType
-            | F::ProcName
-            | F::EvtInfo => self.extract_hot(Hot::of(f), out).unwrap_or(false),
-            F::EvtTime
-            | F::EvtTimeS
-            | F::EvtDatetime
-            | F::EvtRawtime
-            | F::EvtRawtimeS
-            | F::EvtRawtimeNs
-            | F::EvtReltime
-            | F::EvtOutputtime
-            | F::EvtLatency
-            | F::EvtDeltatime
-            | F::EvtArgs
-            | F::EvtArgName(_)
-            | F::EvtArgIdx(_)
-            | F::EvtRawargName(_)
-            | F::EvtRes
-            | F::EvtRawres
-            | F::EvtFailed
-            | F::EvtCategory
-            | F::EvtBuffer
-            | F::EvtBuflen
-            | F::EvtIsIo
-            | F::EvtIsIoRead
-            | F::EvtIsIoWrite => self.extract_evt(f, out),
-            F::Evt(x) => self.extract_evtx(x, out),
-            F::ProcPid
-            | F::ProcPpid
-            | F::ProcExe
-            | F::ProcExepath
-            | F::ProcArgs
-            | F::ProcCmdline
-            | F::ProcExeline
-            | F::ProcCwd
-            | F::ProcPname
-            | F::ProcPcmdline
-            | F::ProcAname(_)
-            | F::ProcApid(_)
-            | F::ProcVpid
-            | F::ProcSid
-            | F::ProcTty
-            | F::ProcEnv
-            | F::ProcFdlimit
-            | F::ThreadVtid
-            | F::ThreadIsMain => self.extract_proc(f, out),
-            F::Proc(x) => self.extract_procx(x, out),
-            F::UserUid
-            | F::UserName
-            | F::UserHomedir
-            | F::UserShell
-            | F::UserLoginuid
-            | F::GroupGid
-            | F::GroupName => self.extract_user(f, out),
-            F::FdNum
-            | F::FdName
-            | F::FdType
-            | F::FdTypechar
-            | F::FdDirectory
-            | F::FdFilename
-            | F::FdL4proto
-            | F::FdSip
-            | F::FdCip
-            | F::FdSport
-            | F::FdCport
-            | F::FdIno => self.extract_fd(f, out),
-            F::Fd(x) => self.extract_fdx(x, out),
-            F::ContainerId | F::ContainerName => self.extract_container(f, out),
-            F::Cont(x) => self.extract_contx(x, out),
-            F::K8sPodName => self.extract_k8s_pod_name(out),
-            F::K8s(x) => self.extract_k8s(x, out),
-            F::MesosTaskName => crate::mesos::extract(),
-            F::Extra(
-                x @ (Extra::IsOpenRead
-                | Extra::IsOpenWrite
-                | Extra::IsOpenExec
-                | Extra::SyscallType
-                | Extra::TypeIs(_)),
-            ) => self.extract_evt_extra(x, out),
-            F::Extra(Extra::UserLoginname) => self.extract_loginname(out),
-            F::Extra(x) => self.extract_proc_extra(x, out),
-            F::FsPath(x) => self.extract_fspath(x, out),
-        }
     }
 }

@@ -4,7 +4,8 @@
 
 use crate::ctx::Ctx;
 use crate::error::FieldError;
-use crate::field::{Field, Hot};
+use crate::extract::Hot;
+use crate::field::Field;
 
 /// Why a format string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]

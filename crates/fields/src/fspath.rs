@@ -9,7 +9,7 @@ use sonde_state::FdType;
 use crate::ctx::Ctx;
 use crate::error::FieldError;
 use crate::field::Field;
-use crate::registry::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
+use crate::row::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
 
 /// Which path (`name`, `source`, `target`), raw or resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use sonde_state::Container;
 use crate::ctx::Ctx;
 use crate::error::FieldError;
 use crate::field::Field;
-use crate::registry::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
+use crate::row::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
 
 /// A `k8s.*` field beyond `k8s.pod.name`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,11 +25,16 @@
 //! | `span` | `span.*`, `evtin.*` (registry rows only) |
 //! | `fspath` | `fs.path.*` |
 //!
-//! Around them: `ctx` ([`Ctx`], the event and state a field looks at, with
-//! the lookups several classes share), `field` ([`Field`], dispatching to
-//! the classes, and the inline extraction of the default formats' fields),
-//! `error` ([`FieldError`]), `typed` ([`Value`]), `format` ([`Format`]),
-//! `registry` (the classes in `sysdig -l` order, [`registry::write_list`]).
+//! Below them, what every class uses: `ctx` ([`Ctx`], the event and state
+//! a field looks at, with the lookups several classes share), `error`
+//! ([`FieldError`]), `field` ([`Field`], the type), `value` ([`Value`]),
+//! `row` (what a registry row is), `time`, `memo`. Above them, what calls
+//! into every class: `extract` (parsing and extraction dispatch, and the
+//! inline extraction of the default formats' fields), `format`
+//! ([`Format`]) and `registry` (the classes in `sysdig -l` order,
+//! [`registry::write_list`]). The only two-way link is the type: [`Field`]
+//! names each class's own enum ([`EvtX`], [`ProcX`], ...), which the
+//! class modules define next to the code that parses and extracts it.
 //!
 //! Does **not** own: the filter grammar (`sonde-filter`), parameter
 //! rendering rules (`sonde-output::params`), JSON and line output
@@ -42,6 +47,7 @@ mod ctx;
 mod error;
 mod evt;
 mod extra;
+mod extract;
 mod fd;
 mod fdlist;
 mod field;
@@ -52,14 +58,15 @@ mod memo;
 mod mesos;
 mod proc;
 pub mod registry;
+mod row;
 mod span;
 mod syscall_category;
 mod syslog;
 #[cfg(test)]
 mod testutil;
 mod time;
-mod typed;
 mod user;
+mod value;
 
 pub use container::{ContX, MountSel};
 pub use ctx::{Ctx, Lookups};
@@ -78,4 +85,4 @@ pub use proc::ProcX;
 pub use registry::JsonKind;
 pub use syslog::{set_syslog_decoding, syslog_decoding};
 pub use time::{fmt_local_time, TimeFmt};
-pub use typed::{parse_int, Value};
+pub use value::{parse_int, Value};

@@ -5,7 +5,7 @@
 
 use crate::error::FieldError;
 use crate::field::Field;
-use crate::registry::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
+use crate::row::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
 
 /// Parses a `mesos.*` field sonde knows.
 pub(crate) fn parse(

@@ -3,7 +3,7 @@
 //! support them. Only their registry rows, so that filters accept the
 //! names (they never have a value).
 
-use crate::registry::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
+use crate::row::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
 
 /// The `span` class of `sysdig -l`.
 #[rustfmt::skip]

@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use sonde_event::{flags as ef, Direction};
 
-use crate::ctx::Ctx;
+use crate::ctx::{contains, Ctx};
 use crate::error::FieldError;
 use crate::evt::EvtX;
 use crate::field::Field;
-use crate::registry::{class, FieldClass, FieldInfo, FieldType as T};
+use crate::row::{class, FieldClass, FieldInfo, FieldType as T};
 
 /// Whether writes to `/dev/log` are decoded (and shown decoded in
 /// `evt.info`). sysdig always decodes them; libsinsp alone does when a
@@ -170,11 +170,6 @@ impl<'e> Ctx<'_, 'e> {
         }
         true
     }
-}
-
-/// Whether `needle` occurs in `hay`.
-pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
 }
 
 /// The `syslog` class of `sysdig -l`.

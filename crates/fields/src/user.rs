@@ -7,8 +7,8 @@ use crate::ctx::{write_i, Ctx};
 use crate::error::FieldError;
 use crate::extra::Extra;
 use crate::field::Field;
-use crate::registry::{class, FieldClass, FieldInfo, FieldType as T};
-use crate::typed::Value;
+use crate::row::{class, FieldClass, FieldInfo, FieldType as T};
+use crate::value::Value;
 
 /// Parses a `user.*` or `group.*` field.
 pub(crate) fn parse(

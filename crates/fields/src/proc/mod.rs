@@ -15,7 +15,7 @@ use crate::error::FieldError;
 use crate::extra::Extra;
 use crate::field::{index_arg, Field};
 use crate::memo::Memo;
-use crate::typed::Value;
+use crate::value::Value;
 
 mod lineage;
 mod rows;

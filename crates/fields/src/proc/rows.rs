@@ -1,6 +1,6 @@
 //! The registry rows of the `process` class (`proc.*`, `thread.*`).
 
-use crate::registry::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
+use crate::row::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
 
 /// The `process` class of `sysdig -l`.
 #[rustfmt::skip]

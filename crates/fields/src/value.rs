@@ -1,10 +1,9 @@
-//! Typed extraction: a field's value as a number, boolean, address or bytes,
-//! for filters that compare by type rather than by rendered text.
+//! Typed values: a field's value as a number, boolean, address or bytes,
+//! for filters that compare by type rather than by rendered text
+//! ([`crate::Ctx::extract_value`] in `extract.rs`, the numbers read by
+//! the class modules).
 
 use std::net::IpAddr;
-
-use crate::ctx::Ctx;
-use crate::field::Field;
 
 /// A field's value for one event.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,37 +57,6 @@ pub fn parse_int(s: &[u8]) -> Option<i128> {
         digits.parse::<i128>().ok()?
     };
     Some(if neg { -v } else { v })
-}
-
-impl Ctx<'_, '_> {
-    /// Extracts `f` as a typed value. Strings are written to `buf` and
-    /// borrowed from it. Returns None when the field has no value for this
-    /// event (the same cases in which [`Ctx::extract`] returns false).
-    ///
-    /// The fields filters compare as numbers are read by their class
-    /// modules straight from the event or the tables (the same values and
-    /// the same "no value" cases as their text); the others are their text.
-    pub fn extract_value<'b>(&self, f: &Field, buf: &'b mut Vec<u8>) -> Option<Value<'b>> {
-        use crate::{extra::Extra, fd::FdX, proc::ProcX};
-        match f {
-            Field::EvtNum | Field::EvtCpu | Field::EvtRawtime | Field::Extra(Extra::TypeIs(_)) => {
-                self.evt_value(f)
-            }
-            Field::ThreadTid
-            | Field::ProcPid
-            | Field::ProcPpid
-            | Field::Proc(ProcX::Fdusage | ProcX::Cpu(..)) => self.proc_value(f),
-            Field::UserUid => self.user_value(),
-            Field::FdNum | Field::Fd(FdX::NameChanged) => self.fd_value(f),
-            _ => {
-                buf.clear();
-                if !self.extract(f, buf) {
-                    return None;
-                }
-                Some(Value::Str(buf))
-            }
-        }
-    }
 }
 
 #[cfg(test)]
