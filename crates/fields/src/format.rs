@@ -2,11 +2,15 @@
 //! optional widths (`%10proc.name`: cut or right-padded to 10 characters) and the leading `*`
 //! that prints a line even when a field has no value.
 
-use crate::extract::{Ctx, Field, FieldError, Hot};
+use crate::ctx::Ctx;
+use crate::error::FieldError;
+use crate::extract::Hot;
+use crate::field::Field;
 
 /// Why a format string was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FormatError {
+    /// What is wrong.
     pub msg: String,
     /// Byte offset of the fault in the format string.
     pub pos: usize,

@@ -1,29 +1,42 @@
 //! The `fs.path.*` fields (current libs; sysdig 0.29.3 has none): the path
 //! a successful filesystem call operates on, raw or resolved, and the
 //! source and target of calls that have both (rename, link, symlink,
-//! mount).
+//! mount). Names, parsing, extraction and registry rows.
 
 use sonde_event::codes as c;
 use sonde_state::FdType;
 
-use crate::extract::{Ctx, Field, FieldError};
+use crate::ctx::Ctx;
+use crate::error::FieldError;
+use crate::field::Field;
+use crate::row::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
 
 /// Which path (`name`, `source`, `target`), raw or resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FsPath {
+    /// Which path.
     pub which: Which,
+    /// As written in the call, not resolved.
     pub raw: bool,
 }
 
+/// Which path of the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Which {
+    /// `fs.path.name`, `fs.path.nameraw`.
     Name,
+    /// `fs.path.source`, `fs.path.sourceraw`.
     Source,
+    /// `fs.path.target`, `fs.path.targetraw`.
     Target,
 }
 
-/// Parses a field of this module.
-pub(crate) fn parse(base: &str) -> Option<Result<FsPath, FieldError>> {
+/// Parses an `fs.path.*` field.
+pub(crate) fn parse(
+    _name: &str,
+    base: &str,
+    _arg: Option<&str>,
+) -> Option<Result<Field, FieldError>> {
     let (which, raw) = match base {
         "fs.path.name" => (Which::Name, false),
         "fs.path.nameraw" => (Which::Name, true),
@@ -33,7 +46,7 @@ pub(crate) fn parse(base: &str) -> Option<Result<FsPath, FieldError>> {
         "fs.path.targetraw" => (Which::Target, true),
         _ => return None,
     };
-    Some(Ok(FsPath { which, raw }))
+    Some(Ok(Field::FsPath(FsPath { which, raw })))
 }
 
 /// Where an event's path comes from.
@@ -197,14 +210,72 @@ pub(crate) fn concatenate(dir: &[u8], name: &[u8]) -> Vec<u8> {
     sonde_state::path::sysdig_concat(dir, name)
 }
 
+/// The `fs.path` class of `sysdig -l`.
+#[rustfmt::skip]
+pub(crate) const CLASS: FieldClass = FieldClass { name: "fs.path", shortdesc: "", desc: "Every syscall that has a filesystem path in its arguments has these fields set with information related to the path arguments. This differs from the fd.* fields as it includes syscalls like unlink, rename, etc. that act directly on filesystem paths as compared to opened file descriptors." };
+
+/// Its rows of the field registry, in `sysdig -l` order.
+#[rustfmt::skip]
+pub(crate) const ROWS: &[FieldInfo] = &[
+    FieldInfo { name: "fs.path.name", class: class::FS_PATH, ty: T::Charbuf, flags: NEWER, desc: "For any event type that deals with a filesystem path, the path the file syscall is operating on. This path is always fully resolved, prepending the thread cwd when needed." },
+    FieldInfo { name: "fs.path.nameraw", class: class::FS_PATH, ty: T::Charbuf, flags: NEWER, desc: "For any event type that deals with a filesystem path, the path the file syscall is operating on. This path is always the path provided to the syscall and may not be fully resolved." },
+    FieldInfo { name: "fs.path.source", class: class::FS_PATH, ty: T::Charbuf, flags: NEWER, desc: "For any event type that deals with a filesystem path, and specifically for a source and target like mv, cp, etc, the source path the file syscall is operating on. This path is always fully resolved, prepending the thread cwd when needed." },
+    FieldInfo { name: "fs.path.sourceraw", class: class::FS_PATH, ty: T::Charbuf, flags: NEWER, desc: "For any event type that deals with a filesystem path, and specifically for a source and target like mv, cp, etc, the source path the file syscall is operating on. This path is always the path provided to the syscall and may not be fully resolved." },
+    FieldInfo { name: "fs.path.target", class: class::FS_PATH, ty: T::Charbuf, flags: NEWER, desc: "For any event type that deals with a filesystem path, and specifically for a target and target like mv, cp, etc, the target path the file syscall is operating on. This path is always fully resolved, prepending the thread cwd when needed." },
+    FieldInfo { name: "fs.path.targetraw", class: class::FS_PATH, ty: T::Charbuf, flags: NEWER, desc: "For any event type that deals with a filesystem path, and specifically for a target and target like mv, cp, etc, the target path the file syscall is operating on. This path is always the path provided to the syscall and may not be fully resolved." },
+];
+
 #[cfg(test)]
 mod tests {
     use super::concatenate;
+    use crate::testutil::*;
 
     #[test]
     fn paths_join_like_current_libs() {
         assert_eq!(concatenate(b"/tmp/", b"a/../b"), b"/tmp/b");
         assert_eq!(concatenate(b"<UNKNOWN>", b"x"), b"<UNKNOWN>x");
         assert_eq!(concatenate(b"/x/", b"/etc//passwd"), b"/etc/passwd");
+    }
+
+    #[test]
+    fn paths_of_renames_and_unlinks() {
+        let mut st = state();
+        // renameat2(AT_FDCWD, "a", AT_FDCWD, "/x/../b") = 0
+        let b = body(&[
+            &0i64.to_le_bytes(),
+            &(-100i64).to_le_bytes(),
+            b"a\0",
+            &(-100i64).to_le_bytes(),
+            b"/x/../b\0",
+            &0u32.to_le_bytes(),
+        ]);
+        let ev = RawEvent::from_parts(40_000, 300, c::SYSCALL_RENAMEAT2_X, 6, &b, false).unwrap();
+        st.process(&ev);
+        let f = |n: &str| get(&st, &ev, n);
+        assert_eq!(f("fs.path.source").as_deref(), Some("/tmp/a"));
+        assert_eq!(f("fs.path.sourceraw").as_deref(), Some("a"));
+        assert_eq!(f("fs.path.target").as_deref(), Some("/b"));
+        assert_eq!(f("fs.path.targetraw").as_deref(), Some("/x/../b"));
+        assert_eq!(f("fs.path.name"), None);
+        // a failed unlinkat has no path
+        let b = body(&[
+            &(-2i64).to_le_bytes(),
+            &(-100i64).to_le_bytes(),
+            b"gone\0",
+            &0u32.to_le_bytes(),
+        ]);
+        let ev = RawEvent::from_parts(50_000, 300, c::SYSCALL_UNLINKAT_2_X, 4, &b, false).unwrap();
+        st.process(&ev);
+        assert_eq!(get(&st, &ev, "fs.path.nameraw"), None);
+        // a successful one relative to AT_FDCWD: current libs know no directory
+        let b = body(&[
+            &0i64.to_le_bytes(),
+            &(-100i64).to_le_bytes(),
+            b"f\0",
+            &0u32.to_le_bytes(),
+        ]);
+        let ev = RawEvent::from_parts(60_000, 300, c::SYSCALL_UNLINKAT_2_X, 4, &b, false).unwrap();
+        st.process(&ev);
+        assert_eq!(get(&st, &ev, "fs.path.name").as_deref(), Some("<UNKNOWN>f"));
     }
 }

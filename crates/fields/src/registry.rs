@@ -3,144 +3,84 @@
 //! description and flags, and whether sonde extracts it yet.
 //!
 //! Filters use it to accept a field and to type its comparisons; `sonde -l`
-//! prints it in sysdig's layout.
+//! prints it in sysdig's layout; `-j` writes a value as its type says
+//! ([`json_kind`]).
+//!
+//! The rows themselves live in the module of their class (`evt.rs`,
+//! `proc/rows.rs`, `fd.rs`, ...), written with the types of `row.rs`;
+//! this module puts the classes in `sysdig -l` order and owns the
+//! lookups, the JSON kind of a name and the listing.
 
+pub use crate::row::{class, flags, FieldClass, FieldInfo, FieldType, JsonKind};
 use std::io::Write;
 
-mod table;
+/// Every class with its rows, in `sysdig -l` order (the index of each is
+/// its [`class`] constant).
+const PARTS: [(FieldClass, &[FieldInfo]); 14] = [
+    (crate::evt::CLASS, crate::evt::ROWS),
+    (crate::evt::SYSCALL_CLASS, crate::evt::SYSCALL_ROWS),
+    (crate::proc::CLASS, crate::proc::ROWS),
+    (crate::user::CLASS, crate::user::ROWS),
+    (crate::user::GROUP_CLASS, crate::user::GROUP_ROWS),
+    (crate::container::CLASS, crate::container::ROWS),
+    (crate::fd::CLASS, crate::fd::ROWS),
+    (crate::syslog::CLASS, crate::syslog::ROWS),
+    (crate::fdlist::CLASS, crate::fdlist::ROWS),
+    (crate::k8s::CLASS, crate::k8s::ROWS),
+    (crate::mesos::CLASS, crate::mesos::ROWS),
+    (crate::span::CLASS, crate::span::ROWS),
+    (crate::span::EVTIN_CLASS, crate::span::EVTIN_ROWS),
+    (crate::fspath::CLASS, crate::fspath::ROWS),
+];
 
-/// The type of a field's value, named as sysdig names it (`-lv`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FieldType {
-    Int8,
-    Int16,
-    Int32,
-    Int64,
-    Uint8,
-    Uint16,
-    Uint32,
-    Uint64,
-    Bool,
-    Charbuf,
-    Bytebuf,
-    IpAddr,
-    IpNet,
-    Port,
-    RelTime,
-    AbsTime,
-    Double,
-    /// Depends on the event (`evt.rawarg.*`).
-    Dynamic,
-    FsPath,
-}
+static CLASSES: [FieldClass; PARTS.len()] = {
+    let mut out = [PARTS[0].0; PARTS.len()];
+    let mut i = 0;
+    while i < PARTS.len() {
+        out[i] = PARTS[i].0;
+        i += 1;
+    }
+    out
+};
 
-impl FieldType {
-    /// The name `sysdig -lv` shows.
-    pub fn name(self) -> &'static str {
-        match self {
-            FieldType::Int8 => "INT8",
-            FieldType::Int16 => "INT16",
-            FieldType::Int32 => "INT32",
-            FieldType::Int64 => "INT64",
-            FieldType::Uint8 => "UINT8",
-            FieldType::Uint16 => "UINT16",
-            FieldType::Uint32 => "UINT32",
-            FieldType::Uint64 => "UINT64",
-            FieldType::Bool => "BOOL",
-            FieldType::Charbuf => "CHARBUF",
-            FieldType::Bytebuf => "BYTEBUF",
-            FieldType::IpAddr => "IPADDR",
-            FieldType::IpNet => "IPNET",
-            FieldType::Port => "PORT",
-            FieldType::RelTime => "RELTIME",
-            FieldType::AbsTime => "ABSTIME",
-            FieldType::Double => "DOUBLE",
-            FieldType::Dynamic => "DYNAMIC",
-            FieldType::FsPath => "FSPATH",
+/// The number of fields.
+const NFIELDS: usize = {
+    let mut n = 0;
+    let mut i = 0;
+    while i < PARTS.len() {
+        n += PARTS[i].1.len();
+        i += 1;
+    }
+    n
+};
+
+/// All rows, class after class (checked at compile time: each row sits in
+/// the part of its class).
+static FIELDS: [FieldInfo; NFIELDS] = {
+    let mut out = [PARTS[0].1[0]; NFIELDS];
+    let mut k = 0;
+    let mut i = 0;
+    while i < PARTS.len() {
+        let rows = PARTS[i].1;
+        let mut j = 0;
+        while j < rows.len() {
+            assert!(
+                rows[j].class as usize == i,
+                "a registry row is in another class's part"
+            );
+            out[k] = rows[j];
+            k += 1;
+            j += 1;
         }
+        i += 1;
     }
-
-    /// Integer-valued (compared as numbers).
-    pub fn is_integer(self) -> bool {
-        matches!(
-            self,
-            FieldType::Int8
-                | FieldType::Int16
-                | FieldType::Int32
-                | FieldType::Int64
-                | FieldType::Uint8
-                | FieldType::Uint16
-                | FieldType::Uint32
-                | FieldType::Uint64
-                | FieldType::Port
-                | FieldType::RelTime
-                | FieldType::AbsTime
-        )
-    }
-
-    /// Signed integer.
-    pub fn is_signed(self) -> bool {
-        matches!(
-            self,
-            FieldType::Int8 | FieldType::Int16 | FieldType::Int32 | FieldType::Int64
-        )
-    }
-
-    /// Text-valued (compared as bytes).
-    pub fn is_string(self) -> bool {
-        matches!(self, FieldType::Charbuf | FieldType::FsPath)
-    }
-}
-
-/// Field flags.
-pub mod flags {
-    /// Only usable in filters (`(FILTER ONLY)` in `sysdig -l`).
-    pub const FILTER_ONLY: u16 = 1;
-    /// Not in sysdig 0.29.3: a newer libs field (used by current Falco rules).
-    pub const NEWER: u16 = 2;
-    /// Takes an argument after a dot (`evt.arg.name`, `k8s.pod.label.app`).
-    pub const ARG_DOT: u16 = 4;
-    /// Takes a numeric argument in brackets (`proc.aname[2]`).
-    pub const ARG_INDEX: u16 = 8;
-    /// Takes a key argument in brackets (`thread.cgroup[memory]`, `evt.arg[0]`).
-    pub const ARG_KEY: u16 = 16;
-    /// The argument is mandatory.
-    pub const ARG_REQUIRED: u16 = 32;
-    /// A class sonde will not support (mesos, marathon, spans).
-    pub const UNAVAILABLE: u16 = 64;
-}
-
-/// A class of fields (`Field Class:` in `sysdig -l`).
-#[derive(Debug)]
-pub struct FieldClass {
-    pub name: &'static str,
-    pub shortdesc: &'static str,
-    pub desc: &'static str,
-}
-
-/// One field.
-#[derive(Debug)]
-pub struct FieldInfo {
-    pub name: &'static str,
-    /// Index into [`classes`].
-    pub class: u8,
-    pub ty: FieldType,
-    pub flags: u16,
-    pub desc: &'static str,
-}
+    out
+};
 
 impl FieldInfo {
+    /// The field's class.
     pub fn class(&self) -> &'static FieldClass {
-        &table::CLASSES[self.class as usize]
-    }
-
-    pub fn has(&self, flag: u16) -> bool {
-        self.flags & flag != 0
-    }
-
-    /// Whether the field takes an argument at all.
-    pub fn takes_arg(&self) -> bool {
-        self.flags & (flags::ARG_DOT | flags::ARG_INDEX | flags::ARG_KEY) != 0
+        &CLASSES[self.class as usize]
     }
 
     /// Whether sonde extracts this field yet (otherwise it is accepted in
@@ -167,17 +107,17 @@ impl FieldInfo {
 
 /// All field classes, in `sysdig -l` order.
 pub fn classes() -> &'static [FieldClass] {
-    table::CLASSES
+    &CLASSES
 }
 
 /// All fields, in `sysdig -l` order.
 pub fn fields() -> &'static [FieldInfo] {
-    table::FIELDS
+    &FIELDS
 }
 
 /// The field with exactly this name.
 pub fn lookup(name: &str) -> Option<&'static FieldInfo> {
-    table::FIELDS.iter().find(|f| f.name == name)
+    FIELDS.iter().find(|f| f.name == name)
 }
 
 /// Resolves a field name as written in a filter, without its `[...]`
@@ -188,7 +128,7 @@ pub fn resolve(name: &str) -> Option<(&'static FieldInfo, Option<&str>)> {
         return Some((f, None));
     }
     let mut best: Option<(&'static FieldInfo, Option<&str>)> = None;
-    for f in table::FIELDS.iter().filter(|f| f.has(flags::ARG_DOT)) {
+    for f in FIELDS.iter().filter(|f| f.has(flags::ARG_DOT)) {
         if let Some(rest) = name.strip_prefix(f.name).and_then(|r| r.strip_prefix('.')) {
             let longer = match best {
                 None => true,
@@ -200,6 +140,20 @@ pub fn resolve(name: &str) -> Option<(&'static FieldInfo, Option<&str>)> {
         }
     }
     best
+}
+
+/// How `-j` writes the field `name` as a format names it (`proc.aname[2]`,
+/// `evt.arg.fd`): look it up once per format, not per event.
+pub fn json_kind(name: &str) -> JsonKind {
+    let base = name.split('[').next().unwrap_or(name);
+    // the time of `-t`, only in formats (no row): a timestamp
+    if base == "evt.outputtime" {
+        return JsonKind::Ts;
+    }
+    match resolve(base) {
+        Some((f, _)) => f.json_kind(),
+        None => JsonKind::Str,
+    }
 }
 
 const RIGHT: usize = 30;
@@ -221,14 +175,14 @@ fn wrap(text: &str, out: &mut String) {
     }
 }
 
-/// Writes the field list in `sysdig -l` layout (`verbose`: `-lv`, with types).
 /// The note `-l` puts before the description of fields whose data sonde
 /// does not collect yet (filters accept them; they never have a value).
 pub const NOT_COLLECTED: &str = "(NOT COLLECTED BY SONDE YET) ";
 
+/// Writes the field list in `sysdig -l` layout (`verbose`: `-lv`, with types).
 pub fn write_list(out: &mut impl Write, verbose: bool) -> std::io::Result<()> {
     let mut s = String::new();
-    for (ci, c) in table::CLASSES.iter().enumerate() {
+    for (ci, c) in CLASSES.iter().enumerate() {
         if ci > 0 {
             s.push('\n');
         }
@@ -244,7 +198,7 @@ pub fn write_list(out: &mut impl Write, verbose: bool) -> std::io::Result<()> {
             s.push('\n');
         }
         s.push('\n');
-        for f in table::FIELDS.iter().filter(|f| f.class as usize == ci) {
+        for f in FIELDS.iter().filter(|f| f.class as usize == ci) {
             if f.name.len() > RIGHT {
                 s.push_str(f.name);
                 s.push('\n');
@@ -324,6 +278,29 @@ mod tests {
             "k8s.pod.labels",
         ] {
             assert!(lookup(n).unwrap().extracted(), "{n}");
+        }
+    }
+
+    #[test]
+    fn json_kinds_follow_types() {
+        use JsonKind::*;
+        for (name, kind) in [
+            ("evt.num", Num),
+            ("evt.outputtime", Ts),
+            ("evt.time", Ts),
+            ("evt.datetime.s", Ts),
+            ("evt.deltatime.s", Zero),
+            ("evt.failed", Bool),
+            ("evt.arg.fd", Str),
+            ("proc.aname[2]", Str),
+            ("proc.apid[1]", Num),
+            ("proc.fdusage", Num),
+            ("fd.sport", Num),
+            ("fd.dev", Str),
+            ("fd.sip", Str),
+            ("container.privileged", Bool),
+        ] {
+            assert_eq!(json_kind(name), kind, "{name}");
         }
     }
 

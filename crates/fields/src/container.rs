@@ -1,21 +1,33 @@
-//! The `container.*` fields beyond id and name, from the metadata of
-//! `container` events. Semantics follow libsinsp 0.29.3
-//! (`sinsp_filter_check_container`).
+//! The `container.*` fields (sysdig's `container` class): their names,
+//! parsing, extraction and registry rows, from the container table of the
+//! state (the metadata of `container` events). Semantics follow libsinsp
+//! 0.29.3 (`sinsp_filter_check_container`).
 
 use sonde_state::{Container, ContainerMeta, Mount};
 
-use crate::extract::{Ctx, FieldError};
+use crate::ctx::{push_bool, Ctx};
+use crate::error::FieldError;
+use crate::field::Field;
+use crate::row::{class, flags::*, FieldClass, FieldInfo, FieldType as T};
 
-/// A field of this module.
+/// A `container.*` field beyond `container.id` and `container.name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ContX {
+    /// `container.image`.
     Image,
+    /// `container.image.id`.
     ImageId,
+    /// `container.image.repository`.
     ImageRepository,
+    /// `container.image.tag`.
     ImageTag,
+    /// `container.image.digest`.
     ImageDigest,
+    /// `container.type`.
     Type,
+    /// `container.privileged`.
     Privileged,
+    /// `container.mounts`.
     Mounts,
     /// `container.mount[N]` or `container.mount[GLOB]` (by source).
     Mount(MountSel),
@@ -25,28 +37,23 @@ pub enum ContX {
     MountPart(u8, MountSel),
     /// Health probes: 1 healthcheck, 2 liveness, 3 readiness.
     Probe(u8),
-    /// `k8s.ns.name`, from the container's labels.
-    K8sNsName,
-    /// `k8s.pod.id`, from the container's labels.
-    K8sPodId,
-    /// `k8s.pod.label.X`, from the labels of the pod's sandbox container.
-    K8sPodLabel(String),
-    /// `k8s.pod.labels`, from the labels of the pod's sandbox container.
-    K8sPodLabels,
 }
 
 /// How a mount is selected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MountSel {
+    /// By position.
     Index(usize),
+    /// The first whose path matches a glob.
     Glob(String),
 }
 
-/// Parses a field of this module (`base` without its `[arg]`).
-pub(crate) fn parse(base: &str, arg: Option<&str>) -> Option<Result<ContX, FieldError>> {
-    if let Some(label) = base.strip_prefix("k8s.pod.label.") {
-        return Some(Ok(ContX::K8sPodLabel(label.to_string())));
-    }
+/// Parses a `container.*` field (`base`: `name` without its `[arg]`).
+pub(crate) fn parse(
+    _name: &str,
+    base: &str,
+    arg: Option<&str>,
+) -> Option<Result<Field, FieldError>> {
     let sel = || -> Result<MountSel, FieldError> {
         let a = arg.ok_or_else(|| FieldError(format!("{base} requires an argument")))?;
         Ok(match a.trim().parse::<usize>() {
@@ -55,7 +62,9 @@ pub(crate) fn parse(base: &str, arg: Option<&str>) -> Option<Result<ContX, Field
         })
     };
     let part = |i: u8| sel().map(|s| ContX::MountPart(i, s));
-    Some(match base {
+    let x = match base {
+        "container.id" => return Some(Ok(Field::ContainerId)),
+        "container.name" => return Some(Ok(Field::ContainerName)),
         "container.image" => Ok(ContX::Image),
         "container.image.id" => Ok(ContX::ImageId),
         "container.image.repository" => Ok(ContX::ImageRepository),
@@ -73,15 +82,9 @@ pub(crate) fn parse(base: &str, arg: Option<&str>) -> Option<Result<ContX, Field
         "container.healthcheck" => Ok(ContX::Probe(1)),
         "container.liveness_probe" => Ok(ContX::Probe(2)),
         "container.readiness_probe" => Ok(ContX::Probe(3)),
-        "k8s.ns.name" => Ok(ContX::K8sNsName),
-        "k8s.pod.id" => Ok(ContX::K8sPodId),
-        "k8s.pod.labels" => Ok(ContX::K8sPodLabels),
-        "k8s.pod.label" => match arg {
-            Some(a) => Ok(ContX::K8sPodLabel(a.to_string())),
-            None => Err(FieldError("k8s.pod.label requires a label name".into())),
-        },
         _ => return None,
-    })
+    };
+    Some(x.map(Field::Cont))
 }
 
 /// The name of a container type (`sinsp_container_type`).
@@ -117,6 +120,22 @@ fn select<'m>(m: &'m ContainerMeta, sel: &MountSel, by_dest: bool) -> Option<&'m
 }
 
 impl Ctx<'_, '_> {
+    /// `container.id` and `container.name`: `host` outside containers.
+    pub(crate) fn extract_container(&self, f: &Field, out: &mut Vec<u8>) -> bool {
+        let Some(t) = self.thread() else { return false };
+        if t.container_id.is_empty() {
+            out.extend_from_slice(b"host");
+        } else if matches!(f, Field::ContainerId) {
+            out.extend_from_slice(&t.container_id);
+        } else {
+            match self.st.containers.get(&t.container_id) {
+                Some(c) if !c.name.is_empty() => out.extend_from_slice(&c.name),
+                _ => return false,
+            }
+        }
+        true
+    }
+
     /// Appends the value of a [`ContX`] field; false when it has none.
     pub(crate) fn extract_contx(&self, x: &ContX, out: &mut Vec<u8>) -> bool {
         let Some(t) = self.st.event_thread(self.ev) else {
@@ -132,10 +151,6 @@ impl Ctx<'_, '_> {
         let Some(cont): Option<&Container> = self.st.containers.get(&t.container_id) else {
             return false;
         };
-        if let ContX::K8sNsName | ContX::K8sPodId | ContX::K8sPodLabel(_) | ContX::K8sPodLabels = x
-        {
-            return self.k8s_from_labels(x, cont, out);
-        }
         let empty = ContainerMeta::default();
         let meta = cont.meta.as_deref().unwrap_or(&empty);
         let nonempty = |out: &mut Vec<u8>, v: &[u8]| {
@@ -157,7 +172,7 @@ impl Ctx<'_, '_> {
                 if !docker_compatible(meta.kind.unwrap_or(0)) {
                     return false;
                 }
-                out.extend_from_slice(if meta.privileged { b"true" } else { b"false" });
+                push_bool(out, meta.privileged);
             }
             ContX::Mounts => {
                 for (i, m) in meta.mounts.iter().enumerate() {
@@ -179,7 +194,7 @@ impl Ctx<'_, '_> {
                     0 => out.extend_from_slice(&m.source),
                     1 => out.extend_from_slice(&m.dest),
                     2 => out.extend_from_slice(&m.mode),
-                    3 => out.extend_from_slice(if m.rdwr { b"true" } else { b"false" }),
+                    3 => push_bool(out, m.rdwr),
                     _ => out.extend_from_slice(&m.propagation),
                 }
             }
@@ -193,69 +208,8 @@ impl Ctx<'_, '_> {
                 }
                 None => out.extend_from_slice(b"NONE"),
             },
-            // read from the labels above
-            ContX::K8sNsName | ContX::K8sPodId | ContX::K8sPodLabel(_) | ContX::K8sPodLabels => {
-                return false
-            }
         }
         true
-    }
-}
-
-impl Ctx<'_, '_> {
-    /// The k8s fields sysdig reads from container labels (a capture has
-    /// no API server to ask).
-    fn k8s_from_labels(&self, x: &ContX, cont: &Container, out: &mut Vec<u8>) -> bool {
-        if cont.labels.is_empty() {
-            return false;
-        }
-        let key: &[u8] = match x {
-            ContX::K8sNsName => b"io.kubernetes.pod.namespace",
-            ContX::K8sPodId => b"io.kubernetes.pod.uid",
-            _ => {
-                // pod labels are the labels of the pod's sandbox
-                let Some(sandbox) = cont.label(b"io.kubernetes.sandbox.id") else {
-                    return false;
-                };
-                let id = &sandbox[..sandbox.len().min(12)];
-                let Some(sb) = self.st.containers.get(id).filter(|c| !c.labels.is_empty()) else {
-                    return false;
-                };
-                if let ContX::K8sPodLabel(name) = x {
-                    return match sb.label(name.as_bytes()) {
-                        Some(v) => {
-                            out.extend_from_slice(v);
-                            true
-                        }
-                        None => false,
-                    };
-                }
-                let mut labels: Vec<&(Vec<u8>, Vec<u8>)> = sb.labels.iter().collect();
-                labels.sort();
-                labels.dedup_by(|a, b| a.0 == b.0);
-                for (k, v) in labels {
-                    if k.starts_with(b"annotation.") || k.starts_with(b"io.kubernetes.") {
-                        continue;
-                    }
-                    if !out.is_empty() {
-                        out.extend_from_slice(b", ");
-                    }
-                    out.extend_from_slice(k);
-                    if !v.is_empty() {
-                        out.push(b':');
-                        out.extend_from_slice(v);
-                    }
-                }
-                return true;
-            }
-        };
-        match cont.label(key) {
-            Some(v) => {
-                out.extend_from_slice(v);
-                true
-            }
-            None => false,
-        }
     }
 }
 
@@ -347,6 +301,34 @@ fn class(p: &[u8], ch: u8) -> Option<(bool, usize)> {
         }
     }
 }
+
+/// The `container` class of `sysdig -l`.
+#[rustfmt::skip]
+pub(crate) const CLASS: FieldClass = FieldClass { name: "container", shortdesc: "", desc: "Container information. If the event is not happening inside a container, both id and name will be set to 'host'." };
+
+/// Its rows of the field registry, in `sysdig -l` order.
+#[rustfmt::skip]
+pub(crate) const ROWS: &[FieldInfo] = &[
+    FieldInfo { name: "container.id", class: class::CONTAINER, ty: T::Charbuf, flags: 0, desc: "the container id." },
+    FieldInfo { name: "container.name", class: class::CONTAINER, ty: T::Charbuf, flags: 0, desc: "the container name." },
+    FieldInfo { name: "container.image", class: class::CONTAINER, ty: T::Charbuf, flags: 0, desc: "the container image name (e.g. falcosecurity/falco:latest for docker)." },
+    FieldInfo { name: "container.image.id", class: class::CONTAINER, ty: T::Charbuf, flags: 0, desc: "the container image id (e.g. 6f7e2741b66b)." },
+    FieldInfo { name: "container.type", class: class::CONTAINER, ty: T::Charbuf, flags: 0, desc: "the container type, eg: docker or rkt" },
+    FieldInfo { name: "container.privileged", class: class::CONTAINER, ty: T::Bool, flags: 0, desc: "true for containers running as privileged, false otherwise" },
+    FieldInfo { name: "container.mounts", class: class::CONTAINER, ty: T::Charbuf, flags: 0, desc: "A space-separated list of mount information. Each item in the list has the format <source>:<dest>:<mode>:<rdrw>:<propagation>" },
+    FieldInfo { name: "container.mount", class: class::CONTAINER, ty: T::Charbuf, flags: ARG_KEY | ARG_REQUIRED, desc: "Information about a single mount, specified by number (e.g. container.mount[0]) or mount source (container.mount[/usr/local]). The pathname can be a glob (container.mount[/usr/local/*]), in which case the first matching mount will be returned. The information has the format <source>:<dest>:<mode>:<rdrw>:<propagation>. If there is no mount with the specified index or matching the provided source, returns the string \"none\" instead of a NULL value." },
+    FieldInfo { name: "container.mount.source", class: class::CONTAINER, ty: T::Charbuf, flags: ARG_KEY | ARG_REQUIRED, desc: "the mount source, specified by number (e.g. container.mount.source[0]) or mount destination (container.mount.source[/host/lib/modules]). The pathname can be a glob." },
+    FieldInfo { name: "container.mount.dest", class: class::CONTAINER, ty: T::Charbuf, flags: ARG_KEY | ARG_REQUIRED, desc: "the mount destination, specified by number (e.g. container.mount.dest[0]) or mount source (container.mount.dest[/lib/modules]). The pathname can be a glob." },
+    FieldInfo { name: "container.mount.mode", class: class::CONTAINER, ty: T::Charbuf, flags: ARG_KEY | ARG_REQUIRED, desc: "the mount mode, specified by number (e.g. container.mount.mode[0]) or mount source (container.mount.mode[/usr/local]). The pathname can be a glob." },
+    FieldInfo { name: "container.mount.rdwr", class: class::CONTAINER, ty: T::Charbuf, flags: ARG_KEY | ARG_REQUIRED, desc: "the mount rdwr value, specified by number (e.g. container.mount.rdwr[0]) or mount source (container.mount.rdwr[/usr/local]). The pathname can be a glob." },
+    FieldInfo { name: "container.mount.propagation", class: class::CONTAINER, ty: T::Charbuf, flags: ARG_KEY | ARG_REQUIRED, desc: "the mount propagation value, specified by number (e.g. container.mount.propagation[0]) or mount source (container.mount.propagation[/usr/local]). The pathname can be a glob." },
+    FieldInfo { name: "container.image.repository", class: class::CONTAINER, ty: T::Charbuf, flags: 0, desc: "the container image repository (e.g. falcosecurity/falco)." },
+    FieldInfo { name: "container.image.tag", class: class::CONTAINER, ty: T::Charbuf, flags: ARG_KEY, desc: "the container image tag (e.g. stable, latest)." },
+    FieldInfo { name: "container.image.digest", class: class::CONTAINER, ty: T::Charbuf, flags: 0, desc: "the container image registry digest (e.g. sha256:d977378f890d445c15e51795296e4e5062f109ce6da83e0a355fc4ad8699d27)." },
+    FieldInfo { name: "container.healthcheck", class: class::CONTAINER, ty: T::Charbuf, flags: 0, desc: "The container's health check. Will be the null value (\"N/A\") if no healthcheck configured, \"NONE\" if configured but explicitly not created, and the healthcheck command line otherwise" },
+    FieldInfo { name: "container.liveness_probe", class: class::CONTAINER, ty: T::Charbuf, flags: 0, desc: "The container's liveness probe. Will be the null value (\"N/A\") if no liveness probe configured, the liveness probe command line otherwise" },
+    FieldInfo { name: "container.readiness_probe", class: class::CONTAINER, ty: T::Charbuf, flags: 0, desc: "The container's readiness probe. Will be the null value (\"N/A\") if no readiness probe configured, the readiness probe command line otherwise" },
+];
 
 #[cfg(test)]
 mod tests {

@@ -1,84 +1,201 @@
-//! The `proc.*` and `thread.*` fields beyond the basics in `extract.rs`.
-//! Semantics follow libsinsp 0.29.3 (`sinsp_filter_check_thread`) or, for
-//! the newer fields, current libs.
+//! The `proc.*` and `thread.*` fields (sysdig's `process` class): their
+//! names, parsing, extraction and registry rows. Semantics follow
+//! libsinsp 0.29.3 (`sinsp_filter_check_thread`) or, for the newer fields,
+//! current libs. `proc.name` and `thread.tid` are extracted inline by
+//! [`Ctx::extract`] (the default formats); the fields that walk the
+//! process tree are in `lineage.rs`, the registry rows in `rows.rs`.
 
 use std::io::Write;
 
 use sonde_event::codes as c;
-use sonde_state::{category, clone_flags, split_nul, Thread};
+use sonde_state::{category, split_nul, Thread};
 
-use crate::extract::{Ctx, FieldError};
+use crate::ctx::{push_bool, write_i, Ctx};
+use crate::error::FieldError;
+use crate::extra::Extra;
+use crate::field::{index_arg, Field};
 use crate::memo::Memo;
+use crate::value::Value;
 
-/// A field of this module.
+mod lineage;
+mod rows;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use rows::{CLASS, ROWS};
+
+/// A `proc.*` or `thread.*` field beyond the variants of [`Field`] and
+/// [`Extra`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProcX {
+    /// `proc.nthreads`.
     Nthreads,
+    /// `proc.nchilds`.
     Nchilds,
+    /// `proc.loginshellid`.
     Loginshellid,
+    /// `proc.fdopencount`.
     Fdopencount,
+    /// `proc.fdusage`.
     Fdusage,
+    /// `proc.vmsize`.
     Vmsize,
+    /// `proc.vmrss`.
     Vmrss,
+    /// `proc.vmswap`.
     Vmswap,
+    /// `thread.pfmajor`.
     Pfmajor,
+    /// `thread.pfminor`.
     Pfminor,
     /// Remembers the last switch time per CPU.
     Exectime(Memo),
     /// Remembers the last switch time per CPU and each thread's total.
     Totexectime(Memo),
+    /// `thread.cgroups`.
     Cgroups,
+    /// `thread.cgroup[SUBSYS]`, `thread.cgroup.SUBSYS`.
     Cgroup(String),
     /// `thread.cpu`, `thread.cpu.user`, `thread.cpu.system` (user, system
     /// time counted); remembers each thread's last total.
     Cpu(bool, bool, Memo),
+    /// `thread.vmsize`.
     ThreadVmsize,
+    /// `thread.vmrss`.
     ThreadVmrss,
+    /// `proc.vpgid`.
     Vpgid,
+    /// `proc.is_container_healthcheck`.
     IsHealthcheck,
+    /// `proc.is_container_liveness_probe`.
     IsLivenessProbe,
+    /// `proc.is_container_readiness_probe`.
     IsReadinessProbe,
+    /// `proc.is_exe_writable`.
     IsExeWritable,
+    /// `proc.aargs`, `proc.aargs[N]`.
     Aargs(Option<usize>),
+    /// `proc.acmdline`, `proc.acmdline[N]`.
     Acmdline(Option<usize>),
+    /// `proc.cmdnargs`.
     Cmdnargs,
+    /// `proc.cmdlenargs`.
     Cmdlenargs,
     /// `proc.aenv`, `proc.aenv[N]`, `proc.aenv[NAME]`.
     Aenv(Option<usize>, Option<String>),
+    /// `proc.pvpid`.
     Pvpid,
+    /// `proc.sid.exe`.
     SidExe,
+    /// `proc.sid.exepath`.
     SidExepath,
+    /// `proc.vpgid.name`.
     VpgidName,
+    /// `proc.vpgid.exe`.
     VpgidExe,
+    /// `proc.vpgid.exepath`.
     VpgidExepath,
+    /// `proc.pgid`.
     Pgid,
+    /// `proc.pgid.name`.
     PgidName,
+    /// `proc.pgid.exe`.
     PgidExe,
+    /// `proc.pgid.exepath`.
     PgidExepath,
+    /// `proc.ppid.duration`.
     PpidDuration,
+    /// `proc.pid.ts`.
     PidTs,
+    /// `proc.ppid.ts`.
     PpidTs,
+    /// `proc.is_exe_upper_layer`.
     IsExeUpperLayer,
+    /// `proc.is_exe_lower_layer`.
     IsExeLowerLayer,
+    /// `proc.is_exe_from_memfd`.
     IsExeFromMemfd,
+    /// `proc.is_sid_leader`.
     IsSidLeader,
+    /// `proc.is_vpgid_leader`.
     IsVpgidLeader,
+    /// `proc.is_pgid_leader`.
     IsPgidLeader,
+    /// `proc.exe_ino`.
     ExeIno,
+    /// `proc.exe_ino.ctime`.
     ExeInoCtime,
+    /// `proc.exe_ino.mtime`.
     ExeInoMtime,
+    /// `proc.exe_ino.ctime_duration_proc_start`.
     ExeInoCtimeDurationProcStart,
+    /// `proc.exe_ino.ctime_duration_pidns_start`.
     ExeInoCtimeDurationPidnsStart,
+    /// `proc.pidns_init_start_ts`.
     PidnsInitStartTs,
+    /// `thread.cap_permitted`.
     CapPermitted,
+    /// `thread.cap_inheritable`.
     CapInheritable,
+    /// `thread.cap_effective`.
     CapEffective,
     /// `proc.stdin.type` & co: fd 0, 1 or 2, its type (true) or name.
     Std(i64, bool),
 }
 
-/// Parses a field of this module (`base` without its `[arg]`).
-pub(crate) fn parse(base: &str, arg: Option<&str>) -> Option<Result<ProcX, FieldError>> {
+/// Parses a `proc.*` or `thread.*` field (`base`: `name` without its
+/// `[arg]`).
+pub(crate) fn parse(
+    name: &str,
+    base: &str,
+    arg: Option<&str>,
+) -> Option<Result<Field, FieldError>> {
+    let index = || index_arg(name, arg);
+    // the index of `proc.aexe[N]` & co, as `extra` fields read it
+    let extra_index = || -> Result<usize, FieldError> {
+        match arg {
+            None => Ok(0),
+            Some(s) => s
+                .trim()
+                .parse()
+                .map_err(|_| FieldError(format!("bad index '{s}' in {base}"))),
+        }
+    };
+    let f = match base {
+        "proc.name" => Ok(Field::ProcName),
+        "proc.pid" => Ok(Field::ProcPid),
+        "proc.ppid" => Ok(Field::ProcPpid),
+        "proc.exe" => Ok(Field::ProcExe),
+        "proc.exepath" => Ok(Field::ProcExepath),
+        "proc.args" => Ok(Field::ProcArgs),
+        "proc.cmdline" => Ok(Field::ProcCmdline),
+        "proc.exeline" => Ok(Field::ProcExeline),
+        "proc.cwd" => Ok(Field::ProcCwd),
+        "proc.pname" => Ok(Field::ProcPname),
+        "proc.pcmdline" => Ok(Field::ProcPcmdline),
+        "proc.aname" => index().map(Field::ProcAname),
+        "proc.apid" => index().map(Field::ProcApid),
+        "proc.vpid" => Ok(Field::ProcVpid),
+        "proc.sid" => Ok(Field::ProcSid),
+        "proc.tty" => Ok(Field::ProcTty),
+        "proc.env" => Ok(Field::ProcEnv),
+        "proc.fdlimit" => Ok(Field::ProcFdlimit),
+        "thread.tid" => Ok(Field::ThreadTid),
+        "thread.vtid" => Ok(Field::ThreadVtid),
+        "thread.ismain" => Ok(Field::ThreadIsMain),
+        "proc.sname" => Ok(Field::Extra(Extra::ProcSname)),
+        "proc.duration" => Ok(Field::Extra(Extra::ProcDuration)),
+        "proc.pexe" => Ok(Field::Extra(Extra::ProcPexe)),
+        "proc.pexepath" => Ok(Field::Extra(Extra::ProcPexepath)),
+        "proc.aexe" => extra_index().map(|n| Field::Extra(Extra::ProcAexe(n))),
+        "proc.aexepath" => extra_index().map(|n| Field::Extra(Extra::ProcAexepath(n))),
+        _ => return parse_x(base, arg).map(|x| x.map(Field::Proc)),
+    };
+    Some(f)
+}
+
+/// Parses a [`ProcX`] field.
+fn parse_x(base: &str, arg: Option<&str>) -> Option<Result<ProcX, FieldError>> {
     let idx = || -> Result<Option<usize>, FieldError> {
         match arg {
             None => Ok(None),
@@ -256,79 +373,145 @@ fn cmdline(t: &Thread, out: &mut Vec<u8>) {
     }
 }
 
-fn num(out: &mut Vec<u8>, v: impl std::fmt::Display) {
-    let _ = write!(out, "{v}");
+/// The arguments of a thread, space-separated.
+fn join_args(t: &Thread, out: &mut Vec<u8>) {
+    for (i, a) in t.args_iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(a);
+    }
 }
 
 impl<'s> Ctx<'s, '_> {
-    /// The parent threads of `t` (by `ptid`), nearest first, as sysdig's
-    /// `traverse_parent_state` walks them: it stops at a missing parent,
-    /// at tid -1, and where it detects a loop.
-    pub(crate) fn traverse_parents(
-        &self,
-        t: &'s Thread,
-        mut visit: impl FnMut(&'s Thread) -> bool,
-    ) {
-        let st = self.st;
-        let parent = |x: &Thread| st.thread(x.ptid);
-        let mut slow = parent(t);
-        let mut fast = slow.and_then(parent);
-        while let Some(s) = slow {
-            if s.tid == -1 || !visit(s) {
-                return;
-            }
-            slow = parent(s);
-            for _ in 0..2 {
-                fast = fast.and_then(parent);
-                if let Some(s) = slow {
-                    let same = fast.is_some_and(|f| std::ptr::eq(f, s));
-                    if same || s.tid == s.ptid {
-                        return;
+    /// The `proc.*` and `thread.*` fields that are variants of [`Field`]
+    /// itself (`proc.name` and `thread.tid` are extracted in
+    /// [`Ctx::extract`]).
+    pub(crate) fn extract_proc(&self, f: &Field, out: &mut Vec<u8>) -> bool {
+        let ev = self.ev;
+        match f {
+            Field::ProcPid => match self.thread() {
+                Some(t) => write_i(out, t.pid),
+                None => return false,
+            },
+            Field::ProcPpid => match self.main_thread() {
+                Some(t) => write_i(out, t.ptid),
+                None => return false,
+            },
+            Field::ProcExe => match self.thread() {
+                Some(t) => out.extend_from_slice(&t.exe),
+                None => return false,
+            },
+            Field::ProcExepath => match self.thread() {
+                Some(t) => out.extend_from_slice(&t.exepath),
+                None => return false,
+            },
+            Field::ProcArgs => match self.thread() {
+                Some(t) => join_args(t, out),
+                None => return false,
+            },
+            Field::ProcCmdline => match self.thread() {
+                Some(t) => {
+                    out.extend_from_slice(&t.comm);
+                    if !t.args.is_empty() {
+                        out.push(b' ');
+                        join_args(t, out);
                     }
                 }
+                None => return false,
+            },
+            Field::ProcExeline => match self.thread() {
+                Some(t) => {
+                    // sysdig always puts the space after the exe
+                    out.extend_from_slice(&t.exe);
+                    out.push(b' ');
+                    join_args(t, out);
+                }
+                None => return false,
+            },
+            Field::ProcCwd => match self.thread() {
+                Some(_) => out.extend_from_slice(self.st.cwd(ev.tid)),
+                None => return false,
+            },
+            Field::ProcPname | Field::ProcPcmdline => {
+                // the parent of this very thread, as sysdig looks it up
+                let Some(p) = self.thread().and_then(|t| self.st.thread(t.ptid)) else {
+                    return false;
+                };
+                out.extend_from_slice(&p.comm);
+                if matches!(f, Field::ProcPcmdline) && !p.args.is_empty() {
+                    out.push(b' ');
+                    join_args(p, out);
+                }
             }
+            Field::ProcAname(n) | Field::ProcApid(n) => {
+                let mut t = match self.main_thread() {
+                    Some(t) => t,
+                    None => return false,
+                };
+                for _ in 0..*n {
+                    match self.st.thread(t.ptid) {
+                        Some(p) => t = self.st.thread(p.pid).unwrap_or(p),
+                        None => return false,
+                    }
+                }
+                if matches!(f, Field::ProcAname(_)) {
+                    out.extend_from_slice(&t.comm);
+                } else {
+                    write_i(out, t.pid);
+                }
+            }
+            Field::ProcVpid => match self.thread() {
+                Some(t) if t.vpid != -1 => write_i(out, t.vpid),
+                _ => return false,
+            },
+            Field::ProcSid => match self.thread() {
+                Some(t) => write_i(out, t.sid),
+                None => return false,
+            },
+            Field::ProcTty => match self.thread() {
+                Some(t) => write_i(out, t.tty),
+                None => return false,
+            },
+            Field::ProcEnv => match self.thread() {
+                Some(t) => {
+                    for (i, e) in split_nul(&t.env).enumerate() {
+                        if i > 0 {
+                            out.push(b' ');
+                        }
+                        out.extend_from_slice(e);
+                    }
+                }
+                None => return false,
+            },
+            Field::ProcFdlimit => match self.thread() {
+                Some(t) => write_i(out, t.fdlimit),
+                None => return false,
+            },
+            Field::ThreadVtid => match self.thread() {
+                Some(t) if t.vtid != -1 => write_i(out, t.vtid),
+                _ => return false,
+            },
+            Field::ThreadIsMain => match self.thread() {
+                Some(t) => out.extend_from_slice(if t.is_main() { b"true" } else { b"false" }),
+                None => return false,
+            },
+            _ => return false,
         }
+        true
     }
 
-    /// The main thread of the `n`th ancestor process (0: the process).
-    pub(crate) fn ancestor_process(&self, t: &'s Thread, n: usize) -> Option<&'s Thread> {
-        let st = self.st;
-        let mut mt = st.thread(t.pid).or(Some(t))?;
-        for _ in 0..n {
-            let p = st.thread(mt.ptid)?;
-            mt = st.thread(p.pid).unwrap_or(p);
+    /// The typed value of `thread.tid`, `proc.pid`, `proc.ppid`,
+    /// `proc.fdusage` and `thread.cpu*` (see [`Ctx::extract_value`]).
+    #[inline]
+    pub(crate) fn proc_value(&self, f: &Field) -> Option<Value<'static>> {
+        match f {
+            Field::ThreadTid => Some(Value::Int(self.ev.tid)),
+            Field::ProcPid => self.thread().map(|t| Value::Int(t.pid)),
+            Field::ProcPpid => self.main_thread().map(|t| Value::Int(t.ptid)),
+            Field::Proc(x) => self.procx_double(x).map(Value::Double),
+            _ => None,
         }
-        Some(mt)
-    }
-
-    /// The eldest ancestor sharing an id with the thread (the session or
-    /// group leader): the thread with that id when there is one and the
-    /// id is not namespaced, else the last parent with the same id.
-    fn leader(
-        &self,
-        t: &'s Thread,
-        id: fn(&Thread) -> i64,
-        virtual_id: bool,
-    ) -> Option<&'s Thread> {
-        let v = id(t);
-        if v == -1 {
-            return None;
-        }
-        let in_ns = t.flags & clone_flags::CHILD_IN_PIDNS != 0 || t.tid != t.vtid;
-        if !virtual_id || !in_ns {
-            if let Some(l) = self.st.thread(v) {
-                return Some(l);
-            }
-        }
-        let mut leader = None;
-        self.traverse_parents(t, |p| {
-            if id(p) != v {
-                return false;
-            }
-            leader = Some(p);
-            true
-        });
-        leader
     }
 
     /// Appends the value of a [`ProcX`] field; false when it has none.
@@ -336,56 +519,55 @@ impl<'s> Ctx<'s, '_> {
         let ev = self.ev;
         // the CPU time of switch events needs no thread
         if let ProcX::Exectime(m) | ProcX::Totexectime(m) = x {
-            let d = self.exectime(m);
-            if let ProcX::Exectime(_) = x {
-                num(out, d);
-                return true;
-            }
-            let Some(t) = self.st.event_thread(ev) else {
-                return false;
-            };
-            let mut m = m.0.borrow_mut();
-            let tot = m.per_thread.entry(t.tid).or_insert(0);
-            *tot += d;
-            num(out, *tot);
-            return true;
+            return self.procx_exectime(x, m, out);
         }
         let Some(t) = self.st.event_thread(ev) else {
             return false;
         };
-        let b =
-            |out: &mut Vec<u8>, v: bool| out.extend_from_slice(if v { b"true" } else { b"false" });
         let main = self.st.thread(t.pid).unwrap_or(t);
         match x {
-            ProcX::Nthreads => num(out, main.nchilds as u64 + 1),
-            ProcX::Nchilds => num(out, t.nchilds),
-            ProcX::Loginshellid => {
-                let mut res = None;
-                let mut check = |p: &Thread| {
-                    if p.comm.ends_with(b"sh") {
-                        res = Some(p.pid);
-                    }
-                    true
-                };
-                check(main);
-                self.traverse_parents(main, check);
-                match res {
-                    Some(p) => num(out, p),
-                    None => return false,
-                }
-            }
-            ProcX::Fdopencount => num(out, self.fd_open_count(t)),
+            ProcX::Loginshellid
+            | ProcX::Aargs(_)
+            | ProcX::Acmdline(_)
+            | ProcX::Aenv(..)
+            | ProcX::SidExe
+            | ProcX::SidExepath
+            | ProcX::VpgidName
+            | ProcX::VpgidExe
+            | ProcX::VpgidExepath
+            | ProcX::PgidName
+            | ProcX::PgidExe
+            | ProcX::PgidExepath => return self.procx_lineage(x, t, main, out),
+            ProcX::IsExeUpperLayer
+            | ProcX::IsExeLowerLayer
+            | ProcX::IsExeFromMemfd
+            | ProcX::IsSidLeader
+            | ProcX::IsVpgidLeader
+            | ProcX::IsPgidLeader
+            | ProcX::ExeIno
+            | ProcX::ExeInoCtime
+            | ProcX::ExeInoMtime
+            | ProcX::ExeInoCtimeDurationProcStart
+            | ProcX::ExeInoCtimeDurationPidnsStart
+            | ProcX::PidnsInitStartTs
+            | ProcX::CapPermitted
+            | ProcX::CapInheritable
+            | ProcX::CapEffective
+            | ProcX::Std(..) => return self.procx_exe(x, t, out),
+            ProcX::Nthreads => write_i(out, main.nchilds as u64 + 1),
+            ProcX::Nchilds => write_i(out, t.nchilds),
+            ProcX::Fdopencount => write_i(out, self.fd_open_count(t)),
             ProcX::Fdusage | ProcX::Cpu(..) => match self.procx_double(x) {
                 Some(v) => {
                     let _ = write!(out, "{v:.1}");
                 }
                 None => return false,
             },
-            ProcX::Vmsize => num(out, t.vmsize_kb),
-            ProcX::Vmrss => num(out, t.vmrss_kb),
-            ProcX::Vmswap => num(out, t.vmswap_kb),
-            ProcX::Pfmajor => num(out, t.pfmajor),
-            ProcX::Pfminor => num(out, t.pfminor),
+            ProcX::Vmsize => write_i(out, t.vmsize_kb),
+            ProcX::Vmrss => write_i(out, t.vmrss_kb),
+            ProcX::Vmswap => write_i(out, t.vmswap_kb),
+            ProcX::Pfmajor => write_i(out, t.pfmajor),
+            ProcX::Pfminor => write_i(out, t.pfminor),
             ProcX::Cgroups => {
                 if t.cgroups.is_empty() {
                     return false;
@@ -407,129 +589,73 @@ impl<'s> Ctx<'s, '_> {
                     None => return false,
                 }
             }
-            ProcX::ThreadVmsize => num(out, if t.is_main() { t.vmsize_kb } else { 0 }),
-            ProcX::ThreadVmrss => num(out, if t.is_main() { t.vmrss_kb } else { 0 }),
-            ProcX::Vpgid => num(out, t.vpgid),
-            ProcX::IsHealthcheck => b(out, t.category == category::HEALTHCHECK),
-            ProcX::IsLivenessProbe => b(out, t.category == category::LIVENESS_PROBE),
-            ProcX::IsReadinessProbe => b(out, t.category == category::READINESS_PROBE),
-            ProcX::IsExeWritable => b(out, t.exe_writable),
-            ProcX::Aargs(n) | ProcX::Acmdline(n) => {
-                let one = |p: &Thread, out: &mut Vec<u8>| {
-                    if matches!(x, ProcX::Aargs(_)) {
-                        join(&p.args, out)
-                    } else {
-                        cmdline(p, out)
-                    }
-                };
-                match n {
-                    Some(n) => match self.ancestor_process(t, *n) {
-                        Some(p) => one(p, out),
-                        None => return false,
-                    },
-                    None => {
-                        // every ancestor, parent first
-                        let start = out.len();
-                        self.traverse_parents(main, |p| {
-                            if out.len() > start {
-                                out.push(b' ');
-                            }
-                            one(p, out);
-                            true
-                        });
-                        if out.len() == start {
-                            return false;
-                        }
-                    }
-                }
-            }
-            ProcX::Cmdnargs => num(out, t.args_iter().count()),
-            ProcX::Cmdlenargs => num(out, t.args_iter().map(|a| a.len()).sum::<usize>()),
-            ProcX::Aenv(n, name) => match (n, name) {
-                (_, Some(name)) => {
-                    let mut mt = main;
-                    for _ in 0..20 {
-                        let Some(p) = self.st.thread(mt.ptid) else {
-                            break;
-                        };
-                        mt = p;
-                        if let Some(v) = env_value(self.env_of(mt), name.as_bytes()) {
-                            out.extend_from_slice(v);
-                            break;
-                        }
-                    }
-                }
-                (Some(n), None) if *n >= 1 => {
-                    let mut mt = main;
-                    for _ in 0..*n {
-                        match self.st.thread(mt.ptid) {
-                            Some(p) => mt = p,
-                            None => return false,
-                        }
-                    }
-                    join(self.env_of(mt), out);
-                }
-                _ => join(self.env_of(t), out),
-            },
+            ProcX::ThreadVmsize => write_i(out, if t.is_main() { t.vmsize_kb } else { 0 }),
+            ProcX::ThreadVmrss => write_i(out, if t.is_main() { t.vmrss_kb } else { 0 }),
+            ProcX::Vpgid => write_i(out, t.vpgid),
+            ProcX::IsHealthcheck => push_bool(out, t.category == category::HEALTHCHECK),
+            ProcX::IsLivenessProbe => push_bool(out, t.category == category::LIVENESS_PROBE),
+            ProcX::IsReadinessProbe => push_bool(out, t.category == category::READINESS_PROBE),
+            ProcX::IsExeWritable => push_bool(out, t.exe_writable),
+            ProcX::Cmdnargs => write_i(out, t.args_iter().count()),
+            ProcX::Cmdlenargs => write_i(out, t.args_iter().map(|a| a.len()).sum::<usize>()),
             ProcX::Pvpid => match self.st.thread(t.ptid) {
-                Some(p) => num(out, p.vpid),
+                Some(p) => write_i(out, p.vpid),
                 None => return false,
             },
-            ProcX::SidExe | ProcX::SidExepath => {
-                if let Some(l) = self.leader(t, |x| x.sid, true) {
-                    out.extend_from_slice(if matches!(x, ProcX::SidExe) {
-                        &l.exe
-                    } else {
-                        &l.exepath
-                    });
-                }
-            }
-            ProcX::VpgidName | ProcX::VpgidExe | ProcX::VpgidExepath => {
-                if let Some(l) = self.leader(t, |x| x.vpgid, true) {
-                    out.extend_from_slice(match x {
-                        ProcX::VpgidName => &l.comm,
-                        ProcX::VpgidExe => &l.exe,
-                        _ => &l.exepath,
-                    });
-                }
-            }
-            ProcX::Pgid => num(out, t.pgid),
-            ProcX::PgidName | ProcX::PgidExe | ProcX::PgidExepath => {
-                if let Some(l) = self.leader(t, |x| x.pgid, false) {
-                    out.extend_from_slice(match x {
-                        ProcX::PgidName => &l.comm,
-                        ProcX::PgidExe => &l.exe,
-                        _ => &l.exepath,
-                    });
-                }
-            }
+            ProcX::Pgid => write_i(out, t.pgid),
             ProcX::PpidDuration => {
                 let Some(p) = self.ancestor_process(t, 1) else {
                     return false;
                 };
                 if p.clone_ts != 0 {
-                    num(out, ev.ts as i64 - p.clone_ts as i64);
+                    write_i(out, ev.ts as i64 - p.clone_ts as i64);
                 } else {
                     // current libs fall through to proc.fdopencount here
-                    num(out, self.fd_open_count(t));
+                    write_i(out, self.fd_open_count(t));
                 }
             }
             ProcX::PidTs => {
                 if t.clone_ts == 0 {
                     return false;
                 }
-                num(out, t.clone_ts);
+                write_i(out, t.clone_ts);
             }
             ProcX::PpidTs => match self.st.thread(t.ptid) {
-                Some(p) => num(out, p.clone_ts),
+                Some(p) => write_i(out, p.clone_ts),
                 None => return false,
             },
-            ProcX::IsExeUpperLayer => b(out, t.exe_upper_layer),
-            ProcX::IsExeLowerLayer => b(out, t.exe_lower_layer),
-            ProcX::IsExeFromMemfd => b(out, t.exe_from_memfd),
-            ProcX::IsSidLeader => b(out, t.sid == t.vpid),
-            ProcX::IsVpgidLeader => b(out, t.vpgid == t.vpid),
-            ProcX::IsPgidLeader => b(out, t.pgid == t.pid),
+            _ => return false,
+        }
+        true
+    }
+
+    /// `thread.exectime` and `thread.totexectime`.
+    fn procx_exectime(&self, x: &ProcX, m: &Memo, out: &mut Vec<u8>) -> bool {
+        let d = self.exectime(m);
+        if let ProcX::Exectime(_) = x {
+            write_i(out, d);
+            return true;
+        }
+        let Some(t) = self.st.event_thread(self.ev) else {
+            return false;
+        };
+        let mut m = m.0.borrow_mut();
+        let tot = m.per_thread.entry(t.tid).or_insert(0);
+        *tot += d;
+        write_i(out, *tot);
+        true
+    }
+
+    /// The [`ProcX`] fields of the executable, the leaders, the
+    /// capabilities and the standard fds.
+    fn procx_exe(&self, x: &ProcX, t: &Thread, out: &mut Vec<u8>) -> bool {
+        match x {
+            ProcX::IsExeUpperLayer => push_bool(out, t.exe_upper_layer),
+            ProcX::IsExeLowerLayer => push_bool(out, t.exe_lower_layer),
+            ProcX::IsExeFromMemfd => push_bool(out, t.exe_from_memfd),
+            ProcX::IsSidLeader => push_bool(out, t.sid == t.vpid),
+            ProcX::IsVpgidLeader => push_bool(out, t.vpgid == t.vpid),
+            ProcX::IsPgidLeader => push_bool(out, t.pgid == t.pid),
             ProcX::ExeIno
             | ProcX::ExeInoCtime
             | ProcX::ExeInoMtime
@@ -547,7 +673,7 @@ impl<'s> Ctx<'s, '_> {
                 if v == 0 {
                     return false;
                 }
-                num(out, v);
+                write_i(out, v);
             }
             ProcX::CapPermitted => caps_to_string(t.cap_permitted, out),
             ProcX::CapInheritable => caps_to_string(t.cap_inheritable, out),
@@ -557,7 +683,7 @@ impl<'s> Ctx<'s, '_> {
                 Some(f) => out.extend_from_slice(&f.name),
                 None => return false,
             },
-            ProcX::Exectime(_) | ProcX::Totexectime(_) => unreachable!("handled above"),
+            _ => return false,
         }
         true
     }
@@ -677,28 +803,4 @@ fn env_value<'e>(env: &'e [u8], name: &[u8]) -> Option<&'e [u8]> {
         }
     }
     None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn capabilities_by_name() {
-        let mut o = Vec::new();
-        caps_to_string((1 << 0) | (1 << 21) | (1 << 40), &mut o);
-        assert_eq!(o, b"CAP_CHOWN CAP_SYS_ADMIN CAP_CHECKPOINT_RESTORE");
-        o.clear();
-        caps_to_string(0, &mut o);
-        assert!(o.is_empty());
-    }
-
-    #[test]
-    fn environment_values() {
-        let env = b"A=1\0PATH=/bin\0S=  x y \0E=\0";
-        assert_eq!(env_value(env, b"PATH"), Some(&b"/bin"[..]));
-        assert_eq!(env_value(env, b"S"), Some(&b"x y"[..]));
-        assert_eq!(env_value(env, b"E"), None);
-        assert_eq!(env_value(env, b"B"), None);
-    }
 }

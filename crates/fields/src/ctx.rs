@@ -1,0 +1,192 @@
+//! What a field looks at for one event: [`Ctx`] (the state, the event and
+//! the options of the run) and the table lookups it caches for the other
+//! fields of the same event ([`Lookups`]), with the lookups shared by
+//! several field classes (the event's thread, its fd, its parameters).
+//! The fields themselves live in their class modules.
+
+use std::io::Write;
+
+use sonde_event::RawEvent;
+use sonde_output::{render_param, RenderOpts};
+use sonde_state::{State, Thread};
+
+use crate::time::TimeFmt;
+
+/// Everything a field may look at for one event.
+pub struct Ctx<'a, 'e> {
+    /// The state right after the event.
+    pub st: &'a State,
+    /// The event.
+    pub ev: &'a RawEvent<'e>,
+    /// 1-based event number.
+    pub num: u64,
+    /// Timestamp of the first event of the capture.
+    pub first_ts: u64,
+    /// Timestamp of the previous event.
+    pub prev_ts: u64,
+    /// How parameters render.
+    pub opts: &'a RenderOpts,
+    /// The `-t` time format (`evt.outputtime`).
+    pub time_fmt: TimeFmt,
+    /// The event's thread and fd once looked up, for the other fields of
+    /// the same event (start with `Lookups::default()`).
+    pub lookups: Lookups<'a>,
+}
+
+/// Table lookups made for one event, kept in its [`Ctx`]: filters and
+/// formats read several fields of the same thread and fd. The state
+/// cannot change while a `Ctx` borrows it, so they stay valid.
+#[derive(Default)]
+pub struct Lookups<'a> {
+    thread: std::cell::Cell<Option<Option<&'a Thread>>>,
+    fd: std::cell::Cell<Option<FdEntry<'a>>>,
+}
+
+/// The event's thread, fd number and fd (when in the table); None when
+/// the event has no fd or no thread.
+type FdEntry<'a> = Option<(&'a Thread, i64, Option<&'a sonde_state::Fd>)>;
+
+/// Appends a value in its `Display` form.
+pub(crate) fn write_i(out: &mut Vec<u8>, v: impl std::fmt::Display) {
+    let _ = write!(out, "{v}");
+}
+
+/// Whether `needle` occurs in `hay`.
+pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Appends `true` or `false`.
+#[inline]
+pub(crate) fn push_bool(out: &mut Vec<u8>, v: bool) {
+    out.extend_from_slice(if v { b"true" } else { b"false" });
+}
+
+impl<'a> Ctx<'a, '_> {
+    #[inline]
+    pub(crate) fn thread(&self) -> Option<&'a Thread> {
+        if let Some(t) = self.lookups.thread.get() {
+            return t;
+        }
+        let t = self.st.event_thread(self.ev);
+        self.lookups.thread.set(Some(t));
+        t
+    }
+
+    pub(crate) fn main_thread(&self) -> Option<&Thread> {
+        let t = self.thread()?;
+        self.st.thread(t.pid).or(Some(t))
+    }
+
+    /// The latency of the event's thread (time since its last enter
+    /// event; 0 right after an enter event). None when sysdig would not
+    /// have the thread at hand: events that skip the thread lookup.
+    pub(crate) fn latency(&self) -> Option<u64> {
+        let info = self.ev.info()?;
+        if info.old_flags & sonde_event::flags::SKIPPARSERESET != 0
+            && self.ev.code != sonde_event::codes::PROCINFO_E
+        {
+            return None;
+        }
+        Some(self.thread()?.latency)
+    }
+
+    /// The parameter holding the result: `res`, or for exit events that
+    /// create an fd and have no `res`, the `fd`.
+    pub(crate) fn res_index(&self) -> Option<usize> {
+        self.param_index("res").or_else(|| {
+            let info = self.ev.info()?;
+            let fd_result = info.dir == sonde_event::Direction::Exit
+                && info.old_flags & sonde_event::flags::CREATES_FD != 0;
+            fd_result.then(|| self.param_index("fd")).flatten()
+        })
+    }
+
+    pub(crate) fn param_index(&self, name: &str) -> Option<usize> {
+        let infos = sonde_output::param_infos(self.ev, self.opts);
+        infos
+            .iter()
+            .take(self.ev.nparams())
+            .position(|p| p.name == name)
+    }
+
+    pub(crate) fn fd_num(&self) -> Option<i64> {
+        if !self.is_fd_event() {
+            return None;
+        }
+        // like sysdig's "last event fd": -1 when the call names no fd
+        Some(self.thread()?.last_fd.unwrap_or(-1))
+    }
+
+    /// Whether the event works on an fd (uses, creates or destroys one).
+    #[inline]
+    fn is_fd_event(&self) -> bool {
+        let Some(info) = self.ev.info() else {
+            return false;
+        };
+        // sysdig 0.29's table: e.g. mmap enter events did not use an fd yet
+        let flags = if self.opts.compat_029 {
+            info.old_flags
+        } else {
+            info.flags
+        };
+        use sonde_event::flags::{CREATES_FD, DESTROYS_FD, USES_FD};
+        flags & (USES_FD | CREATES_FD | DESTROYS_FD) != 0
+    }
+
+    /// The fd the event operates on, when it is in the table.
+    pub(crate) fn event_fd(&self) -> Option<&sonde_state::Fd> {
+        self.event_fd_entry()?.2
+    }
+
+    /// The event's thread, [`Ctx::fd_num`] and the fd when it is in the
+    /// table (`self.st.fd(ev.tid, n)`), with the thread looked up once.
+    #[inline]
+    pub(crate) fn event_fd_entry(&self) -> FdEntry<'a> {
+        if let Some(e) = self.lookups.fd.get() {
+            return e;
+        }
+        let e = self.find_event_fd();
+        self.lookups.fd.set(Some(e));
+        e
+    }
+
+    fn find_event_fd(&self) -> FdEntry<'a> {
+        if !self.is_fd_event() {
+            return None;
+        }
+        let t = self.thread()?;
+        let n = t.last_fd.unwrap_or(-1);
+        use sonde_event::codes as c;
+        let fd = if matches!(self.ev.code, c::CONTAINER_JSON_E | c::CONTAINER_JSON_2_E) {
+            // the thread is a stand-in, not the event's tid
+            self.st.fd(self.ev.tid, n)
+        } else {
+            self.st.fd_of(t, n)
+        };
+        Some((t, n, fd))
+    }
+
+    /// The flags of the event as the table in use has them.
+    #[inline]
+    pub(crate) fn ev_flags(&self) -> u32 {
+        match self.ev.info() {
+            Some(i) if self.opts.compat_029 => i.old_flags,
+            Some(i) => i.flags,
+            None => 0,
+        }
+    }
+
+    /// Appends the text of parameter `i` (its resolved form when it has one).
+    pub(crate) fn arg_str(&self, i: usize, out: &mut Vec<u8>) -> bool {
+        let mut v = Vec::new();
+        let mut r = Vec::new();
+        render_param(self.st, self.ev, i, self.opts, &mut v, &mut r);
+        if r.is_empty() {
+            out.extend_from_slice(&v);
+        } else {
+            out.extend_from_slice(&r);
+        }
+        true
+    }
+}
