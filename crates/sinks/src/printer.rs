@@ -9,7 +9,7 @@ use sonde_filter::Filter;
 use sonde_state::State;
 
 mod json;
-use json::json_line;
+use json::{json_line, JsonFields};
 
 /// Prints events as text lines or JSON objects.
 ///
@@ -19,7 +19,8 @@ use json::json_line;
 pub struct Printer<W: Write> {
     out: W,
     format: Format,
-    json: bool,
+    /// `-j`: the format's fields as JSON writes them.
+    json: Option<JsonFields>,
     buf: Vec<u8>,
     /// `-d`: the filter runs on the events about to be printed.
     display: Option<Filter>,
@@ -35,8 +36,8 @@ impl<W: Write> Printer<W> {
     pub fn new(out: W, format: Format, json: bool) -> Self {
         Printer {
             out,
+            json: json.then(|| JsonFields::new(&format)),
             format,
-            json,
             buf: Vec::with_capacity(Self::CHUNK + 4096),
             display: None,
             reset_colors: false,
@@ -58,8 +59,8 @@ impl<W: Write> Printer<W> {
     /// Renders one event into the buffer (writing it out when full).
     pub fn event(&mut self, ctx: &Ctx<'_, '_>) -> std::io::Result<()> {
         let start = self.buf.len();
-        let rendered = if self.json {
-            json_line(&self.format, ctx, &mut self.buf)
+        let rendered = if let Some(fields) = &self.json {
+            json_line(&self.format, fields, ctx, &mut self.buf)
         } else {
             self.format.render(ctx, &mut self.buf)
         };

@@ -2,122 +2,25 @@
 
 use std::io::Write;
 
-use sonde_fields::{ContX, Ctx, EvtX, Extra, FdX, Field, Format, ProcX};
+use sonde_fields::registry::{json_kind, JsonKind};
+use sonde_fields::{Ctx, Field, Format};
 
-/// How sysdig (jsoncpp) writes a field's value in `-j` output.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum JsonKind {
-    /// A string.
-    Str,
-    /// A number: the extracted decimal text as is.
-    Num,
-    /// `true`/`false`.
-    Bool,
-    /// The event timestamp in nanoseconds (time fields whose text is a
-    /// formatted date).
-    Ts,
-    /// Always 0: sysdig evaluates `evt.deltatime` twice per event for
-    /// JSON, so the second evaluation measures from the first.
-    Zero,
+/// The fields of a format as JSON writes them: sorted by name, once each,
+/// with the JSON kind each one's type gives it (found once per format).
+pub(crate) struct JsonFields {
+    fields: Vec<(String, Field, JsonKind)>,
 }
 
-fn json_kind(f: &Field) -> JsonKind {
-    use JsonKind::*;
-    match f {
-        Field::EvtOutputtime | Field::EvtTime | Field::EvtTimeS | Field::EvtDatetime => Ts,
-        Field::EvtDeltatime => Zero,
-        Field::EvtNum
-        | Field::EvtCpu
-        | Field::EvtRawtime
-        | Field::EvtRawtimeS
-        | Field::EvtRawtimeNs
-        | Field::EvtReltime
-        | Field::EvtLatency
-        | Field::EvtRawres
-        | Field::EvtBuflen
-        | Field::ThreadTid
-        | Field::ThreadVtid
-        | Field::ProcPid
-        | Field::ProcPpid
-        | Field::ProcVpid
-        | Field::ProcSid
-        | Field::ProcTty
-        | Field::ProcFdlimit
-        | Field::ProcApid(_)
-        | Field::FdNum
-        | Field::FdIno
-        | Field::FdSport
-        | Field::FdCport
-        | Field::UserUid
-        | Field::UserLoginuid
-        | Field::GroupGid => Num,
-        Field::EvtFailed | Field::EvtIsIo | Field::EvtIsIoRead | Field::EvtIsIoWrite => Bool,
-        Field::ThreadIsMain => Bool,
-        Field::Evt(x) => match x {
-            EvtX::TimeIso8601 | EvtX::DatetimeS => Ts,
-            // evaluated twice per event, as evt.deltatime
-            EvtX::DeltatimeS | EvtX::DeltatimeNs => Zero,
-            EvtX::ReltimeS
-            | EvtX::ReltimeNs
-            | EvtX::LatencyS
-            | EvtX::LatencyNs
-            | EvtX::WaitLatency
-            | EvtX::Count
-            | EvtX::CountError
-            | EvtX::CountErrorFile
-            | EvtX::CountErrorNet
-            | EvtX::CountErrorMemory
-            | EvtX::CountErrorOther
-            | EvtX::CountExit
-            | EvtX::Around(_)
-            | EvtX::SyslogFacility
-            | EvtX::SyslogSeverity => Num,
-            EvtX::IsWait | EvtX::IsSyslog | EvtX::IsOpenCreate | EvtX::IsAsync => Bool,
-            _ => Str,
-        },
-        Field::Fd(x) => match x {
-            FdX::Lport | FdX::Rport | FdX::DevMajor | FdX::DevMinor => Num,
-            FdX::IsServer
-            | FdX::Connected
-            | FdX::NameChanged
-            | FdX::IsUpperLayer
-            | FdX::IsLowerLayer => Bool,
-            _ => Str,
-        },
-        Field::Proc(x) => match x {
-            ProcX::Cgroups
-            | ProcX::Cgroup(_)
-            | ProcX::Aargs(_)
-            | ProcX::Acmdline(_)
-            | ProcX::Aenv(..)
-            | ProcX::SidExe
-            | ProcX::SidExepath
-            | ProcX::VpgidName
-            | ProcX::VpgidExe
-            | ProcX::VpgidExepath
-            | ProcX::PgidName
-            | ProcX::PgidExe
-            | ProcX::PgidExepath
-            | ProcX::CapPermitted
-            | ProcX::CapInheritable
-            | ProcX::CapEffective
-            | ProcX::Std(..) => Str,
-            ProcX::IsHealthcheck
-            | ProcX::IsLivenessProbe
-            | ProcX::IsReadinessProbe
-            | ProcX::IsExeWritable
-            | ProcX::IsExeUpperLayer
-            | ProcX::IsExeLowerLayer
-            | ProcX::IsExeFromMemfd
-            | ProcX::IsSidLeader
-            | ProcX::IsVpgidLeader
-            | ProcX::IsPgidLeader => Bool,
-            _ => Num,
-        },
-        Field::Cont(ContX::Privileged) => Bool,
-        Field::Extra(Extra::IsOpenRead | Extra::IsOpenWrite | Extra::IsOpenExec) => Bool,
-        Field::Extra(Extra::ProcDuration) => Num,
-        _ => Str,
+impl JsonFields {
+    /// Prepares `format`'s fields for JSON output.
+    pub(crate) fn new(format: &Format) -> Self {
+        let mut fields: Vec<(String, Field, JsonKind)> = format
+            .fields()
+            .map(|(name, f)| (name.to_string(), f.clone(), json_kind(name)))
+            .collect();
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        fields.dedup_by(|a, b| a.0 == b.0);
+        JsonFields { fields }
     }
 }
 
@@ -191,13 +94,15 @@ fn utf8_codepoint(s: &[u8]) -> (u32, usize) {
 /// Renders the format's fields as a JSON object with keys in sorted order.
 /// Returns false when a field is missing and the format has no `*`: sysdig
 /// skips such events in JSON as in text.
-pub(crate) fn json_line(format: &Format, ctx: &Ctx<'_, '_>, out: &mut Vec<u8>) -> bool {
-    let mut fields: Vec<(&str, &Field)> = format.fields().collect();
-    fields.sort_by(|a, b| a.0.cmp(b.0));
-    fields.dedup_by(|a, b| a.0 == b.0);
+pub(crate) fn json_line(
+    format: &Format,
+    fields: &JsonFields,
+    ctx: &Ctx<'_, '_>,
+    out: &mut Vec<u8>,
+) -> bool {
     out.push(b'{');
     let mut val = Vec::new();
-    for (i, (name, f)) in fields.iter().enumerate() {
+    for (i, (name, f, kind)) in fields.fields.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -218,7 +123,7 @@ pub(crate) fn json_line(format: &Format, ctx: &Ctx<'_, '_>, out: &mut Vec<u8>) -
             out.extend_from_slice(b"null");
             continue;
         }
-        match json_kind(f) {
+        match kind {
             JsonKind::Ts => {
                 let _ = write!(out, "{}", ctx.ev.ts);
             }
