@@ -41,7 +41,7 @@ pub struct Report {
     pub handed_out: u64,
     /// Events the driver delivered and dropped (live capture).
     pub driver: (u64, u64),
-    /// A sink asked to end quietly ([`Flow::Quit`]); sinks were not finished.
+    /// A sink asked to end quietly ([`crate::Flow::Quit`]); sinks were not finished.
     pub quit: bool,
     /// The source stopped on an error (after the events before it were
     /// handed out and the sinks finished).
