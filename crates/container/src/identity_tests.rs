@@ -7,7 +7,10 @@ const UID: &str = "8f0a5c3e-1b2d-4e6f-9a7b-0c1d2e3f4a5b";
 const UID_: &str = "8f0a5c3e_1b2d_4e6f_9a7b_0c1d2e3f4a5b";
 
 /// (path, expected (id, runtime, pod uid)) for one cgroup path.
-fn cases() -> Vec<(String, Option<(&'static str, Runtime, Option<&'static str>)>)> {
+fn cases() -> Vec<(
+    String,
+    Option<(&'static str, Runtime, Option<&'static str>)>,
+)> {
     use Runtime::*;
     let full = |id: &'static str, rt| Some((id, rt, None));
     vec![
@@ -129,8 +132,12 @@ fn cgroups_parameter_v1_v2_hybrid() {
     assert_eq!((i.id.as_str(), i.runtime), (ID, Runtime::Podman));
     assert_eq!(container_id(hybrid.as_bytes()), &ID[..12]);
     // v2: every controller carries the unified path
-    let v2 = format!("cpuset=/system.slice/docker-{ID}.scope\0cpu=/system.slice/docker-{ID}.scope\0");
-    assert_eq!(identify_cgroups(v2.as_bytes()).unwrap().runtime, Runtime::Docker);
+    let v2 =
+        format!("cpuset=/system.slice/docker-{ID}.scope\0cpu=/system.slice/docker-{ID}.scope\0");
+    assert_eq!(
+        identify_cgroups(v2.as_bytes()).unwrap().runtime,
+        Runtime::Docker
+    );
     // named v1 hierarchies (name=systemd=/path)
     let named = format!("name=systemd=/docker/{ID}\0");
     assert_eq!(identify_cgroups(named.as_bytes()).unwrap().id, ID);
@@ -145,9 +152,15 @@ fn cgroups_parameter_v1_v2_hybrid() {
 #[test]
 fn runtime_match_beats_runc_guess() {
     let cg = format!("cpu=/ctr1\0memory=/docker/{ID}\0");
-    assert_eq!(identify_cgroups(cg.as_bytes()).unwrap().runtime, Runtime::Docker);
+    assert_eq!(
+        identify_cgroups(cg.as_bytes()).unwrap().runtime,
+        Runtime::Docker
+    );
     let cg = "cpu=/ctr1\0memory=/\0";
-    assert_eq!(identify_cgroups(cg.as_bytes()).unwrap().runtime, Runtime::Runc);
+    assert_eq!(
+        identify_cgroups(cg.as_bytes()).unwrap().runtime,
+        Runtime::Runc
+    );
 }
 
 #[test]
@@ -158,7 +171,10 @@ fn proc_cgroup_lines() {
     let i = identify_proc_cgroup(v1.as_bytes()).unwrap();
     assert_eq!((i.id.as_str(), i.runtime), (ID, Runtime::Podman));
     let v2 = format!("0::/system.slice/crio-{ID}.scope\n");
-    assert_eq!(identify_proc_cgroup(v2.as_bytes()).unwrap().runtime, Runtime::CriO);
+    assert_eq!(
+        identify_proc_cgroup(v2.as_bytes()).unwrap().runtime,
+        Runtime::CriO
+    );
     let crun = "9:name=systemd:/\n4:memory:/ctr1\n1:cpu:/ctr1\n0::/\n";
     assert_eq!(identify_proc_cgroup(crun.as_bytes()).unwrap().id, "ctr1");
     let host = "9:name=systemd:/\n4:memory:/process_api/ee0b2751946f2b4c9250f0b92c81a246\n0::/\n";

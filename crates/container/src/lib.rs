@@ -16,3 +16,16 @@ pub use identity::{
     container_id, identify_cgroups, identify_path, identify_proc_cgroup, short_id, Identity,
     Runtime, HOST,
 };
+pub mod meta;
+pub mod resolver;
+
+pub mod docker;
+pub mod http;
+pub mod libpod;
+pub mod oci;
+
+pub use docker::DockerApi;
+pub use libpod::Libpod;
+pub use meta::{ContainerInfo, MountInfo, PodInfo, Source, SourceError};
+pub use oci::OciBundles;
+pub use resolver::{detect_sources, Resolved, Resolver, ResolverConfig};
