@@ -88,8 +88,12 @@ pub fn get(socket: &Path, path: &str, deadline: Instant) -> Result<Response, Htt
     }
 }
 
-/// The head's end, status and headers of `buf`, if the head is complete.
-fn head(buf: &[u8]) -> Result<Option<(usize, u16, Vec<(String, String)>)>, HttpError> {
+/// A parsed response head: where the body starts, status, headers
+/// (names lowercased).
+type Head = (usize, u16, Vec<(String, String)>);
+
+/// The head of `buf`, if it is complete.
+fn head(buf: &[u8]) -> Result<Option<Head>, HttpError> {
     let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
         if buf.len() > 64 << 10 {
             return Err(HttpError::Bad("header too large"));

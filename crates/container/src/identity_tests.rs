@@ -6,11 +6,11 @@ const ID: &str = "b29d4585d87a8da043b8e4d7d687a501aab9be9700b47d9123214759121737
 const UID: &str = "8f0a5c3e-1b2d-4e6f-9a7b-0c1d2e3f4a5b";
 const UID_: &str = "8f0a5c3e_1b2d_4e6f_9a7b_0c1d2e3f4a5b";
 
-/// (path, expected (id, runtime, pod uid)) for one cgroup path.
-fn cases() -> Vec<(
-    String,
-    Option<(&'static str, Runtime, Option<&'static str>)>,
-)> {
+/// Expected (id, runtime, pod uid) of a path.
+type Want = Option<(&'static str, Runtime, Option<&'static str>)>;
+
+/// (path, expected) for every layout.
+fn cases() -> Vec<(String, Want)> {
     use Runtime::*;
     let full = |id: &'static str, rt| Some((id, rt, None));
     vec![

@@ -221,6 +221,16 @@ fn podman_and_crun_containers() {
     assert_eq!(got[0].info.as_ref().unwrap().name, name);
     assert!(r.reasons().is_empty(), "{:?}", r.reasons());
 
+    crun_container(&clean.crun, &dir, &root);
+
+    // and this process is on the host
+    let me_cg = std::fs::read("/proc/self/cgroup").unwrap();
+    assert_eq!(identify_proc_cgroup(&me_cg), None);
+    drop(clean);
+}
+
+/// A plain crun container gets its id and type, and its bundle is found.
+fn crun_container(cid: &str, dir: &Path, root: &Path) {
     // a plain crun container: id and type
     let bundle = dir.join("bundle");
     std::fs::create_dir_all(&bundle).unwrap();
@@ -235,7 +245,6 @@ fn podman_and_crun_containers() {
             1,
         );
     std::fs::write(bundle.join("config.json"), spec).unwrap();
-    let cid = clean.crun.clone();
     run_private(&format!(
         "crun run -d -b {} {cid} </dev/null >/dev/null 2>&1",
         bundle.display()
@@ -245,10 +254,7 @@ fn podman_and_crun_containers() {
     let cpid = st["pid"].as_u64().unwrap();
     let cg = std::fs::read(format!("/proc/{cpid}/cgroup")).unwrap();
     let ident = identify_proc_cgroup(&cg).expect("crun container identified");
-    assert_eq!(
-        (ident.id.as_str(), ident.runtime),
-        (cid.as_str(), Runtime::Runc)
-    );
+    assert_eq!((ident.id.as_str(), ident.runtime), (cid, Runtime::Runc));
     let info = OciBundles::default()
         .lookup(
             &ident.id,
@@ -259,9 +265,4 @@ fn podman_and_crun_containers() {
         .expect("crun's state names the bundle");
     assert_eq!(info.id, cid);
     assert_eq!(info.runtime.as_str(), "runc");
-
-    // and this process is on the host
-    let me_cg = std::fs::read("/proc/self/cgroup").unwrap();
-    assert_eq!(identify_proc_cgroup(&me_cg), None);
-    drop(clean);
 }
