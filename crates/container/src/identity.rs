@@ -128,6 +128,13 @@ pub fn identify_proc_cgroup(text: &[u8]) -> Option<Identity> {
     }))
 }
 
+/// The container of process `pid`, from `/proc/PID/cgroup` (None for host
+/// processes and for processes that are gone).
+pub fn identify_pid(pid: u32) -> Option<Identity> {
+    let text = std::fs::read(format!("/proc/{pid}/cgroup")).ok()?;
+    identify_proc_cgroup(&text)
+}
+
 /// `container.id` of a thread from its `cgroups` parameter: the short id,
 /// or [`HOST`].
 pub fn container_id(cgroups: &[u8]) -> String {

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sonde_container::{
-    identify_proc_cgroup, DockerApi, Libpod, OciBundles, Resolver, ResolverConfig, Runtime, Source,
+    identify_pid, identify_proc_cgroup, DockerApi, Libpod, OciBundles, Resolver, ResolverConfig,
+    Runtime, Source,
 };
 
 fn which(tool: &str) -> Option<PathBuf> {
@@ -159,6 +160,7 @@ fn podman_and_crun_containers() {
         (id.as_str(), Runtime::Podman)
     );
     assert_eq!(ident.short_id(), &id[..12]);
+    assert_eq!(identify_pid(pid.parse().unwrap()).as_ref(), Some(&ident));
 
     // (a) libpod state on disk
     let deadline = Instant::now() + Duration::from_secs(2);
@@ -226,6 +228,7 @@ fn podman_and_crun_containers() {
     // and this process is on the host
     let me_cg = std::fs::read("/proc/self/cgroup").unwrap();
     assert_eq!(identify_proc_cgroup(&me_cg), None);
+    assert_eq!(identify_pid(std::process::id()), None);
     drop(clean);
 }
 
