@@ -129,6 +129,11 @@ fn complete(buf: &[u8]) -> Result<Option<Response>, HttpError> {
     };
     let body = &buf[start..];
     if header(&h, "transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        // a complete chunked body ends with the last chunk's blank line:
+        // dechunk only then, so a long body is not re-parsed at each read
+        if !body.ends_with(b"\r\n\r\n") {
+            return Ok(None);
+        }
         return Ok(dechunk(body)?.map(|body| Response { status, body }));
     }
     if let Some(len) = header(&h, "content-length") {
@@ -212,7 +217,9 @@ mod tests {
         assert_eq!(complete(&c[..c.len() - 9]).unwrap(), None);
         assert!(complete(b"SSH-2.0\r\n\r\n").is_err());
         assert!(complete(b"HTTP/1.1 200 OK\r\nContent-Length: x\r\n\r\n").is_err());
-        assert!(complete(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err());
+        assert!(
+            complete(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n").is_err()
+        );
         assert!(parse_to_close(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{").is_err());
         assert_eq!(
             parse_to_close(b"HTTP/1.0 200 OK\r\n\r\nabc").unwrap().body,
