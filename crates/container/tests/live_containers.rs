@@ -3,7 +3,8 @@
 //! runtime's mount namespace, explicit ulimits). A named, labelled podman
 //! container is identified from /proc/PID/cgroup and resolved through
 //! libpod's state on disk and through the Docker-compatible API of
-//! `podman system service`; a crun container gets its id and type.
+//! `podman system service`; a crun container gets its id and type; a run
+//! of short-lived containers is resolved and forgotten.
 //!
 //! Needs root, podman, crun and busybox; otherwise it says why and passes,
 //! except under `CI=true`, where missing tools fail it.
@@ -268,4 +269,75 @@ fn crun_container(cid: &str, dir: &Path, root: &Path) {
         .expect("crun's state names the bundle");
     assert_eq!(info.id, cid);
     assert_eq!(info.runtime.as_str(), "runc");
+}
+
+/// Removes the named podman containers at the end.
+struct Containers(Vec<String>, PathBuf);
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        if !self.0.is_empty() {
+            let _ = Command::new("podman")
+                .args(["rm", "-f", "-t", "0"])
+                .args(&self.0)
+                .output();
+        }
+        let _ = std::fs::remove_dir_all(&self.1);
+    }
+}
+
+/// Short-lived containers one after another: each is identified and
+/// resolved by name through libpod's state, and forgetting them empties
+/// the resolver's cache.
+#[test]
+fn churn_of_short_lived_containers() {
+    if !ready("churn_of_short_lived_containers") {
+        return;
+    }
+    const N: usize = 8;
+    let me = std::process::id();
+    let dir = std::env::temp_dir().join(format!("sonde-ctr-churn-{me}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = rootfs(&dir);
+    let mut made = Containers(Vec::new(), dir.clone());
+    let sources: Vec<Arc<dyn Source>> = vec![Arc::new(Libpod::default())];
+    let mut r = Resolver::new(sources, &ResolverConfig::default());
+    let mut want = Vec::new();
+    for i in 0..N {
+        let name = format!("sonde-churn-{me}-{i}");
+        let id = run_private(&format!(
+            "podman run -d --network=none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+             --name {name} --label n={i} --rootfs {} /bin/sh -c 'trap exit TERM; sleep 30 & wait'",
+            root.display()
+        ))
+        .trim()
+        .to_string();
+        made.0.push(name.clone());
+        let pid = sh(&format!(
+            "podman inspect {name} --format '{{{{.State.Pid}}}}'"
+        ));
+        let ident = identify_pid(pid.parse().unwrap()).expect("identified");
+        assert_eq!(ident.id, id);
+        assert!(r.request(&ident));
+        want.push((id, name));
+    }
+    let end = Instant::now() + Duration::from_secs(10);
+    while r.pending() > 0 && Instant::now() < end {
+        r.wait(Duration::from_millis(50));
+    }
+    for (i, (id, name)) in want.iter().enumerate() {
+        let got = r.get(id).and_then(|g| g.info.as_ref()).expect("resolved");
+        assert_eq!(&got.name, name);
+        assert_eq!(got.label("n"), Some(i.to_string().as_str()));
+    }
+    let _ = Command::new("podman")
+        .args(["rm", "-f", "-t", "0"])
+        .args(&made.0)
+        .output();
+    made.0.clear();
+    for (id, _) in &want {
+        r.forget(id);
+    }
+    assert_eq!((r.cached(), r.pending(), r.dropped()), (0, 0, 0));
 }
