@@ -136,7 +136,7 @@ static __always_inline void push_path(struct aux *a, __u64 path_ptr)
 	write_path(a);
 }
 
-/* ---- cgroups (the default hierarchy, cgroup v2) ---- */
+/* ---- cgroups (v2 default hierarchy and v1 hierarchies) ---- */
 
 struct kernfs_node___v615 { /* 6.15+: parent renamed */
 	struct kernfs_node *__parent;
@@ -187,11 +187,69 @@ static const char ctrl_names[NCTRL][12] = {
 	"net_cls", "perf_event", "net_prio", "hugetlb", "pids", "rdma", "misc",
 };
 
-/* PT_BYTEBUF cgroups: "controller=path" entries, each followed by a NUL. */
+/* v1 hierarchies: each controller's css points to a cgroup of its own
+ * hierarchy (on hybrid hosts the v2 dfl_cgrp is the root for every task, so
+ * container identity lives in these). Local flavours: no vmlinux.h needed. */
+struct css_set___sonde {
+	struct cgroup_subsys_state___sonde *subsys[16];
+} __attribute__((preserve_access_index));
+
+struct cgroup_subsys_state___sonde {
+	struct cgroup___sonde *cgroup;
+} __attribute__((preserve_access_index));
+
+struct cgroup___sonde {
+	struct kernfs_node *kn;
+	void *root;
+} __attribute__((preserve_access_index));
+
+/* Placeholder values: CO-RE relocates each to the running kernel's id. */
+enum cgroup_subsys_id___sonde {
+	cpuset_cgrp_id___sonde, cpu_cgrp_id___sonde, cpuacct_cgrp_id___sonde,
+	io_cgrp_id___sonde, memory_cgrp_id___sonde, devices_cgrp_id___sonde,
+	freezer_cgrp_id___sonde, net_cls_cgrp_id___sonde, perf_event_cgrp_id___sonde,
+	net_prio_cgrp_id___sonde, hugetlb_cgrp_id___sonde, pids_cgrp_id___sonde,
+	rdma_cgrp_id___sonde, misc_cgrp_id___sonde,
+};
+
+#define CTRL_ID(name)                                                              \
+	(bpf_core_enum_value_exists(enum cgroup_subsys_id___sonde, name##___sonde) \
+		 ? (__s32)bpf_core_enum_value(enum cgroup_subsys_id___sonde, name##___sonde) \
+		 : -1)
+
+/* The cgroup controller `id` (-1: not in this kernel) of css_set `cs` is in,
+ * or NULL. */
+static __always_inline struct cgroup___sonde *ctrl_cgroup(void *cs, __s32 id)
+{
+	struct cgroup_subsys_state___sonde *css = NULL;
+
+	if (id < 0 || id >= 16)
+		return NULL;
+	bpf_probe_read_kernel(&css, sizeof(css),
+			      cs + bpf_core_field_offset(struct css_set___sonde, subsys) +
+				      id * sizeof(void *));
+	if (!css)
+		return NULL;
+	return BPF_CORE_READ(css, cgroup);
+}
+
+/* PT_BYTEBUF cgroups: "controller=path" entries, each followed by a NUL. A
+ * controller mounted on a v1 hierarchy gets its own hierarchy's path; the
+ * others (and all of them on a cgroup v2 host) the default hierarchy's.
+ * Consecutive controllers in the same cgroup copy the path written before. */
 __noinline int push_cgroups(struct aux *a, __u64 task)
 {
 	struct task_struct *t = (struct task_struct *)task;
-	__u32 start, pstart, plen;
+	__s32 ids[16] = {
+		CTRL_ID(cpuset_cgrp_id), CTRL_ID(cpu_cgrp_id), CTRL_ID(cpuacct_cgrp_id),
+		CTRL_ID(io_cgrp_id), CTRL_ID(memory_cgrp_id), CTRL_ID(devices_cgrp_id),
+		CTRL_ID(freezer_cgrp_id), CTRL_ID(net_cls_cgrp_id), CTRL_ID(perf_event_cgrp_id),
+		CTRL_ID(net_prio_cgrp_id), CTRL_ID(hugetlb_cgrp_id), CTRL_ID(pids_cgrp_id),
+		CTRL_ID(rdma_cgrp_id), CTRL_ID(misc_cgrp_id), -1, -1,
+	};
+	struct cgroup___sonde *dfl, *prev = NULL;
+	void *cs, *dfl_root;
+	__u32 start, pstart = 0, plen = 0;
 	__u64 n;
 	int i;
 
@@ -201,30 +259,36 @@ __noinline int push_cgroups(struct aux *a, __u64 task)
 		push_empty(a);
 		return 0;
 	}
-	walk_kn(a, (__u64)BPF_CORE_READ(t, cgroups, dfl_cgrp, kn));
+	cs = BPF_CORE_READ(t, cgroups);
+	dfl = (struct cgroup___sonde *)BPF_CORE_READ(t, cgroups, dfl_cgrp);
+	dfl_root = BPF_CORE_READ(dfl, root);
 	start = a->pos;
-	/* first entry: write the path; the others copy it */
-	a->pos += bpf_probe_read_kernel_str(&a->data[a->pos & AUX_MASK], 12, ctrl_names[0]) - 1;
-	a->data[a->pos++ & AUX_MASK] = '=';
-	pstart = a->pos;
-	write_names(a);
-	plen = a->pos - pstart;
-	a->data[a->pos++ & AUX_MASK] = 0;
 #pragma clang loop unroll(disable)
-	for (i = 1; i < NCTRL; i++) {
+	for (i = 0; i < NCTRL; i++) {
+		struct cgroup___sonde *cg = ctrl_cgroup(cs, ids[i & 15]);
 		long r;
 
+		if (!cg || BPF_CORE_READ(cg, root) == dfl_root)
+			cg = dfl;
 		if (a->pos >= AUX_HALF || plen >= MAX_PATH)
 			break;
 		r = bpf_probe_read_kernel_str(&a->data[a->pos & AUX_MASK], 12, ctrl_names[i & 15]);
 		if (r > 1)
 			a->pos += r - 1;
 		a->data[a->pos++ & AUX_MASK] = '=';
-		n = plen;
-		BARRIER_VAR(n);
-		n &= MAX_PATH - 1;
-		bpf_probe_read_kernel(&a->data[a->pos & AUX_MASK], n, &a->data[pstart & AUX_MASK]);
-		a->pos += n;
+		if (cg == prev) {
+			n = plen;
+			BARRIER_VAR(n);
+			n &= MAX_PATH - 1;
+			bpf_probe_read_kernel(&a->data[a->pos & AUX_MASK], n, &a->data[pstart & AUX_MASK]);
+			a->pos += n;
+		} else {
+			walk_kn(a, (__u64)BPF_CORE_READ(cg, kn));
+			pstart = a->pos;
+			write_names(a);
+			plen = a->pos - pstart;
+			prev = cg;
+		}
 		a->data[a->pos++ & AUX_MASK] = 0;
 	}
 	set_len(a, a->pos - start);
