@@ -45,6 +45,7 @@
 #   still in the table at the end.
 #
 # Environment: BENCH_CALLS (N, default 5000000), BENCH_FORKS (default 100000),
+# SONDE_BIN (the sonde binary to measure, default the release build),
 # BENCH_REPS (runs of the getppid loop per configuration, default 3),
 # BENCH_NICE (niceness of tracers and workloads, default -10, to be less at the
 # mercy of other load), CARGO_TARGET_DIR. Runs a few minutes (about 2.5 on a
@@ -59,7 +60,7 @@ FORKS="${BENCH_FORKS:-100000}"
 REPS="${BENCH_REPS:-3}"
 NICE="${BENCH_NICE:--10}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-SONDE="$TARGET/release/sonde"
+SONDE="${SONDE_BIN:-$TARGET/release/sonde}"
 EX="$TARGET/release/examples"
 
 die() { echo "bench-live: $*" >&2; exit 2; }

@@ -51,6 +51,9 @@ impl Engine<'_> {
         let mut last_types = LastEventTypes::default();
         let mut clock = Clock::default();
         let suppress = !self.cfg.suppress_comm.is_empty();
+        // as sysdig: the capture filter runs before the memory updates of
+        // events that do not modify state, and rejected ones never apply
+        self.st.set_defer_memory(self.cfg.filter.is_some());
         // container events at the very start of a capture describe the
         // containers that existed; sysdig consumes them while opening it
         let mut opening = true;
@@ -96,10 +99,15 @@ impl Engine<'_> {
                 self.st.process(&ev);
             }
             if suppress && self.comm_suppressed(ev.tid) {
+                self.st.commit_deferred(true);
                 continue;
             }
             let pass = match &self.cfg.filter {
-                Some(f) => last_types.check(f, &ctx(&self.st, &self.cfg, &ev, &clock)),
+                Some(f) => {
+                    let pass = last_types.check(f, &ctx(&self.st, &self.cfg, &ev, &clock));
+                    self.st.commit_deferred(pass || modifies_state(&ev));
+                    pass
+                }
                 None => true,
             };
             for &i in &plan.writers {

@@ -120,7 +120,8 @@ impl TypeTable {
 
 /// The events a filter can accept, or None when it may accept any event.
 pub fn type_table(f: Option<&Filter>) -> Option<TypeTable> {
-    let f = f?;
+    // a filter that remembers earlier evaluations sees every event, as in sysdig
+    let f = f.filter(|f| !f.is_stateful())?;
     let set = f.event_types()?;
     let mut codes = vec![false; sonde_event::EVENTS.len()];
     for c in set {

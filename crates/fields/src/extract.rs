@@ -248,6 +248,14 @@ impl Ctx<'_, '_> {
             | Field::Proc(ProcX::Fdusage | ProcX::Cpu(..)) => self.proc_value(f),
             Field::UserUid => self.user_value(),
             Field::FdNum | Field::Fd(FdX::NameChanged) => self.fd_value(f),
+            Field::EvtBuffer => {
+                // filters compare the bytes themselves, not their rendering
+                // (sysdig's BYTEBUF): `.` in a value is a dot, not any byte
+                let i = self.param_index("data")?;
+                buf.clear();
+                buf.extend_from_slice(self.ev.param(i)?);
+                Some(Value::Str(buf))
+            }
             _ => {
                 buf.clear();
                 if !self.extract(f, buf) {

@@ -91,6 +91,20 @@ pub struct State {
     tables_ready: bool,
     /// Ports of the server sockets in the initial fd tables.
     server_ports: rustc_hash::FxHashSet<u16>,
+    /// Memory updates wait for [`State::commit_deferred`] (a capture filter
+    /// runs before them, as sysdig's parser does).
+    defer_memory: bool,
+    /// The memory update of the event last processed, when deferred.
+    pending_memory: Option<MemoryUpdate>,
+}
+
+/// New memory figures for a process (brk/mmap/munmap exits, switches).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MemoryUpdate {
+    pub(crate) tid: i64,
+    pub(crate) vmsize_kb: u32,
+    pub(crate) vmrss_kb: u32,
+    pub(crate) vmswap_kb: u32,
 }
 
 /// Looks a thread up outside the event stream (e.g. in /proc): the
@@ -119,6 +133,43 @@ impl State {
     /// An empty state.
     pub fn new() -> State {
         State::default()
+    }
+
+    /// Defers the memory updates of events that do not modify state in
+    /// sysdig's sense (brk/mmap/munmap exits, switches) until
+    /// [`State::commit_deferred`]: sysdig runs its capture filter before
+    /// parsing such events, so the filter sees the memory before the call,
+    /// and an event the filter rejects never updates it.
+    pub fn set_defer_memory(&mut self, on: bool) {
+        self.defer_memory = on;
+    }
+
+    /// Applies (`accepted`) or forgets the deferred update of the event
+    /// last processed.
+    #[inline]
+    pub fn commit_deferred(&mut self, accepted: bool) {
+        if let Some(u) = self.pending_memory.take() {
+            if accepted {
+                self.apply_memory(u);
+            }
+        }
+    }
+
+    /// Sets a process's memory figures, or defers them.
+    pub(crate) fn update_memory(&mut self, u: MemoryUpdate) {
+        if self.defer_memory {
+            self.pending_memory = Some(u);
+        } else {
+            self.apply_memory(u);
+        }
+    }
+
+    fn apply_memory(&mut self, u: MemoryUpdate) {
+        if let Some(t) = self.threads.get_mut(&u.tid) {
+            t.vmsize_kb = u.vmsize_kb;
+            t.vmrss_kb = u.vmrss_kb;
+            t.vmswap_kb = u.vmswap_kb;
+        }
     }
 
     /// Whether the fd of the event last processed changed its name while

@@ -9,7 +9,7 @@ use super::cost::src_cost;
 use super::err;
 use super::evt_type::{evt_type_cmp, known_event_type};
 use super::literal::values;
-use super::node::{Ancestor, Cmp, Leaf, Src};
+use super::node::{Ancestor, Cmp, DeltaKind, Leaf, Src};
 use crate::ast::{Check, FieldRef, Lit, Op, Operand, Rhs, Transformer};
 use crate::error::FilterError;
 
@@ -70,6 +70,9 @@ fn resolve(fr: &FieldRef, text: &str) -> Result<(Src, FieldType), FilterError> {
         "proc.env" if fr.arg.is_some() => {
             Src::EnvVar(fr.arg.clone().unwrap_or_default().into_bytes())
         }
+        "evt.deltatime" => Src::Delta(DeltaKind::Full, Default::default()),
+        "evt.deltatime.s" => Src::Delta(DeltaKind::Secs, Default::default()),
+        "evt.deltatime.ns" => Src::Delta(DeltaKind::Nanos, Default::default()),
         "proc.aname" if fr.arg.is_none() => Src::Ancestors(Ancestor::Name),
         "proc.apid" if fr.arg.is_none() => Src::Ancestors(Ancestor::Pid),
         "proc.aexe" if fr.arg.is_none() => Src::Ancestors(Ancestor::Exe),
@@ -150,7 +153,13 @@ fn allowed(op: Op, ty: FieldType) -> Option<&'static str> {
 
 /// Compiles one comparison into a leaf.
 pub(super) fn compile_check(c: &Check, text: &str) -> Result<Leaf, FilterError> {
-    let (src, ty) = operand(&c.lhs, text)?;
+    let (mut src, ty) = operand(&c.lhs, text)?;
+    if matches!(src, Src::Ancestors(Ancestor::Pid)) && c.op == Op::In {
+        // sysdig 0.29.3 walks the ancestors for `proc.apid` with every
+        // operator but `in`, which compares the process's own pid (the
+        // value `%proc.apid` prints)
+        src = Src::Field(Field::ProcApid(0));
+    }
     if let Some(kind) = allowed(c.op, ty) {
         return Err(err(
             text,

@@ -42,7 +42,7 @@ pub(super) fn src_cost(s: &Src) -> u8 {
         Src::Missing => 0,
         Src::Ancestors(_) => 2,
         Src::EnvVar(_) => 2,
-        Src::Around(_) => 0,
+        Src::Around(_) | Src::Delta(..) => 0,
         Src::Transform(_, s) => src_cost(s) + 1,
     }
 }

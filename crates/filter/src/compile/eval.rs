@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use sonde_fields::{Ctx, EvtX, FdX, Field, Value};
 
 use super::compare::{as_int, cmp_value};
-use super::node::{Ancestor, Cmp, Leaf, Node, Src};
+use super::node::{Ancestor, Cmp, DeltaKind, Leaf, Node, Src};
 use crate::ast::{Op, Transformer};
 
 /// What the evaluation knows besides the event (see [`super::Filter::matches_with`]).
@@ -158,6 +158,21 @@ pub(super) fn get<'b>(s: &Src, ctx: &Ctx<'_, '_>, buf: &'b mut Vec<u8>) -> Optio
         Src::Any(v) => ctx.extract_value(v.first()?, buf),
         Src::Missing => None,
         Src::Around(_) => Some(Value::Uint(ctx.ev.ts)),
+        Src::Delta(kind, last) => {
+            // sysdig: 0 the first time, then the time since the previous
+            // evaluation of this use of the field
+            let ts = ctx.ev.ts;
+            let prev = last.replace(ts);
+            if prev == 0 {
+                return Some(Value::Uint(0));
+            }
+            let d = ts.wrapping_sub(prev);
+            Some(Value::Uint(match kind {
+                DeltaKind::Full => d,
+                DeltaKind::Secs => d / 1_000_000_000,
+                DeltaKind::Nanos => d % 1_000_000_000,
+            }))
+        }
         Src::EnvVar(name) => {
             let t = ctx.st.event_thread(ctx.ev)?;
             let t = ctx.st.thread(t.pid).unwrap_or(t);

@@ -39,6 +39,27 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
+/// A literal too wide for the field's type, cut to its width as sysdig's
+/// value parser stores it (`user.uid >= 4294967296` compares with 0).
+fn wrap_to_width(n: i128, t: FieldType) -> i128 {
+    let (bits, signed) = match t {
+        FieldType::Int8 => (8, true),
+        FieldType::Int16 => (16, true),
+        FieldType::Int32 => (32, true),
+        FieldType::Uint8 => (8, false),
+        FieldType::Uint16 | FieldType::Port => (16, false),
+        FieldType::Uint32 => (32, false),
+        FieldType::Int64 => (64, true),
+        _ => (64, false),
+    };
+    let m = n.rem_euclid(1i128 << bits);
+    if signed && m >= 1i128 << (bits - 1) {
+        m - (1i128 << bits)
+    } else {
+        m
+    }
+}
+
 /// The comparison of a field of type `ty` with `lits` by `op`.
 pub(super) fn values(op: Op, ty: FieldType, lits: &[&Lit], text: &str) -> Result<Cmp, FilterError> {
     if !op.is_list() && lits.len() != 1 {
@@ -76,7 +97,7 @@ pub(super) fn values(op: Op, ty: FieldType, lits: &[&Lit], text: &str) -> Result
                     }
                     n += 1i128 << bits;
                 }
-                v.push(n);
+                v.push(wrap_to_width(n, t));
             }
             Cmp::Int(op, v)
         }
@@ -148,4 +169,22 @@ fn str_cmp(op: Op, lits: &[&Lit], text: &str) -> Result<Cmp, FilterError> {
         set,
         regex,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap_to_width;
+    use sonde_fields::registry::FieldType;
+
+    #[test]
+    fn literals_wrap_to_the_field_width() {
+        assert_eq!(wrap_to_width(4294967296, FieldType::Uint32), 0);
+        assert_eq!(wrap_to_width(4294967297, FieldType::Uint32), 1);
+        assert_eq!(wrap_to_width(4294967295, FieldType::Uint32), 4294967295);
+        assert_eq!(wrap_to_width(65536 + 80, FieldType::Port), 80);
+        assert_eq!(wrap_to_width(128, FieldType::Int8), -128);
+        assert_eq!(wrap_to_width(-1, FieldType::Int64), -1);
+        assert_eq!(wrap_to_width(-1, FieldType::Int32), -1);
+        assert_eq!(wrap_to_width(1 << 64, FieldType::Uint64), 0);
+    }
 }

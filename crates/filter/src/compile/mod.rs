@@ -104,6 +104,12 @@ impl Filter {
         eval(&self.root, ctx, &env, a, b)
     }
 
+    /// Whether the filter remembers earlier evaluations (`evt.deltatime`):
+    /// it must then run on every event, not only those of its types.
+    pub fn is_stateful(&self) -> bool {
+        self.root.is_stateful()
+    }
+
     /// The event codes this filter can accept, or None when it may accept
     /// any event (no usable `evt.type` restriction).
     pub fn event_types(&self) -> Option<BTreeSet<u16>> {
@@ -131,7 +137,11 @@ fn compile(e: &Expr, text: &str) -> Result<Node, FilterError> {
             if matches!(e, Expr::Or(_)) {
                 nodes = merge_equalities(nodes);
             }
-            nodes.sort_by_key(cost);
+            // a stateful leaf must see exactly the events sysdig's
+            // left-to-right evaluation shows it: no reordering around it
+            if !nodes.iter().any(Node::is_stateful) {
+                nodes.sort_by_key(cost);
+            }
             if matches!(e, Expr::And(_)) {
                 Node::And(nodes)
             } else {

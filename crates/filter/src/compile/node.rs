@@ -35,6 +35,43 @@ pub(super) enum Src {
     Around(u64),
     /// A transformer (`tolower(...)`, ...) applied to another source.
     Transform(Transformer, Box<Src>),
+    /// `evt.deltatime[.s|.ns]`: as in sysdig, each use in a filter keeps
+    /// the time of the last event it was evaluated on (0 the first time).
+    Delta(DeltaKind, std::cell::Cell<u64>),
+}
+
+/// Which part of the time since the last evaluation `Src::Delta` gives.
+#[derive(Clone, Copy)]
+pub(super) enum DeltaKind {
+    /// Nanoseconds.
+    Full,
+    /// Whole seconds.
+    Secs,
+    /// The nanoseconds within the second.
+    Nanos,
+}
+
+impl Src {
+    /// Whether the source remembers earlier evaluations (its result
+    /// depends on which events it was evaluated on).
+    pub(super) fn is_stateful(&self) -> bool {
+        match self {
+            Src::Delta(..) => true,
+            Src::Transform(_, s) => s.is_stateful(),
+            _ => false,
+        }
+    }
+}
+
+impl Node {
+    /// Whether any leaf below remembers earlier evaluations.
+    pub(super) fn is_stateful(&self) -> bool {
+        match self {
+            Node::Leaf(l) => l.src.is_stateful(),
+            Node::Not(x) => x.is_stateful(),
+            Node::And(v) | Node::Or(v) => v.iter().any(Node::is_stateful),
+        }
+    }
 }
 
 /// What of an ancestor `proc.a*` compares.

@@ -10,21 +10,21 @@ use sonde_event::{codes as c, RawEvent};
 use crate::thread::{clone_flags, LastEnter, Thread};
 
 use super::fdlife::PPM_AT_FDCWD;
-use super::{c_enter, State, RECENT_EXIT_WINDOW_NS};
+use super::{c_enter, MemoryUpdate, State, RECENT_EXIT_WINDOW_NS};
 
 impl State {
     /// brk/mmap/munmap exits: the memory of the thread's process after the call.
     pub(super) fn on_memory_exit(&mut self, ev: &RawEvent<'_>) {
-        let tid = ev.tid;
         // the memory of the thread's process after the call
-        if let Some(t) = self.threads.get_mut(&tid) {
-            if let (Some(size), Some(rss), Some(swap)) =
-                (ev.param_u64(1), ev.param_u64(2), ev.param_u64(3))
-            {
-                t.vmsize_kb = size as u32;
-                t.vmrss_kb = rss as u32;
-                t.vmswap_kb = swap as u32;
-            }
+        if let (Some(size), Some(rss), Some(swap)) =
+            (ev.param_u64(1), ev.param_u64(2), ev.param_u64(3))
+        {
+            self.update_memory(MemoryUpdate {
+                tid: ev.tid,
+                vmsize_kb: size as u32,
+                vmrss_kb: rss as u32,
+                vmswap_kb: swap as u32,
+            });
         }
     }
 
@@ -49,14 +49,15 @@ impl State {
         t.pfmajor = ev.param_u64(1).unwrap_or(t.pfmajor);
         t.pfminor = ev.param_u64(2).unwrap_or(t.pfminor);
         let pid = t.pid;
-        if let Some(m) = self.threads.get_mut(&pid) {
-            if let (Some(size), Some(rss), Some(swap)) =
-                (ev.param_u64(3), ev.param_u64(4), ev.param_u64(5))
-            {
-                m.vmsize_kb = size as u32;
-                m.vmrss_kb = rss as u32;
-                m.vmswap_kb = swap as u32;
-            }
+        if let (Some(size), Some(rss), Some(swap)) =
+            (ev.param_u64(3), ev.param_u64(4), ev.param_u64(5))
+        {
+            self.update_memory(MemoryUpdate {
+                tid: pid,
+                vmsize_kb: size as u32,
+                vmrss_kb: rss as u32,
+                vmswap_kb: swap as u32,
+            });
         }
     }
 
