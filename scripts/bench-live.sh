@@ -46,6 +46,7 @@
 #
 # Environment: BENCH_CALLS (N, default 5000000), BENCH_FORKS (default 100000),
 # SONDE_BIN (the sonde binary to measure, default the release build),
+# BENCH_WORKLOADS (default "getppid read dd"),
 # BENCH_REPS (runs of the getppid loop per configuration, default 3),
 # BENCH_NICE (niceness of tracers and workloads, default -10, to be less at the
 # mercy of other load), CARGO_TARGET_DIR. Runs a few minutes (about 2.5 on a
@@ -219,7 +220,7 @@ BG="$(grep -o 'events=[0-9]*' <<<"$ERR" | cut -d= -f2)"
 BG_S="$(grep -o 'secs=[0-9.]*' <<<"$ERR" | cut -d= -f2)"
 echo "== background: $(per_s "$BG" "$BG_S") events/s with no workload" >&2
 
-for w in getppid read dd; do
+for w in ${BENCH_WORKLOADS:-getppid read dd}; do
     echo "== $w" >&2
     run_workload "$w"
     BASE="$NS"

@@ -333,6 +333,15 @@ impl Ctx<'_, '_> {
                 let mut tmp = Vec::new();
                 self.extract(f, &mut tmp).then_some(Value::Bool(false))
             }
+            // printed in hex, compared as the number it is
+            Field::Fd(FdX::Dev) => {
+                let mut tmp = Vec::new();
+                if !self.extract(f, &mut tmp) {
+                    return None;
+                }
+                let text = std::str::from_utf8(&tmp).ok()?;
+                u64::from_str_radix(text, 16).ok().map(Value::Uint)
+            }
             _ => None,
         }
     }
