@@ -13,7 +13,12 @@ pub fn compile(args: &Args) -> Result<Option<Filter>> {
     }
     let text = args.filter.join(" ");
     match Filter::new(&text) {
-        Ok(f) => Ok(Some(f)),
+        Ok(f) => {
+            for w in f.warnings() {
+                eprintln!("sonde: warning in filter:\n{w}");
+            }
+            Ok(Some(f))
+        }
         Err(e) => Err(UsageError(format!("invalid filter:\n{e}")).into()),
     }
 }

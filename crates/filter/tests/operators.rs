@@ -286,8 +286,6 @@ fn error_messages() {
             "expected a condition, found 'or'",
         ),
         ("", 0, "empty filter"),
-        ("evt.type=opne", 9, "unknown event type 'opne'"),
-        ("evt.type in (open, reed)", 19, "unknown event type 'reed'"),
         ("my_macro", 0, "'my_macro' is not a field"),
         ("proc.name in my_list", 13, "unknown list 'my_list'"),
         ("evt.arg exists", 0, "requires an argument"),
@@ -367,4 +365,20 @@ fn equalities_of_one_field_merged_into_a_list_keep_their_meaning() {
             );
         }
     }
+}
+
+#[test]
+fn unknown_event_types_warn_and_select_nothing() {
+    for (f, pos, name) in [
+        ("evt.type=opne", 9, "opne"),
+        ("evt.type in (open, reed)", 19, "reed"),
+        ("evt.type=openat3 or evt.type=open", 9, "openat3"),
+    ] {
+        let filter = Filter::new(f).unwrap_or_else(|e| panic!("'{f}' refused: {e}"));
+        let w = filter.warnings();
+        assert_eq!(w.len(), 1, "{f}");
+        assert_eq!(w[0].pos, pos, "{f}");
+        assert!(w[0].msg.contains(&format!("unknown event type '{name}'")), "{}", w[0].msg);
+    }
+    assert!(Filter::new("evt.type=open").unwrap().warnings().is_empty());
 }

@@ -52,6 +52,7 @@ pub struct Filter {
     root: Node,
     text: String,
     scratch: RefCell<(Vec<u8>, Vec<u8>)>,
+    warnings: Vec<FilterError>,
 }
 
 impl std::fmt::Debug for Filter {
@@ -74,12 +75,22 @@ impl Filter {
 
     /// Compiles a parsed filter. `text` is the source the positions refer to.
     pub fn from_ast(ast: &Expr, text: &str) -> Result<Filter, FilterError> {
-        let root = compile(ast, text)?;
+        let mut warnings = Vec::new();
+        let root = compile(ast, text, &mut warnings)?;
         Ok(Filter {
             root,
             text: text.to_string(),
             scratch: RefCell::new((Vec::new(), Vec::new())),
+            warnings,
         })
+    }
+
+    /// What the filter accepted but is probably not what was meant (an
+    /// `evt.type` value no event has, e.g. one newer than the event table):
+    /// such a value selects nothing. Front ends print these on stderr, as
+    /// Falco does for its rules, and go on.
+    pub fn warnings(&self) -> &[FilterError] {
+        &self.warnings
     }
 
     /// The filter text.
@@ -127,12 +138,12 @@ impl Filter {
 
 /// Compiles an expression: operands of `or` merged where they can be,
 /// operands of `and`/`or` ordered cheapest first.
-fn compile(e: &Expr, text: &str) -> Result<Node, FilterError> {
+fn compile(e: &Expr, text: &str, warnings: &mut Vec<FilterError>) -> Result<Node, FilterError> {
     Ok(match e {
         Expr::And(v) | Expr::Or(v) => {
             let mut nodes = v
                 .iter()
-                .map(|x| compile(x, text))
+                .map(|x| compile(x, text, warnings))
                 .collect::<Result<Vec<_>, _>>()?;
             if matches!(e, Expr::Or(_)) {
                 nodes = merge_equalities(nodes);
@@ -148,7 +159,7 @@ fn compile(e: &Expr, text: &str) -> Result<Node, FilterError> {
                 Node::Or(nodes)
             }
         }
-        Expr::Not(x) => Node::Not(Box::new(compile(x, text)?)),
+        Expr::Not(x) => Node::Not(Box::new(compile(x, text, warnings)?)),
         Expr::Macro { name, pos } => {
             return Err(err(
                 text,
@@ -156,6 +167,6 @@ fn compile(e: &Expr, text: &str) -> Result<Node, FilterError> {
                 format!("'{name}' is not a field: expected a field name such as evt.type (or an undefined macro)"),
             ))
         }
-        Expr::Check(c) => Node::Leaf(Box::new(compile_check(c, text)?)),
+        Expr::Check(c) => Node::Leaf(Box::new(compile_check(c, text, warnings)?)),
     })
 }
