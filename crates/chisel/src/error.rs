@@ -41,12 +41,16 @@ pub enum ChiselError {
     },
 }
 
-/// The text of a Lua error, without mlua's wrapping (the innermost cause,
-/// plus a traceback's first line when there is one).
+/// The text of a Lua error, without mlua's wrapping or the traceback
+/// (the innermost cause, which carries the file and line).
 pub(crate) fn lua_msg(e: &mlua::Error) -> String {
+    let cut = |m: &str| match m.find("\nstack traceback:") {
+        Some(i) => m[..i].to_string(),
+        None => m.to_string(),
+    };
     match e {
-        mlua::Error::SyntaxError { message, .. } => message.clone(),
-        mlua::Error::RuntimeError(m) => m.clone(),
+        mlua::Error::SyntaxError { message, .. } => cut(message),
+        mlua::Error::RuntimeError(m) => cut(m),
         mlua::Error::CallbackError { cause, .. } => lua_msg(cause),
         mlua::Error::WithContext { cause, .. } => lua_msg(cause),
         mlua::Error::ExternalError(x) => x.to_string(),
