@@ -279,7 +279,7 @@ impl Sink for ChiselSink {
             Some(fmt) if fmt != ctx.opts.buf_fmt => {
                 let opts = sonde_output::RenderOpts {
                     buf_fmt: fmt,
-                    ..ctx.opts.clone()
+                    ..*ctx.opts
                 };
                 let own = Ctx {
                     st: ctx.st,
