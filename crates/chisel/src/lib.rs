@@ -14,6 +14,7 @@
 
 mod api;
 mod args;
+pub mod bundled;
 mod error;
 mod host;
 mod listing;

@@ -3,7 +3,7 @@
 //! its arguments (`on_set_arg`), its initialisation (`on_init`, with
 //! `chisel.exec` replacing it by another chisel) and its callbacks.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 
 use mlua::{Function, Lua, Table, Value};
@@ -93,10 +93,13 @@ impl Chisel {
         search: &SearchPath,
         env: Env,
     ) -> Result<Chisel, ChiselError> {
-        let src = std::fs::read(path).map_err(|source| ChiselError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let src = match crate::bundled::source(path) {
+            Some(s) => s.as_bytes().to_vec(),
+            None => std::fs::read(path).map_err(|source| ChiselError::Read {
+                path: path.display().to_string(),
+                source,
+            })?,
+        };
         let lua = Lua::new();
         let host = Rc::new(Host::new(name, env));
         let lua_err = |e: mlua::Error| ChiselError::Lua {
@@ -105,9 +108,13 @@ impl Chisel {
         };
         crate::api::install(&lua, &host).map_err(lua_err)?;
         let package: Table = lua.globals().get("package").map_err(lua_err)?;
+        let own_dir = path
+            .parent()
+            .filter(|d| d.as_os_str() != crate::bundled::DIR);
         package
-            .set("path", search.package_path(path.parent()))
+            .set("path", search.package_path(own_dir))
             .map_err(lua_err)?;
+        preload_bundled(&lua, &package).map_err(lua_err)?;
         let chunk_name = format!("@{}", path.display());
         lua.load(&src[..])
             .set_name(chunk_name)
@@ -257,6 +264,19 @@ impl Chisel {
     }
 }
 
+/// Makes the bundled modules `require`-able (`package.preload`).
+fn preload_bundled(lua: &Lua, package: &Table) -> mlua::Result<()> {
+    let preload: Table = package.get("preload")?;
+    for (name, src) in crate::bundled::MODULES {
+        let f = lua
+            .load(*src)
+            .set_name(format!("@{}/{name}.lua", crate::bundled::DIR))
+            .into_function()?;
+        preload.set(*name, f)?;
+    }
+    Ok(())
+}
+
 /// Reads the chisel's description globals.
 fn read_meta(lua: &Lua, path: &Path) -> mlua::Result<Meta> {
     let g = lua.globals();
@@ -311,7 +331,3 @@ pub(crate) fn stem(path: &Path) -> String {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default()
 }
-
-/// Unused helper kept for paths (silences the import when unused).
-#[allow(dead_code)]
-fn _p(_: PathBuf) {}

@@ -19,8 +19,8 @@ pub struct SearchPath {
 impl SearchPath {
     /// The default search path: `./chisels`, `~/.chisels`,
     /// `$SONDE_CHISEL_DIR` (several, `:`-separated), the bundled directory
-    /// (`chisels` beside the `sonde` binary, or `../share/sonde/chisels`
-    /// from it), then `/usr/share/sysdig/chisels`.
+    /// (embedded in the binary, see [`crate::bundled`]), then
+    /// `/usr/share/sysdig/chisels`.
     pub fn from_env() -> SearchPath {
         let mut dirs = vec![PathBuf::from("chisels")];
         if let Some(home) = std::env::var_os("HOME") {
@@ -29,20 +29,21 @@ impl SearchPath {
         if let Some(extra) = std::env::var_os("SONDE_CHISEL_DIR") {
             dirs.extend(std::env::split_paths(&extra));
         }
-        if let Some(exe_dir) = std::env::current_exe()
-            .ok()
-            .and_then(|e| e.parent().map(Path::to_path_buf))
-        {
-            dirs.push(exe_dir.join("chisels"));
-            dirs.push(exe_dir.join("../share/sonde/chisels"));
-        }
+        dirs.push(PathBuf::from(crate::bundled::DIR));
         dirs.push(PathBuf::from(SYSDIG_DIR));
         SearchPath { dirs }
     }
 
-    /// The existing directories.
+    /// The existing directories (the bundled one always exists).
     pub fn existing(&self) -> impl Iterator<Item = &PathBuf> {
-        self.dirs.iter().filter(|d| d.is_dir())
+        self.dirs
+            .iter()
+            .filter(|d| d.as_os_str() == crate::bundled::DIR || d.is_dir())
+    }
+
+    /// Whether `path` (as this search path gives it) names a chisel.
+    fn exists(path: &Path) -> bool {
+        crate::bundled::source(path).is_some() || path.is_file()
     }
 
     /// The file of chisel `name`: a path to a `.lua` file as it is, else
@@ -57,7 +58,7 @@ impl SearchPath {
         }
         self.existing()
             .map(|d| d.join(format!("{name}.lua")))
-            .find(|f| f.is_file())
+            .find(|f| SearchPath::exists(f))
             .ok_or_else(|| ChiselError::NotFound(name.to_string()))
     }
 
@@ -69,7 +70,9 @@ impl SearchPath {
             parts.push(format!("{}/?.lua", d.display()));
         }
         for d in self.existing() {
-            parts.push(format!("{}/?.lua", d.display()));
+            if d.as_os_str() != crate::bundled::DIR {
+                parts.push(format!("{}/?.lua", d.display()));
+            }
         }
         parts.join(";")
     }
@@ -79,6 +82,13 @@ impl SearchPath {
     pub fn all_files(&self) -> Vec<PathBuf> {
         let mut seen = std::collections::BTreeMap::new();
         for d in self.existing() {
+            if d.as_os_str() == crate::bundled::DIR {
+                for (name, _) in crate::bundled::CHISELS {
+                    seen.entry(name.to_string())
+                        .or_insert_with(|| d.join(format!("{name}.lua")));
+                }
+                continue;
+            }
             let Ok(rd) = std::fs::read_dir(d) else {
                 continue;
             };

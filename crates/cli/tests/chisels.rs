@@ -34,8 +34,11 @@ fn sysdig_ready() -> bool {
 }
 
 fn cases() -> Vec<(String, Option<String>)> {
-    include_str!("chisels/cases.txt")
-        .lines()
+    parse_cases(include_str!("chisels/cases.txt"))
+}
+
+fn parse_cases(text: &str) -> Vec<(String, Option<String>)> {
+    text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .map(|l| match l.split_once(' ') {
@@ -126,16 +129,11 @@ fn same(expected: &str, got: &str, mode: Option<&str>) -> bool {
     false
 }
 
-#[test]
-fn sysdig_chisels_match_sysdig() {
-    if !sysdig_ready() {
-        eprintln!("sysdig or {SYSDIG_CHISELS} missing: chisel golden test skipped");
-        return;
-    }
+fn traces() -> Vec<PathBuf> {
     let dir = traces_dir();
     let Ok(rd) = std::fs::read_dir(&dir) else {
-        eprintln!("no traces in {}: skipped", dir.display());
-        return;
+        eprintln!("no traces in {}", dir.display());
+        return Vec::new();
     };
     let mut traces: Vec<PathBuf> = rd
         .flatten()
@@ -143,6 +141,61 @@ fn sysdig_chisels_match_sysdig() {
         .filter(|p| p.extension().is_some_and(|x| x == "scap"))
         .collect();
     traces.sort();
+    traces
+}
+
+/// The trace sysdig reads in place of `trace`.
+fn oracle_trace(trace: &Path) -> PathBuf {
+    let fname = trace.file_name().and_then(|f| f.to_str()).unwrap_or("");
+    SAME_AS
+        .iter()
+        .find(|(t, _)| *t == fname)
+        .map(|(_, o)| traces_dir().join(o))
+        .unwrap_or_else(|| trace.to_path_buf())
+}
+
+#[test]
+fn bundled_chisels_match_sysdig() {
+    if !sysdig_ready() {
+        eprintln!("sysdig missing: bundled chisel golden test skipped");
+        return;
+    }
+    let traces = traces();
+    let sonde = env!("CARGO_BIN_EXE_sonde");
+    let (mut matched, mut no_oracle) = (0, 0);
+    let mut failures = Vec::new();
+    for (name, args) in parse_cases(include_str!("chisels/bundled.txt")) {
+        for trace in &traces {
+            let (ok, expected) = run("sysdig", &oracle_trace(trace), &name, args.as_deref());
+            if !ok {
+                no_oracle += 1;
+                continue;
+            }
+            let (_, got) = run(sonde, trace, &name, args.as_deref());
+            if same(&expected, &got, None) {
+                matched += 1;
+            } else {
+                failures.push(format!("{name} {args:?} on {}", trace.display()));
+            }
+        }
+    }
+    eprintln!(
+        "bundled chisels x traces: {matched} match sysdig, {no_oracle} sysdig cannot run, {} differ",
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "outputs differ from sysdig's: {failures:#?}"
+    );
+}
+
+#[test]
+fn sysdig_chisels_match_sysdig() {
+    if !sysdig_ready() {
+        eprintln!("sysdig or {SYSDIG_CHISELS} missing: chisel golden test skipped");
+        return;
+    }
+    let traces = traces();
     let allow = allowlist();
     let sonde = env!("CARGO_BIN_EXE_sonde");
     let (mut matched, mut allowed, mut no_oracle) = (0, 0, 0);
@@ -159,12 +212,7 @@ fn sysdig_chisels_match_sysdig() {
         let file = format!("{SYSDIG_CHISELS}/{name}.lua");
         for trace in &traces {
             let fname = trace.file_name().and_then(|f| f.to_str()).unwrap_or("");
-            let oracle_trace = SAME_AS
-                .iter()
-                .find(|(t, _)| *t == fname)
-                .map(|(_, o)| dir.join(o))
-                .unwrap_or_else(|| trace.clone());
-            let (ok, expected) = run("sysdig", &oracle_trace, &name, args.as_deref());
+            let (ok, expected) = run("sysdig", &oracle_trace(trace), &name, args.as_deref());
             if !ok {
                 no_oracle += 1;
                 continue;
