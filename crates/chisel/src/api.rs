@@ -147,22 +147,10 @@ fn chisel_table(lua: &Lua, host: &Rc<Host>) -> mlua::Result<Table> {
 
 fn evt_table(lua: &Lua, host: &Rc<Host>) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    let h = host.clone();
-    t.set(
-        "field",
-        lua.create_function(move |lua, handle: Value| {
-            let i = as_number(&handle) as usize;
-            let fields = h.fields.borrow();
-            let Some(req) = i.checked_sub(1).and_then(|i| fields.get(i)) else {
-                return Ok(Value::Nil);
-            };
-            let mut buf = h.buf.borrow_mut();
-            match h.event(|ctx| crate::values::field_value(lua, ctx, req, &mut buf)) {
-                Some(v) => v,
-                None => Err(lua_error("invalid call to evt.field()")),
-            }
-        })?,
-    )?;
+    // SAFETY: a plain C function of the Lua C API (see values::evt_field).
+    t.set("field", unsafe {
+        lua.create_c_function(crate::values::evt_field)?
+    })?;
     let h = host.clone();
     t.set(
         "get_num",

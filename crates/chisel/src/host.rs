@@ -121,7 +121,9 @@ impl Host {
     pub(crate) fn with_event<R>(&self, ctx: &Ctx<'_, '_>, f: impl FnOnce() -> R) -> R {
         let prev = self.cur.replace(ctx as *const Ctx<'_, '_> as *const ());
         let prev_st = self.state.replace(ctx.st as *const State);
+        let prev_host = crate::values::CURRENT.with(|c| c.replace(self as *const Host));
         let r = f();
+        crate::values::CURRENT.with(|c| c.set(prev_host));
         self.cur.set(prev);
         self.state.set(prev_st);
         r

@@ -5,6 +5,7 @@
 //! `on_capture_end` after the last.
 
 use mlua::{Function, Value};
+use sonde_engine::rules::{type_table, TypeTable};
 use sonde_engine::{Flow, Handed, Needs, Sink, SinkError, SinkResult, StopHandle};
 use sonde_fields::{Ctx, Format};
 use sonde_filter::Filter;
@@ -23,12 +24,16 @@ pub struct ChiselSink {
     on_event: Option<Function>,
     /// The chisel's filter, compiled, and the text it was compiled from.
     filter: Option<(String, Filter)>,
+    /// The event types the filter can accept (a quick first test).
+    types: Option<TypeTable>,
     /// The chisel's event formatter, parsed, and its text.
     formatter: Option<(String, Format)>,
     first: bool,
     last_sample: u64,
     last_interval_ts: u64,
     out: Vec<u8>,
+    /// Lua's `io.write`, once looked up.
+    io_write: Option<Function>,
 }
 
 /// A chisel error as the engine's sink error (the CLI finds the
@@ -47,11 +52,13 @@ impl ChiselSink {
             stop,
             on_event,
             filter: None,
+            types: None,
             formatter: None,
             first: true,
             last_sample: 0,
             last_interval_ts: 0,
             out: Vec::new(),
+            io_write: None,
         }
     }
 
@@ -69,6 +76,7 @@ impl ChiselSink {
                     Some((t, f))
                 }
             };
+            self.types = type_table(self.filter.as_ref().map(|f| &f.1));
         }
         let want = self.ch.host.formatter.borrow().clone();
         if want.as_deref() != self.formatter.as_ref().map(|f| f.0.as_str()) {
@@ -166,6 +174,11 @@ impl ChiselSink {
 
     fn run_current(&mut self, ctx: &Ctx<'_, '_>) -> Result<(), ChiselError> {
         self.timeout(ctx.ev.ts)?;
+        if let Some(t) = &self.types {
+            if !t.may_accept(ctx.ev) {
+                return Ok(());
+            }
+        }
         if let Some((_, f)) = &self.filter {
             if !f.matches(ctx) {
                 return Ok(());
@@ -189,27 +202,38 @@ impl ChiselSink {
             }
         }
         if let Some((_, fmt)) = &self.formatter {
-            self.out.clear();
-            if fmt.render(ctx, &mut self.out) {
-                self.out.push(b'\n');
-                self.write_lua(&self.out)?;
-            }
+            let mut out = std::mem::take(&mut self.out);
+            out.clear();
+            let r = match fmt.render(ctx, &mut out) {
+                true => {
+                    out.push(b'\n');
+                    self.write_lua(&out)
+                }
+                false => Ok(()),
+            };
+            self.out = out;
+            r?;
         }
         Ok(())
     }
 
     /// Writes through Lua's `io.write`, so that the chisel's own `print`s
     /// and these lines stay in order on the same C stream.
-    fn write_lua(&self, b: &[u8]) -> Result<(), ChiselError> {
-        let io: mlua::Table = self
-            .ch
-            .lua
-            .globals()
-            .get("io")
-            .map_err(|e| self.ch.err(e))?;
-        let w: Function = io.get("write").map_err(|e| self.ch.err(e))?;
+    fn write_lua(&mut self, b: &[u8]) -> Result<(), ChiselError> {
+        if self.io_write.is_none() {
+            let io: mlua::Table = self
+                .ch
+                .lua
+                .globals()
+                .get("io")
+                .map_err(|e| self.ch.err(e))?;
+            self.io_write = Some(io.get("write").map_err(|e| self.ch.err(e))?);
+        }
         let s = self.ch.lua.create_string(b).map_err(|e| self.ch.err(e))?;
-        w.call::<()>(s).map_err(|e| self.ch.err(e))
+        match &self.io_write {
+            Some(w) => w.call::<()>(s).map_err(|e| self.ch.err(e)),
+            None => Ok(()),
+        }
     }
 
     fn call_bool(&self, name: &str, st: &State) -> Result<(), ChiselError> {
