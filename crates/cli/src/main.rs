@@ -2,6 +2,7 @@
 //! them into an engine configuration and sinks (`pipeline`), and runs it.
 
 mod args;
+mod chisels;
 mod filtering;
 mod listing;
 mod options;
@@ -25,7 +26,14 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
-    let argv = args::gnu_order(std::env::args_os().collect());
+    let (argv, chisels) = match chisels::extract(std::env::args_os().collect()) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("sonde: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let argv = args::gnu_order(argv);
     let args = match args::Args::try_parse_from(argv) {
         Ok(a) => a,
         Err(e) => {
@@ -36,7 +44,7 @@ fn main() -> ExitCode {
     };
     let stop = sonde_engine::StopHandle::new();
     signals::install(stop.clone());
-    match pipeline::run(&args, stop) {
+    match pipeline::run(&args, &chisels, stop) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sonde: {e:#}");

@@ -13,8 +13,11 @@ use crate::options;
 use crate::UsageError;
 
 /// Runs `sonde` with `args` until the source ends or `stop` is triggered.
-pub fn run(args: &Args, stop: StopHandle) -> Result<()> {
+pub fn run(args: &Args, chisels: &crate::chisels::Opts, stop: StopHandle) -> Result<()> {
     let stdout = std::io::stdout();
+    if chisels.list || chisels.info.is_some() {
+        return crate::chisels::list(chisels);
+    }
     if args.list_events {
         crate::listing::list_events(&mut stdout.lock())?;
         return Ok(());
@@ -36,8 +39,11 @@ pub fn run(args: &Args, stop: StopHandle) -> Result<()> {
     let (format, reset_colors) = options::output_format(args)?;
     let filter = crate::filtering::compile(args)?;
     let layout = options::layout(args)?;
-    // As in sysdig, writing a capture replaces printing unless asked for.
-    let print = !args.quiet && (args.write.is_none() || args.print.is_some() || args.json);
+    // As in sysdig, writing a capture replaces printing unless asked for,
+    // and chisels replace it altogether.
+    let print = !args.quiet
+        && chisels.chisels.is_empty()
+        && (args.write.is_none() || args.print.is_some() || args.json);
     if args.write.as_deref() == Some("-") && print {
         return Err(UsageError(
             "-w - writes the capture to standard output: add -q or drop -p/-j".into(),
@@ -49,12 +55,29 @@ pub fn run(args: &Args, stop: StopHandle) -> Result<()> {
         true => (None, filter),
         false => (filter, None),
     };
+    let (chisel_sinks, chisel_filter) = match chisels.chisels.is_empty() {
+        true => (Vec::new(), None),
+        false => crate::chisels::load(chisels, args, &stop)?,
+    };
+    // a chisel's sysdig.set_filter replaces the capture filter
+    let capture = match chisel_filter {
+        Some(text) => Some(
+            sonde_filter::Filter::new(&text)
+                .map_err(|e| UsageError(format!("invalid filter in chisel:\n{e}")))?,
+        ),
+        None => capture,
+    };
+    let mut render = options::render_opts(args);
+    if !chisels.chisels.is_empty() {
+        // sysdig cuts buffers at 80 bytes only when no chisel runs
+        render.max_buf_len = 0;
+    }
     let mut engine = Engine::new(Config {
         filter: capture,
         suppress_comm: args.suppress_comm.clone(),
         debug: args.debug,
         max_events: args.numevents,
-        render: options::render_opts(args),
+        render,
         time_fmt,
         #[cfg(feature = "live")]
         live: sonde_engine::LiveOptions {
@@ -64,6 +87,9 @@ pub fn run(args: &Args, stop: StopHandle) -> Result<()> {
         },
     });
     engine.set_stop_handle(stop);
+    for sink in chisel_sinks {
+        engine.add_sink(Box::new(sink));
+    }
     if print {
         let p = Printer::new(stdout.lock(), format, args.json)
             .with_display_filter(display)
@@ -144,6 +170,14 @@ fn source_error(e: SourceError, what: &str) -> anyhow::Error {
 }
 
 fn sink_error(e: SinkError) -> anyhow::Error {
+    if let Some(c) = e
+        .source
+        .get_ref()
+        .and_then(|x| x.downcast_ref::<sonde_chisel::ChiselError>())
+    {
+        // a chisel's error (syntax, run time, arguments): exit code 2
+        return UsageError(c.to_string()).into();
+    }
     if e.context.is_empty() {
         anyhow::Error::new(e.source)
     } else {

@@ -1,0 +1,30 @@
+-- topprocs_cpu for sonde: the processes that used the most CPU. Written
+-- for sonde; same name, arguments and output as sysdig's chisel.
+description = "Show the top process defined by the highest CPU utilization. This chisel is compatible with containers using the sysdig -pc or -pcontainer argument, otherwise no container information will be shown."
+short_description = "Top processes by CPU usage"
+category = "CPU Usage"
+args = {}
+
+local top = require "sonde_top"
+
+local spec = {
+	keys = {"proc.name", "proc.pid"},
+	key_desc = {"Process", "PID"},
+	value = "thread.cpu",
+	value_desc = "CPU%",
+	filter = "evt.type=procinfo",
+	top = 10,
+	units = "timepct",
+	-- thread.cpu is a share of the last sample: scaled as sysdig scales it
+	accumulate = function(totals, k, cpu)
+		if cpu == nil then return end
+		totals[k] = (totals[k] or 0) + cpu * 10000000
+	end,
+}
+
+if sysdig.is_print_container_data() then
+	spec.keys = {"proc.name", "proc.pid", "proc.vpid", "container.name"}
+	spec.key_desc = {"Process", "Host_pid", "Container_pid", "container.name"}
+end
+
+top.install(top.table_chisel(spec))

@@ -1,0 +1,346 @@
+//! [`ChiselSink`]: a loaded chisel as a sink of the shared engine. It
+//! calls `on_capture_start` before the first event, then per event what
+//! sysdig's chisel runner does (interval callbacks on event time, the
+//! chisel's filter, `on_event`, its event formatter), and
+//! `on_capture_end` after the last.
+
+use mlua::{Function, Value};
+use sonde_engine::rules::{type_table, TypeTable};
+use sonde_engine::{Flow, Handed, Needs, Sink, SinkError, SinkResult, StopHandle};
+use sonde_fields::{Ctx, Format};
+use sonde_filter::Filter;
+use sonde_state::State;
+
+use crate::{Chisel, ChiselError};
+
+/// The default event format (`set_event_formatter("default")`).
+const DEFAULT_FORMAT: &str =
+    "*%evt.num %evt.outputtime %evt.cpu %proc.name (%thread.tid) %evt.dir %evt.type %evt.args";
+
+/// A chisel run by the engine.
+pub struct ChiselSink {
+    ch: Chisel,
+    stop: StopHandle,
+    on_event: Option<Function>,
+    /// The chisel's filter, compiled, and the text it was compiled from.
+    filter: Option<(String, Filter)>,
+    /// The event types the filter can accept (a quick first test).
+    types: Option<TypeTable>,
+    /// The chisel's event formatter, parsed, and its text.
+    formatter: Option<(String, Format)>,
+    first: bool,
+    last_sample: u64,
+    last_interval_ts: u64,
+    out: Vec<u8>,
+    /// Lua's `io.write`, once looked up.
+    io_write: Option<Function>,
+}
+
+/// A chisel error as the engine's sink error (the CLI finds the
+/// [`ChiselError`] inside to exit with 2).
+pub fn sink_error(e: ChiselError) -> SinkError {
+    SinkError::io("", std::io::Error::other(e))
+}
+
+impl ChiselSink {
+    /// A sink running `ch` (already given its arguments and initialised);
+    /// `sysdig.end_capture()` stops the run through `stop`.
+    pub fn new(ch: Chisel, stop: StopHandle) -> ChiselSink {
+        let on_event = ch.function("on_event");
+        ChiselSink {
+            ch,
+            stop,
+            on_event,
+            filter: None,
+            types: None,
+            formatter: None,
+            first: true,
+            last_sample: 0,
+            last_interval_ts: 0,
+            out: Vec::new(),
+            io_write: None,
+        }
+    }
+
+    /// Compiles the chisel's filter and formatter when they changed.
+    fn refresh(&mut self) -> Result<(), ChiselError> {
+        let want = self.ch.host.filter.borrow().clone();
+        if want.as_deref() != self.filter.as_ref().map(|f| f.0.as_str()) {
+            self.filter = match want {
+                None => None,
+                Some(t) => {
+                    let f = Filter::new(&t).map_err(|e| ChiselError::Api {
+                        chisel: self.ch.name.clone(),
+                        msg: format!("invalid filter: {e}"),
+                    })?;
+                    Some((t, f))
+                }
+            };
+            self.types = type_table(self.filter.as_ref().map(|f| &f.1));
+        }
+        let want = self.ch.host.formatter.borrow().clone();
+        if want.as_deref() != self.formatter.as_ref().map(|f| f.0.as_str()) {
+            self.formatter = match want {
+                None => None,
+                Some(t) => {
+                    let text = match t.as_str() {
+                        "" | "default" => DEFAULT_FORMAT,
+                        other => other,
+                    };
+                    let f = Format::parse(text).map_err(|e| ChiselError::Api {
+                        chisel: self.ch.name.clone(),
+                        msg: format!("invalid event formatter: {e}"),
+                    })?;
+                    Some((t, f))
+                }
+            };
+        }
+        Ok(())
+    }
+
+    /// Calls `on_interval` as sysdig does, on event time: once when an
+    /// event falls in a new interval (with the event's time), or, for a
+    /// precise interval, once per interval passed.
+    fn timeout(&mut self, ts: u64) -> Result<(), ChiselError> {
+        let every = self.ch.host.interval_ns.get();
+        let precise = self.ch.host.precise_ns.get();
+        if self.first {
+            self.first = false;
+            if every != 0 {
+                self.last_sample = ts - ts % every;
+            } else if precise != 0 {
+                self.last_sample = ts;
+            }
+            return Ok(());
+        }
+        if every != 0 {
+            let sample = ts - ts % every;
+            if sample != self.last_sample {
+                let mut delta = 0;
+                if self.last_interval_ts != 0 {
+                    delta = ts.wrapping_sub(self.last_interval_ts);
+                    if delta == 0 {
+                        return Ok(());
+                    }
+                }
+                self.interval(ts, delta)?;
+                self.last_sample = sample;
+                self.last_interval_ts = ts;
+            }
+        } else if precise != 0 && ts.wrapping_sub(self.last_sample) >= precise {
+            let mut t = self.last_sample;
+            while t <= ts - precise {
+                self.interval(t, precise)?;
+                t += precise;
+            }
+            self.last_sample = t;
+        }
+        Ok(())
+    }
+
+    fn interval(&self, ts: u64, delta: u64) -> Result<(), ChiselError> {
+        let f: Value = self
+            .ch
+            .lua
+            .globals()
+            .get("on_interval")
+            .map_err(|e| self.ch.err(e))?;
+        let r = match f {
+            Value::Function(f) => f.call::<Value>((
+                (ts / 1_000_000_000) as f64,
+                (ts % 1_000_000_000) as f64,
+                delta as i64 as f64,
+            )),
+            _ => Err(mlua::Error::RuntimeError(
+                "attempt to call a nil value (on_interval)".into(),
+            )),
+        };
+        match r {
+            Ok(v) if truthy(&v) => Ok(()),
+            Ok(_) => Err(ChiselError::Api {
+                chisel: self.ch.name.clone(),
+                msg: format!("execution terminated by the {} chisel", self.ch.name),
+            }),
+            Err(e) => Err(self.ch.err_in("on_interval()", e)),
+        }
+    }
+
+    /// One event, as sysdig's chisel runner takes it (the event is
+    /// current for `on_interval` too).
+    fn run(&mut self, ctx: &Ctx<'_, '_>) -> Result<(), ChiselError> {
+        let host = self.ch.host.clone();
+        host.with_event(ctx, || self.run_current(ctx))
+    }
+
+    fn run_current(&mut self, ctx: &Ctx<'_, '_>) -> Result<(), ChiselError> {
+        self.timeout(ctx.ev.ts)?;
+        if let Some(t) = &self.types {
+            if !t.may_accept(ctx.ev) {
+                return Ok(());
+            }
+        }
+        if let Some((_, f)) = &self.filter {
+            if !f.matches(ctx) {
+                return Ok(());
+            }
+        }
+        if let Some(f) = &self.on_event {
+            let host = self.ch.host.clone();
+            let r = f.call::<Value>(());
+            let keep = match r {
+                Ok(v) => truthy(&v),
+                Err(e) => return Err(self.ch.err(e)),
+            };
+            if host.end.get() {
+                self.stop.stop();
+                return Ok(());
+            }
+            // the callback may have changed the filter or the formatter
+            self.refresh()?;
+            if !keep {
+                return Ok(());
+            }
+        }
+        if let Some((_, fmt)) = &self.formatter {
+            let mut out = std::mem::take(&mut self.out);
+            out.clear();
+            let r = match fmt.render(ctx, &mut out) {
+                true => {
+                    out.push(b'\n');
+                    self.write_lua(&out)
+                }
+                false => Ok(()),
+            };
+            self.out = out;
+            r?;
+        }
+        Ok(())
+    }
+
+    /// Writes through Lua's `io.write`, so that the chisel's own `print`s
+    /// and these lines stay in order on the same C stream.
+    fn write_lua(&mut self, b: &[u8]) -> Result<(), ChiselError> {
+        if self.io_write.is_none() {
+            let io: mlua::Table = self
+                .ch
+                .lua
+                .globals()
+                .get("io")
+                .map_err(|e| self.ch.err(e))?;
+            self.io_write = Some(io.get("write").map_err(|e| self.ch.err(e))?);
+        }
+        let s = self.ch.lua.create_string(b).map_err(|e| self.ch.err(e))?;
+        match &self.io_write {
+            Some(w) => w.call::<()>(s).map_err(|e| self.ch.err(e)),
+            None => Ok(()),
+        }
+    }
+
+    fn call_bool(&self, name: &str, st: &State) -> Result<(), ChiselError> {
+        let Some(f) = self.ch.function(name) else {
+            return Ok(());
+        };
+        let r = self.ch.host.with_state(st, || f.call::<Value>(()));
+        match r {
+            Ok(Value::Boolean(true)) => Ok(()),
+            Ok(Value::Boolean(false)) => Err(ChiselError::Api {
+                chisel: self.ch.name.clone(),
+                msg: "init() failed.".into(),
+            }),
+            Ok(_) => Err(ChiselError::Api {
+                chisel: self.ch.name.clone(),
+                msg: format!("wrong {name}() return value. Boolean expected."),
+            }),
+            Err(e) => Err(self.ch.err(e)),
+        }
+    }
+}
+
+fn truthy(v: &Value) -> bool {
+    !matches!(v, Value::Nil | Value::Boolean(false))
+}
+
+impl Sink for ChiselSink {
+    fn needs(&self) -> Needs {
+        let host = &self.ch.host;
+        let filter = host.filter.borrow().clone();
+        let fmt = host.formatter.borrow().clone();
+        let latency = host
+            .fields
+            .borrow()
+            .iter()
+            .any(|r| Needs::names_latency(&r.name))
+            || filter.as_deref().is_some_and(Needs::names_latency)
+            || fmt.as_deref().is_some_and(Needs::names_latency);
+        Needs {
+            state: true,
+            latency,
+            types: filter,
+            ..Needs::default()
+        }
+    }
+
+    fn begin(&mut self, st: &State) -> SinkResult {
+        self.refresh().map_err(sink_error)?;
+        self.call_bool("on_capture_start", st).map_err(sink_error)?;
+        self.refresh().map_err(sink_error)
+    }
+
+    #[inline]
+    fn event(&mut self, ctx: &Ctx<'_, '_>, _how: Handed) -> SinkResult<Flow> {
+        let host = &self.ch.host;
+        if host.first_ts.get() == 0 {
+            host.first_ts.set(ctx.first_ts);
+        }
+        host.last_ts.set(ctx.ev.ts);
+        // sysdig runs chisels on every event its inspector returns,
+        // internal ones (procinfo) included
+        if host.end.get() {
+            return Ok(Flow::Continue);
+        }
+        match host.buf_fmt.get() {
+            // the chisel chose how buffers render: its own view of the event
+            Some(fmt) if fmt != ctx.opts.buf_fmt => {
+                let opts = sonde_output::RenderOpts {
+                    buf_fmt: fmt,
+                    ..*ctx.opts
+                };
+                let own = Ctx {
+                    st: ctx.st,
+                    ev: ctx.ev,
+                    num: ctx.num,
+                    first_ts: ctx.first_ts,
+                    prev_ts: ctx.prev_ts,
+                    opts: &opts,
+                    time_fmt: ctx.time_fmt,
+                    lookups: Default::default(),
+                };
+                self.run(&own).map_err(sink_error)?;
+            }
+            _ => self.run(ctx).map_err(sink_error)?,
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn finish(&mut self, st: &State) -> SinkResult {
+        if let Some(f) = self.ch.function("on_capture_end") {
+            let host = self.ch.host.clone();
+            let (ts, te) = (host.first_ts.get(), host.last_ts.get());
+            let delta = te.wrapping_sub(ts) as i64;
+            let r = host.with_state(st, || {
+                f.call::<()>((
+                    (te / 1_000_000_000) as f64,
+                    (te % 1_000_000_000) as f64,
+                    delta as f64,
+                ))
+            });
+            r.map_err(|e| sink_error(self.ch.err(e)))?;
+        }
+        // the chisel prints through C's stdio
+        // SAFETY: fflush(NULL) flushes every open output stream.
+        unsafe {
+            libc::fflush(std::ptr::null_mut());
+        }
+        Ok(())
+    }
+}

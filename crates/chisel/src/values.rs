@@ -1,0 +1,168 @@
+//! A field's value as sysdig hands it to Lua: numbers as numbers,
+//! booleans as booleans, buffers as their raw bytes, the rest as the
+//! field's text; `nil` when the field has no value for the event.
+
+use sonde_event::ParamType as T;
+use sonde_fields::{Ctx, Field};
+
+use crate::host::{Kind, Req};
+
+/// A field's value for Lua; `Str`: the bytes are in the caller's buffer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Out {
+    Nil,
+    Num(f64),
+    Bool(bool),
+    Str,
+}
+
+/// The value of `req` for the event in `ctx` (strings into `buf`).
+pub(crate) fn field_out(ctx: &Ctx<'_, '_>, req: &Req, buf: &mut Vec<u8>) -> Out {
+    buf.clear();
+    match &req.field {
+        Field::EvtRawargName(n) => return rawarg(ctx, n, buf),
+        Field::EvtBuffer => return rawarg(ctx, "data", buf),
+        Field::EvtNum => return Out::Num(ctx.num as f64),
+        Field::EvtRawtime => return Out::Num(ctx.ev.ts as f64),
+        Field::ThreadTid => return Out::Num(ctx.ev.tid as f64),
+        _ => {}
+    }
+    if !ctx.extract(&req.field, buf) {
+        return Out::Nil;
+    }
+    text_value(req.kind, buf)
+}
+
+/// The extracted text `b` as a value of kind `kind`.
+fn text_value(kind: Kind, b: &[u8]) -> Out {
+    match kind {
+        Kind::Num | Kind::Dyn => {
+            if let Some(n) = number(b) {
+                return Out::Num(n);
+            }
+            if kind == Kind::Num && (b.is_empty() || b == b"<NA>") {
+                return Out::Nil;
+            }
+        }
+        Kind::Bool => match b {
+            b"true" => return Out::Bool(true),
+            b"false" => return Out::Bool(false),
+            _ => {}
+        },
+        Kind::Str => {}
+    }
+    Out::Str
+}
+
+/// A decimal integer or floating-point number.
+fn number(b: &[u8]) -> Option<f64> {
+    if let Some(i) = sonde_fields::parse_int(b) {
+        return Some(i as f64);
+    }
+    let s = std::str::from_utf8(b).ok()?;
+    let first = s.as_bytes().first()?;
+    if !(first.is_ascii_digit() || *first == b'-' || *first == b'.') {
+        return None;
+    }
+    s.parse::<f64>().ok()
+}
+
+/// `evt.rawarg.NAME`: the parameter's raw value (integers as numbers,
+/// buffers and strings as their bytes).
+fn rawarg(ctx: &Ctx<'_, '_>, name: &str, buf: &mut Vec<u8>) -> Out {
+    let ev = ctx.ev;
+    let infos = sonde_output::param_infos(ev, ctx.opts);
+    let Some(i) = infos.iter().take(ev.nparams()).position(|p| p.name == name) else {
+        return Out::Nil;
+    };
+    let Some(raw) = ev.param(i) else {
+        return Out::Nil;
+    };
+    let signed = match infos[i].ptype {
+        T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::Errno | T::Fd | T::Pid => Some(true),
+        T::Uint8
+        | T::Uint16
+        | T::Uint32
+        | T::Uint64
+        | T::Flags8
+        | T::Flags16
+        | T::Flags32
+        | T::Uid
+        | T::Gid
+        | T::Mode
+        | T::Reltime
+        | T::Abstime
+        | T::Port
+        | T::Sigtype
+        | T::Syscallid => Some(false),
+        _ => None,
+    };
+    match (signed, infos[i].ptype) {
+        (Some(true), _) if !raw.is_empty() && raw.len() <= 8 => {
+            Out::Num(sonde_event::le_int(raw) as f64)
+        }
+        (Some(false), _) if !raw.is_empty() && raw.len() <= 8 => {
+            Out::Num(sonde_event::le_uint(raw) as f64)
+        }
+        (_, T::Bytebuf) => {
+            buf.extend_from_slice(raw);
+            Out::Str
+        }
+        (_, T::Charbuf | T::Fspath | T::Fsrelpath) => {
+            let end = raw.iter().position(|&c| c == 0).unwrap_or(raw.len());
+            buf.extend_from_slice(&raw[..end]);
+            Out::Str
+        }
+        _ => {
+            if !ctx.extract(&Field::EvtRawargName(name.to_string()), buf) {
+                return Out::Nil;
+            }
+            Out::Str
+        }
+    }
+}
+
+thread_local! {
+    /// The host of the chisel whose callback is running (set by
+    /// `Host::with_event`), for the raw `evt.field`.
+    pub(crate) static CURRENT: std::cell::Cell<*const crate::host::Host> =
+        const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// `evt.field(handle)` as a plain Lua C function: the hottest call of
+/// most chisels, kept clear of the generic callback machinery. Outside an
+/// event (or with an unknown handle) it returns nil.
+///
+/// # Safety
+/// Called by Lua with a valid state; `CURRENT` is null or points to a
+/// live host (set only for the duration of `Host::with_event`).
+pub(crate) unsafe extern "C-unwind" fn evt_field(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
+    use mlua::ffi;
+    let host = CURRENT.with(|c| c.get());
+    if host.is_null() {
+        ffi::lua_pushnil(l);
+        return 1;
+    }
+    // SAFETY: see above: the host outlives the callback that set it.
+    let host = &*host;
+    let i = ffi::lua_tonumber(l, 1) as usize;
+    let (Ok(fields), Ok(mut buf)) = (host.fields.try_borrow(), host.buf.try_borrow_mut()) else {
+        ffi::lua_pushnil(l);
+        return 1;
+    };
+    let out = match i.checked_sub(1).and_then(|i| fields.get(i)) {
+        Some(req) => host
+            .event(|ctx| field_out(ctx, req, &mut buf))
+            .unwrap_or(Out::Nil),
+        None => Out::Nil,
+    };
+    match out {
+        Out::Nil => ffi::lua_pushnil(l),
+        Out::Num(n) => ffi::lua_pushnumber(l, n),
+        Out::Bool(b) => ffi::lua_pushboolean(l, b as std::ffi::c_int),
+        Out::Str => {
+            ffi::lua_pushlstring(l, buf.as_ptr() as *const std::ffi::c_char, buf.len());
+        }
+    }
+    1
+}
