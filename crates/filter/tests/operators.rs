@@ -378,7 +378,11 @@ fn unknown_event_types_warn_and_select_nothing() {
         let w = filter.warnings();
         assert_eq!(w.len(), 1, "{f}");
         assert_eq!(w[0].pos, pos, "{f}");
-        assert!(w[0].msg.contains(&format!("unknown event type '{name}'")), "{}", w[0].msg);
+        assert!(
+            w[0].msg.contains(&format!("unknown event type '{name}'")),
+            "{}",
+            w[0].msg
+        );
     }
     assert!(Filter::new("evt.type=open").unwrap().warnings().is_empty());
 }
