@@ -14,6 +14,8 @@ use crate::container::Container;
 use crate::fd::Fd;
 use crate::thread::Thread;
 
+pub use containers::{ContainerHook, ContainerIdent};
+
 mod containers;
 mod dispatch;
 mod fdlife;
@@ -91,6 +93,8 @@ pub struct State {
     tables_ready: bool,
     /// Ports of the server sockets in the initial fd tables.
     server_ports: rustc_hash::FxHashSet<u16>,
+    /// Live capture: identifies containers and counts their threads.
+    live_containers: Option<containers::LiveContainers>,
 }
 
 /// Looks a thread up outside the event stream (e.g. in /proc): the
