@@ -132,6 +132,16 @@ impl State {
         self.live_containers.is_some()
     }
 
+    /// Removes thread `tid` (a stale entry), dropping its container when
+    /// it was the last thread of it (live).
+    pub(super) fn remove_stale_thread(&mut self, tid: i64) {
+        if let Some(t) = self.threads.remove(&tid) {
+            if !t.container_id.is_empty() {
+                self.container_thread_gone(&t.container_id);
+            }
+        }
+    }
+
     /// A thread of container `id` was reaped: with a hook, drops the
     /// container when no thread of it is left (a scan of the thread table,
     /// only for threads in containers).
