@@ -243,6 +243,37 @@ impl Dumper {
             events: 0,
             start_sec: ev_secs,
         });
+        // live containers: the next file of a rotation starts with the
+        // containers known (the first gets them from the engine's events)
+        if st.has_container_hook() && self.files.len() > 1 {
+            self.write_containers(st, ev_secs.saturating_mul(1_000_000_000))?;
+        }
+        Ok(())
+    }
+
+    /// Writes a `container` event for each container in the table.
+    fn write_containers(&mut self, st: &State, ts: u64) -> io::Result<()> {
+        let mut ids: Vec<&Vec<u8>> = st.containers.keys().collect();
+        ids.sort();
+        for id in ids {
+            let mut json = st.containers[id].to_json();
+            json.push(0);
+            let large = json.len() > usize::from(u16::MAX);
+            let mut body = Vec::with_capacity(json.len() + 4);
+            let code = if large {
+                body.extend_from_slice(
+                    &u32::try_from(json.len()).unwrap_or(u32::MAX).to_le_bytes(),
+                );
+                sonde_event::codes::CONTAINER_JSON_2_E
+            } else {
+                body.extend_from_slice(&u16::try_from(json.len()).unwrap_or(0).to_le_bytes());
+                sonde_event::codes::CONTAINER_JSON_E
+            };
+            body.extend_from_slice(&json);
+            if let Ok(e) = RawEvent::from_parts(ts, -1, code, 1, &body, large) {
+                self.write_one(st, &e, false)?;
+            }
+        }
         Ok(())
     }
 
