@@ -84,6 +84,8 @@ pub fn run(args: &Args, chisels: &crate::chisels::Opts, stop: StopHandle) -> Res
             snaplen: args.snaplen,
             ring_bytes: args.ring_size,
             max_seconds: args.max_seconds,
+            // SONDE_NO_CONTAINERS=1: no container attribution (benchmarks)
+            containers: std::env::var_os("SONDE_NO_CONTAINERS").is_none(),
         },
     });
     engine.set_stop_handle(stop);
@@ -126,6 +128,9 @@ pub fn run(args: &Args, chisels: &crate::chisels::Opts, stop: StopHandle) -> Res
         let eps = if secs > 0.0 { num as f64 / secs } else { 0.0 };
         eprintln!("Driver Events:{driver}\nDriver Drops:{drops}\nSuppressed by Comm:0");
         eprintln!("Elapsed time: {secs:.3}, Captured Events: {num}, {eps:.2} eps");
+        for n in &report.notes {
+            eprintln!("{n}");
+        }
     }
     if let Some(e) = report.error {
         return Err(source_error(e, &what));

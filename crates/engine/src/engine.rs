@@ -46,6 +46,9 @@ pub struct Report {
     /// The source stopped on an error (after the events before it were
     /// handed out and the sinks finished).
     pub error: Option<SourceError>,
+    /// Lines for `-v` beyond sysdig's summary (live containers: counts,
+    /// metadata sources and why they failed).
+    pub notes: Vec<String>,
 }
 
 /// The pipeline: a source, the state engine, the capture filter and any
@@ -55,6 +58,9 @@ pub struct Engine<'s> {
     pub(crate) sinks: Vec<Box<dyn Sink + 's>>,
     pub(crate) stop: StopHandle,
     pub(crate) st: State,
+    /// Live capture: container attribution and metadata lookups.
+    #[cfg(feature = "live")]
+    pub(crate) ctr: Option<crate::containers::Tracker>,
 }
 
 impl<'s> Engine<'s> {
@@ -65,6 +71,8 @@ impl<'s> Engine<'s> {
             sinks: Vec::new(),
             stop: StopHandle::new(),
             st: State::new(),
+            #[cfg(feature = "live")]
+            ctr: None,
         }
     }
 
@@ -132,6 +140,10 @@ impl<'s> Engine<'s> {
             sonde_probe::proc::read_process_at(std::path::Path::new("/proc"), tid)
                 .map(|p| (p.threads, p.fds))
         }));
+        // containers: identified from cgroups, named off the event path
+        if self.cfg.live.containers {
+            self.ctr = Some(crate::containers::Tracker::install(&mut self.st));
+        }
         Ok(Source::Live(Box::new(live)))
     }
 
@@ -140,6 +152,9 @@ impl<'s> Engine<'s> {
     pub fn run(&mut self, source: Source) -> Result<Report, SinkError> {
         let needs = self.needs();
         let needs_state = needs.state || self.cfg.filter.is_some();
+        // live containers are found by the state engine
+        #[cfg(feature = "live")]
+        let needs_state = needs_state || self.ctr.is_some();
         let suppress = !self.cfg.suppress_comm.is_empty();
         let plain_copy = needs.raw_blocks && !needs_state && !suppress;
         let mut report = Report::default();
@@ -157,6 +172,10 @@ impl<'s> Engine<'s> {
             }
         };
         report.driver = source.driver_stats();
+        #[cfg(feature = "live")]
+        if let Some(c) = &self.ctr {
+            report.notes = c.notes(&self.st);
+        }
         match result {
             Ok(LoopEnd::Done(e)) => report.error = e,
             Ok(LoopEnd::Quit) => {

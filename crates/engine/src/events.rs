@@ -38,6 +38,18 @@ struct Plan {
     max: u64,
 }
 
+/// The per-run state of the loop, passed to each event's step.
+struct Run {
+    plan: Plan,
+    types: Option<crate::rules::TypeTable>,
+    last_types: LastEventTypes,
+    clock: Clock,
+    suppress: bool,
+    /// Container events at the very start of a capture describe the
+    /// containers that existed; sysdig consumes them while opening it.
+    opening: bool,
+}
+
 impl Engine<'_> {
     /// Runs decoded events from `source` through the pipeline.
     pub(crate) fn events(
@@ -46,18 +58,24 @@ impl Engine<'_> {
         needs_state: bool,
         report: &mut Report,
     ) -> Result<LoopEnd, SinkError> {
-        let mut plan = self.plan(needs_state);
-        let types = type_table(self.cfg.filter.as_ref());
-        let mut last_types = LastEventTypes::default();
-        let mut clock = Clock::default();
-        let suppress = !self.cfg.suppress_comm.is_empty();
+        let mut run = Run {
+            plan: self.plan(needs_state),
+            types: type_table(self.cfg.filter.as_ref()),
+            last_types: LastEventTypes::default(),
+            clock: Clock::default(),
+            suppress: !self.cfg.suppress_comm.is_empty(),
+            opening: true,
+        };
         // as sysdig: the capture filter runs before the memory updates of
         // events that do not modify state, and rejected ones never apply
         self.st.set_defer_memory(self.cfg.filter.is_some());
-        // container events at the very start of a capture describe the
-        // containers that existed; sysdig consumes them while opening it
-        let mut opening = true;
         loop {
+            #[cfg(feature = "live")]
+            if self.ctr.as_ref().is_some_and(|c| c.due(run.clock.num)) {
+                if let Some(end) = self.container_events(&mut run, report)? {
+                    return Ok(end);
+                }
+            }
             let next = source.next_block();
             let ev = match next {
                 Ok(Some(Block::Event(ev))) => {
@@ -72,57 +90,98 @@ impl Engine<'_> {
                 Ok(None) => return Ok(LoopEnd::Done(None)),
                 Err(e) => return Ok(LoopEnd::Done(Some(e))),
             };
-            clock.num += 1;
-            report.events += 1;
-            let container_json =
-                matches!(ev.code, codes::CONTAINER_JSON_E | codes::CONTAINER_JSON_2_E);
-            opening = opening && (container_json || ev.code == codes::CONTAINER_E);
-            if clock.first_ts == 0 && !container_json {
-                clock.first_ts = ev.ts;
-            }
-            if !plan.tickers.is_empty() && !container_json {
-                self.ticks(&mut plan, ev.ts)?;
-            }
-            for &i in &plan.writers {
-                self.sinks[i].before(&self.st, &ev)?;
-            }
-            if let Some(t) = &types {
-                if !t.may_accept(&ev) && !modifies_state(&ev) {
-                    last_types.note_rejected(&ev);
-                    if self.stop.is_stopped() {
-                        return Ok(LoopEnd::Done(None));
-                    }
-                    continue;
-                }
-            }
-            if plan.needs_state || suppress {
-                self.st.process(&ev);
-            }
-            if suppress && self.comm_suppressed(ev.tid) {
-                self.st.commit_deferred(true);
-                continue;
-            }
-            let pass = match &self.cfg.filter {
-                Some(f) => {
-                    let pass = last_types.check(f, &ctx(&self.st, &self.cfg, &ev, &clock));
-                    self.st.commit_deferred(pass || modifies_state(&ev));
-                    pass
-                }
-                None => true,
-            };
-            for &i in &plan.writers {
-                self.sinks[i].filtered(&self.st, &ev, pass)?;
-            }
-            if pass {
-                let out = self.hand_out(&ev, &mut clock, opening, plan.track_prev, report)?;
-                if out == Flow::Quit {
-                    return Ok(LoopEnd::Quit);
-                }
-            }
-            if report.handed_out >= plan.max || self.stop.is_stopped() {
-                return Ok(LoopEnd::Done(None));
+            if let Some(end) = self.step(&mut run, &ev, false, report)? {
+                return Ok(end);
             }
         }
+    }
+
+    /// Hands out the container events the live tracker queued.
+    #[cfg(feature = "live")]
+    fn container_events(
+        &mut self,
+        run: &mut Run,
+        report: &mut Report,
+    ) -> Result<Option<LoopEnd>, SinkError> {
+        let Some(ctr) = self.ctr.as_mut() else {
+            return Ok(None);
+        };
+        ctr.work();
+        while let Some(s) = self.ctr.as_mut().and_then(|c| c.next()) {
+            let Ok(ev) = RawEvent::from_parts(s.ts, -1, s.code, s.nparams, &s.body, s.large) else {
+                continue;
+            };
+            if let Some(end) = self.step(run, &ev, true, report)? {
+                return Ok(Some(end));
+            }
+        }
+        Ok(None)
+    }
+
+    /// One event through state, `-U`, the capture filter and the sinks.
+    /// `synthetic` events (the live container tracker's) are written by
+    /// `-w` whatever the capture filter says.
+    #[inline]
+    fn step(
+        &mut self,
+        run: &mut Run,
+        ev: &RawEvent<'_>,
+        synthetic: bool,
+        report: &mut Report,
+    ) -> Result<Option<LoopEnd>, SinkError> {
+        run.clock.num += 1;
+        report.events += 1;
+        let container_json = matches!(ev.code, codes::CONTAINER_JSON_E | codes::CONTAINER_JSON_2_E);
+        run.opening = run.opening && (container_json || ev.code == codes::CONTAINER_E);
+        if run.clock.first_ts == 0 && !container_json {
+            run.clock.first_ts = ev.ts;
+        }
+        if !run.plan.tickers.is_empty() && !container_json {
+            self.ticks(&mut run.plan, ev.ts)?;
+        }
+        for &i in &run.plan.writers {
+            self.sinks[i].before(&self.st, ev)?;
+        }
+        if let Some(t) = &run.types {
+            if !t.may_accept(ev) && !modifies_state(ev) {
+                run.last_types.note_rejected(ev);
+                if self.stop.is_stopped() {
+                    return Ok(Some(LoopEnd::Done(None)));
+                }
+                return Ok(None);
+            }
+        }
+        if run.plan.needs_state || run.suppress {
+            self.st.process(ev);
+        }
+        if run.suppress && self.comm_suppressed(ev.tid) {
+            self.st.commit_deferred(true);
+            return Ok(None);
+        }
+        let pass = match &self.cfg.filter {
+            Some(f) => {
+                let pass = run
+                    .last_types
+                    .check(f, &ctx(&self.st, &self.cfg, ev, &run.clock));
+                self.st.commit_deferred(pass || modifies_state(ev));
+                pass
+            }
+            None => true,
+        };
+        for &i in &run.plan.writers {
+            self.sinks[i].filtered(&self.st, ev, pass || synthetic)?;
+        }
+        if pass {
+            let out =
+                self.hand_out(ev, &mut run.clock, run.opening, run.plan.track_prev, report)?;
+            if out == Flow::Quit {
+                return Ok(Some(LoopEnd::Quit));
+            }
+        }
+        if report.handed_out >= run.plan.max || self.stop.is_stopped() {
+            return Ok(Some(LoopEnd::Done(None)));
+        }
+        Ok(None)
     }
 
     fn plan(&self, needs_state: bool) -> Plan {

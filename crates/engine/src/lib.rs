@@ -23,6 +23,8 @@
 //! ```
 #![warn(missing_docs)]
 
+#[cfg(feature = "live")]
+mod containers;
 mod copy;
 mod engine;
 mod events;

@@ -12,7 +12,7 @@ use crate::StopHandle;
 
 /// How to run the probe, besides what the filter and sinks decide (the
 /// syscall set, latencies, optional tracepoints).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct LiveOptions {
     /// Bytes of I/O buffers captured per event (`-s`, default 80).
     pub snaplen: Option<u32>,
@@ -20,6 +20,20 @@ pub struct LiveOptions {
     pub ring_bytes: Option<u32>,
     /// Stop after this many seconds (`-M`).
     pub max_seconds: Option<u64>,
+    /// Attribute threads to containers and look up their metadata (the
+    /// default; false keeps sysdig's capture-file rule, for benchmarks).
+    pub containers: bool,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            snaplen: None,
+            ring_bytes: None,
+            max_seconds: None,
+            containers: true,
+        }
+    }
 }
 
 /// The live source.

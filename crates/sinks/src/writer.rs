@@ -243,6 +243,37 @@ impl Dumper {
             events: 0,
             start_sec: ev_secs,
         });
+        // live containers: the next file of a rotation starts with the
+        // containers known (the first gets them from the engine's events)
+        if st.has_container_hook() && self.files.len() > 1 {
+            self.write_containers(st, ev_secs.saturating_mul(1_000_000_000))?;
+        }
+        Ok(())
+    }
+
+    /// Writes a `container` event for each container in the table.
+    fn write_containers(&mut self, st: &State, ts: u64) -> io::Result<()> {
+        let mut ids: Vec<&Vec<u8>> = st.containers.keys().collect();
+        ids.sort();
+        for id in ids {
+            let mut json = st.containers[id].to_json();
+            json.push(0);
+            let large = json.len() > usize::from(u16::MAX);
+            let mut body = Vec::with_capacity(json.len() + 4);
+            let code = if large {
+                body.extend_from_slice(
+                    &u32::try_from(json.len()).unwrap_or(u32::MAX).to_le_bytes(),
+                );
+                sonde_event::codes::CONTAINER_JSON_2_E
+            } else {
+                body.extend_from_slice(&u16::try_from(json.len()).unwrap_or(0).to_le_bytes());
+                sonde_event::codes::CONTAINER_JSON_E
+            };
+            body.extend_from_slice(&json);
+            if let Ok(e) = RawEvent::from_parts(ts, -1, code, 1, &body, large) {
+                self.write_one(st, &e, false)?;
+            }
+        }
         Ok(())
     }
 
@@ -269,6 +300,24 @@ impl Dumper {
     /// Writes one event, after the state engine applied it; `state_only`
     /// marks events kept only for state (`-F`).
     pub fn event(&mut self, st: &State, ev: &RawEvent<'_>, state_only: bool) -> io::Result<()> {
+        // live containers: clone/execve exits carry the cgroups the state
+        // engine gave the thread (with the entry that lets a reader of the
+        // file find its container)
+        if st.has_container_hook() {
+            if let Some((body, large)) = with_state_cgroups(st, ev) {
+                let n = u32::try_from(ev.nparams()).unwrap_or(0);
+                if let Ok(mut e) = RawEvent::from_parts(ev.ts, ev.tid, ev.code, n, &body, large) {
+                    e.cpu = ev.cpu;
+                    e.dump_flags = ev.dump_flags;
+                    e.latency = ev.latency;
+                    return self.event_as_is(st, &e, state_only);
+                }
+            }
+        }
+        self.event_as_is(st, ev, state_only)
+    }
+
+    fn event_as_is(&mut self, st: &State, ev: &RawEvent<'_>, state_only: bool) -> io::Result<()> {
         if self.cur.is_none() {
             self.before(st, ev)?;
         }
@@ -423,4 +472,43 @@ impl Sink for Dumper {
     fn finish(&mut self, st: &State) -> SinkResult {
         Dumper::finish(self, st).map_err(|e| self.err(e))
     }
+}
+
+/// The body of `ev` (a clone or execve exit) with its `cgroups` parameter
+/// replaced by the cgroups of its thread in `st`, when those extend it;
+/// None when nothing changes. Returns the body and whether lengths are
+/// 32-bit.
+fn with_state_cgroups(st: &State, ev: &RawEvent<'_>) -> Option<(Vec<u8>, bool)> {
+    let info = ev.info()?;
+    if !matches!(
+        info.name,
+        "clone" | "fork" | "vfork" | "clone3" | "execve" | "execveat"
+    ) {
+        return None;
+    }
+    let idx = info.params.iter().position(|p| p.name == "cgroups")?;
+    let old = ev.param(idx)?;
+    let new = &st.thread(ev.tid)?.info.cgroups;
+    if new.len() <= old.len() || !new.starts_with(old) {
+        return None;
+    }
+    let n = ev.nparams();
+    let large = ev.parts().2 || new.len() > usize::from(u16::MAX);
+    let mut lens = Vec::with_capacity(n * 4);
+    let mut data = Vec::new();
+    for i in 0..n {
+        let p = if i == idx {
+            new.as_slice()
+        } else {
+            ev.param(i)?
+        };
+        if large {
+            lens.extend_from_slice(&u32::try_from(p.len()).ok()?.to_le_bytes());
+        } else {
+            lens.extend_from_slice(&u16::try_from(p.len()).ok()?.to_le_bytes());
+        }
+        data.extend_from_slice(p);
+    }
+    lens.extend_from_slice(&data);
+    Some((lens, large))
 }

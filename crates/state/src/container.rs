@@ -76,6 +76,77 @@ impl Mount {
 }
 
 impl Container {
+    /// The payload of a `container` event describing this container, as
+    /// sysdig writes it (keys sorted): what [`parse_container_json`] reads
+    /// back. Bytes that are not UTF-8 are escaped as `\u00XX`.
+    pub fn to_json(&self) -> Vec<u8> {
+        let m = self.meta.as_deref().cloned().unwrap_or_default();
+        let mut j = b"{\"container\":{\"Mounts\":[".to_vec();
+        for (i, mt) in m.mounts.iter().enumerate() {
+            if i > 0 {
+                j.push(b',');
+            }
+            j.extend_from_slice(b"{\"Destination\":");
+            json_str(&mut j, &mt.dest);
+            j.extend_from_slice(b",\"Mode\":");
+            json_str(&mut j, &mt.mode);
+            j.extend_from_slice(b",\"Propagation\":");
+            json_str(&mut j, &mt.propagation);
+            j.extend_from_slice(if mt.rdwr {
+                b",\"RW\":true"
+            } else {
+                b",\"RW\":false"
+            });
+            j.extend_from_slice(b",\"Source\":");
+            json_str(&mut j, &mt.source);
+            j.push(b'}');
+        }
+        j.extend_from_slice(b"],\"id\":");
+        json_str(&mut j, &self.id);
+        for (k, v) in [
+            (&b"image"[..], &self.image),
+            (b"imagedigest", &m.image_digest),
+            (b"imageid", &m.image_id),
+            (b"imagerepo", &m.image_repo),
+            (b"imagetag", &m.image_tag),
+        ] {
+            j.extend_from_slice(b",\"");
+            j.extend_from_slice(k);
+            j.extend_from_slice(b"\":");
+            json_str(&mut j, v);
+        }
+        let ip = if m.ip == 0 {
+            String::new()
+        } else {
+            std::net::Ipv4Addr::from(m.ip).to_string()
+        };
+        j.extend_from_slice(b",\"ip\":");
+        json_str(&mut j, ip.as_bytes());
+        j.extend_from_slice(b",\"labels\":{");
+        for (i, (k, v)) in self.labels.iter().enumerate() {
+            if i > 0 {
+                j.push(b',');
+            }
+            json_str(&mut j, k);
+            j.push(b':');
+            json_str(&mut j, v);
+        }
+        j.extend_from_slice(b"},\"lookup_state\":");
+        j.extend_from_slice(if self.successful { b"1" } else { b"2" });
+        j.extend_from_slice(b",\"name\":");
+        json_str(&mut j, &self.name);
+        j.extend_from_slice(if m.privileged {
+            b",\"privileged\":true"
+        } else {
+            b",\"privileged\":false"
+        });
+        if let Some(k) = m.kind {
+            j.extend_from_slice(format!(",\"type\":{k}").as_bytes());
+        }
+        j.extend_from_slice(b"}}");
+        j
+    }
+
     /// The value of label `key`.
     pub fn label(&self, key: &[u8]) -> Option<&[u8]> {
         self.labels
@@ -118,6 +189,33 @@ pub fn container_id_from_cgroups(cgroups: &[u8]) -> Option<&[u8]> {
         }
     }
     None
+}
+
+/// Appends `s` as a JSON string.
+fn json_str(j: &mut Vec<u8>, s: &[u8]) {
+    j.push(b'"');
+    for chunk in s.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => j.extend_from_slice(b"\\\""),
+                '\\' => j.extend_from_slice(b"\\\\"),
+                '\n' => j.extend_from_slice(b"\\n"),
+                '\r' => j.extend_from_slice(b"\\r"),
+                '\t' => j.extend_from_slice(b"\\t"),
+                c if (c as u32) < 0x20 => {
+                    j.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
+                }
+                c => {
+                    let mut b = [0u8; 4];
+                    j.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+                }
+            }
+        }
+        for &b in chunk.invalid() {
+            j.extend_from_slice(format!("\\u{b:04x}").as_bytes());
+        }
+    }
+    j.push(b'"');
 }
 
 fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -462,5 +560,34 @@ mod tests {
         let c = parse_container_json(br#"{"container":{"id":"x","lookup_state":2}}"#).unwrap();
         assert!(!c.successful);
         assert!(parse_container_json(b"{not json").is_none());
+    }
+
+    #[test]
+    fn container_json_round_trip() {
+        let c = Container {
+            id: b"abc".to_vec(),
+            name: b"w\"e\\b\n\xff".to_vec(),
+            image: b"busybox:1".to_vec(),
+            successful: true,
+            labels: vec![(b"app".to_vec(), b"demo".to_vec())],
+            meta: Some(Box::new(ContainerMeta {
+                kind: Some(11),
+                privileged: true,
+                ip: 0x0a00_0002,
+                image_tag: b"1".to_vec(),
+                mounts: vec![Mount {
+                    source: b"/a".to_vec(),
+                    dest: b"/b".to_vec(),
+                    rdwr: true,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })),
+        };
+        let back = parse_container_json(&c.to_json()).unwrap();
+        let mut want = c.clone();
+        // invalid UTF-8 comes back as the code point of the byte
+        want.name = "w\"e\\b\n\u{ff}".as_bytes().to_vec();
+        assert_eq!(back, want);
     }
 }

@@ -14,6 +14,8 @@ use crate::container::Container;
 use crate::fd::Fd;
 use crate::thread::Thread;
 
+pub use containers::{ContainerHook, ContainerIdent};
+
 mod containers;
 mod dispatch;
 mod fdlife;
@@ -96,6 +98,8 @@ pub struct State {
     defer_memory: bool,
     /// The memory update of the event last processed, when deferred.
     pending_memory: Option<MemoryUpdate>,
+    /// Live capture: identifies containers and counts their threads.
+    live_containers: Option<containers::LiveContainers>,
 }
 
 /// New memory figures for a process (brk/mmap/munmap exits, switches).

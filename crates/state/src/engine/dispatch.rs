@@ -16,6 +16,9 @@ use super::{State, RECENT_EXIT_WINDOW_NS};
 impl State {
     /// Finishes work deferred by the previous event.
     fn flush_pending(&mut self) {
+        if self.live_containers.is_some() {
+            self.drop_stale_container();
+        }
         if !self.pending_close.is_empty() {
             for (owner, fd) in self.pending_close.drain(..) {
                 if let Some(t) = self.threads.get_mut(&owner) {
@@ -29,6 +32,9 @@ impl State {
                     if let Some(m) = self.threads.get_mut(&t.pid) {
                         m.nchilds = m.nchilds.saturating_sub(1);
                     }
+                }
+                if !t.container_id.is_empty() {
+                    self.container_thread_gone(&t.container_id);
                 }
             }
             if self.recent_exits.len() >= 4096 {

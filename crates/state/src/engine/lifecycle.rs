@@ -97,7 +97,7 @@ impl State {
                 t.clone_ts != 0 && ev.ts.wrapping_sub(t.clone_ts) > CLONE_STALE_TIME_NS
             });
             if stale {
-                self.threads.remove(&child_tid);
+                self.remove_stale_thread(child_tid);
             } else if let Some(t) = self.threads.get_mut(&child_tid) {
                 // in a pid namespace only the child knows its own ids
                 if in_container {

@@ -155,3 +155,72 @@ fn a_late_parent_clone_exit_names_an_exited_child_for_that_event_only() {
     ));
     assert!(st.thread(200).is_some());
 }
+
+#[test]
+fn a_container_hook_attributes_threads_and_drops_the_container_after_its_last() {
+    use std::sync::{Arc, Mutex};
+    struct Hook(Arc<Mutex<Vec<String>>>);
+    impl super::ContainerHook for Hook {
+        fn identify(&mut self, cgroups: &[u8]) -> Option<super::ContainerIdent> {
+            let s = String::from_utf8_lossy(cgroups);
+            let id = s.strip_prefix("cpu=/libpod-")?.trim_end_matches('\0');
+            Some(super::ContainerIdent {
+                id: id.as_bytes().to_vec(),
+                kind: 11,
+                alias: Some(format!("sonde=/{id}").into_bytes()),
+            })
+        }
+        fn first_seen(&mut self, id: &[u8]) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("new {}", String::from_utf8_lossy(id)));
+        }
+        fn gone(&mut self, id: &[u8]) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("gone {}", String::from_utf8_lossy(id)));
+        }
+    }
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut st = State::new();
+    st.set_container_hook(Box::new(Hook(Arc::clone(&log))));
+    for tid in [100, 101] {
+        st.add_thread_info(&ThreadInfo {
+            tid,
+            pid: tid,
+            ptid: 1,
+            comm: b"app".to_vec(),
+            cgroups: b"cpu=/libpod-abc\0".to_vec(),
+            ..Default::default()
+        });
+    }
+    st.add_thread_info(&ThreadInfo {
+        tid: 5,
+        pid: 5,
+        ptid: 1,
+        comm: b"hostd".to_vec(),
+        cgroups: b"cpu=/user.slice\0".to_vec(),
+        ..Default::default()
+    });
+    assert_eq!(st.thread(100).unwrap().container_id, b"abc");
+    assert!(st.thread(5).unwrap().container_id.is_empty());
+    assert_eq!(
+        st.containers[&b"abc"[..]].meta.as_ref().unwrap().kind,
+        Some(11)
+    );
+    assert_eq!(
+        st.thread(100).unwrap().info.cgroups,
+        b"cpu=/libpod-abc\0sonde=/abc\0"
+    );
+    assert_eq!(*log.lock().unwrap(), ["new abc"]);
+    let brk = body(&[&0u64.to_le_bytes()]);
+    st.process(&event(10, 100, c::PROCEXIT_1_E, &[], 0));
+    st.process(&event(11, 5, c::SYSCALL_BRK_4_E, &brk, 1));
+    assert!(st.containers.contains_key(&b"abc"[..]), "one thread left");
+    st.process(&event(20, 101, c::PROCEXIT_1_E, &[], 0));
+    st.process(&event(21, 5, c::SYSCALL_BRK_4_E, &brk, 1));
+    assert!(st.containers.is_empty(), "dropped after its last thread");
+    assert_eq!(*log.lock().unwrap(), ["new abc", "gone abc"]);
+}
