@@ -78,25 +78,7 @@ fn rawarg(ctx: &Ctx<'_, '_>, name: &str, buf: &mut Vec<u8>) -> Out {
     let Some(raw) = ev.param(i) else {
         return Out::Nil;
     };
-    let signed = match infos[i].ptype {
-        T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::Errno | T::Fd | T::Pid => Some(true),
-        T::Uint8
-        | T::Uint16
-        | T::Uint32
-        | T::Uint64
-        | T::Flags8
-        | T::Flags16
-        | T::Flags32
-        | T::Uid
-        | T::Gid
-        | T::Mode
-        | T::Reltime
-        | T::Abstime
-        | T::Port
-        | T::Sigtype
-        | T::Syscallid => Some(false),
-        _ => None,
-    };
+    let signed = infos[i].ptype.int_sign();
     match (signed, infos[i].ptype) {
         (Some(true), _) if !raw.is_empty() && raw.len() <= 8 => {
             Out::Num(sonde_event::le_int(raw) as f64)

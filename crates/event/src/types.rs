@@ -108,6 +108,32 @@ pub enum ParamType {
 }
 
 impl ParamType {
+    /// Whether a value of this type is a signed (`Some(true)`) or unsigned
+    /// (`Some(false)`) little-endian integer; `None` for everything else
+    /// (strings, buffers, addresses, ...).
+    pub fn int_sign(self) -> Option<bool> {
+        use ParamType as T;
+        match self {
+            T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::Errno | T::Fd | T::Pid => Some(true),
+            T::Uint8
+            | T::Uint16
+            | T::Uint32
+            | T::Uint64
+            | T::Flags8
+            | T::Flags16
+            | T::Flags32
+            | T::Uid
+            | T::Gid
+            | T::Mode
+            | T::Reltime
+            | T::Abstime
+            | T::Port
+            | T::Sigtype
+            | T::Syscallid => Some(false),
+            _ => None,
+        }
+    }
+
     /// Parses the type name used in the event table data (`FSPATH`, `UINT32`, ...).
     pub fn from_name(s: &str) -> Option<ParamType> {
         use ParamType::*;

@@ -455,30 +455,7 @@ impl Ctx<'_, '_> {
         };
         let infos = sonde_output::param_infos(ev, self.opts);
         let raw = ev.param(i).unwrap_or_default();
-        use sonde_event::ParamType as T;
-        let signed = match infos.get(i).map(|p| p.ptype) {
-            Some(T::Int8 | T::Int16 | T::Int32 | T::Int64 | T::Errno | T::Fd | T::Pid) => {
-                Some(true)
-            }
-            Some(
-                T::Uint8
-                | T::Uint16
-                | T::Uint32
-                | T::Uint64
-                | T::Flags8
-                | T::Flags16
-                | T::Flags32
-                | T::Uid
-                | T::Gid
-                | T::Mode
-                | T::Reltime
-                | T::Abstime
-                | T::Port
-                | T::Sigtype
-                | T::Syscallid,
-            ) => Some(false),
-            _ => None,
-        };
+        let signed = infos.get(i).and_then(|p| p.ptype.int_sign());
         match signed {
             Some(true) if !raw.is_empty() && raw.len() <= 8 => {
                 write_i(out, sonde_event::le_int(raw))
