@@ -158,12 +158,7 @@ impl State {
                 }
             }
         }
-        t.fdlimit = get_i("fdlimit").unwrap_or(t.fdlimit);
-        t.pfmajor = get_i("pgft_maj").map(|v| v as u64).unwrap_or(t.pfmajor);
-        t.pfminor = get_i("pgft_min").map(|v| v as u64).unwrap_or(t.pfminor);
-        t.vmsize_kb = get_i("vm_size").map(|v| v as u32).unwrap_or(t.vmsize_kb);
-        t.vmrss_kb = get_i("vm_rss").map(|v| v as u32).unwrap_or(t.vmrss_kb);
-        t.vmswap_kb = get_i("vm_swap").map(|v| v as u32).unwrap_or(t.vmswap_kb);
+        take_counters(&mut t, &get_i);
         t.uid = get_i("uid").map(|v| v as u32).unwrap_or(t.uid);
         t.gid = get_i("gid").map(|v| v as u32).unwrap_or(t.gid);
         if in_container {
@@ -376,12 +371,7 @@ impl State {
             t.ptid = p;
         }
         // sysdig 0.29 takes the working directory from chdir/fchdir only
-        t.fdlimit = get_i("fdlimit").unwrap_or(t.fdlimit);
-        t.pfmajor = get_i("pgft_maj").map(|v| v as u64).unwrap_or(t.pfmajor);
-        t.pfminor = get_i("pgft_min").map(|v| v as u64).unwrap_or(t.pfminor);
-        t.vmsize_kb = get_i("vm_size").map(|v| v as u32).unwrap_or(t.vmsize_kb);
-        t.vmrss_kb = get_i("vm_rss").map(|v| v as u32).unwrap_or(t.vmrss_kb);
-        t.vmswap_kb = get_i("vm_swap").map(|v| v as u32).unwrap_or(t.vmswap_kb);
+        take_counters(t, &get_i);
         match get_s("comm") {
             Some(c) => t.comm = c,
             None => {
@@ -485,4 +475,15 @@ fn inherit(t: &mut Thread, p: &Thread) {
     t.exe_ino_ctime_duration_clone_ts = p.exe_ino_ctime_duration_clone_ts;
     // categories pass from parent to child
     t.category = p.category;
+}
+
+/// The fd limit, page faults and memory a clone or execve exit reports for
+/// the thread (each kept as it was when the event lacks it).
+fn take_counters(t: &mut Thread, get_i: &impl Fn(&str) -> Option<i64>) {
+    t.fdlimit = get_i("fdlimit").unwrap_or(t.fdlimit);
+    t.pfmajor = get_i("pgft_maj").map(|v| v as u64).unwrap_or(t.pfmajor);
+    t.pfminor = get_i("pgft_min").map(|v| v as u64).unwrap_or(t.pfminor);
+    t.vmsize_kb = get_i("vm_size").map(|v| v as u32).unwrap_or(t.vmsize_kb);
+    t.vmrss_kb = get_i("vm_rss").map(|v| v as u32).unwrap_or(t.vmrss_kb);
+    t.vmswap_kb = get_i("vm_swap").map(|v| v as u32).unwrap_or(t.vmswap_kb);
 }
