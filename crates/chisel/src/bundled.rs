@@ -1,7 +1,8 @@
 //! The chisels sonde bundles (written for sonde, embedded in the binary):
 //! they sit on the search path as the directory `<bundled>`, after the
-//! user's directories and before sysdig's, and their helper module
-//! (`sonde_top`) can be `require`d by any chisel.
+//! user's directories and before sysdig's, and their helper modules
+//! (`common`, `ansiterminal`, `dkjson`, `sonde_top`) are what any chisel,
+//! sysdig's own included, gets when it `require`s those names.
 
 /// The name the bundled directory goes by on the search path and in
 /// messages (`<bundled>/topprocs_cpu.lua:12: ...`).
@@ -17,10 +18,19 @@ pub const CHISELS: &[(&str, &str)] = &[
         include_str!("../chisels/topfiles_bytes.lua"),
     ),
     ("topprocs_cpu", include_str!("../chisels/topprocs_cpu.lua")),
+    (
+        "table_generator",
+        include_str!("../chisels/table_generator.lua"),
+    ),
 ];
 
 /// The bundled modules chisels may `require`: (name, source).
-pub const MODULES: &[(&str, &str)] = &[("sonde_top", include_str!("../chisels/sonde_top.lua"))];
+pub const MODULES: &[(&str, &str)] = &[
+    ("sonde_top", include_str!("../chisels/sonde_top.lua")),
+    ("common", include_str!("../chisels/common.lua")),
+    ("ansiterminal", include_str!("../chisels/ansiterminal.lua")),
+    ("dkjson", include_str!("../chisels/dkjson.lua")),
+];
 
 /// The source of a bundled chisel, by the path the search path gives it.
 pub fn source(path: &std::path::Path) -> Option<&'static str> {
