@@ -1,5 +1,6 @@
--- sonde's helpers for its bundled chisels: column padding, units, colours
--- and the top-N tables the top* chisels print. Written for sonde.
+-- sonde's helpers for its bundled chisels: colours, units and the top-N
+-- tables the top* chisels print (through common's print_sorted_table, or
+-- by handing over to table_generator). Written for sonde.
 local M = {}
 
 local ESC = string.char(27)
@@ -12,107 +13,44 @@ function M.no_colors()
 	for k in pairs(M.colors) do M.colors[k] = "" end
 end
 
--- A column of width n: padded with spaces, or cut to n - 1 characters
--- and a space.
-function M.column(s, n)
-	s = tostring(s)
-	if #s < n then
-		return s .. string.rep(" ", n - #s)
-	elseif n > 0 then
-		return s:sub(1, n - 1) .. " "
-	end
-	return ""
-end
+require "common"
+local terminal = require "ansiterminal"
 
-local KB, MB, GB, TB, PB = 1024, 1024 ^ 2, 1024 ^ 3, 1024 ^ 4, 1024 ^ 5
+-- A byte count in the largest unit it exceeds (common's format_bytes).
+M.bytes = format_bytes
 
--- A byte count in the largest unit it exceeds.
-function M.bytes(v)
-	if v > PB then return string.format("%.2fP", v / PB) end
-	if v > TB then return string.format("%.2fT", v / TB) end
-	if v > GB then return string.format("%.2fG", v / GB) end
-	if v > MB then return string.format("%.2fM", v / MB) end
-	if v > KB then return string.format("%.2fKB", v / KB) end
-	return string.format("%dB", v)
-end
-
-local SEP = "\001\001"
-
--- The key of an event: its key fields' values joined, or nil when one has
--- no value.
+-- The key of an event: the first key field's value itself, several
+-- joined with \001\001 (as table_generator builds them), or nil when one
+-- has no value.
 function M.key(handles)
-	local parts = {}
+	local key
 	for i, h in ipairs(handles) do
 		local v = evt.field(h)
 		if v == nil then return nil end
-		parts[i] = tostring(v)
+		if i == 1 then key = v else key = key .. "\001\001" .. v end
 	end
-	return table.concat(parts, SEP)
+	return key
 end
 
-local function split(s)
-	local out = {}
-	local from = 1
-	while true do
-		local a, b = string.find(s, SEP, from, true)
-		if not a then
-			out[#out + 1] = s:sub(from)
-			return out
-		end
-		out[#out + 1] = s:sub(from, a - 1)
-		from = b + 1
-	end
-end
-
--- Prints `totals` (key -> value) as a table, largest values first, at
--- most `spec.top` rows (0: all). spec: value_desc, key_desc (list),
--- units ("bytes", "timepct", "none"), top, delta (for timepct).
-function M.print_table(totals, spec)
-	local W = 20
-	local header = M.column(spec.value_desc, W)
-	for _, d in ipairs(spec.key_desc) do header = header .. M.column(d, W) end
-	print(header)
-	print(string.rep("-", 80))
-	local keys = {}
-	for k in pairs(totals) do keys[#keys + 1] = k end
-	table.sort(keys, function(a, b) return totals[a] > totals[b] end)
-	for i, k in ipairs(keys) do
-		if spec.top ~= 0 and i > spec.top then break end
-		local v = totals[k]
-		local cells = split(k)
-		local line = ""
-		for j, c in ipairs(cells) do
-			if j < #cells then
-				line = line .. M.column(c:sub(1, W), W)
-			else
-				line = line .. c
-			end
-		end
-		local shown
-		if spec.units == "bytes" then
-			shown = M.bytes(v)
-		elseif spec.units == "timepct" then
-			if spec.delta > 0 then
-				shown = string.format("%.2f%%", v / spec.delta * 100)
-			else
-				shown = "0.00%"
-			end
-		else
-			shown = tostring(v)
-		end
-		print(M.column(shown, W) .. line)
-	end
-end
-
--- A top chisel over fields: keys (names), key_desc, value field, filter,
--- top, units. Returns the callbacks to install as globals.
+-- A top chisel computed in Lua (rather than through table_generator):
+-- spec = keys, key_desc (field names and titles), value (field), value_desc,
+-- filter, top, units (none, bytes, time, timepct), and optionally
+-- accumulate(totals, key, value) and value_name (the value's name in
+-- JSON output, default `value`). Prints like table_generator: every
+-- second live (redrawing the screen unless -j), once at the end of a
+-- file. Returns the callbacks to install as globals.
 function M.table_chisel(spec)
 	local cb = {}
 	local handles, fvalue = {}, nil
 	local totals = {}
 	local live = false
+	local view = {}
 
 	function cb.on_init()
+		-- the spec is read now: arguments may have changed it since
+		view = {key_fld = spec.keys, key_desc = spec.key_desc,
+			value_fld = spec.value_name or spec.value, value_desc = spec.value_desc,
+			value_units = spec.units, top_number = spec.top, output_format = "normal"}
 		for i, name in ipairs(spec.keys) do handles[i] = chisel.request_field(name) end
 		fvalue = chisel.request_field(spec.value)
 		if spec.filter then chisel.set_filter(spec.filter) end
@@ -121,7 +59,14 @@ function M.table_chisel(spec)
 
 	function cb.on_capture_start()
 		live = sysdig.is_live()
-		if live then chisel.set_interval_s(1) end
+		view.output_format = sysdig.get_output_format()
+		if live then
+			chisel.set_interval_s(1)
+			if view.output_format ~= "json" then
+				terminal.clearscreen()
+				terminal.hidecursor()
+			end
+		end
 		return true
 	end
 
@@ -137,28 +82,103 @@ function M.table_chisel(spec)
 		return true
 	end
 
-	local function show(delta)
-		M.print_table(totals, {value_desc = spec.value_desc, key_desc = spec.key_desc,
-			units = spec.units, top = spec.top, delta = delta})
+	local function redraw()
+		if view.output_format ~= "json" then
+			terminal.clearscreen()
+			terminal.moveto(0, 0)
+		end
 	end
 
 	function cb.on_interval(ts_s, ts_ns, delta)
-		show(delta)
+		redraw()
+		print_sorted_table(totals, ts_s, 0, delta, view)
 		totals = {}
 		return true
 	end
 
 	function cb.on_capture_end(ts_s, ts_ns, delta)
-		if not live then show(delta) end
+		if live and view.output_format ~= "json" then
+			redraw()
+			terminal.showcursor()
+			return true
+		end
+		print_sorted_table(totals, ts_s, 0, delta, view)
 		return true
 	end
 
 	return cb
 end
 
+-- The spec of a CPU table (topprocs_cpu, topcontainers_cpu) keyed by
+-- `keys`: the CPU share procinfo events give each thread, summed per key
+-- and shown as a percentage of the interval.
+function M.cpu_spec(keys, key_desc)
+	return {
+		keys = keys,
+		key_desc = key_desc,
+		value = "thread.cpu",
+		value_name = "thread.exectime",
+		value_desc = "CPU%",
+		filter = "evt.type=procinfo",
+		top = 10,
+		units = "timepct",
+		-- thread.cpu is a share of the last sample: scaled as sysdig scales it
+		accumulate = function(totals, k, cpu)
+			if cpu == nil then return end
+			totals[k] = (totals[k] or 0) + cpu * 10000000
+		end,
+	}
+end
+
 -- Installs a table chisel's callbacks as globals.
 function M.install(cb)
 	for name, f in pairs(cb) do _G[name] = f end
+end
+
+-- A top chisel that hands over to the table_generator chisel: `plain` and
+-- (under -pc) `with_container` are {keys, key_desc, value, value_desc,
+-- filter, top, units}, keys and descriptions comma-separated. Installs
+-- on_set_arg and on_init as globals.
+function M.exec_table(plain, with_container)
+	function _G.on_set_arg()
+		return false
+	end
+	function _G.on_init()
+		local t = plain
+		if with_container and sysdig.is_print_container_data() then
+			t = with_container
+		end
+		chisel.exec("table_generator", t.keys, t.key_desc, t.value, t.value_desc, t.filter,
+			tostring(t.top), t.units)
+		return true
+	end
+end
+
+-- A chisel printing, every second of the capture, the bytes read and
+-- written on the fds that pass `filter` (`TIME in:N out:N tot:N`).
+function M.io_totals(filter)
+	local fbytes, ftime, fread
+	local tin, tout = 0, 0
+	function _G.on_init()
+		fbytes = chisel.request_field("evt.rawarg.res")
+		ftime = chisel.request_field("evt.time.s")
+		fread = chisel.request_field("evt.is_io_read")
+		chisel.set_filter(filter)
+		chisel.set_interval_s(1)
+		return true
+	end
+	function _G.on_event()
+		local n = evt.field(fbytes)
+		if n ~= nil and n > 0 then
+			if evt.field(fread) then tin = tin + n else tout = tout + n end
+		end
+		return true
+	end
+	function _G.on_interval()
+		print(evt.field(ftime) .. " in:" .. tin .. " out:" .. tout .. " tot:" .. (tin + tout))
+		tin, tout = 0, 0
+		return true
+	end
 end
 
 return M

@@ -7,20 +7,7 @@ args = {}
 
 local top = require "sonde_top"
 
-local spec = {
-	keys = {"proc.name", "proc.pid"},
-	key_desc = {"Process", "PID"},
-	value = "thread.cpu",
-	value_desc = "CPU%",
-	filter = "evt.type=procinfo",
-	top = 10,
-	units = "timepct",
-	-- thread.cpu is a share of the last sample: scaled as sysdig scales it
-	accumulate = function(totals, k, cpu)
-		if cpu == nil then return end
-		totals[k] = (totals[k] or 0) + cpu * 10000000
-	end,
-}
+local spec = top.cpu_spec({"proc.name", "proc.pid"}, {"Process", "PID"})
 
 if sysdig.is_print_container_data() then
 	spec.keys = {"proc.name", "proc.pid", "proc.vpid", "container.name"}

@@ -1,8 +1,15 @@
 //! The chisels sonde bundles (written for sonde, embedded in the binary):
 //! they sit on the search path as the directory `<bundled>`, after the
 //! user's directories and before sysdig's, and their helper modules
-//! (`common`, `ansiterminal`, `dkjson`, `sonde_top`) are what any chisel,
+//! (`common`, `ansiterminal`, `dkjson`, and sonde's own `sonde_*`) are what any chisel,
 //! sysdig's own included, gets when it `require`s those names.
+
+/// (name, source) of `chisels/NAME.lua`.
+macro_rules! bundle {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../chisels/", $name, ".lua")))
+    };
+}
 
 /// The name the bundled directory goes by on the search path and in
 /// messages (`<bundled>/topprocs_cpu.lua:12: ...`).
@@ -10,26 +17,48 @@ pub const DIR: &str = "<bundled>";
 
 /// The bundled chisels: (name, source).
 pub const CHISELS: &[(&str, &str)] = &[
-    ("echo_fds", include_str!("../chisels/echo_fds.lua")),
-    ("fdbytes_by", include_str!("../chisels/fdbytes_by.lua")),
-    ("spy_users", include_str!("../chisels/spy_users.lua")),
-    (
-        "topfiles_bytes",
-        include_str!("../chisels/topfiles_bytes.lua"),
-    ),
-    ("topprocs_cpu", include_str!("../chisels/topprocs_cpu.lua")),
-    (
-        "table_generator",
-        include_str!("../chisels/table_generator.lua"),
-    ),
+    bundle!("echo_fds"),
+    bundle!("fdbytes_by"),
+    bundle!("fdcount_by"),
+    bundle!("fdtime_by"),
+    bundle!("iobytes"),
+    bundle!("iobytes_file"),
+    bundle!("iobytes_net"),
+    bundle!("spectrogram"),
+    bundle!("spy_file"),
+    bundle!("spy_ip"),
+    bundle!("spy_port"),
+    bundle!("spy_users"),
+    bundle!("stderr"),
+    bundle!("stdin"),
+    bundle!("stdout"),
+    bundle!("subsecoffset"),
+    bundle!("table_generator"),
+    bundle!("topconns"),
+    bundle!("topcontainers_cpu"),
+    bundle!("topcontainers_error"),
+    bundle!("topcontainers_file"),
+    bundle!("topcontainers_net"),
+    bundle!("topfiles_bytes"),
+    bundle!("topfiles_errors"),
+    bundle!("topfiles_time"),
+    bundle!("topports_server"),
+    bundle!("topprocs_cpu"),
+    bundle!("topprocs_errors"),
+    bundle!("topprocs_file"),
+    bundle!("topprocs_net"),
+    bundle!("udp_extract"),
 ];
 
 /// The bundled modules chisels may `require`: (name, source).
 pub const MODULES: &[(&str, &str)] = &[
-    ("sonde_top", include_str!("../chisels/sonde_top.lua")),
-    ("common", include_str!("../chisels/common.lua")),
-    ("ansiterminal", include_str!("../chisels/ansiterminal.lua")),
-    ("dkjson", include_str!("../chisels/dkjson.lua")),
+    bundle!("sonde_top"),
+    bundle!("common"),
+    bundle!("ansiterminal"),
+    bundle!("dkjson"),
+    bundle!("sonde_std"),
+    bundle!("sonde_spy"),
+    bundle!("sonde_heat"),
 ];
 
 /// The source of a bundled chisel, by the path the search path gives it.
