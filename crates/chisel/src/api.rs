@@ -212,6 +212,7 @@ fn sysdig_settings(lua: &Lua, host: &Rc<Host>, t: &Table) -> mlua::Result<()> {
         "set_snaplen",
         lua.create_function(move |_, n: Value| {
             h.snaplen.set(as_number(&n) as u32);
+            h.snaplen_asked.set(true);
             Ok(())
         })?,
     )?;

@@ -98,6 +98,8 @@ pub(crate) struct Host {
     pub first_ts: Cell<u64>,
     pub last_ts: Cell<u64>,
     pub snaplen: Cell<u32>,
+    /// The chisel called `sysdig.set_snaplen`.
+    pub snaplen_asked: Cell<bool>,
     /// `sysdig.set_output_format`: how buffers render in fields.
     pub buf_fmt: Cell<Option<sonde_output::BufFmt>>,
     /// The event being handed to `on_event` (a `Ctx`), or null.

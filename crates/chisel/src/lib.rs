@@ -18,6 +18,7 @@ pub mod bundled;
 mod error;
 mod host;
 mod listing;
+mod procinfo;
 mod runtime;
 mod search;
 mod sink;

@@ -150,6 +150,16 @@ impl Chisel {
         self.host.snaplen.get()
     }
 
+    /// The snaplen the chisel asked for with `sysdig.set_snaplen`, if it
+    /// called it (live capture then copies that many bytes of buffers,
+    /// unless `-s` says otherwise).
+    pub fn requested_snaplen(&self) -> Option<u32> {
+        self.host
+            .snaplen_asked
+            .get()
+            .then(|| self.host.snaplen.get())
+    }
+
     /// Gives the chisel its arguments, as one string split as sysdig
     /// splits it, calling `on_set_arg(name, value)` for each.
     pub fn set_args(&mut self, args: &str) -> Result<(), ChiselError> {

@@ -34,6 +34,8 @@ pub struct ChiselSink {
     out: Vec<u8>,
     /// Lua's `io.write`, once looked up.
     io_write: Option<Function>,
+    /// Live, for a chisel that reads procinfo events: their source.
+    procinfo: Option<crate::procinfo::Procinfo>,
 }
 
 /// A chisel error as the engine's sink error (the CLI finds the
@@ -59,7 +61,55 @@ impl ChiselSink {
             last_interval_ts: 0,
             out: Vec::new(),
             io_write: None,
+            procinfo: None,
         }
+    }
+
+    /// The snaplen the chisel asked for (see [`Chisel::requested_snaplen`]).
+    pub fn requested_snaplen(&self) -> Option<u32> {
+        self.ch.requested_snaplen()
+    }
+
+    /// Whether the chisel reads procinfo events (its filter names them or
+    /// it requested `thread.cpu*`).
+    fn reads_procinfo(&self) -> bool {
+        let host = &self.ch.host;
+        host.filter
+            .borrow()
+            .as_deref()
+            .is_some_and(|f| f.contains("procinfo"))
+            || host
+                .fields
+                .borrow()
+                .iter()
+                .any(|r| r.name.starts_with("thread.cpu"))
+    }
+
+    /// Live: the procinfo events due at the current event's time, each
+    /// handed to the chisel as sysdig's driver would have.
+    fn procinfo_events(&mut self, ctx: &Ctx<'_, '_>) -> Result<(), ChiselError> {
+        let Some(p) = self.procinfo.as_mut() else {
+            return Ok(());
+        };
+        for sample in p.due(ctx.ev.ts, ctx.st) {
+            let body = sample.body();
+            let Some(ev) = sample.event(ctx.ev.ts, &body) else {
+                continue;
+            };
+            let own = Ctx {
+                st: ctx.st,
+                ev: &ev,
+                num: ctx.num,
+                first_ts: ctx.first_ts,
+                prev_ts: ctx.prev_ts,
+                opts: ctx.opts,
+                time_fmt: ctx.time_fmt,
+                lookups: Default::default(),
+            };
+            let host = self.ch.host.clone();
+            host.with_event(&own, || self.deliver(&own))?;
+        }
+        Ok(())
     }
 
     /// Compiles the chisel's filter and formatter when they changed.
@@ -173,7 +223,15 @@ impl ChiselSink {
     }
 
     fn run_current(&mut self, ctx: &Ctx<'_, '_>) -> Result<(), ChiselError> {
+        if self.procinfo.is_some() {
+            self.procinfo_events(ctx)?;
+        }
         self.timeout(ctx.ev.ts)?;
+        self.deliver(ctx)
+    }
+
+    /// The chisel's filter, `on_event` and formatter on one event.
+    fn deliver(&mut self, ctx: &Ctx<'_, '_>) -> Result<(), ChiselError> {
         if let Some(t) = &self.types {
             if !t.may_accept(ctx.ev) {
                 return Ok(());
@@ -283,6 +341,9 @@ impl Sink for ChiselSink {
     fn begin(&mut self, st: &State) -> SinkResult {
         self.refresh().map_err(sink_error)?;
         self.call_bool("on_capture_start", st).map_err(sink_error)?;
+        if self.ch.host.env.live && self.reads_procinfo() {
+            self.procinfo = Some(Default::default());
+        }
         self.refresh().map_err(sink_error)
     }
 

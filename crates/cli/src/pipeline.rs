@@ -59,6 +59,11 @@ pub fn run(args: &Args, chisels: &crate::chisels::Opts, stop: StopHandle) -> Res
         true => (Vec::new(), None),
         false => crate::chisels::load(chisels, args, &stop)?,
     };
+    #[cfg(feature = "live")]
+    let chisel_snaplen = chisel_sinks
+        .iter()
+        .filter_map(sonde_chisel::ChiselSink::requested_snaplen)
+        .last();
     // a chisel's sysdig.set_filter replaces the capture filter
     let capture = match chisel_filter {
         Some(text) => Some(
@@ -81,7 +86,8 @@ pub fn run(args: &Args, chisels: &crate::chisels::Opts, stop: StopHandle) -> Res
         time_fmt,
         #[cfg(feature = "live")]
         live: sonde_engine::LiveOptions {
-            snaplen: args.snaplen,
+            // -s, else the last chisel's sysdig.set_snaplen (as sysdig)
+            snaplen: args.snaplen.or(chisel_snaplen),
             ring_bytes: args.ring_size,
             max_seconds: args.max_seconds,
             // SONDE_NO_CONTAINERS=1: no container attribution (benchmarks)

@@ -1,6 +1,7 @@
 //! Chisels on live capture: spy_users finds the commands a shell runs
-//! while it captures; topprocs_cpu prints its table every second. Needs
-//! root and BPF support (skipped without them).
+//! while it captures; topprocs_cpu (bundled, and sysdig's own file) finds
+//! a process burning a CPU; a chisel's sysdig.set_snaplen reaches the
+//! probe. Needs root and BPF support (skipped without them).
 #![cfg(feature = "live")]
 
 use std::process::{Command, Stdio};
@@ -44,19 +45,17 @@ fn spy_users_sees_a_live_shell() {
     );
 }
 
-#[test]
-fn topprocs_cpu_prints_tables_live() {
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("topprocs_cpu_prints_tables_live: skipped: {e}");
-        return;
-    }
+/// The CPU% topprocs_cpu (`chisel`: bundled, or sysdig's file) gives a
+/// process burning a CPU live, in the best of its tables.
+fn live_cpu_of_burner(chisel: &str) -> f64 {
     let mut busy = Command::new("bash")
         .arg("-c")
-        .arg("end=$((SECONDS+4)); while [ $SECONDS -lt $end ]; do :; done")
+        .arg("end=$((SECONDS+6)); while [ $SECONDS -lt $end ]; do :; done")
         .spawn()
         .unwrap();
+    let pid = busy.id().to_string();
     let out = sonde()
-        .args(["-M", "3", "-c", "topprocs_cpu"])
+        .args(["-M", "4", "-c", chisel])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
@@ -69,12 +68,98 @@ fn topprocs_cpu_prints_tables_live() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // one table per second of event time; the rows need procinfo events,
-    // which the live probe does not emit yet
+    // one table per second (after a screen clear: live output redraws)
     assert!(
         text.matches("CPU%                Process             PID")
             .count()
-            >= 1,
-        "no table:\n{text}"
+            >= 2,
+        "no tables:\n{text}"
     );
+    // rows: CPU% (padded to 20), process name (padded to 20), pid
+    text.split(['\n', '\x1b'])
+        .filter_map(|l| {
+            let (cpu, rest) = l.split_once('%')?;
+            let row_pid = rest.split_whitespace().last()?;
+            (row_pid == pid).then(|| cpu.trim().parse::<f64>().ok())?
+        })
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn topprocs_cpu_finds_a_cpu_burner_live() {
+    if let Err(e) = sonde_probe::check_support() {
+        eprintln!("topprocs_cpu_finds_a_cpu_burner_live: skipped: {e}");
+        return;
+    }
+    // procinfo events (thread CPU ticks), read from /proc each second of
+    // event time: a busy loop uses most of a CPU even on a loaded machine
+    for chisel in ["topprocs_cpu", "/usr/share/sysdig/chisels/topprocs_cpu.lua"] {
+        if chisel.starts_with('/') && !std::path::Path::new(chisel).exists() {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "CI=true: {chisel} is missing"
+            );
+            continue;
+        }
+        let cpu = live_cpu_of_burner(chisel);
+        assert!(cpu >= 15.0, "{chisel}: the busy loop got {cpu}% at best");
+    }
+}
+
+/// A chisel's `sysdig.set_snaplen` reaches the live probe: writes of 600
+/// bytes arrive whole (the default snaplen would cut them at 80).
+#[test]
+fn chisel_snaplen_reaches_the_probe() {
+    if let Err(e) = sonde_probe::check_support() {
+        eprintln!("chisel_snaplen_reaches_the_probe: skipped: {e}");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("sonde-snaplen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let chisel = dir.join("longest_write.lua");
+    std::fs::write(
+        &chisel,
+        r#"description = "x"
+short_description = "x"
+category = "x"
+args = {}
+local f
+local best = 0
+function on_init()
+	f = chisel.request_field("evt.rawarg.data")
+	sysdig.set_snaplen(1000)
+	chisel.set_filter("proc.name=tr and evt.type=write and evt.dir=<")
+	return true
+end
+function on_event()
+	local d = evt.field(f)
+	if d and #d > best then best = #d end
+	return true
+end
+function on_capture_end()
+	print("longest " .. best)
+end
+"#,
+    )
+    .unwrap();
+    let mut writer = Command::new("bash")
+        .arg("-c")
+        .arg("for i in $(seq 1 40); do head -c 600 /dev/zero | tr '\\0' x >/dev/null; sleep 0.1; done")
+        .spawn()
+        .unwrap();
+    let out = sonde()
+        .args(["-M", "2", "-c"])
+        .arg(&chisel)
+        .output()
+        .unwrap();
+    let _ = writer.kill();
+    let _ = writer.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(text.trim(), "longest 600");
 }
