@@ -478,3 +478,60 @@ fn udp_extract_matches_sysdig() {
     assert!(with_files >= 2, "no trace gave sysdig UDP data to extract");
     assert!(failures.is_empty(), "differ from sysdig: {failures:#?}");
 }
+
+/// Table chisels under `-j` print dkjson's indented JSON; sysdig's key
+/// order follows its Lua hash walk and changes from run to run, so both
+/// outputs go through `jq -S` (sorted keys, rows of equal value sorted).
+/// Cases whose top-N cut falls among ties are left out (which of the tied
+/// rows make the cut changes from run to run in sysdig).
+const JSON_CASES: &[(&str, Option<&str>)] = &[
+    ("topprocs_net", None),
+    ("topconns", None),
+    ("topprocs_errors", None),
+    ("topfiles_time", None),
+    ("fdtime_by", Some("fd.name")),
+    ("fdbytes_by", Some("proc.name")),
+];
+
+/// `prog -j -r trace -c chisel args`, canonicalised by jq.
+fn run_json(prog: &str, trace: &Path, chisel: &str, args: Option<&str>) -> String {
+    let mut cmd = Command::new(prog);
+    cmd.env("TZ", "UTC").arg("-j").arg("-r").arg(trace);
+    cmd.args(["-c", chisel]).args(args);
+    let out = cmd.output().expect("runs");
+    let mut jq = Command::new("jq")
+        .args(["-S", "-s", "map(.data |= sort)"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("jq (in .ci/install-deps) runs");
+    use std::io::Write;
+    jq.stdin.take().unwrap().write_all(&out.stdout).unwrap();
+    let done = jq.wait_with_output().unwrap();
+    assert!(done.status.success(), "{prog} -j -c {chisel}: not JSON");
+    String::from_utf8_lossy(&done.stdout).into_owned()
+}
+
+#[test]
+fn json_tables_match_sysdig() {
+    if !sysdig_ready() {
+        eprintln!("sysdig missing: JSON table test skipped");
+        return;
+    }
+    let sonde = env!("CARGO_BIN_EXE_sonde");
+    let (mut rows, mut failures) = (0, Vec::new());
+    for trace in traces() {
+        for (name, args) in JSON_CASES {
+            let expected = run_json("sysdig", &oracle_trace(&trace), name, *args);
+            rows += expected.matches("\"data\": [\n      [").count();
+            let file = format!("{SYSDIG_CHISELS}/{name}.lua");
+            for chisel in [name.to_string(), file] {
+                if run_json(sonde, &trace, &chisel, *args) != expected {
+                    failures.push(format!("{chisel} {args:?} on {}", trace.display()));
+                }
+            }
+        }
+    }
+    assert!(rows >= 10, "only {rows} JSON tables with rows");
+    assert!(failures.is_empty(), "differ from sysdig: {failures:#?}");
+}
