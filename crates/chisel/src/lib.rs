@@ -15,6 +15,7 @@
 mod api;
 mod args;
 pub mod bundled;
+mod bundled_sys;
 mod error;
 mod host;
 mod listing;

@@ -1,0 +1,177 @@
+-- sonde's shared helpers for its bundled performance, security, system
+-- state, log and tracer chisels: fixed-width columns, time and byte
+-- units, colours, sorted walks and top-N tables. Written for sonde.
+local M = {}
+
+local ESC = string.char(27)
+
+-- Colour codes (empty strings once colours are turned off).
+M.colors = {red = ESC .. "[31m", green = ESC .. "[32m", yellow = ESC .. "[33m",
+	blue = ESC .. "[34m", magenta = ESC .. "[35m", cyan = ESC .. "[36m",
+	reset = ESC .. "[0m"}
+
+-- Turns every colour into the empty string.
+function M.no_colors()
+	for k in pairs(M.colors) do M.colors[k] = "" end
+end
+
+-- A fixed-width cell: `s` padded with spaces to `n`, or cut to n - 1
+-- characters followed by one space.
+function M.cell(s, n)
+	s = tostring(s)
+	local len = #s
+	if len < n then
+		return s .. string.rep(" ", n - len)
+	end
+	if n > 0 then
+		return s:sub(1, n - 1) .. " "
+	end
+	return ""
+end
+
+local S, MS, US = 1000000000, 1000000, 1000
+
+-- A duration in nanoseconds, in the unit that fits it (1.05s, 12ms,
+-- 3.20ms, 15us, 1.50us, 800ns).
+function M.duration(v)
+	local fl = math.floor
+	if v >= S then
+		return string.format("%d.%02ds", fl(v / S), fl((v % S) / 10000000))
+	elseif v >= S / 100 then
+		return string.format("%dms", fl(v / MS))
+	elseif v >= S / 1000 then
+		return string.format("%d.%02dms", fl(v / MS), fl((v % MS) / 10000))
+	elseif v >= S / 100000 then
+		return string.format("%dus", fl(v / US))
+	elseif v >= S / 1000000 then
+		return string.format("%d.%02dus", fl(v / US), fl((v % US) / 10))
+	end
+	return string.format("%dns", v)
+end
+
+local KB = 1024
+
+-- A byte count in the largest binary unit it exceeds (B, KB, M, G, T, P).
+function M.bytes(v)
+	local units = {{KB ^ 5, "P"}, {KB ^ 4, "T"}, {KB ^ 3, "G"}, {KB ^ 2, "M"}, {KB, "KB"}}
+	for _, u in ipairs(units) do
+		if v > u[1] then return string.format("%.2f%s", v / u[1], u[2]) end
+	end
+	return string.format("%dB", v)
+end
+
+-- The keys of `t` sorted with `less(t, a, b)`.
+function M.sorted_keys(t, less)
+	local keys = {}
+	for k in pairs(t) do keys[#keys + 1] = k end
+	table.sort(keys, function(a, b) return less(t, a, b) end)
+	return keys
+end
+
+-- `s` cut at every occurrence of the plain text `sep`.
+function M.split(s, sep)
+	local out, from = {}, 1
+	while true do
+		local a, b = string.find(s, sep, from, true)
+		if not a then
+			out[#out + 1] = s:sub(from)
+			return out
+		end
+		out[#out + 1] = s:sub(from, a - 1)
+		from = b + 1
+	end
+end
+
+-- A timestamp (seconds, nanoseconds) as one decimal string of nanoseconds.
+function M.ts(s, ns)
+	return string.format("%d%09d", s, ns)
+end
+
+M.SEP = "\001\001"
+
+-- Prints a top table: `totals` maps joined keys to values. o: value_desc,
+-- key_desc (list), units ("none", "bytes", "time", "timepct"), top (0:
+-- all), delta (the sample's duration, for timepct).
+function M.print_top(totals, o)
+	local W = 20
+	local head = M.cell(o.value_desc, W)
+	for _, d in ipairs(o.key_desc) do head = head .. M.cell(d, W) end
+	print(head)
+	print(string.rep("-", 80))
+	local keys = M.sorted_keys(totals, function(t, a, b) return t[b] < t[a] end)
+	for i, k in ipairs(keys) do
+		if o.top ~= 0 and i > o.top then break end
+		local v = totals[k]
+		local parts = M.split(k, M.SEP)
+		local row = ""
+		for j, p in ipairs(parts) do
+			row = row .. ((j < #parts) and M.cell(p:sub(1, W), W) or p)
+		end
+		local shown
+		if o.units == "bytes" then
+			shown = M.bytes(v)
+		elseif o.units == "time" then
+			shown = M.duration(v)
+		elseif o.units == "timepct" then
+			shown = (o.delta > 0) and string.format("%.2f%%", v / o.delta * 100) or "0.00%"
+		else
+			shown = tostring(v)
+		end
+		print(M.cell(shown, W) .. row)
+	end
+end
+
+-- Installs the callbacks of a top chisel: spec.keys, spec.key_desc,
+-- spec.value (a field), spec.value_desc, spec.filter, spec.top,
+-- spec.units. Values are summed per key when positive.
+function M.top_chisel(spec)
+	local hkeys, hval = {}, nil
+	local totals = {}
+	local live = false
+
+	function _G.on_init()
+		for i, name in ipairs(spec.keys) do hkeys[i] = chisel.request_field(name) end
+		hval = chisel.request_field(spec.value)
+		if spec.filter and spec.filter ~= "" then chisel.set_filter(spec.filter) end
+		return true
+	end
+
+	function _G.on_capture_start()
+		live = sysdig.is_live()
+		if live then chisel.set_interval_s(1) end
+		return true
+	end
+
+	function _G.on_event()
+		local parts = {}
+		for i, h in ipairs(hkeys) do
+			local v = evt.field(h)
+			if v == nil then return true end
+			parts[i] = tostring(v)
+		end
+		local v = evt.field(hval)
+		if v ~= nil and v > 0 then
+			local k = table.concat(parts, M.SEP)
+			totals[k] = (totals[k] or 0) + v
+		end
+		return true
+	end
+
+	local function show(delta)
+		M.print_top(totals, {value_desc = spec.value_desc, key_desc = spec.key_desc,
+			units = spec.units, top = spec.top, delta = delta})
+	end
+
+	function _G.on_interval(_, _, delta)
+		show(delta)
+		totals = {}
+		return true
+	end
+
+	function _G.on_capture_end(_, _, delta)
+		if not live then show(delta) end
+		return true
+	end
+end
+
+return M

@@ -1,0 +1,14 @@
+//! The bundled chisels of sysdig's Application, Logs, Misc, Performance,
+//! Security, System State and Tracers categories (written for sonde,
+//! embedded in the binary), and `sonde_util`, the helper module they
+//! share; [`crate::bundled`] lists them with the others.
+
+/// (name, source) of each chisel.
+pub(crate) const CHISELS: &[(&str, &str)] = &[
+    ("topscalls", include_str!("../chisels/topscalls.lua")),
+    ("topscalls_time", include_str!("../chisels/topscalls_time.lua")),
+];
+
+/// (name, source) of each module.
+pub(crate) const MODULES: &[(&str, &str)] =
+    &[("sonde_util", include_str!("../chisels/sonde_util.lua"))];
