@@ -7,6 +7,9 @@
 pub(crate) const CHISELS: &[(&str, &str)] = &[
     ("topscalls", include_str!("../chisels/topscalls.lua")),
     ("topscalls_time", include_str!("../chisels/topscalls_time.lua")),
+    ("proc_exec_time", include_str!("../chisels/proc_exec_time.lua")),
+    ("list_login_shells", include_str!("../chisels/list_login_shells.lua")),
+    ("lscontainers", include_str!("../chisels/lscontainers.lua")),
 ];
 
 /// (name, source) of each module.
