@@ -174,4 +174,67 @@ function M.top_chisel(spec)
 	end
 end
 
+-- HTTP over the I/O of IP and UNIX sockets: a request (method and URL,
+-- prefixed with the Host header) opens a transaction on its (pid, fd);
+-- the next response on that fd closes it. `http_start()` sets the filter,
+-- snaplen and fields; `http_event(cb)` feeds one event and calls cb(tr)
+-- for each finished transaction: tr.dir ("<", ">" or "<NA>"),
+-- tr.container, tr.request {method, url, ts}, tr.response {code, length,
+-- ts}; times are evt.rawtime values.
+local http = {}
+
+function M.http_start()
+	chisel.set_filter("evt.is_io = true and evt.buflen > 0 and (fd.sockfamily = ip or fd.sockfamily = unix)")
+	for _, name in ipairs({"evt.buffer", "fd.num", "proc.pid", "evt.rawtime", "evt.datetime", "evt.io_dir", "container.name"}) do
+		http[name] = chisel.request_field(name)
+	end
+	sysdig.set_snaplen(1024)
+	http.open = {}
+end
+
+-- The evt.datetime of the current event.
+function M.http_datetime()
+	return evt.field(http["evt.datetime"])
+end
+
+local function http_request(buf)
+	local method, url = string.match(buf, "^(%u+) (%g+)")
+	if not (method and url) then return nil end
+	-- lines end in CR LF, which the buffer shows as two dots
+	local host = string.match(buf, "Host: (%g+)%.%.")
+	if host then url = host .. url end
+	return {method = method, url = url}
+end
+
+local function http_response(buf)
+	local code = string.match(buf, "HTTP/[%g]+ (%d+)")
+	if not code then return nil end
+	local len = string.match(buf, "Content%-Length: (%d+)%.%.")
+	return {code = tonumber(code), length = tonumber(len or 0)}
+end
+
+function M.http_event(cb)
+	local buf = evt.field(http["evt.buffer"])
+	local key = string.format("%d\001\001%d", evt.field(http["proc.pid"]), evt.field(http["fd.num"]))
+	local ts = evt.field(http["evt.rawtime"])
+	local tr = http.open[key]
+	if tr == nil then
+		local req = http_request(buf)
+		if req then
+			req.ts = ts
+			local d = evt.field(http["evt.io_dir"])
+			local dir = (d == "read" and "<") or (d == "write" and ">") or "<NA>"
+			http.open[key] = {request = req, dir = dir, container = evt.field(http["container.name"])}
+		end
+		return
+	end
+	local resp = http_response(buf)
+	if resp then
+		resp.ts = ts
+		tr.response = resp
+		cb(tr)
+		http.open[key] = nil
+	end
+end
+
 return M

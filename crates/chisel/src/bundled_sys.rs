@@ -10,6 +10,8 @@ pub(crate) const CHISELS: &[(&str, &str)] = &[
     ("proc_exec_time", include_str!("../chisels/proc_exec_time.lua")),
     ("list_login_shells", include_str!("../chisels/list_login_shells.lua")),
     ("lscontainers", include_str!("../chisels/lscontainers.lua")),
+    ("httplog", include_str!("../chisels/httplog.lua")),
+    ("httptop", include_str!("../chisels/httptop.lua")),
 ];
 
 /// (name, source) of each module.
