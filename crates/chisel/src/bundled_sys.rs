@@ -12,6 +12,7 @@ pub(crate) const CHISELS: &[(&str, &str)] = &[
     ("lscontainers", include_str!("../chisels/lscontainers.lua")),
     ("httplog", include_str!("../chisels/httplog.lua")),
     ("httptop", include_str!("../chisels/httptop.lua")),
+    ("bottlenecks", include_str!("../chisels/bottlenecks.lua")),
 ];
 
 /// (name, source) of each module.
