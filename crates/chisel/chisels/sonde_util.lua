@@ -237,4 +237,67 @@ function M.http_event(cb)
 	end
 end
 
+-- The number in `val`, or (as sysdig's chisels do) a message and exit.
+function M.number_arg(val, name)
+	local n = tonumber(val)
+	if n == nil then
+		print(string.format("Input %s must be a number.", name))
+		os.exit()
+	end
+	return n
+end
+
+-- Installs the callbacks of a slow-I/O chisel (fileslower, netlower): the
+-- I/O events `filter` accepts whose latency exceeds min_ms milliseconds,
+-- one line each; `skip` (optional) returns true for fd names to leave out.
+function M.slow_io(filter, skip)
+	local h = {}
+	local min_ms = nil
+	local with_container = false
+	local c = M.colors
+
+	local function row(a)
+		if with_container then
+			return string.format("%-23.23s %-20.20s %-20.20s %-12.12s %-8s " .. a[7] .. " %s",
+				a[1], a[2], a[3], a[4], a[5], a[6], a[8])
+		end
+		return string.format("%-23.23s %-12.12s %-8s " .. a[7] .. " %s", a[1], a[4], a[5], a[6], a[8])
+	end
+
+	function _G.on_set_arg(name, val)
+		if name == "disable_color" and val == "disable_color" then
+			M.no_colors()
+		elseif name == "min_ms" then
+			min_ms = M.number_arg(val, name)
+		end
+		return true
+	end
+
+	function _G.on_init()
+		for _, name in ipairs({"evt.type", "evt.dir", "evt.datetime", "fd.name", "proc.name",
+				"evt.latency", "container.name", "container.id"}) do
+			h[name] = chisel.request_field(name)
+		end
+		with_container = sysdig.is_print_container_data()
+		chisel.set_filter(filter)
+		print(row({"evt.datetime", "container.id", "container.name", "proc.name", "evt.type",
+			"LATENCY(ms)", "%-12s", "fd.name"}))
+		print(row({string.rep("-", 23), string.rep("-", 30), string.rep("-", 30), string.rep("-", 12),
+			string.rep("-", 8), string.rep("-", 12), "%-12s", string.rep("-", 41)}))
+		return true
+	end
+
+	function _G.on_event()
+		local lat = evt.field(h["evt.latency"]) / 1000000
+		local name = evt.field(h["fd.name"])
+		if evt.field(h["evt.dir"]) ~= "<" or not (lat > min_ms) then return true end
+		if skip and skip(name) then return true end
+		local cname = evt.field(h["container.name"])
+		local color = (cname ~= "host") and c.blue or c.green
+		print(color .. row({evt.field(h["evt.datetime"]), tostring(evt.field(h["container.id"])), tostring(cname),
+			tostring(evt.field(h["proc.name"])), evt.field(h["evt.type"]), math.floor(lat), "%12d", tostring(name)}))
+		return true
+	end
+end
+
 return M

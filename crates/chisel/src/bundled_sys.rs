@@ -13,6 +13,9 @@ pub(crate) const CHISELS: &[(&str, &str)] = &[
     ("httplog", include_str!("../chisels/httplog.lua")),
     ("httptop", include_str!("../chisels/httptop.lua")),
     ("bottlenecks", include_str!("../chisels/bottlenecks.lua")),
+    ("fileslower", include_str!("../chisels/fileslower.lua")),
+    ("netlower", include_str!("../chisels/netlower.lua")),
+    ("scallslower", include_str!("../chisels/scallslower.lua")),
 ];
 
 /// (name, source) of each module.
