@@ -300,4 +300,50 @@ function M.slow_io(filter, skip)
 	end
 end
 
+-- Installs the callbacks of a state chisel (ps, lsof, netstat): the first
+-- event ends the capture, and show(filter) prints the state then, or a
+-- message when no event came. The chisel's one argument, `filter`,
+-- restricts the thread table.
+function M.state_chisel(show)
+	local filter = nil
+	local started, got = false, false
+
+	function _G.on_set_arg(name, val)
+		if name == "filter" then
+			filter = val
+			return true
+		end
+		return false
+	end
+
+	function _G.on_capture_start()
+		started = true
+		return true
+	end
+
+	function _G.on_event()
+		sysdig.end_capture()
+		got = true
+		return false
+	end
+
+	function _G.on_capture_end()
+		if not started then return true end
+		if not got then
+			print("empty capture or no event matching the filter")
+			return true
+		end
+		show(filter)
+		return true
+	end
+end
+
+-- The numeric keys of `t`, ascending.
+function M.num_keys(t)
+	local keys = {}
+	for k in pairs(t) do keys[#keys + 1] = k end
+	table.sort(keys)
+	return keys
+end
+
 return M

@@ -16,6 +16,8 @@ pub(crate) const CHISELS: &[(&str, &str)] = &[
     ("fileslower", include_str!("../chisels/fileslower.lua")),
     ("netlower", include_str!("../chisels/netlower.lua")),
     ("scallslower", include_str!("../chisels/scallslower.lua")),
+    ("ps", include_str!("../chisels/ps.lua")),
+    ("lsof", include_str!("../chisels/lsof.lua")),
 ];
 
 /// (name, source) of each module.
