@@ -18,6 +18,7 @@ pub(crate) const CHISELS: &[(&str, &str)] = &[
     ("scallslower", include_str!("../chisels/scallslower.lua")),
     ("ps", include_str!("../chisels/ps.lua")),
     ("lsof", include_str!("../chisels/lsof.lua")),
+    ("netstat", include_str!("../chisels/netstat.lua")),
 ];
 
 /// (name, source) of each module.
