@@ -346,4 +346,32 @@ function M.num_keys(t)
 	return keys
 end
 
+-- Export of the events around chosen ones (around, spy_logs, spy_syslog):
+-- `mark()` remembers the current event's time and thread; `write(file,
+-- range_ms)` runs this program again on the capture file to write, to
+-- `file`, the events of those threads within range_ms of each mark.
+function M.exporter(tid_field)
+	local x = {marks = {}}
+
+	function x.mark()
+		local s, ns = evt.get_ts()
+		x.marks[#x.marks + 1] = {M.ts(s, ns), evt.field(tid_field)}
+	end
+
+	-- The command line of the export.
+	function x.command(file, range_ms)
+		local parts = {}
+		for i, m in ipairs(x.marks) do
+			parts[i] = "(evt.around[" .. m[1] .. "]=" .. range_ms .. " and thread.tid=" .. m[2] .. ")"
+		end
+		return "-F -r" .. sysdig.get_evtsource_name() .. " -w" .. file .. " " .. table.concat(parts, " or ")
+	end
+
+	function x.write(file, range_ms)
+		return sysdig.run_app(x.command(file, range_ms))
+	end
+
+	return x
+end
+
 return M

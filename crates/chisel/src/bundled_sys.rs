@@ -19,6 +19,12 @@ pub(crate) const CHISELS: &[(&str, &str)] = &[
     ("ps", include_str!("../chisels/ps.lua")),
     ("lsof", include_str!("../chisels/lsof.lua")),
     ("netstat", include_str!("../chisels/netstat.lua")),
+    ("shellshock_detect", include_str!("../chisels/shellshock_detect.lua")),
+    ("memcachelog", include_str!("../chisels/memcachelog.lua")),
+    ("around", include_str!("../chisels/around.lua")),
+    ("spy_syslog", include_str!("../chisels/spy_syslog.lua")),
+    ("spy_logs", include_str!("../chisels/spy_logs.lua")),
+    ("tracers_2_statsd", include_str!("../chisels/tracers_2_statsd.lua")),
 ];
 
 /// (name, source) of each module.

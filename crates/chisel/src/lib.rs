@@ -19,6 +19,7 @@ mod bundled_sys;
 mod error;
 mod host;
 mod listing;
+mod run_app;
 mod runtime;
 mod search;
 mod sink;
