@@ -13,18 +13,18 @@ local FUNC = "%(%) ?{.+"
 local h = {}
 
 function on_init()
-	for _, name in ipairs({"proc.pname", "proc.ppid", "proc.pid", "evt.arg.environment", "evt.time"}) do
+	for _, name in ipairs({"proc.pname", "proc.ppid", "proc.pid", "evt.time"}) do
 		h[name] = chisel.request_field(name)
 	end
-	chisel.set_filter("(proc.name=bash or proc.name=sh) and evt.type=execve")
+	-- the environment is the process's, once execve has returned
+	chisel.set_filter("evt.type=execve and evt.dir=< and (proc.name=bash or proc.name=sh)")
 	print(cell("TIME", 22) .. cell("PROCNAME", 22) .. cell("PID", 8) .. "FUNCTION")
 	return true
 end
 
 function on_event()
-	local env = evt.field(h["evt.arg.environment"])
-	if env == nil or not string.find(env, FUNC) then return true end
-	-- the variables one by one, from the process's state
+	-- the variables one by one, whole (an event argument is cut at the
+	-- snaplen)
 	local t = sysdig.get_thread_table_nofds()[evt.field(h["proc.pid"])]
 	if t == nil then return true end
 	for _, v in ipairs(t.env) do
