@@ -1,7 +1,7 @@
 -- lsof for sonde: the open fds of every thread at the capture's first
 -- event. Written for sonde; same name, arguments and output as sysdig's
 -- chisel.
-description = "This chisel prints the open file descriptors for every process in the system, with an output that is similar to the one of lsof. Output is at a point in time; adjust this in the filter. It defaults to time of evt.num=0"
+description = "This chisel prints the open file descriptors for every process in the system, with an output that is similar to the one of lsof. Output is at a point in time; adjust this in the filter.  It defaults to time of evt.num=0"
 short_description = "List (and optionally filter) the open file descriptors."
 category = "System State"
 args = {

@@ -6,9 +6,18 @@
 /// (name, source) of each chisel.
 pub(crate) const CHISELS: &[(&str, &str)] = &[
     ("topscalls", include_str!("../chisels/topscalls.lua")),
-    ("topscalls_time", include_str!("../chisels/topscalls_time.lua")),
-    ("proc_exec_time", include_str!("../chisels/proc_exec_time.lua")),
-    ("list_login_shells", include_str!("../chisels/list_login_shells.lua")),
+    (
+        "topscalls_time",
+        include_str!("../chisels/topscalls_time.lua"),
+    ),
+    (
+        "proc_exec_time",
+        include_str!("../chisels/proc_exec_time.lua"),
+    ),
+    (
+        "list_login_shells",
+        include_str!("../chisels/list_login_shells.lua"),
+    ),
     ("lscontainers", include_str!("../chisels/lscontainers.lua")),
     ("httplog", include_str!("../chisels/httplog.lua")),
     ("httptop", include_str!("../chisels/httptop.lua")),
@@ -19,12 +28,18 @@ pub(crate) const CHISELS: &[(&str, &str)] = &[
     ("ps", include_str!("../chisels/ps.lua")),
     ("lsof", include_str!("../chisels/lsof.lua")),
     ("netstat", include_str!("../chisels/netstat.lua")),
-    ("shellshock_detect", include_str!("../chisels/shellshock_detect.lua")),
+    (
+        "shellshock_detect",
+        include_str!("../chisels/shellshock_detect.lua"),
+    ),
     ("memcachelog", include_str!("../chisels/memcachelog.lua")),
     ("around", include_str!("../chisels/around.lua")),
     ("spy_syslog", include_str!("../chisels/spy_syslog.lua")),
     ("spy_logs", include_str!("../chisels/spy_logs.lua")),
-    ("tracers_2_statsd", include_str!("../chisels/tracers_2_statsd.lua")),
+    (
+        "tracers_2_statsd",
+        include_str!("../chisels/tracers_2_statsd.lua"),
+    ),
 ];
 
 /// (name, source) of each module.

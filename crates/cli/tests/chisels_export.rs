@@ -86,7 +86,10 @@ fn around_case(trace: &Path, filter: &str, range_ms: u32) {
     let expected = run("sysdig", &["-r", t, "-p", ROW, &around]);
     let got = run("sysdig", &["-r", d, "-p", ROW]);
     assert!(!expected.is_empty());
-    assert_eq!(got, expected, "events of {d} differ from sysdig's selection");
+    assert_eq!(
+        got, expected,
+        "events of {d} differ from sysdig's selection"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
