@@ -131,7 +131,7 @@ fn app_log_and_security_chisels_on_a_live_capture() {
     let dir = std::env::temp_dir().join(format!("sonde-live-apps-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let trace = dir.join("live.scap");
-    let mut cap = Command::new(env!("CARGO_BIN_EXE_sonde"))
+    let cap = Command::new(env!("CARGO_BIN_EXE_sonde"))
         .arg("-w")
         .arg(&trace)
         .args(["-M", "8"])
