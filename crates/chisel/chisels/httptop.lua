@@ -57,7 +57,7 @@ function on_event()
 	return true
 end
 
-local function show(delta)
+local function show(ts_s, delta)
 	local totals = {}
 	for k, l in pairs(seen) do
 		local v = 0
@@ -71,16 +71,22 @@ local function show(delta)
 		end
 		totals[k] = v
 	end
-	util.print_top(totals, {value_desc = by, key_desc = key_desc, units = UNITS[by], top = 30, delta = delta})
+	local o = {value_desc = by, key_desc = key_desc, units = UNITS[by], top = 30, delta = delta,
+		key_fld = key_desc, value_fld = by}
+	if sysdig.get_output_format() == "json" then
+		util.print_top_json(totals, o, ts_s)
+	else
+		util.print_top(totals, o)
+	end
 end
 
-function on_interval(_, _, delta)
-	show(delta)
+function on_interval(ts_s, _, delta)
+	show(ts_s, delta)
 	seen = {}
 	return true
 end
 
-function on_capture_end(_, _, delta)
-	if not live then show(delta) end
+function on_capture_end(ts_s, _, delta)
+	if not live then show(ts_s, delta) end
 	return true
 end

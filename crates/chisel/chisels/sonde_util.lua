@@ -157,19 +157,24 @@ function M.top_chisel(spec)
 		return true
 	end
 
-	local function show(delta)
-		M.print_top(totals, {value_desc = spec.value_desc, key_desc = spec.key_desc,
-			units = spec.units, top = spec.top, delta = delta})
+	local function show(ts_s, delta)
+		local o = {value_desc = spec.value_desc, key_desc = spec.key_desc, units = spec.units,
+			top = spec.top, delta = delta, key_fld = spec.keys, value_fld = spec.value}
+		if sysdig.get_output_format() == "json" then
+			M.print_top_json(totals, o, ts_s)
+		else
+			M.print_top(totals, o)
+		end
 	end
 
-	function _G.on_interval(_, _, delta)
-		show(delta)
+	function _G.on_interval(ts_s, _, delta)
+		show(ts_s, delta)
 		totals = {}
 		return true
 	end
 
-	function _G.on_capture_end(_, _, delta)
-		if not live then show(delta) end
+	function _G.on_capture_end(ts_s, _, delta)
+		if not live then show(ts_s, delta) end
 		return true
 	end
 end
@@ -372,6 +377,59 @@ function M.exporter(tid_field)
 	end
 
 	return x
+end
+
+local JSON_ESC = {['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f",
+	["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t"}
+
+-- A JSON string literal.
+function M.json_string(v)
+	return '"' .. string.gsub(tostring(v), '[%z\1-\31"\\\127]', function(ch)
+		return JSON_ESC[ch] or string.format("\\u%.4x", string.byte(ch))
+	end) .. '"'
+end
+
+-- A JSON scalar: numbers as Lua prints them, strings quoted, nil as null.
+local function json_scalar(v)
+	if v == nil then return "null" end
+	if type(v) == "number" then
+		if v ~= v or v == math.huge or v == -math.huge then return "null" end
+		return tostring(v)
+	end
+	if type(v) == "boolean" then return tostring(v) end
+	return M.json_string(v)
+end
+
+-- Prints a top table as the JSON document sysdig's -j prints: the sample
+-- time, the rows (key values, then the value) and the columns (the key
+-- fields, with the value's description always third).
+function M.print_top_json(totals, o, ts_s)
+	local keys = M.sorted_keys(totals, function(t, a, b) return t[b] < t[a] end)
+	local rows = {}
+	for i, k in ipairs(keys) do
+		if o.top ~= 0 and i > o.top then break end
+		local cells = {}
+		for j, p in ipairs(M.split(k, M.SEP)) do cells[j] = M.json_string(p) end
+		cells[#cells + 1] = json_scalar(totals[k])
+		rows[#rows + 1] = "[" .. table.concat(cells, ",") .. "]"
+	end
+	local info = {}
+	for i, name in ipairs(o.key_fld) do
+		info[i] = {name = name, desc = o.key_desc[i], is_key = true}
+	end
+	info[3] = {name = o.value_fld, desc = o.value_desc, is_key = false}
+	local cols = {}
+	for i = 1, 3 do
+		local c = info[i]
+		if c == nil then
+			cols[i] = "null"
+		else
+			cols[i] = "{\n      \"is_key\":" .. tostring(c.is_key) .. ",\n      \"desc\":" .. json_scalar(c.desc)
+				.. ",\n      \"name\":" .. json_scalar(c.name) .. "\n    }"
+		end
+	end
+	print("{\n  \"ts\":" .. M.json_string(sysdig.make_ts(ts_s, 0)) .. ",\n  \"data\":[" .. table.concat(rows, ",")
+		.. "],\n  \"info\":[" .. table.concat(cols, ",") .. "]\n}")
 end
 
 return M
