@@ -276,6 +276,7 @@ fn sysdig_settings(lua: &Lua, host: &Rc<Host>, t: &Table) -> mlua::Result<()> {
         })?,
     )?;
     crate::tables::install_udp(lua, host, t)?;
+    crate::run_app::install(lua, host, t)?;
     Ok(())
 }
 

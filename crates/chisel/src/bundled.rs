@@ -61,9 +61,20 @@ pub const MODULES: &[(&str, &str)] = &[
     bundle!("sonde_heat"),
 ];
 
+/// Every bundled chisel: [`CHISELS`] and the system, performance,
+/// security, log and tracer chisels of [`crate::bundled_sys`].
+pub fn chisels() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    CHISELS.iter().chain(crate::bundled_sys::CHISELS)
+}
+
+/// Every bundled module: [`MODULES`] and those of [`crate::bundled_sys`].
+pub fn modules() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    MODULES.iter().chain(crate::bundled_sys::MODULES)
+}
+
 /// The source of a bundled chisel, by the path the search path gives it.
 pub fn source(path: &std::path::Path) -> Option<&'static str> {
     let rest = path.strip_prefix(DIR).ok()?;
     let name = rest.to_str()?.strip_suffix(".lua")?;
-    CHISELS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+    chisels().find(|(n, _)| *n == name).map(|(_, s)| *s)
 }

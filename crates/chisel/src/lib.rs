@@ -15,10 +15,12 @@
 mod api;
 mod args;
 pub mod bundled;
+mod bundled_sys;
 mod error;
 mod host;
 mod listing;
 mod procinfo;
+mod run_app;
 mod runtime;
 mod search;
 mod sink;

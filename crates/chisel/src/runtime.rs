@@ -277,7 +277,7 @@ impl Chisel {
 /// Makes the bundled modules `require`-able (`package.preload`).
 fn preload_bundled(lua: &Lua, package: &Table) -> mlua::Result<()> {
     let preload: Table = package.get("preload")?;
-    for (name, src) in crate::bundled::MODULES {
+    for (name, src) in crate::bundled::modules() {
         let f = lua
             .load(*src)
             .set_name(format!("@{}/{name}.lua", crate::bundled::DIR))

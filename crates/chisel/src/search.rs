@@ -83,7 +83,7 @@ impl SearchPath {
         let mut seen = std::collections::BTreeMap::new();
         for d in self.existing() {
             if d.as_os_str() == crate::bundled::DIR {
-                for (name, _) in crate::bundled::CHISELS {
+                for (name, _) in crate::bundled::chisels() {
                     seen.entry(name.to_string())
                         .or_insert_with(|| d.join(format!("{name}.lua")));
                 }

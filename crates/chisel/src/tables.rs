@@ -191,8 +191,13 @@ fn thread_table(lua: &Lua, st: &State, o: &Opts<'_>) -> mlua::Result<Table> {
                     if accepted.as_ref().is_some_and(|a| !a.contains(n)) {
                         continue;
                     }
-                    if let Some(fd) = owner.fds.get(n) {
-                        fdt.raw_set(*n as u32 as f64, fd_entry(lua, fd, barebone)?)?;
+                    match owner.fds.get(n) {
+                        // sysdig's table has no fd of unknown type (seen
+                        // with its lsof on captures sonde writes)
+                        Some(fd) if fd.kind != FdType::Unknown => {
+                            fdt.raw_set(*n as u32 as f64, fd_entry(lua, fd, barebone)?)?;
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -248,7 +253,13 @@ fn fd_entry(lua: &Lua, fd: &Fd, barebone: bool) -> mlua::Result<Table> {
             .filter(|c| (0x20..0x7f).contains(c))
             .collect();
         e.set("name", lua.create_string(&clean)?)?;
-        e.set("type", fd.kind.name())?;
+        // sysdig names the types it does not support "<NA>" here (its
+        // fd.type field says "unknown")
+        let ty = match fd.kind {
+            FdType::Unsupported => "<NA>",
+            k => k.name(),
+        };
+        e.set("type", ty)?;
     }
     let (sip, sport, client, server): (String, u16, Option<(String, u16)>, bool) = match fd.addrs {
         SockAddrs::V4 {

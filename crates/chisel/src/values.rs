@@ -21,7 +21,6 @@ pub(crate) fn field_out(ctx: &Ctx<'_, '_>, req: &Req, buf: &mut Vec<u8>) -> Out 
     buf.clear();
     match &req.field {
         Field::EvtRawargName(n) => return rawarg(ctx, n, buf),
-        Field::EvtBuffer => return rawarg(ctx, "data", buf),
         Field::EvtNum => return Out::Num(ctx.num as f64),
         Field::EvtRawtime => return Out::Num(ctx.ev.ts as f64),
         Field::ThreadTid => return Out::Num(ctx.ev.tid as f64),
