@@ -633,3 +633,130 @@ fn fatfile_captures_read_like_the_filtered_original() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The files named `prefix` + a number, in the order of their numbers.
+fn numbered_files(dir: &Path, prefix: &str) -> Vec<String> {
+    let mut v = files_with_prefix(dir, prefix);
+    v.sort_by_key(|f| f[prefix.len()..].parse::<u32>().unwrap_or(u32::MAX));
+    v
+}
+
+/// The container events at the start of `p` (no thread, before the
+/// first event of a thread): the ids their JSON names.
+fn leading_container_ids(p: &Path) -> Vec<String> {
+    let mut r = FileReader::open(p).unwrap();
+    let mut ids = Vec::new();
+    while let Some(b) = r.next_block().unwrap() {
+        if let Block::Event(e) = b {
+            if e.tid != -1 {
+                break;
+            }
+            let json = String::from_utf8_lossy(e.param(0).unwrap_or_default()).into_owned();
+            if let Some(i) = json.find("\"id\":\"") {
+                let rest = &json[i + 6..];
+                ids.push(rest[..rest.find('"').unwrap_or(0)].to_string());
+            }
+        }
+    }
+    ids
+}
+
+/// Every later file of a rotation starts with the containers known then
+/// (sysdig's dumper writes its container list when it opens a file): a
+/// file cut after a trace's container event still names the container,
+/// in sysdig as in its own rotation of the same trace. With
+/// --filter-proclist only the containers the file's events refer to.
+#[test]
+fn rotated_files_start_with_the_container_list() {
+    let t = trace("falco_psp_write_tmp_test.scap");
+    let dir = tmpdir("ctrlist");
+    let ours = dir.join("ours.scap");
+    let theirs = dir.join("theirs.scap");
+    assert!(sonde(&["-r", s(&t), "-w", s(&ours), "-e", "20"])
+        .status
+        .success());
+    assert!(
+        have_sysdig() || std::env::var_os("CI").is_none(),
+        "sysdig is the oracle"
+    );
+    let fmt = "%evt.num %evt.type %thread.tid %container.id %container.name %container.image";
+    let files = numbered_files(&dir, "ours.scap");
+    assert!(files.len() > 5, "rotated into {files:?}");
+    let mut named = 0;
+    if have_sysdig() {
+        assert!(sysdig(&["-r", s(&t), "-w", s(&theirs), "-e", "20"])
+            .status
+            .success());
+        for f in &files {
+            let n = &f["ours.scap".len()..];
+            let mine = dir.join(f);
+            let sys = dir.join(format!("theirs.scap{n}"));
+            let a = sysdig(&["-r", s(&mine), "-p", fmt, "container.id!=host"]);
+            let b = sysdig(&["-r", s(&sys), "-p", fmt, "container.id!=host"]);
+            let c = sonde(&["-r", s(&mine), "-p", fmt, "container.id!=host"]);
+            let a = String::from_utf8_lossy(&a.stdout).into_owned();
+            assert_eq!(a, String::from_utf8_lossy(&b.stdout), "{f} vs sysdig's own");
+            assert_eq!(
+                a,
+                String::from_utf8_lossy(&c.stdout),
+                "{f}: sysdig vs sonde"
+            );
+            named += a.matches(" hopeful_taussig nginx").count();
+        }
+    }
+    // the events in the container sit in a later file than the container
+    // event, and still carry its name
+    let last = dir.join(files.last().unwrap());
+    assert_eq!(leading_container_ids(&last), ["697956520d89"]);
+    assert!(
+        named >= 2 || !have_sysdig(),
+        "container named {named} times"
+    );
+
+    // --filter-proclist: host-only events, no container list after the first
+    let host = dir.join("host.scap");
+    let o = sonde(&[
+        "-r",
+        s(&t),
+        "-w",
+        s(&host),
+        "-e",
+        "5",
+        "--filter-proclist",
+        "container.id=host",
+    ]);
+    assert!(o.status.success());
+    let hf = numbered_files(&dir, "host.scap");
+    assert!(hf.len() > 2, "rotated into {hf:?}");
+    for f in &hf[1..] {
+        assert!(leading_container_ids(&dir.join(f)).is_empty(), "{f}");
+    }
+    // and the container's own events: every later file names it
+    let ctr = dir.join("ctr.scap");
+    let o = sonde(&[
+        "-r",
+        s(&t),
+        "-w",
+        s(&ctr),
+        "-e",
+        "1",
+        "--filter-proclist",
+        "container.id!=host",
+    ]);
+    assert!(o.status.success());
+    let cf = numbered_files(&dir, "ctr.scap");
+    assert!(cf.len() > 2, "rotated into {cf:?}");
+    let mut with_events = 0;
+    for f in &cf[1..] {
+        let p = dir.join(f);
+        let threads = event_keys(&p).iter().filter(|(_, tid)| *tid != -1).count();
+        let want: &[&str] = if threads > 0 { &["697956520d89"] } else { &[] };
+        assert_eq!(leading_container_ids(&p), want, "{f}");
+        with_events += usize::from(threads > 0);
+    }
+    assert!(
+        with_events >= 2,
+        "{with_events} files with the container's events"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

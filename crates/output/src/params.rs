@@ -194,6 +194,7 @@ fn render_value(
         }
         T::Fspath | T::Fsrelpath => {
             sanitize_into(val, cstr(p));
+            resolve_fspath(st, ev, pi, ptype, cstr(p), resolved);
         }
         T::Bytebuf | T::Charbufarray | T::CharbufPairArray => {
             render_buffer(p, opts, val);
@@ -295,6 +296,43 @@ fn render_fdlist(st: &State, ev: &RawEvent<'_>, p: &[u8], val: &mut Vec<u8>) {
 
 /// A syscall id or signal (resolved to its name), a relative time
 /// (resolved to seconds) or an absolute time.
+/// The resolved form of a path parameter (docs/rendering.md 3.12): a
+/// relative path of a known thread joined to its working directory (or,
+/// for `FSRELPATH` with a dirfd other than `AT_FDCWD`, to that fd's name)
+/// and folded as sysdig's `concatenate_paths` does; nothing for absolute,
+/// empty or `<NA>` paths.
+fn resolve_fspath(
+    st: &State,
+    ev: &RawEvent<'_>,
+    pi: &ParamInfo,
+    ptype: ParamType,
+    raw: &[u8],
+    resolved: &mut Vec<u8>,
+) {
+    const AT_FDCWD: i64 = -100;
+    if raw.is_empty() || raw[0] == b'/' || raw.starts_with(b"<NA>") || st.thread(ev.tid).is_none() {
+        return;
+    }
+    let dirfd = match (ptype, pi.dirfd) {
+        (ParamType::Fsrelpath, Some(i)) => ev.param_i64(usize::from(i)).unwrap_or(AT_FDCWD),
+        _ => AT_FDCWD,
+    };
+    let base: Vec<u8> = if dirfd == AT_FDCWD {
+        st.cwd(ev.tid).to_vec()
+    } else {
+        match st.fd(ev.tid, dirfd) {
+            Some(f) => {
+                let mut b = Vec::with_capacity(f.name.len() + 1);
+                sanitize_into(&mut b, &f.name);
+                b.push(b'/');
+                b
+            }
+            None => Vec::new(),
+        }
+    };
+    resolved.extend_from_slice(&sonde_state::path::sysdig_concat(&base, raw));
+}
+
 fn render_time_or_id(ptype: ParamType, p: &[u8], val: &mut Vec<u8>, resolved: &mut Vec<u8>) {
     use std::io::Write;
     use ParamType as T;
@@ -628,6 +666,76 @@ pub fn signal_name(n: u8) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One event's body: 16-bit lengths, then the data.
+    fn body(params: &[&[u8]]) -> Vec<u8> {
+        let mut b = Vec::new();
+        for p in params {
+            b.extend_from_slice(&(p.len() as u16).to_le_bytes());
+        }
+        for p in params {
+            b.extend_from_slice(p);
+        }
+        b
+    }
+
+    /// `(value, resolved)` of parameter `idx` of an event of `tid`.
+    fn param(st: &State, tid: i64, code: u16, params: &[&[u8]], idx: usize) -> (String, String) {
+        let b = body(params);
+        let n = params.len() as u32;
+        let ev = RawEvent::from_parts(1, tid, code, n, &b, false).unwrap();
+        let (mut v, mut r) = (Vec::new(), Vec::new());
+        render_param(st, &ev, idx, &RenderOpts::default(), &mut v, &mut r);
+        (String::from_utf8(v).unwrap(), String::from_utf8(r).unwrap())
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_working_directory() {
+        use sonde_event::codes as c;
+        use sonde_event::meta::ThreadInfo;
+        let mut st = State::new();
+        st.add_thread_info(&ThreadInfo {
+            tid: 7,
+            pid: 7,
+            cwd: b"/tmp/stw/sub/".to_vec(),
+            ..Default::default()
+        });
+        // a thread met by an event only: no directory known
+        let b = body(&[&0u64.to_le_bytes()]);
+        st.process(&RawEvent::from_parts(1, 8, c::SYSCALL_BRK_4_E, 1, &b, false).unwrap());
+        let at = (-100i64).to_le_bytes();
+        let flags = 0u32.to_le_bytes();
+        let open = |st: &State, tid: i64, dirfd: &[u8], name: &[u8]| {
+            param(
+                st,
+                tid,
+                c::SYSCALL_OPENAT_2_E,
+                &[dirfd, name, &flags, &flags],
+                1,
+            )
+        };
+        let r = |s: &str| s.to_string();
+        assert_eq!(open(&st, 7, &at, b"./x\0"), (r("./x"), r("/tmp/stw/sub/x")));
+        assert_eq!(open(&st, 7, &at, b"../x\0"), (r("../x"), r("/tmp/stw/x")));
+        assert_eq!(open(&st, 7, &at, b".\0"), (r("."), r("/tmp/stw/sub")));
+        assert_eq!(open(&st, 7, &at, b"y\0"), (r("y"), r("/tmp/stw/sub/y")));
+        // absolute, empty, <NA>: nothing to resolve
+        assert_eq!(open(&st, 7, &at, b"/etc/x\0"), (r("/etc/x"), r("")));
+        assert_eq!(open(&st, 7, &at, b"\0"), (r(""), r("")));
+        // a thread with no known directory: the path folded on its own
+        let exec = param(&st, 8, c::SYSCALL_EXECVE_19_E, &[b"./stress1\0"], 0);
+        assert_eq!(exec, (r("./stress1"), r("stress1")));
+        // an unknown thread: nothing
+        assert_eq!(open(&st, 9, &at, b"./x\0").1, "");
+        // a dirfd that is not AT_FDCWD and is unknown: no base
+        let mkdirat = |dirfd: i64| {
+            let res = 0i64.to_le_bytes();
+            let p = [&res[..], &dirfd.to_le_bytes(), b"./x\0", &flags];
+            param(&st, 7, c::SYSCALL_MKDIRAT_X, &p, 2).1
+        };
+        assert_eq!(mkdirat(5), "x");
+        assert_eq!(mkdirat(-100), "/tmp/stw/sub/x");
+    }
 
     fn buf(p: &[u8], buf_fmt: BufFmt) -> String {
         let mut o = Vec::new();

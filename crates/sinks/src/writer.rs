@@ -96,6 +96,10 @@ struct Current {
     name: String,
     events: u64,
     start_sec: u64,
+    /// The container list to write once the events are known
+    /// (filter-proclist): (short id, JSON), and its timestamp.
+    containers: Vec<(Vec<u8>, Vec<u8>)>,
+    containers_ts: u64,
 }
 
 /// The `-w` sink.
@@ -192,7 +196,8 @@ impl Dumper {
         name
     }
 
-    fn open(&mut self, st: &State, ev_secs: u64) -> io::Result<()> {
+    fn open(&mut self, st: &State, ts: u64) -> io::Result<()> {
+        let ev_secs = ts / 1_000_000_000;
         let name = if self.rotating() {
             self.next_name(ev_secs)
         } else {
@@ -242,36 +247,23 @@ impl Dumper {
             name,
             events: 0,
             start_sec: ev_secs,
+            containers: Vec::new(),
+            containers_ts: 0,
         });
-        // live containers: the next file of a rotation starts with the
-        // containers known (the first gets them from the engine's events)
-        if st.has_container_hook() && self.files.len() > 1 {
-            self.write_containers(st, ev_secs.saturating_mul(1_000_000_000))?;
-        }
-        Ok(())
-    }
-
-    /// Writes a `container` event for each container in the table.
-    fn write_containers(&mut self, st: &State, ts: u64) -> io::Result<()> {
-        let mut ids: Vec<&Vec<u8>> = st.containers.keys().collect();
-        ids.sort();
-        for id in ids {
-            let mut json = st.containers[id].to_json();
-            json.push(0);
-            let large = json.len() > usize::from(u16::MAX);
-            let mut body = Vec::with_capacity(json.len() + 4);
-            let code = if large {
-                body.extend_from_slice(
-                    &u32::try_from(json.len()).unwrap_or(u32::MAX).to_le_bytes(),
-                );
-                sonde_event::codes::CONTAINER_JSON_2_E
-            } else {
-                body.extend_from_slice(&u16::try_from(json.len()).unwrap_or(0).to_le_bytes());
-                sonde_event::codes::CONTAINER_JSON_E
-            };
-            body.extend_from_slice(&json);
-            if let Ok(e) = RawEvent::from_parts(ts, -1, code, 1, &body, large) {
-                self.write_one(st, &e, false)?;
+        // a later file of a rotation starts with the containers known (as
+        // sysdig's dumper does when it opens a file); the first gets them
+        // from the events (live: the engine's container events). With
+        // --filter-proclist only those the file's events refer to, once
+        // the file is complete.
+        if self.files.len() > 1 {
+            let list = container_list(st);
+            if let Some(c) = self.cur.as_mut() {
+                if c.spool.is_some() {
+                    c.containers = list;
+                    c.containers_ts = ts;
+                } else {
+                    write_containers(&mut c.out, list.iter().map(|(_, j)| j.as_slice()), ts)?;
+                }
             }
         }
         Ok(())
@@ -292,7 +284,7 @@ impl Dumper {
         };
         if rotate {
             self.close_current(st)?;
-            self.open(st, secs)?;
+            self.open(st, ev.ts)?;
         }
         Ok(())
     }
@@ -349,7 +341,7 @@ impl Dumper {
         ts: u64,
     ) -> io::Result<()> {
         if self.cur.is_none() {
-            self.open(st, ts / 1_000_000_000)?;
+            self.open(st, ts)?;
         }
         let Some(c) = self.cur.as_mut() else {
             return Ok(());
@@ -396,15 +388,20 @@ impl Dumper {
             let mut skip = [0u8; 28]; // the spool's own section header block
             f.read_exact(&mut skip)?;
             match &mut c.out {
-                Out::Plain(w) => {
-                    w.write_metadata(&md)?;
-                    io::copy(&mut f, w.inner_mut()?)?;
-                }
-                Out::Gz(w) => {
-                    w.write_metadata(&md)?;
-                    io::copy(&mut f, w.inner_mut()?)?;
-                }
+                Out::Plain(w) => w.write_metadata(&md)?,
+                Out::Gz(w) => w.write_metadata(&md)?,
             }
+            let refs = &c.refs;
+            let kept = c
+                .containers
+                .iter()
+                .filter(|(id, _)| refs.containers.contains(id))
+                .map(|(_, j)| j.as_slice());
+            write_containers(&mut c.out, kept, c.containers_ts)?;
+            match &mut c.out {
+                Out::Plain(w) => io::copy(&mut f, w.inner_mut()?)?,
+                Out::Gz(w) => io::copy(&mut f, w.inner_mut()?)?,
+            };
             let _ = std::fs::remove_file(path);
         }
         match c.out {
@@ -472,6 +469,62 @@ impl Sink for Dumper {
     fn finish(&mut self, st: &State) -> SinkResult {
         Dumper::finish(self, st).map_err(|e| self.err(e))
     }
+}
+
+/// The containers in the table, sorted by id: (short id, JSON payload).
+fn container_list(st: &State) -> Vec<(Vec<u8>, Vec<u8>)> {
+    let mut v: Vec<(Vec<u8>, Vec<u8>)> = st
+        .containers
+        .iter()
+        .map(|(id, c)| (id.clone(), c.to_json()))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Writes one `container` event per JSON payload, as sysdig's dumper
+/// writes its container list: no thread, no dump flags, not counted as
+/// events of the file. `CONTAINER_JSON_E` when the payload fits 16-bit
+/// lengths, else `CONTAINER_JSON_2_E` with 32-bit lengths (both readers
+/// take either).
+fn write_containers<'j>(
+    out: &mut Out,
+    jsons: impl Iterator<Item = &'j [u8]>,
+    ts: u64,
+) -> io::Result<()> {
+    for json in jsons {
+        let Some((body, large)) = container_body(json) else {
+            continue;
+        };
+        let code = if large {
+            sonde_event::codes::CONTAINER_JSON_2_E
+        } else {
+            sonde_event::codes::CONTAINER_JSON_E
+        };
+        if let Ok(e) = RawEvent::from_parts(ts, -1, code, 1, &body, large) {
+            match out {
+                Out::Plain(w) => w.write_event(&e, 0)?,
+                Out::Gz(w) => w.write_event(&e, 0)?,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The parameter block of a one-parameter event carrying `json` and its
+/// terminating NUL, and whether its length needs 32 bits.
+fn container_body(json: &[u8]) -> Option<(Vec<u8>, bool)> {
+    let n = json.len() + 1;
+    let mut body = Vec::with_capacity(n + 4);
+    let large = n > usize::from(u16::MAX);
+    if large {
+        body.extend_from_slice(&u32::try_from(n).ok()?.to_le_bytes());
+    } else {
+        body.extend_from_slice(&u16::try_from(n).ok()?.to_le_bytes());
+    }
+    body.extend_from_slice(json);
+    body.push(0);
+    Some((body, large))
 }
 
 /// The body of `ev` (a clone or execve exit) with its `cgroups` parameter

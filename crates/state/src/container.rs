@@ -231,7 +231,7 @@ fn rfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// (`{"container":{"id":…,"name":…,"image":…,"lookup_state":…}}`).
 /// Returns None when the text is not valid JSON.
 pub fn parse_container_json(s: &[u8]) -> Option<Container> {
-    let mut p = Json { s, i: 0 };
+    let mut p = Json { s, i: 0, depth: 0 };
     let mut c = Container {
         successful: true,
         ..Default::default()
@@ -390,7 +390,14 @@ pub fn parse_container_json(s: &[u8]) -> Option<Container> {
 struct Json<'a> {
     s: &'a [u8],
     i: usize,
+    /// How many values [`Json::skip`] is inside (bounded: a hostile
+    /// payload must not exhaust the stack).
+    depth: u32,
 }
+
+/// The deepest nesting a `container` payload may have (sysdig's own JSON
+/// has 4 levels).
+const MAX_DEPTH: u32 = 64;
 
 impl Json<'_> {
     fn peek(&self) -> Option<u8> {
@@ -488,8 +495,18 @@ impl Json<'_> {
         }
     }
 
-    /// Skips one value of any kind.
+    /// Skips one value of any kind (None past [`MAX_DEPTH`] levels).
     fn skip(&mut self) -> Option<()> {
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
+        self.depth += 1;
+        let r = self.skip_value();
+        self.depth -= 1;
+        r
+    }
+
+    fn skip_value(&mut self) -> Option<()> {
         self.ws();
         match self.peek()? {
             b'{' => self.object(&mut |p, _| p.skip()),
@@ -589,5 +606,54 @@ mod tests {
         // invalid UTF-8 comes back as the code point of the byte
         want.name = "w\"e\\b\n\u{ff}".as_bytes().to_vec();
         assert_eq!(back, want);
+    }
+
+    /// Hostile `container` events (what a capture file may carry): every
+    /// truncation and byte flip of a real payload, deep nesting, huge
+    /// labels, invalid UTF-8 and bad escapes never panic, and what parses
+    /// writes back as JSON that parses again.
+    #[test]
+    fn hostile_container_json_never_panics() {
+        let real = br#"{"container":{"Mounts":[{"Destination":"/b","Mode":"","Propagation":"rprivate","RW":true,"Source":"/a"}],"cpu_period":100000,"env":[],"id":"9dbcbd0c435f","image":"nginx:latest","imagedigest":"sha256:96fb","ip":"172.17.0.2","is_pod_sandbox":false,"labels":{"maintainer":"NGINX <d@n.com>"},"lookup_state":1,"name":"epic_cray","port_mappings":[],"privileged":true,"type":0}}"#;
+        let check = |b: &[u8]| {
+            if let Some(c) = parse_container_json(b) {
+                assert!(parse_container_json(&c.to_json()).is_some());
+            }
+        };
+        for n in 0..real.len() {
+            check(&real[..n]);
+        }
+        for i in 0..real.len() {
+            for v in [0u8, b'"', b'\\', b'{', b'[', b'}', 0xff, 0xc3] {
+                let mut b = real.to_vec();
+                b[i] = v;
+                check(&b);
+            }
+        }
+        // nesting deeper than any stack would take by recursion
+        for open in [&b"["[..], b"{\"a\":"] {
+            let mut b = br#"{"container":{"id":"x","labels":"#.to_vec();
+            for _ in 0..200_000 {
+                b.extend_from_slice(open);
+            }
+            check(&b);
+        }
+        // a 4 MiB label, invalid UTF-8, bad escapes
+        let big = format!(
+            r#"{{"container":{{"id":"x","name":"n","labels":{{"big":"{}"}}}}}}"#,
+            "a".repeat(4 << 20)
+        );
+        let c = parse_container_json(big.as_bytes()).unwrap();
+        assert_eq!(c.label(b"big").map(<[u8]>::len), Some(4 << 20));
+        check(big.as_bytes());
+        for bad in [
+            &b"{\"container\":{\"id\":\"\xff\xfe\",\"name\":\"\xc3\"}}"[..],
+            br#"{"container":{"id":"\uZZZZ"}}"#,
+            br#"{"container":{"id":"\ud800\u0041","name":"\"#,
+            br#"{"container":{"id":1e999999,"labels":{"k":[1,{"x":null}]}}}"#,
+            b"\xef\xbb\xbf{\"container\":{}}",
+        ] {
+            check(bad);
+        }
     }
 }

@@ -16,13 +16,20 @@ pub struct Referenced {
     pub tids: FxHashSet<i64>,
     /// (fd-table owner tid, fd)
     pub fds: FxHashSet<(i64, i64)>,
+    /// Short ids of the containers the written events' threads run in.
+    pub containers: FxHashSet<Vec<u8>>,
 }
 
 impl Referenced {
     /// Records what an event written for thread `tid` refers to: the
     /// thread, its process's main thread and ancestors (so names resolve),
-    /// and the fd it operated on.
+    /// the fd it operated on and the container it runs in.
     pub fn note(&mut self, st: &State, tid: i64) {
+        if let Some(t) = st.thread(tid) {
+            if !t.container_id.is_empty() && !self.containers.contains(&t.container_id) {
+                self.containers.insert(t.container_id.clone());
+            }
+        }
         let mut cur = tid;
         for _ in 0..64 {
             if !self.tids.insert(cur) {

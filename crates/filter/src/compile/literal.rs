@@ -24,7 +24,30 @@ fn parse_net(s: &str) -> Option<Net> {
         Some(p) => p.parse::<u8>().ok().filter(|&p| p <= max)?,
         None => max,
     };
-    Some(Net { addr, prefix })
+    Some(Net {
+        addr,
+        prefix,
+        v6_net: false,
+    })
+}
+
+/// Parses the value of a network field. An IPv6 address without a prefix
+/// length is what sysdig 0.29.3 takes as an IPv6 network (matched by its
+/// first 64 bits, see `Net::contains`). Networks with a prefix length
+/// (`10.0.0.0/8`, and as an extension `2607:f8b0::/32`, which sysdig
+/// refuses) and a plain IPv4 address (sysdig refuses it; here the /32
+/// network) are plain networks.
+fn parse_net_field(s: &str) -> Option<Net> {
+    if !s.contains('/') {
+        if let Ok(addr) = s.parse::<std::net::Ipv6Addr>() {
+            return Some(Net {
+                addr: IpAddr::V6(addr),
+                prefix: 128,
+                v6_net: true,
+            });
+        }
+    }
+    parse_net(s)
 }
 
 /// Decodes hexadecimal bytes (`bcontains 0a0b`).
@@ -111,10 +134,18 @@ pub(super) fn values(op: Op, ty: FieldType, lits: &[&Lit], text: &str) -> Result
                 })
                 .collect::<Result<_, _>>()?,
         ),
-        FieldType::IpAddr | FieldType::IpNet => Cmp::Ip(
+        FieldType::IpAddr => Cmp::Ip(
             op,
             lits.iter()
                 .map(|l| parse_net(l.text.trim()).ok_or_else(|| bad(l, "an IP address or network")))
+                .collect::<Result<_, _>>()?,
+        ),
+        FieldType::IpNet => Cmp::Ip(
+            op,
+            lits.iter()
+                .map(|l| {
+                    parse_net_field(l.text.trim()).ok_or_else(|| bad(l, "an IP address or network"))
+                })
                 .collect::<Result<_, _>>()?,
         ),
         FieldType::Dynamic => {
@@ -173,8 +204,31 @@ fn str_cmp(op: Op, lits: &[&Lit], text: &str) -> Result<Cmp, FilterError> {
 
 #[cfg(test)]
 mod tests {
-    use super::wrap_to_width;
+    use super::{parse_net_field, wrap_to_width};
     use sonde_fields::registry::FieldType;
+    use std::net::IpAddr;
+
+    #[test]
+    fn network_values_as_sysdig_takes_them() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let n = parse_net_field("127.0.0.0/8").unwrap();
+        assert!(n.contains(ip("127.1.2.3")) && !n.contains(ip("10.0.0.1")));
+        assert!(!n.contains(ip("::1")));
+        // an IPv6 network with a prefix length (an extension): as written
+        let n = parse_net_field("2607:f8b0::/32").unwrap();
+        assert!(n.contains(ip("2607:f8b0:1::1")) && !n.contains(ip("127.0.0.1")));
+        // without one (sysdig's form): matched on the first 64 bits ...
+        let n = parse_net_field("2607:f8b0:4004:802::").unwrap();
+        assert!(n.contains(ip("2607:f8b0:4004:802::2004")));
+        assert!(!n.contains(ip("2607:f8b0:4004:803::2004")));
+        // ... and on an IPv4 address its bytes are an IPv4 address and mask
+        assert!(parse_net_field("::1").unwrap().contains(ip("127.0.0.1")));
+        let n = parse_net_field("7f00:0:ff00::").unwrap();
+        assert!(n.contains(ip("127.9.9.9")) && !n.contains(ip("10.0.0.1")));
+        assert!(!parse_net_field("0:0:0:1::")
+            .unwrap()
+            .contains(ip("127.0.0.1")));
+    }
 
     #[test]
     fn literals_wrap_to_the_field_width() {

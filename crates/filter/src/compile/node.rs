@@ -96,11 +96,38 @@ pub(super) struct Leaf {
 pub(super) struct Net {
     pub(super) addr: IpAddr,
     pub(super) prefix: u8,
+    /// An IPv6 value of a network field (`fd.snet=2607:f8b0::`), which
+    /// sysdig 0.29.3 takes without a prefix length and matches its own way
+    /// (see [`Net::contains`]).
+    pub(super) v6_net: bool,
+}
+
+/// sysdig 0.29.3's match of an IPv6 network value `n` (16 bytes, no
+/// prefix): an IPv6 address is in it when their first 64 bits agree
+/// (libsinsp `ipv6addr::in_subnet`); an IPv4 address is compared with the
+/// value's bytes read as an IPv4 network (`ipv4net`: address = bytes 0..4,
+/// netmask = bytes 4..8, both in network order), which is what its
+/// comparison does with an IPv6 operand on an IPv4 fd. So `fd.snet=::1`
+/// selects every IPv4 socket.
+fn v6_net_contains(n: &[u8; 16], ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V6(a) => a.octets()[..8] == n[..8],
+        IpAddr::V4(a) => {
+            let a = a.octets();
+            (0..4).all(|i| a[i] & n[4 + i] == n[i] & n[4 + i])
+        }
+    }
 }
 
 impl Net {
-    /// Whether `ip` is in this network (never across address families).
+    /// Whether `ip` is in this network (never across address families,
+    /// except for an IPv6 network value, as sysdig 0.29.3 compares it).
     pub(super) fn contains(&self, ip: IpAddr) -> bool {
+        if self.v6_net {
+            if let IpAddr::V6(n) = self.addr {
+                return v6_net_contains(&n.octets(), ip);
+            }
+        }
         match (self.addr, ip) {
             (IpAddr::V4(n), IpAddr::V4(a)) => {
                 let m = if self.prefix == 0 {

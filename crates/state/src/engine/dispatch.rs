@@ -122,6 +122,16 @@ impl State {
         self.on_exit(ev);
     }
 
+    /// Whether the enter event `enter` of `tid` was seen just before its
+    /// exit and sysdig 0.29.3's table gives it no fd (no `EF_USES_FD`).
+    fn enter_without_fd(&self, tid: i64, enter: u16) -> bool {
+        self.threads
+            .get(&tid)
+            .is_some_and(|t| t.last_enter.valid && t.last_enter.code == enter)
+            && sonde_event::event_info(enter)
+                .is_some_and(|i| i.old_flags & sonde_event::flags::USES_FD == 0)
+    }
+
     /// An enter event: saved on its thread for the exit that follows.
     pub(super) fn on_enter(&mut self, ev: &RawEvent<'_>) {
         let code = ev.code;
@@ -180,7 +190,14 @@ impl State {
         if let Some(info) = ev.info() {
             if info.flags & sonde_event::flags::USES_FD != 0 {
                 let from_exit = info.fd_param.and_then(|i| ev.param_i64(i as usize));
-                let fd = from_exit.or_else(|| self.enter_i64(tid, enter, 0));
+                let fd = if self.enter_without_fd(tid, enter) {
+                    // sysdig 0.29.3 takes an exit's fd from its enter, and
+                    // an enter that has none (setsockopt, getsockopt)
+                    // leaves it at -1
+                    Some(-1)
+                } else {
+                    from_exit.or_else(|| self.enter_i64(tid, enter, 0))
+                };
                 if let Some(t) = self.threads.get_mut(&tid) {
                     t.last_fd = fd;
                 } else if fd.is_some() {

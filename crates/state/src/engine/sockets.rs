@@ -211,7 +211,11 @@ impl State {
                 f.patch_from_ifaces(ifaces);
             }
             AF_UNIX => {
+                // sysdig 0.29.3 names a unix socket after the whole tuple
+                // (`src->dst path`), as connect and accept do
                 f.apply_unix_tuple(tuple);
+                f.name.clear();
+                crate::sock::render_tuple(tuple, &mut f.name);
                 return;
             }
             _ => return,

@@ -224,3 +224,63 @@ fn a_container_hook_attributes_threads_and_drops_the_container_after_its_last() 
     assert!(st.containers.is_empty(), "dropped after its last thread");
     assert_eq!(*log.lock().unwrap(), ["new abc", "gone abc"]);
 }
+
+/// A unix tuple: family, source and destination pointers, path.
+fn unix_tuple(src: u64, dst: u64, path: &[u8]) -> Vec<u8> {
+    let mut t = vec![1u8]; // PPM_AF_UNIX
+    t.extend_from_slice(&src.to_le_bytes());
+    t.extend_from_slice(&dst.to_le_bytes());
+    t.extend_from_slice(path);
+    t.push(0);
+    t
+}
+
+#[test]
+fn a_unix_socket_is_named_after_the_tuple_of_a_send() {
+    let mut st = State::new();
+    let b = body(&[
+        &0i64.to_le_bytes(),
+        &11i64.to_le_bytes(),
+        &12i64.to_le_bytes(),
+        &0xffff_0000_0000_2d00u64.to_le_bytes(),
+        &0xffff_0000_0000_2880u64.to_le_bytes(),
+    ]);
+    st.process(&event(1, 7, c::SOCKET_SOCKETPAIR_X, &b, 5));
+    assert_eq!(st.fd(7, 11).unwrap().name, b"");
+    // sendto with the pair's tuple (no path): as sysdig 0.29.3, the fd is
+    // named `src->dst ` for good, not after the empty path
+    let t = unix_tuple(0xffff_0000_0000_2880, 0xffff_0000_0000_2d00, b"");
+    let b = body(&[&11i64.to_le_bytes(), &1u32.to_le_bytes(), &t]);
+    st.process(&event(2, 7, c::SOCKET_SENDTO_E, &b, 3));
+    let b = body(&[&1i64.to_le_bytes(), b"u"]);
+    st.process(&event(3, 7, c::SOCKET_SENDTO_X, &b, 2));
+    assert_eq!(
+        st.fd(7, 11).unwrap().name,
+        b"ffff000000002880->ffff000000002d00 "
+    );
+}
+
+#[test]
+fn an_exit_whose_enter_has_no_fd_has_fd_minus_one() {
+    let mut st = State::new();
+    let sockopt = |fd: i64| {
+        body(&[
+            &0i64.to_le_bytes(),
+            &fd.to_le_bytes(),
+            &[1u8],
+            &[2u8],
+            &[0u8, 0, 0, 0, 0],
+            &4u32.to_le_bytes(),
+        ])
+    };
+    // setsockopt's enter carries no fd in sysdig 0.29.3's table: the
+    // exit's fd is -1 there, whatever the exit says
+    st.process(&event(1, 7, c::SOCKET_SETSOCKOPT_E, &[], 0));
+    let b = sockopt(3);
+    st.process(&event(2, 7, c::SOCKET_SETSOCKOPT_X, &b, 6));
+    assert_eq!(st.thread(7).unwrap().last_fd, Some(-1));
+    // an exit alone (its enter dropped or not captured) keeps its own fd
+    let b = sockopt(4);
+    st.process(&event(3, 7, c::SOCKET_SETSOCKOPT_X, &b, 6));
+    assert_eq!(st.thread(7).unwrap().last_fd, Some(4));
+}
