@@ -5,7 +5,7 @@
 //! row per event, and the sorted [`Sample`] a sample boundary produces.
 //! This is csysdig's table semantics; it knows nothing of drawing.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use sonde_fields::Ctx;
 
@@ -90,15 +90,24 @@ pub struct Table {
     index: HashMap<Box<[u8]>, usize>,
     rows: Vec<Row>,
     scratch: Vec<Option<Cell>>,
+    kbuf: Vec<u8>,
     /// Value column to sort by at first (0-based), ascending or not.
     sort: (usize, bool),
 }
 
 fn key_bytes(v: &Val) -> Box<[u8]> {
+    let mut b = Vec::new();
+    key_into(v, &mut b);
+    b.into_boxed_slice()
+}
+
+/// The bytes a key hashes as.
+fn key_into(v: &Val, out: &mut Vec<u8>) {
+    out.clear();
     match v {
-        Val::I(i) => i.to_le_bytes().into(),
-        Val::D(d) => d.to_le_bytes().into(),
-        Val::T(t) => t.clone(),
+        Val::I(i) => out.extend_from_slice(&i.to_le_bytes()),
+        Val::D(d) => out.extend_from_slice(&d.to_le_bytes()),
+        Val::T(t) => out.extend_from_slice(t),
     }
 }
 
@@ -141,9 +150,10 @@ impl Table {
             cols,
             use_defaults: view.use_defaults,
             groupby,
-            index: HashMap::new(),
+            index: HashMap::default(),
             rows: Vec::new(),
             scratch: Vec::new(),
+            kbuf: Vec::new(),
             sort: (0, false),
         };
         let sc = view.sorting_col().saturating_sub(1);
@@ -177,35 +187,86 @@ impl Table {
 
     /// Adds one event (already accepted by the view's filter).
     pub fn process(&mut self, ctx: &Ctx<'_, '_>) {
-        self.scratch.clear();
-        for c in &mut self.cols {
+        let defaults = self.use_defaults;
+        let extract = |c: &mut Col| -> Option<Cell> {
             match c.ex.extract(ctx) {
-                Some(v) => self.scratch.push(Some(Cell { v, cnt: 1 })),
-                None if self.use_defaults && c.ex.ty.def => self.scratch.push(Some(Cell {
+                Some(v) => Some(Cell { v, cnt: 1 }),
+                None if defaults && c.ex.ty.def => Some(Cell {
                     v: c.ex.ty.zero(),
                     cnt: 0,
-                })),
+                }),
+                None => None,
+            }
+        };
+        let Some(key) = extract(&mut self.cols[0]) else {
+            return;
+        };
+        key_into(&key.v, &mut self.kbuf);
+        let existing = match self.list {
+            true => None,
+            false => self.index.get(&self.kbuf[..]).copied(),
+        };
+        self.scratch.clear();
+        for c in &mut self.cols[1..] {
+            // a row's kept first value needs no extraction, unless a
+            // missing value would drop the event
+            if existing.is_some() && c.ag == Aggregation::None && c.ex.ty.def {
+                self.scratch.push(None);
+                continue;
+            }
+            // text kept as its last value: copied only when it changed
+            if let (Some(i), Aggregation::Max, crate::cell::Kind::Text) =
+                (existing, c.ag, c.ex.ty.kind)
+            {
+                let j = self.scratch.len();
+                if let Val::T(cur) = &self.rows[i].vals[j].v {
+                    if c.ex.text_equals(ctx, cur) == Some(true) {
+                        self.scratch.push(None);
+                        continue;
+                    }
+                }
+            }
+            match extract(c) {
+                Some(cell) => self.scratch.push(Some(cell)),
                 None => return,
             }
         }
-        let mut cells = self.scratch.drain(..).map(|c| {
-            c.unwrap_or(Cell {
-                v: Val::I(0),
-                cnt: 0,
-            })
-        });
-        let Some(key) = cells.next() else { return };
-        if self.list {
-            let vals = cells.map(|c| Cell { cnt: 1, ..c }).collect();
-            self.rows.push(Row { key, vals });
-            return;
+        match existing {
+            Some(i) => {
+                let row = &mut self.rows[i];
+                for (j, cell) in self.scratch.iter().enumerate() {
+                    let c = &self.cols[j + 1];
+                    if let (Some(cell), true) = (cell, c.ag != Aggregation::None) {
+                        row.vals[j].add(c.ex.ty.kind, c.ag, cell);
+                    }
+                }
+            }
+            None => {
+                let list = self.list;
+                let vals = self
+                    .scratch
+                    .drain(..)
+                    .map(|c| {
+                        let c = c.unwrap_or(Cell {
+                            v: Val::I(0),
+                            cnt: 0,
+                        });
+                        match list {
+                            true => Cell { cnt: 1, ..c },
+                            false => c,
+                        }
+                    })
+                    .collect();
+                if !list {
+                    self.index
+                        .insert(self.kbuf.clone().into_boxed_slice(), self.rows.len());
+                }
+                self.rows.push(Row {
+                    key: Cell { cnt: 1, ..key },
+                    vals,
+                });
+            }
         }
-        let vals: Vec<Cell> = cells.collect();
-        let kinds: Vec<_> = self.cols[1..]
-            .iter()
-            .map(|c| (c.ex.ty.kind, c.ag))
-            .collect();
-        add_row(&mut self.index, &mut self.rows, key, vals, &kinds);
     }
 
     /// Ends a sample: merges by the group-by key, sorts, and starts the
@@ -220,7 +281,7 @@ impl Table {
         };
         let rows = match (&self.groupby, self.list) {
             (Some(g), false) => {
-                let mut index = HashMap::new();
+                let mut index = HashMap::default();
                 let mut out = Vec::new();
                 let kinds: Vec<_> = g[1..]
                     .iter()

@@ -179,6 +179,21 @@ impl Extractor {
         })
     }
 
+    /// For a text field, whether this event's value equals `cur` (no
+    /// value: None); the caller replaces its copy only when it differs.
+    pub fn text_equals(&mut self, ctx: &Ctx<'_, '_>, cur: &[u8]) -> Option<bool> {
+        match &self.src {
+            Src::Std(f) if self.ty.kind == Kind::Text => {
+                self.buf.clear();
+                if !ctx.extract(f, &mut self.buf) {
+                    return None;
+                }
+                Some(self.buf == cur)
+            }
+            _ => None,
+        }
+    }
+
     /// The value for this event, None when the field has none.
     pub fn extract(&mut self, ctx: &Ctx<'_, '_>) -> Option<Val> {
         let ev = ctx.ev;
