@@ -117,6 +117,9 @@ impl<'p> ViewSink<'p> {
         let sample = if self.next_flush != 0 && !paused {
             self.table_pass(st, ts);
             Some(self.table.take_sample(self.time_delta()))
+        } else if self.next_flush == 0 && self.table.is_list() {
+            // a list keeps its rows: csysdig prints them at the first flush too
+            Some(self.table.take_sample(self.time_delta()))
         } else if self.next_flush == 0 {
             Some(Sample {
                 types: self.table.value_types(),

@@ -163,6 +163,11 @@ impl Table {
         Ok(t)
     }
 
+    /// Whether this is a list view (one row per event, kept).
+    pub fn is_list(&self) -> bool {
+        self.list
+    }
+
     /// Whether rows are merged by a group-by key.
     pub fn groups(&self) -> bool {
         self.groupby.is_some()
