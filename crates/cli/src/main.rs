@@ -8,6 +8,7 @@ mod listing;
 mod options;
 mod pipeline;
 mod signals;
+mod top;
 
 use std::process::ExitCode;
 
@@ -26,6 +27,14 @@ impl std::fmt::Display for UsageError {
 impl std::error::Error for UsageError {}
 
 fn main() -> ExitCode {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if argv.get(1).is_some_and(|a| a == "top") {
+        let stop = sonde_engine::StopHandle::new();
+        signals::install(stop.clone());
+        let mut rest = vec![std::ffi::OsString::from("sonde top")];
+        rest.extend(argv.into_iter().skip(2));
+        return top::main(rest, stop);
+    }
     let (argv, chisels) = match chisels::extract(std::env::args_os().collect()) {
         Ok(x) => x,
         Err(e) => {

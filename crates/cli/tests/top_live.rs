@@ -1,0 +1,204 @@
+//! `sonde top` live: the Files view finds a file a workload writes, with
+//! its bytes; the Containers view lists a running podman container by
+//! name. Needs root, BPF, and for the second test podman, crun and
+//! busybox (with this host kind's workarounds, as `live_containers.rs`);
+//! otherwise it says why and passes, except under `CI=true`.
+#![cfg(feature = "live")]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The tests run one at a time: two captures at once would slow both.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn which(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+}
+
+fn ready(name: &str, tools: &[&str]) -> bool {
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    // SAFETY: no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(!ci, "{name}: needs root under CI");
+        eprintln!("{name}: skipped: needs root");
+        return false;
+    }
+    if let Err(e) = sonde_probe::check_support() {
+        assert!(!ci, "{name}: {e}");
+        eprintln!("{name}: skipped: {e}");
+        return false;
+    }
+    let missing: Vec<&&str> = tools.iter().filter(|t| which(t).is_none()).collect();
+    if !missing.is_empty() {
+        assert!(!ci, "{name}: missing {missing:?} under CI");
+        eprintln!("{name}: skipped: missing {missing:?}");
+        return false;
+    }
+    true
+}
+
+/// A running `sonde top --raw`: its output lines as they come.
+struct Top {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Top {
+    fn start(args: &[&str]) -> Top {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+            .arg("top")
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let out = child.stdout.take().unwrap();
+        let l = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                l.lock().unwrap().push(line);
+            }
+        });
+        Top { child, lines }
+    }
+
+    /// Waits until a line satisfies `ok`; fails with the output.
+    fn wait(&self, what: &str, secs: u64, ok: impl Fn(&[String]) -> bool) {
+        let t0 = Instant::now();
+        loop {
+            {
+                let l = self.lines.lock().unwrap();
+                if ok(&l) {
+                    return;
+                }
+                if t0.elapsed() > Duration::from_secs(secs) {
+                    let tail: Vec<&String> = l.iter().rev().take(40).collect();
+                    panic!("timed out waiting for {what}; last lines: {tail:#?}");
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Top {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn live_files_view_shows_a_written_file_with_its_bytes() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready("live_files_view", &[]) {
+        return;
+    }
+    let path = std::env::temp_dir().join(format!("sonde-top-live-{}.dat", std::process::id()));
+    let p = path.to_str().unwrap().to_string();
+    let filter = format!("fd.name contains {p}");
+    let top = Top::start(&["--raw", "-v", "files", "-d", "500", &filter]);
+    // the capture runs once samples come (the first is always empty)
+    top.wait("samples", 30, |l| samples(l) >= 2);
+    std::fs::write(&path, vec![b'x'; 1000]).unwrap();
+    let want = p.clone();
+    top.wait("the written file", 20, move |l| {
+        l.iter().any(|r| r.trim_end().ends_with(&want))
+    });
+    let lines = top.lines.lock().unwrap().clone();
+    let row = lines
+        .iter()
+        .find(|r| r.trim_end().ends_with(&p))
+        .unwrap()
+        .clone();
+    // BYTES IN, BYTES OUT, OPS, OPENS, ERRORS, FILENAME
+    let f: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(f.len(), 6, "{row}");
+    assert_eq!(f[0], "0", "bytes read: {row}");
+    assert_eq!(f[1], "1000", "bytes written: {row}");
+    assert!(
+        f[2].parse::<u64>().unwrap() >= 2,
+        "open, write, close: {row}"
+    );
+    assert_eq!(f[4], "0", "errors: {row}");
+    drop(top);
+    let _ = std::fs::remove_file(&path);
+}
+
+/// How many samples the lines hold.
+fn samples(l: &[String]) -> usize {
+    l.iter()
+        .filter(|x| x.as_str() == "----------------------")
+        .count()
+}
+
+fn rootfs(dir: &Path) -> PathBuf {
+    let root = dir.join("rootfs");
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(which("busybox").unwrap(), bin.join("busybox")).unwrap();
+    for a in ["sh", "sleep", "cat", "true"] {
+        std::os::unix::fs::symlink("busybox", bin.join(a)).unwrap();
+    }
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    root
+}
+
+#[test]
+fn live_containers_view_lists_a_podman_container_by_name() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready(
+        "live_containers_view",
+        &["podman", "crun", "busybox", "unshare"],
+    ) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("sonde-top-ctr-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = rootfs(&dir);
+    let name = format!("sonde-top-ctr-{}", std::process::id());
+    let top = Top::start(&["--raw", "-v", "containers", "-d", "500"]);
+    top.wait("samples", 30, |l| samples(l) >= 2);
+    // a container that reads a file every 100 ms for 6 s
+    let script = format!(
+        "umount /sys/fs/cgroup/unified 2>/dev/null; podman run --rm --network=none \
+         --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --name {name} --rootfs {} \
+         /bin/sh -c 'i=0; while [ $i -lt 60 ]; do cat /etc/hostname >/dev/null 2>&1; sleep 0.1; i=$((i+1)); done'",
+        root.display()
+    );
+    let mut ctr = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let want = name.clone();
+    top.wait("the container's row", 40, move |l| {
+        l.iter()
+            .any(|r| r.trim_end().ends_with(&format!(" {want}")))
+    });
+    let lines = top.lines.lock().unwrap().clone();
+    let row = lines
+        .iter()
+        .find(|r| r.trim_end().ends_with(&format!(" {name}")))
+        .unwrap();
+    // ... ID NAME: the container's 12-digit id before its name
+    let f: Vec<&str> = row.split_whitespace().collect();
+    let id = f[f.len() - 2];
+    assert_eq!(id.len(), 12, "{row}");
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{row}");
+    let _ = ctr.wait();
+    drop(top);
+    let _ = std::fs::remove_dir_all(&dir);
+}

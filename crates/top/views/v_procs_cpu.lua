@@ -1,0 +1,33 @@
+-- sonde top view (csysdig view_info format). Written for sonde.
+view_info = {
+	id = "procs_cpu",
+	name = "Processes CPU",
+	description = "CPU use of each process split into user and system time, with its system call rate.",
+	tags = {"Default", "wsysdig"},
+	view_type = "table",
+	filter = "evt.type!=switch",
+	applies_to = {"", "container.id", "fd.name", "fd.containername", "fd.sport", "fd.sproto", "evt.type", "fd.directory", "fd.containerdirectory", "fd.type", "k8s.pod.id", "k8s.rc.id", "k8s.rs.id", "k8s.svc.id", "k8s.ns.id"},
+	is_root = true,
+	drilldown_target = "threads",
+	use_defaults = true,
+	columns = {
+		{ name = "NA", field = "thread.tid", is_key = true },
+		{ name = "NA", field = "proc.pid", is_groupby_key = true },
+		{ name = "PID", field = "proc.pid", colsize = 8 },
+		{ name = "VPID", field = "proc.vpid", colsize = 8, tags = {"containers"} },
+		{ name = "TOT", field = "thread.cpu", description = "Total CPU.", colsize = 8, is_sorting = true, aggregation = "AVG", groupby_aggregation = "SUM" },
+		{ name = "USER", field = "thread.cpu.user", description = "User CPU.", colsize = 8, aggregation = "AVG", groupby_aggregation = "SUM" },
+		{ name = "SYS", field = "thread.cpu.system", description = "System CPU.", colsize = 8, aggregation = "AVG", groupby_aggregation = "SUM" },
+		{ name = "SYSCALLS", field = "evt.count", description = "System calls per second.", colsize = 9, aggregation = "TIME_AVG", groupby_aggregation = "SUM" },
+		{ name = "CONTAINER", field = "container.name", colsize = 20, tags = {"containers"} },
+		{ name = "Command", field = "proc.exeline", colsize = 0, aggregation = "MAX" },
+	},
+	actions = {
+		{ hotkey = "9", command = "kill -9 %proc.pid", description = "kill -9", ask_confirmation = true, wait_finish = false },
+		{ hotkey = "c", command = "gcore %proc.pid", description = "generate core" },
+		{ hotkey = "g", command = "gdb -p %proc.pid", description = "gdb attach", wait_finish = false },
+		{ hotkey = "k", command = "kill %proc.pid", description = "kill", ask_confirmation = true, wait_finish = false },
+		{ hotkey = "l", command = "ltrace -p %proc.pid", description = "ltrace" },
+		{ hotkey = "s", command = "gdb -p %proc.pid --batch --quiet -ex \"thread apply all bt full\" -ex \"quit\"", description = "print stack" },
+	},
+}

@@ -1,0 +1,30 @@
+-- sonde top view (csysdig view_info format). Written for sonde.
+view_info = {
+	id = "procs_errors",
+	name = "Processes Errors",
+	description = "Failed system calls of each process, counted by kind: file, network, memory, other.",
+	tags = {"Default", "wsysdig"},
+	view_type = "table",
+	filter = "evt.type!=switch",
+	applies_to = {"", "container.id", "fd.name", "fd.containername", "fd.sport", "fd.sproto", "evt.type", "fd.directory", "fd.containerdirectory", "k8s.pod.id", "k8s.rc.id", "k8s.rs.id", "k8s.svc.id", "k8s.ns.id"},
+	drilldown_target = "errors",
+	use_defaults = true,
+	columns = {
+		{ name = "NA", field = "proc.pid", is_key = true },
+		{ name = "FILE", field = "evt.count.error.file", description = "File errors.", colsize = 8, aggregation = "SUM" },
+		{ name = "NET", field = "evt.count.error.net", description = "Network errors.", colsize = 8, aggregation = "SUM" },
+		{ name = "MEMORY", field = "evt.count.error.memory", description = "Memory errors.", colsize = 8, aggregation = "SUM" },
+		{ name = "OTHER", field = "evt.count.error.other", description = "Other errors.", colsize = 8, aggregation = "SUM" },
+		{ name = "PID", field = "proc.pid", colsize = 8 },
+		{ name = "Container", field = "container.name", colsize = 20, tags = {"containers"} },
+		{ name = "Command", field = "proc.exeline", colsize = 0, aggregation = "MAX" },
+	},
+	actions = {
+		{ hotkey = "9", command = "kill -9 %proc.pid", description = "kill -9", ask_confirmation = true, wait_finish = false },
+		{ hotkey = "c", command = "gcore %proc.pid", description = "generate core" },
+		{ hotkey = "g", command = "gdb -p %proc.pid", description = "gdb attach", wait_finish = false },
+		{ hotkey = "k", command = "kill %proc.pid", description = "kill", ask_confirmation = true, wait_finish = false },
+		{ hotkey = "l", command = "ltrace -p %proc.pid", description = "ltrace" },
+		{ hotkey = "s", command = "gdb -p %proc.pid --batch --quiet -ex \"thread apply all bt full\" -ex \"quit\"", description = "print stack" },
+	},
+}

@@ -1,0 +1,31 @@
+-- sonde top view (csysdig view_info format). Written for sonde.
+view_info = {
+	id = "procs_fd_usage",
+	name = "Processes FD Usage",
+	description = "Open file descriptors of each process against its limit.",
+	tags = {"Default"},
+	view_type = "table",
+	filter = "evt.type!=switch",
+	applies_to = {"", "container.id", "fd.name", "fd.containername", "fd.sport", "fd.sproto", "evt.type", "fd.directory", "fd.containerdirectory", "fd.type", "k8s.pod.id", "k8s.rc.id", "k8s.rs.id", "k8s.svc.id", "k8s.ns.id"},
+	is_root = true,
+	drilldown_target = "io_by_type",
+	use_defaults = true,
+	columns = {
+		{ name = "NA", field = "proc.pid", is_key = true },
+		{ name = "PID", field = "proc.pid", colsize = 8 },
+		{ name = "VPID", field = "proc.vpid", colsize = 8, tags = {"containers"} },
+		{ name = "OPEN", field = "proc.fdopencount", description = "Open fds.", colsize = 8, is_sorting = true, aggregation = "MAX" },
+		{ name = "MAX", field = "proc.fdlimit", description = "The fd limit.", colsize = 8, aggregation = "MAX" },
+		{ name = "PCT", field = "proc.fdusage", description = "Open fds in percent of the limit.", colsize = 8, aggregation = "MAX" },
+		{ name = "Container", field = "container.name", colsize = 20, tags = {"containers"} },
+		{ name = "Command", field = "proc.exeline", colsize = 0, aggregation = "MAX" },
+	},
+	actions = {
+		{ hotkey = "9", command = "kill -9 %proc.pid", description = "kill -9", ask_confirmation = true, wait_finish = false },
+		{ hotkey = "c", command = "gcore %proc.pid", description = "generate core" },
+		{ hotkey = "g", command = "gdb -p %proc.pid", description = "gdb attach", wait_finish = false },
+		{ hotkey = "k", command = "kill %proc.pid", description = "kill", ask_confirmation = true, wait_finish = false },
+		{ hotkey = "l", command = "ltrace -p %proc.pid", description = "ltrace" },
+		{ hotkey = "s", command = "gdb -p %proc.pid --batch --quiet -ex \"thread apply all bt full\" -ex \"quit\"", description = "print stack" },
+	},
+}
