@@ -72,10 +72,11 @@ impl LastEventTypes {
             return f.matches(ctx);
         };
         let enter = info.dir == Direction::Enter;
-        if enter {
+        let any = !self.cleared.is_empty();
+        if enter && any {
             self.cleared.remove(&ev.tid);
         }
-        let no_fd = !enter && self.cleared.contains(&ev.tid);
+        let no_fd = !enter && any && self.cleared.contains(&ev.tid);
         let pass = f.matches_with(ctx, no_fd);
         if !pass {
             self.note_rejected(ev);
