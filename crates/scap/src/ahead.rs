@@ -99,6 +99,30 @@ impl DecodeAhead {
         self.compressed
     }
 
+    /// The next block when it is an event of the current batch (the
+    /// common case, without the [`Block`] around it); None when the next
+    /// block is anything else or the batch is used up: then
+    /// [`DecodeAhead::next_block`] gives it.
+    #[inline]
+    pub fn next_event(&mut self) -> Option<RawEvent<'_>> {
+        let e = self.cur.events.get(self.next)?;
+        if self
+            .cur
+            .others
+            .get(self.next_other)
+            .is_some_and(|(at, _)| *at == self.next)
+        {
+            return None;
+        }
+        let body = self.cur.bytes.get(e.start as usize..e.end as usize)?;
+        // checked on the helper thread already
+        let mut ev = RawEvent::from_parts(e.ts, e.tid, e.code, e.nparams, body, e.large).ok()?;
+        ev.cpu = e.cpu;
+        ev.dump_flags = e.dump_flags;
+        self.next += 1;
+        Some(ev)
+    }
+
     /// The next block, `Ok(None)` at a clean end of file. After an error
     /// the reader should not be used again.
     pub fn next_block(&mut self) -> Result<Option<Block<'_>>, Error> {

@@ -568,12 +568,16 @@ pub fn v1_event_to_v2(body: &[u8], bt: u32, out: &mut Vec<u8>) -> Option<u32> {
     }
     let rest = &e[HEADER_LEN_V1..len];
     let n = RawEvent::infer_nparams(rest, info.params.len().max(info.old_params.len()))?;
+    // the block prefix, ts and tid, the new length, code and count, the rest
+    let head = pre + 16;
     out.clear();
-    out.extend_from_slice(&body[..pre]);
-    out.extend_from_slice(&e[0..16]);
-    out.extend_from_slice(&((len + 4) as u32).to_le_bytes());
-    out.extend_from_slice(&code.to_le_bytes());
-    out.extend_from_slice(&n.to_le_bytes());
+    out.reserve(head + 10 + rest.len());
+    out.extend_from_slice(&body[..head]);
+    let mut mid = [0u8; 10];
+    mid[0..4].copy_from_slice(&((len + 4) as u32).to_le_bytes());
+    mid[4..6].copy_from_slice(&code.to_le_bytes());
+    mid[6..10].copy_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(&mid);
     out.extend_from_slice(rest);
     Some(new_bt)
 }
