@@ -162,7 +162,7 @@ pub(super) struct StrCmp {
     /// The compiled pattern of `regex`, anchored at both ends.
     pub(super) regex: Option<regex_lite::Regex>,
     /// The compiled substring searcher of `contains`/`bcontains`.
-    pub(super) finder: Option<memchr::memmem::Finder<'static>>,
+    pub(super) finder: Option<Box<memchr::memmem::Finder<'static>>>,
 }
 
 impl StrCmp {
@@ -174,9 +174,9 @@ impl StrCmp {
         regex: Option<regex_lite::Regex>,
     ) -> StrCmp {
         let finder = match (op, vals.first()) {
-            (Op::Contains | Op::BContains, Some(v)) => {
-                Some(memchr::memmem::Finder::new(v.as_slice()).into_owned())
-            }
+            (Op::Contains | Op::BContains, Some(v)) => Some(Box::new(
+                memchr::memmem::Finder::new(v.as_slice()).into_owned(),
+            )),
             _ => None,
         };
         StrCmp {
