@@ -76,6 +76,15 @@ impl Engine<'_> {
                     return Ok(end);
                 }
             }
+            // the common case first: an event of the batch at hand
+            if let Source::Decoded(d) = source {
+                if let Some(ev) = d.next_event() {
+                    if let Some(end) = self.step(&mut run, &ev, false, report)? {
+                        return Ok(end);
+                    }
+                    continue;
+                }
+            }
             let next = source.next_block();
             let ev = match next {
                 Ok(Some(Block::Event(ev))) => {

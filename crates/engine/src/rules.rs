@@ -62,6 +62,9 @@ pub fn modifies_state(ev: &RawEvent<'_>) -> bool {
 #[derive(Default)]
 pub struct LastEventTypes {
     cleared: HashSet<i64>,
+    /// The thread of the last query or change and whether it is in
+    /// `cleared`: runs of events of one thread skip the hash lookups.
+    last: Option<(i64, bool)>,
 }
 
 impl LastEventTypes {
@@ -73,9 +76,9 @@ impl LastEventTypes {
         };
         let enter = info.dir == Direction::Enter;
         if enter {
-            self.cleared.remove(&ev.tid);
+            self.set(ev.tid, false);
         }
-        let no_fd = !enter && self.cleared.contains(&ev.tid);
+        let no_fd = !enter && self.is_cleared(ev.tid);
         let pass = f.matches_with(ctx, no_fd);
         if !pass {
             self.note_rejected(ev);
@@ -91,8 +94,35 @@ impl LastEventTypes {
         if fl & (flags::MODIFIES_STATE | flags::SKIPPARSERESET) == 0
             && ev.code != sonde_event::codes::SCHEDSWITCH_6_E
         {
-            self.cleared.insert(ev.tid);
+            self.set(ev.tid, true);
         }
+    }
+
+    /// Whether `tid` lost its enter event.
+    #[inline]
+    fn is_cleared(&mut self, tid: i64) -> bool {
+        match self.last {
+            Some((t, c)) if t == tid => c,
+            _ => {
+                let c = !self.cleared.is_empty() && self.cleared.contains(&tid);
+                self.last = Some((tid, c));
+                c
+            }
+        }
+    }
+
+    /// Records whether `tid` lost its enter event.
+    #[inline]
+    fn set(&mut self, tid: i64, cleared: bool) {
+        if self.last == Some((tid, cleared)) {
+            return;
+        }
+        if cleared {
+            self.cleared.insert(tid);
+        } else if !self.cleared.is_empty() {
+            self.cleared.remove(&tid);
+        }
+        self.last = Some((tid, cleared));
     }
 }
 

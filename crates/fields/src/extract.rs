@@ -228,6 +228,35 @@ impl Ctx<'_, '_> {
     }
 }
 
+impl<'a> Ctx<'a, '_> {
+    /// The text of `f` borrowed from the tables, without a copy, for the
+    /// fields whose text is a string the state holds as it is
+    /// (`proc.name`, and `fd.name` of an fd in the table): `Some(Some(t))`
+    /// is what [`Ctx::extract`] would append, `Some(None)` means the
+    /// field has no value for the event. `None`: not such a field here,
+    /// use [`Ctx::extract_value`].
+    #[inline]
+    pub fn borrowed_text(&self, f: &Field) -> Option<Option<&'a [u8]>> {
+        match f {
+            Field::ProcName => Some(self.thread().map(|t| t.comm.as_slice())),
+            Field::FdName => {
+                let Some((_, _, fd)) = self.event_fd_entry() else {
+                    return Some(None);
+                };
+                let fd = fd?;
+                // a failed connect names its fd after the attempted tuple
+                if self.ev.code == sonde_event::codes::SOCKET_CONNECT_X
+                    && self.ev.param_i64(0).unwrap_or(0) < 0
+                {
+                    return None;
+                }
+                Some(Some(fd.name.as_slice()))
+            }
+            _ => None,
+        }
+    }
+}
+
 impl Ctx<'_, '_> {
     /// Extracts `f` as a typed value. Strings are written to `buf` and
     /// borrowed from it. Returns None when the field has no value for this

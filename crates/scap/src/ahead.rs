@@ -37,16 +37,13 @@ struct EventItem {
     end: u32,
 }
 
-enum Item {
-    Event(EventItem),
-    /// Any other block: these own their data.
-    Other(Block<'static>),
-}
-
 #[derive(Default)]
 struct Batch {
     bytes: Vec<u8>,
-    items: Vec<Item>,
+    events: Vec<EventItem>,
+    /// Any other block (these own their data), after how many of the
+    /// batch's events it comes.
+    others: Vec<(usize, Block<'static>)>,
     /// How the stream ended after these items: `Some(Ok)` at a clean end.
     end: Option<Result<(), Error>>,
 }
@@ -58,7 +55,9 @@ pub struct DecodeAhead {
     /// Emptied batches go back to the helper, which reuses their buffers.
     recycle: SyncSender<Batch>,
     cur: Batch,
+    /// The next event and the next other block of `cur`.
     next: usize,
+    next_other: usize,
     section: SectionHeader,
     compressed: bool,
     finished: bool,
@@ -79,6 +78,7 @@ impl DecodeAhead {
             recycle,
             cur: Batch::default(),
             next: 0,
+            next_other: 0,
             section,
             compressed,
             finished: false,
@@ -99,10 +99,48 @@ impl DecodeAhead {
         self.compressed
     }
 
+    /// The next block when it is an event of the current batch (the
+    /// common case, without the [`Block`] around it); None when the next
+    /// block is anything else or the batch is used up: then
+    /// [`DecodeAhead::next_block`] gives it.
+    #[inline]
+    pub fn next_event(&mut self) -> Option<RawEvent<'_>> {
+        let e = self.cur.events.get(self.next)?;
+        if self
+            .cur
+            .others
+            .get(self.next_other)
+            .is_some_and(|(at, _)| *at == self.next)
+        {
+            return None;
+        }
+        let body = self.cur.bytes.get(e.start as usize..e.end as usize)?;
+        // checked on the helper thread already
+        let mut ev = RawEvent::from_parts(e.ts, e.tid, e.code, e.nparams, body, e.large).ok()?;
+        ev.cpu = e.cpu;
+        ev.dump_flags = e.dump_flags;
+        self.next += 1;
+        Some(ev)
+    }
+
     /// The next block, `Ok(None)` at a clean end of file. After an error
     /// the reader should not be used again.
     pub fn next_block(&mut self) -> Result<Option<Block<'_>>, Error> {
-        while self.next >= self.cur.items.len() {
+        loop {
+            if let Some((at, _)) = self.cur.others.get(self.next_other) {
+                if *at == self.next {
+                    let i = self.next_other;
+                    self.next_other += 1;
+                    let b = std::mem::replace(
+                        &mut self.cur.others[i].1,
+                        Block::Skipped { block_type: 0 },
+                    );
+                    return Ok(Some(b));
+                }
+            }
+            if self.next < self.cur.events.len() {
+                break;
+            }
             if let Some(end) = self.cur.end.take() {
                 self.finished = true;
                 return end.map(|()| None);
@@ -121,21 +159,17 @@ impl DecodeAhead {
             let old = std::mem::replace(&mut self.cur, b);
             let _ = self.recycle.try_send(old);
             self.next = 0;
+            self.next_other = 0;
         }
-        let i = self.next;
+        let e = &self.cur.events[self.next];
         self.next += 1;
-        Ok(Some(match &mut self.cur.items[i] {
-            Item::Event(e) => {
-                let body = &self.cur.bytes[e.start as usize..e.end as usize];
-                // checked on the helper thread already: this cannot fail
-                let mut ev = RawEvent::from_parts(e.ts, e.tid, e.code, e.nparams, body, e.large)
-                    .map_err(|x| Error::new(0, ErrorKind::Corrupt(x.to_string())))?;
-                ev.cpu = e.cpu;
-                ev.dump_flags = e.dump_flags;
-                Block::Event(ev)
-            }
-            Item::Other(b) => std::mem::replace(b, Block::Skipped { block_type: 0 }),
-        }))
+        let body = &self.cur.bytes[e.start as usize..e.end as usize];
+        // checked on the helper thread already: this cannot fail
+        let mut ev = RawEvent::from_parts(e.ts, e.tid, e.code, e.nparams, body, e.large)
+            .map_err(|x| Error::new(0, ErrorKind::Corrupt(x.to_string())))?;
+        ev.cpu = e.cpu;
+        ev.dump_flags = e.dump_flags;
+        Ok(Some(Block::Event(ev)))
     }
 }
 
@@ -144,9 +178,25 @@ fn decode_loop(mut r: FileReader, tx: SyncSender<Batch>, recycled: Receiver<Batc
     loop {
         let mut b = recycled.try_recv().unwrap_or_default();
         b.bytes.clear();
-        b.items.clear();
+        b.events.clear();
+        b.others.clear();
         b.end = None;
-        while b.bytes.len() < BATCH_BYTES && b.items.len() < BATCH_ITEMS {
+        while b.bytes.len() < BATCH_BYTES && b.events.len() + b.others.len() < BATCH_ITEMS {
+            let start = b.bytes.len() as u32;
+            if let Some(h) = r.next_event_into(&mut b.bytes) {
+                b.events.push(EventItem {
+                    ts: h.ts,
+                    tid: h.tid,
+                    code: h.code,
+                    cpu: h.cpu,
+                    dump_flags: h.dump_flags,
+                    nparams: h.nparams,
+                    large: h.large,
+                    start,
+                    end: b.bytes.len() as u32,
+                });
+                continue;
+            }
             match r.next_block() {
                 Ok(None) => {
                     b.end = Some(Ok(()));
@@ -158,10 +208,9 @@ fn decode_loop(mut r: FileReader, tx: SyncSender<Batch>, recycled: Receiver<Batc
                 }
                 Ok(Some(Block::Event(ev))) => {
                     let (lens, data, large) = ev.parts();
-                    let start = b.bytes.len() as u32;
                     b.bytes.extend_from_slice(lens);
                     b.bytes.extend_from_slice(data);
-                    b.items.push(Item::Event(EventItem {
+                    b.events.push(EventItem {
                         ts: ev.ts,
                         tid: ev.tid,
                         code: ev.code,
@@ -171,9 +220,9 @@ fn decode_loop(mut r: FileReader, tx: SyncSender<Batch>, recycled: Receiver<Batc
                         large,
                         start,
                         end: b.bytes.len() as u32,
-                    }));
+                    });
                 }
-                Ok(Some(other)) => b.items.push(Item::Other(owned(other))),
+                Ok(Some(other)) => b.others.push((b.events.len(), owned(other))),
             }
         }
         let done = b.end.is_some();

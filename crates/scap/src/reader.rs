@@ -378,6 +378,103 @@ impl<R: Read> Reader<R> {
     }
 }
 
+/// The header fields of an event block taken by [`Reader::next_event_into`].
+pub(crate) struct EventHead {
+    pub(crate) ts: u64,
+    pub(crate) tid: i64,
+    pub(crate) code: u16,
+    pub(crate) cpu: u16,
+    pub(crate) dump_flags: u32,
+    pub(crate) nparams: u32,
+    pub(crate) large: bool,
+}
+
+#[inline(always)]
+fn le32(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+impl<R: Read> Reader<R> {
+    /// The fast path of [`Reader::next_block`] for the most common block:
+    /// when the next block is whole in the read window and is an event block
+    /// (v1 or v2) of a known code that decodes cleanly, appends its parameter lengths
+    /// and data (back to back) to `out`, consumes the block and returns
+    /// its header. Otherwise consumes nothing and returns None: the caller
+    /// reads the block with `next_block`, which reports what is wrong.
+    #[inline]
+    pub(crate) fn next_event_into(&mut self, out: &mut Vec<u8>) -> Option<EventHead> {
+        if self.pending_section {
+            return None;
+        }
+        let w = &self.win[self.wpos..self.wend];
+        if w.len() < 8 {
+            return None;
+        }
+        let bt = le32(w, 0);
+        // (flagged, large, v2)
+        let (flagged, large, v2) = match bt {
+            EV_V2 => (false, false, true),
+            EV_V2_LARGE => (false, true, true),
+            EVF_V2 => (true, false, true),
+            EVF_V2_LARGE => (true, true, true),
+            EV => (false, false, false),
+            EVF => (true, false, false),
+            _ => return None,
+        };
+        let hlen = if v2 { HEADER_LEN } else { HEADER_LEN_V1 };
+        let total = le32(w, 4) as usize;
+        if total < 12 || total > MAX_BLOCK as usize || w.len() < total {
+            return None;
+        }
+        if le32(w, total - 4) as usize != total {
+            return None;
+        }
+        let body = &w[8..total - 4];
+        let pre = if flagged { 6 } else { 2 };
+        if body.len() < pre + hlen {
+            return None;
+        }
+        let cpu = u16::from_le_bytes([body[0], body[1]]);
+        let dump_flags = if flagged { le32(body, 2) } else { 0 };
+        let e = &body[pre..];
+        let ts = u64::from(le32(e, 0)) | (u64::from(le32(e, 4)) << 32);
+        let tid = (u64::from(le32(e, 8)) | (u64::from(le32(e, 12)) << 32)) as i64;
+        let len = le32(e, 16) as usize;
+        let code = u16::from_le_bytes([e[20], e[21]]);
+        let info = sonde_event::event_info(code)?;
+        if len < hlen || len > e.len() {
+            return None;
+        }
+        let nparams = if v2 {
+            le32(e, 22)
+        } else {
+            // (two v1 event types have a length quirk: the slow path)
+            if code == sonde_event::codes::NOTIFICATION_E
+                || code == sonde_event::codes::INFRASTRUCTURE_EVENT_E
+            {
+                return None;
+            }
+            let max = info.params.len().max(info.old_params.len());
+            RawEvent::infer_nparams(&e[hlen..len], max)?
+        };
+        let ev = RawEvent::from_parts(ts, tid, code, nparams, &e[hlen..len], large).ok()?;
+        let (lens, data, _) = ev.parts();
+        out.extend_from_slice(&e[hlen..hlen + lens.len() + data.len()]);
+        self.block_start = self.offset;
+        self.wpos += total;
+        self.offset += total as u64;
+        Some(EventHead {
+            ts,
+            tid,
+            code,
+            cpu,
+            dump_flags,
+            nparams,
+            large,
+        })
+    }
+}
+
 impl<R: Read> Reader<R> {
     /// The next block undecoded: its type and its body (the bytes between
     /// the 8-byte block header and the 4-byte trailer), `Ok(None)` at a
@@ -471,12 +568,16 @@ pub fn v1_event_to_v2(body: &[u8], bt: u32, out: &mut Vec<u8>) -> Option<u32> {
     }
     let rest = &e[HEADER_LEN_V1..len];
     let n = RawEvent::infer_nparams(rest, info.params.len().max(info.old_params.len()))?;
+    // the block prefix, ts and tid, the new length, code and count, the rest
+    let head = pre + 16;
     out.clear();
-    out.extend_from_slice(&body[..pre]);
-    out.extend_from_slice(&e[0..16]);
-    out.extend_from_slice(&((len + 4) as u32).to_le_bytes());
-    out.extend_from_slice(&code.to_le_bytes());
-    out.extend_from_slice(&n.to_le_bytes());
+    out.reserve(head + 10 + rest.len());
+    out.extend_from_slice(&body[..head]);
+    let mut mid = [0u8; 10];
+    mid[0..4].copy_from_slice(&((len + 4) as u32).to_le_bytes());
+    mid[4..6].copy_from_slice(&code.to_le_bytes());
+    mid[6..10].copy_from_slice(&n.to_le_bytes());
+    out.extend_from_slice(&mid);
     out.extend_from_slice(rest);
     Some(new_bt)
 }

@@ -28,6 +28,13 @@ pub fn normalize(p: &[u8]) -> Vec<u8> {
     if p.first() != Some(&b'/') {
         return p.to_vec();
     }
+    // the common case: nothing to fold, the path is its own result
+    if p[1..]
+        .split(|&c| c == b'/')
+        .all(|c| !c.is_empty() && c != b"." && c != b"..")
+    {
+        return p.to_vec();
+    }
     let mut parts: Vec<&[u8]> = Vec::new();
     for comp in p.split(|&c| c == b'/') {
         match comp {

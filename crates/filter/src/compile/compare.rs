@@ -154,16 +154,16 @@ pub(super) fn cmp_value(c: &Cmp, v: Value<'_>, ctx: &Ctx<'_, '_>, b: &mut Vec<u8
                     let (mut t1, mut t2) = (String::new(), String::new());
                     let x = as_bytes(&v, &mut t1);
                     let y = as_bytes(&w, &mut t2);
-                    let s = StrCmp {
+                    let s = StrCmp::new(
                         op,
-                        vals: vec![if op == Op::IContains {
+                        vec![if op == Op::IContains {
                             y.to_ascii_lowercase()
                         } else {
                             y.to_vec()
                         }],
-                        set: None,
-                        regex: None,
-                    };
+                        None,
+                        None,
+                    );
                     str_match(&s, x)
                 }
             }

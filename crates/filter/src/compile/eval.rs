@@ -8,6 +8,7 @@ use sonde_fields::{Ctx, EvtX, FdX, Field, Value};
 
 use super::compare::{as_int, cmp_value};
 use super::node::{Ancestor, Cmp, DeltaKind, Leaf, Node, Src};
+use super::strmatch::str_match;
 use crate::ast::{Op, Transformer};
 
 /// What the evaluation knows besides the event (see [`super::Filter::matches_with`]).
@@ -111,10 +112,18 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
             };
             cmp_value(&l.cmp, v, ctx, b)
         }
-        src => match get(src, ctx, a) {
-            Some(v) => cmp_value(&l.cmp, v, ctx, b),
-            None => false,
-        },
+        src => {
+            // strings the state holds: compared in place, no copy
+            if let (Src::Field(f), Cmp::Str(s)) = (src, &l.cmp) {
+                if let Some(t) = ctx.borrowed_text(f) {
+                    return t.is_some_and(|t| str_match(s, t));
+                }
+            }
+            match get(src, ctx, a) {
+                Some(v) => cmp_value(&l.cmp, v, ctx, b),
+                None => false,
+            }
+        }
     }
 }
 

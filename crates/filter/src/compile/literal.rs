@@ -194,12 +194,7 @@ fn str_cmp(op: Op, lits: &[&Lit], text: &str) -> Result<Cmp, FilterError> {
     } else {
         None
     };
-    Ok(Cmp::Str(StrCmp {
-        op,
-        vals,
-        set,
-        regex,
-    }))
+    Ok(Cmp::Str(StrCmp::new(op, vals, set, regex)))
 }
 
 #[cfg(test)]

@@ -188,4 +188,30 @@ pub(super) struct StrCmp {
     pub(super) set: Option<HashSet<Vec<u8>>>,
     /// The compiled pattern of `regex`, anchored at both ends.
     pub(super) regex: Option<regex_lite::Regex>,
+    /// The compiled substring searcher of `contains`/`bcontains`.
+    pub(super) finder: Option<Box<memchr::memmem::Finder<'static>>>,
+}
+
+impl StrCmp {
+    /// A comparison of `op` with `vals`, with its searchers compiled.
+    pub(super) fn new(
+        op: Op,
+        vals: Vec<Vec<u8>>,
+        set: Option<HashSet<Vec<u8>>>,
+        regex: Option<regex_lite::Regex>,
+    ) -> StrCmp {
+        let finder = match (op, vals.first()) {
+            (Op::Contains | Op::BContains, Some(v)) => Some(Box::new(
+                memchr::memmem::Finder::new(v.as_slice()).into_owned(),
+            )),
+            _ => None,
+        };
+        StrCmp {
+            op,
+            vals,
+            set,
+            regex,
+            finder,
+        }
+    }
 }

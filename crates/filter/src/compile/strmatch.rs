@@ -58,7 +58,10 @@ pub(super) fn str_match(s: &StrCmp, x: &[u8]) -> bool {
         Op::Le => x <= v0(),
         Op::Gt => x > v0(),
         Op::Ge => x >= v0(),
-        Op::Contains | Op::BContains => find(x, v0()),
+        Op::Contains | Op::BContains => match &s.finder {
+            Some(f) => f.find(x).is_some(),
+            None => find(x, v0()),
+        },
         Op::IContains => find(&x.to_ascii_lowercase(), v0()),
         Op::StartsWith | Op::BStartsWith => x.starts_with(v0()),
         Op::EndsWith => x.ends_with(v0()),

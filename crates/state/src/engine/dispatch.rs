@@ -153,11 +153,20 @@ impl State {
         le.valid = true;
         le.lens.clear();
         le.data.clear();
-        for i in 0..ev.nparams() {
-            let p = ev.param(i).unwrap_or(&[]);
-            le.lens.push(p.len() as u32);
-            le.data.extend_from_slice(p);
+        // the parameters are back to back in the event: one copy
+        let (lens, data, large) = ev.parts();
+        if large {
+            le.lens.extend(
+                lens.chunks_exact(4)
+                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
+        } else {
+            le.lens.extend(
+                lens.chunks_exact(2)
+                    .map(|c| u32::from(u16::from_le_bytes([c[0], c[1]]))),
+            );
         }
+        le.data.extend_from_slice(data);
         t.last_fd = None;
         if let Some(info) = ev.info() {
             if info.flags & sonde_event::flags::USES_FD != 0 {
