@@ -252,9 +252,7 @@ impl Cache {
         self.relist_seen("pods", &pod.meta.uid);
         let old = self.pods.remove(&pod.meta.uid);
         if let Some(old) = &old {
-            for c in &old.containers {
-                self.by_container.remove(short_container_id(c));
-            }
+            self.unmap(old);
         } else if self.full(self.pods.len()) {
             return;
         }
@@ -270,8 +268,16 @@ impl Cache {
     /// Removes a pod.
     pub fn delete_pod(&mut self, uid: &str) {
         if let Some(old) = self.pods.remove(uid) {
-            for c in &old.containers {
-                self.by_container.remove(short_container_id(c));
+            self.unmap(&old);
+        }
+    }
+
+    /// Forgets the container ids of a pod (those still mapped to it).
+    fn unmap(&mut self, pod: &PodObj) {
+        for c in &pod.containers {
+            let short = short_container_id(c);
+            if self.by_container.get(short) == Some(&pod.meta.uid) {
+                self.by_container.remove(short);
             }
         }
     }
@@ -316,6 +322,16 @@ impl Cache {
     /// Removes an owner.
     pub fn delete_owner(&mut self, uid: &str) {
         self.owners.remove(uid);
+    }
+
+    /// The pods of this node.
+    pub fn pods(&self) -> impl Iterator<Item = &PodObj> {
+        self.pods.values()
+    }
+
+    /// A namespace, by name.
+    pub fn namespace(&self, name: &str) -> Option<&Meta> {
+        self.namespaces.get(name)
     }
 
     /// The pod a container (any length of id, runtime prefix or not)

@@ -301,13 +301,17 @@ async fn drive<K, S>(
                 });
                 sh.update(|c| c.relist_begin(table));
             }
-            Ok(Event::InitApply(o) | Event::Apply(o)) => {
+            Ok(Event::InitApply(o)) => {
                 sh.update(|c| apply(c, o));
                 sh.status(table, |s| s.events += 1);
             }
+            Ok(Event::Apply(o)) => {
+                sh.update(|c| apply(c, o));
+                sh.status(table, watched);
+            }
             Ok(Event::Delete(o)) => {
                 sh.update(|c| delete(c, o));
-                sh.status(table, |s| s.events += 1);
+                sh.status(table, watched);
             }
             Ok(Event::InitDone) => {
                 sh.update(|c| c.relist_done(table, kind));
@@ -319,6 +323,14 @@ async fn drive<K, S>(
             }
             Err(e) => report(&sh, table, &describe(table, &sh.url, &e)),
         }
+    }
+}
+
+/// A watch event arrived: the watch works (again, after a resumed cut).
+fn watched(s: &mut ResourceStatus) {
+    s.events += 1;
+    if s.state == "error" {
+        s.state = "watching";
     }
 }
 
