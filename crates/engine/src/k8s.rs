@@ -19,6 +19,10 @@ use sonde_k8s::{labels, Shared};
 
 use crate::containers::Synth;
 
+/// How often, at most, changed metadata is looked for (a busy cluster
+/// changes the cache all the time; the event thread pays for each look).
+const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// A container as last handed out: what the runtime said, whether that
 /// was its metadata, and the revision of the k8s labels added.
 struct Entry {
@@ -32,6 +36,7 @@ pub(crate) struct K8sLink {
     shared: Arc<Shared>,
     last_gen: u64,
     known: FxHashMap<Vec<u8>, Entry>,
+    last_refresh: std::time::Instant,
     /// Container events re-sent because their pod's metadata changed.
     pub(crate) updates: u64,
 }
@@ -41,6 +46,7 @@ impl K8sLink {
         K8sLink {
             shared,
             last_gen: u64::MAX,
+            last_refresh: std::time::Instant::now(),
             known: FxHashMap::default(),
             updates: 0,
         }
@@ -64,9 +70,10 @@ impl K8sLink {
     /// container whose pod's metadata changed.
     pub(crate) fn refresh(&mut self, out: &mut VecDeque<Synth>) {
         let gen = self.shared.generation();
-        if gen == self.last_gen {
+        if gen == self.last_gen || self.last_refresh.elapsed() < REFRESH_EVERY {
             return;
         }
+        self.last_refresh = std::time::Instant::now();
         let Some(cache) = self.shared.try_cache() else {
             return;
         };

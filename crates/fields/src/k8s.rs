@@ -383,6 +383,34 @@ mod tests {
         assert_eq!(f("k8s.svc.name").as_deref(), Some("a, b"));
         assert_eq!(f("k8s.svc.id").as_deref(), Some("s-a, s-b"));
         assert_eq!(f("k8s.svc.label.x").as_deref(), Some("y"));
+        // per-event cost of a field from the API labels (prints it)
+        let opts = sonde_output::RenderOpts::default();
+        let ctx = crate::Ctx {
+            st: &st,
+            ev: &ev,
+            num: 1,
+            first_ts: 1,
+            prev_ts: 0,
+            opts: &opts,
+            time_fmt: crate::TimeFmt::Human,
+            lookups: Default::default(),
+        };
+        let fd = crate::Field::parse("k8s.deployment.name").unwrap();
+        let fs = crate::Field::parse("k8s.svc.name").unwrap();
+        let mut out = Vec::new();
+        let t = std::time::Instant::now();
+        for _ in 0..100_000 {
+            out.clear();
+            assert!(ctx.extract(&fd, &mut out));
+        }
+        let per_dep = t.elapsed() / 100_000;
+        let t = std::time::Instant::now();
+        for _ in 0..100_000 {
+            out.clear();
+            assert!(ctx.extract(&fs, &mut out));
+        }
+        let per_svc = t.elapsed() / 100_000;
+        println!("per-event lookup: k8s.deployment.name {per_dep:?}, k8s.svc.name {per_svc:?}");
         assert!(crate::Field::parse("k8s.rc.label").is_err());
         assert!(crate::Field::parse("k8s.nope.name").is_err());
     }

@@ -148,8 +148,8 @@ pub struct Cache {
     by_container: HashMap<Box<str>, Box<str>>,
     /// Namespaces, by name.
     namespaces: HashMap<Box<str>, Meta>,
-    /// Services, by uid.
-    services: HashMap<Box<str>, SvcObj>,
+    /// Services, by namespace and uid.
+    services: BTreeMap<(Box<str>, Box<str>), SvcObj>,
     /// Owners (every [`OwnerKind`]), by uid.
     owners: HashMap<Box<str>, (OwnerKind, Meta)>,
     /// Per table, the uids (names for namespaces) seen since a relist began.
@@ -183,7 +183,7 @@ impl Cache {
             pods: HashMap::new(),
             by_container: HashMap::new(),
             namespaces: HashMap::new(),
-            services: HashMap::new(),
+            services: BTreeMap::new(),
             owners: HashMap::new(),
             relisting: HashMap::new(),
             max_objects,
@@ -232,7 +232,7 @@ impl Cache {
                 }
             }
             "namespaces" => self.namespaces.retain(|k, _| seen.contains(k)),
-            "services" => self.services.retain(|k, _| seen.contains(k)),
+            "services" => self.services.retain(|(_, uid), _| seen.contains(uid)),
             _ => self
                 .owners
                 .retain(|k, (kd, _)| Some(*kd) != kind || seen.contains(k)),
@@ -299,15 +299,16 @@ impl Cache {
     /// Adds or replaces a service.
     pub fn apply_service(&mut self, svc: SvcObj) {
         self.relist_seen("services", &svc.meta.uid);
-        if !self.services.contains_key(&svc.meta.uid) && self.full(self.services.len()) {
+        let key = (svc.meta.namespace.clone(), svc.meta.uid.clone());
+        if !self.services.contains_key(&key) && self.full(self.services.len()) {
             return;
         }
-        self.services.insert(svc.meta.uid.clone(), svc);
+        self.services.insert(key, svc);
     }
 
     /// Removes a service.
-    pub fn delete_service(&mut self, uid: &str) {
-        self.services.remove(uid);
+    pub fn delete_service(&mut self, namespace: &str, uid: &str) {
+        self.services.remove(&(Box::from(namespace), Box::from(uid)));
     }
 
     /// Adds or replaces an owner (`table`: its resource name).
@@ -379,10 +380,13 @@ impl Cache {
                 }
             }
         }
+        let from = (m.namespace.clone(), Box::<str>::from(""));
         let mut svcs: Vec<&SvcObj> = self
             .services
-            .values()
-            .filter(|s| s.meta.namespace == m.namespace && selects(&s.selector, &m.labels))
+            .range(from..)
+            .take_while(|((ns, _), _)| *ns == m.namespace)
+            .map(|(_, s)| s)
+            .filter(|s| selects(&s.selector, &m.labels))
             .collect();
         svcs.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
         for (i, s) in svcs.iter().enumerate() {

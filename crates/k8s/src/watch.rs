@@ -241,7 +241,10 @@ fn spawn_all(client: &Client, node: &str, sh: &Arc<Shared>) -> Vec<tokio::task::
             |c, n| c.delete_namespace(n.metadata.name.as_deref().unwrap_or(""))),
         spawn(sh, "services", watcher(Api::<Service>::all(c.clone()), all.clone()),
             |c, s: Service| c.apply_service(svc_obj(&s)),
-            |c, s| c.delete_service(s.metadata.uid.as_deref().unwrap_or(""))),
+            |c, s| c.delete_service(
+                s.metadata.namespace.as_deref().unwrap_or(""),
+                s.metadata.uid.as_deref().unwrap_or(""),
+            )),
     ];
     v.push(owner::<ReplicaSet>(sh, &c, "replicasets", OwnerKind::ReplicaSet));
     v.push(owner::<Deployment>(sh, &c, "deployments", OwnerKind::Deployment));
