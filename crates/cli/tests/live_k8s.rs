@@ -17,7 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
-use k8s_openapi::api::core::v1::{ContainerStatus, Namespace, Pod, PodSpec, PodStatus, Service, ServiceSpec};
+use k8s_openapi::api::core::v1::{
+    ContainerStatus, Namespace, Pod, PodSpec, PodStatus, Service, ServiceSpec,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use sonde_k8s::testserver::{Server, ServerOptions};
 
@@ -25,13 +27,18 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 fn which(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(tool)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
 }
 
 fn ready(name: &str) -> bool {
     // SAFETY: no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{name}: needs root under CI");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name}: needs root under CI"
+        );
         eprintln!("{name}: skipped: needs root");
         return false;
     }
@@ -45,7 +52,10 @@ fn ready(name: &str) -> bool {
         .filter(|t| which(t).is_none())
         .collect();
     if !missing.is_empty() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{name}: missing {missing:?} under CI");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name}: missing {missing:?} under CI"
+        );
         eprintln!("{name}: skipped: missing {missing:?}");
         return false;
     }
@@ -83,10 +93,20 @@ fn run_private(script: &str) -> String {
 }
 
 fn labels(l: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
-    Some(l.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect())
+    Some(
+        l.iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+    )
 }
 
-fn meta(ns: &str, name: &str, uid: &str, l: &[(&str, &str)], owner: Option<(&str, &str, &str)>) -> ObjectMeta {
+fn meta(
+    ns: &str,
+    name: &str,
+    uid: &str,
+    l: &[(&str, &str)],
+    owner: Option<(&str, &str, &str)>,
+) -> ObjectMeta {
     ObjectMeta {
         name: Some(name.into()),
         namespace: (!ns.is_empty()).then(|| ns.to_string()),
@@ -109,23 +129,47 @@ fn meta(ns: &str, name: &str, uid: &str, l: &[(&str, &str)], owner: Option<(&str
 /// The cluster: namespace `shop`, deployment `cart` (replicaset
 /// `cart-5f6`), service `cart-svc`.
 fn cluster(srv: &Server) {
-    srv.put(&Namespace { metadata: meta("", "shop", "ns-shop", &[("env", "test")], None), ..Namespace::default() });
-    srv.put(&Deployment { metadata: meta("shop", "cart", "dep-cart", &[("team", "checkout")], None), ..Deployment::default() });
+    srv.put(&Namespace {
+        metadata: meta("", "shop", "ns-shop", &[("env", "test")], None),
+        ..Namespace::default()
+    });
+    srv.put(&Deployment {
+        metadata: meta("shop", "cart", "dep-cart", &[("team", "checkout")], None),
+        ..Deployment::default()
+    });
     srv.put(&ReplicaSet {
-        metadata: meta("shop", "cart-5f6", "rs-cart", &[], Some(("Deployment", "cart", "dep-cart"))),
+        metadata: meta(
+            "shop",
+            "cart-5f6",
+            "rs-cart",
+            &[],
+            Some(("Deployment", "cart", "dep-cart")),
+        ),
         ..ReplicaSet::default()
     });
     srv.put(&Service {
         metadata: meta("shop", "cart-svc", "svc-cart", &[], None),
-        spec: Some(ServiceSpec { selector: labels(&[("app", "cart")]), ..ServiceSpec::default() }),
+        spec: Some(ServiceSpec {
+            selector: labels(&[("app", "cart")]),
+            ..ServiceSpec::default()
+        }),
         ..Service::default()
     });
 }
 
 fn pod(node: &str, container_id: &str) -> Pod {
     Pod {
-        metadata: meta("shop", "cart-5f6-x7k2p", "pod-cart-1", &[("app", "cart")], Some(("ReplicaSet", "cart-5f6", "rs-cart"))),
-        spec: Some(PodSpec { node_name: Some(node.into()), ..PodSpec::default() }),
+        metadata: meta(
+            "shop",
+            "cart-5f6-x7k2p",
+            "pod-cart-1",
+            &[("app", "cart")],
+            Some(("ReplicaSet", "cart-5f6", "rs-cart")),
+        ),
+        spec: Some(PodSpec {
+            node_name: Some(node.into()),
+            ..PodSpec::default()
+        }),
         status: Some(PodStatus {
             pod_ip: Some("10.88.0.7".into()),
             container_statuses: Some(vec![ContainerStatus {
@@ -165,7 +209,11 @@ impl Capture {
             }
         });
         std::thread::sleep(Duration::from_secs(3));
-        Capture { child, lines, reader: Some(reader) }
+        Capture {
+            child,
+            lines,
+            reader: Some(reader),
+        }
     }
 
     fn stop(mut self) -> (Vec<String>, String) {
@@ -174,7 +222,12 @@ impl Capture {
         unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
         let st = self.child.wait().unwrap();
         let mut err = String::new();
-        self.child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
         if let Some(r) = self.reader.take() {
             r.join().unwrap();
         }
@@ -203,7 +256,10 @@ fn podman_container_in_a_served_pod() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let root = rootfs(&dir);
-    let srv = Server::start(ServerOptions { token: Some("live-token".into()), ..ServerOptions::default() });
+    let srv = Server::start(ServerOptions {
+        token: Some("live-token".into()),
+        ..ServerOptions::default()
+    });
     cluster(&srv);
     let name = format!("sonde-k8s-{}", std::process::id());
     let id = run_private(&format!(
@@ -220,18 +276,30 @@ fn podman_container_in_a_served_pod() {
     let file_s = file.to_str().unwrap().to_string();
     let kc = srv.kubeconfig();
     let cap = Capture::start(&[
-        "-v", "--kubeconfig", kc.to_str().unwrap(), "--node-name", "test-node",
+        "-v",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--node-name",
+        "test-node",
         // everything the container does goes to the file (its clone and
         // execve events tell a reader its threads' cgroups)
-        "-w", &file_s, "-p", FMT, "container.id!=host",
+        "-w",
+        &file_s,
+        "-p",
+        FMT,
+        "container.id!=host",
     ]);
     run_private(&format!("podman start -a {id}"));
     let (lines, err) = cap.stop();
     let _ = Command::new("podman").args(["rm", "-f", &id]).output();
     let text = lines.join("\n");
     let short = &id[..12];
-    let want = format!("{short} cart-5f6-x7k2p shop cart cart-5f6 cart-svc 10.88.0.7 /etc/hostname");
-    assert!(lines.iter().any(|l| *l == want), "want {want}:\n{text}\n{err}");
+    let want =
+        format!("{short} cart-5f6-x7k2p shop cart cart-5f6 cart-svc 10.88.0.7 /etc/hostname");
+    assert!(
+        lines.iter().any(|l| *l == want),
+        "want {want}:\n{text}\n{err}"
+    );
     assert!(err.contains("Kubernetes watch pods: watching"), "{err}");
     drop(srv);
 
@@ -241,7 +309,11 @@ fn podman_container_in_a_served_pod() {
         .output()
         .unwrap();
     let back = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(back.lines().any(|l| l == want), "sonde -r:\n{back}");
     // -pk: sysdig's Kubernetes format names the pod
     let out = Command::new(env!("CARGO_BIN_EXE_sonde"))
@@ -249,16 +321,34 @@ fn podman_container_in_a_served_pod() {
         .output()
         .unwrap();
     let pk = String::from_utf8_lossy(&out.stdout);
-    assert!(pk.lines().any(|l| l.contains(&format!(" cart-5f6-x7k2p ({short}) "))), "-pk:\n{pk}");
+    assert!(
+        pk.lines()
+            .any(|l| l.contains(&format!(" cart-5f6-x7k2p ({short}) "))),
+        "-pk:\n{pk}"
+    );
     // sysdig 0.29.3 reads the file (the metadata is container labels)
     let out = Command::new("sysdig")
-        .args(["-r", &file_s, "-p", "%container.id %k8s.pod.name %fd.name", FILTER])
+        .args([
+            "-r",
+            &file_s,
+            "-p",
+            "%container.id %k8s.pod.name %fd.name",
+            FILTER,
+        ])
         .output()
         .unwrap();
     let sd = String::from_utf8_lossy(&out.stdout);
     eprintln!("sysdig -r: {sd}");
-    assert!(out.status.success(), "sysdig: {}", String::from_utf8_lossy(&out.stderr));
-    assert!(sd.lines().any(|l| l.starts_with(short) && l.ends_with(" /etc/hostname")), "sysdig:\n{sd}");
+    assert!(
+        out.status.success(),
+        "sysdig: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        sd.lines()
+            .any(|l| l.starts_with(short) && l.ends_with(" /etc/hostname")),
+        "sysdig:\n{sd}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -274,7 +364,16 @@ fn hanging_api_server_never_holds_events() {
     srv.hang(true);
     let t = std::time::Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_sonde"))
-        .args(["-v", "--kubeconfig", srv.kubeconfig().to_str().unwrap(), "-M", "3", "-p", "%proc.name", "evt.type=openat and fd.name=/etc/hostname"])
+        .args([
+            "-v",
+            "--kubeconfig",
+            srv.kubeconfig().to_str().unwrap(),
+            "-M",
+            "3",
+            "-p",
+            "%proc.name",
+            "evt.type=openat and fd.name=/etc/hostname",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -288,8 +387,14 @@ fn hanging_api_server_never_holds_events() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    assert!(stdout.lines().filter(|l| *l == "cat").count() >= 5, "{stdout}\n{stderr}");
+    assert!(
+        stdout.lines().filter(|l| *l == "cat").count() >= 5,
+        "{stdout}\n{stderr}"
+    );
     assert!(took < Duration::from_secs(8), "{took:?}");
-    assert!(stderr.contains("Kubernetes watch pods: listing"), "{stderr}");
+    assert!(
+        stderr.contains("Kubernetes watch pods: listing"),
+        "{stderr}"
+    );
     assert!(srv.requests().0 >= 10, "every watch asked");
 }

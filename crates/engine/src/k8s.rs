@@ -57,7 +57,14 @@ impl K8sLink {
         let short = info.short_id().as_bytes().to_vec();
         let base = info.clone();
         let rev = apply(&self.shared, info);
-        self.known.insert(short, Entry { base, resolved, rev });
+        self.known.insert(
+            short,
+            Entry {
+                base,
+                resolved,
+                rev,
+            },
+        );
         // the cache may have been busy: look again at the next poll
         self.last_gen = u64::MAX;
     }
@@ -87,7 +94,9 @@ impl K8sLink {
         drop(cache);
         self.last_gen = gen;
         for short in changed {
-            let Some(e) = self.known.get_mut(&short) else { continue };
+            let Some(e) = self.known.get_mut(&short) else {
+                continue;
+            };
             let mut info = e.base.clone();
             let resolved = e.resolved;
             let rev = apply(&self.shared, &mut info);
@@ -120,7 +129,12 @@ fn apply(shared: &Shared, info: &mut ContainerInfo) -> u64 {
     };
     drop(cache);
     labels::merge(&mut info.labels, Some(&pl.labels));
-    let get = |k: &str| pl.labels.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone());
+    let get = |k: &str| {
+        pl.labels
+            .iter()
+            .find(|(a, _)| a == k)
+            .map(|(_, v)| v.clone())
+    };
     for (rt, ours) in [
         ("io.kubernetes.pod.name", labels::POD_NAME),
         ("io.kubernetes.pod.namespace", labels::NS_NAME),

@@ -63,7 +63,15 @@ pub enum K8sX {
 }
 
 /// The owner kinds, by their name in field names.
-const OWNERS: [&str; 7] = ["rs", "deployment", "rc", "daemonset", "statefulset", "job", "cronjob"];
+const OWNERS: [&str; 7] = [
+    "rs",
+    "deployment",
+    "rc",
+    "daemonset",
+    "statefulset",
+    "job",
+    "cronjob",
+];
 
 /// Parses a `k8s.*` field (`base`: `name` without its `[arg]`).
 pub(crate) fn parse(
@@ -121,7 +129,11 @@ fn put(out: &mut Vec<u8>, v: &[u8]) -> bool {
 fn api<'c>(cont: &'c Container, key: &[u8]) -> Option<&'c [u8]> {
     cont.labels
         .iter()
-        .find(|(k, _)| k.len() == PREFIX.len() + key.len() && k.starts_with(PREFIX) && &k[PREFIX.len()..] == key)
+        .find(|(k, _)| {
+            k.len() == PREFIX.len() + key.len()
+                && k.starts_with(PREFIX)
+                && &k[PREFIX.len()..] == key
+        })
         .map(|(_, v)| v.as_slice())
 }
 
@@ -155,7 +167,10 @@ fn api_part(cont: &Container, what: &str, part: &K8sPart, out: &mut Vec<u8>) -> 
         K8sPart::Label(l) => format!("{what}.label.{l}"),
         K8sPart::Labels => {
             // only for an object the API described
-            if api(cont, format!("{what}.name").as_bytes()).is_none() && what != "ns" && what != "pod" {
+            if api(cont, format!("{what}.name").as_bytes()).is_none()
+                && what != "ns"
+                && what != "pod"
+            {
                 return false;
             }
             return api_labels(cont, what, out);
@@ -252,7 +267,10 @@ impl Ctx<'_, '_> {
                 labels.sort();
                 labels.dedup_by(|a, b| a.0 == b.0);
                 for (k, v) in labels {
-                    if k.starts_with(b"annotation.") || k.starts_with(b"io.kubernetes.") || k.starts_with(PREFIX) {
+                    if k.starts_with(b"annotation.")
+                        || k.starts_with(b"io.kubernetes.")
+                        || k.starts_with(PREFIX)
+                    {
                         continue;
                     }
                     if !out.is_empty() {

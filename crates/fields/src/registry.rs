@@ -259,17 +259,16 @@ mod tests {
             .collect();
         assert_eq!(missing.len(), 54, "{missing:?}");
         assert!(missing.iter().all(|n| {
-            [
-                "mesos.",
-                "marathon.",
-                "span.",
-                "evtin.",
-                "evt.plugin",
-            ]
-            .iter()
-            .any(|p| n.starts_with(p))
+            ["mesos.", "marathon.", "span.", "evtin.", "evt.plugin"]
+                .iter()
+                .any(|p| n.starts_with(p))
         }));
-        for n in ["k8s.pod.name", "k8s.rc.label", "k8s.svc.labels", "k8s.pod.ip"] {
+        for n in [
+            "k8s.pod.name",
+            "k8s.rc.label",
+            "k8s.svc.labels",
+            "k8s.pod.ip",
+        ] {
             assert!(lookup(n).unwrap().extracted(), "{n}");
         }
     }

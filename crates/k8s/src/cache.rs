@@ -308,7 +308,8 @@ impl Cache {
 
     /// Removes a service.
     pub fn delete_service(&mut self, namespace: &str, uid: &str) {
-        self.services.remove(&(Box::from(namespace), Box::from(uid)));
+        self.services
+            .remove(&(Box::from(namespace), Box::from(uid)));
     }
 
     /// Adds or replaces an owner (`table`: its resource name).
@@ -371,7 +372,10 @@ impl Cache {
             depth += 1;
             let Some(kind) = o.kind else { break };
             let short = kind.short();
-            out.insert(format!("{}{short}.name", labels::PREFIX), o.name.to_string());
+            out.insert(
+                format!("{}{short}.name", labels::PREFIX),
+                o.name.to_string(),
+            );
             out.insert(format!("{}{short}.id", labels::PREFIX), o.uid.to_string());
             if let Some((_, meta)) = self.owners.get(&o.uid) {
                 put_labels(&mut out, short, &meta.labels);
@@ -390,8 +394,14 @@ impl Cache {
             .collect();
         svcs.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
         for (i, s) in svcs.iter().enumerate() {
-            out.insert(format!("{}svc.{i}.name", labels::PREFIX), s.meta.name.to_string());
-            out.insert(format!("{}svc.{i}.id", labels::PREFIX), s.meta.uid.to_string());
+            out.insert(
+                format!("{}svc.{i}.name", labels::PREFIX),
+                s.meta.name.to_string(),
+            );
+            out.insert(
+                format!("{}svc.{i}.id", labels::PREFIX),
+                s.meta.uid.to_string(),
+            );
             put_labels(&mut out, &format!("svc.{i}"), &s.meta.labels);
         }
         let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -451,7 +461,10 @@ mod tests {
             namespace: ns.into(),
             name: name.into(),
             uid: uid.into(),
-            labels: labels.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).into(), (*v).into()))
+                .collect(),
             owner: None,
         }
     }
@@ -475,8 +488,17 @@ mod tests {
             uid: "dep-1".into(),
         });
         c.apply_owner("replicasets", OwnerKind::ReplicaSet, rs);
-        c.apply_owner("deployments", OwnerKind::Deployment, meta("prod", "web", "dep-1", &[("tier", "front")]));
-        let mut pm = meta("prod", "web-7d4-x", "pod-1", &[("app", "web"), ("tier", "front")]);
+        c.apply_owner(
+            "deployments",
+            OwnerKind::Deployment,
+            meta("prod", "web", "dep-1", &[("tier", "front")]),
+        );
+        let mut pm = meta(
+            "prod",
+            "web-7d4-x",
+            "pod-1",
+            &[("app", "web"), ("tier", "front")],
+        );
         pm.owner = Some(OwnerRef {
             kind: Some(OwnerKind::ReplicaSet),
             kind_name: "ReplicaSet".into(),

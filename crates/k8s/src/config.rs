@@ -108,12 +108,20 @@ async fn from_url(url: &str, auth: Option<&str>) -> Result<Config, Error> {
             let key = parts.next().unwrap_or_default();
             // sysdig's `key#password`: encrypted keys are not supported
             if key.contains('#') {
-                return Err(Error::Config("-K: encrypted client keys are not supported".into()));
+                return Err(Error::Config(
+                    "-K: encrypted client keys are not supported".into(),
+                ));
             }
-            user.insert("client-certificate".into(), readable("-K certificate", cert)?.into());
+            user.insert(
+                "client-certificate".into(),
+                readable("-K certificate", cert)?.into(),
+            );
             user.insert("client-key".into(), readable("-K key", key)?.into());
             if let Some(ca) = parts.next().filter(|c| !c.is_empty()) {
-                cluster.insert("certificate-authority".into(), readable("-K CA", ca)?.into());
+                cluster.insert(
+                    "certificate-authority".into(),
+                    readable("-K CA", ca)?.into(),
+                );
             }
         }
         Some(token) => {
@@ -149,7 +157,9 @@ mod tests {
     use super::*;
 
     fn err(o: Options) -> String {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         match rt.block_on(load(&o)) {
             Ok(_) => "ok".into(),
             Err(e) => e.to_string(),
@@ -163,9 +173,14 @@ mod tests {
             auth: auth.map(Into::into),
             ..Options::default()
         };
-        assert!(err(o("not a url", None)).contains("bad API server URL"), "{}", err(o("not a url", None)));
+        assert!(
+            err(o("not a url", None)).contains("bad API server URL"),
+            "{}",
+            err(o("not a url", None))
+        );
         assert!(err(o("ftp://x", None)).contains("expected https"));
-        assert!(err(o("https://127.0.0.1:1", Some("/nonexistent/token"))).contains("-K token file /nonexistent/token"));
+        assert!(err(o("https://127.0.0.1:1", Some("/nonexistent/token")))
+            .contains("-K token file /nonexistent/token"));
         assert!(err(o("https://127.0.0.1:1", Some("/no/c:/no/k"))).contains("-K certificate /no/c"));
         assert_eq!(err(o("https://127.0.0.1:1", None)), "ok");
     }

@@ -29,16 +29,66 @@ struct Res {
 }
 
 const RESOURCES: &[Res] = &[
-    Res { name: "pods", kind: "Pod", group_version: "v1", namespaced: true },
-    Res { name: "namespaces", kind: "Namespace", group_version: "v1", namespaced: false },
-    Res { name: "services", kind: "Service", group_version: "v1", namespaced: true },
-    Res { name: "replicationcontrollers", kind: "ReplicationController", group_version: "v1", namespaced: true },
-    Res { name: "replicasets", kind: "ReplicaSet", group_version: "apps/v1", namespaced: true },
-    Res { name: "deployments", kind: "Deployment", group_version: "apps/v1", namespaced: true },
-    Res { name: "daemonsets", kind: "DaemonSet", group_version: "apps/v1", namespaced: true },
-    Res { name: "statefulsets", kind: "StatefulSet", group_version: "apps/v1", namespaced: true },
-    Res { name: "jobs", kind: "Job", group_version: "batch/v1", namespaced: true },
-    Res { name: "cronjobs", kind: "CronJob", group_version: "batch/v1", namespaced: true },
+    Res {
+        name: "pods",
+        kind: "Pod",
+        group_version: "v1",
+        namespaced: true,
+    },
+    Res {
+        name: "namespaces",
+        kind: "Namespace",
+        group_version: "v1",
+        namespaced: false,
+    },
+    Res {
+        name: "services",
+        kind: "Service",
+        group_version: "v1",
+        namespaced: true,
+    },
+    Res {
+        name: "replicationcontrollers",
+        kind: "ReplicationController",
+        group_version: "v1",
+        namespaced: true,
+    },
+    Res {
+        name: "replicasets",
+        kind: "ReplicaSet",
+        group_version: "apps/v1",
+        namespaced: true,
+    },
+    Res {
+        name: "deployments",
+        kind: "Deployment",
+        group_version: "apps/v1",
+        namespaced: true,
+    },
+    Res {
+        name: "daemonsets",
+        kind: "DaemonSet",
+        group_version: "apps/v1",
+        namespaced: true,
+    },
+    Res {
+        name: "statefulsets",
+        kind: "StatefulSet",
+        group_version: "apps/v1",
+        namespaced: true,
+    },
+    Res {
+        name: "jobs",
+        kind: "Job",
+        group_version: "batch/v1",
+        namespaced: true,
+    },
+    Res {
+        name: "cronjobs",
+        kind: "CronJob",
+        group_version: "batch/v1",
+        namespaced: true,
+    },
 ];
 
 /// A change kept for watches.
@@ -129,7 +179,8 @@ fn certs(dir: &Path) -> rustls::ServerConfig {
     let ca_key = KeyPair::generate().expect("key");
     let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.distinguished_name.push(DnType::CommonName, "sonde test CA");
+    p.distinguished_name
+        .push(DnType::CommonName, "sonde test CA");
     let ca = p.self_signed(&ca_key).expect("ca");
     let key = KeyPair::generate().expect("key");
     let mut p = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
@@ -138,7 +189,8 @@ fn certs(dir: &Path) -> rustls::ServerConfig {
     let srv = p.signed_by(&key, &ca, &ca_key).expect("server cert");
     let ckey = KeyPair::generate().expect("key");
     let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
-    p.distinguished_name.push(DnType::CommonName, "sonde-client");
+    p.distinguished_name
+        .push(DnType::CommonName, "sonde-client");
     let client = p.signed_by(&ckey, &ca, &ca_key).expect("client cert");
     std::fs::write(dir.join("ca.crt"), ca.pem()).expect("write");
     std::fs::write(dir.join("client.crt"), client.pem()).expect("write");
@@ -169,7 +221,10 @@ impl Server {
     pub fn start(opts: ServerOptions) -> Server {
         let dir = tmpdir();
         let tls = Arc::new(certs(&dir));
-        let token = opts.token.clone().unwrap_or_else(|| "sonde-test-token".into());
+        let token = opts
+            .token
+            .clone()
+            .unwrap_or_else(|| "sonde-test-token".into());
         std::fs::write(dir.join("token"), &token).expect("write");
         let inner = Arc::new(Inner {
             world: Mutex::new(World::default()),
@@ -200,7 +255,9 @@ impl Server {
                 let acceptor = tokio_rustls::TlsAcceptor::from(tls);
                 let accept = async {
                     loop {
-                        let Ok((sock, _)) = listener.accept().await else { continue };
+                        let Ok((sock, _)) = listener.accept().await else {
+                            continue;
+                        };
                         let acc = acceptor.clone();
                         let inn = Arc::clone(&inn);
                         tokio::spawn(async move {
@@ -245,7 +302,14 @@ impl Server {
 
     /// Adds or replaces an object (ADDED or MODIFIED for watches); fills
     /// in its uid, namespace (`default`) and resourceVersion.
-    pub fn put<K: Resource + Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta> + serde::Serialize>(&self, obj: &K) {
+    pub fn put<
+        K: Resource
+            + Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>
+            + serde::Serialize,
+    >(
+        &self,
+        obj: &K,
+    ) {
         let res = res_of(K::URL_PATH_SEGMENT);
         let mut v = serde_json::to_value(obj).expect("serialize");
         let mut w = self.world();
@@ -253,13 +317,20 @@ impl Server {
         let rv = w.rv;
         let name = obj.metadata().name.clone().unwrap_or_default();
         let ns = if res.namespaced {
-            obj.metadata().namespace.clone().unwrap_or_else(|| "default".into())
+            obj.metadata()
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".into())
         } else {
             String::new()
         };
         let key = (res.name, ns.clone(), name);
         let old_uid = w.objects.get(&key).map(|o| o["metadata"]["uid"].clone());
-        let kind = if old_uid.is_some() { "MODIFIED" } else { "ADDED" };
+        let kind = if old_uid.is_some() {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
         let uid = match old_uid {
             Some(u) if !u.is_null() => u,
             _ => match &obj.metadata().uid {
@@ -285,7 +356,10 @@ impl Server {
         let res = res_of(K::URL_PATH_SEGMENT);
         let ns = if res.namespaced { namespace } else { "" };
         let mut w = self.world();
-        let Some(mut v) = w.objects.remove(&(res.name, ns.to_string(), name.to_string())) else {
+        let Some(mut v) = w
+            .objects
+            .remove(&(res.name, ns.to_string(), name.to_string()))
+        else {
             return false;
         };
         w.rv += 1;
@@ -296,12 +370,19 @@ impl Server {
     }
 
     fn world(&self) -> std::sync::MutexGuard<'_, World> {
-        self.inner.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.inner
+            .world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Lists and watches of `resource` get 403 Forbidden (or again succeed).
     pub fn forbid(&self, resource: &str, on: bool) {
-        let mut f = self.inner.faults.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut f = self
+            .inner
+            .faults
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if on {
             f.forbid.insert(resource.to_string());
         } else {
@@ -435,7 +516,11 @@ fn parse_req(head: &str) -> Option<Req> {
 type Tls = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
 
 async fn serve(mut s: Tls, inn: Arc<Inner>) -> std::io::Result<()> {
-    let client_cert = s.get_ref().1.peer_certificates().is_some_and(|c| !c.is_empty());
+    let client_cert = s
+        .get_ref()
+        .1
+        .peer_certificates()
+        .is_some_and(|c| !c.is_empty());
     let mut buf = Vec::new();
     loop {
         let head = loop {
@@ -451,7 +536,9 @@ async fn serve(mut s: Tls, inn: Arc<Inner>) -> std::io::Result<()> {
             }
             buf.extend_from_slice(&chunk[..n]);
         };
-        let Some(req) = parse_req(&head) else { return Ok(()) };
+        let Some(req) = parse_req(&head) else {
+            return Ok(());
+        };
         inn.requests.fetch_add(1, Ordering::SeqCst);
         if inn.hang.load(Ordering::SeqCst) {
             // read, never answered, until the hang ends
@@ -490,10 +577,18 @@ fn status(code: u16, reason: &str, message: &str, kind: &str) -> Value {
 }
 
 /// Answers one request; false when the connection must close.
-async fn respond(s: &mut Tls, inn: &Arc<Inner>, req: &Req, client_cert: bool) -> std::io::Result<bool> {
+async fn respond(
+    s: &mut Tls,
+    inn: &Arc<Inner>,
+    req: &Req,
+    client_cert: bool,
+) -> std::io::Result<bool> {
     let token = inn.faults.lock().ok().and_then(|f| f.token.clone());
     if let Some(t) = token {
-        let ok = req.headers.get("authorization").is_some_and(|a| *a == format!("Bearer {t}"));
+        let ok = req
+            .headers
+            .get("authorization")
+            .is_some_and(|a| *a == format!("Bearer {t}"));
         if !ok && !client_cert {
             return send(s, 401, &status(401, "Unauthorized", "Unauthorized", "")).await;
         }
@@ -502,11 +597,25 @@ async fn respond(s: &mut Tls, inn: &Arc<Inner>, req: &Req, client_cert: bool) ->
         return send(s, 200, &d).await;
     }
     let Some((res, ns)) = route(&req.path) else {
-        return send(s, 404, &status(404, "NotFound", "the server could not find the requested resource", "")).await;
+        return send(
+            s,
+            404,
+            &status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+                "",
+            ),
+        )
+        .await;
     };
     let forbidden = inn.faults.lock().is_ok_and(|f| f.forbid.contains(res.name));
     if forbidden {
-        let (verb, scope) = if req.query.get("watch").is_some_and(|w| w == "true" || w == "1") {
+        let (verb, scope) = if req
+            .query
+            .get("watch")
+            .is_some_and(|w| w == "true" || w == "1")
+        {
             ("watch", "at the cluster scope")
         } else {
             ("list", "at the cluster scope")
@@ -519,16 +628,26 @@ async fn respond(s: &mut Tls, inn: &Arc<Inner>, req: &Req, client_cert: bool) ->
         );
         return send(s, 403, &status(403, "Forbidden", &msg, res.name)).await;
     }
-    let meta_only = req.headers.get("accept").is_some_and(|a| a.contains("as=PartialObjectMetadata"));
+    let meta_only = req
+        .headers
+        .get("accept")
+        .is_some_and(|a| a.contains("as=PartialObjectMetadata"));
     let sel = req.query.get("fieldSelector").cloned().unwrap_or_default();
     let filter = Filter::new(ns, &sel);
-    if req.query.get("watch").is_some_and(|w| w == "true" || w == "1") {
+    if req
+        .query
+        .get("watch")
+        .is_some_and(|w| w == "true" || w == "1")
+    {
         inn.watches.fetch_add(1, Ordering::SeqCst);
         watch(s, inn, res, &filter, req, meta_only).await?;
         return Ok(false);
     }
     let (rv, items) = {
-        let w = inn.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let w = inn
+            .world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let items: Vec<Value> = w
             .objects
             .iter()
@@ -538,7 +657,10 @@ async fn respond(s: &mut Tls, inn: &Arc<Inner>, req: &Req, client_cert: bool) ->
         (w.rv, items)
     };
     let (api, kind) = if meta_only {
-        ("meta.k8s.io/v1".to_string(), "PartialObjectMetadataList".to_string())
+        (
+            "meta.k8s.io/v1".to_string(),
+            "PartialObjectMetadataList".to_string(),
+        )
     } else {
         (res.group_version.to_string(), format!("{}List", res.kind))
     };
@@ -594,7 +716,8 @@ fn partial(v: &Value) -> Value {
 async fn chunk(s: &mut Tls, v: &Value) -> std::io::Result<()> {
     let mut text = v.to_string();
     text.push('\n');
-    s.write_all(format!("{:x}\r\n", text.len()).as_bytes()).await?;
+    s.write_all(format!("{:x}\r\n", text.len()).as_bytes())
+        .await?;
     s.write_all(text.as_bytes()).await?;
     s.write_all(b"\r\n").await?;
     s.flush().await
@@ -602,22 +725,48 @@ async fn chunk(s: &mut Tls, v: &Value) -> std::io::Result<()> {
 
 /// A watch: events after `resourceVersion`, bookmarks, 410 for expired
 /// versions, the end at `timeoutSeconds`, a cut when the test drops it.
-async fn watch(s: &mut Tls, inn: &Arc<Inner>, res: &'static Res, filter: &Filter, req: &Req, meta_only: bool) -> std::io::Result<()> {
-    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+async fn watch(
+    s: &mut Tls,
+    inn: &Arc<Inner>,
+    res: &'static Res,
+    filter: &Filter,
+    req: &Req,
+    meta_only: bool,
+) -> std::io::Result<()> {
+    let head =
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
     s.write_all(head.as_bytes()).await?;
-    let mut from: u64 = req.query.get("resourceVersion").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let bookmarks = req.query.get("allowWatchBookmarks").is_some_and(|b| b == "true");
-    let timeout = req.query.get("timeoutSeconds").and_then(|t| t.parse().ok()).unwrap_or(290u64);
+    let mut from: u64 = req
+        .query
+        .get("resourceVersion")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let bookmarks = req
+        .query
+        .get("allowWatchBookmarks")
+        .is_some_and(|b| b == "true");
+    let timeout = req
+        .query
+        .get("timeoutSeconds")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(290u64);
     let end = Instant::now() + Duration::from_secs(timeout);
     let drops = inn.drops.load(Ordering::SeqCst);
     let mut last_bookmark = Instant::now();
     let expired = {
-        let w = inn.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let w = inn
+            .world
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if from == 0 {
             from = w.rv;
         }
-        (from + 1 < w.expired_before)
-            .then(|| format!("too old resource version: {from} ({})", w.expired_before - 1))
+        (from + 1 < w.expired_before).then(|| {
+            format!(
+                "too old resource version: {from} ({})",
+                w.expired_before - 1
+            )
+        })
     };
     if let Some(msg) = expired {
         let st = status(410, "Expired", &msg, "");
@@ -635,13 +784,20 @@ async fn watch(s: &mut Tls, inn: &Arc<Inner>, res: &'static Res, filter: &Filter
             return s.flush().await;
         }
         let (events, rv) = {
-            let w = inn.world.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let w = inn
+                .world
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let ev: Vec<Value> = w
                 .log
                 .iter()
                 .filter(|c| c.rv > from && c.res == res.name && filter.matches(&c.obj))
                 .map(|c| {
-                    let o = if meta_only { partial(&c.obj) } else { c.obj.clone() };
+                    let o = if meta_only {
+                        partial(&c.obj)
+                    } else {
+                        c.obj.clone()
+                    };
                     json!({"type": c.kind, "object": o})
                 })
                 .collect();
@@ -673,7 +829,10 @@ fn route(path: &str) -> Option<(&'static Res, Option<String>)> {
         .strip_prefix("/api/v1/")
         .map(|r| ("v1", r))
         .or_else(|| path.strip_prefix("/apis/apps/v1/").map(|r| ("apps/v1", r)))
-        .or_else(|| path.strip_prefix("/apis/batch/v1/").map(|r| ("batch/v1", r)));
+        .or_else(|| {
+            path.strip_prefix("/apis/batch/v1/")
+                .map(|r| ("batch/v1", r))
+        });
     let (gv, rest) = rest?;
     let parts: Vec<&str> = rest.split('/').collect();
     let (name, ns) = match parts.as_slice() {
@@ -681,7 +840,9 @@ fn route(path: &str) -> Option<(&'static Res, Option<String>)> {
         ["namespaces", ns, r] => (*r, Some((*ns).to_string())),
         _ => return None,
     };
-    let res = RESOURCES.iter().find(|r| r.name == name && r.group_version == gv)?;
+    let res = RESOURCES
+        .iter()
+        .find(|r| r.name == name && r.group_version == gv)?;
     Some((res, ns))
 }
 
@@ -705,7 +866,9 @@ fn discovery(path: &str, addr: &std::net::SocketAddr) -> Option<Value> {
     Some(match path {
         "/api" => json!({"kind": "APIVersions", "versions": ["v1"],
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": addr.to_string()}]}),
-        "/apis" => json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group("apps"), group("batch")]}),
+        "/apis" => {
+            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group("apps"), group("batch")]})
+        }
         "/api/v1" => gv_list("v1"),
         "/apis/apps/v1" => gv_list("apps/v1"),
         "/apis/batch/v1" => gv_list("batch/v1"),

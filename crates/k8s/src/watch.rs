@@ -83,11 +83,16 @@ impl Shared {
 
     /// The cache, waiting for a watch's update to end (not for the event path).
     pub fn cache(&self) -> RwLockReadGuard<'_, Cache> {
-        self.cache.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.cache
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn update(&self, f: impl FnOnce(&mut Cache)) {
-        let mut c = self.cache.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut c = self
+            .cache
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut c);
         drop(c);
         self.gen.fetch_add(1, Ordering::AcqRel);
@@ -233,37 +238,87 @@ fn spawn_all(client: &Client, node: &str, sh: &Arc<Shared>) -> Vec<tokio::task::
     let pods = all.clone().fields(&format!("spec.nodeName={node}"));
     let c = client.clone();
     let mut v = vec![
-        spawn(sh, "pods", watcher(Api::<Pod>::all(c.clone()), pods), |c, p: Pod| {
-            c.apply_pod(pod_obj(&p));
-        }, |c, p| c.delete_pod(p.metadata.uid.as_deref().unwrap_or(""))),
-        spawn(sh, "namespaces", metadata_watcher(Api::<Namespace>::all(c.clone()), all.clone()),
+        spawn(
+            sh,
+            "pods",
+            watcher(Api::<Pod>::all(c.clone()), pods),
+            |c, p: Pod| {
+                c.apply_pod(pod_obj(&p));
+            },
+            |c, p| c.delete_pod(p.metadata.uid.as_deref().unwrap_or("")),
+        ),
+        spawn(
+            sh,
+            "namespaces",
+            metadata_watcher(Api::<Namespace>::all(c.clone()), all.clone()),
             |c, n: PartialObjectMeta<Namespace>| c.apply_namespace(meta_of(&n.metadata)),
-            |c, n| c.delete_namespace(n.metadata.name.as_deref().unwrap_or(""))),
-        spawn(sh, "services", watcher(Api::<Service>::all(c.clone()), all.clone()),
+            |c, n| c.delete_namespace(n.metadata.name.as_deref().unwrap_or("")),
+        ),
+        spawn(
+            sh,
+            "services",
+            watcher(Api::<Service>::all(c.clone()), all.clone()),
             |c, s: Service| c.apply_service(svc_obj(&s)),
-            |c, s| c.delete_service(
-                s.metadata.namespace.as_deref().unwrap_or(""),
-                s.metadata.uid.as_deref().unwrap_or(""),
-            )),
+            |c, s| {
+                c.delete_service(
+                    s.metadata.namespace.as_deref().unwrap_or(""),
+                    s.metadata.uid.as_deref().unwrap_or(""),
+                )
+            },
+        ),
     ];
-    v.push(owner::<ReplicaSet>(sh, &c, "replicasets", OwnerKind::ReplicaSet));
-    v.push(owner::<Deployment>(sh, &c, "deployments", OwnerKind::Deployment));
-    v.push(owner::<ReplicationController>(sh, &c, "replicationcontrollers", OwnerKind::ReplicationController));
-    v.push(owner::<DaemonSet>(sh, &c, "daemonsets", OwnerKind::DaemonSet));
-    v.push(owner::<StatefulSet>(sh, &c, "statefulsets", OwnerKind::StatefulSet));
+    v.push(owner::<ReplicaSet>(
+        sh,
+        &c,
+        "replicasets",
+        OwnerKind::ReplicaSet,
+    ));
+    v.push(owner::<Deployment>(
+        sh,
+        &c,
+        "deployments",
+        OwnerKind::Deployment,
+    ));
+    v.push(owner::<ReplicationController>(
+        sh,
+        &c,
+        "replicationcontrollers",
+        OwnerKind::ReplicationController,
+    ));
+    v.push(owner::<DaemonSet>(
+        sh,
+        &c,
+        "daemonsets",
+        OwnerKind::DaemonSet,
+    ));
+    v.push(owner::<StatefulSet>(
+        sh,
+        &c,
+        "statefulsets",
+        OwnerKind::StatefulSet,
+    ));
     v.push(owner::<Job>(sh, &c, "jobs", OwnerKind::Job));
     v.push(owner::<CronJob>(sh, &c, "cronjobs", OwnerKind::CronJob));
     v
 }
 
 /// A metadata-only watch of an owner kind.
-fn owner<K>(sh: &Arc<Shared>, c: &Client, table: &'static str, kind: OwnerKind) -> tokio::task::JoinHandle<()>
+fn owner<K>(
+    sh: &Arc<Shared>,
+    c: &Client,
+    table: &'static str,
+    kind: OwnerKind,
+) -> tokio::task::JoinHandle<()>
 where
     K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
 {
     let s = metadata_watcher(Api::<K>::all(c.clone()), watcher::Config::default());
-    let apply = move |c: &mut Cache, o: PartialObjectMeta<K>| c.apply_owner(table, kind, meta_of(&o.metadata));
-    let delete = |c: &mut Cache, o: PartialObjectMeta<K>| c.delete_owner(o.metadata.uid.as_deref().unwrap_or(""));
+    let apply = move |c: &mut Cache, o: PartialObjectMeta<K>| {
+        c.apply_owner(table, kind, meta_of(&o.metadata))
+    };
+    let delete = |c: &mut Cache, o: PartialObjectMeta<K>| {
+        c.delete_owner(o.metadata.uid.as_deref().unwrap_or(""))
+    };
     let kind_of = Some(kind);
     tokio::spawn(drive(Arc::clone(sh), table, kind_of, s, apply, delete))
 }

@@ -29,10 +29,18 @@ fn status_kib(key: &str) -> u64 {
 /// The child: start the watches, wait for everything listed, report.
 #[test]
 fn bench_child() {
-    let Ok(kc) = std::env::var("SONDE_K8S_BENCH_KUBECONFIG") else { return };
+    let Ok(kc) = std::env::var("SONDE_K8S_BENCH_KUBECONFIG") else {
+        return;
+    };
     let base = status_kib("VmRSS:");
     let t = Instant::now();
-    let w = Watch::start(&sonde_k8s::Options { kubeconfig: Some(kc.into()), node: Some(NODE.into()), quiet: true, ..Default::default() }).unwrap();
+    let w = Watch::start(&sonde_k8s::Options {
+        kubeconfig: Some(kc.into()),
+        node: Some(NODE.into()),
+        quiet: true,
+        ..Default::default()
+    })
+    .unwrap();
     let sh = w.shared();
     wait("pods listed", || sh.pods_synced_after().is_some());
     let pods = sh.pods_synced_after().unwrap();
@@ -52,23 +60,47 @@ fn bench_5000_pod_cluster() {
     }
     let srv = Server::start(ServerOptions::default());
     for n in 0..50 {
-        srv.put(&namespace(&format!("ns{n}"), &format!("ns-uid-{n}"), &[("team", &format!("t{n}"))]));
+        srv.put(&namespace(
+            &format!("ns{n}"),
+            &format!("ns-uid-{n}"),
+            &[("team", &format!("t{n}"))],
+        ));
     }
     for d in 0..1000 {
         let ns = format!("ns{}", d % 50);
         srv.put(&deployment(&ns, &format!("app{d}"), &format!("dep-{d}"), 5));
         for r in 0..2 {
-            srv.put(&replicaset(&ns, &format!("app{d}-{r}"), &format!("rs-{d}-{r}"), (&format!("app{d}"), &format!("dep-{d}"))));
+            srv.put(&replicaset(
+                &ns,
+                &format!("app{d}-{r}"),
+                &format!("rs-{d}-{r}"),
+                (&format!("app{d}"), &format!("dep-{d}")),
+            ));
         }
-        srv.put(&service(&ns, &format!("app{d}-svc"), &[("app", &format!("app{d}"))]));
+        srv.put(&service(
+            &ns,
+            &format!("app{d}-svc"),
+            &[("app", &format!("app{d}"))],
+        ));
     }
     for p in 0..5000 {
         let d = p % 1000;
         let ns = format!("ns{}", d % 50);
         // 110 of them on this node
-        let node = if p < 110 { NODE.to_string() } else { format!("node-{}", 100 + p % 45) };
+        let node = if p < 110 {
+            NODE.to_string()
+        } else {
+            format!("node-{}", 100 + p % 45)
+        };
         let app = format!("app{d}");
-        srv.put(&pod(&ns, &format!("{app}-1-{p}"), &node, &format!("{p:012x}0000"), &[("app", &app)], Some((&format!("{app}-1"), &format!("rs-{d}-1")))));
+        srv.put(&pod(
+            &ns,
+            &format!("{app}-1-{p}"),
+            &node,
+            &format!("{p:012x}0000"),
+            &[("app", &app)],
+            Some((&format!("{app}-1"), &format!("rs-{d}-1"))),
+        ));
     }
     let exe = std::env::current_exe().unwrap();
     let out = Command::new(exe)
@@ -77,14 +109,22 @@ fn bench_5000_pod_cluster() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let line = text
         .lines()
         .find_map(|l| l.find("BENCH ").map(|i| l[i..].to_string()))
         .expect("bench line");
     println!("5,000-pod cluster, node-scoped to 110 pods: {line}");
     let get = |k: &str| -> u64 {
-        line.split(' ').find_map(|kv| kv.strip_prefix(&format!("{k}="))).unwrap().parse().unwrap()
+        line.split(' ')
+            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+            .unwrap()
+            .parse()
+            .unwrap()
     };
     assert_eq!(get("pods"), 110);
     assert_eq!(get("svc"), 1000);
@@ -116,8 +156,16 @@ fn bench_cache_costs() {
     }
     for s in 0..1000 {
         // 1,000 services in 50 namespaces, the pods' among them
-        let ns = if s % 50 == 0 { "ns".to_string() } else { format!("ns{}", s % 50) };
-        let svc = sonde_k8s::watch::svc_obj(&service(&ns, &format!("s{s}"), &[("app", &format!("a{}", s % 10))]));
+        let ns = if s % 50 == 0 {
+            "ns".to_string()
+        } else {
+            format!("ns{}", s % 50)
+        };
+        let svc = sonde_k8s::watch::svc_obj(&service(
+            &ns,
+            &format!("s{s}"),
+            &[("app", &format!("a{}", s % 10))],
+        ));
         let mut svc = svc;
         svc.meta.uid = format!("svc-{s}").into();
         c.apply_service(svc);

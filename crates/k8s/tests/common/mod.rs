@@ -14,7 +14,11 @@ use sonde_k8s::testserver::Server;
 use sonde_k8s::{Options, Shared};
 
 pub fn labels(l: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
-    Some(l.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect())
+    Some(
+        l.iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+    )
 }
 
 pub fn meta(ns: &str, name: &str, l: &[(&str, &str)]) -> ObjectMeta {
@@ -40,7 +44,10 @@ pub fn owner_ref(kind: &str, name: &str, uid: &str) -> OwnerReference {
 pub fn namespace(name: &str, uid: &str, l: &[(&str, &str)]) -> Namespace {
     let mut m = meta("", name, l);
     m.uid = Some(uid.into());
-    Namespace { metadata: m, ..Namespace::default() }
+    Namespace {
+        metadata: m,
+        ..Namespace::default()
+    }
 }
 
 pub fn deployment(ns: &str, name: &str, uid: &str, replicas: i32) -> Deployment {
@@ -50,7 +57,10 @@ pub fn deployment(ns: &str, name: &str, uid: &str, replicas: i32) -> Deployment 
         metadata: m,
         spec: Some(DeploymentSpec {
             replicas: Some(replicas),
-            selector: LabelSelector { match_labels: labels(&[("app", name)]), ..LabelSelector::default() },
+            selector: LabelSelector {
+                match_labels: labels(&[("app", name)]),
+                ..LabelSelector::default()
+            },
             ..DeploymentSpec::default()
         }),
         ..Deployment::default()
@@ -63,19 +73,32 @@ pub fn replicaset(ns: &str, name: &str, uid: &str, dep: (&str, &str)) -> Replica
     m.owner_references = Some(vec![owner_ref("Deployment", dep.0, dep.1)]);
     ReplicaSet {
         metadata: m,
-        spec: Some(ReplicaSetSpec { selector: LabelSelector::default(), ..ReplicaSetSpec::default() }),
+        spec: Some(ReplicaSetSpec {
+            selector: LabelSelector::default(),
+            ..ReplicaSetSpec::default()
+        }),
         ..ReplicaSet::default()
     }
 }
 
 /// A pod on `node` whose one container has id `cid` (`containerd://`).
-pub fn pod(ns: &str, name: &str, node: &str, cid: &str, l: &[(&str, &str)], rs: Option<(&str, &str)>) -> Pod {
+pub fn pod(
+    ns: &str,
+    name: &str,
+    node: &str,
+    cid: &str,
+    l: &[(&str, &str)],
+    rs: Option<(&str, &str)>,
+) -> Pod {
     let mut m = meta(ns, name, l);
     m.uid = Some(format!("pod-uid-{ns}-{name}"));
     m.owner_references = rs.map(|(n, u)| vec![owner_ref("ReplicaSet", n, u)]);
     Pod {
         metadata: m,
-        spec: Some(PodSpec { node_name: Some(node.into()), ..PodSpec::default() }),
+        spec: Some(PodSpec {
+            node_name: Some(node.into()),
+            ..PodSpec::default()
+        }),
         status: Some(PodStatus {
             pod_ip: Some("10.1.0.9".into()),
             container_statuses: Some(vec![ContainerStatus {
@@ -95,7 +118,10 @@ pub fn pod(ns: &str, name: &str, node: &str, cid: &str, l: &[(&str, &str)], rs: 
 pub fn service(ns: &str, name: &str, sel: &[(&str, &str)]) -> Service {
     Service {
         metadata: meta(ns, name, &[("svc", name)]),
-        spec: Some(ServiceSpec { selector: labels(sel), ..ServiceSpec::default() }),
+        spec: Some(ServiceSpec {
+            selector: labels(sel),
+            ..ServiceSpec::default()
+        }),
         ..Service::default()
     }
 }
@@ -114,7 +140,10 @@ pub fn opts(srv: &Server, node: &str) -> Options {
 pub fn wait(what: &str, mut f: impl FnMut() -> bool) {
     let t = Instant::now();
     while !f() {
-        assert!(t.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -124,5 +153,8 @@ pub fn label(sh: &Shared, cid: &str, key: &str) -> Option<String> {
     let c = sh.cache();
     let l = c.container_labels(cid)?;
     let full = format!("{}{key}", sonde_k8s::labels::PREFIX);
-    l.labels.into_iter().find(|(k, _)| *k == full).map(|(_, v)| v)
+    l.labels
+        .into_iter()
+        .find(|(k, _)| *k == full)
+        .map(|(_, v)| v)
 }
