@@ -296,10 +296,7 @@ fn podman_container_in_a_served_pod() {
     let short = &id[..12];
     let want =
         format!("{short} cart-5f6-x7k2p shop cart cart-5f6 cart-svc 10.88.0.7 /etc/hostname");
-    assert!(
-        lines.iter().any(|l| *l == want),
-        "want {want}:\n{text}\n{err}"
-    );
+    assert!(lines.contains(&want), "want {want}:\n{text}\n{err}");
     assert!(err.contains("Kubernetes watch pods: watching"), "{err}");
     drop(srv);
 
