@@ -39,7 +39,8 @@ fn bookmarks_and_dropped_connections() {
     for i in 0..20 {
         srv.put(&namespace(&format!("ns{i}"), &format!("u{i}"), &[]));
     }
-    std::thread::sleep(Duration::from_millis(400));
+    // several bookmarks reach the pods watch (one every 100 ms)
+    std::thread::sleep(Duration::from_millis(1500));
     let watches = srv.requests().1;
     srv.drop_watches();
     wait("watches resumed", || srv.requests().1 >= watches + 10);
