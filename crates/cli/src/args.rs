@@ -72,6 +72,24 @@ pub struct Args {
     #[arg(short = 'S', long = "summary")]
     pub summary: bool,
 
+    /// Kubernetes API server URL (`https://host:port`): live events get
+    /// their pod's metadata (`k8s.*` fields).
+    #[arg(short = 'k', long = "k8s-api", value_name = "URL")]
+    pub k8s_api: Option<String>,
+
+    /// Kubernetes credentials: a bearer token file, or
+    /// `cert_file:key_file[:ca_cert_file]`.
+    #[arg(short = 'K', long = "k8s-api-cert", value_name = "AUTH")]
+    pub k8s_auth: Option<String>,
+
+    /// Kubernetes: read the API server and credentials from this kubeconfig.
+    #[arg(long = "kubeconfig", value_name = "FILE")]
+    pub kubeconfig: Option<String>,
+
+    /// Kubernetes: the node whose pods are watched (default: the host name).
+    #[arg(long = "node-name", value_name = "NAME")]
+    pub node_name: Option<String>,
+
     /// Verbose: full buffers, and a capture summary at the end.
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,

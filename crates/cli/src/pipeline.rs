@@ -121,6 +121,8 @@ pub fn run(args: &Args, chisels: &crate::chisels::Opts, stop: StopHandle) -> Res
         })));
     }
     let started = std::time::Instant::now();
+    // the watches run until the end of the capture
+    let _k8s = kubernetes(args, &mut engine)?;
     let (what, source) = open_source(args, &mut engine)?;
     let report = engine.run(source).map_err(sink_error)?;
     if report.quit {
@@ -169,6 +171,37 @@ fn open_source(args: &Args, engine: &mut Engine<'_>) -> Result<(String, Source)>
             )
         }
     }
+}
+
+/// `-k`/`-K`/`--kubeconfig`/`--node-name`: starts the watches of the API
+/// server for live capture (capture files carry their own metadata).
+#[cfg(feature = "k8s")]
+fn kubernetes(args: &Args, engine: &mut Engine<'_>) -> Result<Option<sonde_k8s::Watch>> {
+    if args.k8s_api.is_none() && args.kubeconfig.is_none() && args.k8s_auth.is_none() {
+        return Ok(None);
+    }
+    if args.read.is_some() {
+        return Ok(None);
+    }
+    let opts = sonde_k8s::Options {
+        url: args.k8s_api.clone(),
+        auth: args.k8s_auth.clone(),
+        kubeconfig: args.kubeconfig.as_ref().map(Into::into),
+        node: args.node_name.clone(),
+        ..sonde_k8s::Options::default()
+    };
+    let w = sonde_k8s::Watch::start(&opts).map_err(|e| UsageError(e.to_string()))?;
+    engine.set_k8s(w.shared());
+    Ok(Some(w))
+}
+
+/// Without the `k8s` feature, the Kubernetes flags are refused.
+#[cfg(not(feature = "k8s"))]
+fn kubernetes(args: &Args, _engine: &mut Engine<'_>) -> Result<Option<()>> {
+    if args.k8s_api.is_some() || args.kubeconfig.is_some() || args.k8s_auth.is_some() {
+        return Err(UsageError("Kubernetes support is not built in (feature `k8s`)".into()).into());
+    }
+    Ok(None)
 }
 
 /// As an error for `main`, keeping capture-file errors downcastable.

@@ -112,6 +112,9 @@ pub(crate) struct Tracker {
     ready: VecDeque<Synth>,
     last_poll: Instant,
     stats: Stats,
+    /// Kubernetes metadata added to container events.
+    #[cfg(feature = "k8s")]
+    pub(crate) k8s: Option<crate::k8s::K8sLink>,
 }
 
 /// How often finished lookups are collected, at most.
@@ -144,6 +147,8 @@ impl Tracker {
             ready: VecDeque::new(),
             last_poll: Instant::now(),
             stats: Stats::default(),
+            #[cfg(feature = "k8s")]
+            k8s: None,
         }
     }
 
@@ -165,7 +170,12 @@ impl Tracker {
             for ident in inbox.new {
                 self.stats.seen += 1;
                 self.resolver.request(&ident);
-                let info = ContainerInfo::new(&ident.id, ident.runtime, "");
+                #[allow(unused_mut)]
+                let mut info = ContainerInfo::new(&ident.id, ident.runtime, "");
+                #[cfg(feature = "k8s")]
+                if let Some(k) = &mut self.k8s {
+                    k.decorate(&mut info, false);
+                }
                 self.ready.push_back(container_event(&info, false));
                 self.known
                     .insert(ident.short_id().as_bytes().to_vec(), (ident, String::new()));
@@ -175,6 +185,10 @@ impl Tracker {
                 if let Some((ident, n)) = self.known.remove(&id) {
                     self.resolver.forget(&ident.id);
                     name = n;
+                }
+                #[cfg(feature = "k8s")]
+                if let Some(k) = &mut self.k8s {
+                    k.forget(&id);
                 }
                 self.stats.stopped += 1;
                 self.ready.push_back(stop_event(&id, &name));
@@ -188,13 +202,22 @@ impl Tracker {
                     continue;
                 };
                 match r.info {
-                    Some(info) => {
+                    #[allow(unused_mut)]
+                    Some(mut info) => {
                         self.stats.resolved += 1;
+                        #[cfg(feature = "k8s")]
+                        if let Some(k) = &mut self.k8s {
+                            k.decorate(&mut info, true);
+                        }
                         known.1.clone_from(&info.name);
                         self.ready.push_back(container_event(&info, true));
                     }
                     None => self.stats.unknown += 1,
                 }
+            }
+            #[cfg(feature = "k8s")]
+            if let Some(k) = &mut self.k8s {
+                k.refresh(&mut self.ready);
             }
         }
     }
@@ -226,6 +249,10 @@ impl Tracker {
         for r in self.resolver.reasons() {
             v.push(format!("Container source failed: {r}"));
         }
+        #[cfg(feature = "k8s")]
+        if let Some(k) = &self.k8s {
+            v.extend(k.notes());
+        }
         v
     }
 }
@@ -240,7 +267,7 @@ fn now_ns() -> u64 {
 
 /// A `container` event for `info`: `CONTAINER_JSON_E`, or the large
 /// payload variant when the JSON does not fit 64 KiB.
-fn container_event(info: &ContainerInfo, resolved: bool) -> Synth {
+pub(crate) fn container_event(info: &ContainerInfo, resolved: bool) -> Synth {
     let mut json = sysdig_json(info, resolved).into_bytes();
     json.push(0);
     let large = json.len() > usize::from(u16::MAX);

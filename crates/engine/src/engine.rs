@@ -61,6 +61,9 @@ pub struct Engine<'s> {
     /// Live capture: container attribution and metadata lookups.
     #[cfg(feature = "live")]
     pub(crate) ctr: Option<crate::containers::Tracker>,
+    /// Live capture: Kubernetes metadata for the container tracker.
+    #[cfg(feature = "k8s")]
+    pub(crate) k8s: Option<std::sync::Arc<sonde_k8s::Shared>>,
 }
 
 impl<'s> Engine<'s> {
@@ -73,7 +76,17 @@ impl<'s> Engine<'s> {
             st: State::new(),
             #[cfg(feature = "live")]
             ctr: None,
+            #[cfg(feature = "k8s")]
+            k8s: None,
         }
+    }
+
+    /// Live capture: adds the pod metadata `k8s` holds (the watches of
+    /// `sonde-k8s`) to the containers' events. Call before
+    /// [`Engine::open_live`]; needs container attribution (the default).
+    #[cfg(feature = "k8s")]
+    pub fn set_k8s(&mut self, k8s: std::sync::Arc<sonde_k8s::Shared>) {
+        self.k8s = Some(k8s);
     }
 
     /// Adds a sink; sinks see each event in the order they were added.
@@ -142,7 +155,13 @@ impl<'s> Engine<'s> {
         }));
         // containers: identified from cgroups, named off the event path
         if self.cfg.live.containers {
-            self.ctr = Some(crate::containers::Tracker::install(&mut self.st));
+            #[allow(unused_mut)]
+            let mut t = crate::containers::Tracker::install(&mut self.st);
+            #[cfg(feature = "k8s")]
+            {
+                t.k8s = self.k8s.clone().map(crate::k8s::K8sLink::new);
+            }
+            self.ctr = Some(t);
         }
         Ok(Source::Live(Box::new(live)))
     }

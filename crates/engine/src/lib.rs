@@ -28,6 +28,8 @@ mod containers;
 mod copy;
 mod engine;
 mod events;
+#[cfg(feature = "k8s")]
+mod k8s;
 #[cfg(feature = "live")]
 mod live;
 pub mod rules;

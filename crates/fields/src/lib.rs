@@ -80,7 +80,7 @@ pub use format::{
     MESOS_FORMAT, TTY_FORMAT,
 };
 pub use fspath::{FsPath, Which as FsPathWhich};
-pub use k8s::K8sX;
+pub use k8s::{K8sPart, K8sX};
 pub use proc::ProcX;
 pub use registry::JsonKind;
 pub use syslog::{set_syslog_decoding, syslog_decoding};

@@ -250,32 +250,24 @@ mod tests {
             "registry: {total} fields, {newer} newer than sysdig 0.29.3, {extracted} extracted"
         );
         assert!(total > 300 && extracted > 50);
-        // what sonde has no data for: orchestrators (k8s beyond what
-        // container labels hold, mesos, marathon), tracing spans and plugins
+        // what sonde has no data for: orchestrators (mesos, marathon),
+        // tracing spans and plugins
         let missing: Vec<&str> = fields()
             .iter()
             .filter(|f| !f.extracted())
             .map(|f| f.name)
             .collect();
-        assert_eq!(missing.len(), 73, "{missing:?}");
+        assert_eq!(missing.len(), 54, "{missing:?}");
         assert!(missing.iter().all(|n| {
-            [
-                "k8s.",
-                "mesos.",
-                "marathon.",
-                "span.",
-                "evtin.",
-                "evt.plugin",
-            ]
-            .iter()
-            .any(|p| n.starts_with(p))
+            ["mesos.", "marathon.", "span.", "evtin.", "evt.plugin"]
+                .iter()
+                .any(|p| n.starts_with(p))
         }));
         for n in [
             "k8s.pod.name",
-            "k8s.pod.id",
-            "k8s.ns.name",
-            "k8s.pod.label",
-            "k8s.pod.labels",
+            "k8s.rc.label",
+            "k8s.svc.labels",
+            "k8s.pod.ip",
         ] {
             assert!(lookup(n).unwrap().extracted(), "{n}");
         }

@@ -1,0 +1,397 @@
+//! Live capture joined to Kubernetes: a real podman container (busybox
+//! rootfs, this host kind's workarounds) is the container of a pod served
+//! by the test HTTPS endpoint (`sonde_k8s::testserver`: pod status
+//! container id = the podman id, in a deployment's replicaset, selected
+//! by a service). `sonde --kubeconfig ... --node-name ...` prints the
+//! container's events with `k8s.pod.name`, `k8s.ns.name`,
+//! `k8s.deployment.name`; the `-w` file shows the same fields read back
+//! with no endpoint, and sysdig 0.29.3 reads it without error. A hanging
+//! endpoint does not hold events up.
+#![cfg(feature = "k8s")]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{
+    ContainerStatus, Namespace, Pod, PodSpec, PodStatus, Service, ServiceSpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use sonde_k8s::testserver::{Server, ServerOptions};
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn which(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+}
+
+fn ready(name: &str) -> bool {
+    // SAFETY: no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name}: needs root under CI"
+        );
+        eprintln!("{name}: skipped: needs root");
+        return false;
+    }
+    if let Err(e) = sonde_probe::check_support() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{name}: {e}");
+        eprintln!("{name}: skipped: {e}");
+        return false;
+    }
+    let missing: Vec<&str> = ["podman", "crun", "busybox", "unshare", "sysdig"]
+        .into_iter()
+        .filter(|t| which(t).is_none())
+        .collect();
+    if !missing.is_empty() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name}: missing {missing:?} under CI"
+        );
+        eprintln!("{name}: skipped: missing {missing:?}");
+        return false;
+    }
+    true
+}
+
+fn rootfs(dir: &Path) -> PathBuf {
+    let root = dir.join("rootfs");
+    let bin = root.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::copy(which("busybox").unwrap(), bin.join("busybox")).unwrap();
+    for a in ["sh", "sleep", "cat"] {
+        std::os::unix::fs::symlink("busybox", bin.join(a)).unwrap();
+    }
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(root.join("etc/hostname"), "rootfs\n").unwrap();
+    root
+}
+
+/// Runs `script` in a private mount namespace without the cgroup2
+/// `unified` mount; its stdout.
+fn run_private(script: &str) -> String {
+    let full = format!("umount /sys/fs/cgroup/unified 2>/dev/null; {script}");
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &full])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn labels(l: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
+    Some(
+        l.iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+    )
+}
+
+fn meta(
+    ns: &str,
+    name: &str,
+    uid: &str,
+    l: &[(&str, &str)],
+    owner: Option<(&str, &str, &str)>,
+) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name.into()),
+        namespace: (!ns.is_empty()).then(|| ns.to_string()),
+        uid: Some(uid.into()),
+        labels: labels(l),
+        owner_references: owner.map(|(kind, name, uid)| {
+            vec![OwnerReference {
+                api_version: "apps/v1".into(),
+                kind: kind.into(),
+                name: name.into(),
+                uid: uid.into(),
+                controller: Some(true),
+                ..OwnerReference::default()
+            }]
+        }),
+        ..ObjectMeta::default()
+    }
+}
+
+/// The cluster: namespace `shop`, deployment `cart` (replicaset
+/// `cart-5f6`), service `cart-svc`.
+fn cluster(srv: &Server) {
+    srv.put(&Namespace {
+        metadata: meta("", "shop", "ns-shop", &[("env", "test")], None),
+        ..Namespace::default()
+    });
+    srv.put(&Deployment {
+        metadata: meta("shop", "cart", "dep-cart", &[("team", "checkout")], None),
+        ..Deployment::default()
+    });
+    srv.put(&ReplicaSet {
+        metadata: meta(
+            "shop",
+            "cart-5f6",
+            "rs-cart",
+            &[],
+            Some(("Deployment", "cart", "dep-cart")),
+        ),
+        ..ReplicaSet::default()
+    });
+    srv.put(&Service {
+        metadata: meta("shop", "cart-svc", "svc-cart", &[], None),
+        spec: Some(ServiceSpec {
+            selector: labels(&[("app", "cart")]),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    });
+}
+
+fn pod(node: &str, container_id: &str) -> Pod {
+    Pod {
+        metadata: meta(
+            "shop",
+            "cart-5f6-x7k2p",
+            "pod-cart-1",
+            &[("app", "cart")],
+            Some(("ReplicaSet", "cart-5f6", "rs-cart")),
+        ),
+        spec: Some(PodSpec {
+            node_name: Some(node.into()),
+            ..PodSpec::default()
+        }),
+        status: Some(PodStatus {
+            pod_ip: Some("10.88.0.7".into()),
+            container_statuses: Some(vec![ContainerStatus {
+                name: "cart".into(),
+                container_id: Some(format!("cri-o://{container_id}")),
+                image: "busybox".into(),
+                ready: true,
+                ..ContainerStatus::default()
+            }]),
+            ..PodStatus::default()
+        }),
+    }
+}
+
+/// A running `sonde` with its stdout lines collected.
+struct Capture {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Capture {
+    fn start(args: &[&str]) -> Capture {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let l2 = Arc::clone(&lines);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                l2.lock().unwrap().push(line);
+            }
+        });
+        std::thread::sleep(Duration::from_secs(3));
+        Capture {
+            child,
+            lines,
+            reader: Some(reader),
+        }
+    }
+
+    fn stop(mut self) -> (Vec<String>, String) {
+        std::thread::sleep(Duration::from_millis(300));
+        // SAFETY: a signal to our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let st = self.child.wait().unwrap();
+        let mut err = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        if let Some(r) = self.reader.take() {
+            r.join().unwrap();
+        }
+        assert!(st.success(), "sonde failed: {err}");
+        (std::mem::take(&mut *self.lines.lock().unwrap()), err)
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const FMT: &str = "*%container.id %k8s.pod.name %k8s.ns.name %k8s.deployment.name %k8s.rs.name %k8s.svc.name %k8s.pod.ip %fd.name";
+const FILTER: &str = "evt.type=openat and evt.dir=< and fd.name=/etc/hostname";
+
+#[test]
+fn podman_container_in_a_served_pod() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready("podman_container_in_a_served_pod") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("sonde-k8s-live-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = rootfs(&dir);
+    let srv = Server::start(ServerOptions {
+        token: Some("live-token".into()),
+        ..ServerOptions::default()
+    });
+    cluster(&srv);
+    let name = format!("sonde-k8s-{}", std::process::id());
+    let id = run_private(&format!(
+        "podman create --name {name} --network=none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+         --rootfs {} /bin/sh -c 'sleep 1; cat /etc/hostname >/dev/null'",
+        root.display()
+    ))
+    .trim()
+    .to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    // the pod runs on this node, its container is the podman one
+    srv.put(&pod("test-node", &id));
+    let file = dir.join("k8s.scap");
+    let file_s = file.to_str().unwrap().to_string();
+    let kc = srv.kubeconfig();
+    let cap = Capture::start(&[
+        "-v",
+        "--kubeconfig",
+        kc.to_str().unwrap(),
+        "--node-name",
+        "test-node",
+        // everything the container does goes to the file (its clone and
+        // execve events tell a reader its threads' cgroups)
+        "-w",
+        &file_s,
+        "-p",
+        FMT,
+        "container.id!=host",
+    ]);
+    run_private(&format!("podman start -a {id}"));
+    let (lines, err) = cap.stop();
+    let _ = Command::new("podman").args(["rm", "-f", &id]).output();
+    let text = lines.join("\n");
+    let short = &id[..12];
+    let want =
+        format!("{short} cart-5f6-x7k2p shop cart cart-5f6 cart-svc 10.88.0.7 /etc/hostname");
+    assert!(lines.contains(&want), "want {want}:\n{text}\n{err}");
+    assert!(err.contains("Kubernetes watch pods: watching"), "{err}");
+    drop(srv);
+
+    // the capture, read back with no endpoint
+    let out = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["-r", &file_s, "-p", FMT, FILTER])
+        .output()
+        .unwrap();
+    let back = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(back.lines().any(|l| l == want), "sonde -r:\n{back}");
+    // -pk: sysdig's Kubernetes format names the pod
+    let out = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["-r", &file_s, "-pk", FILTER])
+        .output()
+        .unwrap();
+    let pk = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        pk.lines()
+            .any(|l| l.contains(&format!(" cart-5f6-x7k2p ({short}) "))),
+        "-pk:\n{pk}"
+    );
+    // sysdig 0.29.3 reads the file (the metadata is container labels)
+    let out = Command::new("sysdig")
+        .args([
+            "-r",
+            &file_s,
+            "-p",
+            "%container.id %k8s.pod.name %fd.name",
+            FILTER,
+        ])
+        .output()
+        .unwrap();
+    let sd = String::from_utf8_lossy(&out.stdout);
+    eprintln!("sysdig -r: {sd}");
+    assert!(
+        out.status.success(),
+        "sysdig: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        sd.lines()
+            .any(|l| l.starts_with(short) && l.ends_with(" /etc/hostname")),
+        "sysdig:\n{sd}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An API server that never answers holds no event up: the capture runs
+/// and stops on time, and says where the watches stand.
+#[test]
+fn hanging_api_server_never_holds_events() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready("hanging_api_server_never_holds_events") {
+        return;
+    }
+    let srv = Server::start(ServerOptions::default());
+    srv.hang(true);
+    let t = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args([
+            "-v",
+            "--kubeconfig",
+            srv.kubeconfig().to_str().unwrap(),
+            "-M",
+            "3",
+            "-p",
+            "%proc.name",
+            "evt.type=openat and fd.name=/etc/hostname",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    for _ in 0..5 {
+        let _ = Command::new("cat").arg("/etc/hostname").output();
+    }
+    let out = out.wait_with_output().unwrap();
+    let took = t.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.lines().filter(|l| *l == "cat").count() >= 5,
+        "{stdout}\n{stderr}"
+    );
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert!(
+        stderr.contains("Kubernetes watch pods: listing"),
+        "{stderr}"
+    );
+    assert!(srv.requests().0 >= 10, "every watch asked");
+}
