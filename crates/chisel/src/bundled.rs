@@ -62,12 +62,12 @@ pub const MODULES: &[(&str, &str)] = &[
 ];
 
 /// Every bundled chisel: [`CHISELS`] and the system, performance,
-/// security, log and tracer chisels of [`crate::bundled_sys`].
+/// security, log and tracer chisels (listed in `bundled_sys.rs`).
 pub fn chisels() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
     CHISELS.iter().chain(crate::bundled_sys::CHISELS)
 }
 
-/// Every bundled module: [`MODULES`] and those of [`crate::bundled_sys`].
+/// Every bundled module: [`MODULES`] and those listed in `bundled_sys.rs`.
 pub fn modules() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
     MODULES.iter().chain(crate::bundled_sys::MODULES)
 }

@@ -17,7 +17,7 @@
 //! Does **not** own: container identity and runtime metadata
 //! (`sonde-container`), the `k8s.*` fields (`sonde-fields`), when the
 //! engine asks the cache (`sonde-engine`). With the `test-server` feature
-//! it also exports [`testserver`], the HTTPS endpoint the tests serve the
+//! it also exports `testserver`, the HTTPS endpoint the tests serve the
 //! Kubernetes API from (test code only).
 
 #![warn(missing_docs)]
