@@ -333,7 +333,13 @@ impl Sink for ChiselSink {
         Needs {
             state: true,
             latency,
-            types: filter,
+            // live procinfo events are made here from the events' times,
+            // so such a chisel needs every event, not only its filter's
+            types: if host.env.live && self.reads_procinfo() {
+                None
+            } else {
+                filter
+            },
             ..Needs::default()
         }
     }
