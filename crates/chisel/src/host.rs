@@ -49,18 +49,7 @@ impl Kind {
             return Kind::Str;
         };
         match info.ty {
-            FieldType::Int8
-            | FieldType::Int16
-            | FieldType::Int32
-            | FieldType::Int64
-            | FieldType::Uint8
-            | FieldType::Uint16
-            | FieldType::Uint32
-            | FieldType::Uint64
-            | FieldType::Port
-            | FieldType::RelTime
-            | FieldType::AbsTime
-            | FieldType::Double => Kind::Num,
+            t if t.is_integer() || t == FieldType::Double => Kind::Num,
             FieldType::Bool => Kind::Bool,
             FieldType::Dynamic => Kind::Dyn,
             _ => Kind::Str,
