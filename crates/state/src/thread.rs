@@ -150,6 +150,12 @@ impl Thread {
         t
     }
 
+    /// Whether this is still the placeholder of [`Thread::fake`]: met by
+    /// its id only, never named by a clone, execve or process list.
+    pub fn is_placeholder(&self) -> bool {
+        self.ptid == -1 && self.comm == b"<NA>" && self.exe == b"<NA>"
+    }
+
     /// A thread from a process-list record: the record as it is, except
     /// that only a process's main thread keeps a directory, normalized
     /// and ending in `/`.

@@ -110,8 +110,10 @@ impl State {
             // the parent sees the namespaced child id: wait for the child
             return;
         }
-        if res > 0 && self.threads.contains_key(&child_tid) {
-            return; // the child's own exit event came first
+        // the child's own exit event came first (a placeholder made by the
+        // child's earlier events is named now, as sysdig does)
+        if res > 0 && self.threads.get(&child_tid).is_some_and(|t| !t.is_placeholder()) {
+            return;
         }
         // The child may already have run and exited before its parent's
         // clone returned. sysdig creates it again from the parent's event

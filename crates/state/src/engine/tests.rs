@@ -107,6 +107,35 @@ fn unknown_threads_are_looked_up_once() {
 }
 
 #[test]
+fn a_parent_clone_exit_names_a_child_met_only_by_its_own_events() {
+    let mut st = State::new();
+    st.add_thread_info(&ThreadInfo {
+        tid: 100,
+        pid: 100,
+        ptid: 1,
+        comm: b"parent".to_vec(),
+        ..Default::default()
+    });
+    // the new thread's events come before its parent's clone exit
+    st.process(&event(
+        10,
+        200,
+        c::SYSCALL_BRK_4_E,
+        &body(&[&0u64.to_le_bytes()]),
+        1,
+    ));
+    assert_eq!(st.thread(200).map(|t| t.comm.clone()), Some(b"<NA>".to_vec()));
+    let parent_clone = body(&[&200i64.to_le_bytes()]);
+    st.process(&event(30, 100, c::SYSCALL_CLONE_20_X, &parent_clone, 1));
+    let t = st.thread(200).expect("the child");
+    assert_eq!(t.comm, b"parent", "named from its parent, as in sysdig");
+    assert_eq!(t.ptid, 100);
+    // a named child is left alone by a second (late) parent exit
+    st.process(&event(40, 100, c::SYSCALL_CLONE_20_X, &parent_clone, 1));
+    assert_eq!(st.thread(200).map(|t| t.clone_ts), Some(30));
+}
+
+#[test]
 fn a_late_parent_clone_exit_names_an_exited_child_for_that_event_only() {
     let mut st = State::new();
     st.add_thread_info(&ThreadInfo {
