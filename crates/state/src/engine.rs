@@ -98,6 +98,9 @@ pub struct State {
     defer_memory: bool,
     /// The memory update of the event last processed, when deferred.
     pending_memory: Option<MemoryUpdate>,
+    /// The page faults a switch reported for the thread it switched out
+    /// (tid, major, minor), deferred like the memory.
+    pending_faults: Option<(i64, u64, u64)>,
     /// Live capture: identifies containers and counts their threads.
     live_containers: Option<containers::LiveContainers>,
 }
@@ -156,6 +159,28 @@ impl State {
             if accepted {
                 self.apply_memory(u);
             }
+        }
+        if let Some(f) = self.pending_faults.take() {
+            if accepted {
+                self.apply_faults(f);
+            }
+        }
+    }
+
+    /// Sets a thread's page fault counts (tid, major, minor), or defers
+    /// them like the memory.
+    pub(crate) fn update_faults(&mut self, f: (i64, u64, u64)) {
+        if self.defer_memory {
+            self.pending_faults = Some(f);
+        } else {
+            self.apply_faults(f);
+        }
+    }
+
+    fn apply_faults(&mut self, (tid, major, minor): (i64, u64, u64)) {
+        if let Some(t) = self.threads.get_mut(&tid) {
+            t.pfmajor = major;
+            t.pfminor = minor;
         }
     }
 

@@ -37,7 +37,7 @@ use std::collections::BTreeSet;
 
 use sonde_fields::Ctx;
 
-use crate::ast::Expr;
+use crate::ast::{Expr, Op, Rhs};
 use crate::error::FilterError;
 
 use check::compile_check;
@@ -167,6 +167,35 @@ fn compile(e: &Expr, text: &str, warnings: &mut Vec<FilterError>) -> Result<Node
                 format!("'{name}' is not a field: expected a field name such as evt.type (or an undefined macro)"),
             ))
         }
-        Expr::Check(c) => Node::Leaf(Box::new(compile_check(c, text, warnings)?)),
+        Expr::Check(c) => {
+            let leaf = compile_check(c, text, warnings)?;
+            match (&c.rhs, c.op) {
+                (Rhs::List(vals), Op::In | Op::Intersects) if vals.len() > 1 && leaf.src.is_stateful() => {
+                    stateful_list(c, vals, text, warnings)?
+                }
+                _ => Node::Leaf(Box::new(leaf)),
+            }
+        }
     })
+}
+
+/// `f in (a, b)` over a field that remembers earlier evaluations
+/// (`evt.deltatime`): sysdig compiles it as `f = a or f = b`, each check
+/// with its own memory and evaluated only while the ones before it fail.
+fn stateful_list(
+    c: &crate::ast::Check,
+    vals: &[crate::ast::Lit],
+    text: &str,
+    warnings: &mut Vec<FilterError>,
+) -> Result<Node, FilterError> {
+    let mut nodes = Vec::with_capacity(vals.len());
+    for v in vals {
+        let one = crate::ast::Check {
+            op: Op::Eq,
+            rhs: Rhs::Value(v.clone()),
+            ..c.clone()
+        };
+        nodes.push(Node::Leaf(Box::new(compile_check(&one, text, warnings)?)));
+    }
+    Ok(Node::Or(nodes))
 }

@@ -41,14 +41,19 @@ impl State {
     }
 
     /// A switch event carries the page faults of the thread switched out
-    /// and the memory of its process.
+    /// and the memory of its process (both deferred while a capture filter
+    /// decides, as sysdig parses a switch only when its filter accepts it).
     pub(super) fn on_switch(&mut self, ev: &RawEvent<'_>) {
-        let Some(t) = self.threads.get_mut(&ev.tid) else {
+        let Some(t) = self.threads.get(&ev.tid) else {
             return;
         };
-        t.pfmajor = ev.param_u64(1).unwrap_or(t.pfmajor);
-        t.pfminor = ev.param_u64(2).unwrap_or(t.pfminor);
+        let faults = (
+            ev.tid,
+            ev.param_u64(1).unwrap_or(t.pfmajor),
+            ev.param_u64(2).unwrap_or(t.pfminor),
+        );
         let pid = t.pid;
+        self.update_faults(faults);
         if let (Some(size), Some(rss), Some(swap)) =
             (ev.param_u64(3), ev.param_u64(4), ev.param_u64(5))
         {
