@@ -134,20 +134,23 @@ fn app_log_and_security_chisels_on_a_live_capture() {
     let cap = Command::new(env!("CARGO_BIN_EXE_sonde"))
         .arg("-w")
         .arg(&trace)
-        .args(["-M", "8"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // the probe is attached once events reach the file
-    for _ in 0..100 {
+    // the probe is attached once events reach the file (the capture runs
+    // until the workload is done, however long the start took)
+    for _ in 0..300 {
         thread::sleep(Duration::from_millis(100));
-        if std::fs::metadata(&trace).is_ok_and(|m| m.len() > 1 << 20) {
+        if std::fs::metadata(&trace).is_ok_and(|m| m.len() > 256 << 10) {
             break;
         }
     }
     thread::sleep(Duration::from_millis(300));
     workload(&dir);
+    thread::sleep(Duration::from_millis(500));
+    // SAFETY: signals our own child process
+    unsafe { libc::kill(cap.id() as i32, libc::SIGINT) };
     let out = cap.wait_with_output().unwrap();
     assert!(
         out.status.success(),

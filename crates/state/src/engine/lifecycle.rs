@@ -117,7 +117,12 @@ impl State {
         }
         // the child's own exit event came first (a placeholder made by the
         // child's earlier events is named now, as sysdig does)
-        if res > 0 && self.threads.get(&child_tid).is_some_and(|t| !t.is_placeholder()) {
+        if res > 0
+            && self
+                .threads
+                .get(&child_tid)
+                .is_some_and(|t| !t.is_placeholder())
+        {
             return;
         }
         // The child may already have run and exited before its parent's

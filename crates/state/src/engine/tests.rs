@@ -124,7 +124,10 @@ fn a_parent_clone_exit_names_a_child_met_only_by_its_own_events() {
         &body(&[&0u64.to_le_bytes()]),
         1,
     ));
-    assert_eq!(st.thread(200).map(|t| t.comm.clone()), Some(b"<NA>".to_vec()));
+    assert_eq!(
+        st.thread(200).map(|t| t.comm.clone()),
+        Some(b"<NA>".to_vec())
+    );
     let parent_clone = body(&[&200i64.to_le_bytes()]);
     st.process(&event(30, 100, c::SYSCALL_CLONE_20_X, &parent_clone, 1));
     let t = st.thread(200).expect("the child");
