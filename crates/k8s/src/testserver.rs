@@ -8,7 +8,7 @@
 //! watch connections. Objects are built by the tests from the k8s-openapi
 //! types, so the JSON has the real shape. Certificates come from rcgen.
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -108,6 +108,9 @@ struct World {
     log: VecDeque<Change>,
     /// Watches from a version at or before this one get 410 Gone.
     expired_before: u64,
+    /// Per resource, the version of its newest change dropped from the
+    /// history: an open watch behind it missed a change (410 Gone).
+    trimmed: HashMap<&'static str, u64>,
 }
 
 /// Faults and settings the tests change while the server runs.
@@ -443,6 +446,7 @@ impl World {
         while self.log.len() > history {
             if let Some(c) = self.log.pop_front() {
                 self.expired_before = c.rv + 1;
+                self.trimmed.insert(c.res, c.rv);
             }
         }
     }
@@ -788,20 +792,38 @@ async fn watch(
                 .world
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let ev: Vec<Value> = w
-                .log
-                .iter()
-                .filter(|c| c.rv > from && c.res == res.name && filter.matches(&c.obj))
-                .map(|c| {
-                    let o = if meta_only {
-                        partial(&c.obj)
-                    } else {
-                        c.obj.clone()
-                    };
-                    json!({"type": c.kind, "object": o})
-                })
-                .collect();
-            (ev, w.rv)
+            if w.trimmed.get(res.name).is_some_and(|&t| t > from) {
+                (Vec::new(), None)
+            } else {
+                let ev: Vec<Value> = w
+                    .log
+                    .iter()
+                    .filter(|c| c.rv > from && c.res == res.name && filter.matches(&c.obj))
+                    .map(|c| {
+                        let o = if meta_only {
+                            partial(&c.obj)
+                        } else {
+                            c.obj.clone()
+                        };
+                        json!({"type": c.kind, "object": o})
+                    })
+                    .collect();
+                (ev, Some(w.rv))
+            }
+        };
+        let Some(rv) = rv else {
+            // the watch fell behind the kept history and a change of its
+            // own was dropped: as the API server does, end it with 410
+            // Gone instead of skipping that change
+            let st = status(
+                410,
+                "Expired",
+                &format!("too old resource version: {from}"),
+                "",
+            );
+            chunk(s, &json!({"type": "ERROR", "object": st})).await?;
+            s.write_all(b"0\r\n\r\n").await?;
+            return s.flush().await;
         };
         for e in &events {
             chunk(s, e).await?;
