@@ -25,7 +25,7 @@
 //! agent's last one, so a batch resent after a lost answer is never
 //! counted twice. [`Ingest`] is plain logic (token check, dedup, hand-off
 //! to a store) for the server's HTTP stack; with the `receiver` feature,
-//! [`receiver::Receiver`] serves it over TLS itself (tests, a stand-in
+//! `receiver::Receiver` serves it over TLS itself (tests, a stand-in
 //! server).
 //!
 //! Does **not** own: what the records are (metrics, check results,
