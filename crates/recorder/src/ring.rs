@@ -83,7 +83,8 @@ pub enum RecorderError {
 pub struct CaptureReport {
     /// The file written.
     pub path: PathBuf,
-    /// Events in the file (state tables and container entries not counted).
+    /// Events in the file, as a reader counts them (with the `container`
+    /// entries at its start; the state tables are not events).
     pub events: u64,
     /// Bytes in the file.
     pub bytes: u64,
@@ -186,6 +187,8 @@ impl RecorderHandle {
 struct Segment {
     bytes: Vec<u8>,
     events_off: usize,
+    /// `container` events among the state at its start.
+    head_events: u64,
     start_ts: u64,
     last_ts: u64,
     events: u64,
@@ -195,6 +198,7 @@ struct Segment {
 struct Open {
     w: Writer<Vec<u8>>,
     events_off: usize,
+    head_events: u64,
     start_ts: u64,
     last_ts: u64,
     events: u64,
@@ -268,9 +272,11 @@ impl Recorder {
         let mut w = Writer::new(Vec::new())?;
         FileStart::of(st).write(&mut w, ts)?;
         let events_off = usize::try_from(w.bytes_written()).unwrap_or(usize::MAX);
+        let head_events = w.events_written();
         self.cur = Some(Open {
             w,
             events_off,
+            head_events,
             start_ts: ts,
             last_ts: ts,
             events: 0,
@@ -287,6 +293,7 @@ impl Recorder {
         let bytes = o.w.into_inner()?;
         let seg = Arc::new(Segment {
             events_off: o.events_off,
+            head_events: o.head_events,
             start_ts: o.start_ts,
             last_ts: o.last_ts,
             events: o.events,
@@ -397,6 +404,7 @@ fn write_capture(
     }
     for (i, s) in segs.iter().enumerate() {
         let part = if i == 0 {
+            events += s.head_events;
             &s.bytes[..]
         } else {
             &s.bytes[s.events_off..]

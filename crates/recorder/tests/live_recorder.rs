@@ -87,9 +87,15 @@ fn live_capture_holds_events_from_before_the_trigger() {
         "capture {capture:?} in {took:?}; engine {report:?}; ring {:?}",
         handle.stats()
     );
+    // `after` runs on event time from the newest event at the trigger,
+    // which trails the wall clock by the probe's buffering
     assert!(
-        took >= Duration::from_secs(3),
+        took >= Duration::from_millis(2800),
         "returned before `after` elapsed: {took:?}"
+    );
+    assert!(
+        capture.last_ts + 100_000_000 >= capture.trigger_ts + 3_000_000_000,
+        "{capture:?}"
     );
     assert!(took < Duration::from_secs(15), "capture took {took:?}");
 
