@@ -1,7 +1,9 @@
 //! The agent's side: records pushed from any thread are sealed into one
-//! batch per interval, spooled, and posted oldest first over one kept-open
-//! TLS connection; while the server is away (or refuses the token) the
-//! batches stay spooled and go out in order once it answers again.
+//! batch per interval and spooled (the sealing thread never waits on the
+//! network), and a posting thread sends the spooled batches oldest first
+//! over one kept-open TLS connection; while the server is away (or
+//! refuses the token) the batches stay spooled and go out in order once
+//! it answers again.
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
@@ -78,13 +80,48 @@ pub enum TransportError {
 /// Entry point: [`Sender::start`].
 pub struct Sender;
 
-/// Feeds and controls a running sender. Dropping it stops the sender
-/// without the final flush; prefer [`SenderHandle::shutdown`].
+/// What the handle and the two threads share.
+struct Shared {
+    spool: Mutex<Spool>,
+    records: Mutex<Vec<serde_json::Value>>,
+    status: Mutex<SenderStatus>,
+    /// Set by a shutdown: the flush time.
+    stop: Mutex<Option<Duration>>,
+    stop_cv: Condvar,
+    /// Batches sealed so far, and the poster's deadline once the sealer
+    /// has sealed its last batch.
+    sealed: Mutex<(u64, Option<Instant>)>,
+    sealed_cv: Condvar,
+}
+
+impl Shared {
+    /// Updates the status (the caller holds the spool: lock order is
+    /// spool, then status).
+    fn publish(&self, spool: &Spool, f: impl FnOnce(&mut SenderStatus)) {
+        if let Ok(mut s) = self.status.lock() {
+            f(&mut s);
+            s.next_seq = spool.next_seq();
+            s.acked = spool.acked();
+            s.spooled = spool.len() as u64;
+            s.spooled_bytes = spool.bytes();
+            s.dropped = spool.dropped();
+        }
+    }
+
+    /// Updates the status with the spool's numbers.
+    fn note(&self, f: impl FnOnce(&mut SenderStatus)) {
+        if let Ok(sp) = self.spool.lock() {
+            self.publish(&sp, f);
+        }
+    }
+}
+
+/// Feeds and controls a running sender. Dropping it stops the sender:
+/// what was pushed is sealed and spooled, nothing more is posted; prefer
+/// [`SenderHandle::shutdown`].
 pub struct SenderHandle {
-    records: Arc<Mutex<Vec<serde_json::Value>>>,
-    status: Arc<Mutex<SenderStatus>>,
-    stop: Arc<(Mutex<Option<Duration>>, Condvar)>,
-    thread: Option<JoinHandle<()>>,
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
 }
 
 /// The server's address parts.
@@ -125,37 +162,44 @@ fn parse_url(url: &str) -> Option<Target> {
 }
 
 impl Sender {
-    /// Opens the spool and starts the sending thread.
+    /// Opens the spool and starts the sealing and posting threads.
     pub fn start(cfg: SenderConfig) -> Result<SenderHandle, TransportError> {
         let target = parse_url(&cfg.url).ok_or_else(|| TransportError::Url(cfg.url.clone()))?;
         let spool = Spool::open(&cfg.spool_dir, cfg.spool_max_bytes)?;
-        let records = Arc::new(Mutex::new(Vec::new()));
-        let status = Arc::new(Mutex::new(SenderStatus::default()));
-        let stop = Arc::new((Mutex::new(None), Condvar::new()));
-        let mut w = Worker {
+        let shared = Arc::new(Shared {
+            spool: Mutex::new(spool),
+            records: Mutex::new(Vec::new()),
+            status: Mutex::new(SenderStatus::default()),
+            stop: Mutex::new(None),
+            stop_cv: Condvar::new(),
+            sealed: Mutex::new((0, None)),
+            sealed_cv: Condvar::new(),
+        });
+        shared.note(|_| {});
+        let spawn_err = |e| {
+            TransportError::Spool(SpoolError {
+                path: PathBuf::new(),
+                source: e,
+            })
+        };
+        let (sh, c) = (shared.clone(), cfg.clone());
+        let sealer = std::thread::Builder::new()
+            .name("sonde-sealer".into())
+            .spawn(move || seal_loop(&sh, &c))
+            .map_err(spawn_err)?;
+        let mut p = Poster {
             cfg,
             target,
-            spool,
             conn: None,
-            records: records.clone(),
-            status: status.clone(),
+            shared: shared.clone(),
         };
-        w.publish(|_| {});
-        let s = stop.clone();
-        let thread = std::thread::Builder::new()
+        let poster = std::thread::Builder::new()
             .name("sonde-sender".into())
-            .spawn(move || w.run(&s))
-            .map_err(|e| {
-                TransportError::Spool(SpoolError {
-                    path: PathBuf::new(),
-                    source: e,
-                })
-            })?;
+            .spawn(move || p.run())
+            .map_err(spawn_err)?;
         Ok(SenderHandle {
-            records,
-            status,
-            stop,
-            thread: Some(thread),
+            shared,
+            threads: vec![sealer, poster],
         })
     }
 }
@@ -163,23 +207,26 @@ impl Sender {
 impl SenderHandle {
     /// Adds a record to the batch being gathered.
     pub fn push(&self, record: serde_json::Value) {
-        if let Ok(mut r) = self.records.lock() {
+        if let Ok(mut r) = self.shared.records.lock() {
             r.push(record);
         }
     }
 
     /// The sender's state now.
     pub fn status(&self) -> SenderStatus {
-        self.status.lock().map(|s| s.clone()).unwrap_or_default()
+        self.shared
+            .status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_default()
     }
 
     fn halt(&mut self, flush: Duration) {
-        let (lock, cv) = &*self.stop;
-        if let Ok(mut s) = lock.lock() {
+        if let Ok(mut s) = self.shared.stop.lock() {
             *s = Some(flush);
         }
-        cv.notify_all();
-        if let Some(t) = self.thread.take() {
+        self.shared.stop_cv.notify_all();
+        for t in self.threads.drain(..) {
             let _ = t.join();
         }
     }
@@ -199,18 +246,85 @@ impl Drop for SenderHandle {
     }
 }
 
+/// Seals a batch every interval; at a stop, seals the last one and tells
+/// the poster how long it may flush.
+fn seal_loop(sh: &Shared, cfg: &SenderConfig) {
+    let mut next = Instant::now() + cfg.interval;
+    loop {
+        let flush = wait_until(&sh.stop, &sh.stop_cv, next);
+        seal(sh, cfg);
+        if let Ok(mut g) = sh.sealed.lock() {
+            g.0 += 1;
+            if let Some(f) = flush {
+                g.1 = Some(Instant::now() + f);
+            }
+        }
+        sh.sealed_cv.notify_all();
+        if flush.is_some() {
+            return;
+        }
+        next += cfg.interval;
+        let now = Instant::now();
+        if next < now {
+            // fell behind (a stalled disk): no burst of catch-up batches
+            next = now + cfg.interval;
+        }
+    }
+}
+
+/// Seals the records gathered into the next batch, in the spool.
+fn seal(sh: &Shared, cfg: &SenderConfig) {
+    let recs = sh
+        .records
+        .lock()
+        .map(|mut r| std::mem::take(&mut *r))
+        .unwrap_or_default();
+    if recs.is_empty() && !cfg.send_empty {
+        return;
+    }
+    let ts_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let Ok(mut sp) = sh.spool.lock() else {
+        return;
+    };
+    let mut recs = Some(recs);
+    let r = sp.push(|seq, dropped| {
+        let b = Batch {
+            agent: cfg.agent.clone(),
+            seq,
+            ts_ms,
+            dropped,
+            records: recs.take().unwrap_or_default(),
+        };
+        serde_json::to_vec(&b).unwrap_or_default()
+    });
+    match r {
+        Err(e) => {
+            // keep the records for the next batch
+            if let (Some(back), Ok(mut r)) = (recs, sh.records.lock()) {
+                let newer = std::mem::replace(&mut *r, back);
+                r.extend(newer);
+            }
+            sh.publish(&sp, |s| {
+                s.last_error = Some(format!("cannot spool a batch: {e}"))
+            });
+        }
+        Ok(_) => sh.publish(&sp, |_| {}),
+    }
+}
+
 type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 
 /// Largest answer read from the server.
 const MAX_ANSWER: usize = 1 << 20;
 
-struct Worker {
+/// The posting thread.
+struct Poster {
     cfg: SenderConfig,
     target: Target,
-    spool: Spool,
     conn: Option<Conn<TlsStream>>,
-    records: Arc<Mutex<Vec<serde_json::Value>>>,
-    status: Arc<Mutex<SenderStatus>>,
+    shared: Arc<Shared>,
 }
 
 /// Why a drain stopped early.
@@ -219,66 +333,41 @@ enum Stop {
     Auth,
 }
 
-impl Worker {
-    fn publish(&self, f: impl FnOnce(&mut SenderStatus)) {
-        if let Ok(mut s) = self.status.lock() {
-            f(&mut s);
-            s.next_seq = self.spool.next_seq();
-            s.acked = self.spool.acked();
-            s.spooled = self.spool.len() as u64;
-            s.spooled_bytes = self.spool.bytes();
-            s.dropped = self.spool.dropped();
-        }
-    }
-
-    fn run(&mut self, stop: &(Mutex<Option<Duration>>, Condvar)) {
-        let mut next = Instant::now() + self.cfg.interval;
+impl Poster {
+    /// Drains the spool whenever a batch is sealed (and once an interval
+    /// after a failure); after the last batch, until done or the deadline.
+    fn run(&mut self) {
+        let mut seen = 0;
         loop {
-            let flush = wait_until(stop, next);
-            self.seal();
-            if let Some(flush) = flush {
-                self.drain(Instant::now() + flush);
+            let deadline = self
+                .shared
+                .sealed
+                .lock()
+                .map_or(Some(Instant::now()), |g| g.1);
+            let clean = self.drain(deadline);
+            if let Some(d) = deadline {
+                if clean || Instant::now() >= d {
+                    return;
+                }
+            }
+            let Ok(g) = self.shared.sealed.lock() else {
                 return;
-            }
-            next += self.cfg.interval;
-            let now = Instant::now();
-            if next < now {
-                // fell behind (a slow server): no burst of catch-up batches
-                next = now + self.cfg.interval;
-            }
-            self.drain(next);
-        }
-    }
-
-    /// Seals the records gathered into the next batch, in the spool.
-    fn seal(&mut self) {
-        let recs = self
-            .records
-            .lock()
-            .map(|mut r| std::mem::take(&mut *r))
-            .unwrap_or_default();
-        if recs.is_empty() && !self.cfg.send_empty {
-            return;
-        }
-        let agent = self.cfg.agent.clone();
-        let ts_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        let mut recs = Some(recs);
-        let r = self.spool.push(|seq, dropped| {
-            let b = Batch {
-                agent,
-                seq,
-                ts_ms,
-                dropped,
-                records: recs.take().unwrap_or_default(),
             };
-            serde_json::to_vec(&b).unwrap_or_default()
-        });
-        if let Err(e) = r {
-            self.publish(|s| s.last_error = Some(format!("cannot spool a batch: {e}")));
-        } else {
-            self.publish(|_| {});
+            let wait = match deadline {
+                Some(d) => self
+                    .cfg
+                    .interval
+                    .min(d.saturating_duration_since(Instant::now())),
+                None => self.cfg.interval,
+            };
+            let Ok((g, _)) = self
+                .shared
+                .sealed_cv
+                .wait_timeout_while(g, wait, |g| g.0 == seen && g.1.is_none())
+            else {
+                return;
+            };
+            seen = g.0;
         }
     }
 
@@ -305,12 +394,8 @@ impl Worker {
         Ok(Conn::new(rustls::StreamOwned::new(tls, tcp)))
     }
 
-    /// Posts batch `seq`; on success returns the acknowledged number.
-    fn post(&mut self, seq: u64) -> Result<u64, Stop> {
-        let body = self
-            .spool
-            .read(seq)
-            .map_err(|e| Stop::Failed(format!("cannot read the spool: {e}")))?;
+    /// Posts `body` (batch `seq`); on success returns the acknowledged number.
+    fn post(&mut self, body: &[u8]) -> Result<u64, Stop> {
         if self.conn.is_none() {
             self.conn = Some(self.connect().map_err(Stop::Failed)?);
         }
@@ -322,7 +407,7 @@ impl Worker {
             &host,
             &self.target.path,
             self.cfg.token.as_ref(),
-            &body,
+            body,
             MAX_ANSWER,
         );
         let (status, answer, keep) = r.map_err(|e| {
@@ -351,33 +436,59 @@ impl Worker {
         }
     }
 
-    /// Posts spooled batches oldest first until done, a failure, or `deadline`.
-    fn drain(&mut self, deadline: Instant) {
-        for seq in self.spool.pending() {
-            if seq <= self.spool.acked() {
-                continue;
+    /// The oldest unacknowledged batch: its number and bytes.
+    fn oldest(&self) -> Result<Option<(u64, Vec<u8>)>, String> {
+        let sp = self
+            .shared
+            .spool
+            .lock()
+            .map_err(|_| "spool lock".to_string())?;
+        let Some(seq) = sp.pending().into_iter().find(|s| *s > sp.acked()) else {
+            return Ok(None);
+        };
+        let body = sp
+            .read(seq)
+            .map_err(|e| format!("cannot read the spool: {e}"))?;
+        Ok(Some((seq, body)))
+    }
+
+    /// Posts spooled batches oldest first until none is left (true), a
+    /// failure, or `deadline`.
+    fn drain(&mut self, deadline: Option<Instant>) -> bool {
+        loop {
+            let (seq, body) = match self.oldest() {
+                Ok(Some(b)) => b,
+                Ok(None) => return true,
+                Err(e) => {
+                    self.shared.note(|s| s.last_error = Some(e));
+                    return false;
+                }
+            };
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
             }
-            if Instant::now() >= deadline {
-                return;
-            }
-            match self.post(seq) {
+            let r = self.post(&body);
+            let Ok(mut sp) = self.shared.spool.lock() else {
+                return false;
+            };
+            match r {
+                Ok(acked) if acked < seq => {
+                    // the server says it does not hold what it just took
+                    self.conn = None;
+                    self.shared.publish(&sp, |s| {
+                        s.connected = false;
+                        s.last_error =
+                            Some(format!("the server acknowledged {acked} for batch {seq}"));
+                    });
+                    return false;
+                }
                 Ok(acked) => {
-                    let top = self.spool.next_seq().saturating_sub(1);
+                    let top = sp.next_seq().saturating_sub(1);
                     let note = (acked > top).then(|| {
                         format!("the server acknowledged {acked}, beyond the last batch {top} (agent state lost?)")
                     });
-                    if acked < seq {
-                        // the server says it does not hold what it just took
-                        self.conn = None;
-                        self.publish(|s| {
-                            s.connected = false;
-                            s.last_error =
-                                Some(format!("the server acknowledged {acked} for batch {seq}"));
-                        });
-                        return;
-                    }
-                    let r = self.spool.ack(acked);
-                    self.publish(|s| {
+                    let r = sp.ack(acked);
+                    self.shared.publish(&sp, |s| {
                         s.sent += 1;
                         s.connected = true;
                         s.auth_failed = false;
@@ -385,7 +496,7 @@ impl Worker {
                     });
                 }
                 Err(Stop::Auth) => {
-                    self.publish(|s| {
+                    self.shared.publish(&sp, |s| {
                         s.connected = false;
                         s.auth_failed = true;
                         s.last_error = Some(
@@ -393,14 +504,14 @@ impl Worker {
                                 .into(),
                         );
                     });
-                    return;
+                    return false;
                 }
                 Err(Stop::Failed(e)) => {
-                    self.publish(|s| {
+                    self.shared.publish(&sp, |s| {
                         s.connected = false;
                         s.last_error = Some(e);
                     });
-                    return;
+                    return false;
                 }
             }
         }
@@ -408,8 +519,7 @@ impl Worker {
 }
 
 /// Sleeps until `until` or a stop; the stop's flush time when stopped.
-fn wait_until(stop: &(Mutex<Option<Duration>>, Condvar), until: Instant) -> Option<Duration> {
-    let (lock, cv) = stop;
+fn wait_until(lock: &Mutex<Option<Duration>>, cv: &Condvar, until: Instant) -> Option<Duration> {
     let Ok(mut g) = lock.lock() else {
         return Some(Duration::ZERO);
     };

@@ -212,3 +212,35 @@ fn lost_answer_and_agent_restart_never_count_twice() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = Arc::strong_count(&ing);
 }
+
+/// A server that accepts and then says nothing: posting stalls on its
+/// timeout, sealing goes on one batch per interval.
+#[test]
+fn a_stalled_server_does_not_stop_sealing() {
+    let pki = common::pki();
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for tcp in l.incoming() {
+            held.push(tcp);
+        }
+    });
+    let dir = common::tmpdir("stalled");
+    let mut cfg = sender_cfg(port, &pki, Some("t"), false, &dir);
+    cfg.timeout = Duration::from_secs(5);
+    let h = Sender::start(cfg).unwrap();
+    std::thread::sleep(Duration::from_millis(2100));
+    let st = h.status();
+    // 200 ms interval: ten batches in two seconds, whatever the network does
+    assert!(st.next_seq >= 9, "{st:?}");
+    assert_eq!(st.acked, 0);
+    let t = std::time::Instant::now();
+    drop(h);
+    assert!(
+        t.elapsed() < Duration::from_secs(6),
+        "drop waited {:?}",
+        t.elapsed()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
