@@ -46,12 +46,17 @@ fn name(seq: u64) -> String {
     format!("{seq:020}.batch")
 }
 
-/// Writes `data` to `path` through a temporary file and a rename.
+/// Writes `data` to `path` through a temporary file and a rename: a
+/// crash of the agent leaves the old or the new file, never half of one.
+/// No fsync (it can take seconds on a busy disk, and this runs every
+/// second): a power loss may lose the last batches, or the last ack, in
+/// which case the batches it covered are sent again and the receiver's
+/// dedup drops them.
 fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     let tmp = path.with_extension("tmp");
     let mut f = File::create(&tmp)?;
     f.write_all(data)?;
-    f.sync_all()?;
+    drop(f);
     fs::rename(&tmp, path)
 }
 

@@ -52,9 +52,13 @@ fn receiver_down_for_a_minute_then_everything_once_in_order() {
         n
     });
     let t0 = Instant::now();
-    std::thread::sleep(Duration::from_secs(5));
-    let before = h.status();
-    assert!(before.acked >= 3 && before.connected, "{before:?}");
+    // a few seconds delivered as they come (a loaded machine may take longer)
+    assert!(
+        common::wait_for(15, || h.status().acked >= 4),
+        "{:?}",
+        h.status()
+    );
+    assert!(h.status().connected);
     drop(rx);
     std::thread::sleep(Duration::from_secs(down));
     let during = h.status();
@@ -85,7 +89,7 @@ fn receiver_down_for_a_minute_then_everything_once_in_order() {
     let seqs: Vec<u64> = got.iter().map(|(_, s, _)| *s).collect();
     let want: Vec<u64> = (1..last.next_seq).collect();
     assert_eq!(seqs, want, "every sequence number exactly once, in order");
-    assert!(seqs.len() as u64 >= down + 8, "{} batches", seqs.len());
+    assert!(seqs.len() as u64 >= down + 7, "{} batches", seqs.len());
     let ns: Vec<u64> = got
         .iter()
         .flat_map(|(_, _, r)| r.iter().map(|v| v["n"].as_u64().unwrap()))
