@@ -4,7 +4,9 @@
 //! out: [`Printer`] (text lines or `-j` JSON, with `-d`'s display filter),
 //! [`Dumper`] (the `-w` capture writer: gzip, rotation by size, time or
 //! events, `--filter-proclist`, `-F`, layout conversion) and [`Summary`]
-//! (`-S`, counting kept apart from printing in [`EventCounts`]).
+//! (`-S`, counting kept apart from printing in [`EventCounts`]), and
+//! [`filestart`]: what a file that starts mid-stream needs (shared with
+//! the flight recorder).
 //!
 //! Does **not** own: the event loop and when each sink is called
 //! (`sonde-engine`), the file format (`sonde-scap`), or field extraction
@@ -12,10 +14,12 @@
 //! crates.
 #![warn(missing_docs)]
 
+pub mod filestart;
 mod printer;
 mod summary;
 mod writer;
 
+pub use filestart::FileStart;
 pub use printer::Printer;
 pub use summary::{introsort, EventCounts, Summary};
 pub use writer::{DumpOpts, Dumper};

@@ -18,6 +18,8 @@ use sonde_scap::layout::{Converter, Encoded, Layout};
 use sonde_scap::{ParallelGz, WriteBehind, Writer, DF_STATE_ONLY};
 use sonde_state::{Referenced, State};
 
+use crate::filestart::{container_list, with_file_cgroups, write_container_events};
+
 /// What to write and how to cut it into files.
 #[derive(Debug, Clone, Default)]
 pub struct DumpOpts {
@@ -295,18 +297,7 @@ impl Dumper {
         // live containers: clone/execve exits carry the cgroups the state
         // engine gave the thread (with the entry that lets a reader of the
         // file find its container)
-        if st.has_container_hook() {
-            if let Some((body, large)) = with_state_cgroups(st, ev) {
-                let n = u32::try_from(ev.nparams()).unwrap_or(0);
-                if let Ok(mut e) = RawEvent::from_parts(ev.ts, ev.tid, ev.code, n, &body, large) {
-                    e.cpu = ev.cpu;
-                    e.dump_flags = ev.dump_flags;
-                    e.latency = ev.latency;
-                    return self.event_as_is(st, &e, state_only);
-                }
-            }
-        }
-        self.event_as_is(st, ev, state_only)
+        with_file_cgroups(st, ev, |e| self.event_as_is(st, e, state_only))
     }
 
     fn event_as_is(&mut self, st: &State, ev: &RawEvent<'_>, state_only: bool) -> io::Result<()> {
@@ -471,97 +462,14 @@ impl Sink for Dumper {
     }
 }
 
-/// The containers in the table, sorted by id: (short id, JSON payload).
-fn container_list(st: &State) -> Vec<(Vec<u8>, Vec<u8>)> {
-    let mut v: Vec<(Vec<u8>, Vec<u8>)> = st
-        .containers
-        .iter()
-        .map(|(id, c)| (id.clone(), c.to_json()))
-        .collect();
-    v.sort();
-    v
-}
-
-/// Writes one `container` event per JSON payload, as sysdig's dumper
-/// writes its container list: no thread, no dump flags, not counted as
-/// events of the file. `CONTAINER_JSON_E` when the payload fits 16-bit
-/// lengths, else `CONTAINER_JSON_2_E` with 32-bit lengths (both readers
-/// take either).
+/// Writes the container events to whichever writer `out` is.
 fn write_containers<'j>(
     out: &mut Out,
     jsons: impl Iterator<Item = &'j [u8]>,
     ts: u64,
 ) -> io::Result<()> {
-    for json in jsons {
-        let Some((body, large)) = container_body(json) else {
-            continue;
-        };
-        let code = if large {
-            sonde_event::codes::CONTAINER_JSON_2_E
-        } else {
-            sonde_event::codes::CONTAINER_JSON_E
-        };
-        if let Ok(e) = RawEvent::from_parts(ts, -1, code, 1, &body, large) {
-            match out {
-                Out::Plain(w) => w.write_event(&e, 0)?,
-                Out::Gz(w) => w.write_event(&e, 0)?,
-            }
-        }
+    match out {
+        Out::Plain(w) => write_container_events(w, jsons, ts),
+        Out::Gz(w) => write_container_events(w, jsons, ts),
     }
-    Ok(())
-}
-
-/// The parameter block of a one-parameter event carrying `json` and its
-/// terminating NUL, and whether its length needs 32 bits.
-fn container_body(json: &[u8]) -> Option<(Vec<u8>, bool)> {
-    let n = json.len() + 1;
-    let mut body = Vec::with_capacity(n + 4);
-    let large = n > usize::from(u16::MAX);
-    if large {
-        body.extend_from_slice(&u32::try_from(n).ok()?.to_le_bytes());
-    } else {
-        body.extend_from_slice(&u16::try_from(n).ok()?.to_le_bytes());
-    }
-    body.extend_from_slice(json);
-    body.push(0);
-    Some((body, large))
-}
-
-/// The body of `ev` (a clone or execve exit) with its `cgroups` parameter
-/// replaced by the cgroups of its thread in `st`, when those extend it;
-/// None when nothing changes. Returns the body and whether lengths are
-/// 32-bit.
-fn with_state_cgroups(st: &State, ev: &RawEvent<'_>) -> Option<(Vec<u8>, bool)> {
-    let info = ev.info()?;
-    if !matches!(
-        info.name,
-        "clone" | "fork" | "vfork" | "clone3" | "execve" | "execveat"
-    ) {
-        return None;
-    }
-    let idx = info.params.iter().position(|p| p.name == "cgroups")?;
-    let old = ev.param(idx)?;
-    let new = &st.thread(ev.tid)?.info.cgroups;
-    if new.len() <= old.len() || !new.starts_with(old) {
-        return None;
-    }
-    let n = ev.nparams();
-    let large = ev.parts().2 || new.len() > usize::from(u16::MAX);
-    let mut lens = Vec::with_capacity(n * 4);
-    let mut data = Vec::new();
-    for i in 0..n {
-        let p = if i == idx {
-            new.as_slice()
-        } else {
-            ev.param(i)?
-        };
-        if large {
-            lens.extend_from_slice(&u32::try_from(p.len()).ok()?.to_le_bytes());
-        } else {
-            lens.extend_from_slice(&u16::try_from(p.len()).ok()?.to_le_bytes());
-        }
-        data.extend_from_slice(p);
-    }
-    lens.extend_from_slice(&data);
-    Some((lens, large))
 }
