@@ -14,7 +14,14 @@ use crate::statsd::{Kind, Sample};
 use crate::tags;
 
 /// Tag keys a statsd payload may not set: the agent's implicit ones.
-const RESERVED: [&str; 5] = ["host.", "container.", "proc.", "k8s.", "kubernetes."];
+const RESERVED: [&str; 6] = [
+    "host.",
+    "container.",
+    "proc.",
+    "k8s.",
+    "kubernetes.",
+    "scope.",
+];
 
 /// Adds one statsd sample to the second, for entity `ent`.
 pub fn statsd_sample(sec: &mut Second, ent: Ent, s: Sample) {
@@ -173,17 +180,23 @@ fn basic_series(out: &mut Vec<(Ent, &'static str, Tags, Value)>, e: Ent, b: &Bas
             if d == 0 { "in" } else { "out" }.to_string(),
         )]
     };
-    let c = |v: u64| Value::Counter(v as f64);
-    out.push((e, "syscall.count", vec![], c(b.syscalls)));
-    out.push((e, "syscall.errors.total", vec![], c(b.errors)));
+    // counters that stayed 0 are left out (an entity with events always
+    // has its syscall count)
+    let mut c = |name: &'static str, t: Tags, v: u64| {
+        if v > 0 || name == "syscall.count" {
+            out.push((e, name, t, Value::Counter(v as f64)));
+        }
+    };
+    c("syscall.count", vec![], b.syscalls);
+    c("syscall.errors.total", vec![], b.errors);
     for d in 0..2 {
-        out.push((e, "file.bytes", dir(d), c(b.file_bytes[d])));
-        out.push((e, "file.ops", dir(d), c(b.file_ops[d])));
-        out.push((e, "net.bytes", dir(d), c(b.net_bytes[d])));
-        out.push((e, "net.ops", dir(d), c(b.net_ops[d])));
-        out.push((e, "net.connections.new", dir(d), c(b.conn_new[d])));
+        c("file.bytes", dir(d), b.file_bytes[d]);
+        c("file.ops", dir(d), b.file_ops[d]);
+        c("net.bytes", dir(d), b.net_bytes[d]);
+        c("net.ops", dir(d), b.net_ops[d]);
+        c("net.connections.new", dir(d), b.conn_new[d]);
     }
-    out.push((e, "net.connections.failed", vec![], c(b.conn_failed)));
+    c("net.connections.failed", vec![], b.conn_failed);
     if b.file_lat.count > 0 {
         out.push((
             e,
@@ -226,6 +239,12 @@ pub fn batch(sink: &mut MetricsSink<'_>, ts: u64, st: &State) -> Batch {
             Ent::Proc(p) => sink.procs.get(&p).and_then(|p| p.ctr),
         };
         let mut t = host.clone();
+        let scope = match e {
+            Ent::Host => "host",
+            Ent::Ctr(_) => "container",
+            Ent::Proc(_) => "process",
+        };
+        tags::put(&mut t, "scope", scope.to_string());
         if let Some(i) = ctr {
             let ct = ctr_tags
                 .entry(i)

@@ -151,6 +151,10 @@ impl<'a> MetricsSink<'a> {
         let st = ctx.st;
         let ev = ctx.ev;
         let Some(t) = st.event_thread(ev) else { return };
+        if matches!(info.name, "execve" | "execveat") {
+            // the process now has its new name: tag the second with it
+            self.procs.remove(&t.pid);
+        }
         let (ents, n) = self.entities(st, t);
         let ents = &ents[..n];
         let params = sonde_output::param_infos(ev, ctx.opts);
