@@ -61,6 +61,8 @@ pub struct MetricsSink<'a> {
     pub(crate) events: u64,
     /// The agent's own CPU ticks at the last tick.
     pub(crate) self_cpu: Option<f64>,
+    /// The last event's time.
+    last_ts: u64,
     /// Drop counts of the source, when known (live), read every second.
     pub(crate) drops: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
     started: bool,
@@ -99,6 +101,7 @@ impl<'a> MetricsSink<'a> {
             txs: Vec::new(),
             events: 0,
             self_cpu: None,
+            last_ts: 0,
             drops: None,
             started: false,
         }
@@ -492,6 +495,7 @@ impl Sink for MetricsSink<'_> {
     fn event(&mut self, ctx: &Ctx<'_, '_>, _how: Handed) -> SinkResult<Flow> {
         self.events += 1;
         let ev = ctx.ev;
+        self.last_ts = ev.ts;
         if !self.started {
             self.started = true;
             self.cpu.start(ev.ts);
@@ -517,8 +521,12 @@ impl Sink for MetricsSink<'_> {
         self.flush(ts, st)
     }
 
-    fn finish(&mut self, _st: &State) -> SinkResult {
-        // a partial last second is not published: every batch is a full second
+    fn finish(&mut self, st: &State) -> SinkResult {
+        // the last, partial second, stamped with the boundary it ends before
+        if self.events > 0 || !self.sec.basic.is_empty() {
+            let ts = (self.last_ts / 1_000_000_000 + 1) * 1_000_000_000;
+            self.flush(ts, st)?;
+        }
         Ok(())
     }
 }
