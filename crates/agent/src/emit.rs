@@ -231,6 +231,12 @@ pub fn batch(sink: &mut MetricsSink<'_>, ts: u64, st: &State) -> Batch {
         Value::Counter(dropped as f64),
     ));
     let host = tags::host_tags(st, sink.opts.hostname.as_deref(), &sink.explicit);
+    // containers with series this second: their tags as the state has them
+    // now, else as last seen
+    let used: Vec<u32> = sink.procs.values().filter_map(|p| p.ctr).collect();
+    for i in used {
+        sink.remember_container(st, i);
+    }
     let mut ctr_tags: FxHashMap<u32, Tags> = FxHashMap::default();
     let mut tags_of = |e: Ent, sink: &MetricsSink<'_>| -> Tags {
         let ctr = match e {
@@ -248,7 +254,10 @@ pub fn batch(sink: &mut MetricsSink<'_>, ts: u64, st: &State) -> Batch {
         if let Some(i) = ctr {
             let ct = ctr_tags
                 .entry(i)
-                .or_insert_with(|| tags::container_tags(st, &sink.ctr_names[i as usize]));
+                .or_insert_with(|| match sink.ctr_tags.get(&i) {
+                    Some(t) => t.clone(),
+                    None => tags::container_tags(st, &sink.ctr_names[i as usize]),
+                });
             t = tags::joined(&t, &[ct]);
         }
         if let Ent::Proc(p) = e {

@@ -52,6 +52,9 @@ pub struct MetricsSink<'a> {
     pub(crate) sec: Second,
     pub(crate) ctr_ids: FxHashMap<Vec<u8>, u32>,
     pub(crate) ctr_names: Vec<Vec<u8>>,
+    /// Container tags as last known with the container's metadata (a
+    /// short-lived container may be gone from the state by the tick).
+    pub(crate) ctr_tags: FxHashMap<u32, Tags>,
     pub(crate) procs: FxHashMap<i64, ProcSeen>,
     pub(crate) explicit: Tags,
     http: Http,
@@ -96,6 +99,7 @@ impl<'a> MetricsSink<'a> {
             sec,
             ctr_ids: FxHashMap::default(),
             ctr_names: Vec::new(),
+            ctr_tags: FxHashMap::default(),
             procs: FxHashMap::default(),
             explicit,
             txs: Vec::new(),
@@ -124,16 +128,43 @@ impl<'a> MetricsSink<'a> {
         i
     }
 
+    /// Keeps the tags of container `i` while the state has its metadata.
+    pub(crate) fn remember_container(&mut self, st: &State, i: u32) {
+        let id = &self.ctr_names[i as usize];
+        if let Some(c) = st.containers.get(id.as_slice()) {
+            if c.successful || !c.name.is_empty() || !self.ctr_tags.contains_key(&i) {
+                self.ctr_tags.insert(i, tags::container_tags(st, id));
+            }
+        }
+    }
+
+    /// Whether the tags of container `i` came with its metadata.
+    fn container_named(&self, i: u32) -> bool {
+        self.ctr_tags
+            .get(&i)
+            .is_some_and(|t| t.iter().any(|(k, _)| k == "container.name"))
+    }
+
     /// The entities an event of thread `t` counts for: host, container
     /// (when in one), process.
     fn entities(&mut self, st: &State, t: &Thread) -> ([Ent; 3], usize) {
         let pid = t.pid;
         let main = st.thread(pid).unwrap_or(t);
         let ctr = match self.procs.get(&pid) {
-            Some(p) => p.ctr,
+            Some(p) => {
+                let ctr = p.ctr;
+                if let Some(i) = ctr.filter(|&i| !self.container_named(i)) {
+                    // the metadata lookup may have answered since
+                    self.remember_container(st, i);
+                }
+                ctr
+            }
             None => {
                 let ctr =
                     (!main.container_id.is_empty()).then(|| self.ctr_index(&main.container_id));
+                if let Some(i) = ctr {
+                    self.remember_container(st, i);
+                }
                 self.procs.insert(
                     pid,
                     ProcSeen {
@@ -324,7 +355,7 @@ impl<'a> MetricsSink<'a> {
                     && fd.l4proto() == L4Proto::Udp
                     && dest_port(&fd.addrs) == Some(statsd::PORT)
                 {
-                    self.on_statsd(*ents.last().expect("process"), ents, buf);
+                    self.on_statsd(ents, buf);
                 }
                 if self.opts.config.http {
                     let key: ConnKey = (pid, fdn);
@@ -393,14 +424,18 @@ impl<'a> MetricsSink<'a> {
         self.sec.hist(ents, lname, &extra, tx.latency_ns);
     }
 
-    fn on_statsd(&mut self, proc_ent: Ent, ents: &[Ent], buf: &[u8]) {
+    /// A datagram to the statsd port: its samples count for the sender's
+    /// process, container and host alike.
+    fn on_statsd(&mut self, ents: &[Ent], buf: &[u8]) {
         let (samples, bad) = statsd::parse_datagram(buf);
         if bad > 0 {
             self.sec
                 .count(ents, "sonde.statsd.malformed", &[], bad as f64);
         }
         for s in samples {
-            emit::statsd_sample(&mut self.sec, proc_ent, s);
+            for &e in ents {
+                emit::statsd_sample(&mut self.sec, e, s.clone());
+            }
         }
     }
 
@@ -439,6 +474,7 @@ impl<'a> MetricsSink<'a> {
         if self.ctr_names.len() > 100_000 {
             self.ctr_ids.clear();
             self.ctr_names.clear();
+            self.ctr_tags.clear();
         }
         Ok(())
     }

@@ -159,7 +159,7 @@ fn nginx_conf(dir: &Path, port: u16) -> std::path::PathBuf {
     conf
 }
 
-pub fn free_port() -> u16 {
+fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
