@@ -136,40 +136,42 @@ pub fn parse_request(buf: &[u8]) -> Option<(String, String)> {
 }
 
 /// `Host: (%g+)%.%.` on the buffer as shown (the line end shows as `..`).
+/// Works on the raw bytes: only a space ends a `%g` run once non-printable
+/// bytes show as `.`.
 pub fn parse_host(buf: &[u8]) -> Option<String> {
-    let s: Vec<u8> = buf.iter().map(|&b| shown(b)).collect();
     let mut from = 0;
-    while let Some(i) = find(&s[from..], b"Host: ") {
+    while let Some(i) = find(&buf[from..], b"Host: ") {
         let start = from + i + 6;
-        let run = s[start..].iter().take_while(|&&b| b != b' ').count();
-        let r = &s[start..start + run];
+        let run = buf[start..].iter().take_while(|&&b| b != b' ').count();
+        let r = &buf[start..start + run];
         // the longest capture of at least one byte followed by ".."
         if let Some(end) = (1..r.len().saturating_sub(1))
             .rev()
-            .find(|&e| &r[e..e + 2] == b"..")
+            .find(|&e| shown(r[e]) == b'.' && shown(r[e + 1]) == b'.')
         {
-            return Some(String::from_utf8_lossy(&r[..end]).into_owned());
+            let host: Vec<u8> = r[..end].iter().map(|&b| shown(b)).collect();
+            return Some(String::from_utf8_lossy(&host).into_owned());
         }
         from = start;
     }
     None
 }
 
-/// `HTTP/[%g]+ (%d+)` anywhere in the buffer as shown: the status code.
+/// `HTTP/[%g]+ (%d+)` anywhere in the buffer as shown: the status code
+/// (on the raw bytes, as [`parse_host`]).
 pub fn parse_status(buf: &[u8]) -> Option<u64> {
-    let s: Vec<u8> = buf.iter().map(|&b| shown(b)).collect();
     let mut from = 0;
-    while let Some(i) = find(&s[from..], b"HTTP/") {
+    while let Some(i) = find(&buf[from..], b"HTTP/") {
         let start = from + i + 5;
-        let run = s[start..].iter().take_while(|&&b| b != b' ').count();
+        let run = buf[start..].iter().take_while(|&&b| b != b' ').count();
         let after = start + run;
-        if run > 0 && s.get(after) == Some(&b' ') {
-            let d = s[after + 1..]
+        if run > 0 && buf.get(after) == Some(&b' ') {
+            let d = buf[after + 1..]
                 .iter()
                 .take_while(|b| b.is_ascii_digit())
                 .count();
             if d > 0 {
-                let txt = std::str::from_utf8(&s[after + 1..after + 1 + d]).ok()?;
+                let txt = std::str::from_utf8(&buf[after + 1..after + 1 + d]).ok()?;
                 return Some(txt.parse().unwrap_or(u64::MAX));
             }
         }
