@@ -1,6 +1,7 @@
 //! `sonde`: the command-line front end. Parses sysdig-style flags, turns
 //! them into an engine configuration and sinks (`pipeline`), and runs it.
 
+mod agent;
 mod args;
 mod chisels;
 mod filtering;
@@ -34,6 +35,13 @@ fn main() -> ExitCode {
         let mut rest = vec![std::ffi::OsString::from("sonde top")];
         rest.extend(argv.into_iter().skip(2));
         return top::main(rest, stop);
+    }
+    if argv.get(1).is_some_and(|a| a == "agent") {
+        let stop = sonde_engine::StopHandle::new();
+        signals::install(stop.clone());
+        let mut rest = vec![std::ffi::OsString::from("sonde agent")];
+        rest.extend(argv.into_iter().skip(2));
+        return agent::main(rest, stop);
     }
     let (argv, chisels) = match chisels::extract(std::env::args_os().collect()) {
         Ok(x) => x,

@@ -45,6 +45,9 @@ pub struct Live {
     deadline: Option<Instant>,
     finished: bool,
     stop: StopHandle,
+    /// Kept at the kernel's drop count (about once a second) for a reader
+    /// on another side of the pipeline ([`Live::set_drop_counter`]).
+    drop_counter: Option<(std::sync::Arc<std::sync::atomic::AtomicU64>, Instant)>,
 }
 
 impl Live {
@@ -76,7 +79,15 @@ impl Live {
             deadline: max_seconds.map(|s| Instant::now() + Duration::from_secs(s)),
             finished: false,
             stop,
+            drop_counter: None,
         })
+    }
+
+    /// Keeps `c` at the number of events the kernel dropped, updated
+    /// about once a second while the capture runs (the metrics agent
+    /// reports it as it goes).
+    pub fn set_drop_counter(&mut self, c: std::sync::Arc<std::sync::atomic::AtomicU64>) {
+        self.drop_counter = Some((c, Instant::now()));
     }
 
     /// Events received and events the kernel dropped.
@@ -103,6 +114,15 @@ impl Live {
                 self.finished = true;
                 self.probe.finish()?;
                 continue;
+            }
+            if let Some((c, at)) = &mut self.drop_counter {
+                if at.elapsed() >= Duration::from_secs(1) {
+                    *at = Instant::now();
+                    c.store(
+                        self.probe.drops().total(),
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
+                }
             }
             self.probe.fill(Duration::from_millis(1))?;
         }

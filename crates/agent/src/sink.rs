@@ -1,0 +1,568 @@
+//! [`MetricsSink`]: the engine sink that turns each event into counts for
+//! its process, container and host, and every `Needs::tick_ns` of event
+//! time (one second) hands a [`Batch`] of series to its publisher.
+
+use std::borrow::Cow;
+
+use rustc_hash::FxHashMap;
+use sonde_engine::{Flow, Handed, Needs, Sink, SinkResult};
+use sonde_event::{codes as c, flags, Direction};
+use sonde_fields::Ctx;
+use sonde_state::{FdType, L4Proto, SockAddrs, State, Thread};
+
+use crate::agg::{Ent, Name, Second};
+use crate::config::Config;
+use crate::cpu::{CpuSource, CpuTracker};
+use crate::emit;
+use crate::http::{ConnKey, Dir, Http, Protocol, Transaction};
+use crate::series::{Batch, Tags};
+use crate::statsd;
+use crate::tags;
+
+/// Where a finished second goes (stdout, the Prometheus page, a test).
+pub type Publish<'a> = Box<dyn FnMut(&Batch) -> std::io::Result<()> + 'a>;
+
+/// How the sink runs.
+pub struct Options {
+    /// The configuration (explicit tags, caps).
+    pub config: Config,
+    /// `--tag k=v` tags, added after the configuration's.
+    pub tags: Vec<(String, String)>,
+    /// Where CPU time comes from.
+    pub cpu: CpuSource,
+    /// The host's name when the capture has none.
+    pub hostname: Option<String>,
+    /// The plain statsd listener, drained every second.
+    pub listener: Option<statsd::Listener>,
+    /// Report the agent's own CPU and memory (live only: a replay's
+    /// numbers would not be deterministic).
+    pub self_metrics: bool,
+}
+
+/// What the sink knows of a process during a second.
+pub(crate) struct ProcSeen {
+    pub(crate) ctr: Option<u32>,
+    pub(crate) tags: Tags,
+}
+
+/// The metrics sink.
+pub struct MetricsSink<'a> {
+    pub(crate) opts: Options,
+    publish: Publish<'a>,
+    pub(crate) sec: Second,
+    pub(crate) ctr_ids: FxHashMap<Vec<u8>, u32>,
+    pub(crate) ctr_names: Vec<Vec<u8>>,
+    /// Container tags as last known with the container's metadata (a
+    /// short-lived container may be gone from the state by the tick).
+    pub(crate) ctr_tags: FxHashMap<u32, Tags>,
+    pub(crate) procs: FxHashMap<i64, ProcSeen>,
+    pub(crate) explicit: Tags,
+    http: Http,
+    txs: Vec<Transaction>,
+    pub(crate) cpu: CpuTracker,
+    /// Events seen, for the agent's own metrics.
+    pub(crate) events: u64,
+    /// The agent's own CPU ticks at the last tick.
+    pub(crate) self_cpu: Option<f64>,
+    /// The last event's time.
+    last_ts: u64,
+    /// Drop counts of the source, when known (live), read every second.
+    pub(crate) drops: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    started: bool,
+}
+
+const IN: usize = 0;
+const OUT: usize = 1;
+const EINPROGRESS: i64 = -115;
+
+impl<'a> MetricsSink<'a> {
+    /// A sink publishing each second with `publish`.
+    pub fn new(opts: Options, publish: Publish<'a>) -> MetricsSink<'a> {
+        let mut explicit: Tags = opts
+            .config
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, v) in &opts.tags {
+            tags::put(&mut explicit, k, v.clone());
+        }
+        let sec = Second {
+            max_series: opts.config.limits.max_series,
+            ..Second::default()
+        };
+        MetricsSink {
+            http: Http::new(opts.config.limits.max_http_paths),
+            cpu: CpuTracker::new(opts.cpu),
+            opts,
+            publish,
+            sec,
+            ctr_ids: FxHashMap::default(),
+            ctr_names: Vec::new(),
+            ctr_tags: FxHashMap::default(),
+            procs: FxHashMap::default(),
+            explicit,
+            txs: Vec::new(),
+            events: 0,
+            self_cpu: None,
+            last_ts: 0,
+            drops: None,
+            started: false,
+        }
+    }
+
+    /// Reports the source's drop count (an atomic the live source keeps
+    /// current) as `sonde.agent.drops`.
+    pub fn set_drop_counter(&mut self, d: std::sync::Arc<std::sync::atomic::AtomicU64>) {
+        self.drops = Some(d);
+    }
+
+    /// The interned index of container `id`.
+    fn ctr_index(&mut self, id: &[u8]) -> u32 {
+        if let Some(&i) = self.ctr_ids.get(id) {
+            return i;
+        }
+        let i = self.ctr_names.len() as u32;
+        self.ctr_ids.insert(id.to_vec(), i);
+        self.ctr_names.push(id.to_vec());
+        i
+    }
+
+    /// Keeps the tags of container `i` while the state has its metadata.
+    pub(crate) fn remember_container(&mut self, st: &State, i: u32) {
+        let id = &self.ctr_names[i as usize];
+        if let Some(c) = st.containers.get(id.as_slice()) {
+            if c.successful || !c.name.is_empty() || !self.ctr_tags.contains_key(&i) {
+                self.ctr_tags.insert(i, tags::container_tags(st, id));
+            }
+        }
+    }
+
+    /// Whether the tags of container `i` came with its metadata.
+    fn container_named(&self, i: u32) -> bool {
+        self.ctr_tags
+            .get(&i)
+            .is_some_and(|t| t.iter().any(|(k, _)| k == "container.name"))
+    }
+
+    /// The entities an event of thread `t` counts for: host, container
+    /// (when in one), process.
+    fn entities(&mut self, st: &State, t: &Thread) -> ([Ent; 3], usize) {
+        let pid = t.pid;
+        let main = st.thread(pid).unwrap_or(t);
+        let ctr = match self.procs.get(&pid) {
+            Some(p) => {
+                let ctr = p.ctr;
+                if let Some(i) = ctr.filter(|&i| !self.container_named(i)) {
+                    // the metadata lookup may have answered since
+                    self.remember_container(st, i);
+                }
+                ctr
+            }
+            None => {
+                let ctr =
+                    (!main.container_id.is_empty()).then(|| self.ctr_index(&main.container_id));
+                if let Some(i) = ctr {
+                    self.remember_container(st, i);
+                }
+                self.procs.insert(
+                    pid,
+                    ProcSeen {
+                        ctr,
+                        tags: tags::process_tags(main),
+                    },
+                );
+                ctr
+            }
+        };
+        match ctr {
+            Some(i) => ([Ent::Host, Ent::Ctr(i), Ent::Proc(pid)], 3),
+            None => ([Ent::Host, Ent::Proc(pid), Ent::Host], 2),
+        }
+    }
+
+    fn on_exit(&mut self, ctx: &Ctx<'_, '_>, info: &sonde_event::EventInfo) {
+        let st = ctx.st;
+        let ev = ctx.ev;
+        let Some(t) = st.event_thread(ev) else { return };
+        if matches!(info.name, "execve" | "execveat") {
+            // the process now has its new name: tag the second with it
+            self.procs.remove(&t.pid);
+        }
+        let (ents, n) = self.entities(st, t);
+        let ents = &ents[..n];
+        let params = sonde_output::param_infos(ev, ctx.opts);
+        let first = params.first().map(|p| p.name).unwrap_or("");
+        let res = if matches!(first, "res" | "fd") {
+            ev.param_i64(0)
+        } else {
+            None
+        };
+        let cat = info.category & 0x3f;
+        let fdn = t.last_fd.unwrap_or(-1);
+        let fd = if info.flags & (flags::USES_FD | flags::CREATES_FD) != 0 && fdn >= 0 {
+            st.fd_of(t, fdn)
+        } else {
+            None
+        };
+        let fkind = fd.map(|f| f.kind);
+        let is_file = matches!(fkind, Some(FdType::File | FdType::Directory))
+            || (fd.is_none() && cat == sonde_event::category::FILE);
+        let is_net = matches!(fkind, Some(FdType::Ipv4Sock | FdType::Ipv6Sock))
+            || (fd.is_none() && cat == sonde_event::category::NET);
+        for &e in ents {
+            let b = self.sec.basic(e);
+            b.syscalls += 1;
+            if res.is_some_and(|r| r < 0) {
+                b.errors += 1;
+            }
+            if is_file {
+                b.file_lat.record(t.latency);
+            } else if is_net {
+                b.net_lat.record(t.latency);
+            }
+        }
+        if let Some(r) = res.filter(|r| *r < 0) {
+            let errno = sonde_event::errno_name(-r)
+                .map(Cow::Borrowed)
+                .unwrap_or_else(|| Cow::Owned((-r).to_string()));
+            let extra: Vec<(Name, String)> = vec![
+                ("error.category".into(), category_name(cat).to_string()),
+                ("error.errno".into(), errno.into_owned()),
+            ];
+            self.sec.count(ents, "syscall.errors", &extra, 1.0);
+        }
+        match ev.code {
+            c::SOCKET_CONNECT_X => {
+                let r = res.unwrap_or(-1);
+                for &e in ents {
+                    let b = self.sec.basic(e);
+                    if r == 0 || r == EINPROGRESS {
+                        b.conn_new[OUT] += 1;
+                    } else {
+                        b.conn_failed += 1;
+                    }
+                }
+            }
+            c::SOCKET_ACCEPT_X
+            | c::SOCKET_ACCEPT_5_X
+            | c::SOCKET_ACCEPT4_X
+            | c::SOCKET_ACCEPT4_5_X
+            | c::SOCKET_ACCEPT4_6_X
+                if res.is_some_and(|r| r >= 0) =>
+            {
+                for &e in ents {
+                    self.sec.basic(e).conn_new[IN] += 1;
+                }
+            }
+            c::SYSCALL_CLOSE_X => self.http.on_close((t.pid, fdn)),
+            _ => {}
+        }
+        let rw = info.flags & (flags::READS_FROM_FD | flags::WRITES_TO_FD);
+        let Some(bytes) = res.filter(|r| *r > 0) else {
+            return;
+        };
+        if rw == 0 {
+            return;
+        }
+        let Some(fd) = fd else { return };
+        let dir = if rw & flags::READS_FROM_FD != 0 {
+            IN
+        } else {
+            OUT
+        };
+        let data = params
+            .iter()
+            .take(ev.nparams())
+            .position(|p| p.name == "data")
+            .and_then(|i| ev.param(i));
+        self.on_io(ents, t.pid, fdn, fd, dir, bytes as u64, data, ev.ts);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_io(
+        &mut self,
+        ents: &[Ent],
+        pid: i64,
+        fdn: i64,
+        fd: &sonde_state::Fd,
+        dir: usize,
+        bytes: u64,
+        data: Option<&[u8]>,
+        ts: u64,
+    ) {
+        let dname: &'static str = if dir == IN { "in" } else { "out" };
+        match fd.kind {
+            FdType::File | FdType::Directory => {
+                for &e in ents {
+                    let b = self.sec.basic(e);
+                    b.file_bytes[dir] += bytes;
+                    b.file_ops[dir] += 1;
+                }
+                let name = String::from_utf8_lossy(&fd.name);
+                let parent = match name.rfind('/') {
+                    Some(0) => "/".to_string(),
+                    Some(i) => name[..i].to_string(),
+                    None => name.to_string(),
+                };
+                let extra = vec![
+                    ("direction".into(), dname.to_string()),
+                    ("file.dir".into(), parent),
+                ];
+                self.sec.count(ents, "file.dir.bytes", &extra, bytes as f64);
+                let key = ("file.name".into(), name.into_owned());
+                self.capped_count(
+                    Ent::Host,
+                    "file.name.bytes",
+                    dname,
+                    key,
+                    self.opts.config.limits.max_files,
+                    bytes,
+                );
+            }
+            FdType::Ipv4Sock | FdType::Ipv6Sock | FdType::UnixSock => {
+                if fd.kind != FdType::UnixSock {
+                    for &e in ents {
+                        let b = self.sec.basic(e);
+                        b.net_bytes[dir] += bytes;
+                        b.net_ops[dir] += 1;
+                    }
+                    if let Some(port) = server_port(&fd.addrs) {
+                        let extra = vec![
+                            ("direction".into(), dname.to_string()),
+                            ("net.server_port".into(), port.to_string()),
+                        ];
+                        self.sec.count(ents, "net.port.bytes", &extra, bytes as f64);
+                    }
+                    let key = (
+                        "net.connection".into(),
+                        String::from_utf8_lossy(&fd.name).into_owned(),
+                    );
+                    let proc_ent = *ents.last().expect("process");
+                    self.capped_count(
+                        proc_ent,
+                        "net.connection.bytes",
+                        dname,
+                        key,
+                        self.opts.config.limits.max_connections,
+                        bytes,
+                    );
+                }
+                let Some(buf) = data.filter(|d| !d.is_empty()) else {
+                    return;
+                };
+                if dir == OUT
+                    && fd.l4proto() == L4Proto::Udp
+                    && dest_port(&fd.addrs) == Some(statsd::PORT)
+                {
+                    self.on_statsd(ents, buf);
+                }
+                if self.opts.config.http {
+                    let key: ConnKey = (pid, fdn);
+                    let d = if dir == IN { Dir::In } else { Dir::Out };
+                    let mut txs = std::mem::take(&mut self.txs);
+                    self.http.on_buffer(key, d, ts, buf, &mut txs);
+                    for tx in txs.drain(..) {
+                        self.on_transaction(ents, &tx);
+                    }
+                    self.txs = txs;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A counter keyed by one high-cardinality tag: at most `cap` distinct
+    /// values per second, the rest under `{other}`.
+    fn capped_count(
+        &mut self,
+        ent: Ent,
+        name: &'static str,
+        dname: &'static str,
+        key: (Name, String),
+        cap: usize,
+        v: u64,
+    ) {
+        let mut extra = vec![("direction".into(), dname.to_string()), key];
+        let k = crate::agg::Key {
+            ent,
+            name: Cow::Borrowed(name),
+            extra: extra.clone(),
+        };
+        if !self.sec.tagged.contains_key(&k) {
+            let n = self
+                .sec
+                .tagged
+                .keys()
+                .filter(|k| k.ent == ent && k.name == name)
+                .count();
+            if n >= cap * 2 {
+                extra[1].1 = "{other}".into();
+            }
+        }
+        self.sec.count(&[ent], name, &extra, v as f64);
+    }
+
+    fn on_transaction(&mut self, ents: &[Ent], tx: &Transaction) {
+        let mut extra: Vec<(Name, String)> = vec![("side".into(), tx.side.to_string())];
+        extra.extend(
+            tx.labels
+                .iter()
+                .map(|(k, v)| (Cow::Borrowed(*k), v.clone())),
+        );
+        extra.sort();
+        let name: &'static str = match tx.proto {
+            "http" => "http.requests",
+            _ => "app.requests",
+        };
+        self.sec.count(ents, name, &extra, 1.0);
+        extra.retain(|(k, _)| k != "http.status" && k != "http.host");
+        let lname: &'static str = match tx.proto {
+            "http" => "http.latency",
+            _ => "app.latency",
+        };
+        self.sec.hist(ents, lname, &extra, tx.latency_ns);
+    }
+
+    /// A datagram to the statsd port: its samples count for the sender's
+    /// process, container and host alike.
+    fn on_statsd(&mut self, ents: &[Ent], buf: &[u8]) {
+        let (samples, bad) = statsd::parse_datagram(buf);
+        if bad > 0 {
+            self.sec
+                .count(ents, "sonde.statsd.malformed", &[], bad as f64);
+        }
+        for s in samples {
+            for &e in ents {
+                emit::statsd_sample(&mut self.sec, e, s.clone());
+            }
+        }
+    }
+
+    fn flush(&mut self, ts: u64, st: &State) -> SinkResult {
+        if let Some(l) = &self.opts.listener {
+            let r = l.drain();
+            if r.malformed > 0 {
+                self.sec.count(
+                    &[Ent::Host],
+                    "sonde.statsd.malformed",
+                    &[],
+                    r.malformed as f64,
+                );
+            }
+            for s in r.samples {
+                emit::statsd_sample(&mut self.sec, Ent::Host, s);
+            }
+        }
+        let malformed = self.http.take_malformed();
+        if malformed > 0 {
+            self.sec
+                .count(&[Ent::Host], "sonde.http.malformed", &[], malformed as f64);
+        }
+        let capped = self.http.take_capped();
+        if capped > 0 {
+            self.sec
+                .count(&[Ent::Host], "sonde.http.paths_capped", &[], capped as f64);
+        }
+        let batch = emit::batch(self, ts, st);
+        (self.publish)(&batch)
+            .map_err(|e| sonde_engine::SinkError::io("cannot publish metrics", e))?;
+        self.sec.basic.clear();
+        self.sec.tagged.clear();
+        self.sec.dropped = 0;
+        self.procs.clear();
+        if self.ctr_names.len() > 100_000 {
+            self.ctr_ids.clear();
+            self.ctr_names.clear();
+            self.ctr_tags.clear();
+        }
+        Ok(())
+    }
+}
+
+/// The server's port of a connection (the destination: sysdig's tuples
+/// put the client first).
+fn server_port(a: &SockAddrs) -> Option<u16> {
+    match *a {
+        SockAddrs::V4 { dport, .. } | SockAddrs::V6 { dport, .. } if dport != 0 => Some(dport),
+        SockAddrs::V4Server { port, .. } | SockAddrs::V6Server { port, .. } if port != 0 => {
+            Some(port)
+        }
+        _ => None,
+    }
+}
+
+fn dest_port(a: &SockAddrs) -> Option<u16> {
+    match *a {
+        SockAddrs::V4 { dport, .. } | SockAddrs::V6 { dport, .. } => Some(dport),
+        _ => None,
+    }
+}
+
+/// The name of a syscall category (`EC_*` low bits).
+fn category_name(cat: u32) -> &'static str {
+    use sonde_event::category as k;
+    match cat {
+        k::FILE => "file",
+        k::NET => "net",
+        k::IPC => "ipc",
+        k::MEMORY => "memory",
+        k::PROCESS => "process",
+        k::SLEEP => "sleep",
+        k::SYSTEM => "system",
+        k::SIGNAL => "signal",
+        k::USER => "user",
+        k::TIME => "time",
+        k::IO_READ | k::IO_WRITE | k::IO_OTHER => "io",
+        _ => "other",
+    }
+}
+
+impl Sink for MetricsSink<'_> {
+    fn needs(&self) -> Needs {
+        Needs {
+            state: true,
+            latency: true,
+            tick_ns: Some(1_000_000_000),
+            ..Needs::default()
+        }
+    }
+
+    fn event(&mut self, ctx: &Ctx<'_, '_>, _how: Handed) -> SinkResult<Flow> {
+        self.events += 1;
+        let ev = ctx.ev;
+        self.last_ts = ev.ts;
+        if !self.started {
+            self.started = true;
+            self.cpu.start(ev.ts);
+        }
+        let Some(info) = ev.info() else {
+            return Ok(Flow::Continue);
+        };
+        if ev.code == c::PROCINFO_E {
+            if let (Some(u), Some(s), Some(t)) =
+                (ev.param_u64(0), ev.param_u64(1), ctx.st.event_thread(ev))
+            {
+                self.cpu.procinfo_of(ev.tid, t.pid, u, s);
+            }
+            return Ok(Flow::Continue);
+        }
+        if info.dir == Direction::Exit && info.category & sonde_event::category::SYSCALL != 0 {
+            self.on_exit(ctx, info);
+        }
+        Ok(Flow::Continue)
+    }
+
+    fn tick(&mut self, ts: u64, st: &State) -> SinkResult {
+        self.flush(ts, st)
+    }
+
+    fn finish(&mut self, st: &State) -> SinkResult {
+        // the last, partial second, stamped with the boundary it ends before
+        if self.events > 0 || !self.sec.basic.is_empty() {
+            let ts = (self.last_ts / 1_000_000_000 + 1) * 1_000_000_000;
+            self.flush(ts, st)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,236 @@
+//! `sonde agent`: the metrics agent's flags turned into an engine run with
+//! a `sonde-agent` metrics sink: live (probe, containers, Kubernetes with
+//! `-k`/`--kubeconfig`) or `-r FILE` on the capture's clock; JSON lines on
+//! stdout (`--stdout`) and/or `/metrics` in the Prometheus text format
+//! (`--prometheus ADDR`).
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use sonde_agent::{prom, CpuSource, MetricsSink, Options};
+use sonde_engine::{Config, Engine, Source, StopHandle};
+
+use crate::UsageError;
+
+/// `sonde agent` flags.
+#[derive(Parser, Debug)]
+#[command(
+    name = "sonde agent",
+    about = "1-second metrics of every process, container and pod, with implicit tags"
+)]
+struct AgentArgs {
+    /// Replay this capture file through the metrics pipeline, on its clock.
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    read: Option<String>,
+    /// Print each second's series as JSON lines (the default without --prometheus).
+    #[arg(long = "stdout")]
+    stdout: bool,
+    /// Serve /metrics in the Prometheus text format on this address (HOST:PORT).
+    #[arg(long = "prometheus", value_name = "ADDR")]
+    prometheus: Option<String>,
+    /// The configuration file (YAML: tags, limits, statsd, snaplen, http).
+    #[arg(long = "config", value_name = "FILE")]
+    config: Option<String>,
+    /// A tag added to every series (repeatable).
+    #[arg(long = "tag", value_name = "K=V")]
+    tags: Vec<String>,
+    /// Also receive statsd datagrams on this UDP address.
+    #[arg(long = "statsd-listen", value_name = "ADDR")]
+    statsd_listen: Option<String>,
+    /// Stop after this many seconds (live).
+    #[arg(short = 'M', long = "seconds", value_name = "N")]
+    max_seconds: Option<u64>,
+    /// Stop after this many events.
+    #[arg(short = 'n', long = "numevents", value_name = "N")]
+    numevents: Option<u64>,
+    /// Bytes of each I/O buffer to capture live (default: the config's, 1024).
+    #[arg(short = 's', long = "snaplen", value_name = "LEN")]
+    snaplen: Option<u32>,
+    /// Size of the probe's ring buffer per CPU, in bytes.
+    #[arg(long = "ring-size", value_name = "BYTES")]
+    ring_size: Option<u32>,
+    /// Kubernetes API server URL.
+    #[arg(short = 'k', long = "k8s-api", value_name = "URL")]
+    k8s_api: Option<String>,
+    /// Kubernetes API credentials (CA[:cert:key] or a token file).
+    #[arg(short = 'K', long = "k8s-api-cert", value_name = "AUTH")]
+    k8s_auth: Option<String>,
+    /// Kubernetes: read the API server and credentials from this kubeconfig.
+    #[arg(long = "kubeconfig", value_name = "FILE")]
+    kubeconfig: Option<String>,
+    /// Kubernetes: only this node's pods.
+    #[arg(long = "node-name", value_name = "NODE")]
+    node_name: Option<String>,
+}
+
+/// Runs `sonde agent` with `argv` (after `agent`).
+pub fn main(argv: Vec<std::ffi::OsString>, stop: StopHandle) -> ExitCode {
+    let args = match AgentArgs::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            let code = e.exit_code();
+            let _ = e.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    match run(&args, stop) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sonde agent: {e:#}");
+            let usage = e.downcast_ref::<UsageError>().is_some()
+                || e.downcast_ref::<sonde_agent::ConfigError>().is_some()
+                || e.downcast_ref::<sonde_scap::Error>().is_some();
+            ExitCode::from(if usage { 2 } else { 1 })
+        }
+    }
+}
+
+fn parse_tags(list: &[String]) -> Result<Vec<(String, String)>> {
+    list.iter()
+        .map(|t| match t.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => Err(UsageError(format!("--tag {t:?}: expected KEY=VALUE")).into()),
+        })
+        .collect()
+}
+
+fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
+    let config = match &args.config {
+        Some(p) => sonde_agent::Config::load(p)?,
+        None => sonde_agent::Config::default(),
+    };
+    let tags = parse_tags(&args.tags)?;
+    let listener = match config.statsd.listen.clone().or(args.statsd_listen.clone()) {
+        Some(a) => Some(
+            sonde_agent::statsd::Listener::start(&a)
+                .map_err(|e| UsageError(format!("cannot listen for statsd on '{a}': {e}")))?,
+        ),
+        None => None,
+    };
+    let live = args.read.is_none();
+    let registry = Arc::new(Mutex::new(prom::Registry::new(
+        config.limits.max_series * 4,
+    )));
+    if let Some(addr) = &args.prometheus {
+        let bound = prom::serve(addr, registry.clone())
+            .map_err(|e| UsageError(format!("--prometheus {addr}: {e}")))?;
+        eprintln!("sonde agent: serving http://{bound}/metrics");
+    }
+    let to_stdout = args.stdout || args.prometheus.is_none();
+    let snaplen = args.snaplen.unwrap_or(config.snaplen);
+    let opts = Options {
+        config,
+        tags,
+        cpu: if live {
+            CpuSource::Proc
+        } else {
+            CpuSource::Events
+        },
+        hostname: live.then(hostname).flatten(),
+        listener,
+        self_metrics: live,
+    };
+    let reg = registry.clone();
+    let publish = Box::new(move |b: &sonde_agent::Batch| -> std::io::Result<()> {
+        if to_stdout {
+            let mut out = std::io::stdout().lock();
+            b.write_json(&mut out)?;
+            out.flush()?;
+        }
+        if let Ok(mut r) = reg.lock() {
+            r.add(b);
+        }
+        Ok(())
+    });
+    let mut sink = MetricsSink::new(opts, publish);
+    let drops = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    if live {
+        sink.set_drop_counter(drops.clone());
+    }
+    let mut engine = Engine::new(Config {
+        max_events: args.numevents,
+        #[cfg(feature = "live")]
+        live: sonde_engine::LiveOptions {
+            snaplen: Some(snaplen),
+            ring_bytes: args.ring_size,
+            max_seconds: args.max_seconds,
+            containers: std::env::var_os("SONDE_NO_CONTAINERS").is_none(),
+        },
+        ..Config::default()
+    });
+    engine.set_stop_handle(stop);
+    engine.add_sink(Box::new(sink));
+    let _k8s = kubernetes(args, &mut engine)?;
+    let source = open(args, &mut engine, drops)?;
+    let report = match engine.run(source) {
+        Ok(r) => r,
+        // a closed pipe (`| head`) ends the agent quietly
+        Err(e) if e.source.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+        Err(e) => return Err(anyhow::anyhow!("{e}")),
+    };
+    if let Some(e) = report.error {
+        return Err(anyhow::anyhow!("{e}"));
+    }
+    Ok(())
+}
+
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+}
+
+fn open(
+    args: &AgentArgs,
+    engine: &mut Engine<'_>,
+    drops: Arc<std::sync::atomic::AtomicU64>,
+) -> Result<Source> {
+    if let Some(path) = &args.read {
+        return Source::open_file(path.as_ref()).with_context(|| format!("cannot read '{path}'"));
+    }
+    #[cfg(feature = "live")]
+    {
+        let mut s = engine
+            .open_live()
+            .map_err(|e| anyhow::anyhow!("live capture: {e}"))?;
+        if let Source::Live(l) = &mut s {
+            l.set_drop_counter(drops);
+        }
+        Ok(s)
+    }
+    #[cfg(not(feature = "live"))]
+    {
+        let _ = (engine, drops);
+        Err(UsageError("live capture is not built in (feature `live`): use -r FILE".into()).into())
+    }
+}
+
+/// `-k`/`-K`/`--kubeconfig`/`--node-name`: the API server's watches, live.
+#[cfg(feature = "k8s")]
+fn kubernetes(args: &AgentArgs, engine: &mut Engine<'_>) -> Result<Option<sonde_k8s::Watch>> {
+    if args.read.is_some() || (args.k8s_api.is_none() && args.kubeconfig.is_none()) {
+        return Ok(None);
+    }
+    let opts = sonde_k8s::Options {
+        url: args.k8s_api.clone(),
+        auth: args.k8s_auth.clone(),
+        kubeconfig: args.kubeconfig.as_ref().map(Into::into),
+        node: args.node_name.clone(),
+        ..sonde_k8s::Options::default()
+    };
+    let w = sonde_k8s::Watch::start(&opts).map_err(|e| UsageError(e.to_string()))?;
+    engine.set_k8s(w.shared());
+    Ok(Some(w))
+}
+
+#[cfg(not(feature = "k8s"))]
+fn kubernetes(args: &AgentArgs, _engine: &mut Engine<'_>) -> Result<Option<()>> {
+    if args.k8s_api.is_some() || args.kubeconfig.is_some() {
+        return Err(UsageError("Kubernetes support is not built in (feature `k8s`)".into()).into());
+    }
+    Ok(None)
+}

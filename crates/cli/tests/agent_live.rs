@@ -1,0 +1,447 @@
+//! `sonde agent` live, with real podman containers (from an image imported
+//! from a minimal root filesystem; `/usr` of the host mounted read-only for
+//! python):
+//!
+//! - HTTP: a small python server of ours in a container (host network)
+//!   answers `/ok` (200), `/missing` (404) and `/slow` (200 after 300 ms);
+//!   curl on the host drives a known number of each. The container's
+//!   server-side series count them by status class, carry the container's
+//!   name and image, and the latencies land within the stated tolerance
+//!   (`/slow`: 300 ms to +50 %; `/ok`: under 100 ms). A response sent with
+//!   no request is counted as malformed; `/metrics` serves the same
+//!   counters in the Prometheus text format.
+//! - statsd: a process in a `--network none` container sends a counter, a
+//!   timer and a gauge to 127.0.0.1:8125 (sendto, send on a connected
+//!   socket, write) plus a malformed line; the series carry that
+//!   container's tags, whatever the payload claims.
+//!
+//! Needs root, BPF, podman, crun, python3 and curl; under `CI=true` a
+//! missing one fails.
+#![cfg(feature = "live")]
+
+mod agent_common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use agent_common::*;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+const IMAGE: &str = "localhost/sonde-agent-test:v1";
+
+fn ready(name: &str) -> bool {
+    // SAFETY: no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{name}: needs root under CI"
+        );
+        eprintln!("{name}: skipped: needs root");
+        return false;
+    }
+    if let Err(e) = sonde_probe::check_support() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{name}: {e}");
+        eprintln!("{name}: skipped: {e}");
+        return false;
+    }
+    have(name, &["podman", "crun", "unshare", "curl", "tar"])
+        && Path::new("/usr/bin/python3").exists()
+}
+
+/// `script` in a private mount namespace without the cgroup2 `unified`
+/// mount (crun refuses hybrid cgroups otherwise).
+fn private(script: &str) -> Command {
+    let full = format!("umount /sys/fs/cgroup/unified 2>/dev/null; {script}");
+    let mut c = Command::new("unshare");
+    c.args(["--mount", "--propagation", "private", "sh", "-c", &full]);
+    c
+}
+
+fn run_private(script: &str) -> String {
+    let out = private(script).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The test image: an empty root with the usual links into /usr (mounted
+/// from the host at run time), imported once.
+fn image(dir: &Path) {
+    let root = dir.join("rootfs");
+    for d in [
+        "usr", "etc", "srv", "tmp", "proc", "sys", "dev", "run", "var",
+    ] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    for (l, t) in [
+        ("bin", "usr/bin"),
+        ("lib", "usr/lib"),
+        ("lib64", "usr/lib64"),
+        ("sbin", "usr/sbin"),
+    ] {
+        let _ = std::os::unix::fs::symlink(t, root.join(l));
+    }
+    std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    std::fs::write(root.join("etc/group"), "root:x:0:\n").unwrap();
+    let tar = dir.join("img.tar");
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    run_private(&format!(
+        "podman import {} {IMAGE} >/dev/null",
+        tar.display()
+    ));
+}
+
+fn podman_args(name: &str, net: &str, dir: &Path) -> String {
+    format!(
+        "podman run --rm --network {net} --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+         --name {name} -v /usr:/usr:ro -v {}:/srv:ro {IMAGE}",
+        dir.display()
+    )
+}
+
+/// A running `sonde agent --stdout`: its lines, collected by a thread.
+struct Agent {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Agent {
+    /// Starts the agent and waits for its first second (the probe is up).
+    fn start(extra: &[&str]) -> Agent {
+        let mut child = Command::new(sonde())
+            .args(["agent", "--stdout", "-M", "90"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let l2 = Arc::clone(&lines);
+        let reader = std::thread::spawn(move || {
+            for l in BufReader::new(out).lines() {
+                let Ok(l) = l else { break };
+                l2.lock().unwrap().push(l);
+            }
+        });
+        let t0 = Instant::now();
+        while lines.lock().unwrap().is_empty() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "the agent printed nothing in 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Agent {
+            child,
+            lines,
+            reader: Some(reader),
+        }
+    }
+
+    /// Stops it (SIGINT) and returns its series.
+    fn stop(mut self) -> Vec<Line> {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let st = self.child.wait().unwrap();
+        if let Some(r) = self.reader.take() {
+            r.join().unwrap();
+        }
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        assert!(st.success(), "sonde agent: {st}: {err}");
+        let text = self.lines.lock().unwrap().join("\n");
+        parse_lines(&text)
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+const SERVER: &str = r#"
+import sys, time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        if self.path == "/slow":
+            time.sleep(0.3)
+        code = 404 if self.path.startswith("/missing") else 200
+        body = b"hello\n"
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+"#;
+
+fn wait_port(port: u16) {
+    let t0 = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the server never listened on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn curl(url: &str) -> u16 {
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", url])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).parse().unwrap_or(0)
+}
+
+/// The merged latency histogram (count, min, max) of `lines`.
+fn latency(lines: &[&Line]) -> (u64, u64, u64) {
+    let count = lines.iter().map(|l| l["count"].as_u64().unwrap()).sum();
+    let min = lines
+        .iter()
+        .map(|l| l["min"].as_u64().unwrap())
+        .min()
+        .unwrap_or(0);
+    let max = lines
+        .iter()
+        .map(|l| l["max"].as_u64().unwrap())
+        .max()
+        .unwrap_or(0);
+    (count, min, max)
+}
+
+fn prometheus_text(port: u16) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn http_in_a_container() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready("http_in_a_container") {
+        return;
+    }
+    let dir = tmpdir("http");
+    image(&dir);
+    std::fs::write(dir.join("server.py"), SERVER).unwrap();
+    let name = format!("sonde-agent-web-{}", std::process::id());
+    let port = free_port();
+    let prom = free_port();
+    let _ = run_private(&format!("podman rm -f {name} >/dev/null 2>&1; true"));
+    let mut server = private(&format!(
+        "{} /usr/bin/python3 /srv/server.py {port}",
+        podman_args(&name, "host", &dir)
+    ))
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    wait_port(port);
+    let agent = Agent::start(&["--prometheus", &format!("127.0.0.1:{prom}")]);
+    let (n_ok, n_missing, n_slow) = (20, 10, 5);
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..n_ok {
+        assert_eq!(curl(&format!("{base}/ok")), 200);
+    }
+    for _ in 0..n_missing {
+        assert_eq!(curl(&format!("{base}/missing")), 404);
+    }
+    for _ in 0..n_slow {
+        assert_eq!(curl(&format!("{base}/slow")), 200);
+    }
+    // a response with no request: malformed
+    {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        let mut buf = [0u8; 512];
+        let _ = s.read(&mut buf);
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    let metrics = prometheus_text(prom);
+    let lines = agent.stop();
+    let _ = run_private(&format!("podman rm -f -t 1 {name} >/dev/null 2>&1; true"));
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let ctr = [
+        ("scope", "container"),
+        ("container.name", name.as_str()),
+        ("side", "server"),
+    ];
+    let reqs = select(&lines, "http.requests", &ctr);
+    assert!(!reqs.is_empty(), "no container HTTP series");
+    for l in &reqs {
+        assert_eq!(tag(l, "container.image"), Some(IMAGE), "{l}");
+        assert_eq!(tag(l, "container.image.tag"), Some("v1"), "{l}");
+        assert!(tag(l, "container.id").is_some_and(|i| i.len() == 12), "{l}");
+    }
+    let class = |c: &str| {
+        let mut w = ctr.to_vec();
+        w.push(("http.status_class", c));
+        total(&select(&lines, "http.requests", &w))
+    };
+    assert_eq!(class("2xx"), f64::from(n_ok + n_slow), "2xx");
+    assert_eq!(class("4xx"), f64::from(n_missing), "4xx");
+    let mut w = ctr.to_vec();
+    w.push(("http.path", "/missing"));
+    assert_eq!(
+        total(&select(&lines, "http.requests", &w)),
+        f64::from(n_missing)
+    );
+    // latency: /slow sleeps 300 ms (tolerance +50 %), /ok answers at once (< 100 ms)
+    let path = |p: &'static str| {
+        let mut w = ctr.to_vec();
+        w.push(("http.path", p));
+        latency(&select(&lines, "http.latency", &w))
+    };
+    let (n, min, max) = path("/slow");
+    assert_eq!(n, n_slow as u64);
+    assert!(
+        min >= 300_000_000 && max < 450_000_000,
+        "/slow latency {min}..{max} ns"
+    );
+    let (n, _, max) = path("/ok");
+    assert_eq!(n, n_ok as u64);
+    assert!(max < 100_000_000, "/ok max latency {max} ns");
+    // the process series name the server
+    let p = select(
+        &lines,
+        "http.requests",
+        &[("scope", "process"), ("container.name", name.as_str())],
+    );
+    assert!(
+        p.iter().all(|l| tag(l, "proc.name") == Some("python3")),
+        "{p:?}"
+    );
+    assert!(
+        total(&select(
+            &lines,
+            "sonde.http.malformed",
+            &[("scope", "host")]
+        )) >= 1.0
+    );
+    // the agent's own cost
+    assert!(!select(&lines, "sonde.agent.rss", &[]).is_empty());
+    assert!(!select(&lines, "sonde.agent.drops", &[]).is_empty());
+    // the container's other metrics
+    assert!(
+        total(&select(
+            &lines,
+            "net.bytes",
+            &[("scope", "container"), ("container.name", name.as_str())]
+        )) > 0.0
+    );
+    // Prometheus: the same counters, accumulated
+    let want = format!("container_name=\"{name}\"");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("sonde_http_requests_total{")
+                && l.contains(&want)
+                && l.contains("status_class=\"4xx\"")),
+        "no 4xx counter of the container in /metrics:\n{metrics}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+const SENDER: &str = r#"
+import os, socket, time
+# something bound to the port, so the connected socket gets no ICMP refusals
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+r.bind(("127.0.0.1", 8125))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.connect(("127.0.0.1", 8125))
+for i in range(3):
+    u.sendto(b"app.jobs:2|c|#team:x,container.name:evil", ("127.0.0.1", 8125))
+    c.send(b"app.job_time:250|ms")
+    os.write(c.fileno(), b"app.queue:7|g\nthis is not statsd")
+    time.sleep(0.2)
+"#;
+
+#[test]
+fn statsd_from_a_container_without_network() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready("statsd_from_a_container_without_network") {
+        return;
+    }
+    let dir = tmpdir("statsd");
+    image(&dir);
+    std::fs::write(dir.join("sender.py"), SENDER).unwrap();
+    let name = format!("sonde-agent-statsd-{}", std::process::id());
+    let agent = Agent::start(&[]);
+    run_private(&format!(
+        "{} /usr/bin/python3 /srv/sender.py",
+        podman_args(&name, "none", &dir)
+    ));
+    std::thread::sleep(Duration::from_millis(1500));
+    let lines = agent.stop();
+
+    let ctr = [("scope", "container"), ("container.name", name.as_str())];
+    let jobs = select(&lines, "app.jobs", &ctr);
+    let all_jobs = select(&lines, "app.jobs", &[]);
+    assert_eq!(total(&jobs), 6.0, "app.jobs: {all_jobs:?}");
+    for l in &jobs {
+        assert_eq!(tag(l, "team"), Some("x"), "{l}");
+        assert_eq!(tag(l, "container.image"), Some(IMAGE), "{l}");
+    }
+    // the payload's container.name is never trusted
+    assert!(select(&lines, "app.jobs", &[("container.name", "evil")]).is_empty());
+    let t = select(&lines, "app.job_time", &ctr);
+    assert_eq!(latency(&t), (3, 250_000_000, 250_000_000), "timer: {t:?}");
+    let g = select(&lines, "app.queue", &ctr);
+    assert!(
+        !g.is_empty() && g.iter().all(|l| l["value"] == 7.0),
+        "gauge: {g:?}"
+    );
+    let p = select(
+        &lines,
+        "app.jobs",
+        &[("scope", "process"), ("container.name", name.as_str())],
+    );
+    assert!(
+        !p.is_empty() && p.iter().all(|l| tag(l, "proc.name") == Some("python3")),
+        "{p:?}"
+    );
+    assert_eq!(total(&select(&lines, "sonde.statsd.malformed", &ctr)), 3.0);
+    let _ = std::fs::remove_dir_all(dir);
+}
