@@ -64,10 +64,23 @@ struct AgentArgs {
     /// Kubernetes: only this node's pods.
     #[arg(long = "node-name", value_name = "NODE")]
     node_name: Option<String>,
+    /// Server link, checks and flight recorder.
+    #[command(flatten)]
+    ops: crate::agent_ops::OpsArgs,
 }
 
 /// Runs `sonde agent` with `argv` (after `agent`).
 pub fn main(argv: Vec<std::ffi::OsString>, stop: StopHandle) -> ExitCode {
+    if argv.get(1).is_some_and(|a| a == "capture") {
+        return match crate::agent_ops::capture(argv[1..].to_vec()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("sonde agent capture: {e:#}");
+                let usage = e.downcast_ref::<UsageError>().is_some();
+                ExitCode::from(if usage { 2 } else { 1 })
+            }
+        };
+    }
     let args = match AgentArgs::try_parse_from(argv) {
         Ok(a) => a,
         Err(e) => {
@@ -111,6 +124,7 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
         None => None,
     };
     let live = args.read.is_none();
+    let host = live.then(hostname).flatten();
     let registry = Arc::new(Mutex::new(prom::Registry::new(
         config.limits.max_series * 4,
     )));
@@ -129,12 +143,36 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
         } else {
             CpuSource::Events
         },
-        hostname: live.then(hostname).flatten(),
+        hostname: host.clone(),
         listener,
         self_metrics: live,
     };
+    let mut engine = Engine::new(Config {
+        max_events: args.numevents,
+        #[cfg(feature = "live")]
+        live: sonde_engine::LiveOptions {
+            snaplen: Some(snaplen),
+            ring_bytes: args.ring_size,
+            max_seconds: args.max_seconds,
+            containers: std::env::var_os("SONDE_NO_CONTAINERS").is_none(),
+        },
+        ..Config::default()
+    });
+    let ops = crate::agent_ops::Ops::start(
+        &args.ops,
+        live,
+        &mut engine,
+        host.or_else(hostname),
+        to_stdout,
+    )?;
+    let link = ops.sender();
     let reg = registry.clone();
     let publish = Box::new(move |b: &sonde_agent::Batch| -> std::io::Result<()> {
+        if let Some(l) = &link {
+            for s in &b.series {
+                l.push(s.to_json(b.ts));
+            }
+        }
         if to_stdout {
             let mut out = std::io::stdout().lock();
             b.write_json(&mut out)?;
@@ -150,22 +188,15 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
     if live {
         sink.set_drop_counter(drops.clone());
     }
-    let mut engine = Engine::new(Config {
-        max_events: args.numevents,
-        #[cfg(feature = "live")]
-        live: sonde_engine::LiveOptions {
-            snaplen: Some(snaplen),
-            ring_bytes: args.ring_size,
-            max_seconds: args.max_seconds,
-            containers: std::env::var_os("SONDE_NO_CONTAINERS").is_none(),
-        },
-        ..Config::default()
-    });
     engine.set_stop_handle(stop);
     engine.add_sink(Box::new(sink));
     let _k8s = kubernetes(args, &mut engine)?;
     let source = open(args, &mut engine, drops)?;
-    let report = match engine.run(source) {
+    let report = engine.run(source);
+    // the metrics sink holds the link too: drop it, so the link can flush
+    drop(engine);
+    ops.finish();
+    let report = match report {
         Ok(r) => r,
         // a closed pipe (`| head`) ends the agent quietly
         Err(e) if e.source.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),

@@ -205,7 +205,8 @@ impl<S: Read + Write> Conn<S> {
         Ok((status, answer, head.keep_alive()))
     }
 
-    /// Writes a JSON answer.
+    /// Writes a JSON answer (the receiver's side).
+    #[cfg_attr(not(feature = "receiver"), allow(dead_code))]
     pub fn answer(&mut self, status: u16, body: &[u8], keep_alive: bool) -> io::Result<()> {
         let reason = match status {
             200 => "OK",
