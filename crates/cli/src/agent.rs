@@ -55,7 +55,7 @@ struct AgentArgs {
     /// Kubernetes API server URL.
     #[arg(short = 'k', long = "k8s-api", value_name = "URL")]
     k8s_api: Option<String>,
-    /// Kubernetes API credentials (CA[:cert:key] or a token file).
+    /// Kubernetes API credentials (`CA[:cert:key]` or a token file).
     #[arg(short = 'K', long = "k8s-api-cert", value_name = "AUTH")]
     k8s_auth: Option<String>,
     /// Kubernetes: read the API server and credentials from this kubeconfig.
