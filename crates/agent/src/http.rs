@@ -254,7 +254,9 @@ impl Protocol for Http {
             return;
         };
         let latency_ns = ts.saturating_sub(p.ts);
-        let p = self.pending.remove(&key).expect("pending");
+        let Some(p) = self.pending.remove(&key) else {
+            return;
+        };
         if !(100..600).contains(&code) {
             self.malformed += 1;
             return;

@@ -338,7 +338,9 @@ impl<'a> MetricsSink<'a> {
                         "net.connection".into(),
                         String::from_utf8_lossy(&fd.name).into_owned(),
                     );
-                    let proc_ent = *ents.last().expect("process");
+                    let Some(&proc_ent) = ents.last() else {
+                        return;
+                    };
                     self.capped_count(
                         proc_ent,
                         "net.connection.bytes",
