@@ -36,6 +36,18 @@ pub struct ChiselSink {
     io_write: Option<Function>,
     /// Live, for a chisel that reads procinfo events: their source.
     procinfo: Option<crate::procinfo::Procinfo>,
+    /// Live, with `procinfo`: the last event's numbering and rendering,
+    /// for the procinfo events of an idle beat ([`Sink::idle`]).
+    live_clock: Option<LiveClock>,
+}
+
+/// What the procinfo events of an idle beat take from the last event.
+#[derive(Clone, Copy)]
+struct LiveClock {
+    num: u64,
+    first_ts: u64,
+    opts: sonde_output::RenderOpts,
+    time_fmt: sonde_fields::TimeFmt,
 }
 
 /// A chisel error as the engine's sink error (the CLI finds the
@@ -62,6 +74,7 @@ impl ChiselSink {
             out: Vec::new(),
             io_write: None,
             procinfo: None,
+            live_clock: None,
         }
     }
 
@@ -91,6 +104,12 @@ impl ChiselSink {
         let Some(p) = self.procinfo.as_mut() else {
             return Ok(());
         };
+        self.live_clock = Some(LiveClock {
+            num: ctx.num,
+            first_ts: ctx.first_ts,
+            opts: *ctx.opts,
+            time_fmt: ctx.time_fmt,
+        });
         for sample in p.due(ctx.ev.ts, ctx.st) {
             let body = sample.body();
             let Some(ev) = sample.event(ctx.ev.ts, &body) else {
@@ -148,9 +167,61 @@ impl ChiselSink {
         Ok(())
     }
 
+    /// Live, an idle beat at `ts`: the procinfo events due then, and the
+    /// interval callback after them (with the last of them current), as
+    /// sysdig's driver timer events would bring on a quiet host.
+    fn idle_procinfo(&mut self, ts: u64, st: &State) -> Result<(), ChiselError> {
+        let Some(p) = self.procinfo.as_mut() else {
+            return Ok(());
+        };
+        let host = self.ch.host.clone();
+        // before any event reached the chisel: sysdig's defaults
+        let c = self.live_clock.unwrap_or(LiveClock {
+            num: 0,
+            first_ts: if host.first_ts.get() == 0 {
+                ts
+            } else {
+                host.first_ts.get()
+            },
+            opts: sonde_output::RenderOpts::default(),
+            time_fmt: sonde_fields::TimeFmt::default(),
+        });
+        if host.first_ts.get() == 0 {
+            host.first_ts.set(c.first_ts);
+        }
+        let samples = p.due(ts, st);
+        host.last_ts.set(ts);
+        for (i, sample) in samples.iter().enumerate() {
+            let body = sample.body();
+            let Some(ev) = sample.event(ts, &body) else {
+                continue;
+            };
+            let ctx = Ctx {
+                st,
+                ev: &ev,
+                num: c.num,
+                first_ts: c.first_ts,
+                prev_ts: ts,
+                opts: &c.opts,
+                time_fmt: c.time_fmt,
+                lookups: Default::default(),
+            };
+            host.with_event(&ctx, || {
+                self.deliver(&ctx)?;
+                if i + 1 == samples.len() {
+                    self.timeout(ts)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(())
+    }
+
     /// Calls `on_interval` as sysdig does, on event time: once when an
     /// event falls in a new interval (with the event's time), or, for a
-    /// precise interval, once per interval passed.
+    /// precise interval, once per interval passed. Live, an event older
+    /// than the interval already reported (after an idle beat) is no new
+    /// interval.
     fn timeout(&mut self, ts: u64) -> Result<(), ChiselError> {
         let every = self.ch.host.interval_ns.get();
         let precise = self.ch.host.precise_ns.get();
@@ -165,6 +236,9 @@ impl ChiselSink {
         }
         if every != 0 {
             let sample = ts - ts % every;
+            if self.ch.host.env.live && sample < self.last_sample {
+                return Ok(());
+            }
             if sample != self.last_sample {
                 let mut delta = 0;
                 if self.last_interval_ts != 0 {
@@ -387,6 +461,13 @@ impl Sink for ChiselSink {
             _ => self.run(ctx).map_err(sink_error)?,
         }
         Ok(Flow::Continue)
+    }
+
+    fn idle(&mut self, ts: u64, st: &State) -> SinkResult {
+        if self.ch.host.end.get() {
+            return Ok(());
+        }
+        self.idle_procinfo(ts, st).map_err(sink_error)
     }
 
     fn finish(&mut self, st: &State) -> SinkResult {

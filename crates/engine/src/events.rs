@@ -26,6 +26,8 @@ struct Clock {
     num: u64,
     first_ts: u64,
     prev_ts: u64,
+    /// The latest event or idle-beat time seen.
+    last_ts: u64,
 }
 
 /// Which sinks get which callbacks, worked out once per run.
@@ -94,6 +96,9 @@ impl Engine<'_> {
                 }
                 Ok(Some(other)) => {
                     self.st.apply_block(&other);
+                    if let Some(ts) = source.take_idle() {
+                        self.idle(&mut run, ts)?;
+                    }
                     continue;
                 }
                 Ok(None) => return Ok(LoopEnd::Done(None)),
@@ -145,6 +150,7 @@ impl Engine<'_> {
         if run.clock.first_ts == 0 && !container_json {
             run.clock.first_ts = ev.ts;
         }
+        run.clock.last_ts = run.clock.last_ts.max(ev.ts);
         if !run.plan.tickers.is_empty() && !container_json {
             self.ticks(&mut run.plan, ev.ts)?;
         }
@@ -212,6 +218,22 @@ impl Engine<'_> {
             }
         }
         plan
+    }
+
+    /// Live: time reached `ts` with no event; tickers tick up to it, then
+    /// every sink hears of it (never going back in time).
+    fn idle(&mut self, run: &mut Run, ts: u64) -> Result<(), SinkError> {
+        if ts <= run.clock.last_ts {
+            return Ok(());
+        }
+        run.clock.last_ts = ts;
+        if !run.plan.tickers.is_empty() {
+            self.ticks(&mut run.plan, ts)?;
+        }
+        for s in &mut self.sinks {
+            s.idle(ts, &self.st)?;
+        }
+        Ok(())
     }
 
     /// Calls `tick` for every interval boundary event time `ts` passed.

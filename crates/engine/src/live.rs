@@ -48,7 +48,17 @@ pub struct Live {
     /// Kept at the kernel's drop count (about once a second) for a reader
     /// on another side of the pipeline ([`Live::set_drop_counter`]).
     drop_counter: Option<(std::sync::Arc<std::sync::atomic::AtomicU64>, Instant)>,
+    /// When an event or an idle beat was last handed out.
+    last_out: Instant,
+    /// The time of the idle beat handed out last ([`Live::take_idle`]).
+    idle: Option<u64>,
 }
+
+/// How long the probe stays silent before the pipeline hears that time
+/// passed: sinks that act on time (chisel intervals, metrics) go on when
+/// a quiet host makes no events, as sysdig's driver timer events make
+/// them go on.
+const IDLE_BEAT: Duration = Duration::from_millis(100);
 
 impl Live {
     /// Loads and attaches the probe, then reads /proc. `cfg` says what
@@ -80,6 +90,8 @@ impl Live {
             finished: false,
             stop,
             drop_counter: None,
+            last_out: Instant::now(),
+            idle: None,
         })
     }
 
@@ -95,6 +107,12 @@ impl Live {
         (self.received, self.probe.drops().total())
     }
 
+    /// The time (epoch ns, the events' clock) of the idle beat the last
+    /// block stood for, if it was one: no event older than it is to come.
+    pub(crate) fn take_idle(&mut self) -> Option<u64> {
+        self.idle.take()
+    }
+
     pub(crate) fn next_block(&mut self) -> Result<Option<Block<'_>>, sonde_probe::Error> {
         if let Some(b) = self.blocks.pop_front() {
             return Ok(Some(b));
@@ -103,7 +121,14 @@ impl Live {
             // events are handed out straight from the probe's queues
             if self.probe.has_ready() {
                 self.received += 1;
+                self.last_out = Instant::now();
                 return Ok(self.probe.next_event().map(Block::Event));
+            }
+            if !self.finished && self.last_out.elapsed() >= IDLE_BEAT {
+                // an empty block: the engine asks take_idle what it meant
+                self.last_out = Instant::now();
+                self.idle = Some(self.probe.watermark()).filter(|t| *t > 0);
+                return Ok(Some(Block::Skipped { block_type: 0 }));
             }
             if self.finished {
                 self.report_drops();

@@ -129,6 +129,14 @@ pub trait Sink {
         Ok(())
     }
 
+    /// Live capture only: no event came for a while, and none older than
+    /// `ts` (epoch ns, the events' clock) is to come. Sinks that act on
+    /// time passing act here too, as sysdig's do on its driver's timer
+    /// events. Tickers get their [`Sink::tick`]s up to `ts` before this.
+    fn idle(&mut self, _ts: u64, _st: &State) -> SinkResult {
+        Ok(())
+    }
+
     /// After the last event (not after [`Flow::Quit`]).
     fn finish(&mut self, _st: &State) -> SinkResult {
         Ok(())

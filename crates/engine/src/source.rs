@@ -67,4 +67,14 @@ impl Source {
             Source::Live(l) => l.next_block().map_err(SourceError::Live),
         }
     }
+
+    /// Live capture: the time of the idle beat the last (empty) block
+    /// stood for, if it was one (see [`Sink::idle`](crate::Sink::idle)).
+    pub(crate) fn take_idle(&mut self) -> Option<u64> {
+        match self {
+            #[cfg(feature = "live")]
+            Source::Live(l) => l.take_idle(),
+            _ => None,
+        }
+    }
 }

@@ -429,6 +429,13 @@ impl Probe {
         Ok(())
     }
 
+    /// The time (epoch ns) up to which events are ready: once
+    /// [`Probe::has_ready`] is false, no event older than it is still to
+    /// come (barring one held up longer than the hold-back time).
+    pub fn watermark(&self) -> u64 {
+        self.queues.limit()
+    }
+
     /// Whether [`Probe::next_event`] has an event to hand out.
     pub fn has_ready(&self) -> bool {
         self.queues.has_ready()

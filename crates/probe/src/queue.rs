@@ -140,6 +140,11 @@ impl Queues {
         self.limit = limit;
     }
 
+    /// The ready limit: events up to it may be handed out.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
     /// Whether an event is ready to be handed out.
     pub fn has_ready(&self) -> bool {
         self.cpus
