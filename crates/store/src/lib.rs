@@ -1,0 +1,83 @@
+//! # sonde-store: what the server keeps and how it is asked
+//!
+//! Owns the storage model shared by every engine of `sonde server`:
+//! [`Sample`]s (one series' value for one second, with its tags), the
+//! query model ([`Query`]: metric, time range and step, tag filters,
+//! group-by, aggregation in time and across groups, top-N; [`Answer`]
+//! says which resolution served it), stored [`Event`]s (check results,
+//! keepalive changes, lifecycle, alerts, captures), and the [`Store`]
+//! trait the engines implement (DuckDB embedded, ClickHouse distributed),
+//! which must give the same answers.
+//!
+//! Does **not** own: any engine (each lives in its own crate, so heavy
+//! storage dependencies stay out of other builds), the wire protocol
+//! (sonde-transport), HTTP APIs or PromQL (sonde-server).
+#![warn(missing_docs)]
+
+mod model;
+mod query;
+
+pub use model::{Event, Sample, Tags, Value};
+pub use query::{Agg, Answer, EventQuery, Group, Order, Query, Resolution, TagFilter};
+
+/// A storage engine's error.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The query is invalid or would scan too much (the message says
+    /// which limit): the caller's fault, an HTTP 4xx.
+    #[error("bad query: {0}")]
+    BadQuery(String),
+    /// The engine failed (I/O, connection, SQL): a 5xx, retry later.
+    #[error("store failed: {0}")]
+    Engine(String),
+}
+
+/// The result type of store calls.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A storage engine. Thread-safe; every method may block.
+pub trait Store: Send + Sync {
+    /// Stores one agent batch atomically: its samples and events, and
+    /// `seq` as the agent's last sequence number (so a restarted server
+    /// resumes deduplication where it stopped: see [`Store::last_seqs`]).
+    /// A batch whose `seq` is not above the stored one is ignored.
+    fn write_batch(
+        &self,
+        agent: &str,
+        seq: u64,
+        samples: &[Sample],
+        events: &[Event],
+    ) -> Result<()>;
+
+    /// The last sequence number stored per agent.
+    fn last_seqs(&self) -> Result<std::collections::HashMap<String, u64>>;
+
+    /// Answers a metric query from the finest resolution that still
+    /// covers its range.
+    fn query(&self, q: &Query) -> Result<Answer>;
+
+    /// The series (metric name and tags) that have samples in the range
+    /// and pass the filters (`metric` None: every metric).
+    fn series(
+        &self,
+        metric: Option<&str>,
+        filters: &[TagFilter],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<(String, Tags)>>;
+
+    /// Tag names seen in the range (the Prometheus `labels` API; `__name__`
+    /// is the server's, not the store's).
+    fn tag_names(&self, start_ms: i64, end_ms: i64) -> Result<Vec<String>>;
+
+    /// Values of tag `name` seen in the range.
+    fn tag_values(&self, name: &str, start_ms: i64, end_ms: i64) -> Result<Vec<String>>;
+
+    /// Stored events passing `q`, newest first.
+    fn events(&self, q: &EventQuery) -> Result<Vec<Event>>;
+
+    /// Rolls up and expires: full-resolution samples older than the
+    /// retention window (ending at `now_ms`) are folded into the roll-up
+    /// resolutions and dropped. Idempotent.
+    fn maintain(&self, now_ms: i64) -> Result<()>;
+}
