@@ -20,56 +20,24 @@
 #![cfg(feature = "live")]
 
 mod agent_common;
+mod live_common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use agent_common::*;
+use live_common::{private, run_private, Running};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
 const IMAGE: &str = "localhost/sonde-agent-test:v1";
 
 fn ready(name: &str) -> bool {
-    // SAFETY: no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{name}: needs root under CI"
-        );
-        eprintln!("{name}: skipped: needs root");
-        return false;
-    }
-    if let Err(e) = sonde_probe::check_support() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{name}: {e}");
-        eprintln!("{name}: skipped: {e}");
-        return false;
-    }
-    have(name, &["podman", "crun", "unshare", "curl", "tar"])
+    live_common::ready(name, &["podman", "crun", "unshare", "curl", "tar"])
         && Path::new("/usr/bin/python3").exists()
-}
-
-/// `script` in a private mount namespace without the cgroup2 `unified`
-/// mount (crun refuses hybrid cgroups otherwise).
-fn private(script: &str) -> Command {
-    let full = format!("umount /sys/fs/cgroup/unified 2>/dev/null; {script}");
-    let mut c = Command::new("unshare");
-    c.args(["--mount", "--propagation", "private", "sh", "-c", &full]);
-    c
-}
-
-fn run_private(script: &str) -> String {
-    let out = private(script).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The test image: an empty root with the usual links into /usr (mounted
@@ -115,69 +83,32 @@ fn podman_args(name: &str, net: &str, dir: &Path) -> String {
     )
 }
 
-/// A running `sonde agent --stdout`: its lines, collected by a thread.
-struct Agent {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
+/// A running `sonde agent --stdout`.
+struct Agent(Running);
 
 impl Agent {
     /// Starts the agent and waits for its first second (the probe is up).
     fn start(extra: &[&str]) -> Agent {
-        let mut child = Command::new(sonde())
-            .args(["agent", "--stdout", "-M", "90"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let l2 = Arc::clone(&lines);
-        let reader = std::thread::spawn(move || {
-            for l in BufReader::new(out).lines() {
-                let Ok(l) = l else { break };
-                l2.lock().unwrap().push(l);
-            }
-        });
+        let run = Running::spawn(
+            Command::new(sonde())
+                .args(["agent", "--stdout", "-M", "90"])
+                .args(extra),
+        );
         let t0 = Instant::now();
-        while lines.lock().unwrap().is_empty() {
+        while run.count() == 0 {
             assert!(
                 t0.elapsed() < Duration::from_secs(30),
                 "the agent printed nothing in 30 s"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        Agent {
-            child,
-            lines,
-            reader: Some(reader),
-        }
+        Agent(run)
     }
 
     /// Stops it (SIGINT) and returns its series.
-    fn stop(mut self) -> Vec<Line> {
-        // SAFETY: signalling our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        let st = self.child.wait().unwrap();
-        if let Some(r) = self.reader.take() {
-            r.join().unwrap();
-        }
-        let mut err = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            let _ = e.read_to_string(&mut err);
-        }
-        assert!(st.success(), "sonde agent: {st}: {err}");
-        let text = self.lines.lock().unwrap().join("\n");
-        parse_lines(&text)
-    }
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn stop(self) -> Vec<Line> {
+        let (lines, _) = self.0.stop("sonde agent");
+        parse_lines(&lines.join("\n"))
     }
 }
 

@@ -11,82 +11,29 @@
 //! passes, except under `CI=true`, where missing tools fail it.
 #![cfg(feature = "live")]
 
-use std::io::{BufRead, BufReader, Read};
+mod live_common;
+
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-fn which(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-}
+use live_common::{busybox_rootfs, run_private, which, Running};
 
 /// The tests run one at a time: containers and captures would mix.
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn ready(name: &str) -> bool {
-    // SAFETY: no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("{name}: skipped: needs root");
-        return false;
-    }
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("{name}: skipped: {e}");
-        return false;
-    }
-    let missing: Vec<&str> = ["podman", "crun", "busybox", "unshare"]
-        .into_iter()
-        .filter(|t| which(t).is_none())
-        .collect();
-    if !missing.is_empty() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{name}: missing {missing:?} under CI"
-        );
-        eprintln!("{name}: skipped: missing {missing:?}");
-        return false;
-    }
-    true
+    live_common::ready(name, &["podman", "crun", "busybox", "unshare"])
 }
 
 fn tmpdir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sonde-lc-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    live_common::tmpdir("lc", tag)
 }
 
 fn rootfs(dir: &Path) -> PathBuf {
-    let root = dir.join("rootfs");
-    let bin = root.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy(which("busybox").unwrap(), bin.join("busybox")).unwrap();
-    for a in ["sh", "echo", "sleep", "cat", "true"] {
-        std::os::unix::fs::symlink("busybox", bin.join(a)).unwrap();
-    }
-    std::fs::create_dir_all(root.join("etc")).unwrap();
-    std::fs::write(root.join("etc/hostname"), "rootfs\n").unwrap();
-    root
-}
-
-/// Runs `script` in a private mount namespace without the cgroup2
-/// `unified` mount; its stdout.
-fn run_private(script: &str) -> String {
-    let full = format!("umount /sys/fs/cgroup/unified 2>/dev/null; {script}");
-    let out = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &full])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    busybox_rootfs(dir, &["sh", "echo", "sleep", "cat", "true"])
 }
 
 fn podman_run(root: &Path, extra: &str, cmd: &str) -> String {
@@ -97,12 +44,9 @@ fn podman_run(root: &Path, extra: &str, cmd: &str) -> String {
     ))
 }
 
-/// A running `sonde`: its stdout lines (all at the end: a pipe is block
-/// buffered), stderr at the end.
+/// A running `sonde` that was up before the workload started.
 struct Capture {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    reader: Option<std::thread::JoinHandle<()>>,
+    run: Running,
     marker: String,
 }
 
@@ -119,24 +63,8 @@ impl Capture {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let l2 = Arc::clone(&lines);
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                l2.lock().unwrap().push(line);
-            }
-        });
         let c = Capture {
-            child,
-            lines,
-            reader: Some(reader),
+            run: Running::spawn(&mut cmd),
             marker,
         };
         std::thread::sleep(Duration::from_secs(3));
@@ -152,36 +80,15 @@ impl Capture {
     }
 
     /// Stops it (SIGINT) and returns its stdout lines and stderr.
-    fn stop(mut self) -> (Vec<String>, String) {
+    fn stop(self) -> (Vec<String>, String) {
         std::thread::sleep(Duration::from_millis(300));
-        // SAFETY: a signal to our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        let st = self.child.wait().unwrap();
-        let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        if let Some(r) = self.reader.take() {
-            r.join().unwrap();
-        }
-        assert!(st.success(), "sonde failed: {err}");
-        let lines = std::mem::take(&mut *self.lines.lock().unwrap());
+        let (lines, err) = self.run.stop("sonde");
         assert!(
             lines.iter().any(|l| l.contains(&self.marker)),
             "the capture was not up after 3 s:\n{}\n{err}",
             lines.join("\n")
         );
         (lines, err)
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

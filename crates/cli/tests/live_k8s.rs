@@ -10,10 +10,9 @@
 #![cfg(feature = "k8s")]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
@@ -23,73 +22,17 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use sonde_k8s::testserver::{Server, ServerOptions};
 
+mod live_common;
+use live_common::{busybox_rootfs, run_private, Running};
+
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn which(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-}
-
 fn ready(name: &str) -> bool {
-    // SAFETY: no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{name}: needs root under CI"
-        );
-        eprintln!("{name}: skipped: needs root");
-        return false;
-    }
-    if let Err(e) = sonde_probe::check_support() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{name}: {e}");
-        eprintln!("{name}: skipped: {e}");
-        return false;
-    }
-    let missing: Vec<&str> = ["podman", "crun", "busybox", "unshare", "sysdig"]
-        .into_iter()
-        .filter(|t| which(t).is_none())
-        .collect();
-    if !missing.is_empty() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{name}: missing {missing:?} under CI"
-        );
-        eprintln!("{name}: skipped: missing {missing:?}");
-        return false;
-    }
-    true
+    live_common::ready(name, &["podman", "crun", "busybox", "unshare", "sysdig"])
 }
 
 fn rootfs(dir: &Path) -> PathBuf {
-    let root = dir.join("rootfs");
-    let bin = root.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy(which("busybox").unwrap(), bin.join("busybox")).unwrap();
-    for a in ["sh", "sleep", "cat"] {
-        std::os::unix::fs::symlink("busybox", bin.join(a)).unwrap();
-    }
-    std::fs::create_dir_all(root.join("etc")).unwrap();
-    std::fs::write(root.join("etc/hostname"), "rootfs\n").unwrap();
-    root
-}
-
-/// Runs `script` in a private mount namespace without the cgroup2
-/// `unified` mount; its stdout.
-fn run_private(script: &str) -> String {
-    let full = format!("umount /sys/fs/cgroup/unified 2>/dev/null; {script}");
-    let out = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &full])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    busybox_rootfs(dir, &["sh", "sleep", "cat"])
 }
 
 fn labels(l: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
@@ -184,62 +127,19 @@ fn pod(node: &str, container_id: &str) -> Pod {
     }
 }
 
-/// A running `sonde` with its stdout lines collected.
-struct Capture {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-    reader: Option<std::thread::JoinHandle<()>>,
-}
+/// A running `sonde`, given 3 s to attach its probe.
+struct Capture(Running);
 
 impl Capture {
     fn start(args: &[&str]) -> Capture {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let l2 = Arc::clone(&lines);
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                l2.lock().unwrap().push(line);
-            }
-        });
+        let run = Running::spawn(Command::new(env!("CARGO_BIN_EXE_sonde")).args(args));
         std::thread::sleep(Duration::from_secs(3));
-        Capture {
-            child,
-            lines,
-            reader: Some(reader),
-        }
+        Capture(run)
     }
 
-    fn stop(mut self) -> (Vec<String>, String) {
+    fn stop(self) -> (Vec<String>, String) {
         std::thread::sleep(Duration::from_millis(300));
-        // SAFETY: a signal to our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
-        let st = self.child.wait().unwrap();
-        let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        if let Some(r) = self.reader.take() {
-            r.join().unwrap();
-        }
-        assert!(st.success(), "sonde failed: {err}");
-        (std::mem::take(&mut *self.lines.lock().unwrap()), err)
-    }
-}
-
-impl Drop for Capture {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.stop("sonde")
     }
 }
 
