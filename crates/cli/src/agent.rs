@@ -134,6 +134,7 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
         eprintln!("sonde agent: serving http://{bound}/metrics");
     }
     let to_stdout = args.stdout || args.prometheus.is_none();
+    #[cfg(feature = "live")]
     let snaplen = args.snaplen.unwrap_or(config.snaplen);
     let opts = Options {
         config,
@@ -190,7 +191,13 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
     }
     engine.set_stop_handle(stop);
     engine.add_sink(Box::new(sink));
-    let _k8s = kubernetes(args, &mut engine)?;
+    let k8s = crate::pipeline::K8sFlags {
+        api: &args.k8s_api,
+        auth: &args.k8s_auth,
+        kubeconfig: &args.kubeconfig,
+        node: &args.node_name,
+    };
+    let _k8s = crate::pipeline::start_kubernetes(k8s, args.read.is_some(), &mut engine)?;
     let source = open(args, &mut engine, drops)?;
     let report = engine.run(source);
     // the metrics sink holds the link too: drop it, so the link can flush
@@ -238,30 +245,4 @@ fn open(
         let _ = (engine, drops);
         Err(UsageError("live capture is not built in (feature `live`): use -r FILE".into()).into())
     }
-}
-
-/// `-k`/`-K`/`--kubeconfig`/`--node-name`: the API server's watches, live.
-#[cfg(feature = "k8s")]
-fn kubernetes(args: &AgentArgs, engine: &mut Engine<'_>) -> Result<Option<sonde_k8s::Watch>> {
-    if args.read.is_some() || (args.k8s_api.is_none() && args.kubeconfig.is_none()) {
-        return Ok(None);
-    }
-    let opts = sonde_k8s::Options {
-        url: args.k8s_api.clone(),
-        auth: args.k8s_auth.clone(),
-        kubeconfig: args.kubeconfig.as_ref().map(Into::into),
-        node: args.node_name.clone(),
-        ..sonde_k8s::Options::default()
-    };
-    let w = sonde_k8s::Watch::start(&opts).map_err(|e| UsageError(e.to_string()))?;
-    engine.set_k8s(w.shared());
-    Ok(Some(w))
-}
-
-#[cfg(not(feature = "k8s"))]
-fn kubernetes(args: &AgentArgs, _engine: &mut Engine<'_>) -> Result<Option<()>> {
-    if args.k8s_api.is_some() || args.kubeconfig.is_some() {
-        return Err(UsageError("Kubernetes support is not built in (feature `k8s`)".into()).into());
-    }
-    Ok(None)
 }

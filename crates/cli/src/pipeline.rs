@@ -122,7 +122,13 @@ pub fn run(args: &Args, chisels: &crate::chisels::Opts, stop: StopHandle) -> Res
     }
     let started = std::time::Instant::now();
     // the watches run until the end of the capture
-    let _k8s = kubernetes(args, &mut engine)?;
+    let k8s = K8sFlags {
+        api: &args.k8s_api,
+        auth: &args.k8s_auth,
+        kubeconfig: &args.kubeconfig,
+        node: &args.node_name,
+    };
+    let _k8s = start_kubernetes(k8s, args.read.is_some(), &mut engine)?;
     let (what, source) = open_source(args, &mut engine)?;
     let report = engine.run(source).map_err(sink_error)?;
     if report.quit {
@@ -173,21 +179,38 @@ fn open_source(args: &Args, engine: &mut Engine<'_>) -> Result<(String, Source)>
     }
 }
 
-/// `-k`/`-K`/`--kubeconfig`/`--node-name`: starts the watches of the API
-/// server for live capture (capture files carry their own metadata).
-#[cfg(feature = "k8s")]
-fn kubernetes(args: &Args, engine: &mut Engine<'_>) -> Result<Option<sonde_k8s::Watch>> {
-    if args.k8s_api.is_none() && args.kubeconfig.is_none() && args.k8s_auth.is_none() {
-        return Ok(None);
+/// The Kubernetes flags every live front end takes (`-k`, `-K`,
+/// `--kubeconfig`, `--node-name`).
+pub(crate) struct K8sFlags<'a> {
+    pub api: &'a Option<String>,
+    pub auth: &'a Option<String>,
+    pub kubeconfig: &'a Option<String>,
+    pub node: &'a Option<String>,
+}
+
+impl K8sFlags<'_> {
+    fn any(&self) -> bool {
+        self.api.is_some() || self.kubeconfig.is_some() || self.auth.is_some()
     }
-    if args.read.is_some() {
+}
+
+/// `-k`/`-K`/`--kubeconfig`/`--node-name`: starts the watches of the API
+/// server for live capture (capture files carry their own metadata:
+/// `reading_file` starts nothing).
+#[cfg(feature = "k8s")]
+pub(crate) fn start_kubernetes(
+    f: K8sFlags<'_>,
+    reading_file: bool,
+    engine: &mut Engine<'_>,
+) -> Result<Option<sonde_k8s::Watch>> {
+    if !f.any() || reading_file {
         return Ok(None);
     }
     let opts = sonde_k8s::Options {
-        url: args.k8s_api.clone(),
-        auth: args.k8s_auth.clone(),
-        kubeconfig: args.kubeconfig.as_ref().map(Into::into),
-        node: args.node_name.clone(),
+        url: f.api.clone(),
+        auth: f.auth.clone(),
+        kubeconfig: f.kubeconfig.as_ref().map(Into::into),
+        node: f.node.clone(),
         ..sonde_k8s::Options::default()
     };
     let w = sonde_k8s::Watch::start(&opts).map_err(|e| UsageError(e.to_string()))?;
@@ -197,8 +220,12 @@ fn kubernetes(args: &Args, engine: &mut Engine<'_>) -> Result<Option<sonde_k8s::
 
 /// Without the `k8s` feature, the Kubernetes flags are refused.
 #[cfg(not(feature = "k8s"))]
-fn kubernetes(args: &Args, _engine: &mut Engine<'_>) -> Result<Option<()>> {
-    if args.k8s_api.is_some() || args.kubeconfig.is_some() || args.k8s_auth.is_some() {
+pub(crate) fn start_kubernetes(
+    f: K8sFlags<'_>,
+    _reading_file: bool,
+    _engine: &mut Engine<'_>,
+) -> Result<Option<()>> {
+    if f.any() || f.node.is_some() {
         return Err(UsageError("Kubernetes support is not built in (feature `k8s`)".into()).into());
     }
     Ok(None)
