@@ -80,19 +80,7 @@ fn chisel_table(lua: &Lua, host: &Rc<Host>) -> mlua::Result<Table> {
             Ok(fields.len() as f64)
         })?,
     )?;
-    let h = host.clone();
-    t.set(
-        "set_filter",
-        lua.create_function(move |_, text: Value| {
-            let text = as_text(&text).unwrap_or_default();
-            if !text.trim().is_empty() {
-                sonde_filter::Filter::new(&text)
-                    .map_err(|e| lua_error(format!("invalid filter in chisel {}: {e}", h.name)))?;
-            }
-            *h.filter.borrow_mut() = Some(text).filter(|t| !t.trim().is_empty());
-            Ok(())
-        })?,
-    )?;
+    t.set("set_filter", filter_setter(lua, host, |h| &h.filter)?)?;
     let h = host.clone();
     t.set(
         "set_event_formatter",
@@ -192,21 +180,28 @@ fn evt_table(lua: &Lua, host: &Rc<Host>) -> mlua::Result<Table> {
     Ok(t)
 }
 
+/// A `set_filter`: checks the filter compiles (a clear error naming the
+/// chisel otherwise) and keeps it in `slot` (blank: no filter).
+fn filter_setter(
+    lua: &Lua,
+    host: &Rc<Host>,
+    slot: fn(&Host) -> &std::cell::RefCell<Option<String>>,
+) -> mlua::Result<mlua::Function> {
+    let h = host.clone();
+    lua.create_function(move |_, text: Value| {
+        let text = as_text(&text).unwrap_or_default();
+        if !text.trim().is_empty() {
+            sonde_filter::Filter::new(&text)
+                .map_err(|e| lua_error(format!("invalid filter in chisel {}: {e}", h.name)))?;
+        }
+        *slot(&h).borrow_mut() = Some(text).filter(|t| !t.trim().is_empty());
+        Ok(())
+    })
+}
+
 /// `sysdig.*` that change how the capture runs.
 fn sysdig_settings(lua: &Lua, host: &Rc<Host>, t: &Table) -> mlua::Result<()> {
-    let h = host.clone();
-    t.set(
-        "set_filter",
-        lua.create_function(move |_, text: Value| {
-            let text = as_text(&text).unwrap_or_default();
-            if !text.trim().is_empty() {
-                sonde_filter::Filter::new(&text)
-                    .map_err(|e| lua_error(format!("invalid filter in chisel {}: {e}", h.name)))?;
-            }
-            *h.capture_filter.borrow_mut() = Some(text).filter(|t| !t.trim().is_empty());
-            Ok(())
-        })?,
-    )?;
+    t.set("set_filter", filter_setter(lua, host, |h| &h.capture_filter)?)?;
     let h = host.clone();
     t.set(
         "set_snaplen",
