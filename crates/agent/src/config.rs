@@ -21,6 +21,8 @@ pub struct Config {
     pub snaplen: u32,
     /// Decode HTTP/1.x from payloads.
     pub http: bool,
+    /// Decode DNS over UDP (port 53) from payloads.
+    pub dns: bool,
 }
 
 /// Caps on cardinality.
@@ -32,6 +34,8 @@ pub struct Limits {
     pub max_series: usize,
     /// Distinct normalised HTTP paths (the rest are `{other}`).
     pub max_http_paths: usize,
+    /// Distinct queried DNS names (the rest are `{other}`).
+    pub max_dns_names: usize,
     /// Distinct file names per second with their own series.
     pub max_files: usize,
     /// Distinct connections per second with their own series.
@@ -51,6 +55,7 @@ impl Default for Limits {
         Limits {
             max_series: 20_000,
             max_http_paths: 200,
+            max_dns_names: 200,
             max_files: 100,
             max_connections: 200,
         }
@@ -65,6 +70,7 @@ impl Default for Config {
             statsd: StatsdConfig::default(),
             snaplen: 1024,
             http: true,
+            dns: true,
         }
     }
 }

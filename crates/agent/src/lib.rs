@@ -27,6 +27,7 @@
 mod agg;
 pub mod config;
 pub mod cpu;
+pub mod dns;
 mod emit;
 pub mod http;
 pub mod prom;

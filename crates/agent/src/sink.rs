@@ -13,6 +13,7 @@ use sonde_state::{FdType, L4Proto, SockAddrs, State, Thread};
 use crate::agg::{Ent, Name, Second};
 use crate::config::Config;
 use crate::cpu::{CpuSource, CpuTracker};
+use crate::dns::Dns;
 use crate::emit;
 use crate::http::{ConnKey, Dir, Http, Protocol, Transaction};
 use crate::series::{Batch, Tags};
@@ -58,6 +59,7 @@ pub struct MetricsSink<'a> {
     pub(crate) procs: FxHashMap<i64, ProcSeen>,
     pub(crate) explicit: Tags,
     http: Http,
+    dns: Dns,
     txs: Vec<Transaction>,
     pub(crate) cpu: CpuTracker,
     /// Events seen, for the agent's own metrics.
@@ -93,6 +95,7 @@ impl<'a> MetricsSink<'a> {
         };
         MetricsSink {
             http: Http::new(opts.config.limits.max_http_paths),
+            dns: Dns::new(opts.config.limits.max_dns_names),
             cpu: CpuTracker::new(opts.cpu),
             opts,
             publish,
@@ -255,7 +258,10 @@ impl<'a> MetricsSink<'a> {
                     self.sec.basic(e).conn_new[IN] += 1;
                 }
             }
-            c::SYSCALL_CLOSE_X => self.http.on_close((t.pid, fdn)),
+            c::SYSCALL_CLOSE_X => {
+                self.http.on_close((t.pid, fdn));
+                self.dns.on_close((t.pid, fdn));
+            }
             _ => {}
         }
         let rw = info.flags & (flags::READS_FROM_FD | flags::WRITES_TO_FD);
@@ -359,16 +365,21 @@ impl<'a> MetricsSink<'a> {
                 {
                     self.on_statsd(ents, buf);
                 }
-                if self.opts.config.http {
-                    let key: ConnKey = (pid, fdn);
-                    let d = if dir == IN { Dir::In } else { Dir::Out };
-                    let mut txs = std::mem::take(&mut self.txs);
+                let key: ConnKey = (pid, fdn);
+                let d = if dir == IN { Dir::In } else { Dir::Out };
+                let mut txs = std::mem::take(&mut self.txs);
+                if self.opts.config.dns
+                    && fd.l4proto() == L4Proto::Udp
+                    && has_port(&fd.addrs, crate::dns::PORT)
+                {
+                    self.dns.on_buffer(key, d, ts, buf, &mut txs);
+                } else if self.opts.config.http {
                     self.http.on_buffer(key, d, ts, buf, &mut txs);
-                    for tx in txs.drain(..) {
-                        self.on_transaction(ents, &tx);
-                    }
-                    self.txs = txs;
                 }
+                for tx in txs.drain(..) {
+                    self.on_transaction(ents, &tx);
+                }
+                self.txs = txs;
             }
             _ => {}
         }
@@ -415,12 +426,17 @@ impl<'a> MetricsSink<'a> {
         extra.sort();
         let name: &'static str = match tx.proto {
             "http" => "http.requests",
+            "dns" => "dns.requests",
             _ => "app.requests",
         };
         self.sec.count(ents, name, &extra, 1.0);
-        extra.retain(|(k, _)| k != "http.status" && k != "http.host");
+        // latency histograms by fewer tags: method and path, query type
+        extra.retain(|(k, _)| {
+            !matches!(&**k, "http.status" | "http.host" | "dns.rcode" | "dns.name")
+        });
         let lname: &'static str = match tx.proto {
             "http" => "http.latency",
+            "dns" => "dns.latency",
             _ => "app.latency",
         };
         self.sec.hist(ents, lname, &extra, tx.latency_ns);
@@ -466,6 +482,16 @@ impl<'a> MetricsSink<'a> {
             self.sec
                 .count(&[Ent::Host], "sonde.http.paths_capped", &[], capped as f64);
         }
+        let malformed = self.dns.take_malformed();
+        if malformed > 0 {
+            self.sec
+                .count(&[Ent::Host], "sonde.dns.malformed", &[], malformed as f64);
+        }
+        let capped = self.dns.take_capped();
+        if capped > 0 {
+            self.sec
+                .count(&[Ent::Host], "sonde.dns.names_capped", &[], capped as f64);
+        }
         let batch = emit::batch(self, ts, st);
         (self.publish)(&batch)
             .map_err(|e| sonde_engine::SinkError::io("cannot publish metrics", e))?;
@@ -491,6 +517,17 @@ fn server_port(a: &SockAddrs) -> Option<u16> {
             Some(port)
         }
         _ => None,
+    }
+}
+
+/// Whether either end of a socket uses `port`.
+fn has_port(a: &SockAddrs, port: u16) -> bool {
+    match *a {
+        SockAddrs::V4 { sport, dport, .. } | SockAddrs::V6 { sport, dport, .. } => {
+            sport == port || dport == port
+        }
+        SockAddrs::V4Server { port: p, .. } | SockAddrs::V6Server { port: p, .. } => p == port,
+        _ => false,
     }
 }
 

@@ -201,7 +201,10 @@ fn filter_setter(
 
 /// `sysdig.*` that change how the capture runs.
 fn sysdig_settings(lua: &Lua, host: &Rc<Host>, t: &Table) -> mlua::Result<()> {
-    t.set("set_filter", filter_setter(lua, host, |h| &h.capture_filter)?)?;
+    t.set(
+        "set_filter",
+        filter_setter(lua, host, |h| &h.capture_filter)?,
+    )?;
     let h = host.clone();
     t.set(
         "set_snaplen",

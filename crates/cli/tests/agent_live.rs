@@ -376,3 +376,83 @@ fn statsd_from_a_container_without_network() {
     assert_eq!(total(&select(&lines, "sonde.statsd.malformed", &ctr)), 3.0);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A DNS server and a resolver-like client in one container: 12 names
+/// answered, 5 unknown (NXDOMAIN), each query waiting for its answer.
+const DNS: &str = r#"
+import socket, struct, threading
+srv = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+srv.bind(("127.0.0.1", 53))
+def serve():
+    while True:
+        q, peer = srv.recvfrom(512)
+        rcode = 3 if b"missing" in q else 0
+        srv.sendto(q[:2] + struct.pack(">H", 0x8180 | rcode) + q[4:], peer)
+threading.Thread(target=serve, daemon=True).start()
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.connect(("127.0.0.1", 53))
+def ask(i, name):
+    labels = b"".join(bytes([len(l)]) + l for l in name.encode().split(b"."))
+    c.send(struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + labels + b"\0" + struct.pack(">HH", 1, 1))
+    a = c.recv(512)
+    assert a[:2] == struct.pack(">H", i)
+for i in range(12):
+    ask(i + 1, "ok%d.sonde.test" % i)
+for i in range(5):
+    ask(100 + i, "missing%d.sonde.test" % i)
+"#;
+
+/// DNS from payloads: the container's client and server sides count
+/// every query with its type, response code and name, and time them.
+#[test]
+fn dns_in_a_container() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready("dns_in_a_container") {
+        return;
+    }
+    let dir = tmpdir("dns");
+    image(&dir);
+    std::fs::write(dir.join("dns.py"), DNS).unwrap();
+    let name = format!("sonde-agent-dns-{}", std::process::id());
+    let agent = Agent::start(&[]);
+    run_private(&format!(
+        "{} /usr/bin/python3 /srv/dns.py",
+        podman_args(&name, "none", &dir)
+    ));
+    std::thread::sleep(Duration::from_millis(1500));
+    let lines = agent.stop();
+
+    for side in ["client", "server"] {
+        let sel = |extra: &[(&str, &str)]| {
+            let mut t = vec![
+                ("scope", "container"),
+                ("container.name", name.as_str()),
+                ("side", side),
+            ];
+            t.extend_from_slice(extra);
+            total(&select(&lines, "dns.requests", &t))
+        };
+        assert_eq!(
+            sel(&[]),
+            17.0,
+            "{side}: {:?}",
+            select(&lines, "dns.requests", &[])
+        );
+        assert_eq!(sel(&[("dns.rcode", "NOERROR"), ("dns.qtype", "A")]), 12.0);
+        assert_eq!(sel(&[("dns.rcode", "NXDOMAIN")]), 5.0);
+        assert_eq!(sel(&[("dns.name", "missing3.sonde.test")]), 1.0);
+        let lat = select(
+            &lines,
+            "dns.latency",
+            &[
+                ("scope", "container"),
+                ("container.name", name.as_str()),
+                ("side", side),
+            ],
+        );
+        let (count, min, max) = latency(&lat);
+        assert_eq!(count, 17, "{side} latency: {lat:?}");
+        assert!(min > 0 && max < 5_000_000_000, "{side}: {min}..{max} ns");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
