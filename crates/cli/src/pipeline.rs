@@ -189,7 +189,7 @@ pub(crate) struct K8sFlags<'a> {
 }
 
 impl K8sFlags<'_> {
-    fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         self.api.is_some() || self.kubeconfig.is_some() || self.auth.is_some()
     }
 }
@@ -203,6 +203,20 @@ pub(crate) fn start_kubernetes(
     reading_file: bool,
     engine: &mut Engine<'_>,
 ) -> Result<Option<sonde_k8s::Watch>> {
+    let w = watch_kubernetes(f, reading_file)?;
+    if let Some(w) = &w {
+        engine.set_k8s(w.shared());
+    }
+    Ok(w)
+}
+
+/// The watches of [`start_kubernetes`], for front ends that run several
+/// engines over one capture (`sonde top`).
+#[cfg(feature = "k8s")]
+pub(crate) fn watch_kubernetes(
+    f: K8sFlags<'_>,
+    reading_file: bool,
+) -> Result<Option<sonde_k8s::Watch>> {
     if !f.any() || reading_file {
         return Ok(None);
     }
@@ -214,7 +228,6 @@ pub(crate) fn start_kubernetes(
         ..sonde_k8s::Options::default()
     };
     let w = sonde_k8s::Watch::start(&opts).map_err(|e| UsageError(e.to_string()))?;
-    engine.set_k8s(w.shared());
     Ok(Some(w))
 }
 

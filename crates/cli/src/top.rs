@@ -39,12 +39,20 @@ struct TopArgs {
     /// List the views and exit.
     #[arg(long = "list")]
     list: bool,
-    /// Kubernetes API server (accepted for csysdig compatibility).
+    /// Kubernetes API server URL: the K8s views and k8s.* columns fill in
+    /// live from its watches.
     #[arg(short = 'k', long = "k8s-api")]
     k8s_api: Option<String>,
-    /// Kubernetes API certificate (accepted for csysdig compatibility).
+    /// Credentials for the API server (as sonde's -K: a bearer token
+    /// file, or CERT:KEY[:CA]).
     #[arg(short = 'K', long = "k8s-api-cert")]
     k8s_api_cert: Option<String>,
+    /// A kubeconfig file for the API server.
+    #[arg(long = "kubeconfig")]
+    kubeconfig: Option<String>,
+    /// Watch only this node's pods.
+    #[arg(long = "node-name")]
+    node_name: Option<String>,
     /// The filter (sysdig's filter language).
     filter: Vec<String>,
 }
@@ -101,7 +109,24 @@ fn run(args: &TopArgs, stop: sonde_engine::StopHandle) -> Result<(), sonde_top::
         let _ = sonde_top::run::list_views(&views, &mut std::io::stdout().lock());
         return Ok(());
     }
+    let k8s = crate::pipeline::K8sFlags {
+        api: &args.k8s_api,
+        auth: &args.k8s_api_cert,
+        kubeconfig: &args.kubeconfig,
+        node: &args.node_name,
+    };
+    #[cfg(feature = "k8s")]
+    let watch = crate::pipeline::watch_kubernetes(k8s, args.read.is_some())
+        .map_err(|e| TopError::Usage(format!("{e:#}")))?;
+    #[cfg(not(feature = "k8s"))]
+    if k8s.any() || args.node_name.is_some() {
+        return Err(TopError::Usage(
+            "Kubernetes support is not built in (feature `k8s`)".into(),
+        ));
+    }
     let opts = sonde_top::run::Options {
+        #[cfg(feature = "k8s")]
+        k8s: watch.as_ref().map(|w| w.shared()),
         read: args.read.clone(),
         view: args.view.clone(),
         delay_ms: args.delay,

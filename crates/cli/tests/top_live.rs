@@ -1,9 +1,13 @@
 //! `sonde top` live: the Files view finds a file a workload writes, with
 //! its bytes; the Containers view lists a running podman container by
-//! name. Needs root, BPF, and for the second test podman, crun and
+//! name; the K8s views fill in from an API server's watches (namespace
+//! and pod of a podman container served as a pod). Needs root, BPF, and
+//! for the container tests podman, crun and
 //! busybox (with this host kind's workarounds, as `live_containers.rs`);
 //! otherwise it says why and passes, except under `CI=true`.
 #![cfg(feature = "live")]
+
+mod live_common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -11,37 +15,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use live_common::{busybox_rootfs, ready};
+
 /// The tests run one at a time: two captures at once would slow both.
 static SERIAL: Mutex<()> = Mutex::new(());
-
-fn which(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-}
-
-fn ready(name: &str, tools: &[&str]) -> bool {
-    let ci = std::env::var("CI").as_deref() == Ok("true");
-    // SAFETY: no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        assert!(!ci, "{name}: needs root under CI");
-        eprintln!("{name}: skipped: needs root");
-        return false;
-    }
-    if let Err(e) = sonde_probe::check_support() {
-        assert!(!ci, "{name}: {e}");
-        eprintln!("{name}: skipped: {e}");
-        return false;
-    }
-    let missing: Vec<&&str> = tools.iter().filter(|t| which(t).is_none()).collect();
-    if !missing.is_empty() {
-        assert!(!ci, "{name}: missing {missing:?} under CI");
-        eprintln!("{name}: skipped: missing {missing:?}");
-        return false;
-    }
-    true
-}
 
 /// A running `sonde top --raw`: its output lines as they come.
 struct Top {
@@ -143,15 +120,7 @@ fn samples(l: &[String]) -> usize {
 }
 
 fn rootfs(dir: &Path) -> PathBuf {
-    let root = dir.join("rootfs");
-    let bin = root.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy(which("busybox").unwrap(), bin.join("busybox")).unwrap();
-    for a in ["sh", "sleep", "cat", "true"] {
-        std::os::unix::fs::symlink("busybox", bin.join(a)).unwrap();
-    }
-    std::fs::create_dir_all(root.join("etc")).unwrap();
-    root
+    busybox_rootfs(dir, &["sh", "sleep", "cat", "true"])
 }
 
 #[test]
@@ -200,5 +169,66 @@ fn live_containers_view_lists_a_podman_container_by_name() {
     assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{row}");
     let _ = ctr.wait();
     drop(top);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `-k`/`--kubeconfig` reach the views: the K8s Pods and K8s Namespaces
+/// views list the pod and namespace a running podman container belongs to
+/// (the API server is `sonde_k8s::testserver`).
+#[cfg(feature = "k8s")]
+#[test]
+fn live_k8s_views_list_the_pod_and_namespace_of_a_container() {
+    use sonde_k8s::testserver::{Server, ServerOptions};
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready("live_k8s_views", &["podman", "crun", "busybox", "unshare"]) {
+        return;
+    }
+    let dir = live_common::tmpdir("top-k8s", "views");
+    let root = rootfs(&dir);
+    let srv = Server::start(ServerOptions {
+        token: Some("top-token".into()),
+        ..ServerOptions::default()
+    });
+    live_common::cluster::cluster(&srv);
+    let name = format!("sonde-top-k8s-{}", std::process::id());
+    let id = live_common::run_private(&format!(
+        "podman create --name {name} --network=none --ulimit nofile=1024:1024 \
+         --ulimit nproc=1024:1024 --rootfs {} /bin/sh -c \
+         'i=0; while [ $i -lt 250 ]; do cat /etc/hostname >/dev/null; sleep 0.1; i=$((i+1)); done'",
+        root.display()
+    ))
+    .trim()
+    .to_string();
+    srv.put(&live_common::cluster::pod("test-node", &id));
+    let mut ctr = live_common::private(&format!("podman start -a {id}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let kc = srv.kubeconfig();
+    for (view, want) in [
+        ("kubernetes_pods", ["pod-cart-1", "cart-5f6-x7k2p", "shop"]),
+        ("kubernetes_namespaces", ["ns-shop", "shop", "env:test"]),
+    ] {
+        let top = Top::start(&[
+            "--raw",
+            "-v",
+            view,
+            "-d",
+            "500",
+            "--kubeconfig",
+            kc.to_str().unwrap(),
+            "--node-name",
+            "test-node",
+        ]);
+        top.wait(&format!("{view}: the pod's row"), 40, |l| {
+            l.iter()
+                .any(|r| want.iter().all(|w| r.split_whitespace().any(|f| f == *w)))
+        });
+        drop(top);
+    }
+    let _ = ctr.kill();
+    let _ = ctr.wait();
+    let _ = Command::new("podman").args(["rm", "-f", &id]).output();
     let _ = std::fs::remove_dir_all(&dir);
 }

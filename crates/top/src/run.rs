@@ -41,6 +41,10 @@ pub struct Options {
     pub filter: String,
     /// `-pc`: container columns instead of the default ones.
     pub containers: bool,
+    /// Live: the Kubernetes metadata the API server's watches keep (the
+    /// watches outlive each view's engine run).
+    #[cfg(feature = "k8s")]
+    pub k8s: Option<std::sync::Arc<sonde_k8s::Shared>>,
 }
 
 /// The views, with the column tags of this run applied.
@@ -94,6 +98,10 @@ pub fn run_engine(
     });
     engine.set_stop_handle(stop);
     engine.add_sink(Box::new(sink));
+    #[cfg(feature = "k8s")]
+    if let (Some(k), None) = (&opts.k8s, &opts.read) {
+        engine.set_k8s(k.clone());
+    }
     let source = open_source(opts, &mut engine)?;
     let report = engine
         .run(source)

@@ -6,6 +6,9 @@
 //! collected as they come.
 #![allow(dead_code)]
 
+#[cfg(feature = "k8s")]
+pub mod cluster;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
