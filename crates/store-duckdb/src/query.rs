@@ -18,6 +18,8 @@ use crate::{codec, engine, Inner};
 
 /// The most (series x buckets) cells a query folded outside SQL may make.
 pub const MAX_CELLS: u128 = 5_000_000;
+/// The most (series x buckets) cells the SQL aggregation may hold.
+pub const MAX_SQL_CELLS: u128 = 20_000_000;
 
 const LEVELS: [Resolution; 3] = [Resolution::TenSeconds, Resolution::Minute, Resolution::Hour];
 
@@ -82,18 +84,24 @@ pub fn query(inner: &mut Inner, q: &Query) -> Result<Answer> {
         app.flush().map_err(engine)?;
     }
     let plain = |a: Agg| !matches!(a, Agg::Quantile(_) | Agg::Merge);
-    let points = if !hist && plain(q.time_agg) && plain(q.group_agg) {
+    let in_sql_only = !hist && plain(q.time_agg) && plain(q.group_agg);
+    let (limit, what) = if in_sql_only {
+        (MAX_SQL_CELLS, "")
+    } else {
+        (MAX_CELLS, " for quantiles, histograms and merges")
+    };
+    let cells = sel.len() as u128 * eval::bucket_count(q) as u128;
+    if cells > limit {
+        return Err(bad(format!(
+            "{} series x {} buckets = {cells} cells exceed the limit of {limit}{what}; \
+             filter more or use a larger step",
+            sel.len(),
+            eval::bucket_count(q)
+        )));
+    }
+    let points = if in_sql_only {
         in_sql(inner, q, level)?
     } else {
-        let cells = sel.len() as u128 * eval::bucket_count(q) as u128;
-        if cells > MAX_CELLS {
-            return Err(bad(format!(
-                "{} series x {} buckets = {cells} cells exceed the limit of {MAX_CELLS} for \
-                 quantiles, histograms and merges; filter more or use a larger step",
-                sel.len(),
-                eval::bucket_count(q)
-            )));
-        }
         eval::fold_cells(q, cells_of(inner, q, level)?)
     };
     let named = points

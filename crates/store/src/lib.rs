@@ -26,7 +26,8 @@ pub use query::{Agg, Answer, EventQuery, Group, Order, Query, Resolution, TagFil
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The query is invalid or would scan too much (the message says
-    /// which limit): the caller's fault, an HTTP 4xx.
+    /// which limit), or a batch is malformed (e.g. histogram buckets not
+    /// sorted): the caller's fault, an HTTP 4xx.
     #[error("bad query: {0}")]
     BadQuery(String),
     /// The engine failed (I/O, connection, SQL): a 5xx, retry later.
