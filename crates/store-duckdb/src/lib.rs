@@ -6,7 +6,7 @@
 //! installs (see Cargo.toml for the pinned version); no other crate
 //! depends on DuckDB.
 //!
-//! Schema (see [`schema`]): `series` (id, metric, tags as JSON, kept in
+//! Schema (module `schema`): `series` (id, metric, tags as JSON, kept in
 //! memory too, so filters, regexes and group-bys are resolved against
 //! the catalog and the SQL only joins sample rows to series ids),
 //! `samples` (series id, ms, value) for counters and gauges, `hists`

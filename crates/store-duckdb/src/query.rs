@@ -37,8 +37,11 @@ fn pick(inner: &Inner, start_ms: i64) -> (Resolution, Option<usize>) {
     (LEVELS[level], Some(level))
 }
 
-/// The selected series: (series id, group number), and each group's tags.
-fn select(inner: &Inner, q: &Query) -> Result<(Vec<(u32, u32)>, Vec<Tags>, bool)> {
+/// The selected series: (series id, group number) rows, each group's
+/// tags, and whether any is a histogram.
+type Selection = (Vec<(u32, u32)>, Vec<Tags>, bool);
+
+fn select(inner: &Inner, q: &Query) -> Result<Selection> {
     let m = eval::compile_filters(&q.filters).map_err(bad)?;
     let mut groups: BTreeMap<Tags, u32> = BTreeMap::new();
     let mut sel = Vec::new();
@@ -116,7 +119,9 @@ pub fn query(inner: &mut Inner, q: &Query) -> Result<Answer> {
 
 /// The row sources: full-resolution `table` rows from the horizon (or
 /// the start) on, and roll-up rows of `level` before it.
-fn ranges(inner: &Inner, q: &Query, level: Option<usize>) -> ((i64, i64), Option<(i64, i64, i64)>) {
+type Ranges = ((i64, i64), Option<(i64, i64, i64)>);
+
+fn ranges(inner: &Inner, q: &Query, level: Option<usize>) -> Ranges {
     match level {
         None => ((q.start_ms, q.end_ms), None),
         Some(l) => {
@@ -297,7 +302,7 @@ pub fn series(
     let mut out: Vec<(String, Tags)> = sids
         .into_iter()
         .filter_map(|sid| inner.catalog.series.get(sid as usize))
-        .filter(|s| metric.is_none_or(|m| m == s.metric) && eval::matches(&m, &s.tags))
+        .filter(|s| metric.map_or(true, |m| m == s.metric) && eval::matches(&m, &s.tags))
         .map(|s| (s.metric.clone(), s.tags.clone()))
         .collect();
     out.sort();

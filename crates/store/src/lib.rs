@@ -7,7 +7,11 @@
 //! says which resolution served it), stored [`Event`]s (check results,
 //! keepalive changes, lifecycle, alerts, captures), and the [`Store`]
 //! trait the engines implement (DuckDB embedded, ClickHouse distributed),
-//! which must give the same answers.
+//! which must give the same answers; [`eval`], the documented semantics
+//! as plain functions (bucket arithmetic, aggregations, histogram and
+//! sketch quantiles, limits) engines share; and [`testkit`], the
+//! synthetic workload and the reference evaluator every engine's golden
+//! tests compare with.
 //!
 //! Does **not** own: any engine (each lives in its own crate, so heavy
 //! storage dependencies stay out of other builds), the wire protocol

@@ -182,9 +182,9 @@ impl Workload {
             let mut per_host: Vec<Vec<Sample>> = vec![Vec::new(); self.hosts];
             for c in 0..self.containers() {
                 let tags = self.tags(c, t);
-                for m in 0..self.metrics {
+                for (m, (name, _)) in METRICS.iter().enumerate().take(self.metrics) {
                     per_host[self.host_of(c, t)].push(Sample {
-                        metric: METRICS[m].0.to_string(),
+                        metric: name.to_string(),
                         tags: tags.clone(),
                         ts_ms: self.ts(t),
                         value: self.value(m, c, t),
@@ -279,7 +279,7 @@ mod tests {
         assert!(a.groups.iter().all(|g| g.points[0].1 == 2.0 * t as f64));
         // Gauge m: sum of (c%100 + m) + 0.5 (t%2).
         let g: u64 = (0..n).map(|c| c % 100).sum();
-        let want = ((g + n * 1) * t) as f64 + 0.5 * (n * (t / 2)) as f64;
+        let want = ((g + n) * t) as f64 + 0.5 * (n * (t / 2)) as f64;
         let a = total(&w, METRICS[1].0, Agg::Sum, &[]);
         assert_eq!(a.groups[0].points[0].1, want);
         // Histogram count: sum over c, t of 1 + (c+t)%4.
