@@ -2,7 +2,7 @@
 //! workload (hosts x containers x metrics, Kubernetes and infrastructure
 //! tags, pods that move to another host halfway through, counters,
 //! gauges and histograms whose values come from formulas, so totals are
-//! known in closed form), and [`reference`], a plain evaluation of the
+//! known in closed form), and [`reference()`], a plain evaluation of the
 //! documented query semantics over `&[Sample]` (the oracle engines are
 //! compared with). Light: no dependency beyond the crate's own.
 
