@@ -14,8 +14,10 @@
 //! (sonde-transport), HTTP APIs or PromQL (sonde-server).
 #![warn(missing_docs)]
 
+pub mod eval;
 mod model;
 mod query;
+pub mod testkit;
 
 pub use model::{Event, Sample, Tags, Value};
 pub use query::{Agg, Answer, EventQuery, Group, Order, Query, Resolution, TagFilter};

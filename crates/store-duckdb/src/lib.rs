@@ -1,0 +1,229 @@
+//! # sonde-store-duckdb: the embedded metrics store
+//!
+//! Owns [`DuckStore`], the [`sonde_store::Store`] of `sonde server` when
+//! nothing else is configured: one DuckDB database file (or memory). It
+//! links against the prebuilt `libduckdb.so` that `.ci/install-deps`
+//! installs (see Cargo.toml for the pinned version); no other crate
+//! depends on DuckDB.
+//!
+//! Schema (see [`schema`]): `series` (id, metric, tags as JSON, kept in
+//! memory too, so filters, regexes and group-bys are resolved against
+//! the catalog and the SQL only joins sample rows to series ids),
+//! `samples` (series id, ms, value) for counters and gauges, `hists`
+//! (series id, ms, count, sum, min, max, encoded buckets), `seqs` (the
+//! last batch per agent, written in the batch's transaction), `events`,
+//! and `rollups` (resolution, series id, ms, count, sum, min, max,
+//! sketch) that [`Store::maintain`] fills.
+//!
+//! Does **not** own: the query semantics (sonde-store's `eval`), the
+//! server, HTTP or PromQL.
+#![warn(missing_docs)]
+
+mod codec;
+mod ingest;
+mod query;
+mod rollup;
+mod schema;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use duckdb::Connection;
+use sonde_store::{
+    Answer, Event, EventQuery, Query, Result, Sample, Store, StoreError, TagFilter, Tags,
+};
+
+pub use rollup::SKETCH_ERROR;
+
+/// How the store keeps data.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// How long samples stay at full resolution (1 s) before
+    /// [`Store::maintain`] folds them into roll-ups, in ms (default 6 h).
+    pub retention_ms: i64,
+    /// How long the 10 s, 1 min and 1 h roll-ups are kept, in ms
+    /// (default 7 days, 90 days, forever).
+    pub rollup_retention_ms: [i64; 3],
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        const DAY: i64 = 24 * 3600 * 1000;
+        Options {
+            retention_ms: DAY / 4,
+            rollup_retention_ms: [7 * DAY, 90 * DAY, i64::MAX],
+        }
+    }
+}
+
+/// One series in the in-memory catalog.
+#[derive(Debug, Clone)]
+pub(crate) struct SeriesInfo {
+    pub metric: String,
+    pub tags: Tags,
+    /// Its first sample was a histogram.
+    pub hist: bool,
+}
+
+/// The series catalog: ids by metric and tags, and back.
+#[derive(Debug, Default)]
+pub(crate) struct Catalog {
+    pub ids: HashMap<String, HashMap<Tags, u32>>,
+    pub series: Vec<SeriesInfo>,
+}
+
+impl Catalog {
+    pub fn get(&self, metric: &str, tags: &Tags) -> Option<u32> {
+        self.ids.get(metric)?.get(tags).copied()
+    }
+
+    pub fn insert(&mut self, metric: &str, tags: &Tags, hist: bool) -> u32 {
+        let id = self.series.len() as u32;
+        self.series.push(SeriesInfo {
+            metric: metric.to_string(),
+            tags: tags.clone(),
+            hist,
+        });
+        self.ids
+            .entry(metric.to_string())
+            .or_default()
+            .insert(tags.clone(), id);
+        id
+    }
+}
+
+pub(crate) struct Inner {
+    pub conn: Connection,
+    pub catalog: Catalog,
+    pub seqs: HashMap<String, u64>,
+    /// Samples older than this (ms) are in roll-ups only.
+    pub horizon_ms: i64,
+    /// Per roll-up level (10 s, 1 min, 1 h): rows older than this (ms)
+    /// have expired.
+    pub floors: [i64; 3],
+    pub opts: Options,
+}
+
+/// The embedded store: [`Store`] over one DuckDB database.
+pub struct DuckStore {
+    inner: Mutex<Inner>,
+}
+
+pub(crate) fn engine(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Engine(e.to_string())
+}
+
+impl DuckStore {
+    /// Opens (or creates) the database file at `path`.
+    pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<DuckStore> {
+        let conn = Connection::open(path.as_ref())
+            .map_err(|e| StoreError::Engine(format!("opening {}: {e}", path.as_ref().display())))?;
+        Self::with_connection(conn, opts)
+    }
+
+    /// A store in memory (tests).
+    pub fn in_memory(opts: Options) -> Result<DuckStore> {
+        Self::with_connection(Connection::open_in_memory().map_err(engine)?, opts)
+    }
+
+    fn with_connection(conn: Connection, opts: Options) -> Result<DuckStore> {
+        schema::create(&conn)?;
+        let catalog = schema::load_catalog(&conn)?;
+        let seqs = schema::load_seqs(&conn)?;
+        let (horizon_ms, floors) = schema::load_horizon(&conn)?;
+        let inner = Inner {
+            conn,
+            catalog,
+            seqs,
+            horizon_ms,
+            floors,
+            opts,
+        };
+        Ok(DuckStore {
+            inner: Mutex::new(inner),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves the catalog as it was
+        // before the failed batch (it is updated after the commit).
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes everything to the file and compacts it (DuckDB CHECKPOINT).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.lock()
+            .conn
+            .execute_batch("FORCE CHECKPOINT")
+            .map_err(engine)
+    }
+
+    /// Samples stored at full resolution (counters, gauges and histograms).
+    pub fn full_resolution_rows(&self) -> Result<u64> {
+        let g = self.lock();
+        let n: i64 = g
+            .conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM hists)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(engine)?;
+        Ok(n as u64)
+    }
+}
+
+impl Store for DuckStore {
+    fn write_batch(
+        &self,
+        agent: &str,
+        seq: u64,
+        samples: &[Sample],
+        events: &[Event],
+    ) -> Result<()> {
+        ingest::write_batch(&mut self.lock(), agent, seq, samples, events)
+    }
+
+    fn last_seqs(&self) -> Result<HashMap<String, u64>> {
+        Ok(self.lock().seqs.clone())
+    }
+
+    fn query(&self, q: &Query) -> Result<Answer> {
+        query::query(&mut self.lock(), q)
+    }
+
+    fn series(
+        &self,
+        metric: Option<&str>,
+        filters: &[TagFilter],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<(String, Tags)>> {
+        query::series(&self.lock(), metric, filters, start_ms, end_ms)
+    }
+
+    fn tag_names(&self, start_ms: i64, end_ms: i64) -> Result<Vec<String>> {
+        let s = query::series(&self.lock(), None, &[], start_ms, end_ms)?;
+        let names: std::collections::BTreeSet<String> =
+            s.into_iter().flat_map(|(_, t)| t.into_keys()).collect();
+        Ok(names.into_iter().collect())
+    }
+
+    fn tag_values(&self, name: &str, start_ms: i64, end_ms: i64) -> Result<Vec<String>> {
+        let s = query::series(&self.lock(), None, &[], start_ms, end_ms)?;
+        let vals: std::collections::BTreeSet<String> = s
+            .into_iter()
+            .filter_map(|(_, mut t)| t.remove(name))
+            .collect();
+        Ok(vals.into_iter().collect())
+    }
+
+    fn events(&self, q: &EventQuery) -> Result<Vec<Event>> {
+        query::events(&self.lock(), q)
+    }
+
+    fn maintain(&self, now_ms: i64) -> Result<()> {
+        rollup::maintain(&mut self.lock(), now_ms)
+    }
+}

@@ -1,0 +1,336 @@
+//! Queries: the catalog resolves filters and group-bys to (series id,
+//! group number) rows in the temporary table `qsel`; SQL aggregates the
+//! sample rows joined to it. Counters and gauges with a plain time and
+//! group aggregation are folded entirely in SQL; quantiles, histograms
+//! and `Merge` fetch per-series cells and fold them with sonde-store's
+//! `eval` (the documented semantics).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use duckdb::params;
+use sonde_store::eval::{self, Cell};
+use sonde_store::{
+    Agg, Answer, Event, EventQuery, Query, Resolution, Result, StoreError, TagFilter, Tags,
+};
+
+use crate::schema::parse_tags;
+use crate::{codec, engine, Inner};
+
+/// The most (series x buckets) cells a query folded outside SQL may make.
+pub const MAX_CELLS: u128 = 5_000_000;
+
+const LEVELS: [Resolution; 3] = [Resolution::TenSeconds, Resolution::Minute, Resolution::Hour];
+
+fn bad(m: String) -> StoreError {
+    StoreError::BadQuery(m)
+}
+
+/// Which resolution serves a range starting at `start_ms`, and the
+/// roll-up level index (None: full resolution only).
+fn pick(inner: &Inner, start_ms: i64) -> (Resolution, Option<usize>) {
+    if start_ms >= inner.horizon_ms {
+        return (Resolution::Second, None);
+    }
+    let level = (0..3).find(|&i| inner.floors[i] <= start_ms).unwrap_or(2);
+    (LEVELS[level], Some(level))
+}
+
+/// The selected series: (series id, group number), and each group's tags.
+fn select(inner: &Inner, q: &Query) -> Result<(Vec<(u32, u32)>, Vec<Tags>, bool)> {
+    let m = eval::compile_filters(&q.filters).map_err(bad)?;
+    let mut groups: BTreeMap<Tags, u32> = BTreeMap::new();
+    let mut sel = Vec::new();
+    let mut hist = false;
+    if let Some(ids) = inner.catalog.ids.get(&q.metric) {
+        for (tags, &sid) in ids {
+            if !eval::matches(&m, tags) {
+                continue;
+            }
+            let key = eval::group_key(&q.group_by, tags);
+            let n = groups.len() as u32;
+            let g = *groups.entry(key).or_insert(n);
+            sel.push((sid, g));
+            hist |= inner.catalog.series[sid as usize].hist;
+        }
+    }
+    let mut tags = vec![Tags::new(); groups.len()];
+    for (t, g) in groups {
+        tags[g as usize] = t;
+    }
+    Ok((sel, tags, hist))
+}
+
+/// Answers a metric query.
+pub fn query(inner: &mut Inner, q: &Query) -> Result<Answer> {
+    eval::validate(q).map_err(bad)?;
+    let (sel, group_tags, hist) = select(inner, q)?;
+    eval::check_points(q, group_tags.len()).map_err(bad)?;
+    let (resolution, level) = pick(inner, q.start_ms);
+    if sel.is_empty() {
+        return Ok(Answer {
+            resolution,
+            groups: Vec::new(),
+        });
+    }
+    let conn = &inner.conn;
+    conn.execute_batch("DELETE FROM qsel").map_err(engine)?;
+    {
+        let mut app = conn.appender("qsel").map_err(engine)?;
+        for (sid, g) in &sel {
+            app.append_row(params![sid, g]).map_err(engine)?;
+        }
+        app.flush().map_err(engine)?;
+    }
+    let plain = |a: Agg| !matches!(a, Agg::Quantile(_) | Agg::Merge);
+    let points = if !hist && plain(q.time_agg) && plain(q.group_agg) {
+        in_sql(inner, q, level)?
+    } else {
+        let cells = sel.len() as u128 * eval::bucket_count(q) as u128;
+        if cells > MAX_CELLS {
+            return Err(bad(format!(
+                "{} series x {} buckets = {cells} cells exceed the limit of {MAX_CELLS} for \
+                 quantiles, histograms and merges; filter more or use a larger step",
+                sel.len(),
+                eval::bucket_count(q)
+            )));
+        }
+        eval::fold_cells(q, cells_of(inner, q, level)?)
+    };
+    let named = points
+        .into_iter()
+        .map(|(g, p)| (group_tags[g as usize].clone(), p))
+        .collect();
+    Ok(Answer {
+        resolution,
+        groups: eval::finish(q, named),
+    })
+}
+
+/// The row sources: full-resolution `table` rows from the horizon (or
+/// the start) on, and roll-up rows of `level` before it.
+fn ranges(inner: &Inner, q: &Query, level: Option<usize>) -> ((i64, i64), Option<(i64, i64, i64)>) {
+    match level {
+        None => ((q.start_ms, q.end_ms), None),
+        Some(l) => {
+            let h = inner.horizon_ms.min(q.end_ms);
+            (
+                (h.max(q.start_ms), q.end_ms),
+                Some((LEVELS[l].ms(), q.start_ms, h)),
+            )
+        }
+    }
+}
+
+fn in_sql(
+    inner: &Inner,
+    q: &Query,
+    level: Option<usize>,
+) -> Result<BTreeMap<u32, Vec<(i64, f64)>>> {
+    let ((a, b), roll) = ranges(inner, q, level);
+    let mut src = format!(
+        "SELECT sid, ts, v AS sum, v AS mn, v AS mx, 1::BIGINT AS cnt FROM samples WHERE ts >= {a} AND ts < {b}"
+    );
+    if let Some((res, ra, rb)) = roll {
+        src += &format!(
+            " UNION ALL SELECT sid, ts, sum, mn, mx, cnt FROM rollups \
+             WHERE res = {res} AND NOT hist AND ts >= {ra} AND ts < {rb}"
+        );
+    }
+    let tagg = match q.time_agg {
+        Agg::Avg => "sum(s.sum) / sum(s.cnt)",
+        Agg::Sum | Agg::Rate => "sum(s.sum)",
+        Agg::Min => "min(s.mn)",
+        Agg::Max => "max(s.mx)",
+        _ => "sum(s.cnt)::DOUBLE",
+    };
+    let gagg = match q.group_agg {
+        Agg::Avg => "avg(v)",
+        Agg::Sum => "sum(v)",
+        Agg::Min => "min(v)",
+        Agg::Max => "max(v)",
+        _ => "count(v)::DOUBLE",
+    };
+    let (start, step) = (q.start_ms, eval::step_of(q));
+    let sql = format!(
+        "WITH src AS ({src}), per AS (SELECT m.grp, s.sid, (s.ts - {start}) // {step} AS b, {tagg} AS v \
+         FROM src s JOIN qsel m ON s.sid = m.sid GROUP BY m.grp, s.sid, b) \
+         SELECT grp, b, {gagg} FROM per GROUP BY grp, b ORDER BY grp, b"
+    );
+    let mut st = inner.conn.prepare(&sql).map_err(engine)?;
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, f64>(2)?,
+            ))
+        })
+        .map_err(engine)?;
+    let mut out: BTreeMap<u32, Vec<(i64, f64)>> = BTreeMap::new();
+    for row in rows {
+        let (g, b, mut v) = row.map_err(engine)?;
+        let bstart = start + b * step;
+        if q.time_agg == Agg::Rate && q.group_agg != Agg::Count {
+            v /= eval::bucket_secs(q, bstart);
+        }
+        out.entry(g).or_default().push((bstart, v));
+    }
+    Ok(out)
+}
+
+type Cells = BTreeMap<(u32, i64, u32), Cell>;
+
+fn cells_of(inner: &Inner, q: &Query, level: Option<usize>) -> Result<Cells> {
+    let ((a, b), roll) = ranges(inner, q, level);
+    let (start, step) = (q.start_ms, eval::step_of(q));
+    let bucket = |b: i64| start + b * step;
+    let mut cells = Cells::new();
+    let conn = &inner.conn;
+    let join = |t: &str, cols: &str, extra: &str, lo: i64, hi: i64| {
+        format!(
+            "SELECT m.grp, s.sid, (s.ts - {start}) // {step} AS b, {cols} FROM {t} s JOIN qsel m \
+             ON s.sid = m.sid WHERE s.ts >= {lo} AND s.ts < {hi} {extra}"
+        )
+    };
+    let keep = matches!(q.time_agg, Agg::Quantile(_));
+    let mut st = conn
+        .prepare(&join("samples", "s.v", "", a, b))
+        .map_err(engine)?;
+    let mut rows = st.query([]).map_err(engine)?;
+    while let Some(r) = rows.next().map_err(engine)? {
+        let (g, sid, b, v): (u32, u32, i64, f64) = (
+            r.get(0).map_err(engine)?,
+            r.get(1).map_err(engine)?,
+            r.get(2).map_err(engine)?,
+            r.get(3).map_err(engine)?,
+        );
+        let c = cells.entry((g, bucket(b), sid)).or_default();
+        c.add_stats(1, v, v, v);
+        if keep {
+            c.values.push(v);
+        }
+    }
+    let mut st = conn
+        .prepare(&join(
+            "hists",
+            "s.cnt, s.sum, s.mn, s.mx, s.buckets, true",
+            "",
+            a,
+            b,
+        ))
+        .map_err(engine)?;
+    read_blob_rows(&mut st, &mut cells, bucket)?;
+    if let Some((res, ra, rb)) = roll {
+        let extra = format!("AND s.res = {res}");
+        let mut st = conn
+            .prepare(&join(
+                "rollups",
+                "s.cnt, s.sum, s.mn, s.mx, s.sketch, s.hist",
+                &extra,
+                ra,
+                rb,
+            ))
+            .map_err(engine)?;
+        read_blob_rows(&mut st, &mut cells, bucket)?;
+    }
+    Ok(cells)
+}
+
+/// Rows of (grp, sid, b, cnt, sum, min, max, blob, is-histogram).
+fn read_blob_rows(
+    st: &mut duckdb::Statement<'_>,
+    cells: &mut Cells,
+    bucket: impl Fn(i64) -> i64,
+) -> Result<()> {
+    let mut rows = st.query([]).map_err(engine)?;
+    while let Some(r) = rows.next().map_err(engine)? {
+        let g: u32 = r.get(0).map_err(engine)?;
+        let sid: u32 = r.get(1).map_err(engine)?;
+        let b: i64 = r.get(2).map_err(engine)?;
+        let cnt: i64 = r.get(3).map_err(engine)?;
+        let blob: Vec<u8> = r.get(7).map_err(engine)?;
+        let hist: bool = r.get(8).map_err(engine)?;
+        let c = cells.entry((g, bucket(b), sid)).or_default();
+        if cnt > 0 {
+            c.add_stats(
+                cnt as u64,
+                r.get(4).map_err(engine)?,
+                r.get(5).map_err(engine)?,
+                r.get(6).map_err(engine)?,
+            );
+        }
+        c.histogram |= hist;
+        let into = if hist { &mut c.buckets } else { &mut c.sketch };
+        if !codec::decode_into(&blob, into) {
+            return Err(engine(format!("corrupt buckets of series {sid}")));
+        }
+    }
+    Ok(())
+}
+
+/// Series with samples in the range that pass the filters.
+pub fn series(
+    inner: &Inner,
+    metric: Option<&str>,
+    filters: &[TagFilter],
+    start_ms: i64,
+    end_ms: i64,
+) -> Result<Vec<(String, Tags)>> {
+    let m = eval::compile_filters(filters).map_err(bad)?;
+    let sql = "SELECT DISTINCT sid FROM samples WHERE ts >= ?1 AND ts < ?2 \
+               UNION SELECT DISTINCT sid FROM hists WHERE ts >= ?1 AND ts < ?2 \
+               UNION SELECT DISTINCT sid FROM rollups WHERE ts >= ?1 AND ts < ?2";
+    let mut st = inner.conn.prepare(sql).map_err(engine)?;
+    let sids: BTreeSet<u32> = st
+        .query_map(params![start_ms, end_ms], |r| r.get(0))
+        .map_err(engine)?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(engine)?;
+    let mut out: Vec<(String, Tags)> = sids
+        .into_iter()
+        .filter_map(|sid| inner.catalog.series.get(sid as usize))
+        .filter(|s| metric.is_none_or(|m| m == s.metric) && eval::matches(&m, &s.tags))
+        .map(|s| (s.metric.clone(), s.tags.clone()))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// Events passing `q`, newest first.
+pub fn events(inner: &Inner, q: &EventQuery) -> Result<Vec<Event>> {
+    let m = eval::compile_filters(&q.filters).map_err(bad)?;
+    let mut st = inner
+        .conn
+        .prepare(
+            "SELECT ts, agent, kind, tags, body FROM events WHERE ts >= ? AND ts < ? \
+             AND (? IS NULL OR agent = ?) ORDER BY ts DESC",
+        )
+        .map_err(engine)?;
+    let agent = q.agent.as_deref();
+    let mut rows = st
+        .query(params![q.start_ms, q.end_ms, agent, agent])
+        .map_err(engine)?;
+    let mut out = Vec::new();
+    while out.len() < q.limit {
+        let Some(r) = rows.next().map_err(engine)? else {
+            break;
+        };
+        let kind: String = r.get(2).map_err(engine)?;
+        if !q.kinds.is_empty() && !q.kinds.contains(&kind) {
+            continue;
+        }
+        let tags = parse_tags(&r.get::<_, String>(3).map_err(engine)?)?;
+        if !eval::matches(&m, &tags) {
+            continue;
+        }
+        let body: String = r.get(4).map_err(engine)?;
+        out.push(Event {
+            ts_ms: r.get(0).map_err(engine)?,
+            agent: r.get(1).map_err(engine)?,
+            kind,
+            tags,
+            body: serde_json::from_str(&body).map_err(engine)?,
+        });
+    }
+    Ok(out)
+}

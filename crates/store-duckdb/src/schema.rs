@@ -1,0 +1,98 @@
+//! The tables, and loading the catalog, sequence numbers and the
+//! full-resolution horizon at open.
+
+use std::collections::HashMap;
+
+use duckdb::Connection;
+use sonde_store::{Result, Tags};
+
+use crate::{engine, Catalog};
+
+const DDL: &str = "
+CREATE TABLE IF NOT EXISTS series(sid UINTEGER, metric VARCHAR, tags VARCHAR, hist BOOLEAN);
+CREATE TABLE IF NOT EXISTS samples(sid UINTEGER, ts BIGINT, v DOUBLE);
+CREATE TABLE IF NOT EXISTS hists(sid UINTEGER, ts BIGINT, cnt BIGINT, sum DOUBLE, mn DOUBLE, mx DOUBLE, buckets BLOB);
+CREATE TABLE IF NOT EXISTS rollups(res BIGINT, sid UINTEGER, ts BIGINT, cnt BIGINT, sum DOUBLE, mn DOUBLE, mx DOUBLE, hist BOOLEAN, sketch BLOB);
+CREATE TABLE IF NOT EXISTS seqs(agent VARCHAR PRIMARY KEY, seq UBIGINT);
+CREATE TABLE IF NOT EXISTS events(ts BIGINT, agent VARCHAR, kind VARCHAR, tags VARCHAR, body VARCHAR);
+CREATE TABLE IF NOT EXISTS meta(k VARCHAR PRIMARY KEY, v BIGINT);
+CREATE TEMP TABLE IF NOT EXISTS qsel(sid UINTEGER, grp UINTEGER);
+";
+
+/// Creates the tables that are missing.
+pub fn create(conn: &Connection) -> Result<()> {
+    conn.execute_batch(DDL).map_err(engine)
+}
+
+/// Parses stored tags.
+pub fn parse_tags(s: &str) -> Result<Tags> {
+    serde_json::from_str(s).map_err(|e| engine(format!("stored tags {s:?}: {e}")))
+}
+
+/// The series catalog.
+pub fn load_catalog(conn: &Connection) -> Result<Catalog> {
+    let mut st = conn
+        .prepare("SELECT sid, metric, tags, hist FROM series ORDER BY sid")
+        .map_err(engine)?;
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, u32>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, bool>(3)?,
+            ))
+        })
+        .map_err(engine)?;
+    let mut cat = Catalog::default();
+    for row in rows {
+        let (sid, metric, tags, hist) = row.map_err(engine)?;
+        let tags = parse_tags(&tags)?;
+        if sid as usize != cat.series.len() {
+            return Err(engine(format!("series ids not dense at {sid}")));
+        }
+        cat.insert(&metric, &tags, hist);
+    }
+    Ok(cat)
+}
+
+/// The last sequence number per agent.
+pub fn load_seqs(conn: &Connection) -> Result<HashMap<String, u64>> {
+    let mut st = conn
+        .prepare("SELECT agent, seq FROM seqs")
+        .map_err(engine)?;
+    let rows = st
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
+        .map_err(engine)?;
+    rows.collect::<std::result::Result<_, _>>().map_err(engine)
+}
+
+fn meta(conn: &Connection, k: &str) -> Result<i64> {
+    let v: Option<i64> = conn
+        .query_row("SELECT max(v) FROM meta WHERE k = ?", [k], |r| r.get(0))
+        .map_err(engine)?;
+    Ok(v.unwrap_or(i64::MIN))
+}
+
+/// Where full resolution starts, and where each roll-up level starts
+/// (ms; i64::MIN before the first roll-up or expiry).
+pub fn load_horizon(conn: &Connection) -> Result<(i64, [i64; 3])> {
+    Ok((
+        meta(conn, "horizon")?,
+        [
+            meta(conn, "floor0")?,
+            meta(conn, "floor1")?,
+            meta(conn, "floor2")?,
+        ],
+    ))
+}
+
+/// Stores a meta value (in the caller's transaction).
+pub fn set_meta(conn: &Connection, k: &str, v: i64) -> Result<()> {
+    conn.execute(
+        "INSERT OR REPLACE INTO meta VALUES (?, ?)",
+        duckdb::params![k, v],
+    )
+    .map(|_| ())
+    .map_err(engine)
+}
