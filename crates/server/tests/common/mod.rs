@@ -176,7 +176,7 @@ pub fn https(
 ) -> std::io::Result<(u16, String)> {
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let conn = rustls::ClientConnection::new(tls.clone(), name).map_err(std::io::Error::other)?;
-    let mut sock = TcpStream::connect(("127.0.0.1", port))?;
+    let sock = TcpStream::connect(("127.0.0.1", port))?;
     sock.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut s = rustls::StreamOwned::new(conn, sock);
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
