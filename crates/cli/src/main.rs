@@ -42,7 +42,10 @@ fn server(rest: Vec<std::ffi::OsString>) -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    let err = std::process::Command::new(&exe).arg0("sonde server").args(rest).exec();
+    let err = std::process::Command::new(&exe)
+        .arg0("sonde server")
+        .args(rest)
+        .exec();
     eprintln!("sonde server: cannot run '{}': {err}", exe.display());
     ExitCode::from(2)
 }

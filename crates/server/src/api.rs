@@ -63,15 +63,22 @@ pub async fn require_token(State(st): State<Arc<AppState>>, req: Request, next: 
         .and_then(|a| a.trim().strip_prefix("Bearer "))
         .is_some_and(|t| st.api_tokens.iter().any(|k| k.matches(t.trim())));
     if !ok {
-        return ApiError(StatusCode::UNAUTHORIZED, "unauthorized: an API token is needed (Authorization: Bearer ...)".into())
-            .into_response();
+        return ApiError(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized: an API token is needed (Authorization: Bearer ...)".into(),
+        )
+        .into_response();
     }
     next.run(req).await
 }
 
 /// Any other path: 404.
 pub async fn not_found(uri: Uri) -> Response {
-    ApiError(StatusCode::NOT_FOUND, format!("unknown API path '{}'", uri.path())).into_response()
+    ApiError(
+        StatusCode::NOT_FOUND,
+        format!("unknown API path '{}'", uri.path()),
+    )
+    .into_response()
 }
 
 /// The REST routes.
@@ -106,16 +113,23 @@ pub fn check_query(st: &AppState, q: &Query) -> Result<(), ApiError> {
     if q.step_ms < 0 {
         return Err(ApiError::bad("step_ms must not be negative"));
     }
-    let known = st.metrics.read().map(|m| m.contains(&q.metric)).unwrap_or(false);
+    let known = st
+        .metrics
+        .read()
+        .map(|m| m.contains(&q.metric))
+        .unwrap_or(false);
     if !known {
-        return Err(ApiError(StatusCode::NOT_FOUND, format!("unknown metric '{}'", q.metric)));
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("unknown metric '{}'", q.metric),
+        ));
     }
     Ok(())
 }
 
 async fn query(State(st): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
-    let q: Query = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad(format!("not a query: {e}")))?;
+    let q: Query =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("not a query: {e}")))?;
     check_query(&st, &q)?;
     let a = blocking(move || Ok(st.store.query(&q)?)).await?;
     Ok(Json(a).into_response())
@@ -135,12 +149,17 @@ fn tag_filter(s: &str) -> Result<TagFilter, ApiError> {
             }
         }
     }
-    Err(ApiError::bad(format!("tag filter '{s}': expected NAME=VALUE, NAME!=VALUE, NAME=~RE or NAME!~RE")))
+    Err(ApiError::bad(format!(
+        "tag filter '{s}': expected NAME=VALUE, NAME!=VALUE, NAME=~RE or NAME!~RE"
+    )))
 }
 
 fn int(k: &str, v: &str) -> Result<i64, ApiError> {
-    v.parse()
-        .map_err(|_| ApiError::bad(format!("'{k}' must be an integer (ms since the epoch), not '{v}'")))
+    v.parse().map_err(|_| {
+        ApiError::bad(format!(
+            "'{k}' must be an integer (ms since the epoch), not '{v}'"
+        ))
+    })
 }
 
 /// `GET /api/v1/events?kind=K&agent=A&tag=NAME=VALUE&start=MS&end=MS&limit=N`
@@ -158,7 +177,9 @@ async fn events(
     };
     for (k, v) in &params {
         match k.as_str() {
-            "kind" => q.kinds.extend(v.split(',').filter(|s| !s.is_empty()).map(String::from)),
+            "kind" => q
+                .kinds
+                .extend(v.split(',').filter(|s| !s.is_empty()).map(String::from)),
             "agent" | "host" => q.agent = Some(v.clone()),
             "tag" => q.filters.push(tag_filter(v)?),
             "start" => q.start_ms = int(k, v)?,

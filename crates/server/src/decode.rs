@@ -58,7 +58,10 @@ pub fn decode(agent: &str, batch_ts_ms: i64, records: &[J]) -> Result<Decoded, M
 
 fn record(agent: &str, batch_ts: i64, r: &J, d: &mut Decoded) -> Result<(), String> {
     let o = r.as_object().ok_or("not a JSON object")?;
-    match o.get("kind").map(|k| k.as_str().ok_or("'kind' is not a string")) {
+    match o
+        .get("kind")
+        .map(|k| k.as_str().ok_or("'kind' is not a string"))
+    {
         None if o.contains_key("name") => d.samples.push(series(r)?),
         None => return Err("neither a metric series (name, type) nor a 'kind'".into()),
         Some(Err(e)) => return Err(e.into()),
@@ -158,7 +161,13 @@ fn check(agent: &str, ev: &J, d: &mut Decoded) -> Result<(), String> {
 /// A perfdata label as a metric name part (letters, digits, `_`).
 fn clean_label(l: &str) -> String {
     l.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -169,7 +178,10 @@ fn series(r: &J) -> Result<Sample, String> {
         .and_then(J::as_str)
         .filter(|n| !n.is_empty())
         .ok_or("series without a 'name'")?;
-    let ts_ms = match (r.get("ts_ns").and_then(J::as_u64), r.get("ts").and_then(J::as_i64)) {
+    let ts_ms = match (
+        r.get("ts_ns").and_then(J::as_u64),
+        r.get("ts").and_then(J::as_i64),
+    ) {
         (Some(ns), _) => i64::try_from(ns / 1_000_000_000).map_err(|e| e.to_string())? * 1000,
         (None, Some(s)) => s.saturating_mul(1000),
         (None, None) => return Err(format!("series '{name}' without 'ts'")),
@@ -192,8 +204,12 @@ fn series(r: &J) -> Result<Sample, String> {
             .ok_or_else(|| format!("series '{name}' without a numeric '{k}'"))
     };
     let value = match r.get("type").and_then(J::as_str) {
-        Some("counter") => Value::Counter { value: num("value")? },
-        Some("gauge") => Value::Gauge { value: num("value")? },
+        Some("counter") => Value::Counter {
+            value: num("value")?,
+        },
+        Some("gauge") => Value::Gauge {
+            value: num("value")?,
+        },
         Some("histogram") => {
             let buckets = match r.get("buckets") {
                 None | Some(J::Null) => Vec::new(),
@@ -244,7 +260,10 @@ mod tests {
         assert_eq!(d.samples.len(), 3);
         assert_eq!(d.samples[0].ts_ms, 10_000);
         assert_eq!(d.samples[0].value, Value::Gauge { value: 12.5 });
-        assert!(matches!(d.samples[1].value, Value::Histogram { count: 2, .. }));
+        assert!(matches!(
+            d.samples[1].value,
+            Value::Histogram { count: 2, .. }
+        ));
         assert_eq!(d.samples[2].metric, "check.perf.used");
         assert_eq!(d.samples[2].ts_ms, 10_000);
         assert_eq!(d.keepalives[0].interval_ms, 5000);

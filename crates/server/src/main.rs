@@ -19,7 +19,11 @@ use sonde_transport::Token;
 )]
 struct Args {
     /// Address and port to listen on (agents' ingest and every API).
-    #[arg(long = "listen", value_name = "ADDR:PORT", default_value = "0.0.0.0:9443")]
+    #[arg(
+        long = "listen",
+        value_name = "ADDR:PORT",
+        default_value = "0.0.0.0:9443"
+    )]
     listen: String,
     /// The server's certificate chain (PEM).
     #[arg(long = "cert", value_name = "FILE")]
@@ -37,7 +41,11 @@ struct Args {
     #[arg(long = "api-token-file", value_name = "FILE")]
     api_token_file: PathBuf,
     /// Where the database lives (the file sonde.duckdb in it).
-    #[arg(long = "data-dir", value_name = "DIR", default_value = "/var/lib/sonde")]
+    #[arg(
+        long = "data-dir",
+        value_name = "DIR",
+        default_value = "/var/lib/sonde"
+    )]
     data_dir: PathBuf,
     /// How long samples stay at full (1 s) resolution before roll-ups (e.g. 6h, 90m).
     #[arg(long = "retention", value_name = "DURATION", default_value = "6h")]
@@ -65,7 +73,11 @@ fn tokens(path: &Path, what: &str) -> Result<Vec<Token>, ServerError> {
 
 /// A duration such as `6h`, `90m`, `3600s`, in ms.
 fn duration_ms(s: &str) -> Result<i64, ServerError> {
-    let bad = || ServerError::Config(format!("--retention '{s}': expected a duration such as 6h, 90m or 3600s"));
+    let bad = || {
+        ServerError::Config(format!(
+            "--retention '{s}': expected a duration such as 6h, 90m or 3600s"
+        ))
+    };
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: i64 = num.parse().map_err(|_| bad())?;
     let mul = match unit {
@@ -166,7 +178,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("sonde server: runtime: {e}");

@@ -185,12 +185,13 @@ async fn ingest_handler(
 /// Every route: the ingest endpoint (agent credentials), the REST and
 /// Prometheus APIs (API tokens), and a JSON 404 for any other path.
 pub fn router(st: Arc<AppState>) -> Router {
-    let apis = api::routes()
-        .merge(prom::routes())
-        .route_layer(axum::middleware::from_fn_with_state(
-            st.clone(),
-            api::require_token,
-        ));
+    let apis =
+        api::routes()
+            .merge(prom::routes())
+            .route_layer(axum::middleware::from_fn_with_state(
+                st.clone(),
+                api::require_token,
+            ));
     Router::new()
         .route(sonde_transport::INGEST_PATH, post(ingest_handler))
         .route("/healthz", get(|| async { "ok" }))

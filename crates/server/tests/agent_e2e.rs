@@ -51,14 +51,21 @@ fn which(tool: &str) -> bool {
 
 fn ready() -> bool {
     let ci = std::env::var("CI").as_deref() == Ok("true");
-    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
     let missing: Vec<&str> = ["podman", "crun", "unshare", "curl", "tar"]
         .into_iter()
         .filter(|t| !which(t))
         .collect();
     let ok = root && missing.is_empty() && Path::new("/usr/bin/python3").exists();
     if !ok {
-        assert!(!ci, "agent_e2e: needs root ({root}), tools (missing {missing:?}) and python3 under CI");
+        assert!(
+            !ci,
+            "agent_e2e: needs root ({root}), tools (missing {missing:?}) and python3 under CI"
+        );
         eprintln!("agent_e2e: skipped: root {root}, missing {missing:?}");
     }
     ok
@@ -68,7 +75,11 @@ fn ready() -> bool {
 fn sonde() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let p = exe.parent().unwrap().parent().unwrap().join("sonde");
-    assert!(p.is_file(), "{} is missing: build the workspace (cargo build --release)", p.display());
+    assert!(
+        p.is_file(),
+        "{} is missing: build the workspace (cargo build --release)",
+        p.display()
+    );
     p
 }
 
@@ -81,24 +92,45 @@ fn private(script: &str) -> Command {
 
 fn run_private(script: &str) {
     let out = private(script).output().unwrap();
-    assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// An empty root with links into /usr (mounted from the host at run time).
 fn image(dir: &Path) {
     let root = dir.join("rootfs");
-    for d in ["usr", "etc", "srv", "tmp", "proc", "sys", "dev", "run", "var"] {
+    for d in [
+        "usr", "etc", "srv", "tmp", "proc", "sys", "dev", "run", "var",
+    ] {
         std::fs::create_dir_all(root.join(d)).unwrap();
     }
-    for (l, t) in [("bin", "usr/bin"), ("lib", "usr/lib"), ("lib64", "usr/lib64"), ("sbin", "usr/sbin")] {
+    for (l, t) in [
+        ("bin", "usr/bin"),
+        ("lib", "usr/lib"),
+        ("lib64", "usr/lib64"),
+        ("sbin", "usr/sbin"),
+    ] {
         let _ = std::os::unix::fs::symlink(t, root.join(l));
     }
     std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
     std::fs::write(root.join("etc/group"), "root:x:0:\n").unwrap();
     let tar = dir.join("img.tar");
-    let st = Command::new("tar").arg("-C").arg(&root).arg("-cf").arg(&tar).arg(".").status().unwrap();
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
     assert!(st.success());
-    run_private(&format!("podman import {} {IMAGE} >/dev/null", tar.display()));
+    run_private(&format!(
+        "podman import {} {IMAGE} >/dev/null",
+        tar.display()
+    ));
 }
 
 struct Cleanup(Vec<Child>, String);
@@ -109,12 +141,19 @@ impl Drop for Cleanup {
             let _ = c.kill();
             let _ = c.wait();
         }
-        let _ = private(&format!("podman rm -f -t 1 {} >/dev/null 2>&1; true", self.1)).status();
+        let _ = private(&format!(
+            "podman rm -f -t 1 {} >/dev/null 2>&1; true",
+            self.1
+        ))
+        .status();
     }
 }
 
 fn curl(url: &str) -> u16 {
-    let out = Command::new("curl").args(["-s", "-o", "/dev/null", "-w", "%{http_code}", url]).output().unwrap();
+    let out = Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", url])
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&out.stdout).parse().unwrap_or(0)
 }
 
@@ -129,8 +168,18 @@ fn host(s: &Server, agent: &str) -> String {
         .unwrap_or_default()
 }
 
-fn total(s: &Server, metric: &str, name: &str, extra: &[(&str, &str)], time_agg: &str, from_ms: i64) -> f64 {
-    let mut filters = vec![json!({"eq": ["container.name", name]}), json!({"eq": ["scope", "container"]})];
+fn total(
+    s: &Server,
+    metric: &str,
+    name: &str,
+    extra: &[(&str, &str)],
+    time_agg: &str,
+    from_ms: i64,
+) -> f64 {
+    let mut filters = vec![
+        json!({"eq": ["container.name", name]}),
+        json!({"eq": ["scope", "container"]}),
+    ];
     filters.extend(extra.iter().map(|(k, v)| json!({"eq": [k, v]})));
     let q = json!({"metric": metric, "start_ms": from_ms, "end_ms": now_s() * 1000 + 1000, "step_ms": 0,
         "filters": filters, "time_agg": time_agg, "group_agg": "sum"});
@@ -169,11 +218,24 @@ fn agent_to_server_query_by_container_name() {
     let mut clean = Cleanup(vec![web], name.clone());
     let t0 = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t0.elapsed() < Duration::from_secs(30), "the container never listened");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the container never listened"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let agent = Command::new(&sonde)
-        .args(["agent", "-M", "120", "--agent-id", "e2e-host", "--keepalive", "1", "--recorder-window", "0"])
+        .args([
+            "agent",
+            "-M",
+            "120",
+            "--agent-id",
+            "e2e-host",
+            "--keepalive",
+            "1",
+            "--recorder-window",
+            "0",
+        ])
         .arg("--server")
         .arg(format!("https://127.0.0.1:{}", s.port))
         .arg("--ca")
@@ -189,7 +251,11 @@ fn agent_to_server_query_by_container_name() {
     clean.0.push(agent);
     let t0 = Instant::now();
     while host(&s, "e2e-host") != "ok" {
-        assert!(t0.elapsed() < Duration::from_secs(40), "the agent never reached the server: {}", host(&s, "e2e-host"));
+        assert!(
+            t0.elapsed() < Duration::from_secs(40),
+            "the agent never reached the server: {}",
+            host(&s, "e2e-host")
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_secs(1)); // the probe is up by now
@@ -202,23 +268,47 @@ fn agent_to_server_query_by_container_name() {
     let t0 = Instant::now();
     let mut got = 0.0;
     while t0.elapsed() < Duration::from_secs(20) {
-        got = total(&s, "http.requests", &name, &[("side", "server")], "sum", from_ms);
+        got = total(
+            &s,
+            "http.requests",
+            &name,
+            &[("side", "server")],
+            "sum",
+            from_ms,
+        );
         if got >= want {
             break;
         }
         std::thread::sleep(Duration::from_millis(500));
     }
     std::thread::sleep(Duration::from_secs(2));
-    got = got.max(total(&s, "http.requests", &name, &[("side", "server")], "sum", from_ms));
-    assert_eq!(got, want, "HTTP requests of container {name} through the server");
-    let cpu = total(&s, "cpu.user", &name, &[], "max", from_ms) + total(&s, "cpu.system", &name, &[], "max", from_ms);
+    got = got.max(total(
+        &s,
+        "http.requests",
+        &name,
+        &[("side", "server")],
+        "sum",
+        from_ms,
+    ));
+    assert_eq!(
+        got, want,
+        "HTTP requests of container {name} through the server"
+    );
+    let cpu = total(&s, "cpu.user", &name, &[], "max", from_ms)
+        + total(&s, "cpu.system", &name, &[], "max", from_ms);
     eprintln!("agent_e2e: {name}: {got} HTTP requests (made {n}), CPU user+system max {cpu}");
     assert!(cpu > 0.0, "CPU of the busy container: {cpu}");
     // a clean stop deregisters the host
-    let _ = Command::new("kill").args(["-INT", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status();
     let t0 = Instant::now();
     while host(&s, "e2e-host") != "deregistered" {
-        assert!(t0.elapsed() < Duration::from_secs(20), "never deregistered: {}", host(&s, "e2e-host"));
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "never deregistered: {}",
+            host(&s, "e2e-host")
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     drop(clean);

@@ -66,14 +66,26 @@ fn native(s: &Server, q: J, window_ms: i64) -> BTreeMap<BTreeMap<String, String>
             .collect();
         let e: &mut Points = out.entry(labels).or_default();
         for p in g["points"].as_array().unwrap() {
-            e.insert(p[0].as_i64().unwrap() + window_ms - 1, p[1].as_f64().unwrap());
+            e.insert(
+                p[0].as_i64().unwrap() + window_ms - 1,
+                p[1].as_f64().unwrap(),
+            );
         }
     }
     out
 }
 
-fn promql(s: &Server, q: &str, start: i64, end: i64, step: i64) -> BTreeMap<BTreeMap<String, String>, Points> {
-    let path = format!("/api/v1/query_range?query={}&start={start}&end={end}&step={step}", enc(q));
+fn promql(
+    s: &Server,
+    q: &str,
+    start: i64,
+    end: i64,
+    step: i64,
+) -> BTreeMap<BTreeMap<String, String>, Points> {
+    let path = format!(
+        "/api/v1/query_range?query={}&start={start}&end={end}&step={step}",
+        enc(q)
+    );
     let (st, r) = s.get(&path);
     assert_eq!(st, 200, "{q}: {r}");
     assert_eq!(r["status"], "success");
@@ -91,7 +103,12 @@ fn promql(s: &Server, q: &str, start: i64, end: i64, step: i64) -> BTreeMap<BTre
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| ((p[0].as_f64().unwrap() * 1000.0).round() as i64, p[1].as_str().unwrap().parse().unwrap()))
+            .map(|p| {
+                (
+                    (p[0].as_f64().unwrap() * 1000.0).round() as i64,
+                    p[1].as_str().unwrap().parse().unwrap(),
+                )
+            })
             .collect();
         out.insert(labels, pts);
     }
@@ -101,22 +118,110 @@ fn promql(s: &Server, q: &str, start: i64, end: i64, step: i64) -> BTreeMap<BTre
 fn enc(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
 }
 
-fn same(a: &BTreeMap<BTreeMap<String, String>, Points>, b: &BTreeMap<BTreeMap<String, String>, Points>, what: &str) {
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "{what}: groups");
+fn same(
+    a: &BTreeMap<BTreeMap<String, String>, Points>,
+    b: &BTreeMap<BTreeMap<String, String>, Points>,
+    what: &str,
+) {
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "{what}: groups"
+    );
     for (k, pa) in a {
         let pb = &b[k];
-        assert_eq!(pa.keys().collect::<Vec<_>>(), pb.keys().collect::<Vec<_>>(), "{what}: times of {k:?}");
+        assert_eq!(
+            pa.keys().collect::<Vec<_>>(),
+            pb.keys().collect::<Vec<_>>(),
+            "{what}: times of {k:?}"
+        );
         for (t, va) in pa {
             let vb = pb[t];
-            assert!((va - vb).abs() <= 1e-9 * va.abs().max(1.0), "{what}: {k:?} at {t}: {va} vs {vb}");
+            assert!(
+                (va - vb).abs() <= 1e-9 * va.abs().max(1.0),
+                "{what}: {k:?} at {t}: {va} vs {vb}"
+            );
         }
     }
+}
+
+/// PromQL and the equivalent native query (its metric, filters, grouping
+/// and aggregations; windows of `w` at every step from `t0` to `tn`).
+const TABLE: &[(&str, &str)] = &[
+    (
+        "sum by (host) (rate(req_count[10s]))",
+        r#"{"metric":"req.count","group_by":["host"],"time_agg":"rate","group_agg":"sum"}"#,
+    ),
+    (
+        r#"sum(increase(req_count{container_name="web"}[10s]))"#,
+        r#"{"metric":"req.count","filters":[{"eq":["container.name","web"]}],"time_agg":"sum","group_agg":"sum"}"#,
+    ),
+    (
+        "avg by (container_name) (avg_over_time(cpu_user[10s]))",
+        r#"{"metric":"cpu.user","group_by":["container.name"],"time_agg":"avg","group_agg":"avg"}"#,
+    ),
+    (
+        "max by (host) (max_over_time(cpu_user[10s]))",
+        r#"{"metric":"cpu.user","group_by":["host"],"time_agg":"max","group_agg":"max"}"#,
+    ),
+    (
+        r#"min(min_over_time(cpu_user{host!="h2"}[10s]))"#,
+        r#"{"metric":"cpu.user","filters":[{"ne":["host","h2"]}],"time_agg":"min","group_agg":"min"}"#,
+    ),
+    (
+        r#"count(count_over_time(cpu_user{container_name=~"web|db"}[10s]))"#,
+        r#"{"metric":"cpu.user","filters":[{"re":["container.name","web|db"]}],"time_agg":"count","group_agg":"count"}"#,
+    ),
+    (
+        "quantile(0.5, sum_over_time(req_count[10s]))",
+        r#"{"metric":"req.count","time_agg":"sum","group_agg":{"quantile":0.5}}"#,
+    ),
+    (
+        r#"quantile_over_time(0.9, cpu_user{container_name!~"cache"}[10s])"#,
+        r#"{"metric":"cpu.user","filters":[{"not_re":["container.name","cache"]}],"group_by":["container.name","host"],"time_agg":{"quantile":0.9},"group_agg":"avg"}"#,
+    ),
+    (
+        "topk(2, sum by (container_name) (rate(req_count[10s])))",
+        r#"{"metric":"req.count","group_by":["container.name"],"time_agg":"rate","group_agg":"sum","top":[2,"highest"]}"#,
+    ),
+    (
+        "bottomk(1, avg by (host) (avg_over_time(cpu_user[10s])))",
+        r#"{"metric":"cpu.user","group_by":["host"],"time_agg":"avg","group_agg":"avg","top":[1,"lowest"]}"#,
+    ),
+    (
+        "histogram_quantile(0.95, sum by (le, svc) (rate(lat_bucket[10s])))",
+        r#"{"metric":"lat","group_by":["svc"],"time_agg":{"quantile":0.95},"group_agg":"merge"}"#,
+    ),
+    (
+        "sum without (host) (sum_over_time(req_count[10s]))",
+        r#"{"metric":"req.count","group_by":["container.name"],"time_agg":"sum","group_agg":"sum"}"#,
+    ),
+    (
+        r#"cpu_user{host="h1",container_name="web"}"#,
+        r#"{"metric":"cpu.user","filters":[{"eq":["host","h1"]},{"eq":["container.name","web"]}],"group_by":["container.name","host"],"time_agg":"avg","group_agg":"avg"}"#,
+    ),
+];
+
+/// The table with its native queries completed.
+fn table(t0: i64, tn: i64, w: i64) -> Vec<(&'static str, J)> {
+    TABLE
+        .iter()
+        .map(|(p, n)| {
+            let mut q: J = serde_json::from_str(n).unwrap();
+            q["start_ms"] = json!(t0 - w + 1);
+            q["end_ms"] = json!(tn + 1);
+            q["step_ms"] = json!(w);
+            (*p, q)
+        })
+        .collect()
 }
 
 #[test]
@@ -128,28 +233,8 @@ fn promql_range_queries_match_the_native_api() {
     write(&s, base);
     let (start, end, step) = (base + 30, base + 90, 10);
     let (t0, tn) = (start * 1000, end * 1000);
-    // the native query for windows (t - w, t] at every step from t0 to tn
-    let nq = |metric: &str, filters: J, group_by: J, time_agg: J, group_agg: J, top: J, w: i64| {
-        json!({"metric": metric, "start_ms": t0 - w + 1, "end_ms": tn + 1, "step_ms": w,
-            "filters": filters, "group_by": group_by, "time_agg": time_agg, "group_agg": group_agg, "top": top})
-    };
-    let all = json!(["container.name", "host"]);
     let w = 10_000;
-    let table: Vec<(&str, J)> = vec![
-        ("sum by (host) (rate(req_count[10s]))", nq("req.count", json!([]), json!(["host"]), json!("rate"), json!("sum"), J::Null, w)),
-        (r#"sum(increase(req_count{container_name="web"}[10s]))"#, nq("req.count", json!([{"eq": ["container.name", "web"]}]), json!([]), json!("sum"), json!("sum"), J::Null, w)),
-        ("avg by (container_name) (avg_over_time(cpu_user[10s]))", nq("cpu.user", json!([]), json!(["container.name"]), json!("avg"), json!("avg"), J::Null, w)),
-        ("max by (host) (max_over_time(cpu_user[10s]))", nq("cpu.user", json!([]), json!(["host"]), json!("max"), json!("max"), J::Null, w)),
-        (r#"min(min_over_time(cpu_user{host!="h2"}[10s]))"#, nq("cpu.user", json!([{"ne": ["host", "h2"]}]), json!([]), json!("min"), json!("min"), J::Null, w)),
-        (r#"count(count_over_time(cpu_user{container_name=~"web|db"}[10s]))"#, nq("cpu.user", json!([{"re": ["container.name", "web|db"]}]), json!([]), json!("count"), json!("count"), J::Null, w)),
-        ("quantile(0.5, sum_over_time(req_count[10s]))", nq("req.count", json!([]), json!([]), json!("sum"), json!({"quantile": 0.5}), J::Null, w)),
-        (r#"quantile_over_time(0.9, cpu_user{container_name!~"cache"}[10s])"#, nq("cpu.user", json!([{"not_re": ["container.name", "cache"]}]), all.clone(), json!({"quantile": 0.9}), json!("avg"), J::Null, w)),
-        ("topk(2, sum by (container_name) (rate(req_count[10s])))", nq("req.count", json!([]), json!(["container.name"]), json!("rate"), json!("sum"), json!([2, "highest"]), w)),
-        ("bottomk(1, avg by (host) (avg_over_time(cpu_user[10s])))", nq("cpu.user", json!([]), json!(["host"]), json!("avg"), json!("avg"), json!([1, "lowest"]), w)),
-        ("histogram_quantile(0.95, sum by (le, svc) (rate(lat_bucket[10s])))", nq("lat", json!([]), json!(["svc"]), json!({"quantile": 0.95}), json!("merge"), J::Null, w)),
-        ("sum without (host) (sum_over_time(req_count[10s]))", nq("req.count", json!([]), json!(["container.name"]), json!("sum"), json!("sum"), J::Null, w)),
-        (r#"cpu_user{host="h1",container_name="web"}"#, nq("cpu.user", json!([{"eq": ["host", "h1"]}, {"eq": ["container.name", "web"]}]), all.clone(), json!("avg"), json!("avg"), J::Null, w)),
-    ];
+    let table = table(t0, tn, w);
     assert!(table.len() >= 10);
     for (q, native_q) in &table {
         let p = promql(&s, q, start, end, step);
@@ -174,39 +259,94 @@ fn promql_range_queries_match_the_native_api() {
         assert_eq!(pts.len(), 7);
         for (t, v) in pts {
             let t = t / 1000;
-            let want: f64 = (0..3).flat_map(|ci| ((t - 9)..=t).map(move |sec| req_v(hi * 3 + ci, sec))).sum::<f64>() / 10.0;
-            assert!((v - want).abs() < 1e-9, "rate {h} at {t}: {v}, wrote {want}");
+            let want: f64 = (0..3)
+                .flat_map(|ci| ((t - 9)..=t).map(move |sec| req_v(hi * 3 + ci, sec)))
+                .sum::<f64>()
+                / 10.0;
+            assert!(
+                (v - want).abs() < 1e-9,
+                "rate {h} at {t}: {v}, wrote {want}"
+            );
         }
     }
-    let p = promql(&s, r#"max_over_time(cpu_user{host="h2",container_name="db"}[10s])"#, start, end, step);
+    let p = promql(
+        &s,
+        r#"max_over_time(cpu_user{host="h2",container_name="db"}[10s])"#,
+        start,
+        end,
+        step,
+    );
     let (_, pts) = p.iter().next().unwrap();
     for (t, v) in pts {
         let t = t / 1000;
-        let want = ((t - 9)..=t).map(|sec| cpu_v(4, sec)).fold(f64::MIN, f64::max);
+        let want = ((t - 9)..=t)
+            .map(|sec| cpu_v(4, sec))
+            .fold(f64::MIN, f64::max);
         assert_eq!(*v, want, "max_over_time at {t}");
     }
+    metadata(&s, base, start, end, step);
+}
+
+/// The instant query, series, labels, label values, a form POST, buildinfo.
+fn metadata(s: &Server, base: i64, start: i64, end: i64, step: i64) {
     // instant query, series/labels/label values, buildinfo
-    let (st, r) = s.get(&format!("/api/v1/query?query={}&time={}", enc("sum(increase(req_count[10s]))"), end));
+    let (st, r) = s.get(&format!(
+        "/api/v1/query?query={}&time={}",
+        enc("sum(increase(req_count[10s]))"),
+        end
+    ));
     assert_eq!(st, 200, "{r}");
     assert_eq!(r["data"]["resultType"], "vector");
-    let v: f64 = r["data"]["result"][0]["value"][1].as_str().unwrap().parse().unwrap();
-    let want: f64 = (0..6).flat_map(|i| ((end - 9)..=end).map(move |sec| req_v(i, sec))).sum();
+    let v: f64 = r["data"]["result"][0]["value"][1]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let want: f64 = (0..6)
+        .flat_map(|i| ((end - 9)..=end).map(move |sec| req_v(i, sec)))
+        .sum();
     assert_eq!(v, want);
-    let (st, r) = s.get(&format!("/api/v1/series?match[]={}&start={}&end={}", enc(r#"cpu_user{host="h1"}"#), base, base + SECS));
+    let (st, r) = s.get(&format!(
+        "/api/v1/series?match[]={}&start={}&end={}",
+        enc(r#"cpu_user{host="h1"}"#),
+        base,
+        base + SECS
+    ));
     assert_eq!(st, 200, "{r}");
     assert_eq!(r["data"].as_array().unwrap().len(), 3, "{r}");
     assert_eq!(r["data"][0]["__name__"], "cpu_user");
-    let (_, r) = s.get(&format!("/api/v1/labels?start={}&end={}", base, base + SECS));
-    let labels: Vec<&str> = r["data"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let (_, r) = s.get(&format!(
+        "/api/v1/labels?start={}&end={}",
+        base,
+        base + SECS
+    ));
+    let labels: Vec<&str> = r["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     for l in ["__name__", "container_name", "host", "svc"] {
         assert!(labels.contains(&l), "{l} in {labels:?}");
     }
     let (_, r) = s.get("/api/v1/label/__name__/values");
     assert_eq!(r["data"], json!(["cpu_user", "lat", "req_count"]));
-    let (_, r) = s.get(&format!("/api/v1/label/container_name/values?start={}&end={}", base, base + SECS));
+    let (_, r) = s.get(&format!(
+        "/api/v1/label/container_name/values?start={}&end={}",
+        base,
+        base + SECS
+    ));
     assert_eq!(r["data"], json!(["cache", "db", "web"]));
-    let form = format!("query={}&start={start}&end={end}&step={step}", enc("sum(rate(req_count[10s]))"));
-    let (st, r) = s.req("POST", "/api/v1/query_range", Some(API_TOKEN), Some(("application/x-www-form-urlencoded", form.as_bytes())));
+    let form = format!(
+        "query={}&start={start}&end={end}&step={step}",
+        enc("sum(rate(req_count[10s]))")
+    );
+    let (st, r) = s.req(
+        "POST",
+        "/api/v1/query_range",
+        Some(API_TOKEN),
+        Some(("application/x-www-form-urlencoded", form.as_bytes())),
+    );
     assert_eq!((st, r["status"].as_str()), (200, Some("success")), "{r}");
     let (st, r) = s.get("/api/v1/status/buildinfo");
     assert_eq!(st, 200);

@@ -48,13 +48,22 @@ fn kill_9_mid_ingest_loses_nothing_acknowledged_and_counts_nothing_twice() {
     let base = (now_s() - 3600) / 60 * 60;
     let n = 60;
     let push = |i: i64| {
-        sender.push(counter("restart.ticks", base + i, &[("host", "spooler")], i as f64));
+        sender.push(counter(
+            "restart.ticks",
+            base + i,
+            &[("host", "spooler")],
+            i as f64,
+        ));
         std::thread::sleep(Duration::from_millis(70));
     };
     for i in 1..=20 {
         push(i);
     }
-    assert!(wait_for(10, || sender.status().acked >= 3), "nothing acknowledged before the kill: {:?}", sender.status());
+    assert!(
+        wait_for(10, || sender.status().acked >= 3),
+        "nothing acknowledged before the kill: {:?}",
+        sender.status()
+    );
     s.kill(); // mid-ingest: batches are being sealed and posted
     let acked_before = sender.status().acked;
     for i in 21..=40 {
@@ -62,7 +71,10 @@ fn kill_9_mid_ingest_loses_nothing_acknowledged_and_counts_nothing_twice() {
     }
     std::thread::sleep(Duration::from_millis(500));
     let st = sender.status();
-    assert!(st.spooled > 0 && !st.connected, "the sender spools while the server is away: {st:?}");
+    assert!(
+        st.spooled > 0 && !st.connected,
+        "the sender spools while the server is away: {st:?}"
+    );
     s = Server::start(&pki, port, &data);
     for i in 41..=n {
         push(i);
@@ -92,10 +104,20 @@ fn kill_9_mid_ingest_loses_nothing_acknowledged_and_counts_nothing_twice() {
     };
     let sums = q("sum");
     let want: Vec<(i64, f64)> = (1..=n).map(|i| (i, i as f64)).collect();
-    assert_eq!(sums, want, "per-second sums: one of each second sent, none twice");
+    assert_eq!(
+        sums, want,
+        "per-second sums: one of each second sent, none twice"
+    );
     let counts = q("count");
     assert!(counts.iter().all(|(_, c)| *c == 1.0), "{counts:?}");
     let (_, hosts) = s.get("/api/v1/hosts");
-    assert!(hosts["hosts"].as_array().unwrap().iter().any(|h| h["agent"] == "spooler"), "{hosts}");
+    assert!(
+        hosts["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["agent"] == "spooler"),
+        "{hosts}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

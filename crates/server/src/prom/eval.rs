@@ -103,7 +103,9 @@ impl Times {
             return Ok(vec![self.end_ms]);
         }
         if self.end_ms < self.start_ms {
-            return Err(EvalError::Bad("end timestamp must not be before start time".into()));
+            return Err(EvalError::Bad(
+                "end timestamp must not be before start time".into(),
+            ));
         }
         if (self.end_ms - self.start_ms) / self.step_ms >= MAX_POINTS {
             return Err(EvalError::Bad(format!(
@@ -208,7 +210,9 @@ pub fn eval(
                 out.push((g.tags.clone(), Vec::new()));
                 out.len() - 1
             });
-            out[i].1.extend(g.points.iter().map(|&(b, v)| (b + w - 1, v)));
+            out[i]
+                .1
+                .extend(g.points.iter().map(|&(b, v)| (b + w - 1, v)));
         }
     };
     if times.step_ms > 0 && w == times.step_ms {
@@ -216,7 +220,13 @@ pub fn eval(
         add(store.query(&q)?.groups);
     } else {
         for &t in &points {
-            let q = query(plan, metric, filters.clone(), group_by.clone(), (t, t, w, 0));
+            let q = query(
+                plan,
+                metric,
+                filters.clone(),
+                group_by.clone(),
+                (t, t, w, 0),
+            );
             add(store.query(&q)?.groups);
         }
     }
@@ -243,7 +253,10 @@ mod tests {
 
     #[test]
     fn names_both_ways() {
-        assert_eq!(prom_name("net.http.request.count"), "net_http_request_count");
+        assert_eq!(
+            prom_name("net.http.request.count"),
+            "net_http_request_count"
+        );
         assert_eq!(prom_name("container.name"), "container_name");
         assert_eq!(prom_name("9x-y"), "_9x_y");
         let m = vec!["cpu.used.percent".to_string()];
@@ -257,11 +270,26 @@ mod tests {
 
     #[test]
     fn evaluation_times_and_limits() {
-        let t = Times { start_ms: 0, end_ms: 10_000, step_ms: 5_000, lookback_ms: 5_000 };
+        let t = Times {
+            start_ms: 0,
+            end_ms: 10_000,
+            step_ms: 5_000,
+            lookback_ms: 5_000,
+        };
         assert_eq!(t.points().unwrap(), [0, 5_000, 10_000]);
-        let t = Times { start_ms: 0, end_ms: 100_000_000, step_ms: 1_000, lookback_ms: 1_000 };
+        let t = Times {
+            start_ms: 0,
+            end_ms: 100_000_000,
+            step_ms: 1_000,
+            lookback_ms: 1_000,
+        };
         assert!(matches!(t.points(), Err(EvalError::Bad(_))));
-        let t = Times { start_ms: 5, end_ms: 1, step_ms: 1_000, lookback_ms: 1_000 };
+        let t = Times {
+            start_ms: 5,
+            end_ms: 1,
+            step_ms: 1_000,
+            lookback_ms: 1_000,
+        };
         assert!(t.points().is_err());
     }
 }

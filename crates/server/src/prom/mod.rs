@@ -100,12 +100,14 @@ struct Params(Vec<(String, String)>);
 impl Params {
     fn new(q: Option<String>, body: &[u8]) -> Result<Params, PromError> {
         let mut v: Vec<(String, String)> = match q {
-            Some(q) => serde_urlencoded::from_str(&q).map_err(|e| bad(format!("query string: {e}")))?,
+            Some(q) => {
+                serde_urlencoded::from_str(&q).map_err(|e| bad(format!("query string: {e}")))?
+            }
             None => Vec::new(),
         };
         if !body.is_empty() {
-            let f: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-                .map_err(|e| bad(format!("form body: {e}")))?;
+            let f: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(body).map_err(|e| bad(format!("form body: {e}")))?;
             v.extend(f);
         }
         Ok(Params(v))
@@ -116,11 +118,17 @@ impl Params {
     }
 
     fn all(&self, k: &str) -> Vec<&str> {
-        self.0.iter().filter(|(n, _)| n == k).map(|(_, v)| v.as_str()).collect()
+        self.0
+            .iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     fn time(&self, k: &str, default: i64) -> Result<i64, PromError> {
-        self.get(k).map_or(Ok(default), |v| parse_time(v).map_err(|e| bad(format!("invalid parameter '{k}': {e}"))))
+        self.get(k).map_or(Ok(default), |v| {
+            parse_time(v).map_err(|e| bad(format!("invalid parameter '{k}': {e}")))
+        })
     }
 
     fn duration(&self, k: &str) -> Result<Option<i64>, PromError> {
@@ -148,7 +156,7 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
 /// A duration: seconds (fractions allowed) or PromQL's (`15s`, `1m30s`); ms.
 pub fn parse_duration(s: &str) -> Result<i64, String> {
     let ms = if let Ok(f) = s.parse::<f64>() {
-        if !(f.is_finite() && f >= 0.0 && f < 1e10) {
+        if !(f.is_finite() && (0.0..1e10).contains(&f)) {
             return Err(format!("cannot parse \"{s}\" to a valid duration"));
         }
         // in range (checked)
@@ -171,7 +179,11 @@ fn num(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf".into() } else { "-Inf".into() }
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{v}")
     }
@@ -201,23 +213,34 @@ fn run(st: &AppState, query: &str, times: Times) -> Result<Result<Vec<Series>, f
     }
 }
 
-async fn blocking(
-    f: impl FnOnce() -> Result<Response, PromError> + Send + 'static,
-) -> Response {
+async fn blocking(f: impl FnOnce() -> Result<Response, PromError> + Send + 'static) -> Response {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => e.into_response(),
-        Err(e) => PromError { status: StatusCode::SERVICE_UNAVAILABLE, kind: "internal", msg: e.to_string() }.into_response(),
+        Err(e) => PromError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            kind: "internal",
+            msg: e.to_string(),
+        }
+        .into_response(),
     }
 }
 
 async fn instant(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
     blocking(move || {
         let p = Params::new(q, &body)?;
-        let query = p.get("query").ok_or_else(|| bad("missing parameter 'query'"))?.to_string();
+        let query = p
+            .get("query")
+            .ok_or_else(|| bad("missing parameter 'query'"))?
+            .to_string();
         let t = p.time("time", crate::now_ms())?;
         let lookback = p.duration("lookback_delta")?.unwrap_or(INSTANT_LOOKBACK_MS);
-        let times = Times { start_ms: t, end_ms: t, step_ms: 0, lookback_ms: lookback };
+        let times = Times {
+            start_ms: t,
+            end_ms: t,
+            step_ms: 0,
+            lookback_ms: lookback,
+        };
         Ok(success(match run(&st, &query, times)? {
             Err(v) => json!({"resultType": "scalar", "result": [secs(t), num(v)]}),
             Ok(series) => {
@@ -238,14 +261,27 @@ async fn instant(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery, body: B
 async fn range(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
     blocking(move || {
         let p = Params::new(q, &body)?;
-        let query = p.get("query").ok_or_else(|| bad("missing parameter 'query'"))?.to_string();
-        let start = p.get("start").ok_or_else(|| bad("missing parameter 'start'"))?;
+        let query = p
+            .get("query")
+            .ok_or_else(|| bad("missing parameter 'query'"))?
+            .to_string();
+        let start = p
+            .get("start")
+            .ok_or_else(|| bad("missing parameter 'start'"))?;
         let end = p.get("end").ok_or_else(|| bad("missing parameter 'end'"))?;
-        let start = parse_time(start).map_err(|e| bad(format!("invalid parameter 'start': {e}")))?;
+        let start =
+            parse_time(start).map_err(|e| bad(format!("invalid parameter 'start': {e}")))?;
         let end = parse_time(end).map_err(|e| bad(format!("invalid parameter 'end': {e}")))?;
-        let step = p.duration("step")?.ok_or_else(|| bad("missing parameter 'step'"))?;
+        let step = p
+            .duration("step")?
+            .ok_or_else(|| bad("missing parameter 'step'"))?;
         let lookback = p.duration("lookback_delta")?.unwrap_or(step.max(1000));
-        let times = Times { start_ms: start, end_ms: end, step_ms: step, lookback_ms: lookback };
+        let times = Times {
+            start_ms: start,
+            end_ms: end,
+            step_ms: step,
+            lookback_ms: lookback,
+        };
         Ok(success(match run(&st, &query, times)? {
             Err(v) => {
                 let mut pts = Vec::new();
@@ -261,7 +297,11 @@ async fn range(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery, body: Byt
                     .into_iter()
                     .filter(|s| !s.points.is_empty())
                     .map(|s| {
-                        let vals: Vec<J> = s.points.iter().map(|&(t, v)| json!([secs(t), num(v)])).collect();
+                        let vals: Vec<J> = s
+                            .points
+                            .iter()
+                            .map(|&(t, v)| json!([secs(t), num(v)]))
+                            .collect();
                         json!({"metric": s.labels, "values": vals})
                     })
                     .collect();
@@ -275,7 +315,10 @@ async fn range(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery, body: Byt
 /// The range of a metadata call (default: the last 6 hours).
 fn meta_range(p: &Params) -> Result<(i64, i64), PromError> {
     let now = crate::now_ms();
-    Ok((p.time("start", now - 6 * 3_600_000)?, p.time("end", now)? + 1))
+    Ok((
+        p.time("start", now - 6 * 3_600_000)?,
+        p.time("end", now)? + 1,
+    ))
 }
 
 /// The store series of each `match[]` selector, as PromQL label sets.
@@ -294,8 +337,13 @@ fn matched(st: &AppState, p: &Params, start: i64, end: i64) -> Result<Vec<J>, Pr
         if !plan.keep_name {
             return Err(bad(format!("match[] '{sel}' is not a series selector")));
         }
-        let Some(metric) = n.metric(&plan.metric) else { continue };
-        for (m, tags) in st.store.series(Some(metric), &eval::filters(&plan, &n), start, end)? {
+        let Some(metric) = n.metric(&plan.metric) else {
+            continue;
+        };
+        for (m, tags) in st
+            .store
+            .series(Some(metric), &eval::filters(&plan, &n), start, end)?
+        {
             let mut l: std::collections::BTreeMap<String, String> =
                 tags.into_iter().map(|(k, v)| (prom_name(&k), v)).collect();
             l.insert("__name__".into(), prom_name(&m));
@@ -349,7 +397,10 @@ async fn label_values(
             m.iter().map(|m| prom_name(m)).collect()
         } else {
             let n = names(&st, start, end)?;
-            st.store.tag_values(n.tag(&name), start, end)?.into_iter().collect()
+            st.store
+                .tag_values(n.tag(&name), start, end)?
+                .into_iter()
+                .collect()
         };
         Ok(success(json!(vals)))
     })

@@ -198,7 +198,9 @@ fn kind(m: &Matcher) -> MatchKind {
 fn ms(d: std::time::Duration) -> Result<i64, Unsupported> {
     let v = i64::try_from(d.as_millis()).map_err(|_| no("range too long"))?;
     if v < 1000 {
-        return Err(no("a range under 1s is not supported (samples are per second)"));
+        return Err(no(
+            "a range under 1s is not supported (samples are per second)",
+        ));
     }
     Ok(v)
 }
@@ -297,7 +299,11 @@ fn aggregate(a: &AggregateExpr) -> Result<Plan, Unsupported> {
         if !(k >= 1.0 && k.fract() == 0.0 && k < 1e9) {
             return Err(no(format!("k must be a positive integer, not {k}")));
         }
-        let order = if op == token::T_TOPK { Order::Highest } else { Order::Lowest };
+        let order = if op == token::T_TOPK {
+            Order::Highest
+        } else {
+            Order::Lowest
+        };
         // k is a small positive integer (checked above)
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let k = k as usize;
@@ -305,7 +311,10 @@ fn aggregate(a: &AggregateExpr) -> Result<Plan, Unsupported> {
         return Ok(Plan::Vector(p));
     }
     if p.grouping != Grouping::Series || p.top.is_some() || p.histogram {
-        return Err(no(format!("nested aggregation ({} over an aggregation) is not supported", a.op)));
+        return Err(no(format!(
+            "nested aggregation ({} over an aggregation) is not supported",
+            a.op
+        )));
     }
     p.group_agg = match op {
         token::T_SUM => Agg::Sum,
@@ -338,12 +347,17 @@ mod tests {
 
     #[test]
     fn the_subset() {
-        let p = vp(r#"sum by (host) (rate(net_http_request_count{container_name=~"web.*", x!="1"}[10s]))"#);
+        let p = vp(
+            r#"sum by (host) (rate(net_http_request_count{container_name=~"web.*", x!="1"}[10s]))"#,
+        );
         assert_eq!(p.metric, "net_http_request_count");
         assert_eq!(p.range_ms, Some(10_000));
         assert_eq!((p.time_agg, p.group_agg), (Agg::Rate, Agg::Sum));
         assert_eq!(p.grouping, Grouping::By(vec!["host".into()]));
-        assert_eq!(p.matchers[0], ("container_name".into(), MatchKind::Re, "web.*".into()));
+        assert_eq!(
+            p.matchers[0],
+            ("container_name".into(), MatchKind::Re, "web.*".into())
+        );
         assert_eq!(p.matchers[1].1, MatchKind::Ne);
         let p = vp("quantile_over_time(0.9, m[1m])");
         assert_eq!(p.time_agg, Agg::Quantile(0.9));
@@ -351,7 +365,10 @@ mod tests {
         assert_eq!(p.top, Some((3, Order::Highest)));
         assert_eq!(p.grouping, Grouping::Without(vec!["pod".into()]));
         let p = vp("histogram_quantile(0.95, sum by (le, svc) (rate(lat_bucket[5m])))");
-        assert_eq!((p.metric.as_str(), p.time_agg, p.group_agg), ("lat", Agg::Quantile(0.95), Agg::Merge));
+        assert_eq!(
+            (p.metric.as_str(), p.time_agg, p.group_agg),
+            ("lat", Agg::Quantile(0.95), Agg::Merge)
+        );
         assert_eq!(p.grouping, Grouping::By(vec!["svc".into()]));
         let p = vp("m");
         assert!(p.keep_name && p.range_ms.is_none());

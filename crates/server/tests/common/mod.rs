@@ -135,9 +135,16 @@ impl Server {
     }
 
     /// A request; the status and the body as JSON.
-    pub fn req(&self, method: &str, path: &str, token: Option<&str>, body: Option<(&str, &[u8])>) -> (u16, J) {
+    pub fn req(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, &[u8])>,
+    ) -> (u16, J) {
         let (st, b) = self.try_req(method, path, token, body).unwrap();
-        let j = serde_json::from_str(&b).unwrap_or_else(|e| panic!("{method} {path}: {st} not JSON ({e}): {b}"));
+        let j = serde_json::from_str(&b)
+            .unwrap_or_else(|e| panic!("{method} {path}: {st} not JSON ({e}): {b}"));
         (st, j)
     }
 
@@ -149,13 +156,23 @@ impl Server {
     /// An API POST of JSON with the API token.
     pub fn post_json(&self, path: &str, body: &J) -> (u16, J) {
         let b = body.to_string();
-        self.req("POST", path, Some(API_TOKEN), Some(("application/json", b.as_bytes())))
+        self.req(
+            "POST",
+            path,
+            Some(API_TOKEN),
+            Some(("application/json", b.as_bytes())),
+        )
     }
 
     /// An ingest post with the agent token.
     pub fn ingest(&self, batch: &J) -> (u16, J) {
         let b = batch.to_string();
-        self.req("POST", "/api/v1/ingest", Some(AGENT_TOKEN), Some(("application/json", b.as_bytes())))
+        self.req(
+            "POST",
+            "/api/v1/ingest",
+            Some(AGENT_TOKEN),
+            Some(("application/json", b.as_bytes())),
+        )
     }
 }
 
@@ -184,7 +201,10 @@ pub fn https(
         req.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
     let (ct, b) = body.unwrap_or(("application/json", b""));
-    req.push_str(&format!("Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n", b.len()));
+    req.push_str(&format!(
+        "Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+        b.len()
+    ));
     s.write_all(req.as_bytes())?;
     s.write_all(b)?;
     s.flush()?;
@@ -204,8 +224,14 @@ pub fn https(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other("no status"))?;
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
-    let body = if chunked { dechunk(rest) } else { rest.to_string() };
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
     Ok((status, body))
 }
 
@@ -224,16 +250,30 @@ fn dechunk(mut s: &str) -> String {
 
 /// A metric series record as the agent sends it.
 pub fn counter(name: &str, ts_s: i64, tags: &[(&str, &str)], v: f64) -> J {
-    series(name, ts_s, tags, serde_json::json!({"type": "counter", "value": v}))
+    series(
+        name,
+        ts_s,
+        tags,
+        serde_json::json!({"type": "counter", "value": v}),
+    )
 }
 
 pub fn gauge(name: &str, ts_s: i64, tags: &[(&str, &str)], v: f64) -> J {
-    series(name, ts_s, tags, serde_json::json!({"type": "gauge", "value": v}))
+    series(
+        name,
+        ts_s,
+        tags,
+        serde_json::json!({"type": "gauge", "value": v}),
+    )
 }
 
 pub fn series(name: &str, ts_s: i64, tags: &[(&str, &str)], value: J) -> J {
-    let t: serde_json::Map<String, J> = tags.iter().map(|(k, v)| (k.to_string(), J::from(*v))).collect();
-    let mut o = serde_json::json!({"ts": ts_s, "ts_ns": ts_s * 1_000_000_000, "name": name, "tags": t});
+    let t: serde_json::Map<String, J> = tags
+        .iter()
+        .map(|(k, v)| (k.to_string(), J::from(*v)))
+        .collect();
+    let mut o =
+        serde_json::json!({"ts": ts_s, "ts_ns": ts_s * 1_000_000_000, "name": name, "tags": t});
     for (k, v) in value.as_object().unwrap() {
         o[k] = v.clone();
     }
