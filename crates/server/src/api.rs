@@ -90,8 +90,18 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/events", get(events))
 }
 
+/// The hosts, and the ingest's counters since the server started.
 async fn hosts(State(st): State<Arc<AppState>>) -> Response {
-    Json(json!({ "hosts": st.hosts.hosts() })).into_response()
+    use std::sync::atomic::Ordering::Relaxed;
+    Json(json!({
+        "hosts": st.hosts.hosts(),
+        "ingest": {
+            "batches": st.batches.load(Relaxed),
+            "duplicates": st.duplicates(),
+            "unknown_records": st.unknown_records.load(Relaxed),
+        },
+    }))
+    .into_response()
 }
 
 async fn metrics(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {

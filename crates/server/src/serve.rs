@@ -122,6 +122,11 @@ impl AppState {
         Ok(())
     }
 
+    /// Resent batches acknowledged without being stored again, since start.
+    pub fn duplicates(&self) -> u64 {
+        self.ingest.duplicates()
+    }
+
     /// Stores events the server made itself (under [`SERVER_AGENT`]).
     pub fn store_own_events(&self, events: &[Event]) -> Result<(), sonde_store::StoreError> {
         if events.is_empty() {

@@ -191,6 +191,45 @@ fn total(
     }
 }
 
+/// `sonde server` without a sonde-server beside it: a clear error, exit 2.
+#[test]
+fn sonde_server_without_the_server_binary() {
+    let dir = tmpdir("alone");
+    let alone = dir.join("sonde");
+    std::fs::copy(sonde(), &alone).unwrap();
+    let out = Command::new(&alone)
+        .args(["server", "--help"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("sonde-server binary is not installed next to sonde"),
+        "{err}"
+    );
+    let out = Command::new(sonde())
+        .args(["server", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--agent-token-file"));
+    let out = Command::new(sonde())
+        .args([
+            "server",
+            "--cert",
+            "/nonexistent",
+            "--key",
+            "/x",
+            "--api-token-file",
+            "/y",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a bad flag exits 2");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn agent_to_server_query_by_container_name() {
     if !ready() {
@@ -199,7 +238,10 @@ fn agent_to_server_query_by_container_name() {
     let sonde = sonde();
     let dir = tmpdir("e2e");
     let pki = pki(&dir);
-    let s = Server::start(&pki, free_port(), &dir.join("data"));
+    // through `sonde server`, which runs the sonde-server beside it
+    let mut cmd = Command::new(&sonde);
+    cmd.arg("server");
+    let s = Server::start_with(cmd, &pki, free_port(), &dir.join("data"));
     image(&dir);
     std::fs::write(dir.join("web.py"), WEB).unwrap();
     std::fs::write(dir.join("agent.token"), AGENT_TOKEN).unwrap();

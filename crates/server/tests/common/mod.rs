@@ -82,7 +82,17 @@ pub struct Server {
 
 impl Server {
     pub fn start(pki: &Pki, port: u16, data: &Path) -> Server {
-        let child = Command::new(env!("CARGO_BIN_EXE_sonde-server"))
+        Server::start_with(
+            Command::new(env!("CARGO_BIN_EXE_sonde-server")),
+            pki,
+            port,
+            data,
+        )
+    }
+
+    /// Runs `cmd` (sonde-server, or `sonde server`) with the test's flags.
+    pub fn start_with(mut cmd: Command, pki: &Pki, port: u16, data: &Path) -> Server {
+        let child = cmd
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--cert")
