@@ -175,7 +175,10 @@ fn bad_input_and_the_host_registry() {
     // hosts: ok, silent after 3 missed 1 s keepalives, back, deregistered
     assert_eq!(host_status(&s, "h1"), "ok");
     let (_, h) = s.get("/api/v1/hosts");
-    assert_eq!(h["ingest"], json!({"batches": 1, "duplicates": 1, "unknown_records": 1}));
+    assert_eq!(
+        h["ingest"],
+        json!({"batches": 1, "duplicates": 1, "unknown_records": 1})
+    );
     wait_status(&s, "h1", "silent", 15);
     let (st, _) = s.ingest(&batch("h1", 2, now_s(), vec![keepalive(1000, false)]));
     assert_eq!(st, 200);
