@@ -34,13 +34,15 @@ pub fn write_batch(
         .execute_batch("BEGIN TRANSACTION")
         .map_err(engine)?;
     let mut fresh: Vec<(&str, &Tags, bool)> = Vec::new();
-    let r = append(inner, agent, seq, samples, events, &mut fresh);
+    let mut sids = Vec::with_capacity(samples.len());
+    let r = append(inner, agent, seq, samples, events, &mut fresh, &mut sids);
     match r.and_then(|()| inner.conn.execute_batch("COMMIT").map_err(engine)) {
         Ok(()) => {
             for (m, t, h) in fresh {
                 inner.catalog.insert(m, t, h);
             }
             inner.seqs.insert(agent.to_string(), seq);
+            inner.last_sids.insert(agent.to_string(), sids);
             Ok(())
         }
         Err(e) => {
@@ -57,14 +59,24 @@ fn append<'a>(
     samples: &'a [Sample],
     events: &[Event],
     fresh: &mut Vec<(&'a str, &'a Tags, bool)>,
+    sids: &mut Vec<u32>,
 ) -> Result<()> {
     let conn = &inner.conn;
     let mut pending: std::collections::HashMap<(&str, &Tags), u32> = Default::default();
-    let mut sids = Vec::with_capacity(samples.len());
+    let last = inner
+        .last_sids
+        .get(agent)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let known = |i: usize, s: &Sample| {
+        let sid = *last.get(i)?;
+        let info = inner.catalog.series.get(sid as usize)?;
+        (info.metric == s.metric && info.tags == s.tags).then_some(sid)
+    };
     {
         let mut series = conn.appender("series").map_err(engine)?;
-        for s in samples {
-            let sid = match inner.catalog.get(&s.metric, &s.tags) {
+        for (i, s) in samples.iter().enumerate() {
+            let sid = match known(i, s).or_else(|| inner.catalog.get(&s.metric, &s.tags)) {
                 Some(id) => id,
                 None => match pending.get(&(s.metric.as_str(), &s.tags)) {
                     Some(id) => *id,
@@ -87,7 +99,7 @@ fn append<'a>(
     }
     {
         let mut app = conn.appender("samples").map_err(engine)?;
-        for (s, sid) in samples.iter().zip(&sids) {
+        for (s, sid) in samples.iter().zip(sids.iter()) {
             if let Value::Counter { value } | Value::Gauge { value } = s.value {
                 app.append_row(params![sid, s.ts_ms, value])
                     .map_err(engine)?;
@@ -100,7 +112,7 @@ fn append<'a>(
         .any(|s| matches!(s.value, Value::Histogram { .. }))
     {
         let mut app = conn.appender("hists").map_err(engine)?;
-        for (s, sid) in samples.iter().zip(&sids) {
+        for (s, sid) in samples.iter().zip(sids.iter()) {
             if let Value::Histogram {
                 count,
                 sum,

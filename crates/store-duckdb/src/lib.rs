@@ -6,7 +6,7 @@
 //! installs (see Cargo.toml for the pinned version); no other crate
 //! depends on DuckDB.
 //!
-//! Schema (see [`schema`]): `series` (id, metric, tags as JSON, kept in
+//! Schema (module `schema`): `series` (id, metric, tags as JSON, kept in
 //! memory too, so filters, regexes and group-bys are resolved against
 //! the catalog and the SQL only joins sample rows to series ids),
 //! `samples` (series id, ms, value) for counters and gauges, `hists`
@@ -97,6 +97,10 @@ pub(crate) struct Inner {
     pub conn: Connection,
     pub catalog: Catalog,
     pub seqs: HashMap<String, u64>,
+    /// Each agent's last batch's series ids by position: agents send the
+    /// same series in the same order every second, so a comparison
+    /// replaces most catalog lookups.
+    pub last_sids: HashMap<String, Vec<u32>>,
     /// Samples older than this (ms) are in roll-ups only.
     pub horizon_ms: i64,
     /// Per roll-up level (10 s, 1 min, 1 h): rows older than this (ms)
@@ -136,6 +140,7 @@ impl DuckStore {
             conn,
             catalog,
             seqs,
+            last_sids: HashMap::new(),
             horizon_ms,
             floors,
             opts,

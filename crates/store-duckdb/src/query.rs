@@ -18,6 +18,8 @@ use crate::{codec, engine, Inner};
 
 /// The most (series x buckets) cells a query folded outside SQL may make.
 pub const MAX_CELLS: u128 = 5_000_000;
+/// The most (series x buckets) cells the SQL aggregation may hold.
+pub const MAX_SQL_CELLS: u128 = 20_000_000;
 
 const LEVELS: [Resolution; 3] = [Resolution::TenSeconds, Resolution::Minute, Resolution::Hour];
 
@@ -35,8 +37,11 @@ fn pick(inner: &Inner, start_ms: i64) -> (Resolution, Option<usize>) {
     (LEVELS[level], Some(level))
 }
 
-/// The selected series: (series id, group number), and each group's tags.
-fn select(inner: &Inner, q: &Query) -> Result<(Vec<(u32, u32)>, Vec<Tags>, bool)> {
+/// The selected series: (series id, group number) rows, each group's
+/// tags, and whether any is a histogram.
+type Selection = (Vec<(u32, u32)>, Vec<Tags>, bool);
+
+fn select(inner: &Inner, q: &Query) -> Result<Selection> {
     let m = eval::compile_filters(&q.filters).map_err(bad)?;
     let mut groups: BTreeMap<Tags, u32> = BTreeMap::new();
     let mut sel = Vec::new();
@@ -82,18 +87,24 @@ pub fn query(inner: &mut Inner, q: &Query) -> Result<Answer> {
         app.flush().map_err(engine)?;
     }
     let plain = |a: Agg| !matches!(a, Agg::Quantile(_) | Agg::Merge);
-    let points = if !hist && plain(q.time_agg) && plain(q.group_agg) {
+    let in_sql_only = !hist && plain(q.time_agg) && plain(q.group_agg);
+    let (limit, what) = if in_sql_only {
+        (MAX_SQL_CELLS, "")
+    } else {
+        (MAX_CELLS, " for quantiles, histograms and merges")
+    };
+    let cells = sel.len() as u128 * eval::bucket_count(q) as u128;
+    if cells > limit {
+        return Err(bad(format!(
+            "{} series x {} buckets = {cells} cells exceed the limit of {limit}{what}; \
+             filter more or use a larger step",
+            sel.len(),
+            eval::bucket_count(q)
+        )));
+    }
+    let points = if in_sql_only {
         in_sql(inner, q, level)?
     } else {
-        let cells = sel.len() as u128 * eval::bucket_count(q) as u128;
-        if cells > MAX_CELLS {
-            return Err(bad(format!(
-                "{} series x {} buckets = {cells} cells exceed the limit of {MAX_CELLS} for \
-                 quantiles, histograms and merges; filter more or use a larger step",
-                sel.len(),
-                eval::bucket_count(q)
-            )));
-        }
         eval::fold_cells(q, cells_of(inner, q, level)?)
     };
     let named = points
@@ -108,7 +119,9 @@ pub fn query(inner: &mut Inner, q: &Query) -> Result<Answer> {
 
 /// The row sources: full-resolution `table` rows from the horizon (or
 /// the start) on, and roll-up rows of `level` before it.
-fn ranges(inner: &Inner, q: &Query, level: Option<usize>) -> ((i64, i64), Option<(i64, i64, i64)>) {
+type Ranges = ((i64, i64), Option<(i64, i64, i64)>);
+
+fn ranges(inner: &Inner, q: &Query, level: Option<usize>) -> Ranges {
     match level {
         None => ((q.start_ms, q.end_ms), None),
         Some(l) => {
@@ -289,7 +302,7 @@ pub fn series(
     let mut out: Vec<(String, Tags)> = sids
         .into_iter()
         .filter_map(|sid| inner.catalog.series.get(sid as usize))
-        .filter(|s| metric.is_none_or(|m| m == s.metric) && eval::matches(&m, &s.tags))
+        .filter(|s| metric.map_or(true, |m| m == s.metric) && eval::matches(&m, &s.tags))
         .map(|s| (s.metric.clone(), s.tags.clone()))
         .collect();
     out.sort();

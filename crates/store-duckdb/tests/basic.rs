@@ -55,7 +55,8 @@ fn batches_queries_events_and_reopen() {
             gauge("h1", "p2", 1000, 3.0),
             gauge("h2", "p3", 1000, 10.0),
         ];
-        s.write_batch("a", 1, &b1, &[ev.clone()]).unwrap();
+        s.write_batch("a", 1, &b1, std::slice::from_ref(&ev))
+            .unwrap();
         // A replay is ignored.
         s.write_batch("a", 1, &b1, &[ev]).unwrap();
         let b2 = [gauge("h1", "p1", 2000, 5.0), gauge("h2", "p3", 3000, 20.0)];

@@ -7,7 +7,11 @@
 //! says which resolution served it), stored [`Event`]s (check results,
 //! keepalive changes, lifecycle, alerts, captures), and the [`Store`]
 //! trait the engines implement (DuckDB embedded, ClickHouse distributed),
-//! which must give the same answers.
+//! which must give the same answers; [`eval`], the documented semantics
+//! as plain functions (bucket arithmetic, aggregations, histogram and
+//! sketch quantiles, limits) engines share; and [`testkit`], the
+//! synthetic workload and the reference evaluator every engine's golden
+//! tests compare with.
 //!
 //! Does **not** own: any engine (each lives in its own crate, so heavy
 //! storage dependencies stay out of other builds), the wire protocol
@@ -26,7 +30,8 @@ pub use query::{Agg, Answer, EventQuery, Group, Order, Query, Resolution, TagFil
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The query is invalid or would scan too much (the message says
-    /// which limit): the caller's fault, an HTTP 4xx.
+    /// which limit), or a batch is malformed (e.g. histogram buckets not
+    /// sorted): the caller's fault, an HTTP 4xx.
     #[error("bad query: {0}")]
     BadQuery(String),
     /// The engine failed (I/O, connection, SQL): a 5xx, retry later.

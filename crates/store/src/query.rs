@@ -20,6 +20,21 @@
 //!   applies `time_agg` to the merged one (a service's p95 across pods).
 //! - `top` keeps the N groups with the highest (or lowest) mean over
 //!   their points; ties broken by the group's tags.
+//! - Refinements (see `eval`): `Rate` divides by the bucket's width
+//!   within the range (the last bucket is shorter when `end_ms` cuts it);
+//!   `Quantile` in time uses nearest rank (rank ceil(q x n), at least 1);
+//!   a histogram quantile is the upper bound of the bucket holding that
+//!   rank, clamped to the exact min and max; `Merge` over counters and
+//!   gauges pools the group's samples before the time aggregation; a
+//!   bucket whose series have no value is left out; `Merge` in time and
+//!   `Rate` across groups are bad queries. At most `eval::MAX_POINTS`
+//!   (groups x buckets) points per answer.
+//! - Roll-ups: a roll-up row of width W at time T holds the samples with
+//!   T <= ts < T + W and counts in the query bucket T falls in, so steps
+//!   and starts aligned to W give the same sums, counts, min, max, means
+//!   and rates as full resolution; quantiles of counters and gauges come
+//!   from a sketch within `eval::SKETCH_ERROR` (relative), histogram
+//!   quantiles from merged buckets (the agent's error).
 
 use serde::{Deserialize, Serialize};
 
