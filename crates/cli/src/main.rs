@@ -28,6 +28,28 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// `sonde server ARGS`: runs the `sonde-server` binary installed next to
+/// this one (kept apart so the capture CLI never links the server's
+/// storage engine).
+fn server(rest: Vec<std::ffi::OsString>) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("sonde-server")));
+    let Some(exe) = exe.filter(|p| p.is_file()) else {
+        eprintln!(
+            "sonde server: the sonde-server binary is not installed next to sonde (build it with `cargo build --release -p sonde-server`)"
+        );
+        return ExitCode::from(2);
+    };
+    let err = std::process::Command::new(&exe)
+        .arg0("sonde server")
+        .args(rest)
+        .exec();
+    eprintln!("sonde server: cannot run '{}': {err}", exe.display());
+    ExitCode::from(2)
+}
+
 fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if argv.get(1).is_some_and(|a| a == "top") {
@@ -43,6 +65,9 @@ fn main() -> ExitCode {
         let mut rest = vec![std::ffi::OsString::from("sonde agent")];
         rest.extend(argv.into_iter().skip(2));
         return agent::main(rest, stop);
+    }
+    if argv.get(1).is_some_and(|a| a == "server") {
+        return server(argv.into_iter().skip(2).collect());
     }
     let (argv, chisels) = match chisels::extract(std::env::args_os().collect()) {
         Ok(x) => x,

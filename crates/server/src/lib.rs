@@ -1,0 +1,47 @@
+//! # sonde-server: where agents send their seconds, and where they are asked
+//!
+//! Owns `sonde server`'s logic: the agents' ingest endpoint (through
+//! `sonde_transport::Ingest`: tokens or client certificates, dedup by
+//! sequence number) and the decoding of their records into the storage
+//! model ([`decode`]), the host registry (keepalives, silent and
+//! deregistered hosts: [`hosts`]), the REST API ([`api`]), the Prometheus
+//! HTTP query API with a PromQL subset translated into `sonde_store::Query`
+//! ([`prom`]), and the HTTPS listener serving all of them on one port
+//! ([`serve`]).
+//!
+//! Does **not** own: any storage engine (it takes any
+//! `sonde_store::Store`; the binary opens DuckDB), the wire protocol
+//! (sonde-transport), the agent. Not done yet: ClickHouse,
+//! remote-write, handlers, an OpenAPI document, the web UI.
+#![warn(missing_docs)]
+
+pub mod api;
+pub mod decode;
+pub mod hosts;
+pub mod prom;
+pub mod serve;
+
+/// A server setup failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A flag or file that cannot be used (exit 2).
+    #[error("{0}")]
+    Config(String),
+    /// TLS setup failed.
+    #[error(transparent)]
+    Tls(#[from] sonde_transport::TlsError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] sonde_store::StoreError),
+    /// Listening or serving failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Milliseconds since the epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,201 @@
+//! `sonde-server` (also run as `sonde server`): flags, the store, the
+//! TLS listener. Bad flags or files exit 2 with a message naming them.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use sonde_server::serve::{self, AppState};
+use sonde_server::ServerError;
+use sonde_transport::Token;
+
+/// `sonde server` flags.
+#[derive(Parser, Debug)]
+#[command(
+    name = "sonde server",
+    about = "Receive agents' batches over TLS, keep them (DuckDB), serve the REST and Prometheus query APIs on the same port"
+)]
+struct Args {
+    /// Address and port to listen on (agents' ingest and every API).
+    #[arg(
+        long = "listen",
+        value_name = "ADDR:PORT",
+        default_value = "0.0.0.0:9443"
+    )]
+    listen: String,
+    /// The server's certificate chain (PEM).
+    #[arg(long = "cert", value_name = "FILE")]
+    cert: PathBuf,
+    /// The server's private key (PEM).
+    #[arg(long = "key", value_name = "FILE")]
+    key: PathBuf,
+    /// Accept agents presenting a client certificate signed by this CA (PEM; mTLS).
+    #[arg(long = "client-ca", value_name = "FILE")]
+    client_ca: Option<PathBuf>,
+    /// Agents' bearer tokens, one a line (`#` comments).
+    #[arg(long = "agent-token-file", value_name = "FILE")]
+    agent_token_file: Option<PathBuf>,
+    /// API users' bearer tokens, one a line (`#` comments).
+    #[arg(long = "api-token-file", value_name = "FILE")]
+    api_token_file: PathBuf,
+    /// Where the database lives (the file sonde.duckdb in it).
+    #[arg(
+        long = "data-dir",
+        value_name = "DIR",
+        default_value = "/var/lib/sonde"
+    )]
+    data_dir: PathBuf,
+    /// How long samples stay at full (1 s) resolution before roll-ups (e.g. 6h, 90m).
+    #[arg(long = "retention", value_name = "DURATION", default_value = "6h")]
+    retention: String,
+}
+
+/// Tokens of a file, one a line.
+fn tokens(path: &Path, what: &str) -> Result<Vec<Token>, ServerError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ServerError::Config(format!("{what} '{}': {e}", path.display())))?;
+    let t: Vec<Token> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(Token::new)
+        .collect();
+    if t.is_empty() {
+        return Err(ServerError::Config(format!(
+            "{what} '{}': no token in it",
+            path.display()
+        )));
+    }
+    Ok(t)
+}
+
+/// A duration such as `6h`, `90m`, `3600s`, in ms.
+fn duration_ms(s: &str) -> Result<i64, ServerError> {
+    let bad = || {
+        ServerError::Config(format!(
+            "--retention '{s}': expected a duration such as 6h, 90m or 3600s"
+        ))
+    };
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: i64 = num.parse().map_err(|_| bad())?;
+    let mul = match unit {
+        "ms" => 1,
+        "s" | "" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(mul).filter(|v| *v > 0).ok_or_else(bad)
+}
+
+/// Everything checked before the store opens (so a bad flag costs nothing).
+struct Setup {
+    tls: Arc<sonde_transport::rustls::ServerConfig>,
+    agent_tokens: Vec<Token>,
+    api_tokens: Vec<Token>,
+    addr: std::net::SocketAddr,
+    retention_ms: i64,
+}
+
+fn setup(a: &Args) -> Result<Setup, ServerError> {
+    let addr = a
+        .listen
+        .parse()
+        .map_err(|e| ServerError::Config(format!("--listen '{}': {e}", a.listen)))?;
+    let chain = sonde_transport::load_certs(&a.cert)?;
+    let key = sonde_transport::load_key(&a.key)?;
+    let ca = a
+        .client_ca
+        .as_deref()
+        .map(sonde_transport::load_certs)
+        .transpose()?;
+    let tls = sonde_transport::server_config(chain, key, ca.as_deref())?;
+    let agent_tokens = match &a.agent_token_file {
+        Some(p) => tokens(p, "--agent-token-file")?,
+        None if a.client_ca.is_some() => Vec::new(),
+        None => {
+            return Err(ServerError::Config(
+                "agents need a way in: give --agent-token-file, --client-ca, or both".into(),
+            ))
+        }
+    };
+    Ok(Setup {
+        tls,
+        agent_tokens,
+        api_tokens: tokens(&a.api_token_file, "--api-token-file")?,
+        addr,
+        retention_ms: duration_ms(&a.retention)?,
+    })
+}
+
+fn open_store(dir: &Path, retention_ms: i64) -> Result<Arc<dyn sonde_store::Store>, ServerError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| ServerError::Config(format!("--data-dir '{}': {e}", dir.display())))?;
+    let opts = sonde_store_duckdb::Options {
+        retention_ms,
+        ..Default::default()
+    };
+    let s = sonde_store_duckdb::DuckStore::open(dir.join("sonde.duckdb"), opts)?;
+    Ok(Arc::new(s))
+}
+
+async fn run(s: Setup, data_dir: &Path) -> Result<()> {
+    let store = open_store(data_dir, s.retention_ms)?;
+    let st = AppState::new(store, s.agent_tokens, s.api_tokens)?;
+    let listener = tokio::net::TcpListener::bind(s.addr)
+        .await
+        .map_err(|e| ServerError::Config(format!("--listen {}: {e}", s.addr)))?;
+    eprintln!(
+        "sonde-server: listening on https://{} (data in {})",
+        listener.local_addr().context("local address")?,
+        data_dir.display()
+    );
+    tokio::spawn(serve::background(st.clone()));
+    let app = serve::router(st);
+    tokio::select! {
+        r = serve::serve(listener, s.tls, app) => r?,
+        _ = tokio::signal::ctrl_c() => eprintln!("sonde-server: stopping"),
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(a) => a,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let s = match setup(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sonde server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sonde server: runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run(s, &args.data_dir)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sonde server: {e:#}");
+            let config = e
+                .downcast_ref::<ServerError>()
+                .is_some_and(|e| matches!(e, ServerError::Config(_)));
+            ExitCode::from(if config { 2 } else { 1 })
+        }
+    }
+}

@@ -1,0 +1,396 @@
+//! PromQL (parsed by `promql-parser`) translated into a [`Plan`]: the
+//! subset that maps onto one `sonde_store::Query` per evaluation.
+//!
+//! The mapping (sonde's samples are per-second: counters carry the
+//! second's increment, gauges its level, histograms the second's
+//! distribution):
+//! - `m{l="v", l!="v", l=~"re", l!~"re"}`: the series of metric `m`
+//!   (sonde's dotted name with `.` as `_`) passing the filters; a bare
+//!   selector reads the mean of the samples in its lookback window.
+//! - `f(m[R])`: a window of `R` ending at each evaluation time (`(t-R,
+//!   t]`), folded per series: `rate` = sum / R seconds (the increments
+//!   are deltas, so this is Prometheus's rate), `increase` = sum,
+//!   `avg_over_time`, `sum_over_time`, `min_over_time`, `max_over_time`,
+//!   `count_over_time`, `quantile_over_time(q, ..)`.
+//! - `sum`/`avg`/`min`/`max`/`count`/`quantile(q, ..)` `by (..)` or
+//!   `without (..)`: the store's aggregation across the series of each
+//!   group.
+//! - `topk(k, ..)`/`bottomk(k, ..)`: the k groups (or series) with the
+//!   highest/lowest mean over the evaluation range (per point for an
+//!   instant query or a window different from the step).
+//! - `histogram_quantile(q, X)` over a sonde histogram `m` (written `m`,
+//!   or `m_bucket` as Prometheus users do, inside `rate(..[R])` or
+//!   `sum by (le, ..) (rate(..[R]))`): the q-quantile of the
+//!   distributions merged per group (`le` dropped from `by`), read from
+//!   sonde's log-linear buckets (within about 6%).
+//! - number literals and arithmetic between them: a scalar.
+//!
+//! Anything else (binary operators between vectors, other functions,
+//! subqueries, `offset`, `@`, `or` in matchers) is refused with a message
+//! naming the construct.
+
+use promql_parser::label::{MatchOp, Matcher};
+use promql_parser::parser::ast::{AggregateExpr, Call, Expr, LabelModifier, VectorSelector};
+use promql_parser::parser::token;
+use sonde_store::{Agg, Order};
+
+/// What a PromQL expression asks.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    /// A number.
+    Scalar(f64),
+    /// Series, per evaluation time.
+    Vector(VecPlan),
+}
+
+/// How series are grouped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Grouping {
+    /// Each series alone (labels kept).
+    Series,
+    /// By these labels.
+    By(Vec<String>),
+    /// By every label but these.
+    Without(Vec<String>),
+}
+
+/// A vector expression, in the store's terms (names still PromQL's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VecPlan {
+    /// The metric, PromQL's spelling.
+    pub metric: String,
+    /// (label, op, value) matchers, PromQL's label names.
+    pub matchers: Vec<(String, MatchKind, String)>,
+    /// The window of a range function (None: a bare selector's lookback).
+    pub range_ms: Option<i64>,
+    /// Per series, over the window.
+    pub time_agg: Agg,
+    /// The grouping.
+    pub grouping: Grouping,
+    /// Across a group's series.
+    pub group_agg: Agg,
+    /// topk / bottomk.
+    pub top: Option<(usize, Order)>,
+    /// The result keeps `__name__` (no function or aggregation applied).
+    pub keep_name: bool,
+    /// histogram_quantile (the metric is a histogram; `le` is ignored).
+    pub histogram: bool,
+}
+
+/// A label matcher's operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MatchKind {
+    /// `=`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `=~`
+    Re,
+    /// `!~`
+    NotRe,
+}
+
+/// A PromQL expression outside the subset, or invalid.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unsupported(pub String);
+
+fn no(msg: impl Into<String>) -> Unsupported {
+    Unsupported(msg.into())
+}
+
+/// Parses and translates `text`.
+pub fn plan(text: &str) -> Result<Plan, Unsupported> {
+    let e = promql_parser::parser::parse(text).map_err(|e| no(format!("parse error: {e}")))?;
+    translate(&e)
+}
+
+/// Translates a parsed expression.
+pub fn translate(e: &Expr) -> Result<Plan, Unsupported> {
+    match e {
+        Expr::Paren(p) => translate(&p.expr),
+        Expr::NumberLiteral(n) => Ok(Plan::Scalar(n.val)),
+        Expr::Unary(u) => match translate(&u.expr)? {
+            Plan::Scalar(v) => Ok(Plan::Scalar(-v)),
+            Plan::Vector(_) => Err(no("unary minus on a vector is not supported")),
+        },
+        Expr::Binary(b) => match (translate(&b.lhs), translate(&b.rhs)) {
+            (Ok(Plan::Scalar(l)), Ok(Plan::Scalar(r))) => arith(&b.op, l, r),
+            _ => Err(no(format!(
+                "binary operator '{}' between vectors is not supported",
+                b.op
+            ))),
+        },
+        Expr::VectorSelector(vs) => Ok(Plan::Vector(selector(vs, None)?)),
+        Expr::MatrixSelector(_) => Err(no(
+            "a range vector as the result is not supported: apply a function (rate, avg_over_time, ...)",
+        )),
+        Expr::Call(c) => call(c),
+        Expr::Aggregate(a) => aggregate(a),
+        Expr::Subquery(_) => Err(no("subqueries are not supported")),
+        Expr::StringLiteral(_) => Err(no("string literals are not supported")),
+        Expr::Extension(_) => Err(no("extension expressions are not supported")),
+    }
+}
+
+fn arith(tok: &token::TokenType, l: f64, r: f64) -> Result<Plan, Unsupported> {
+    let v = match tok.id() {
+        token::T_ADD => l + r,
+        token::T_SUB => l - r,
+        token::T_MUL => l * r,
+        token::T_DIV => l / r,
+        token::T_MOD => l % r,
+        token::T_POW => l.powf(r),
+        _ => {
+            return Err(no(format!(
+                "operator '{tok}' between numbers is not supported"
+            )))
+        }
+    };
+    Ok(Plan::Scalar(v))
+}
+
+fn selector(vs: &VectorSelector, range_ms: Option<i64>) -> Result<VecPlan, Unsupported> {
+    if vs.offset.is_some() {
+        return Err(no("the 'offset' modifier is not supported"));
+    }
+    if vs.at.is_some() {
+        return Err(no("the '@' modifier is not supported"));
+    }
+    if !vs.matchers.or_matchers.is_empty() {
+        return Err(no("'or' between label matchers is not supported"));
+    }
+    let mut name = vs.name.clone();
+    let mut matchers = Vec::new();
+    for m in &vs.matchers.matchers {
+        if m.name == "__name__" {
+            match m.op {
+                MatchOp::Equal => name = Some(m.value.clone()),
+                _ => return Err(no("a __name__ matcher other than '=' is not supported")),
+            }
+            continue;
+        }
+        matchers.push((m.name.clone(), kind(m), m.value.clone()));
+    }
+    let metric = name.ok_or_else(|| no("a selector without a metric name is not supported"))?;
+    Ok(VecPlan {
+        metric,
+        matchers,
+        range_ms,
+        time_agg: Agg::Avg,
+        grouping: Grouping::Series,
+        group_agg: Agg::Avg,
+        top: None,
+        keep_name: true,
+        histogram: false,
+    })
+}
+
+fn kind(m: &Matcher) -> MatchKind {
+    match m.op {
+        MatchOp::Equal => MatchKind::Eq,
+        MatchOp::NotEqual => MatchKind::Ne,
+        MatchOp::Re(_) => MatchKind::Re,
+        MatchOp::NotRe(_) => MatchKind::NotRe,
+    }
+}
+
+fn ms(d: std::time::Duration) -> Result<i64, Unsupported> {
+    let v = i64::try_from(d.as_millis()).map_err(|_| no("range too long"))?;
+    if v < 1000 {
+        return Err(no(
+            "a range under 1s is not supported (samples are per second)",
+        ));
+    }
+    Ok(v)
+}
+
+/// A number argument (a literal).
+fn number(e: &Expr, what: &str) -> Result<f64, Unsupported> {
+    match translate(e)? {
+        Plan::Scalar(v) => Ok(v),
+        Plan::Vector(_) => Err(no(format!("{what} must be a number"))),
+    }
+}
+
+fn quantile_arg(e: &Expr) -> Result<f64, Unsupported> {
+    let q = number(e, "the quantile")?;
+    if !(0.0..=1.0).contains(&q) {
+        return Err(no(format!("quantile {q} is outside 0..1")));
+    }
+    Ok(q)
+}
+
+fn range_arg(e: &Expr, f: &str) -> Result<VecPlan, Unsupported> {
+    match e {
+        Expr::MatrixSelector(m) => selector(&m.vs, Some(ms(m.range)?)),
+        Expr::Paren(p) => range_arg(&p.expr, f),
+        _ => Err(no(format!("{f}() needs a range selector such as m[1m]"))),
+    }
+}
+
+fn call(c: &Call) -> Result<Plan, Unsupported> {
+    let f = c.func.name;
+    let args = &c.args.args;
+    let arg = |i: usize| {
+        args.get(i)
+            .map(|a| a.as_ref())
+            .ok_or_else(|| no(format!("{f}() is missing an argument")))
+    };
+    let over = |agg: Agg, i: usize| -> Result<Plan, Unsupported> {
+        let mut p = range_arg(arg(i)?, f)?;
+        p.time_agg = agg;
+        p.keep_name = false;
+        Ok(Plan::Vector(p))
+    };
+    match f {
+        "rate" => over(Agg::Rate, 0),
+        "increase" => over(Agg::Sum, 0),
+        "avg_over_time" => over(Agg::Avg, 0),
+        "sum_over_time" => over(Agg::Sum, 0),
+        "min_over_time" => over(Agg::Min, 0),
+        "max_over_time" => over(Agg::Max, 0),
+        "count_over_time" => over(Agg::Count, 0),
+        "quantile_over_time" => over(Agg::Quantile(quantile_arg(arg(0)?)?), 1),
+        "histogram_quantile" => histogram_quantile(quantile_arg(arg(0)?)?, arg(1)?),
+        other => Err(no(format!("function '{other}' is not supported"))),
+    }
+}
+
+fn histogram_quantile(q: f64, inner: &Expr) -> Result<Plan, Unsupported> {
+    let Plan::Vector(mut p) = translate(inner)? else {
+        return Err(no("histogram_quantile() needs a vector"));
+    };
+    if p.top.is_some() || !matches!(p.group_agg, Agg::Sum | Agg::Avg) {
+        return Err(no(
+            "histogram_quantile() over anything but sum by (le, ...) (rate(m[R])) is not supported",
+        ));
+    }
+    if let Some(base) = p.metric.strip_suffix("_bucket") {
+        p.metric = base.to_string();
+    }
+    p.grouping = match p.grouping {
+        Grouping::By(l) => Grouping::By(l.into_iter().filter(|l| l != "le").collect()),
+        Grouping::Without(l) => Grouping::Without(l),
+        Grouping::Series => Grouping::Series,
+    };
+    p.time_agg = Agg::Quantile(q);
+    p.group_agg = Agg::Merge;
+    p.histogram = true;
+    p.keep_name = false;
+    Ok(Plan::Vector(p))
+}
+
+fn aggregate(a: &AggregateExpr) -> Result<Plan, Unsupported> {
+    let op = a.op.id();
+    let Plan::Vector(mut p) = translate(&a.expr)? else {
+        return Err(no(format!("{}() needs a vector", a.op)));
+    };
+    let param = || {
+        a.param
+            .as_deref()
+            .ok_or_else(|| no(format!("{}() needs a parameter", a.op)))
+    };
+    if op == token::T_TOPK || op == token::T_BOTTOMK {
+        if a.modifier.is_some() {
+            return Err(no(format!("{} by/without (...) is not supported", a.op)));
+        }
+        let k = number(param()?, "k")?;
+        if !(k >= 1.0 && k.fract() == 0.0 && k < 1e9) {
+            return Err(no(format!("k must be a positive integer, not {k}")));
+        }
+        let order = if op == token::T_TOPK {
+            Order::Highest
+        } else {
+            Order::Lowest
+        };
+        // k is a small positive integer (checked above)
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let k = k as usize;
+        p.top = Some((k, order));
+        return Ok(Plan::Vector(p));
+    }
+    if p.grouping != Grouping::Series || p.top.is_some() || p.histogram {
+        return Err(no(format!(
+            "nested aggregation ({} over an aggregation) is not supported",
+            a.op
+        )));
+    }
+    p.group_agg = match op {
+        token::T_SUM => Agg::Sum,
+        token::T_AVG => Agg::Avg,
+        token::T_MIN => Agg::Min,
+        token::T_MAX => Agg::Max,
+        token::T_COUNT => Agg::Count,
+        token::T_QUANTILE => Agg::Quantile(quantile_arg(param()?)?),
+        _ => return Err(no(format!("aggregation '{}' is not supported", a.op))),
+    };
+    p.grouping = match &a.modifier {
+        None => Grouping::By(Vec::new()),
+        Some(LabelModifier::Include(l)) => Grouping::By(l.labels.clone()),
+        Some(LabelModifier::Exclude(l)) => Grouping::Without(l.labels.clone()),
+    };
+    p.keep_name = false;
+    Ok(Plan::Vector(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vp(s: &str) -> VecPlan {
+        match plan(s).unwrap() {
+            Plan::Vector(v) => v,
+            Plan::Scalar(_) => panic!("scalar"),
+        }
+    }
+
+    #[test]
+    fn the_subset() {
+        let p = vp(
+            r#"sum by (host) (rate(net_http_request_count{container_name=~"web.*", x!="1"}[10s]))"#,
+        );
+        assert_eq!(p.metric, "net_http_request_count");
+        assert_eq!(p.range_ms, Some(10_000));
+        assert_eq!((p.time_agg, p.group_agg), (Agg::Rate, Agg::Sum));
+        assert_eq!(p.grouping, Grouping::By(vec!["host".into()]));
+        assert_eq!(
+            p.matchers[0],
+            ("container_name".into(), MatchKind::Re, "web.*".into())
+        );
+        assert_eq!(p.matchers[1].1, MatchKind::Ne);
+        let p = vp("quantile_over_time(0.9, m[1m])");
+        assert_eq!(p.time_agg, Agg::Quantile(0.9));
+        let p = vp("topk(3, avg without (pod) (m))");
+        assert_eq!(p.top, Some((3, Order::Highest)));
+        assert_eq!(p.grouping, Grouping::Without(vec!["pod".into()]));
+        let p = vp("histogram_quantile(0.95, sum by (le, svc) (rate(lat_bucket[5m])))");
+        assert_eq!(
+            (p.metric.as_str(), p.time_agg, p.group_agg),
+            ("lat", Agg::Quantile(0.95), Agg::Merge)
+        );
+        assert_eq!(p.grouping, Grouping::By(vec!["svc".into()]));
+        let p = vp("m");
+        assert!(p.keep_name && p.range_ms.is_none());
+        assert_eq!(plan("1+1").unwrap(), Plan::Scalar(2.0));
+    }
+
+    #[test]
+    fn outside_the_subset_names_the_construct() {
+        for (q, want) in [
+            ("a + b", "binary operator '+'"),
+            ("abs(m)", "function 'abs'"),
+            ("m offset 5m", "offset"),
+            ("rate(m[5m:1m])", "range selector"),
+            ("sum(sum by (a) (m))", "nested aggregation"),
+            ("stddev(m)", "aggregation 'stddev'"),
+            ("m[5m]", "range vector"),
+            ("quantile(2, m)", "outside 0..1"),
+            ("sum(", "parse error"),
+            ("topk(0, m)", "positive integer"),
+        ] {
+            let e = plan(q).unwrap_err();
+            assert!(e.0.contains(want), "{q}: {e}");
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! The HTTPS listener and the shared state: one port (rustls) serving the
+//! agents' ingest endpoint and every API; the ingest path (credentials,
+//! record decoding, dedup, the store); the background sweep that marks
+//! silent hosts and the store's roll-up/expiry.
+
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use sonde_store::{Event, Store};
+use sonde_transport::{Batch, Ingest, Token};
+
+use crate::decode::{decode, Decoded};
+use crate::hosts::Registry;
+use crate::{api, now_ms, prom, ServerError};
+
+/// The agent id under which the server stores the events it makes
+/// itself (host state changes): its own stream, so its sequence numbers
+/// never collide with an agent's.
+pub const SERVER_AGENT: &str = "sonde-server";
+
+/// What every handler shares.
+pub struct AppState {
+    /// The storage engine.
+    pub store: Arc<dyn Store>,
+    /// The host registry.
+    pub hosts: Registry,
+    /// Bearer tokens of API users.
+    pub api_tokens: Vec<Token>,
+    /// Metric names held (seeded from the store, grown by ingest).
+    pub metrics: RwLock<BTreeSet<String>>,
+    /// Records of unknown kinds received (kept as events).
+    pub unknown_records: AtomicU64,
+    /// Batches stored.
+    pub batches: AtomicU64,
+    ingest: Ingest,
+    server_seq: AtomicI64,
+}
+
+/// Whether TLS verified the peer's client certificate.
+#[derive(Debug, Clone, Copy)]
+struct PeerVerified(bool);
+
+thread_local! {
+    /// The batch decoded by the handler, for the ingest's store callback
+    /// that runs on the same thread (so records are decoded once).
+    static DECODED: RefCell<Option<(u64, Decoded)>> = const { RefCell::new(None) };
+}
+
+impl AppState {
+    /// The state over `store`: the ingest's dedup restored from the
+    /// store's last sequence numbers, the hosts and metric names it holds.
+    pub fn new(
+        store: Arc<dyn Store>,
+        agent_tokens: Vec<Token>,
+        api_tokens: Vec<Token>,
+    ) -> Result<Arc<AppState>, ServerError> {
+        let last = store.last_seqs()?;
+        let names: BTreeSet<String> = store
+            .series(None, &[], 0, i64::MAX)?
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
+        let server_seq = last.get(SERVER_AGENT).copied().unwrap_or(0);
+        let hosts = Registry::with_agents(last.keys().filter(|a| *a != SERVER_AGENT));
+        Ok(Arc::new_cyclic(|weak: &std::sync::Weak<AppState>| {
+            let w = weak.clone();
+            let ingest = Ingest::new(agent_tokens, move |b: &Batch| match w.upgrade() {
+                Some(st) => st.store_batch(b),
+                None => Err("server stopping".into()),
+            })
+            .with_last(last);
+            AppState {
+                store,
+                hosts,
+                api_tokens,
+                metrics: RwLock::new(names),
+                unknown_records: AtomicU64::new(0),
+                batches: AtomicU64::new(0),
+                ingest,
+                server_seq: AtomicI64::new(i64::try_from(server_seq).unwrap_or(i64::MAX)),
+            }
+        }))
+    }
+
+    /// The ingest's store callback: the batch's decoded records (and the
+    /// host state changes they cause) into the store.
+    fn store_batch(&self, b: &Batch) -> Result<(), String> {
+        let ts = i64::try_from(b.ts_ms).unwrap_or(i64::MAX);
+        let d = match DECODED.with(|d| d.borrow_mut().take()) {
+            Some((seq, d)) if seq == b.seq => d,
+            _ => decode(&b.agent, ts, &b.records).map_err(|e| e.to_string())?,
+        };
+        let mut events = d.events;
+        events.extend(self.hosts.batch(&b.agent, now_ms(), &d.keepalives));
+        self.store
+            .write_batch(&b.agent, b.seq, &d.samples, &events)
+            .map_err(|e| e.to_string())?;
+        self.unknown_records.fetch_add(d.unknown, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        let new: Vec<&String> = {
+            let m = self.metrics.read().map_err(|e| e.to_string())?;
+            d.samples
+                .iter()
+                .map(|s| &s.metric)
+                .filter(|n| !m.contains(*n))
+                .collect()
+        };
+        if !new.is_empty() {
+            let mut m = self.metrics.write().map_err(|e| e.to_string())?;
+            m.extend(new.into_iter().cloned());
+        }
+        Ok(())
+    }
+
+    /// Resent batches acknowledged without being stored again, since start.
+    pub fn duplicates(&self) -> u64 {
+        self.ingest.duplicates()
+    }
+
+    /// Stores events the server made itself (under [`SERVER_AGENT`]).
+    pub fn store_own_events(&self, events: &[Event]) -> Result<(), sonde_store::StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let next = |p: i64| p.max(now - 1) + 1;
+        let prev = self
+            .server_seq
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| Some(next(p)))
+            .unwrap_or(now);
+        let seq = u64::try_from(next(prev)).unwrap_or(1);
+        self.store.write_batch(SERVER_AGENT, seq, &[], events)
+    }
+
+    /// Handles one ingest request (blocking: runs on a blocking thread).
+    fn ingest(&self, auth: Option<&str>, verified: bool, body: &[u8]) -> (u16, Vec<u8>) {
+        if !self.ingest.authorized(auth, verified) {
+            return (401, br#"{"error":"unauthorized"}"#.to_vec());
+        }
+        if body.len() <= sonde_transport::MAX_BATCH {
+            if let Ok(b) = serde_json::from_slice::<Batch>(body) {
+                let ts = i64::try_from(b.ts_ms).unwrap_or(i64::MAX);
+                match decode(&b.agent, ts, &b.records) {
+                    Ok(d) => DECODED.with(|x| *x.borrow_mut() = Some((b.seq, d))),
+                    Err(e) => {
+                        let msg = format!("malformed batch: {e}");
+                        return (400, serde_json::json!({ "error": msg }).to_string().into());
+                    }
+                }
+            }
+        }
+        let r = self.ingest.handle(auth, verified, body);
+        DECODED.with(|x| x.borrow_mut().take());
+        (r.status, r.body)
+    }
+}
+
+async fn ingest_handler(
+    State(st): State<Arc<AppState>>,
+    Extension(PeerVerified(verified)): Extension<PeerVerified>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let auth = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(String::from);
+    let res =
+        tokio::task::spawn_blocking(move || st.ingest(auth.as_deref(), verified, &body)).await;
+    let (status, body) = res.unwrap_or((503, br#"{"error":"ingest failed"}"#.to_vec()));
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
+/// Every route: the ingest endpoint (agent credentials), the REST and
+/// Prometheus APIs (API tokens), and a JSON 404 for any other path.
+pub fn router(st: Arc<AppState>) -> Router {
+    let apis =
+        api::routes()
+            .merge(prom::routes())
+            .route_layer(axum::middleware::from_fn_with_state(
+                st.clone(),
+                api::require_token,
+            ));
+    Router::new()
+        .route(sonde_transport::INGEST_PATH, post(ingest_handler))
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(apis)
+        .fallback(api::not_found)
+        .with_state(st)
+}
+
+/// Runs the periodic work: marks silent hosts (every second) and rolls
+/// up and expires the store (every minute). Never returns.
+pub async fn background(st: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut n: u64 = 0;
+    loop {
+        tick.tick().await;
+        n += 1;
+        let s = st.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let changes = s.hosts.sweep(now_ms());
+            if let Err(e) = s.store_own_events(&changes) {
+                eprintln!("sonde-server: storing host state changes: {e}");
+            }
+            if n % 60 == 0 {
+                if let Err(e) = s.store.maintain(now_ms()) {
+                    eprintln!("sonde-server: roll-up and expiry: {e}");
+                }
+            }
+        })
+        .await;
+    }
+}
+
+/// Serves `app` over TLS on `listener` until the process ends.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    tls: Arc<sonde_transport::rustls::ServerConfig>,
+    app: Router,
+) -> Result<(), ServerError> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    loop {
+        let (tcp, _peer): (_, SocketAddr) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("sonde-server: accept: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let Ok(Ok(tls)) =
+                tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
+            else {
+                return;
+            };
+            let verified = tls.get_ref().1.peer_certificates().is_some();
+            let svc = app.layer(Extension(PeerVerified(verified)));
+            let svc = hyper_util::service::TowerToHyperService::new(svc);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                .await;
+        });
+    }
+}

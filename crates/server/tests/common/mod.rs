@@ -1,0 +1,302 @@
+//! What the server tests share: a CA and server certificate (rcgen), a
+//! running `sonde-server` (the real binary, its own data directory), and
+//! a small HTTPS client (rustls) for its APIs.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value as J;
+use sonde_transport::rustls;
+
+pub const AGENT_TOKEN: &str = "agent-t0ken";
+pub const API_TOKEN: &str = "api-t0ken";
+
+pub fn tmpdir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sonde-server-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Certificates and token files in `dir`.
+pub struct Pki {
+    pub dir: PathBuf,
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub agent_tokens: PathBuf,
+    pub api_tokens: PathBuf,
+}
+
+pub fn pki(dir: &Path) -> Pki {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, SanType};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = p.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut p = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    p.subject_alt_names
+        .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
+    let srv = p.signed_by(&key, &ca, &ca_key).unwrap();
+    let w = |n: &str, s: &str| {
+        let f = dir.join(n);
+        std::fs::write(&f, s).unwrap();
+        f
+    };
+    Pki {
+        dir: dir.to_path_buf(),
+        ca: w("ca.pem", &ca.pem()),
+        cert: w("server.pem", &srv.pem()),
+        key: w("server.key", &key.serialize_pem()),
+        agent_tokens: w("agent.tokens", &format!("# agents\n{AGENT_TOKEN}\n")),
+        api_tokens: w("api.tokens", &format!("{API_TOKEN}\n")),
+    }
+}
+
+pub fn client_tls(pki: &Pki) -> Arc<rustls::ClientConfig> {
+    let ca = sonde_transport::load_certs(&pki.ca).unwrap();
+    sonde_transport::client_config(&ca, None).unwrap()
+}
+
+/// A running `sonde-server`.
+pub struct Server {
+    pub child: Child,
+    pub port: u16,
+    pub tls: Arc<rustls::ClientConfig>,
+    pub data: PathBuf,
+}
+
+impl Server {
+    pub fn start(pki: &Pki, port: u16, data: &Path) -> Server {
+        Server::start_with(
+            Command::new(env!("CARGO_BIN_EXE_sonde-server")),
+            pki,
+            port,
+            data,
+        )
+    }
+
+    /// Runs `cmd` (sonde-server, or `sonde server`) with the test's flags.
+    pub fn start_with(mut cmd: Command, pki: &Pki, port: u16, data: &Path) -> Server {
+        let child = cmd
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--cert")
+            .arg(&pki.cert)
+            .arg("--key")
+            .arg(&pki.key)
+            .arg("--agent-token-file")
+            .arg(&pki.agent_tokens)
+            .arg("--api-token-file")
+            .arg(&pki.api_tokens)
+            .arg("--data-dir")
+            .arg(data)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let s = Server {
+            child,
+            port,
+            tls: client_tls(pki),
+            data: data.to_path_buf(),
+        };
+        let t0 = Instant::now();
+        loop {
+            if let Ok((200, _)) = s.try_req("GET", "/healthz", None, None) {
+                break;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "sonde-server never answered on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        s
+    }
+
+    /// kill -9.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn try_req(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, &[u8])>,
+    ) -> std::io::Result<(u16, String)> {
+        https(&self.tls, self.port, method, path, token, body)
+    }
+
+    /// A request; the status and the body as JSON.
+    pub fn req(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, &[u8])>,
+    ) -> (u16, J) {
+        let (st, b) = self.try_req(method, path, token, body).unwrap();
+        let j = serde_json::from_str(&b)
+            .unwrap_or_else(|e| panic!("{method} {path}: {st} not JSON ({e}): {b}"));
+        (st, j)
+    }
+
+    /// An API GET with the API token.
+    pub fn get(&self, path: &str) -> (u16, J) {
+        self.req("GET", path, Some(API_TOKEN), None)
+    }
+
+    /// An API POST of JSON with the API token.
+    pub fn post_json(&self, path: &str, body: &J) -> (u16, J) {
+        let b = body.to_string();
+        self.req(
+            "POST",
+            path,
+            Some(API_TOKEN),
+            Some(("application/json", b.as_bytes())),
+        )
+    }
+
+    /// An ingest post with the agent token.
+    pub fn ingest(&self, batch: &J) -> (u16, J) {
+        let b = batch.to_string();
+        self.req(
+            "POST",
+            "/api/v1/ingest",
+            Some(AGENT_TOKEN),
+            Some(("application/json", b.as_bytes())),
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One HTTPS/1.1 request (Connection: close).
+pub fn https(
+    tls: &Arc<rustls::ClientConfig>,
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(&str, &[u8])>,
+) -> std::io::Result<(u16, String)> {
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(tls.clone(), name).map_err(std::io::Error::other)?;
+    let sock = TcpStream::connect(("127.0.0.1", port))?;
+    sock.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut s = rustls::StreamOwned::new(conn, sock);
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    let (ct, b) = body.unwrap_or(("application/json", b""));
+    req.push_str(&format!(
+        "Content-Type: {ct}\r\nContent-Length: {}\r\n\r\n",
+        b.len()
+    ));
+    s.write_all(req.as_bytes())?;
+    s.write_all(b)?;
+    s.flush()?;
+    let mut raw = Vec::new();
+    match s.read_to_end(&mut raw) {
+        Ok(_) => {}
+        // a peer closing without close_notify after the full answer
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
+        Err(e) => return Err(e),
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, rest) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no HTTP head in {text:?}")))?;
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status"))?;
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    Ok((status, body))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// A metric series record as the agent sends it.
+pub fn counter(name: &str, ts_s: i64, tags: &[(&str, &str)], v: f64) -> J {
+    series(
+        name,
+        ts_s,
+        tags,
+        serde_json::json!({"type": "counter", "value": v}),
+    )
+}
+
+pub fn gauge(name: &str, ts_s: i64, tags: &[(&str, &str)], v: f64) -> J {
+    series(
+        name,
+        ts_s,
+        tags,
+        serde_json::json!({"type": "gauge", "value": v}),
+    )
+}
+
+pub fn series(name: &str, ts_s: i64, tags: &[(&str, &str)], value: J) -> J {
+    let t: serde_json::Map<String, J> = tags
+        .iter()
+        .map(|(k, v)| (k.to_string(), J::from(*v)))
+        .collect();
+    let mut o =
+        serde_json::json!({"ts": ts_s, "ts_ns": ts_s * 1_000_000_000, "name": name, "tags": t});
+    for (k, v) in value.as_object().unwrap() {
+        o[k] = v.clone();
+    }
+    o
+}
+
+pub fn batch(agent: &str, seq: u64, ts_s: i64, records: Vec<J>) -> J {
+    serde_json::json!({"agent": agent, "seq": seq, "ts_ms": ts_s * 1000, "dropped": 0, "records": records})
+}
+
+pub fn now_s() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
