@@ -44,7 +44,7 @@ struct TopArgs {
     #[arg(short = 'k', long = "k8s-api")]
     k8s_api: Option<String>,
     /// Credentials for the API server (as sonde's -K: a bearer token
-    /// file, or CERT:KEY[:CA]).
+    /// file, or `CERT:KEY[:CA]`).
     #[arg(short = 'K', long = "k8s-api-cert")]
     k8s_api_cert: Option<String>,
     /// A kubeconfig file for the API server.

@@ -23,10 +23,10 @@ use crate::decode::{decode, Decoded};
 use crate::hosts::Registry;
 use crate::{api, now_ms, prom, ServerError};
 
-/// The agent id under which the server stores the events it makes
-/// itself (host state changes): its own stream, so its sequence numbers
-/// never collide with an agent's.
-pub const SERVER_AGENT: &str = "sonde-server";
+/// The stream under which the server stores the events it makes itself
+/// (host state changes): the empty id, which ingest refuses from agents,
+/// so its sequence numbers never collide with an agent's.
+pub const SERVER_AGENT: &str = "";
 
 /// What every handler shares.
 pub struct AppState {
