@@ -8,9 +8,9 @@
 //! messages, so the default snaplen (80 bytes) holds them for names up to
 //! about 60 characters; a longer name is cut and then counted malformed.
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
-use crate::http::{ConnKey, Dir, Protocol, Transaction};
+use crate::http::{Capped, ConnKey, Dir, Protocol, Transaction};
 
 /// The DNS port: sockets whose peer or local port it is carry DNS.
 pub const PORT: u16 = 53;
@@ -30,11 +30,9 @@ pub struct Dns {
     /// Per socket, its queries without answers (few: a resolver sends A
     /// and AAAA together).
     pending: FxHashMap<ConnKey, Vec<Pending>>,
-    names: FxHashSet<String>,
-    max_names: usize,
+    names: Capped,
     max_pending: usize,
     malformed: u64,
-    capped: u64,
 }
 
 /// A message's header and question.
@@ -141,24 +139,10 @@ impl Dns {
     pub fn new(max_names: usize) -> Dns {
         Dns {
             pending: FxHashMap::default(),
-            names: FxHashSet::default(),
-            max_names,
+            names: Capped::new(max_names),
             max_pending: 65_536,
             malformed: 0,
-            capped: 0,
         }
-    }
-
-    fn name_tag(&mut self, name: String) -> String {
-        if self.names.contains(&name) {
-            return name;
-        }
-        if self.names.len() >= self.max_names {
-            self.capped += 1;
-            return "{other}".into();
-        }
-        self.names.insert(name.clone());
-        name
     }
 }
 
@@ -210,7 +194,7 @@ impl Protocol for Dns {
         if q.is_empty() {
             self.pending.remove(&key);
         }
-        let name = self.name_tag(m.name);
+        let name = self.names.tag(m.name);
         out.push(Transaction {
             proto: "dns",
             side: p.side,
@@ -232,7 +216,7 @@ impl Protocol for Dns {
     }
 
     fn take_capped(&mut self) -> u64 {
-        std::mem::take(&mut self.capped)
+        self.names.take_capped()
     }
 }
 

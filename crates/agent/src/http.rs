@@ -57,6 +57,44 @@ pub trait Protocol {
     }
 }
 
+/// A label's distinct values, at most `max`; the rest become `{other}`
+/// and are counted (a protocol's cardinality cap: HTTP paths, DNS names).
+#[derive(Debug)]
+pub struct Capped {
+    seen: FxHashSet<String>,
+    max: usize,
+    capped: u64,
+}
+
+impl Capped {
+    /// At most `max` distinct values.
+    pub fn new(max: usize) -> Capped {
+        Capped {
+            seen: FxHashSet::default(),
+            max,
+            capped: 0,
+        }
+    }
+
+    /// `v` as a label: itself while the cap allows it, else `{other}`.
+    pub fn tag(&mut self, v: String) -> String {
+        if self.seen.contains(&v) {
+            return v;
+        }
+        if self.seen.len() >= self.max {
+            self.capped += 1;
+            return "{other}".into();
+        }
+        self.seen.insert(v.clone());
+        v
+    }
+
+    /// Values folded into `{other}` since the last call.
+    pub fn take_capped(&mut self) -> u64 {
+        std::mem::take(&mut self.capped)
+    }
+}
+
 /// A request waiting for its response.
 #[derive(Debug)]
 struct Pending {
@@ -72,11 +110,9 @@ struct Pending {
 #[derive(Debug)]
 pub struct Http {
     pending: FxHashMap<ConnKey, Pending>,
-    paths: FxHashSet<String>,
-    max_paths: usize,
+    paths: Capped,
     max_pending: usize,
     malformed: u64,
-    capped: u64,
 }
 
 impl Http {
@@ -85,26 +121,15 @@ impl Http {
     pub fn new(max_paths: usize) -> Http {
         Http {
             pending: FxHashMap::default(),
-            paths: FxHashSet::default(),
-            max_paths,
+            paths: Capped::new(max_paths),
             max_pending: 65_536,
             malformed: 0,
-            capped: 0,
         }
     }
 
     /// The path as a tag: query dropped, numbers and ids folded, capped.
     fn path_tag(&mut self, raw: &str) -> String {
-        let p = normalize_path(raw);
-        if self.paths.contains(&p) {
-            return p;
-        }
-        if self.paths.len() >= self.max_paths {
-            self.capped += 1;
-            return "{other}".into();
-        }
-        self.paths.insert(p.clone());
-        p
+        self.paths.tag(normalize_path(raw))
     }
 }
 
@@ -285,7 +310,7 @@ impl Protocol for Http {
     }
 
     fn take_capped(&mut self) -> u64 {
-        std::mem::take(&mut self.capped)
+        self.paths.take_capped()
     }
 }
 

@@ -117,6 +117,12 @@ impl Params {
         self.0.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
     }
 
+    /// Parameter `k`, which must be there.
+    fn required(&self, k: &str) -> Result<&str, PromError> {
+        self.get(k)
+            .ok_or_else(|| bad(format!("missing parameter '{k}'")))
+    }
+
     fn all(&self, k: &str) -> Vec<&str> {
         self.0
             .iter()
@@ -229,10 +235,7 @@ async fn blocking(f: impl FnOnce() -> Result<Response, PromError> + Send + 'stat
 async fn instant(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
     blocking(move || {
         let p = Params::new(q, &body)?;
-        let query = p
-            .get("query")
-            .ok_or_else(|| bad("missing parameter 'query'"))?
-            .to_string();
+        let query = p.required("query")?.to_string();
         let t = p.time("time", crate::now_ms())?;
         let lookback = p.duration("lookback_delta")?.unwrap_or(INSTANT_LOOKBACK_MS);
         let times = Times {
@@ -261,14 +264,9 @@ async fn instant(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery, body: B
 async fn range(State(st): State<Arc<AppState>>, RawQuery(q): RawQuery, body: Bytes) -> Response {
     blocking(move || {
         let p = Params::new(q, &body)?;
-        let query = p
-            .get("query")
-            .ok_or_else(|| bad("missing parameter 'query'"))?
-            .to_string();
-        let start = p
-            .get("start")
-            .ok_or_else(|| bad("missing parameter 'start'"))?;
-        let end = p.get("end").ok_or_else(|| bad("missing parameter 'end'"))?;
+        let query = p.required("query")?.to_string();
+        let start = p.required("start")?;
+        let end = p.required("end")?;
         let start =
             parse_time(start).map_err(|e| bad(format!("invalid parameter 'start': {e}")))?;
         let end = parse_time(end).map_err(|e| bad(format!("invalid parameter 'end': {e}")))?;
