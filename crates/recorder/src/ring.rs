@@ -94,6 +94,10 @@ pub struct CaptureReport {
     pub first_ts: u64,
     /// Event time of the last event in the file, ns.
     pub last_ts: u64,
+    /// Event time up to which the file is complete, ns: every recorded
+    /// event at or before it is in the file. It reaches `after` past the
+    /// trigger even when the host was quiet and `last_ts` stops short.
+    pub end_ts: u64,
 }
 
 /// The ring's counters.
@@ -220,6 +224,9 @@ pub struct Recorder {
     ring_bytes: usize,
     ring_events: u64,
     last_ts: u64,
+    /// The newest time known to have passed with no event left to come
+    /// (the last event's, or the live source's idle watermark).
+    now: u64,
     rx: Receiver<Request>,
     flag: Arc<AtomicBool>,
     active: Vec<Active>,
@@ -251,6 +258,7 @@ impl Recorder {
             ring_bytes: 0,
             ring_events: 0,
             last_ts: 0,
+            now: 0,
             rx,
             flag,
             active: Vec::new(),
@@ -344,7 +352,7 @@ impl Recorder {
     fn pick_up(&mut self) {
         self.flag.store(false, Ordering::Relaxed);
         while let Ok(req) = self.rx.try_recv() {
-            let trigger_ts = self.last_ts;
+            let trigger_ts = self.last_ts.max(self.now);
             let start = trigger_ts.saturating_sub(ns(req.before));
             let first = self
                 .segs
@@ -369,8 +377,9 @@ impl Recorder {
         self.active = rest;
         for a in done {
             self.captures += 1;
+            let end_ts = a.until.min(now.max(a.trigger_ts));
             std::thread::spawn(move || {
-                let r = write_capture(&a.req.path, &a.segs, a.trigger_ts);
+                let r = write_capture(&a.req.path, &a.segs, a.trigger_ts, end_ts);
                 let _ = a.req.reply.send(r);
             });
         }
@@ -387,6 +396,7 @@ fn write_capture(
     path: &Path,
     segs: &[Arc<Segment>],
     trigger_ts: u64,
+    end_ts: u64,
 ) -> Result<CaptureReport, RecorderError> {
     let werr = |source| RecorderError::Write {
         path: path.to_path_buf(),
@@ -421,6 +431,7 @@ fn write_capture(
         trigger_ts,
         first_ts: segs.first().map_or(0, |s| s.start_ts),
         last_ts: segs.last().map_or(0, |s| s.last_ts),
+        end_ts,
     })
 }
 
@@ -481,12 +492,27 @@ impl Sink for Recorder {
         Ok(())
     }
 
+    /// A quiet live host: time still passes, so captures waiting for their
+    /// `after` end on the watermark, and triggers are picked up.
+    fn idle(&mut self, ts: u64, _st: &State) -> SinkResult {
+        self.now = self.now.max(ts);
+        if self.flag.load(Ordering::Acquire) {
+            self.pick_up();
+        }
+        if self.active.iter().any(|a| ts > a.until) {
+            self.close().map_err(Self::err)?;
+            self.complete(ts, false);
+            self.publish();
+        }
+        Ok(())
+    }
+
     fn finish(&mut self, _st: &State) -> SinkResult {
         if self.flag.load(Ordering::Acquire) {
             self.pick_up();
         }
         self.close().map_err(Self::err)?;
-        self.complete(self.last_ts, true);
+        self.complete(self.last_ts.max(self.now), true);
         self.publish();
         Ok(())
     }

@@ -151,3 +151,84 @@ fn byte_cap_drops_oldest_and_counts() {
     assert!(report.events > 0 && report.events < 120, "{report:?}");
     common::sysdig(&path, &[]);
 }
+
+/// Triggers at the `at`-th event, then at the next one tells the recorder
+/// the host went quiet until well past `after`: the capture is written
+/// then, on the idle watermark, before any later event or the end.
+struct QuietAfter {
+    rec: Recorder,
+    handle: RecorderHandle,
+    at: usize,
+    seen: usize,
+    path: PathBuf,
+    report: Option<sonde_recorder::CaptureReport>,
+    out: std::sync::mpsc::Sender<sonde_recorder::CaptureReport>,
+}
+
+impl Sink for QuietAfter {
+    fn needs(&self) -> Needs {
+        self.rec.needs()
+    }
+    fn before(&mut self, st: &State, ev: &RawEvent<'_>) -> SinkResult {
+        self.seen += 1;
+        if self.seen == self.at {
+            let after = Duration::from_secs(3600);
+            let p = self.handle.trigger(Duration::ZERO, after, &self.path);
+            self.rec.before(st, ev)?;
+            self.rec.filtered(st, ev, true)?;
+            // an idle beat short of `after` ends nothing ...
+            self.rec.idle(ev.ts + 1_000_000_000, st)?;
+            let p = p.unwrap();
+            self.rec.idle(ev.ts + 3_600_000_000_000 + 1, st)?;
+            // ... one past it writes the file now, not at the end
+            let r = p.wait_timeout(Duration::from_secs(20)).unwrap();
+            self.out.send(r.clone()).unwrap();
+            self.report = Some(r);
+            return Ok(());
+        }
+        self.rec.before(st, ev)
+    }
+    fn filtered(&mut self, st: &State, ev: &RawEvent<'_>, pass: bool) -> SinkResult {
+        if self.seen == self.at {
+            return Ok(());
+        }
+        self.rec.filtered(st, ev, pass)
+    }
+    fn finish(&mut self, st: &State) -> SinkResult {
+        self.rec.finish(st)
+    }
+}
+
+/// A quiet live host: no event comes after the trigger, yet the capture
+/// ends `after` past it on the idle watermark, complete up to there.
+#[test]
+fn idle_beats_end_a_capture_on_a_quiet_host() {
+    let dir = common::tmpdir("idle");
+    let path = dir.join("quiet.scap");
+    let (rec, handle) = Recorder::new(RecorderConfig::default());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = QuietAfter {
+        rec,
+        handle: handle.clone(),
+        at: 50,
+        seen: 0,
+        path: path.clone(),
+        report: None,
+        out: tx,
+    };
+    let mut engine = Engine::new(Config::default());
+    engine.add_sink(Box::new(sink));
+    engine.run(Source::open_file(&trace()).unwrap()).unwrap();
+    let report = rx
+        .try_recv()
+        .expect("the capture was written on the idle beat");
+    assert_eq!(report.end_ts, report.trigger_ts + 3_600_000_000_000);
+    assert!(
+        report.last_ts < report.trigger_ts + 1_000_000_000,
+        "{report:?}"
+    );
+    let got = common::sonde_read(&path, &[]);
+    assert_eq!(got.len() as u64, report.events, "{report:?}");
+    assert!(got.len() >= 50, "the events up to the trigger: {report:?}");
+    assert_eq!(handle.stats().captures, 1);
+}

@@ -200,6 +200,16 @@ impl Sink for ViewSink<'_> {
         Ok(Flow::Continue)
     }
 
+    /// A quiet live host still gets its samples, one per refresh, as
+    /// csysdig's do on its driver's timer.
+    fn idle(&mut self, ts: u64, st: &State) -> SinkResult {
+        if self.live && self.next_flush != 0 && ts > self.next_flush {
+            self.last_ts = self.last_ts.max(ts);
+            self.flush(st, ts)?;
+        }
+        Ok(())
+    }
+
     fn finish(&mut self, st: &State) -> SinkResult {
         let ts = self.last_ts;
         if !self.live {
@@ -220,5 +230,37 @@ impl std::fmt::Debug for ViewSink<'_> {
             .field("filter", &self.filter_text)
             .field("live", &self.live)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Live, with no event at all after the first: idle beats still make
+    /// one sample per refresh (and none before the refresh is due).
+    #[test]
+    fn idle_beats_refresh_a_live_view() {
+        let views = crate::loader::bundled().unwrap();
+        let view = views.iter().find(|v| v.id == "procs").unwrap();
+        let got = Arc::new(Mutex::new(0usize));
+        let g = got.clone();
+        let publish: Publish<'_> = Box::new(move |_s| {
+            *g.lock().unwrap() += 1;
+            Ok(())
+        });
+        let mut sink = ViewSink::new(view, 0, "", true, 1_000_000_000, publish).unwrap();
+        let st = State::default();
+        let t0 = 5_000_000_000u64;
+        // the first flush arms the timer (csysdig's empty first sample)
+        sink.flush(&st, t0).unwrap();
+        assert_eq!(*got.lock().unwrap(), 1);
+        sink.idle(t0 + 500_000_000, &st).unwrap();
+        assert_eq!(*got.lock().unwrap(), 1, "not due yet");
+        sink.idle(t0 + 1_200_000_000, &st).unwrap();
+        assert_eq!(*got.lock().unwrap(), 2);
+        sink.idle(t0 + 2_300_000_000, &st).unwrap();
+        assert_eq!(*got.lock().unwrap(), 3);
     }
 }
