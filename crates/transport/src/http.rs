@@ -174,8 +174,21 @@ impl<S: Read + Write> Conn<S> {
         body: &[u8],
         max_answer: usize,
     ) -> io::Result<(u16, Vec<u8>, bool)> {
+        self.post_as(host, path, token, "application/json", body, max_answer)
+    }
+
+    /// Sends `POST path` with a body of `content_type`.
+    pub fn post_as(
+        &mut self,
+        host: &str,
+        path: &str,
+        token: Option<&Token>,
+        content_type: &str,
+        body: &[u8],
+        max_answer: usize,
+    ) -> io::Result<(u16, Vec<u8>, bool)> {
         let mut req = format!(
-            "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
             body.len()
         );
         if let Some(t) = token {

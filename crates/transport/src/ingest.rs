@@ -49,11 +49,15 @@ impl IngestReply {
 /// batch (503), so the agent keeps it and sends it again.
 pub type Store = Box<dyn Fn(&Batch) -> Result<(), String> + Send + Sync>;
 
+/// The requests waiting for an agent, taken when its batch is answered.
+pub type Commands = Box<dyn Fn(&str) -> Vec<serde_json::Value> + Send + Sync>;
+
 /// The receiving side. Thread-safe: share it behind an `Arc`.
 pub struct Ingest {
     tokens: Vec<Token>,
     last: Mutex<HashMap<String, u64>>,
     store: Store,
+    commands: Option<Commands>,
     duplicates: std::sync::atomic::AtomicU64,
 }
 
@@ -69,6 +73,7 @@ impl Ingest {
             tokens,
             last: Mutex::new(HashMap::new()),
             store: Box::new(store),
+            commands: None,
             duplicates: std::sync::atomic::AtomicU64::new(0),
         }
     }
@@ -79,6 +84,16 @@ impl Ingest {
         if let Ok(mut l) = self.last.lock() {
             *l = last;
         }
+        self
+    }
+
+    /// Answers every accepted batch with the requests `take` hands out
+    /// for its agent ([`Ack::commands`]).
+    pub fn with_commands(
+        mut self,
+        take: impl Fn(&str) -> Vec<serde_json::Value> + Send + Sync + 'static,
+    ) -> Ingest {
+        self.commands = Some(Box::new(take));
         self
     }
 
@@ -140,10 +155,15 @@ impl Ingest {
             last.insert(batch.agent.clone(), batch.seq);
             Delivered::New
         };
+        drop(last);
         let acked = held.max(batch.seq);
+        let commands = self
+            .commands
+            .as_ref()
+            .map_or_else(Vec::new, |f| f(&batch.agent));
         IngestReply {
             status: 200,
-            body: serde_json::to_vec(&Ack { acked }).unwrap_or_default(),
+            body: serde_json::to_vec(&Ack { acked, commands }).unwrap_or_default(),
             delivered,
         }
     }

@@ -32,6 +32,7 @@
 //! events: the agent's), the server's storage, or the agent's config.
 #![warn(missing_docs)]
 
+mod commands;
 mod http;
 mod ingest;
 mod protocol;
@@ -42,7 +43,8 @@ mod sender;
 mod spool;
 mod tls;
 
-pub use ingest::{Delivered, Ingest, IngestReply, Store, MAX_BATCH};
+pub use commands::{CommandQueue, UploadError, Uploader};
+pub use ingest::{Commands, Delivered, Ingest, IngestReply, Store, MAX_BATCH};
 pub use protocol::{Ack, Batch, INGEST_PATH};
 /// The rustls the configurations are built with (certificate and key types).
 pub use rustls;

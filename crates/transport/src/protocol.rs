@@ -23,9 +23,14 @@ pub struct Batch {
 }
 
 /// The server's answer to a batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ack {
     /// The highest sequence number the server holds for this agent: every
     /// batch up to it may leave the agent's spool.
     pub acked: u64,
+    /// Requests for the agent (e.g. a flight-recorder capture), opaque to
+    /// the transport. The agent only connects out, so the server's way to
+    /// ask it something is the answer to its next batch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<serde_json::Value>,
 }

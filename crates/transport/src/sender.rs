@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use rustls::pki_types::ServerName;
 
+use crate::commands::{CommandQueue, Uploader};
 use crate::http::Conn;
 use crate::protocol::{Ack, Batch, INGEST_PATH};
 use crate::secret::Token;
@@ -92,6 +93,7 @@ struct Shared {
     /// has sealed its last batch.
     sealed: Mutex<(u64, Option<Instant>)>,
     sealed_cv: Condvar,
+    commands: CommandQueue,
 }
 
 impl Shared {
@@ -122,17 +124,18 @@ impl Shared {
 pub struct SenderHandle {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
+    uploader: Uploader,
 }
 
 /// The server's address parts.
 #[derive(Debug, Clone)]
-struct Target {
-    host: String,
-    port: u16,
-    path: String,
+pub(crate) struct Target {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) path: String,
 }
 
-fn parse_url(url: &str) -> Option<Target> {
+pub(crate) fn parse_url(url: &str) -> Option<Target> {
     let rest = url.strip_prefix("https://")?;
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -174,6 +177,7 @@ impl Sender {
             stop_cv: Condvar::new(),
             sealed: Mutex::new((0, None)),
             sealed_cv: Condvar::new(),
+            commands: CommandQueue::new(),
         });
         shared.note(|_| {});
         let spawn_err = |e| {
@@ -187,6 +191,7 @@ impl Sender {
             .name("sonde-sealer".into())
             .spawn(move || seal_loop(&sh, &c))
             .map_err(spawn_err)?;
+        let (c2, t2) = (cfg.clone(), target.clone());
         let mut p = Poster {
             cfg,
             target,
@@ -200,6 +205,7 @@ impl Sender {
         Ok(SenderHandle {
             shared,
             threads: vec![sealer, poster],
+            uploader: Uploader::new(c2, t2),
         })
     }
 }
@@ -219,6 +225,17 @@ impl SenderHandle {
             .lock()
             .map(|s| s.clone())
             .unwrap_or_default()
+    }
+
+    /// The server's requests for this agent, as they come back with the
+    /// acknowledgements of its batches.
+    pub fn commands(&self) -> CommandQueue {
+        self.shared.commands.clone()
+    }
+
+    /// Sends files to the same server, with the same credentials.
+    pub fn uploader(&self) -> Uploader {
+        self.uploader.clone()
     }
 
     fn halt(&mut self, flush: Duration) {
@@ -314,10 +331,29 @@ fn seal(sh: &Shared, cfg: &SenderConfig) {
     }
 }
 
-type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+pub(crate) type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
 
 /// Largest answer read from the server.
 const MAX_ANSWER: usize = 1 << 20;
+
+/// Opens a TLS connection to the server `cfg` names.
+pub(crate) fn connect(cfg: &SenderConfig, t: &Target) -> Result<Conn<TlsStream>, String> {
+    let addr = (t.host.as_str(), t.port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve {}: {e}", t.host))?
+        .next()
+        .ok_or_else(|| format!("no address for {}", t.host))?;
+    let tcp = TcpStream::connect_timeout(&addr, cfg.timeout)
+        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+    let _ = tcp.set_read_timeout(Some(cfg.timeout));
+    let _ = tcp.set_write_timeout(Some(cfg.timeout));
+    let _ = tcp.set_nodelay(true);
+    let name = cfg.server_name.clone().unwrap_or_else(|| t.host.clone());
+    let name = ServerName::try_from(name).map_err(|e| format!("bad server name: {e}"))?;
+    let tls =
+        rustls::ClientConnection::new(cfg.tls.clone(), name).map_err(|e| format!("TLS: {e}"))?;
+    Ok(Conn::new(rustls::StreamOwned::new(tls, tcp)))
+}
 
 /// The posting thread.
 struct Poster {
@@ -371,33 +407,10 @@ impl Poster {
         }
     }
 
-    fn connect(&self) -> Result<Conn<TlsStream>, String> {
-        let t = &self.target;
-        let addr = (t.host.as_str(), t.port)
-            .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve {}: {e}", t.host))?
-            .next()
-            .ok_or_else(|| format!("no address for {}", t.host))?;
-        let tcp = TcpStream::connect_timeout(&addr, self.cfg.timeout)
-            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
-        let _ = tcp.set_read_timeout(Some(self.cfg.timeout));
-        let _ = tcp.set_write_timeout(Some(self.cfg.timeout));
-        let _ = tcp.set_nodelay(true);
-        let name = self
-            .cfg
-            .server_name
-            .clone()
-            .unwrap_or_else(|| t.host.clone());
-        let name = ServerName::try_from(name).map_err(|e| format!("bad server name: {e}"))?;
-        let tls = rustls::ClientConnection::new(self.cfg.tls.clone(), name)
-            .map_err(|e| format!("TLS: {e}"))?;
-        Ok(Conn::new(rustls::StreamOwned::new(tls, tcp)))
-    }
-
     /// Posts `body` (batch `seq`); on success returns the acknowledged number.
     fn post(&mut self, body: &[u8]) -> Result<u64, Stop> {
         if self.conn.is_none() {
-            self.conn = Some(self.connect().map_err(Stop::Failed)?);
+            self.conn = Some(connect(&self.cfg, &self.target).map_err(Stop::Failed)?);
         }
         let Some(conn) = self.conn.as_mut() else {
             return Err(Stop::Failed("no connection".into()));
@@ -419,7 +432,10 @@ impl Poster {
         }
         match status {
             200 => serde_json::from_slice::<Ack>(&answer)
-                .map(|a| a.acked)
+                .map(|a| {
+                    self.shared.commands.push_all(a.commands);
+                    a.acked
+                })
                 .map_err(|e| {
                     self.conn = None;
                     Stop::Failed(format!("bad answer from the server: {e}"))

@@ -244,3 +244,46 @@ fn a_stalled_server_does_not_stop_sealing() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The server's requests ride on the acknowledgements: each one handed
+/// out once reaches the agent's queue once, in order, and only its own.
+#[test]
+fn commands_come_back_with_acknowledgements() {
+    let pki = common::pki();
+    let pending = Arc::new(std::sync::Mutex::new(vec![
+        ("agent-1", serde_json::json!({"id": "a"})),
+        ("other", serde_json::json!({"id": "x"})),
+        ("agent-1", serde_json::json!({"id": "b"})),
+    ]));
+    let p = pending.clone();
+    let ing = sonde_transport::Ingest::new(vec![Token::new("tok")], |_b| Ok(())).with_commands(
+        move |agent| {
+            let mut p = p.lock().unwrap();
+            let (mine, rest): (Vec<_>, Vec<_>) = p.drain(..).partition(|(a, _)| *a == agent);
+            *p = rest;
+            mine.into_iter().map(|(_, c)| c).collect()
+        },
+    );
+    let tls = server_config(pki.server.0.clone(), pki.server.1.clone_key(), None).unwrap();
+    let rx = Receiver::start("127.0.0.1:0", tls, Arc::new(ing)).unwrap();
+    let dir = common::tmpdir("commands");
+    let h = Sender::start(sender_cfg(
+        rx.local_addr().port(),
+        &pki,
+        Some("tok"),
+        false,
+        &dir,
+    ))
+    .unwrap();
+    let q = h.commands();
+    let a = q.next(Duration::from_secs(10)).expect("a command arrives");
+    let b = q.next(Duration::from_secs(10)).expect("the second arrives");
+    assert_eq!((a["id"].as_str(), b["id"].as_str()), (Some("a"), Some("b")));
+    assert!(
+        q.next(Duration::from_millis(600)).is_none(),
+        "nothing twice"
+    );
+    assert_eq!(pending.lock().unwrap().len(), 1, "another agent's stays");
+    h.shutdown(Duration::from_millis(200));
+    let _ = std::fs::remove_dir_all(&dir);
+}
