@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use sonde_checks::{AgentEvent, CheckConfig, Scheduler, SchedulerConfig};
 use sonde_engine::Engine;
-use sonde_recorder::{control, Recorder, RecorderConfig};
+use sonde_recorder::{control, Recorder, RecorderConfig, RecorderHandle};
 use sonde_transport::{Sender, SenderConfig, SenderHandle, Token};
 
 use crate::UsageError;
@@ -75,6 +75,7 @@ pub struct Ops {
     scheduler: Option<Scheduler>,
     forward: Option<std::thread::JoinHandle<()>>,
     _control: Option<control::ControlServer>,
+    remote: Option<crate::agent_remote::Remote>,
 }
 
 impl Ops {
@@ -94,16 +95,27 @@ impl Ops {
             .unwrap_or_else(|| "sonde-agent".into());
         let sender = sender(args, &agent)?.map(Arc::new);
         let (scheduler, forward) = checks(args, &agent, sender.clone(), to_stdout)?;
-        let control = if live && args.recorder_window > 0 {
-            recorder(args, engine)?
+        let (control, remote) = if live && args.recorder_window > 0 {
+            let (control, handle) = recorder(args, engine)?;
+            // the server asks for captures through the link
+            let remote = sender.as_ref().map(|s| {
+                crate::agent_remote::Remote::start(
+                    s.commands(),
+                    s.uploader(),
+                    handle,
+                    args.spool_dir.clone(),
+                )
+            });
+            (control, remote)
         } else {
-            None
+            (None, None)
         };
         Ok(Ops {
             sender,
             scheduler,
             forward,
             _control: control,
+            remote,
         })
     }
 
@@ -115,6 +127,7 @@ impl Ops {
     /// Stops the checks (a last keepalive says the agent is leaving), then
     /// gives the sender a few seconds to deliver what is left.
     pub fn finish(mut self) {
+        drop(self.remote.take());
         if let Some(s) = self.scheduler.take() {
             s.shutdown();
         }
@@ -244,7 +257,10 @@ fn checks(
 /// Adds the flight recorder to `engine` and opens its control socket (a
 /// socket another agent holds costs the socket, not the run, unless it
 /// was asked for by name).
-fn recorder(args: &OpsArgs, engine: &mut Engine<'_>) -> Result<Option<control::ControlServer>> {
+fn recorder(
+    args: &OpsArgs,
+    engine: &mut Engine<'_>,
+) -> Result<(Option<control::ControlServer>, RecorderHandle)> {
     let (rec, handle) = Recorder::new(RecorderConfig {
         window: Duration::from_secs(args.recorder_window),
         max_bytes: args.recorder_max_mb << 20,
@@ -255,11 +271,11 @@ fn recorder(args: &OpsArgs, engine: &mut Engine<'_>) -> Result<Option<control::C
         .control_socket
         .clone()
         .unwrap_or_else(|| PathBuf::from(control::DEFAULT_SOCKET));
-    match control::ControlServer::start(&path, handle) {
-        Ok(c) => Ok(Some(c)),
+    match control::ControlServer::start(&path, handle.clone()) {
+        Ok(c) => Ok((Some(c), handle)),
         Err(e) if args.control_socket.is_none() => {
             eprintln!("sonde agent: no control socket ({e}); `sonde agent capture` cannot reach this agent");
-            Ok(None)
+            Ok((None, handle))
         }
         Err(e) => Err(UsageError(format!("--control-socket '{}': {e}", path.display())).into()),
     }

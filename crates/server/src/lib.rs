@@ -6,8 +6,9 @@
 //! model ([`decode`]), the host registry (keepalives, silent and
 //! deregistered hosts: [`hosts`]), the REST API ([`api`]), the Prometheus
 //! HTTP query API with a PromQL subset translated into `sonde_store::Query`
-//! ([`prom`]), and the HTTPS listener serving all of them on one port
-//! ([`serve`]).
+//! ([`prom`]), captures asked of agents' flight recorders and kept as
+//! files ([`captures`]), and the HTTPS listener serving all of them on one
+//! port ([`serve`]).
 //!
 //! Does **not** own: any storage engine (it takes any
 //! `sonde_store::Store`; the binary opens DuckDB), the wire protocol
@@ -16,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod captures;
 pub mod decode;
 pub mod hosts;
 pub mod prom;

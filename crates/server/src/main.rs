@@ -145,6 +145,10 @@ fn open_store(dir: &Path, retention_ms: i64) -> Result<Arc<dyn sonde_store::Stor
 async fn run(s: Setup, data_dir: &Path) -> Result<()> {
     let store = open_store(data_dir, s.retention_ms)?;
     let st = AppState::new(store, s.agent_tokens, s.api_tokens)?;
+    let cdir = data_dir.join("captures");
+    st.captures
+        .set_dir(cdir.clone())
+        .map_err(|e| ServerError::Config(format!("--data-dir: '{}': {e}", cdir.display())))?;
     let listener = tokio::net::TcpListener::bind(s.addr)
         .await
         .map_err(|e| ServerError::Config(format!("--listen {}: {e}", s.addr)))?;

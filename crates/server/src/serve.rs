@@ -42,13 +42,15 @@ pub struct AppState {
     pub unknown_records: AtomicU64,
     /// Batches stored.
     pub batches: AtomicU64,
+    /// Captures asked of agents' flight recorders.
+    pub captures: crate::captures::Captures,
     ingest: Ingest,
     server_seq: AtomicI64,
 }
 
 /// Whether TLS verified the peer's client certificate.
 #[derive(Debug, Clone, Copy)]
-struct PeerVerified(bool);
+pub(crate) struct PeerVerified(pub(crate) bool);
 
 thread_local! {
     /// The batch decoded by the handler, for the ingest's store callback
@@ -74,11 +76,17 @@ impl AppState {
         let hosts = Registry::with_agents(last.keys().filter(|a| *a != SERVER_AGENT));
         Ok(Arc::new_cyclic(|weak: &std::sync::Weak<AppState>| {
             let w = weak.clone();
+            let w2 = weak.clone();
             let ingest = Ingest::new(agent_tokens, move |b: &Batch| match w.upgrade() {
                 Some(st) => st.store_batch(b),
                 None => Err("server stopping".into()),
             })
-            .with_last(last);
+            .with_last(last)
+            .with_commands(move |agent| {
+                w2.upgrade()
+                    .map(|st| st.captures.take(agent))
+                    .unwrap_or_default()
+            });
             AppState {
                 store,
                 hosts,
@@ -86,6 +94,7 @@ impl AppState {
                 metrics: RwLock::new(names),
                 unknown_records: AtomicU64::new(0),
                 batches: AtomicU64::new(0),
+                captures: Default::default(),
                 ingest,
                 server_seq: AtomicI64::new(i64::try_from(server_seq).unwrap_or(i64::MAX)),
             }
@@ -142,6 +151,11 @@ impl AppState {
         self.store.write_batch(SERVER_AGENT, seq, &[], events)
     }
 
+    /// Whether a request carries agent credentials (as ingest checks them).
+    pub fn agent_authorized(&self, authorization: Option<&str>, peer_cert_verified: bool) -> bool {
+        self.ingest.authorized(authorization, peer_cert_verified)
+    }
+
     /// Handles one ingest request (blocking: runs on a blocking thread).
     fn ingest(&self, auth: Option<&str>, verified: bool, body: &[u8]) -> (u16, Vec<u8>) {
         if !self.ingest.authorized(auth, verified) {
@@ -190,16 +204,17 @@ async fn ingest_handler(
 /// Every route: the ingest endpoint (agent credentials), the REST and
 /// Prometheus APIs (API tokens), and a JSON 404 for any other path.
 pub fn router(st: Arc<AppState>) -> Router {
-    let apis =
-        api::routes()
-            .merge(prom::routes())
-            .route_layer(axum::middleware::from_fn_with_state(
-                st.clone(),
-                api::require_token,
-            ));
+    let apis = api::routes()
+        .merge(prom::routes())
+        .merge(crate::captures::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            st.clone(),
+            api::require_token,
+        ));
     Router::new()
         .route(sonde_transport::INGEST_PATH, post(ingest_handler))
         .route("/healthz", get(|| async { "ok" }))
+        .merge(crate::captures::agent_routes())
         .merge(apis)
         .fallback(api::not_found)
         .with_state(st)
@@ -215,7 +230,8 @@ pub async fn background(st: Arc<AppState>) {
         n += 1;
         let s = st.clone();
         let _ = tokio::task::spawn_blocking(move || {
-            let changes = s.hosts.sweep(now_ms());
+            let mut changes = s.hosts.sweep(now_ms());
+            changes.extend(s.captures.sweep(now_ms()));
             if let Err(e) = s.store_own_events(&changes) {
                 eprintln!("sonde-server: storing host state changes: {e}");
             }

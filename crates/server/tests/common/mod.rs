@@ -201,6 +201,19 @@ pub fn https(
     token: Option<&str>,
     body: Option<(&str, &[u8])>,
 ) -> std::io::Result<(u16, String)> {
+    let (status, body) = https_bytes(tls, port, method, path, token, body)?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// One HTTPS/1.1 request (Connection: close); the body as bytes.
+pub fn https_bytes(
+    tls: &Arc<rustls::ClientConfig>,
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<(&str, &[u8])>,
+) -> std::io::Result<(u16, Vec<u8>)> {
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let conn = rustls::ClientConnection::new(tls.clone(), name).map_err(std::io::Error::other)?;
     let sock = TcpStream::connect(("127.0.0.1", port))?;
@@ -225,35 +238,36 @@ pub fn https(
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
         Err(e) => return Err(e),
     }
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, rest) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other(format!("no HTTP head in {text:?}")))?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no HTTP head in the answer"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let rest = &raw[split + 4..];
     let status: u16 = head
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other("no status"))?;
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let body = if chunked {
+    let body = if head.contains("transfer-encoding: chunked") {
         dechunk(rest)
     } else {
-        rest.to_string()
+        rest.to_vec()
     };
     Ok((status, body))
 }
 
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
+fn dechunk(mut s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(i) = s.windows(2).position(|w| w == b"\r\n") {
+        let size = String::from_utf8_lossy(&s[..i]);
         let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        let rest = &s[i + 2..];
         if n == 0 || rest.len() < n {
             break;
         }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
+        out.extend_from_slice(&rest[..n]);
+        s = rest[n..].strip_prefix(b"\r\n").unwrap_or(&rest[n..]);
     }
     out
 }
