@@ -212,7 +212,13 @@ pub fn router(st: Arc<AppState>) -> Router {
             api::require_token,
         ));
     Router::new()
-        .route(sonde_transport::INGEST_PATH, post(ingest_handler))
+        .route(
+            sonde_transport::INGEST_PATH,
+            // axum's default 2 MiB would refuse a busy host's second forever
+            post(ingest_handler).layer(axum::extract::DefaultBodyLimit::max(
+                sonde_transport::MAX_BATCH,
+            )),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::captures::agent_routes())
         .merge(apis)

@@ -218,3 +218,31 @@ pub fn enc(s: &str) -> String {
         })
         .collect()
 }
+
+/// A busy host's second can be several MiB of JSON: it is stored (the
+/// HTTP stack's default 2 MiB body limit would refuse it forever).
+#[test]
+fn a_large_batch_is_accepted() {
+    let dir = tmpdir("large");
+    let pki = pki(&dir);
+    let s = Server::start(&pki, free_port(), &dir.join("data"));
+    let t = now_s() - 2;
+    let long = "x".repeat(200);
+    let recs: Vec<_> = (0..12_000)
+        .map(|i| {
+            let c = format!("container-{i}-{long}");
+            gauge(
+                "cpu.user",
+                t,
+                &[("host", "big"), ("container.name", &c)],
+                1.0,
+            )
+        })
+        .collect();
+    let b = batch("big", 1, t, recs).to_string();
+    assert!(b.len() > 3 << 20, "{} bytes", b.len());
+    let (st, j) = s.ingest(&serde_json::from_str(&b).unwrap());
+    assert_eq!(st, 200, "{j}");
+    assert_eq!(j["acked"], 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
