@@ -1,7 +1,7 @@
 //! The web UI's files, built from `web/` by the build script and embedded
 //! in the binary, served with their content type and caching headers:
-//! hashed files under `/assets/` are immutable, `index.html` (also the
-//! answer for any other page path, the UI routes itself) is revalidated.
+//! hashed files under `/assets/` are immutable, `index.html` (at `/`) is
+//! revalidated.
 //! The files hold no data: every data call goes through the API's auth.
 
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
@@ -37,20 +37,17 @@ fn find(path: &str) -> Option<&'static [u8]> {
     assets().iter().find(|(p, _)| *p == path).map(|(_, b)| *b)
 }
 
-/// Serves `uri`'s file, or `index.html` for a page path (no extension).
-/// `None` for an unknown file (the caller answers 404).
+/// Serves `uri`'s file (`/` is `index.html`; the UI routes itself in the
+/// URL's fragment). `None` for an unknown file (the caller answers 404).
 pub fn serve(method: &Method, uri: &Uri) -> Option<Response> {
     if method != Method::GET && method != Method::HEAD {
         return None;
     }
-    let path = uri.path();
-    let (name, body) = match find(path) {
-        Some(b) if path != "/" => (path, b),
-        _ if path == "/" || !path.rsplit('/').next().unwrap_or("").contains('.') => {
-            ("/index.html", find("/index.html")?)
-        }
-        _ => return None,
+    let name = match uri.path() {
+        "/" => "/index.html",
+        p => p,
     };
+    let body = find(name)?;
     let cache = if name.starts_with("/assets/") {
         "public, max-age=31536000, immutable"
     } else {

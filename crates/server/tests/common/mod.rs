@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value as J;
 use sonde_transport::rustls;
 
+pub mod workload;
+
 pub const AGENT_TOKEN: &str = "agent-t0ken";
 pub const API_TOKEN: &str = "api-t0ken";
 
@@ -201,14 +203,32 @@ pub fn https(
     token: Option<&str>,
     body: Option<(&str, &[u8])>,
 ) -> std::io::Result<(u16, String)> {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth
+        .as_deref()
+        .map(|a| vec![("Authorization", a)])
+        .unwrap_or_default();
+    https_raw(tls, port, method, path, &headers, body).map(|(st, _, b)| (st, b))
+}
+
+/// One HTTPS/1.1 request with extra headers: the status, the response's
+/// head (status line and headers) and its body.
+pub fn https_raw(
+    tls: &Arc<rustls::ClientConfig>,
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &[u8])>,
+) -> std::io::Result<(u16, String, String)> {
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let conn = rustls::ClientConnection::new(tls.clone(), name).map_err(std::io::Error::other)?;
     let sock = TcpStream::connect(("127.0.0.1", port))?;
     sock.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut s = rustls::StreamOwned::new(conn, sock);
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-    if let Some(t) = token {
-        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
     }
     let (ct, b) = body.unwrap_or(("application/json", b""));
     req.push_str(&format!(
@@ -242,7 +262,7 @@ pub fn https(
     } else {
         rest.to_string()
     };
-    Ok((status, body))
+    Ok((status, head.to_string(), body))
 }
 
 fn dechunk(mut s: &str) -> String {
