@@ -7,7 +7,7 @@ import { fmt } from './format';
 
 const COLORS = ['#2f7ed8', '#e4572e', '#29a35a', '#a855f7', '#f4a259', '#17becf', '#d62728', '#8c564b'];
 
-export function Chart(props: { groups: Group[]; names: string[]; unit: string; height?: number }) {
+export function Chart(props: { groups: Group[]; names: string[]; unit: string; height?: number; range?: [number, number] }) {
   const el = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const div = el.current;
@@ -22,7 +22,14 @@ export function Chart(props: { groups: Group[]; names: string[]; unit: string; h
       width: Math.max(200, div.clientWidth),
       height: props.height || 180,
       legend: { show: props.groups.length <= 8 },
-      axes: [{}, { values: (_u, vals) => vals.map((v) => fmt(v, props.unit)), size: 70 }],
+      scales: props.range ? { x: { time: true, range: () => [props.range![0] / 1000, props.range![1] / 1000] } } : undefined,
+      axes: [
+        {
+          values: (_u, vals) =>
+            vals.map((v) => new Date(v * 1000).toLocaleTimeString(undefined, { hour12: false, hour: '2-digit', minute: '2-digit' })),
+        },
+        { values: (_u, vals) => vals.map((v) => fmt(v, props.unit)), size: 70 },
+      ],
       series: [
         {},
         ...props.groups.map((_, i) => ({
@@ -40,6 +47,7 @@ export function Chart(props: { groups: Group[]; names: string[]; unit: string; h
       ro.disconnect();
       u.destroy();
     };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [props.groups, props.names, props.unit, props.height]);
   return <div className="chart" ref={el} data-points={props.groups.reduce((n, g) => n + g.points.length, 0)} />;
 }

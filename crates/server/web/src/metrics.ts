@@ -45,6 +45,8 @@ export const TAG_LABELS: Record<string, string> = {
   'proc.name': 'process',
 };
 
+export const plural = (w: string) => (/(s|x|sh|ch)$/.test(w) ? `${w}es` : `${w}s`);
+
 export function label(tag: string): string {
   return TAG_LABELS[tag] || tag;
 }

@@ -4,7 +4,7 @@ import { useEffect, useState } from 'react';
 import { Agg, Group, TagFilter, api, parseFilters, query } from '../api';
 import { Chart } from '../Chart';
 import { fmt } from '../format';
-import { KEY_METRICS, KeyMetric, groupName, label, runKey } from '../metrics';
+import { KEY_METRICS, KeyMetric, groupName, label, plural, runKey } from '../metrics';
 import { RANGES, Route, go, stepFor } from '../route';
 
 interface Panel {
@@ -88,6 +88,7 @@ function PanelView(props: { panel: Panel; filters: TagFilter[]; range: string; t
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [fkey, props.range, props.tick, panel.title, panel.key.id, panel.by.join(',')]);
   const names = (groups || []).map((g) => groupName(g, panel.by));
+  const span: [number, number] = [Date.now() - (RANGES[props.range] || RANGES['15m']), Date.now()];
   return (
     <div className="panel" data-title={panel.title}>
       <h3>
@@ -95,7 +96,7 @@ function PanelView(props: { panel: Panel; filters: TagFilter[]; range: string; t
       </h3>
       {err && <div className="error">{err}</div>}
       {groups && groups.length === 0 && <div className="muted empty">no data</div>}
-      {groups && groups.length > 0 && <Chart groups={groups} names={names} unit={panel.key.unit} />}
+      {groups && groups.length > 0 && <Chart groups={groups} names={names} unit={panel.key.unit} range={span} />}
     </div>
   );
 }
@@ -127,7 +128,7 @@ function TopTable(props: { metric: string; agg: Agg; unit: string; by: string; f
   return (
     <div className="panel top" data-title={`top ${props.by}`}>
       <h3>
-        Top {label(props.by)}s by {props.metric}
+        Top {plural(label(props.by))} by {props.metric}
       </h3>
       {err && <div className="error">{err}</div>}
       <table className="grid">

@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'react';
 import { TagFilter } from '../api';
 import { fmt } from '../format';
-import { GROUPINGS, KEY_METRICS, label, runKey, scopeFilter } from '../metrics';
+import { GROUPINGS, KEY_METRICS, label, plural, runKey, scopeFilter } from '../metrics';
 import { RANGES, Route, go, href } from '../route';
 import { RangeSelect } from './Dashboard';
 
@@ -108,7 +108,7 @@ export function Explore({ route }: { route: Route }) {
           </span>
         ))}
         {' › '}
-        <span className="level">{label(by)}s</span>
+        <span className="level">{plural(label(by))}</span>
       </nav>
       {err && <div className="error">{err}</div>}
       {!rows && !err && <div className="muted">loading…</div>}
