@@ -134,6 +134,14 @@ fn main() {
         if let Err(e) = std::fs::rename(&tmp, &dist) {
             fail(&format!("moving the UI build to {}: {e}", dist.display()));
         }
+        // older builds of the sources are not needed any more
+        if let Ok(rd) = std::fs::read_dir(&cache_root) {
+            for e in rd.flatten() {
+                if e.path() != dist {
+                    let _ = std::fs::remove_dir_all(e.path());
+                }
+            }
+        }
     }
     let mut built = Vec::new();
     files(&dist, &mut built);
