@@ -7,21 +7,24 @@
 //! deregistered hosts: [`hosts`]), the REST API ([`api`]), the Prometheus
 //! HTTP query API with a PromQL subset translated into `sonde_store::Query`
 //! ([`prom`]), captures asked of agents' flight recorders and kept as
-//! files ([`captures`]), and the HTTPS listener serving all of them on one
-//! port ([`serve`]).
+//! files ([`captures`]), the HTTPS listener serving all of them on one
+//! port ([`serve`]), users, sessions and roles ([`auth`]) and the embedded
+//! web UI ([`web`], built from `web/` by the build script).
 //!
 //! Does **not** own: any storage engine (it takes any
 //! `sonde_store::Store`; the binary opens DuckDB), the wire protocol
 //! (sonde-transport), the agent. Not done yet: ClickHouse,
-//! remote-write, handlers, an OpenAPI document, the web UI.
+//! remote-write, handlers, an OpenAPI document.
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod auth;
 pub mod captures;
 pub mod decode;
 pub mod hosts;
 pub mod prom;
 pub mod serve;
+pub mod web;
 
 /// A server setup failed.
 #[derive(Debug, thiserror::Error)]

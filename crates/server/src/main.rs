@@ -47,6 +47,10 @@ struct Args {
         default_value = "/var/lib/sonde"
     )]
     data_dir: PathBuf,
+    /// On first start (no user yet), create the user `admin` with the
+    /// password in this file (or in $SONDE_ADMIN_PASSWORD).
+    #[arg(long = "admin-password-file", value_name = "FILE")]
+    admin_password_file: Option<PathBuf>,
     /// How long samples stay at full (1 s) resolution before roll-ups (e.g. 6h, 90m).
     #[arg(long = "retention", value_name = "DURATION", default_value = "6h")]
     retention: String,
@@ -98,6 +102,7 @@ struct Setup {
     api_tokens: Vec<Token>,
     addr: std::net::SocketAddr,
     retention_ms: i64,
+    admin_password: Option<String>,
 }
 
 fn setup(a: &Args) -> Result<Setup, ServerError> {
@@ -128,7 +133,28 @@ fn setup(a: &Args) -> Result<Setup, ServerError> {
         api_tokens: tokens(&a.api_token_file, "--api-token-file")?,
         addr,
         retention_ms: duration_ms(&a.retention)?,
+        admin_password: admin_password(a.admin_password_file.as_deref())?,
     })
+}
+
+/// The bootstrap admin's password: the file's first line, else the
+/// environment's. Never logged.
+fn admin_password(file: Option<&Path>) -> Result<Option<String>, ServerError> {
+    let pw = match file {
+        Some(p) => {
+            let t = std::fs::read_to_string(p).map_err(|e| {
+                ServerError::Config(format!("--admin-password-file '{}': {e}", p.display()))
+            })?;
+            Some(t.lines().next().unwrap_or("").to_string())
+        }
+        None => std::env::var("SONDE_ADMIN_PASSWORD").ok(),
+    };
+    match pw {
+        Some(p) if p.len() < 8 => Err(ServerError::Config(
+            "the bootstrap admin password needs at least 8 characters".into(),
+        )),
+        other => Ok(other),
+    }
 }
 
 fn open_store(dir: &Path, retention_ms: i64) -> Result<Arc<dyn sonde_store::Store>, ServerError> {
@@ -149,6 +175,13 @@ async fn run(s: Setup, data_dir: &Path) -> Result<()> {
     st.captures
         .set_dir(cdir.clone())
         .map_err(|e| ServerError::Config(format!("--data-dir: '{}': {e}", cdir.display())))?;
+    let created = st
+        .auth
+        .open(data_dir, s.admin_password.as_deref())
+        .map_err(|e| ServerError::Config(e.to_string()))?;
+    if created {
+        eprintln!("sonde-server: created the bootstrap admin user 'admin'");
+    }
     let listener = tokio::net::TcpListener::bind(s.addr)
         .await
         .map_err(|e| ServerError::Config(format!("--listen {}: {e}", s.addr)))?;

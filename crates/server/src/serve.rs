@@ -21,7 +21,7 @@ use sonde_transport::{Batch, Ingest, Token};
 
 use crate::decode::{decode, Decoded};
 use crate::hosts::Registry;
-use crate::{api, now_ms, prom, ServerError};
+use crate::{api, auth, now_ms, prom, web, ServerError};
 
 /// The stream under which the server stores the events it makes itself
 /// (host state changes): the empty id, which ingest refuses from agents,
@@ -44,6 +44,8 @@ pub struct AppState {
     pub batches: AtomicU64,
     /// Captures asked of agents' flight recorders.
     pub captures: crate::captures::Captures,
+    /// Users, sessions and API tokens (the `api_tokens` act as admin).
+    pub auth: crate::auth::Auth,
     ingest: Ingest,
     server_seq: AtomicI64,
 }
@@ -90,6 +92,7 @@ impl AppState {
             AppState {
                 store,
                 hosts,
+                auth: crate::auth::Auth::new(api_tokens.clone()),
                 api_tokens,
                 metrics: RwLock::new(names),
                 unknown_records: AtomicU64::new(0),
@@ -201,15 +204,18 @@ async fn ingest_handler(
         .into_response()
 }
 
-/// Every route: the ingest endpoint (agent credentials), the REST and
-/// Prometheus APIs (API tokens), and a JSON 404 for any other path.
+/// Every route: the ingest endpoint (agent credentials), login, the REST
+/// and Prometheus APIs (a session or an API token, and the call's role:
+/// `auth::routes::require`), the web UI, and a JSON 404 for any other API
+/// path.
 pub fn router(st: Arc<AppState>) -> Router {
     let apis = api::routes()
         .merge(prom::routes())
+        .merge(auth::routes::routes())
         .merge(crate::captures::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
-            api::require_token,
+            auth::routes::require,
         ));
     Router::new()
         .route(
@@ -221,8 +227,9 @@ pub fn router(st: Arc<AppState>) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::captures::agent_routes())
+        .merge(auth::routes::public_routes())
         .merge(apis)
-        .fallback(api::not_found)
+        .fallback(web::fallback)
         .with_state(st)
 }
 

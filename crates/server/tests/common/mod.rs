@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value as J;
 use sonde_transport::rustls;
 
+pub mod workload;
+
 pub const AGENT_TOKEN: &str = "agent-t0ken";
 pub const API_TOKEN: &str = "api-t0ken";
 
@@ -214,14 +216,44 @@ pub fn https_bytes(
     token: Option<&str>,
     body: Option<(&str, &[u8])>,
 ) -> std::io::Result<(u16, Vec<u8>)> {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth
+        .as_deref()
+        .map(|a| vec![("Authorization", a)])
+        .unwrap_or_default();
+    request(tls, port, method, path, &headers, body).map(|(st, _, b)| (st, b))
+}
+
+/// One HTTPS/1.1 request with extra headers: the status, the response's
+/// head (status line and headers) and its body.
+pub fn https_raw(
+    tls: &Arc<rustls::ClientConfig>,
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &[u8])>,
+) -> std::io::Result<(u16, String, String)> {
+    let (st, head, b) = request(tls, port, method, path, headers, body)?;
+    Ok((st, head, String::from_utf8_lossy(&b).into_owned()))
+}
+
+fn request(
+    tls: &Arc<rustls::ClientConfig>,
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<(&str, &[u8])>,
+) -> std::io::Result<(u16, String, Vec<u8>)> {
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
     let conn = rustls::ClientConnection::new(tls.clone(), name).map_err(std::io::Error::other)?;
     let sock = TcpStream::connect(("127.0.0.1", port))?;
     sock.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut s = rustls::StreamOwned::new(conn, sock);
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
-    if let Some(t) = token {
-        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
     }
     let (ct, b) = body.unwrap_or(("application/json", b""));
     req.push_str(&format!(
@@ -242,19 +274,22 @@ pub fn https_bytes(
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .ok_or_else(|| std::io::Error::other("no HTTP head in the answer"))?;
-    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let rest = &raw[split + 4..];
     let status: u16 = head
         .split(' ')
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| std::io::Error::other("no status"))?;
-    let body = if head.contains("transfer-encoding: chunked") {
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
         dechunk(rest)
     } else {
         rest.to_vec()
     };
-    Ok((status, body))
+    Ok((status, head, body))
 }
 
 fn dechunk(mut s: &[u8]) -> Vec<u8> {

@@ -1,0 +1,357 @@
+//! Users, roles, sessions and API tokens: local users with argon2id
+//! password hashes and their API tokens (kept as SHA-256 digests) in
+//! `users.json` in the data directory; sessions in memory (a restart logs
+//! everyone out). The `--api-token-file` tokens act as admin. Agent
+//! tokens are not here: they only open the ingest endpoint.
+//! The HTTP side (login, middleware, user and token routes) is [`routes`].
+
+pub mod routes;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use serde::{Deserialize, Serialize};
+use sonde_transport::Token;
+
+/// How long a session lasts, ms.
+pub const SESSION_MS: i64 = 12 * 3_600_000;
+
+/// What a principal may do; each role includes the ones before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads everything.
+    Viewer,
+    /// Also changes things (alerts, dashboards, its own tokens).
+    Editor,
+    /// Also manages users.
+    Admin,
+}
+
+impl Role {
+    /// Parses `viewer`, `editor` or `admin`.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "viewer" => Some(Role::Viewer),
+            "editor" => Some(Role::Editor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Principal {
+    /// The user's name (`token` for a token of `--api-token-file`).
+    pub user: String,
+    /// Its role.
+    pub role: Role,
+}
+
+/// An auth operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// A bad request (name, password, role).
+    #[error("{0}")]
+    Bad(String),
+    /// The users file cannot be read or written.
+    #[error("users file '{0}': {1}")]
+    File(PathBuf, String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct User {
+    role: Role,
+    hash: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ApiToken {
+    id: String,
+    user: String,
+    role: Role,
+    sha256: String,
+    created_ms: i64,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Saved {
+    users: BTreeMap<String, User>,
+    tokens: Vec<ApiToken>,
+}
+
+/// The users, their tokens and the live sessions. Thread-safe.
+#[derive(Debug, Default)]
+pub struct Auth {
+    file: RwLock<Option<PathBuf>>,
+    saved: RwLock<Saved>,
+    /// Session digest -> (principal, expiry ms).
+    sessions: RwLock<HashMap<String, (Principal, i64)>>,
+    admin_tokens: Vec<Token>,
+}
+
+fn sha256_hex(s: &str) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, s.as_bytes());
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `n` random bytes as hex.
+fn random_hex(n: usize) -> String {
+    use ring::rand::SecureRandom;
+    let mut b = vec![0u8; n];
+    // SystemRandom reads the kernel's generator; it does not fail on Linux
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn check_name(name: &str) -> Result<(), AuthError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+    if ok && name != "token" {
+        Ok(())
+    } else {
+        Err(AuthError::Bad(format!(
+            "user name '{name}': 1-64 of letters, digits, '.', '_', '-', '@' (not 'token')"
+        )))
+    }
+}
+
+/// An argon2id hash (PHC string) of `password`.
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    if password.len() < 8 {
+        return Err(AuthError::Bad(
+            "a password needs at least 8 characters".into(),
+        ));
+    }
+    let salt_hex = random_hex(16);
+    let salt = SaltString::encode_b64(salt_hex.as_bytes())
+        .map_err(|e| AuthError::Bad(format!("salt: {e}")))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AuthError::Bad(format!("hashing: {e}")))
+}
+
+impl Auth {
+    /// Auth with the `--api-token-file` tokens (admin), no users yet.
+    pub fn new(admin_tokens: Vec<Token>) -> Auth {
+        Auth {
+            admin_tokens,
+            ..Auth::default()
+        }
+    }
+
+    /// Loads (or starts) the users file `dir/users.json`; with no user in
+    /// it and a `bootstrap` password, creates the admin user `admin`.
+    /// Returns whether it created it.
+    pub fn open(&self, dir: &Path, bootstrap: Option<&str>) -> Result<bool, AuthError> {
+        let path = dir.join("users.json");
+        let saved: Saved = match std::fs::read(&path) {
+            Ok(b) => serde_json::from_slice(&b)
+                .map_err(|e| AuthError::File(path.clone(), e.to_string()))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Saved::default(),
+            Err(e) => return Err(AuthError::File(path, e.to_string())),
+        };
+        let empty = saved.users.is_empty();
+        *self.saved.write().unwrap_or_else(|e| e.into_inner()) = saved;
+        *self.file.write().unwrap_or_else(|e| e.into_inner()) = Some(path);
+        match bootstrap {
+            Some(pw) if empty => {
+                self.set_user("admin", pw, Role::Admin)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn save(&self, s: &Saved) -> Result<(), AuthError> {
+        let Some(path) = self.file.read().unwrap_or_else(|e| e.into_inner()).clone() else {
+            return Ok(());
+        };
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_vec_pretty(s)
+            .map_err(|e| AuthError::File(path.clone(), e.to_string()))?;
+        write_private(&tmp, &text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| AuthError::File(path, e.to_string()))
+    }
+
+    /// Creates or replaces user `name`.
+    pub fn set_user(&self, name: &str, password: &str, role: Role) -> Result<(), AuthError> {
+        check_name(name)?;
+        let hash = hash_password(password)?;
+        let mut s = self.saved.write().unwrap_or_else(|e| e.into_inner());
+        s.users.insert(name.to_string(), User { role, hash });
+        // a changed role or password ends the user's sessions
+        self.sessions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (p, _)| p.user != name);
+        self.save(&s)
+    }
+
+    /// Deletes user `name` with its tokens and sessions; whether it existed.
+    pub fn delete_user(&self, name: &str) -> Result<bool, AuthError> {
+        let mut s = self.saved.write().unwrap_or_else(|e| e.into_inner());
+        let had = s.users.remove(name).is_some();
+        s.tokens.retain(|t| t.user != name);
+        self.sessions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (p, _)| p.user != name);
+        self.save(&s)?;
+        Ok(had)
+    }
+
+    /// The users and their roles.
+    pub fn users(&self) -> Vec<(String, Role)> {
+        let s = self.saved.read().unwrap_or_else(|e| e.into_inner());
+        s.users.iter().map(|(n, u)| (n.clone(), u.role)).collect()
+    }
+
+    /// Checks a password (argon2: tens of ms, call off the async threads).
+    pub fn verify(&self, name: &str, password: &str) -> Option<Principal> {
+        let u = self
+            .saved
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .users
+            .get(name)
+            .cloned()?;
+        let h = PasswordHash::new(&u.hash).ok()?;
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .ok()
+            .map(|()| Principal {
+                user: name.to_string(),
+                role: u.role,
+            })
+    }
+
+    /// Starts a session for `p`: its secret (the cookie's value).
+    pub fn start_session(&self, p: Principal, now_ms: i64) -> String {
+        let secret = random_hex(32);
+        let mut s = self.sessions.write().unwrap_or_else(|e| e.into_inner());
+        s.retain(|_, (_, exp)| *exp > now_ms);
+        s.insert(sha256_hex(&secret), (p, now_ms + SESSION_MS));
+        secret
+    }
+
+    /// Ends the session of `secret`.
+    pub fn end_session(&self, secret: &str) {
+        self.sessions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&sha256_hex(secret));
+    }
+
+    /// The principal of a live session.
+    pub fn session(&self, secret: &str, now_ms: i64) -> Option<Principal> {
+        let s = self.sessions.read().unwrap_or_else(|e| e.into_inner());
+        s.get(&sha256_hex(secret))
+            .filter(|(_, exp)| *exp > now_ms)
+            .map(|(p, _)| p.clone())
+    }
+
+    /// The principal of an API token (a user's, or an admin token).
+    pub fn token(&self, t: &str) -> Option<Principal> {
+        if self.admin_tokens.iter().any(|k| k.matches(t)) {
+            return Some(Principal {
+                user: "token".into(),
+                role: Role::Admin,
+            });
+        }
+        let d = sha256_hex(t);
+        let s = self.saved.read().unwrap_or_else(|e| e.into_inner());
+        s.tokens.iter().find(|k| k.sha256 == d).and_then(|k| {
+            // a token never has more than its user has now
+            let user_role = s.users.get(&k.user)?.role;
+            Some(Principal {
+                user: k.user.clone(),
+                role: k.role.min(user_role),
+            })
+        })
+    }
+
+    /// Makes an API token for `p` with `role` (at most `p`'s): (id, secret).
+    pub fn make_token(
+        &self,
+        p: &Principal,
+        role: Role,
+        now_ms: i64,
+    ) -> Result<(String, String), AuthError> {
+        if role > p.role {
+            return Err(AuthError::Bad(
+                "a token cannot have more than its user's role".into(),
+            ));
+        }
+        if !self
+            .saved
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .users
+            .contains_key(&p.user)
+        {
+            return Err(AuthError::Bad(format!("'{}' is not a user", p.user)));
+        }
+        let secret = format!("sonde_{}", random_hex(24));
+        let id = random_hex(6);
+        let mut s = self.saved.write().unwrap_or_else(|e| e.into_inner());
+        s.tokens.push(ApiToken {
+            id: id.clone(),
+            user: p.user.clone(),
+            role,
+            sha256: sha256_hex(&secret),
+            created_ms: now_ms,
+        });
+        self.save(&s)?;
+        Ok((id, secret))
+    }
+}
+
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    o.mode(0o600);
+    let mut f = o.open(path)?;
+    f.write_all(data)?;
+    f.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_sessions_tokens() {
+        let a = Auth::new(vec![Token::new("static-admin")]);
+        assert_eq!(a.token("static-admin").map(|p| p.role), Some(Role::Admin));
+        assert!(a.set_user("v", "short", Role::Viewer).is_err());
+        a.set_user("v", "viewer-pass", Role::Viewer).unwrap();
+        assert!(a.verify("v", "wrong-pass").is_none());
+        let p = a.verify("v", "viewer-pass").unwrap();
+        assert_eq!(p.role, Role::Viewer);
+        let s = a.start_session(p.clone(), 1000);
+        assert_eq!(a.session(&s, 2000), Some(p.clone()));
+        assert_eq!(a.session(&s, 1000 + SESSION_MS), None);
+        assert!(a.make_token(&p, Role::Editor, 0).is_err());
+        let (_, t) = a.make_token(&p, Role::Viewer, 0).unwrap();
+        assert_eq!(a.token(&t), Some(p));
+        a.end_session(&s);
+        assert_eq!(a.session(&s, 2000), None);
+        assert!(a.delete_user("v").unwrap());
+        assert_eq!(a.token(&t), None);
+        assert!(check_name("token").is_err());
+    }
+}

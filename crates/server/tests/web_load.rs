@@ -1,0 +1,258 @@
+//! Load: the web UI's main pages' API calls over 100 hosts x 50 containers
+//! of synthetic agent-shaped data (ingested through the real ingest path
+//! into the real `sonde-server`): each page's calls run at once, as the
+//! browser sends them; the wall time of each page and its slowest call
+//! are printed (goal: under 300 ms) and must stay under a loose ceiling
+//! (a 2-core CI machine is shared). `SONDE_LOAD_SECONDS` sets how many
+//! seconds of data (default 60).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::workload::Fleet;
+use common::*;
+use serde_json::{json, Value as J};
+
+/// The slowest call a page may make here (the goal is 300 ms).
+const CEILING: Duration = Duration::from_millis(3_000);
+
+fn q(metric: &str, range_ms: i64, step_ms: i64, filters: J, by: &[&str], t: J, g: &str) -> J {
+    let end = now_s() * 1000;
+    json!({"metric": metric, "start_ms": end - range_ms, "end_ms": end, "step_ms": step_ms,
+        "filters": filters, "group_by": by, "time_agg": t, "group_agg": g})
+}
+
+/// The Explore page's queries at one level (as web/src/metrics.ts makes them).
+fn explore(filters: J, by: &str) -> Vec<J> {
+    let r = 15 * 60_000;
+    let mut out = Vec::new();
+    for (m, t, g) in [
+        ("cpu.user", json!("avg"), "sum"),
+        ("cpu.system", json!("avg"), "sum"),
+        ("memory.rss", json!("avg"), "sum"),
+        ("net.bytes", json!("rate"), "sum"),
+        ("file.bytes", json!("rate"), "sum"),
+        ("http.requests", json!("rate"), "sum"),
+        ("http.latency", json!({"quantile": 0.95}), "merge"),
+    ] {
+        out.push(q(m, r, 0, filters.clone(), &[by], t, g));
+    }
+    let mut err = filters.as_array().unwrap().clone();
+    err.push(json!({"eq": ["http.status_class", "5xx"]}));
+    out.push(q(
+        "http.requests",
+        r,
+        0,
+        J::from(err),
+        &[by],
+        json!("rate"),
+        "sum",
+    ));
+    out
+}
+
+/// The container dashboard's queries (web/src/pages/Dashboard.tsx).
+fn dashboard(filters: J) -> Vec<J> {
+    let (r, step) = (15 * 60_000, 10_000);
+    let mut out = vec![
+        q(
+            "cpu.user",
+            r,
+            step,
+            filters.clone(),
+            &[],
+            json!("avg"),
+            "sum",
+        ),
+        q(
+            "cpu.system",
+            r,
+            step,
+            filters.clone(),
+            &[],
+            json!("avg"),
+            "sum",
+        ),
+        q(
+            "memory.rss",
+            r,
+            step,
+            filters.clone(),
+            &[],
+            json!("avg"),
+            "sum",
+        ),
+        q(
+            "net.bytes",
+            r,
+            step,
+            filters.clone(),
+            &["direction"],
+            json!("rate"),
+            "sum",
+        ),
+        q(
+            "file.bytes",
+            r,
+            step,
+            filters.clone(),
+            &["direction"],
+            json!("rate"),
+            "sum",
+        ),
+        q(
+            "http.requests",
+            r,
+            step,
+            filters.clone(),
+            &["http.status_class"],
+            json!("rate"),
+            "sum",
+        ),
+        q(
+            "http.latency",
+            r,
+            step,
+            filters.clone(),
+            &[],
+            json!({"quantile": 0.95}),
+            "merge",
+        ),
+    ];
+    let mut top = q(
+        "cpu.user",
+        r,
+        0,
+        filters,
+        &["proc.name"],
+        json!("avg"),
+        "sum",
+    );
+    top["filters"][0] = json!({"eq": ["scope", "process"]});
+    top["top"] = json!([10, "highest"]);
+    out.push(top);
+    out
+}
+
+/// Runs `calls` at once: (page wall time, slowest call). Some query of
+/// the page must find data (host-level series have no HTTP metrics).
+fn page(s: &Server, gets: &[&str], posts: &[J]) -> (Duration, Duration) {
+    let t0 = Instant::now();
+    let found = std::sync::atomic::AtomicUsize::new(0);
+    let found = &found;
+    let slowest = std::thread::scope(|sc| {
+        let mut hs = Vec::new();
+        for g in gets {
+            hs.push(sc.spawn(move || {
+                let t = Instant::now();
+                let (st, b) = s.get(g);
+                assert_eq!(st, 200, "{g}: {b}");
+                t.elapsed()
+            }));
+        }
+        for p in posts {
+            hs.push(sc.spawn(move || {
+                let t = Instant::now();
+                let (st, b) = s.post_json("/api/v1/metrics/query", p);
+                assert_eq!(st, 200, "{p}: {b}");
+                if !b["groups"].as_array().unwrap().is_empty() {
+                    found.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                t.elapsed()
+            }));
+        }
+        hs.into_iter()
+            .map(|h| h.join().unwrap())
+            .max()
+            .unwrap_or_default()
+    });
+    let n = found.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(posts.is_empty() || n > 0, "no query found data: {posts:?}");
+    (t0.elapsed(), slowest)
+}
+
+#[test]
+fn main_pages_under_load() {
+    let secs: i64 = std::env::var("SONDE_LOAD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let dir = tmpdir("webload");
+    let pki = pki(&dir);
+    let s = Server::start(&pki, free_port(), &dir.join("data"));
+    let f = Fleet {
+        hosts: 100,
+        containers: 50,
+        seconds: secs,
+        end_s: now_s(),
+    };
+    let t0 = Instant::now();
+    let mut samples = 0usize;
+    for (agent, b) in f.batches(10) {
+        samples += b["records"].as_array().unwrap().len();
+        let (st, r) = s.ingest(&b);
+        assert_eq!(st, 200, "{agent}: {r}");
+    }
+    println!(
+        "ingested {samples} records ({} hosts x {} containers, {secs} s) in {:.1} s",
+        f.hosts,
+        f.containers,
+        t0.elapsed().as_secs_f64()
+    );
+    let ctr = json!([{"eq": ["scope", "container"]}]);
+    let ns = json!([{"eq": ["scope", "container"]}, {"eq": ["k8s.ns.name", "shop"]}]);
+    let one = f.ctr_tags(42, 8);
+    let mut leaf = vec![json!({"eq": ["scope", "container"]})];
+    leaf.extend(one[2..6].iter().map(|(k, v)| json!({"eq": [k, v]})));
+    let host = json!([{"eq": ["scope", "host"]}]);
+    let pages: Vec<(&str, Vec<&str>, Vec<J>)> = vec![
+        (
+            "explore logical: namespaces",
+            vec![],
+            explore(ctr.clone(), "k8s.ns.name"),
+        ),
+        (
+            "explore logical: deployments of a namespace",
+            vec![],
+            explore(ns, "k8s.deployment.name"),
+        ),
+        (
+            "explore physical: hosts",
+            vec![],
+            explore(host, "host.hostname"),
+        ),
+        (
+            "explore physical: containers of all hosts",
+            vec![],
+            explore(ctr, "container.name"),
+        ),
+        (
+            "container dashboard",
+            vec!["/api/v1/metrics"],
+            dashboard(J::from(leaf)),
+        ),
+        ("events", vec!["/api/v1/events?limit=1000"], vec![]),
+        ("hosts", vec!["/api/v1/hosts"], vec![]),
+    ];
+    let mut worst = Duration::ZERO;
+    for (name, gets, posts) in &pages {
+        let _ = page(&s, gets, posts); // warm
+        let mut runs: Vec<(Duration, Duration)> = (0..5).map(|_| page(&s, gets, posts)).collect();
+        runs.sort();
+        let (wall, slowest) = runs[2];
+        println!(
+            "{name:46} {:2} calls: page {:6.1} ms, slowest call {:6.1} ms (median of 5; goal 300 ms)",
+            gets.len() + posts.len(),
+            wall.as_secs_f64() * 1e3,
+            slowest.as_secs_f64() * 1e3
+        );
+        worst = worst.max(slowest);
+    }
+    assert!(
+        worst < CEILING,
+        "a page's call took {worst:?} (ceiling {CEILING:?})"
+    );
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}

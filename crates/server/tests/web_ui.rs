@@ -1,0 +1,266 @@
+//! The web UI against the real `sonde-server` binary fed through the real
+//! ingest path: the embedded files (content types, caching), users and
+//! roles over the API (no session: 401; agent token: 401; viewer writes:
+//! 403), then Playwright driving Debian's headless Chromium through login,
+//! Explore (logical grouping, drill namespace > deployment > pod >
+//! container), a dashboard with data drawn, Events and Hosts, saving a
+//! screenshot of each page under target/ui-screenshots/.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::workload::Fleet;
+use common::*;
+use serde_json::json;
+
+const ADMIN_PW: &str = "admin-pa55word";
+const VIEWER_PW: &str = "viewer-pa55word";
+
+/// The first Node >= 20.19 (as the build script looks for it).
+fn node() -> PathBuf {
+    let mut cands: Vec<PathBuf> = Vec::new();
+    if let Some(n) = std::env::var_os("SONDE_NODE") {
+        cands.push(n.into());
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        cands.extend(std::env::split_paths(&path).map(|d| d.join("node")));
+    }
+    cands.extend(["/usr/local/bin/node", "/usr/bin/node"].map(PathBuf::from));
+    for c in cands {
+        let Ok(out) = Command::new(&c).arg("--version").output() else {
+            continue;
+        };
+        let v = String::from_utf8_lossy(&out.stdout);
+        let mut it = v.trim().trim_start_matches('v').split('.');
+        let maj: u32 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+        let min: u32 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
+        if (maj, min) >= (20, 19) {
+            return c;
+        }
+    }
+    panic!("no Node.js >= 20.19 for Playwright (.ci/install-deps)");
+}
+
+fn web_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("web")
+}
+
+/// target/ui-screenshots (next to the test's tmp folder).
+fn screenshot_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("ui-screenshots");
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn start(tag: &str) -> (Server, PathBuf) {
+    let dir = tmpdir(tag);
+    let pki = pki(&dir);
+    let data = dir.join("data");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sonde-server"));
+    cmd.env("SONDE_ADMIN_PASSWORD", ADMIN_PW);
+    let s = Server::start_with(cmd, &pki, free_port(), &data);
+    (s, dir)
+}
+
+fn raw(
+    s: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> (u16, String, String) {
+    https_raw(
+        &s.tls,
+        s.port,
+        method,
+        path,
+        headers,
+        body.map(|b| ("application/json", b.as_bytes())),
+    )
+    .unwrap()
+}
+
+/// Logs in: the session cookie's `name=value`.
+fn login(s: &Server, user: &str, pw: &str) -> String {
+    let body = json!({"user": user, "password": pw}).to_string();
+    let (st, head, b) = raw(s, "POST", "/api/v1/login", &[], Some(&body));
+    assert_eq!(st, 200, "{b}");
+    let set = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap_or_else(|| panic!("no cookie in {head}"));
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(set.contains(attr), "{set} lacks {attr}");
+    }
+    set.split_once(':')
+        .unwrap()
+        .1
+        .trim()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn ingest(s: &Server, f: &Fleet) {
+    for (agent, b) in f.batches(10) {
+        let (st, r) = s.ingest(&b);
+        assert_eq!(st, 200, "{agent}: {r}");
+    }
+}
+
+#[test]
+fn assets_auth_and_roles() {
+    let (s, dir) = start("webauth");
+    // the embedded UI: index at /, hashed assets immutable, types right
+    let (st, head, body) = raw(&s, "GET", "/", &[], None);
+    assert_eq!(st, 200);
+    let h = head.to_ascii_lowercase();
+    assert!(h.contains("content-type: text/html"), "{head}");
+    assert!(h.contains("cache-control: no-cache"), "{head}");
+    let js = body
+        .split('"')
+        .find(|p| p.starts_with("/assets/") && p.ends_with(".js"))
+        .unwrap_or_else(|| panic!("no script in {body}"))
+        .to_string();
+    let (st, head, js_body) = raw(&s, "GET", &js, &[], None);
+    assert_eq!(st, 200);
+    let h = head.to_ascii_lowercase();
+    assert!(h.contains("content-type: text/javascript"), "{head}");
+    assert!(h.contains("immutable"), "{head}");
+    assert!(js_body.len() > 10_000);
+    assert_eq!(raw(&s, "GET", "/assets/nope.js", &[], None).0, 404);
+    assert_eq!(s.req("GET", "/whatever", None, None).0, 404);
+
+    // no session or token: 401; the agent's token cannot read
+    assert_eq!(s.req("GET", "/api/v1/hosts", None, None).0, 401);
+    assert_eq!(
+        s.req("GET", "/api/v1/hosts", Some(AGENT_TOKEN), None).0,
+        401
+    );
+    assert_eq!(s.req("GET", "/api/v1/me", Some("bogus"), None).0, 401);
+    let bad = json!({"user": "admin", "password": "wrong-password"}).to_string();
+    assert_eq!(raw(&s, "POST", "/api/v1/login", &[], Some(&bad)).0, 401);
+
+    // the bootstrap admin logs in; the admin token makes a viewer
+    let admin = login(&s, "admin", ADMIN_PW);
+    let (st, _, me) = raw(&s, "GET", "/api/v1/me", &[("Cookie", &admin)], None);
+    assert_eq!((st, me.contains("\"admin\"")), (200, true), "{me}");
+    let (st, r) = s.post_json(
+        "/api/v1/users",
+        &json!({"name": "val", "password": VIEWER_PW, "role": "viewer"}),
+    );
+    assert_eq!(st, 201, "{r}");
+
+    // a viewer reads (queries are POSTs that read) but cannot write
+    let viewer = login(&s, "val", VIEWER_PW);
+    let ck = [("Cookie", viewer.as_str())];
+    assert_eq!(raw(&s, "GET", "/api/v1/hosts", &ck, None).0, 200);
+    let q = json!({"metric": "nope", "start_ms": 0, "end_ms": 1, "step_ms": 0, "time_agg": "avg", "group_agg": "sum"}).to_string();
+    assert_eq!(
+        raw(&s, "POST", "/api/v1/metrics/query", &ck, Some(&q)).0,
+        404,
+        "a read, unknown metric"
+    );
+    let u = json!({"name": "eve", "password": "whatever-123", "role": "admin"}).to_string();
+    assert_eq!(raw(&s, "POST", "/api/v1/users", &ck, Some(&u)).0, 403);
+    assert_eq!(raw(&s, "POST", "/api/v1/tokens", &ck, Some("{}")).0, 403);
+    // an editor makes itself a viewer token (not more than it has)
+    let (st, _) = s.post_json(
+        "/api/v1/users",
+        &json!({"name": "ed", "password": "editor-pa55", "role": "editor"}),
+    );
+    assert_eq!(st, 201);
+    let ed = login(&s, "ed", "editor-pa55");
+    let ek = [("Cookie", ed.as_str())];
+    assert_eq!(
+        raw(
+            &s,
+            "POST",
+            "/api/v1/tokens",
+            &ek,
+            Some(r#"{"role":"admin"}"#)
+        )
+        .0,
+        400
+    );
+    let (st, _, t) = raw(
+        &s,
+        "POST",
+        "/api/v1/tokens",
+        &ek,
+        Some(r#"{"role":"viewer"}"#),
+    );
+    assert_eq!(st, 201, "{t}");
+    let t: serde_json::Value = serde_json::from_str(&t).unwrap();
+    let tok = t["token"].as_str().unwrap();
+    assert_eq!(s.req("GET", "/api/v1/hosts", Some(tok), None).0, 200);
+    assert_eq!(s.req("POST", "/api/v1/tokens", Some(tok), None).0, 403);
+    // logout ends the session
+    assert_eq!(raw(&s, "POST", "/api/v1/logout", &ck, None).0, 200);
+    assert_eq!(raw(&s, "GET", "/api/v1/hosts", &ck, None).0, 401);
+    // users persist (hashed) across a restart
+    let users = std::fs::read_to_string(s.data.join("users.json")).unwrap();
+    assert!(users.contains("$argon2id$") && !users.contains(VIEWER_PW));
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn browser_pages() {
+    assert!(
+        Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing (.ci/install-deps installs it)"
+    );
+    let (s, dir) = start("webui");
+    let f = Fleet {
+        hosts: 3,
+        containers: 8,
+        seconds: 120,
+        end_s: now_s(),
+    };
+    ingest(&s, &f);
+    let (st, r) = s.post_json(
+        "/api/v1/users",
+        &json!({"name": "val", "password": VIEWER_PW, "role": "viewer"}),
+    );
+    assert_eq!(st, 201, "{r}");
+    let shots = screenshot_dir();
+    let out = Command::new(node())
+        .arg(web_dir().join("node_modules/@playwright/test/cli.js"))
+        .args(["test", "--reporter=line"])
+        .current_dir(web_dir())
+        .env("SONDE_URL", format!("https://localhost:{}", s.port))
+        .env("SONDE_ADMIN_PASSWORD", ADMIN_PW)
+        .env("SONDE_VIEWER", format!("val:{VIEWER_PW}"))
+        .env("SONDE_SCREENSHOTS", &shots)
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+        .output()
+        .expect("running playwright");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{text}");
+    assert!(out.status.success(), "playwright failed:\n{text}");
+    for page in [
+        "login",
+        "explore-namespaces",
+        "explore-containers",
+        "dashboard",
+        "events",
+        "hosts",
+    ] {
+        let p = shots.join(format!("{page}.png"));
+        let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 5_000, "{} missing or empty", p.display());
+    }
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,65 @@
+import { StrictMode, useEffect, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import { Me, api, setUnauthorizedHandler } from './api';
+import { Dashboard } from './pages/Dashboard';
+import { Events } from './pages/Events';
+import { Explore } from './pages/Explore';
+import { Hosts } from './pages/Hosts';
+import { Login } from './pages/Login';
+import { useRoute } from './route';
+import './style.css';
+
+const PAGES: [string, string][] = [
+  ['explore', 'Explore'],
+  ['dashboard', 'Dashboard'],
+  ['events', 'Events'],
+  ['hosts', 'Hosts'],
+];
+
+function App() {
+  const [me, setMe] = useState<Me | null | undefined>(undefined);
+  const route = useRoute();
+  useEffect(() => {
+    setUnauthorizedHandler(() => setMe(null));
+    api<Me>('/api/v1/me')
+      .then(setMe)
+      .catch(() => setMe(null));
+  }, []);
+  if (me === undefined) return <div className="muted">…</div>;
+  if (me === null) return <Login onLogin={setMe} />;
+  const logout = async () => {
+    await api('/api/v1/logout', {}).catch(() => {});
+    setMe(null);
+  };
+  return (
+    <div className="app">
+      <header>
+        <span className="brand">sonde</span>
+        <nav>
+          {PAGES.map(([id, name]) => (
+            <a key={id} href={`#/${id}`} className={route.page === id ? 'active' : ''}>
+              {name}
+            </a>
+          ))}
+        </nav>
+        <span className="me">
+          {me.user} <span className="badge">{me.role}</span>
+          <button onClick={logout}>Log out</button>
+        </span>
+      </header>
+      <main>
+        {route.page === 'explore' && <Explore route={route} />}
+        {route.page === 'dashboard' && <Dashboard route={route} />}
+        {route.page === 'events' && <Events route={route} />}
+        {route.page === 'hosts' && <Hosts />}
+        {!PAGES.some(([id]) => id === route.page) && <div className="error">no page '{route.page}'</div>}
+      </main>
+    </div>
+  );
+}
+
+createRoot(document.getElementById('root') as HTMLElement).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);
