@@ -17,9 +17,9 @@ use crate::AlertError;
 /// The longest delivery timeout: 60 s.
 pub const MAX_TIMEOUT_MS: u64 = 60_000;
 
-/// A handler.
+/// A handler (unknown fields are ignored: serde cannot refuse them
+/// beside a flattened type).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Handler {
     /// Its name.
     pub name: String,
