@@ -12,9 +12,10 @@
 //! Does **not** own: any storage engine (it takes any
 //! `sonde_store::Store`; the binary opens DuckDB), the wire protocol
 //! (sonde-transport), the agent. Not done yet: ClickHouse,
-//! remote-write, handlers, an OpenAPI document, the web UI.
+//! remote-write, an OpenAPI document, the web UI.
 #![warn(missing_docs)]
 
+pub mod alerts_api;
 pub mod api;
 pub mod decode;
 pub mod hosts;

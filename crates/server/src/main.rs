@@ -50,6 +50,9 @@ struct Args {
     /// How long samples stay at full (1 s) resolution before roll-ups (e.g. 6h, 90m).
     #[arg(long = "retention", value_name = "DURATION", default_value = "6h")]
     retention: String,
+    /// Alerting: evaluation interval and delay, handlers (JSON; see the README).
+    #[arg(long = "alerts-config", value_name = "FILE")]
+    alerts_config: Option<PathBuf>,
 }
 
 /// Tokens of a file, one a line.
@@ -98,6 +101,7 @@ struct Setup {
     api_tokens: Vec<Token>,
     addr: std::net::SocketAddr,
     retention_ms: i64,
+    alerts: sonde_server::alerts_api::Config,
 }
 
 fn setup(a: &Args) -> Result<Setup, ServerError> {
@@ -128,6 +132,10 @@ fn setup(a: &Args) -> Result<Setup, ServerError> {
         api_tokens: tokens(&a.api_token_file, "--api-token-file")?,
         addr,
         retention_ms: duration_ms(&a.retention)?,
+        alerts: match &a.alerts_config {
+            Some(p) => sonde_server::alerts_api::Config::load(p)?,
+            None => sonde_server::alerts_api::Config::default(),
+        },
     })
 }
 
@@ -145,6 +153,7 @@ fn open_store(dir: &Path, retention_ms: i64) -> Result<Arc<dyn sonde_store::Stor
 async fn run(s: Setup, data_dir: &Path) -> Result<()> {
     let store = open_store(data_dir, s.retention_ms)?;
     let st = AppState::new(store, s.agent_tokens, s.api_tokens)?;
+    sonde_server::alerts_api::start(&st, s.alerts)?;
     let listener = tokio::net::TcpListener::bind(s.addr)
         .await
         .map_err(|e| ServerError::Config(format!("--listen {}: {e}", s.addr)))?;

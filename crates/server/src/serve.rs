@@ -21,7 +21,7 @@ use sonde_transport::{Batch, Ingest, Token};
 
 use crate::decode::{decode, Decoded};
 use crate::hosts::Registry;
-use crate::{api, now_ms, prom, ServerError};
+use crate::{alerts_api, api, now_ms, prom, ServerError};
 
 /// The stream under which the server stores the events it makes itself
 /// (host state changes): the empty id, which ingest refuses from agents,
@@ -42,6 +42,8 @@ pub struct AppState {
     pub unknown_records: AtomicU64,
     /// Batches stored.
     pub batches: AtomicU64,
+    /// The alerting engine, once started (`alerts_api::start`).
+    pub alerts: std::sync::OnceLock<Arc<crate::alerts_api::Running>>,
     ingest: Ingest,
     server_seq: AtomicI64,
 }
@@ -86,6 +88,7 @@ impl AppState {
                 metrics: RwLock::new(names),
                 unknown_records: AtomicU64::new(0),
                 batches: AtomicU64::new(0),
+                alerts: std::sync::OnceLock::new(),
                 ingest,
                 server_seq: AtomicI64::new(i64::try_from(server_seq).unwrap_or(i64::MAX)),
             }
@@ -190,13 +193,13 @@ async fn ingest_handler(
 /// Every route: the ingest endpoint (agent credentials), the REST and
 /// Prometheus APIs (API tokens), and a JSON 404 for any other path.
 pub fn router(st: Arc<AppState>) -> Router {
-    let apis =
-        api::routes()
-            .merge(prom::routes())
-            .route_layer(axum::middleware::from_fn_with_state(
-                st.clone(),
-                api::require_token,
-            ));
+    let apis = api::routes()
+        .merge(prom::routes())
+        .merge(alerts_api::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            st.clone(),
+            api::require_token,
+        ));
     Router::new()
         .route(sonde_transport::INGEST_PATH, post(ingest_handler))
         .route("/healthz", get(|| async { "ok" }))
@@ -205,14 +208,16 @@ pub fn router(st: Arc<AppState>) -> Router {
         .with_state(st)
 }
 
-/// Runs the periodic work: marks silent hosts (every second) and rolls
-/// up and expires the store (every minute). Never returns.
+/// Runs the periodic work: marks silent hosts (every second), evaluates
+/// alert rules (every `interval_s` of the alerts config), and rolls up
+/// and expires the store (every minute). Never returns.
 pub async fn background(st: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut n: u64 = 0;
     loop {
         tick.tick().await;
         n += 1;
+        alerts_api::tick(&st.alerts, n);
         let s = st.clone();
         let _ = tokio::task::spawn_blocking(move || {
             let changes = s.hosts.sweep(now_ms());
