@@ -189,7 +189,7 @@ impl Handler {
     /// and refresh are the [`Throttle`]'s).
     pub fn takes(&self, e: &Event) -> bool {
         let f = &self.filters;
-        (f.kinds.is_empty() || f.kinds.iter().any(|k| *k == e.kind))
+        (f.kinds.is_empty() || f.kinds.contains(&e.kind))
             && (f.states.is_empty() || f.states.iter().any(|s| s == state_of(e)))
             && sonde_store::eval::compile_filters(&f.tags)
                 .is_ok_and(|m| sonde_store::eval::matches(&m, &e.tags))

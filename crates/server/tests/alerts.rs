@@ -96,19 +96,8 @@ fn active(s: &Server) -> Vec<J> {
     j["alerts"].as_array().unwrap().clone()
 }
 
-#[test]
-fn a_rule_made_over_rest_fires_and_calls_its_webhook() {
-    let dir = tmpdir("alerts");
-    let pki = pki(&dir);
-    let (url, hooks) = webhook_listener();
-    let config = dir.join("alerts.json");
-    let cfg = json!({"interval_s": 1, "delay_ms": 0, "handlers": [
-        {"name": "hook", "type": "webhook", "url": format!("{url}/hook?token=s3cret"),
-         "filters": {"kinds": ["alert"]}}]});
-    std::fs::write(&config, cfg.to_string()).unwrap();
-    let port = free_port();
-    let mut s = start(&pki, port, &dir, &config);
-
+/// 401 without an API token; 400 with a reason for bad rules.
+fn refuses_bad_requests(s: &Server, rule: &J) {
     // no token, or an agent's: 401
     for tok in [None, Some(AGENT_TOKEN)] {
         let (st, _) = s.req("GET", "/api/v1/alerts/rules", tok, None);
@@ -122,9 +111,6 @@ fn a_rule_made_over_rest_fires_and_calls_its_webhook() {
         assert_eq!(st, 401);
     }
     // bad rules: 400 with a reason
-    let rule = json!({"name": "hot-cpu", "for_ms": 2000, "handlers": ["hook"],
-        "condition": {"metric": {"metric": "cpu.used.percent", "group_by": ["host"],
-            "time_agg": "avg", "group_agg": "max", "window_ms": 3000, "op": ">", "threshold": 90}}});
     let mut bad = rule.clone();
     bad["condition"]["metric"]["time_agg"] = json!({"quantile": 2});
     let (st, j) = s.post_json("/api/v1/alerts/rules", &bad);
@@ -145,13 +131,77 @@ fn a_rule_made_over_rest_fires_and_calls_its_webhook() {
         "{j}"
     );
     assert_eq!(
-        status(&s, "PUT", "/api/v1/alerts/rules/other", Some(&rule)),
+        status(s, "PUT", "/api/v1/alerts/rules/other", Some(rule)),
         400,
         "name differs"
     );
     let mut bad = rule.clone();
     bad["handlers"] = json!(["no such/name"]);
     assert_eq!(s.post_json("/api/v1/alerts/rules", &bad).0, 400);
+}
+
+/// Acknowledges h1's alert; a silence is listed, then removed.
+fn ack_and_silence(s: &Server) {
+    // acknowledge; a silence (listed, then removed)
+    let (st, a) = s.post_json(
+        "/api/v1/alerts/ack",
+        &json!({"rule": "hot-cpu", "group": {"host": "h1"}, "by": "alice"}),
+    );
+    assert_eq!(
+        (st, a["acknowledged_by"].as_str()),
+        (200, Some("alice")),
+        "{a}"
+    );
+    assert_eq!(
+        s.post_json(
+            "/api/v1/alerts/ack",
+            &json!({"rule": "hot-cpu", "group": {"host": "h9"}})
+        )
+        .0,
+        404
+    );
+    let until = (now_s() + 600) * 1000;
+    let (st, sil) = s.post_json(
+        "/api/v1/alerts/silences",
+        &json!({"rule": "hot-cpu", "until_ms": until}),
+    );
+    assert_eq!(st, 201, "{sil}");
+    assert_eq!(
+        s.get("/api/v1/alerts/silences").1["silences"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let id = sil["id"].as_str().unwrap();
+    assert_eq!(
+        status(s, "DELETE", &format!("/api/v1/alerts/silences/{id}"), None),
+        204
+    );
+    assert_eq!(
+        s.post_json("/api/v1/alerts/silences", &json!({"until_ms": until}))
+            .0,
+        400
+    );
+}
+
+#[test]
+fn a_rule_made_over_rest_fires_and_calls_its_webhook() {
+    let dir = tmpdir("alerts");
+    let pki = pki(&dir);
+    let (url, hooks) = webhook_listener();
+    let config = dir.join("alerts.json");
+    let cfg = json!({"interval_s": 1, "delay_ms": 0, "handlers": [
+        {"name": "hook", "type": "webhook", "url": format!("{url}/hook?token=s3cret"),
+         "filters": {"kinds": ["alert"]}}]});
+    std::fs::write(&config, cfg.to_string()).unwrap();
+    let port = free_port();
+    let mut s = start(&pki, port, &dir, &config);
+
+    let rule = json!({"name": "hot-cpu", "for_ms": 2000, "handlers": ["hook"],
+        "condition": {"metric": {"metric": "cpu.used.percent", "group_by": ["host"],
+            "time_agg": "avg", "group_agg": "max", "window_ms": 3000, "op": ">", "threshold": 90}}});
+    refuses_bad_requests(&s, &rule);
 
     // create, conflict, list, get
     let (st, j) = s.post_json("/api/v1/alerts/rules", &rule);
@@ -196,47 +246,7 @@ fn a_rule_made_over_rest_fires_and_calls_its_webhook() {
     assert!(!hs.to_string().contains("s3cret"), "{hs}");
     assert_eq!(hs["handlers"][0]["stats"]["delivered"], 1, "{hs}");
 
-    // acknowledge; a silence (listed, then removed)
-    let (st, a) = s.post_json(
-        "/api/v1/alerts/ack",
-        &json!({"rule": "hot-cpu", "group": {"host": "h1"}, "by": "alice"}),
-    );
-    assert_eq!(
-        (st, a["acknowledged_by"].as_str()),
-        (200, Some("alice")),
-        "{a}"
-    );
-    assert_eq!(
-        s.post_json(
-            "/api/v1/alerts/ack",
-            &json!({"rule": "hot-cpu", "group": {"host": "h9"}})
-        )
-        .0,
-        404
-    );
-    let until = (now_s() + 600) * 1000;
-    let (st, sil) = s.post_json(
-        "/api/v1/alerts/silences",
-        &json!({"rule": "hot-cpu", "until_ms": until}),
-    );
-    assert_eq!(st, 201, "{sil}");
-    assert_eq!(
-        s.get("/api/v1/alerts/silences").1["silences"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    let id = sil["id"].as_str().unwrap();
-    assert_eq!(
-        status(&s, "DELETE", &format!("/api/v1/alerts/silences/{id}"), None),
-        204
-    );
-    assert_eq!(
-        s.post_json("/api/v1/alerts/silences", &json!({"until_ms": until}))
-            .0,
-        400
-    );
+    ack_and_silence(&s);
 
     // cool data: resolved, and the webhook hears it
     feed_until(&s, &mut seq, 20.0, "resolved", |s| active(s).is_empty());
