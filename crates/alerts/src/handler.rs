@@ -265,3 +265,49 @@ pub fn summary(e: &Event) -> String {
         k => format!("[{k}] {}", e.agent),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_secrets() {
+        assert_eq!(
+            redact_url("https://hooks.slack.com/services/T0/B0/XXXX?x=1"),
+            "https://hooks.slack.com/…"
+        );
+        assert_eq!(
+            redact_url("http://user:pa55@example.com:8080/h?token=t"),
+            "http://example.com:8080/…"
+        );
+        assert_eq!(redact_url("http://h?token=t"), "http://h/…");
+    }
+
+    #[test]
+    fn states_subjects_and_summaries() {
+        let mut tags = sonde_store::Tags::new();
+        for (k, v) in [
+            ("rule", "cpu"),
+            ("state", "firing"),
+            ("host", "h1"),
+            ("value", "97"),
+        ] {
+            tags.insert(k.into(), v.into());
+        }
+        let mut e = Event {
+            ts_ms: 0,
+            agent: "h1".into(),
+            kind: "alert".into(),
+            tags,
+            body: serde_json::Value::Null,
+        };
+        assert_eq!(state_of(&e), "firing");
+        assert_eq!(summary(&e), "[FIRING] alert cpu host=h1 (value 97)");
+        let firing = subject_of(&e);
+        e.tags.insert("state".into(), "resolved".into());
+        e.tags.insert("value".into(), "3".into());
+        assert_eq!(subject_of(&e), firing, "the same alert whatever its state");
+        e.tags.insert("host".into(), "h2".into());
+        assert_ne!(subject_of(&e), firing);
+    }
+}

@@ -204,37 +204,50 @@ pub fn routes() -> Router<Arc<AppState>> {
         )
 }
 
+// The engine's lock may be held by an evaluation: every call that takes
+// it runs on a blocking thread.
+
 async fn active(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    Ok(Json(json!({ "alerts": engine(&st)?.active() })).into_response())
+    let e = engine(&st)?;
+    let a = blocking(move || Ok(e.active())).await?;
+    Ok(Json(json!({ "alerts": a })).into_response())
 }
 
 async fn list_rules(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    Ok(Json(json!({ "rules": engine(&st)?.rules() })).into_response())
+    let e = engine(&st)?;
+    let r = blocking(move || Ok(e.rules())).await?;
+    Ok(Json(json!({ "rules": r })).into_response())
 }
 
 async fn get_rule(
     State(st): State<Arc<AppState>>,
     UrlPath(name): UrlPath<String>,
 ) -> Result<Response, ApiError> {
-    let r = engine(&st)?
-        .rule(&name)
-        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no rule '{name}'")))?;
+    let e = engine(&st)?;
+    let r = blocking(move || {
+        e.rule(&name)
+            .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no rule '{name}'")))
+    })
+    .await?;
     Ok(Json(r).into_response())
 }
 
 async fn save_rule(st: Arc<AppState>, r: Rule, create_only: bool) -> Result<Response, ApiError> {
     let e = engine(&st)?;
-    if create_only && e.rule(&r.name).is_some() {
-        return Err(ApiError(
-            StatusCode::CONFLICT,
-            format!(
-                "rule '{}' exists (PUT /api/v1/alerts/rules/{} replaces it)",
-                r.name, r.name
-            ),
-        ));
-    }
     let shown = r.clone();
-    let new = blocking(move || Ok(e.put_rule(r)?)).await?;
+    let new = blocking(move || {
+        if create_only && e.rule(&r.name).is_some() {
+            return Err(ApiError(
+                StatusCode::CONFLICT,
+                format!(
+                    "rule '{}' exists (PUT /api/v1/alerts/rules/{} replaces it)",
+                    r.name, r.name
+                ),
+            ));
+        }
+        Ok(e.put_rule(r)?)
+    })
+    .await?;
     let code = if new {
         StatusCode::CREATED
     } else {
@@ -338,7 +351,9 @@ async fn delete_handler(
 }
 
 async fn list_silences(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    Ok(Json(json!({ "silences": engine(&st)?.silences(now_ms()) })).into_response())
+    let e = engine(&st)?;
+    let s = blocking(move || Ok(e.silences(now_ms()))).await?;
+    Ok(Json(json!({ "silences": s })).into_response())
 }
 
 async fn create_silence(
