@@ -9,14 +9,16 @@
 //! ([`prom`]), captures asked of agents' flight recorders and kept as
 //! files ([`captures`]), the HTTPS listener serving all of them on one
 //! port ([`serve`]), users, sessions and roles ([`auth`]) and the embedded
-//! web UI ([`web`], built from `web/` by the build script).
+//! web UI ([`web`], built from `web/` by the build script), and alert
+//! rules, silences and handlers over REST ([`alerts_api`], sonde-alerts).
 //!
 //! Does **not** own: any storage engine (it takes any
 //! `sonde_store::Store`; the binary opens DuckDB), the wire protocol
 //! (sonde-transport), the agent. Not done yet: ClickHouse,
-//! remote-write, handlers, an OpenAPI document.
+//! remote-write, an OpenAPI document.
 #![warn(missing_docs)]
 
+pub mod alerts_api;
 pub mod api;
 pub mod auth;
 pub mod captures;

@@ -54,6 +54,9 @@ struct Args {
     /// How long samples stay at full (1 s) resolution before roll-ups (e.g. 6h, 90m).
     #[arg(long = "retention", value_name = "DURATION", default_value = "6h")]
     retention: String,
+    /// Alerting: evaluation interval and delay, handlers (JSON; see the README).
+    #[arg(long = "alerts-config", value_name = "FILE")]
+    alerts_config: Option<PathBuf>,
 }
 
 /// Tokens of a file, one a line.
@@ -103,6 +106,7 @@ struct Setup {
     addr: std::net::SocketAddr,
     retention_ms: i64,
     admin_password: Option<String>,
+    alerts: sonde_server::alerts_api::Config,
 }
 
 fn setup(a: &Args) -> Result<Setup, ServerError> {
@@ -134,6 +138,10 @@ fn setup(a: &Args) -> Result<Setup, ServerError> {
         addr,
         retention_ms: duration_ms(&a.retention)?,
         admin_password: admin_password(a.admin_password_file.as_deref())?,
+        alerts: match &a.alerts_config {
+            Some(p) => sonde_server::alerts_api::Config::load(p)?,
+            None => sonde_server::alerts_api::Config::default(),
+        },
     })
 }
 
@@ -182,6 +190,7 @@ async fn run(s: Setup, data_dir: &Path) -> Result<()> {
     if created {
         eprintln!("sonde-server: created the bootstrap admin user 'admin'");
     }
+    sonde_server::alerts_api::start(&st, s.alerts)?;
     let listener = tokio::net::TcpListener::bind(s.addr)
         .await
         .map_err(|e| ServerError::Config(format!("--listen {}: {e}", s.addr)))?;

@@ -21,7 +21,7 @@ use sonde_transport::{Batch, Ingest, Token};
 
 use crate::decode::{decode, Decoded};
 use crate::hosts::Registry;
-use crate::{api, auth, now_ms, prom, web, ServerError};
+use crate::{alerts_api, api, auth, now_ms, prom, web, ServerError};
 
 /// The stream under which the server stores the events it makes itself
 /// (host state changes): the empty id, which ingest refuses from agents,
@@ -46,6 +46,8 @@ pub struct AppState {
     pub captures: crate::captures::Captures,
     /// Users, sessions and API tokens (the `api_tokens` act as admin).
     pub auth: crate::auth::Auth,
+    /// The alerting engine, once started (`alerts_api::start`).
+    pub alerts: std::sync::OnceLock<Arc<crate::alerts_api::Running>>,
     ingest: Ingest,
     server_seq: AtomicI64,
 }
@@ -98,6 +100,7 @@ impl AppState {
                 unknown_records: AtomicU64::new(0),
                 batches: AtomicU64::new(0),
                 captures: Default::default(),
+                alerts: std::sync::OnceLock::new(),
                 ingest,
                 server_seq: AtomicI64::new(i64::try_from(server_seq).unwrap_or(i64::MAX)),
             }
@@ -213,6 +216,7 @@ pub fn router(st: Arc<AppState>) -> Router {
         .merge(prom::routes())
         .merge(auth::routes::routes())
         .merge(crate::captures::routes())
+        .merge(alerts_api::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
             auth::routes::require,
@@ -233,14 +237,16 @@ pub fn router(st: Arc<AppState>) -> Router {
         .with_state(st)
 }
 
-/// Runs the periodic work: marks silent hosts (every second) and rolls
-/// up and expires the store (every minute). Never returns.
+/// Runs the periodic work: marks silent hosts (every second), evaluates
+/// alert rules (every `interval_s` of the alerts config), and rolls up
+/// and expires the store (every minute). Never returns.
 pub async fn background(st: Arc<AppState>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut n: u64 = 0;
     loop {
         tick.tick().await;
         n += 1;
+        alerts_api::tick(&st.alerts, n);
         let s = st.clone();
         let _ = tokio::task::spawn_blocking(move || {
             let mut changes = s.hosts.sweep(now_ms());
