@@ -163,6 +163,11 @@ impl Cluster {
         }
     }
 
+    /// Shard `i`'s server pid.
+    pub fn pid(&self, i: usize) -> Option<u32> {
+        self.shards[i].child.as_ref().map(Child::id)
+    }
+
     /// The shards' HTTP URLs.
     pub fn urls(&self) -> Vec<String> {
         self.shards
