@@ -44,6 +44,8 @@ pub struct AppState {
     pub batches: AtomicU64,
     ingest: Ingest,
     server_seq: AtomicI64,
+    /// When [`AppState::refresh_metrics`] last read the store (ms).
+    metrics_read_ms: AtomicI64,
 }
 
 /// Whether TLS verified the peer's client certificate.
@@ -88,8 +90,35 @@ impl AppState {
                 batches: AtomicU64::new(0),
                 ingest,
                 server_seq: AtomicI64::new(i64::try_from(server_seq).unwrap_or(i64::MAX)),
+                metrics_read_ms: AtomicI64::new(now_ms()),
             }
         }))
+    }
+
+    /// Adds the metric names the store holds that this server has not
+    /// seen (another server over the same store ingested them); at most
+    /// once a second, and a no-op otherwise. Blocks on the store.
+    pub fn refresh_metrics(&self) -> Result<(), sonde_store::StoreError> {
+        let now = now_ms();
+        let last = self.metrics_read_ms.load(Ordering::Relaxed);
+        if now - last < 1000
+            || self
+                .metrics_read_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return Ok(());
+        }
+        let names: BTreeSet<String> = self
+            .store
+            .series(None, &[], 0, i64::MAX)?
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
+        if let Ok(mut m) = self.metrics.write() {
+            m.extend(names);
+        }
+        Ok(())
     }
 
     /// The ingest's store callback: the batch's decoded records (and the
