@@ -2,7 +2,7 @@
 //! and group-bys are resolved in Rust (sonde-store's `eval`, the same
 //! regexes as every engine) to (series id, group number) pairs that the
 //! SQL carries as literals. Each shard then folds its own series (a
-//! series is on one shard) over deduplicated rows: plain aggregations
+//! series is on one shard) over deduplicated rows (`FINAL`: one row per key, the newest version): plain aggregations
 //! entirely in SQL down to per-group partials (sum, count, min, max)
 //! that the server merges; quantiles, histograms and `Merge` as
 //! per-series rows folded into cells by `eval`.
@@ -200,16 +200,14 @@ fn in_sql(
 ) -> Result<BTreeMap<u32, Vec<(i64, f64)>>> {
     let (db, sids, grps) = (&store.db, s.sids(), s.grps());
     let mut src = format!(
-        "SELECT sid, ts, any(v) AS s, any(v) AS mn, any(v) AS mx, toUInt64(1) AS c FROM {db}.samples \
-         WHERE sid IN ({sids}) AND ts >= {} AND ts < {} GROUP BY sid, ts",
+        "SELECT sid, ts, v AS s, v AS mn, v AS mx, toUInt64(1) AS c FROM {db}.samples FINAL \
+         WHERE sid IN ({sids}) AND ts >= {} AND ts < {}",
         r.a, r.b
     );
     if let Some((res, ra, rb)) = r.roll {
         src += &format!(
-            " UNION ALL SELECT sid, ts, argMax(sum, hi) AS s, argMax(mn, hi) AS mn, \
-             argMax(mx, hi) AS mx, argMax(cnt, hi) AS c FROM {db}.rollups \
-             WHERE res = {res} AND hist = 0 AND sid IN ({sids}) AND ts >= {ra} AND ts < {rb} \
-             GROUP BY sid, ts, lo"
+            " UNION ALL SELECT sid, ts, sum AS s, mn, mx, cnt AS c FROM {db}.rollups FINAL \
+             WHERE res = {res} AND hist = 0 AND sid IN ({sids}) AND ts >= {ra} AND ts < {rb}"
         );
     }
     let tagg = match q.time_agg {
@@ -271,8 +269,8 @@ fn shard_rows(c: &Client, q: &Query, db: &str, sids: &str, r: &Ranges) -> Result
     let mut out = Vec::new();
     let bytes = c.run(
         &format!(
-            "SELECT sid, ts, any(v) FROM {db}.samples WHERE sid IN ({sids}) AND ts >= {a} \
-             AND ts < {b} GROUP BY sid, ts FORMAT RowBinary"
+            "SELECT sid, ts, v FROM {db}.samples FINAL WHERE sid IN ({sids}) AND ts >= {a} \
+             AND ts < {b} FORMAT RowBinary"
         ),
         None,
         BIG,
@@ -289,9 +287,9 @@ fn shard_rows(c: &Client, q: &Query, db: &str, sids: &str, r: &Ranges) -> Result
     }
     let bytes = c.run(
         &format!(
-            "SELECT sid, ts, any(cnt), any(sum), any(mn), any(mx), any(bounds), any(counts) \
-             FROM {db}.hists WHERE sid IN ({sids}) AND ts >= {a} AND ts < {b} \
-             GROUP BY sid, ts FORMAT RowBinary"
+            "SELECT sid, ts, cnt, sum, mn, mx, bounds, counts \
+             FROM {db}.hists FINAL WHERE sid IN ({sids}) AND ts >= {a} AND ts < {b} \
+             FORMAT RowBinary"
         ),
         None,
         BIG,
@@ -300,10 +298,9 @@ fn shard_rows(c: &Client, q: &Query, db: &str, sids: &str, r: &Ranges) -> Result
     if let Some((res, ra, rb)) = r.roll {
         let bytes = c.run(
             &format!(
-                "SELECT sid, ts, argMax(cnt, hi), argMax(sum, hi), argMax(mn, hi), argMax(mx, hi), \
-                 argMax(keys, hi), argMax(counts, hi), argMax(hist, hi) FROM {db}.rollups \
+                "SELECT sid, ts, cnt, sum, mn, mx, keys, counts, hist FROM {db}.rollups FINAL \
                  WHERE res = {res} AND sid IN ({sids}) AND ts >= {ra} AND ts < {rb} \
-                 GROUP BY sid, ts, lo FORMAT RowBinary"
+                 FORMAT RowBinary"
             ),
             None,
             BIG,

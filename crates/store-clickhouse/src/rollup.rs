@@ -10,7 +10,7 @@
 //!
 //! Crash safety without transactions: a roll-up row is keyed by its fold
 //! slice's start `lo` and versioned by the slice's end `hi`; queries read
-//! `argMax(…, hi)` per (series, row start, `lo`) and add rows of
+//! the newest version per (series, row start, `lo`) (`FINAL`) and add rows of
 //! different slices (as DuckStore adds its per-slice rows). Slices start
 //! at the stored horizon, so a maintenance run cut short and run again
 //! refolds the same slices (a newer version of the same rows) before the
@@ -174,8 +174,8 @@ fn fold_slice(c: &Client, db: &str, lo: i64, hi: i64) -> Result<()> {
     let mut cells: BTreeMap<(usize, u64, i64), Cell> = BTreeMap::new();
     let b = c.run(
         &format!(
-            "SELECT sid, ts, any(v) FROM {db}.samples WHERE ts >= {lo} AND ts < {hi} \
-             GROUP BY sid, ts FORMAT RowBinary"
+            "SELECT sid, ts, v FROM {db}.samples FINAL WHERE ts >= {lo} AND ts < {hi} \
+             FORMAT RowBinary"
         ),
         None,
         "",
@@ -192,8 +192,8 @@ fn fold_slice(c: &Client, db: &str, lo: i64, hi: i64) -> Result<()> {
     }
     let b = c.run(
         &format!(
-            "SELECT sid, ts, any(cnt), any(sum), any(mn), any(mx), any(bounds), any(counts) \
-             FROM {db}.hists WHERE ts >= {lo} AND ts < {hi} GROUP BY sid, ts FORMAT RowBinary"
+            "SELECT sid, ts, cnt, sum, mn, mx, bounds, counts \
+             FROM {db}.hists FINAL WHERE ts >= {lo} AND ts < {hi} FORMAT RowBinary"
         ),
         None,
         "",
