@@ -46,13 +46,25 @@ struct Args {
     #[arg(long = "store", value_name = "ENGINE:WHERE")]
     store: Option<String>,
     /// ClickHouse: the remote_servers cluster the shards form.
-    #[arg(long = "clickhouse-cluster", value_name = "NAME", default_value = "sonde")]
+    #[arg(
+        long = "clickhouse-cluster",
+        value_name = "NAME",
+        default_value = "sonde"
+    )]
     clickhouse_cluster: String,
     /// ClickHouse: the database (created if missing).
-    #[arg(long = "clickhouse-database", value_name = "NAME", default_value = "sonde")]
+    #[arg(
+        long = "clickhouse-database",
+        value_name = "NAME",
+        default_value = "sonde"
+    )]
     clickhouse_database: String,
     /// ClickHouse: the user.
-    #[arg(long = "clickhouse-user", value_name = "NAME", default_value = "default")]
+    #[arg(
+        long = "clickhouse-user",
+        value_name = "NAME",
+        default_value = "default"
+    )]
     clickhouse_user: String,
     /// Where the database lives (the file sonde.duckdb in it).
     #[arg(
@@ -147,7 +159,10 @@ fn engine(a: &Args, retention_ms: i64) -> Result<Engine, ServerError> {
         Some(("duckdb", p)) if !p.is_empty() => Ok(Engine::Duck(PathBuf::from(p))),
         Some(("clickhouse", urls)) => {
             let shards: Vec<String> = urls.split(',').map(|u| u.trim().to_string()).collect();
-            if shards.iter().any(|u| !u.starts_with("http://") || u.len() <= 7) {
+            if shards
+                .iter()
+                .any(|u| !u.starts_with("http://") || u.len() <= 7)
+            {
                 return Err(bad("each shard is an http:// URL, separated by commas"));
             }
             let password = std::env::var("SONDE_CLICKHOUSE_PASSWORD").unwrap_or_default();
@@ -198,7 +213,10 @@ fn setup(a: &Args) -> Result<Setup, ServerError> {
     })
 }
 
-fn open_store(engine: &Engine, retention_ms: i64) -> Result<Arc<dyn sonde_store::Store>, ServerError> {
+fn open_store(
+    engine: &Engine,
+    retention_ms: i64,
+) -> Result<Arc<dyn sonde_store::Store>, ServerError> {
     match engine {
         Engine::Duck(file) => {
             if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {

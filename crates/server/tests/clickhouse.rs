@@ -4,9 +4,9 @@
 //! (kill -9), and the other still answers with all the data, and stores
 //! the killed one's resent batches without counting them twice.
 
-mod common;
 #[path = "../../store-clickhouse/tests/common/mod.rs"]
 mod ch;
+mod common;
 
 use std::process::Command;
 
@@ -17,7 +17,12 @@ fn start(pki: &Pki, cluster: &ch::Cluster, data: &std::path::Path) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_sonde-server"));
     cmd.arg("--store")
         .arg(format!("clickhouse:{}", cluster.urls().join(",")))
-        .args(["--clickhouse-cluster", "sonde", "--clickhouse-database", "srv"]);
+        .args([
+            "--clickhouse-cluster",
+            "sonde",
+            "--clickhouse-database",
+            "srv",
+        ]);
     Server::start_with(cmd, pki, free_port(), data)
 }
 

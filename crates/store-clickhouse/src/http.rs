@@ -207,11 +207,15 @@ impl<'a> Reader<'a> {
     }
     /// UInt64.
     pub fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| short())?))
+        Ok(u64::from_le_bytes(
+            self.take(8)?.try_into().map_err(|_| short())?,
+        ))
     }
     /// UInt32.
     pub fn u32(&mut self) -> Result<u32> {
-        Ok(u32::from_le_bytes(self.take(4)?.try_into().map_err(|_| short())?))
+        Ok(u32::from_le_bytes(
+            self.take(4)?.try_into().map_err(|_| short())?,
+        ))
     }
     /// Int64.
     pub fn i64(&mut self) -> Result<i64> {

@@ -15,7 +15,10 @@ fn insert(store: &ClickStore, table: &str, cols: &str, row: &Row) -> Result<()> 
     if row.buf.is_empty() {
         return Ok(());
     }
-    let sql = format!("INSERT INTO {}.{table}_d ({cols}) FORMAT RowBinary", store.db);
+    let sql = format!(
+        "INSERT INTO {}.{table}_d ({cols}) FORMAT RowBinary",
+        store.db
+    );
     store.any_shard(&sql, Some(&row.buf), SYNC).map(|_| ())
 }
 
@@ -41,7 +44,10 @@ pub fn write_batch(
             }
         }
     }
-    let sids: Vec<u64> = samples.iter().map(|s| series_id(&s.metric, &s.tags)).collect();
+    let sids: Vec<u64> = samples
+        .iter()
+        .map(|s| series_id(&s.metric, &s.tags))
+        .collect();
     let mut fresh = Vec::new();
     let mut series = Row::default();
     {

@@ -210,10 +210,7 @@ impl ClickStore {
     }
 
     /// Runs `f` on every shard in parallel; the results in shard order.
-    pub(crate) fn each<T: Send>(
-        &self,
-        f: impl Fn(&Client) -> Result<T> + Sync,
-    ) -> Result<Vec<T>> {
+    pub(crate) fn each<T: Send>(&self, f: impl Fn(&Client) -> Result<T> + Sync) -> Result<Vec<T>> {
         std::thread::scope(|s| {
             let hs: Vec<_> = self.shards.iter().map(|c| s.spawn(|| f(c))).collect();
             hs.into_iter()
@@ -227,7 +224,12 @@ impl ClickStore {
 
     /// Runs a statement on the first shard that answers (writes through
     /// the `Distributed` tables may start on any shard).
-    pub(crate) fn any_shard(&self, sql: &str, body: Option<&[u8]>, settings: &str) -> Result<Vec<u8>> {
+    pub(crate) fn any_shard(
+        &self,
+        sql: &str,
+        body: Option<&[u8]>,
+        settings: &str,
+    ) -> Result<Vec<u8>> {
         let mut last = None;
         for c in &self.shards {
             match c.run(sql, body, settings) {

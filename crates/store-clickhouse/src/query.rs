@@ -263,7 +263,13 @@ fn in_sql(
 type Cells = BTreeMap<(u32, i64, u64), Cell>;
 
 /// One shard's deduplicated rows as (sid, ts, cell) triples.
-fn shard_rows(c: &Client, q: &Query, db: &str, sids: &str, r: &Ranges) -> Result<Vec<(u64, i64, Cell)>> {
+fn shard_rows(
+    c: &Client,
+    q: &Query,
+    db: &str,
+    sids: &str,
+    r: &Ranges,
+) -> Result<Vec<(u64, i64, Cell)>> {
     let keep = matches!(q.time_agg, Agg::Quantile(_));
     let (a, b) = (r.a, r.b);
     let mut out = Vec::new();
@@ -320,7 +326,9 @@ fn read_bucket_rows(bytes: &[u8], rollup: bool, out: &mut Vec<(u64, i64, Cell)>)
         let (keys, counts) = (rd.arr()?, rd.arr()?);
         let hist = if rollup { rd.u8()? != 0 } else { true };
         if keys.len() != counts.len() {
-            return Err(engine(format!("series {sid} at {ts}: bucket arrays differ")));
+            return Err(engine(format!(
+                "series {sid} at {ts}: bucket arrays differ"
+            )));
         }
         let mut cell = Cell {
             histogram: hist,
@@ -329,7 +337,11 @@ fn read_bucket_rows(bytes: &[u8], rollup: bool, out: &mut Vec<(u64, i64, Cell)>)
         if cnt > 0 {
             cell.add_stats(cnt, sum, mn, mx);
         }
-        let into = if hist { &mut cell.buckets } else { &mut cell.sketch };
+        let into = if hist {
+            &mut cell.buckets
+        } else {
+            &mut cell.sketch
+        };
         for (k, n) in keys.into_iter().zip(counts) {
             *into.entry(k).or_default() += n;
         }
@@ -362,7 +374,9 @@ pub fn series(
     let m = eval::compile_filters(filters).map_err(bad)?;
     let db = &store.db;
     let (a, b) = (start_ms, end_ms);
-    let only = metric.map(|x| format!("AND metric = {}", lit(x))).unwrap_or_default();
+    let only = metric
+        .map(|x| format!("AND metric = {}", lit(x)))
+        .unwrap_or_default();
     let sql = format!(
         "SELECT metric, tags FROM {db}.series WHERE sid IN (\
          SELECT sid FROM {db}.samples WHERE ts >= {a} AND ts < {b} \

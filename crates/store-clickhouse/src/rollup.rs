@@ -54,7 +54,10 @@ fn meta(store: &ClickStore) -> Result<BTreeMap<String, i64>> {
 pub fn horizon(store: &ClickStore) -> Result<(i64, [i64; 3])> {
     let m = meta(store)?;
     let get = |k: &str| m.get(k).copied().unwrap_or(i64::MIN);
-    Ok((get("horizon"), [get("floor0"), get("floor1"), get("floor2")]))
+    Ok((
+        get("horizon"),
+        [get("floor0"), get("floor1"), get("floor2")],
+    ))
 }
 
 fn set_meta(store: &ClickStore, k: &str, v: i64) -> Result<()> {

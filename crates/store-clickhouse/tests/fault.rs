@@ -59,7 +59,10 @@ fn a_shard_killed_mid_ingest_loses_nothing_and_doubles_nothing() {
                 }
             }
         }
-        assert!(t0.elapsed() < Duration::from_secs(300), "no failure after the kill");
+        assert!(
+            t0.elapsed() < Duration::from_secs(300),
+            "no failure after the kill"
+        );
     }
     assert!(failures >= 3, "the kill made no batch fail");
     killer.take().unwrap().join().unwrap();
@@ -73,7 +76,10 @@ fn a_shard_killed_mid_ingest_loses_nothing_and_doubles_nothing() {
                 pending.pop_front();
             }
             Err(e) => {
-                assert!(t1.elapsed() < Duration::from_secs(120), "shard 1 not back: {e}");
+                assert!(
+                    t1.elapsed() < Duration::from_secs(120),
+                    "shard 1 not back: {e}"
+                );
                 std::thread::sleep(Duration::from_millis(200));
             }
         }

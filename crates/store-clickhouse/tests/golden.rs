@@ -56,7 +56,10 @@ fn golden_queries_match_the_reference_on_two_shards() {
         .map(|u| ureq_count(u, "SELECT count() FROM golden.samples"))
         .sum();
     let scalar = all.iter().filter(|s| !s.metric.ends_with(".time")).count() as u64;
-    assert!(rows > scalar, "{rows} rows on disk, {scalar} samples: no duplicates?");
+    assert!(
+        rows > scalar,
+        "{rows} rows on disk, {scalar} samples: no duplicates?"
+    );
     check_all("after duplicates");
     assert_eq!(store.last_seqs().unwrap()["host-000"], 20 + 1000);
 
@@ -74,8 +77,14 @@ fn golden_queries_match_the_reference_on_two_shards() {
         .map(|x| x.tags.clone())
         .collect();
     assert_eq!(s.len(), want.len());
-    assert!(store.tag_names(w.ts(0), w.ts(40)).unwrap().contains(&"pod".to_string()));
-    assert_eq!(store.tag_values("cluster", w.ts(0), w.ts(40)).unwrap(), ["cl-0", "cl-1"]);
+    assert!(store
+        .tag_names(w.ts(0), w.ts(40))
+        .unwrap()
+        .contains(&"pod".to_string()));
+    assert_eq!(
+        store.tag_values("cluster", w.ts(0), w.ts(40)).unwrap(),
+        ["cl-0", "cl-1"]
+    );
 
     let ev = |t: i64, kind: &str, status: &str| Event {
         ts_ms: w.ts(t),
@@ -84,7 +93,11 @@ fn golden_queries_match_the_reference_on_two_shards() {
         tags: [("status".to_string(), status.to_string())].into(),
         body: serde_json::json!({"t": t}),
     };
-    let evs = [ev(1, "check", "ok"), ev(2, "check", "critical"), ev(3, "keepalive", "silent")];
+    let evs = [
+        ev(1, "check", "ok"),
+        ev(2, "check", "critical"),
+        ev(3, "keepalive", "silent"),
+    ];
     store.write_batch("host-001", 5000, &[], &evs).unwrap();
     // A retried batch (new seq, same events) stores nothing twice.
     store.write_batch("host-001", 5001, &[], &evs).unwrap();
@@ -95,7 +108,10 @@ fn golden_queries_match_the_reference_on_two_shards() {
         ..Default::default()
     };
     let got = store.events(&q).unwrap();
-    assert_eq!(got.iter().map(|e| e.ts_ms).collect::<Vec<_>>(), [w.ts(3), w.ts(2), w.ts(1)]);
+    assert_eq!(
+        got.iter().map(|e| e.ts_ms).collect::<Vec<_>>(),
+        [w.ts(3), w.ts(2), w.ts(1)]
+    );
     let q = EventQuery {
         kinds: vec!["check".into()],
         filters: vec![TagFilter::Eq("status".into(), "critical".into())],
@@ -109,5 +125,8 @@ fn ureq_count(url: &str, sql: &str) -> u64 {
         .args(["-sf", "--data-binary", sql, &format!("{url}/")])
         .output()
         .expect("curl runs");
-    String::from_utf8_lossy(&out.stdout).trim().parse().expect("a count")
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a count")
 }

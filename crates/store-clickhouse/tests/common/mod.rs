@@ -130,7 +130,10 @@ impl Cluster {
         let s = &mut self.shards[i];
         let out = std::fs::File::create(s.dir.join("stdout.log")).unwrap();
         let child = Command::new(self.bin)
-            .arg(format!("--config-file={}", s.dir.join("config.xml").display()))
+            .arg(format!(
+                "--config-file={}",
+                s.dir.join("config.xml").display()
+            ))
             .current_dir(&s.dir)
             .stdin(Stdio::null())
             .stdout(out.try_clone().unwrap())
@@ -150,7 +153,10 @@ impl Cluster {
                     panic!("shard {i} exited with {st}: {log}");
                 }
             }
-            assert!(t0.elapsed() < Duration::from_secs(60), "shard {i} not ready in 60 s");
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "shard {i} not ready in 60 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -207,8 +213,7 @@ fn ping(addr: &str) -> bool {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s
-        .write_all(b"GET /ping HTTP/1.0\r\nHost: localhost\r\n\r\n")
+    if s.write_all(b"GET /ping HTTP/1.0\r\nHost: localhost\r\n\r\n")
         .is_err()
     {
         return false;
