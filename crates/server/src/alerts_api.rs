@@ -6,7 +6,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, Query as UrlQuery, State};
@@ -112,15 +112,16 @@ pub fn start(st: &Arc<AppState>, cfg: Config) -> Result<(), ServerError> {
 
 /// Called by the server's 1-second tick `n`: evaluates when due, on a
 /// blocking thread, never two at once.
-pub fn tick(alerts: &OnceLock<Arc<Running>>, n: u64) {
-    let Some(r) = alerts.get() else { return };
+pub fn tick(st: &Arc<AppState>, n: u64) {
+    let Some(r) = st.alerts.get() else { return };
     if n % r.interval_s != 0 || r.busy.swap(true, Ordering::SeqCst) {
         return;
     }
-    let r = r.clone();
+    let (r, st) = (r.clone(), st.clone());
     tokio::task::spawn_blocking(move || {
         match r.engine.evaluate(now_ms() - r.delay_ms) {
             Ok(rep) => {
+                crate::alert_capture::on_transitions(&st, &rep.transitions);
                 for (rule, e) in rep.errors {
                     eprintln!("sonde-server: alert rule '{rule}': {e}");
                 }

@@ -105,6 +105,8 @@ async fn hosts(State(st): State<Arc<AppState>>) -> Response {
 }
 
 async fn metrics(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let s2 = st.clone();
+    blocking(move || Ok(s2.refresh_metrics()?)).await?;
     let names: Vec<String> = st
         .metrics
         .read()
@@ -115,7 +117,8 @@ async fn metrics(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> 
     Ok(Json(json!({ "metrics": names })).into_response())
 }
 
-/// Checks a native query: a range, a step, a known metric.
+/// Checks a native query: a range, a step, a known metric. Blocks on the
+/// store when the metric is not known yet.
 pub fn check_query(st: &AppState, q: &Query) -> Result<(), ApiError> {
     if q.end_ms <= q.start_ms {
         return Err(ApiError::bad("end_ms must be after start_ms"));
@@ -123,12 +126,14 @@ pub fn check_query(st: &AppState, q: &Query) -> Result<(), ApiError> {
     if q.step_ms < 0 {
         return Err(ApiError::bad("step_ms must not be negative"));
     }
-    let known = st
-        .metrics
-        .read()
-        .map(|m| m.contains(&q.metric))
-        .unwrap_or(false);
-    if !known {
+    let known = || {
+        st.metrics
+            .read()
+            .map(|m| m.contains(&q.metric))
+            .unwrap_or(false)
+    };
+    // Another server over the same store may have ingested it.
+    if !known() && (st.refresh_metrics().is_err() || !known()) {
         return Err(ApiError(
             StatusCode::NOT_FOUND,
             format!("unknown metric '{}'", q.metric),
@@ -140,8 +145,11 @@ pub fn check_query(st: &AppState, q: &Query) -> Result<(), ApiError> {
 async fn query(State(st): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
     let q: Query =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("not a query: {e}")))?;
-    check_query(&st, &q)?;
-    let a = blocking(move || Ok(st.store.query(&q)?)).await?;
+    let a = blocking(move || {
+        check_query(&st, &q)?;
+        Ok(st.store.query(&q)?)
+    })
+    .await?;
     Ok(Json(a).into_response())
 }
 

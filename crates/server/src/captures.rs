@@ -38,6 +38,7 @@ struct Requested {
     agent: String,
     at_ms: i64,
     reason: String,
+    labels: sonde_store::Tags,
 }
 
 /// The captures asked for and the directory they are kept in.
@@ -65,6 +66,9 @@ pub struct CaptureRequest {
     /// Why (an alert's id, a user's note), kept in the events.
     #[serde(default)]
     pub reason: String,
+    /// More tags for its events (an alert's rule and group).
+    #[serde(default)]
+    pub labels: sonde_store::Tags,
 }
 
 fn ten() -> f64 {
@@ -128,10 +132,11 @@ impl Captures {
                     agent: req.host.clone(),
                     at_ms: now_ms,
                     reason: req.reason.clone(),
+                    labels: req.labels.clone(),
                 },
             );
         }
-        let ev = event(
+        let mut ev = event(
             &id,
             &req.host,
             now_ms,
@@ -141,6 +146,7 @@ impl Captures {
                 "before_ms": before_ms, "after_ms": after_ms,
             }),
         );
+        add_labels(&mut ev, &req.labels);
         Ok((id, ev))
     }
 
@@ -171,14 +177,9 @@ impl Captures {
                         v.retain(|c| c["id"] != id.as_str());
                     }
                 }
-                out.push(event(
-                    &id,
-                    &r.agent,
-                    now_ms,
-                    "expired",
-                    &r.reason,
-                    json!({}),
-                ));
+                let mut ev = event(&id, &r.agent, now_ms, "expired", &r.reason, json!({}));
+                add_labels(&mut ev, &r.labels);
+                out.push(ev);
             }
         }
         out
@@ -202,7 +203,7 @@ impl Captures {
                     format!("no capture '{id}' is waiting"),
                 )
             })?;
-        match result {
+        let mut ev = match result {
             Ok(bytes) => {
                 let dir = self.dir.get().ok_or_else(|| {
                     ApiError(
@@ -217,30 +218,40 @@ impl Captures {
                         format!("cannot keep the capture: {e}"),
                     )
                 })?;
-                Ok(event(
+                event(
                     id,
                     &r.agent,
                     now_ms,
                     "stored",
                     &r.reason,
                     json!({"bytes": bytes.len()}),
-                ))
+                )
             }
-            Err(why) => Ok(event(
+            Err(why) => event(
                 id,
                 &r.agent,
                 now_ms,
                 "failed",
                 &r.reason,
                 json!({"error": why}),
-            )),
-        }
+            ),
+        };
+        add_labels(&mut ev, &r.labels);
+        Ok(ev)
     }
 
     /// The kept file of capture `id`.
     fn file(&self, id: &str) -> Option<PathBuf> {
         let p = self.dir.get()?.join(format!("{id}.scap"));
         p.is_file().then_some(p)
+    }
+}
+
+/// Adds a request's labels to its event's tags (never over the
+/// capture's own: id, state, host, reason).
+fn add_labels(ev: &mut Event, labels: &sonde_store::Tags) {
+    for (k, v) in labels {
+        ev.tags.entry(k.clone()).or_insert_with(|| v.clone());
     }
 }
 
@@ -408,6 +419,7 @@ mod tests {
             before_s: 3.0,
             after_s: 1.0,
             reason: "test".into(),
+            labels: [("rule".to_string(), "r1".to_string())].into(),
         }
     }
 
@@ -417,6 +429,7 @@ mod tests {
         let (id, ev) = c.request(&req("h1"), 1000).unwrap();
         assert!(valid_id(&id));
         assert_eq!(ev.tags["state"], "requested");
+        assert_eq!(ev.tags["rule"], "r1");
         assert!(c.take("h2").is_empty());
         let got = c.take("h1");
         assert_eq!(got.len(), 1);

@@ -18,6 +18,7 @@
 //! remote-write, an OpenAPI document.
 #![warn(missing_docs)]
 
+pub mod alert_capture;
 pub mod alerts_api;
 pub mod api;
 pub mod auth;

@@ -15,7 +15,7 @@ use sonde_transport::Token;
 #[derive(Parser, Debug)]
 #[command(
     name = "sonde server",
-    about = "Receive agents' batches over TLS, keep them (DuckDB), serve the REST and Prometheus query APIs on the same port"
+    about = "Receive agents' batches over TLS, keep them (DuckDB, or a ClickHouse cluster), serve the REST and Prometheus query APIs on the same port"
 )]
 struct Args {
     /// Address and port to listen on (agents' ingest and every API).
@@ -40,6 +40,32 @@ struct Args {
     /// API users' bearer tokens, one a line (`#` comments).
     #[arg(long = "api-token-file", value_name = "FILE")]
     api_token_file: PathBuf,
+    /// The store: `duckdb:PATH` (a database file; default: sonde.duckdb in
+    /// --data-dir) or `clickhouse:URL[,URL]...` (each shard's HTTP URL; the
+    /// password comes from the SONDE_CLICKHOUSE_PASSWORD environment variable).
+    #[arg(long = "store", value_name = "ENGINE:WHERE")]
+    store: Option<String>,
+    /// ClickHouse: the remote_servers cluster the shards form.
+    #[arg(
+        long = "clickhouse-cluster",
+        value_name = "NAME",
+        default_value = "sonde"
+    )]
+    clickhouse_cluster: String,
+    /// ClickHouse: the database (created if missing).
+    #[arg(
+        long = "clickhouse-database",
+        value_name = "NAME",
+        default_value = "sonde"
+    )]
+    clickhouse_database: String,
+    /// ClickHouse: the user.
+    #[arg(
+        long = "clickhouse-user",
+        value_name = "NAME",
+        default_value = "default"
+    )]
+    clickhouse_user: String,
     /// Where the database lives (the file sonde.duckdb in it).
     #[arg(
         long = "data-dir",
@@ -107,6 +133,62 @@ struct Setup {
     retention_ms: i64,
     admin_password: Option<String>,
     alerts: sonde_server::alerts_api::Config,
+    engine: Engine,
+    /// Users, captures (and the DuckDB file by default).
+    data_dir: PathBuf,
+}
+
+/// The engine chosen by --store.
+enum Engine {
+    /// DuckDB over this file.
+    Duck(PathBuf),
+    /// ClickHouse over these options.
+    Click(Box<sonde_store_clickhouse::Options>),
+}
+
+impl Engine {
+    fn describe(&self) -> String {
+        match self {
+            Engine::Duck(p) => format!("DuckDB {}", p.display()),
+            Engine::Click(o) => format!(
+                "ClickHouse {} (cluster {}, database {})",
+                o.shards.join(","),
+                o.cluster,
+                o.database
+            ),
+        }
+    }
+}
+
+fn engine(a: &Args, retention_ms: i64) -> Result<Engine, ServerError> {
+    let spec = match &a.store {
+        None => return Ok(Engine::Duck(a.data_dir.join("sonde.duckdb"))),
+        Some(s) => s,
+    };
+    let bad = |why: &str| ServerError::Config(format!("--store '{spec}': {why}"));
+    match spec.split_once(':') {
+        Some(("duckdb", p)) if !p.is_empty() => Ok(Engine::Duck(PathBuf::from(p))),
+        Some(("clickhouse", urls)) => {
+            let shards: Vec<String> = urls.split(',').map(|u| u.trim().to_string()).collect();
+            if shards
+                .iter()
+                .any(|u| !u.starts_with("http://") || u.len() <= 7)
+            {
+                return Err(bad("each shard is an http:// URL, separated by commas"));
+            }
+            let password = std::env::var("SONDE_CLICKHOUSE_PASSWORD").unwrap_or_default();
+            Ok(Engine::Click(Box::new(sonde_store_clickhouse::Options {
+                shards,
+                cluster: a.clickhouse_cluster.clone(),
+                database: a.clickhouse_database.clone(),
+                user: a.clickhouse_user.clone(),
+                password,
+                retention_ms,
+                ..Default::default()
+            })))
+        }
+        _ => Err(bad("expected duckdb:PATH or clickhouse:URL[,URL]...")),
+    }
 }
 
 fn setup(a: &Args) -> Result<Setup, ServerError> {
@@ -131,12 +213,15 @@ fn setup(a: &Args) -> Result<Setup, ServerError> {
             ))
         }
     };
+    let retention_ms = duration_ms(&a.retention)?;
     Ok(Setup {
         tls,
         agent_tokens,
         api_tokens: tokens(&a.api_token_file, "--api-token-file")?,
         addr,
-        retention_ms: duration_ms(&a.retention)?,
+        retention_ms,
+        engine: engine(a, retention_ms)?,
+        data_dir: a.data_dir.clone(),
         admin_password: admin_password(a.admin_password_file.as_deref())?,
         alerts: match &a.alerts_config {
             Some(p) => sonde_server::alerts_api::Config::load(p)?,
@@ -165,20 +250,36 @@ fn admin_password(file: Option<&Path>) -> Result<Option<String>, ServerError> {
     }
 }
 
-fn open_store(dir: &Path, retention_ms: i64) -> Result<Arc<dyn sonde_store::Store>, ServerError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| ServerError::Config(format!("--data-dir '{}': {e}", dir.display())))?;
-    let opts = sonde_store_duckdb::Options {
-        retention_ms,
-        ..Default::default()
-    };
-    let s = sonde_store_duckdb::DuckStore::open(dir.join("sonde.duckdb"), opts)?;
-    Ok(Arc::new(s))
+fn open_store(
+    engine: &Engine,
+    retention_ms: i64,
+) -> Result<Arc<dyn sonde_store::Store>, ServerError> {
+    match engine {
+        Engine::Duck(file) => {
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    ServerError::Config(format!("data directory '{}': {e}", dir.display()))
+                })?;
+            }
+            let opts = sonde_store_duckdb::Options {
+                retention_ms,
+                ..Default::default()
+            };
+            Ok(Arc::new(sonde_store_duckdb::DuckStore::open(file, opts)?))
+        }
+        Engine::Click(o) => Ok(Arc::new(sonde_store_clickhouse::ClickStore::open(
+            (**o).clone(),
+        )?)),
+    }
 }
 
-async fn run(s: Setup, data_dir: &Path) -> Result<()> {
-    let store = open_store(data_dir, s.retention_ms)?;
+async fn run(s: Setup) -> Result<()> {
+    let what = s.engine.describe();
+    let store = tokio::task::block_in_place(|| open_store(&s.engine, s.retention_ms))?;
     let st = AppState::new(store, s.agent_tokens, s.api_tokens)?;
+    let data_dir = &s.data_dir;
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| ServerError::Config(format!("--data-dir '{}': {e}", data_dir.display())))?;
     let cdir = data_dir.join("captures");
     st.captures
         .set_dir(cdir.clone())
@@ -195,9 +296,8 @@ async fn run(s: Setup, data_dir: &Path) -> Result<()> {
         .await
         .map_err(|e| ServerError::Config(format!("--listen {}: {e}", s.addr)))?;
     eprintln!(
-        "sonde-server: listening on https://{} (data in {})",
+        "sonde-server: listening on https://{} (store: {what})",
         listener.local_addr().context("local address")?,
-        data_dir.display()
     );
     tokio::spawn(serve::background(st.clone()));
     let app = serve::router(st);
@@ -234,7 +334,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(run(s, &args.data_dir)) {
+    match rt.block_on(run(s)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sonde server: {e:#}");

@@ -44,12 +44,17 @@ pub struct AppState {
     pub batches: AtomicU64,
     /// Captures asked of agents' flight recorders.
     pub captures: crate::captures::Captures,
+    /// The agent each host name in series tags came from (they differ
+    /// when an agent runs with `--agent-id`).
+    host_agents: RwLock<std::collections::HashMap<String, String>>,
     /// Users, sessions and API tokens (the `api_tokens` act as admin).
     pub auth: crate::auth::Auth,
     /// The alerting engine, once started (`alerts_api::start`).
     pub alerts: std::sync::OnceLock<Arc<crate::alerts_api::Running>>,
     ingest: Ingest,
     server_seq: AtomicI64,
+    /// When [`AppState::refresh_metrics`] last read the store (ms).
+    metrics_read_ms: AtomicI64,
 }
 
 /// Whether TLS verified the peer's client certificate.
@@ -100,11 +105,39 @@ impl AppState {
                 unknown_records: AtomicU64::new(0),
                 batches: AtomicU64::new(0),
                 captures: Default::default(),
+                host_agents: Default::default(),
                 alerts: std::sync::OnceLock::new(),
                 ingest,
                 server_seq: AtomicI64::new(i64::try_from(server_seq).unwrap_or(i64::MAX)),
+                metrics_read_ms: AtomicI64::new(now_ms()),
             }
         }))
+    }
+
+    /// Adds the metric names the store holds that this server has not
+    /// seen (another server over the same store ingested them); at most
+    /// once a second, and a no-op otherwise. Blocks on the store.
+    pub fn refresh_metrics(&self) -> Result<(), sonde_store::StoreError> {
+        let now = now_ms();
+        let last = self.metrics_read_ms.load(Ordering::Relaxed);
+        if now - last < 1000
+            || self
+                .metrics_read_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return Ok(());
+        }
+        let names: BTreeSet<String> = self
+            .store
+            .series(None, &[], 0, i64::MAX)?
+            .into_iter()
+            .map(|(m, _)| m)
+            .collect();
+        if let Ok(mut m) = self.metrics.write() {
+            m.extend(names);
+        }
+        Ok(())
     }
 
     /// The ingest's store callback: the batch's decoded records (and the
@@ -115,6 +148,17 @@ impl AppState {
             Some((seq, d)) if seq == b.seq => d,
             _ => decode(&b.agent, ts, &b.records).map_err(|e| e.to_string())?,
         };
+        if let Some(h) = d.samples.first().and_then(|s| s.tags.get("host")) {
+            let known = self
+                .host_agents
+                .read()
+                .is_ok_and(|m| m.get(h) == Some(&b.agent));
+            if !known {
+                if let Ok(mut m) = self.host_agents.write() {
+                    m.insert(h.clone(), b.agent.clone());
+                }
+            }
+        }
         let mut events = d.events;
         events.extend(self.hosts.batch(&b.agent, now_ms(), &d.keepalives));
         self.store
@@ -155,6 +199,16 @@ impl AppState {
             .unwrap_or(now);
         let seq = u64::try_from(next(prev)).unwrap_or(1);
         self.store.write_batch(SERVER_AGENT, seq, &[], events)
+    }
+
+    /// The agent that sends the series tagged `host` (the name itself
+    /// when no series said so).
+    pub fn agent_of_host(&self, host: &str) -> String {
+        self.host_agents
+            .read()
+            .ok()
+            .and_then(|m| m.get(host).cloned())
+            .unwrap_or_else(|| host.to_string())
     }
 
     /// Whether a request carries agent credentials (as ingest checks them).
@@ -246,7 +300,7 @@ pub async fn background(st: Arc<AppState>) {
     loop {
         tick.tick().await;
         n += 1;
-        alerts_api::tick(&st.alerts, n);
+        alerts_api::tick(&st, n);
         let s = st.clone();
         let _ = tokio::task::spawn_blocking(move || {
             let mut changes = s.hosts.sweep(now_ms());

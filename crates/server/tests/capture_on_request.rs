@@ -6,13 +6,18 @@
 //! and the downloaded file reads in sonde with the marked events from
 //! before the request. Credentials are checked both ways.
 //!
+//! Capture on alert: a check on the agent turns critical once the
+//! workload has run; a `check_critical` rule with a capture action fires,
+//! and the capture it asks for, tagged with the rule, holds the marked
+//! events from before the alert fired.
+//!
 //! Needs root and live capture (target/release/sonde); under `CI=true`
 //! their absence fails the test.
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -61,26 +66,13 @@ fn states(s: &Server, id: &str, from_ms: i64) -> Vec<String> {
     v.into_iter().map(|(_, s)| s).collect()
 }
 
-#[test]
-fn capture_from_a_live_agent_holds_the_seconds_before_the_request() {
-    if !ready() {
-        return;
-    }
-    let dir = tmpdir("capture");
-    let pki = pki(&dir);
-    let s = Server::start(&pki, free_port(), &dir.join("data"));
+/// A live agent with its flight recorder, sending to `s`.
+fn start_agent(s: &Server, pki: &Pki, dir: &Path, extra: &[&str]) -> Child {
     std::fs::write(dir.join("agent.token"), AGENT_TOKEN).unwrap();
-    let from_ms = now_s() * 1000 - 2000;
-    let mut agent = Command::new(sonde())
-        .args([
-            "agent",
-            "-M",
-            "120",
-            "--agent-id",
-            "cap-host",
-            "--recorder-window",
-            "30",
-        ])
+    Command::new(sonde())
+        .args(["agent", "-M", "120", "--agent-id", "cap-host"])
+        .args(["--recorder-window", "30", "--keepalive", "1"])
+        .args(extra)
         .arg("--control-socket")
         .arg(dir.join("ctl.sock"))
         .arg("--server")
@@ -93,7 +85,11 @@ fn capture_from_a_live_agent_holds_the_seconds_before_the_request() {
         .arg(dir.join("spool"))
         .stdout(Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Waits until the agent's batches reach the server.
+fn wait_host(s: &Server) {
     let t0 = Instant::now();
     loop {
         let (_, j) = s.get("/api/v1/hosts");
@@ -102,7 +98,7 @@ fn capture_from_a_live_agent_holds_the_seconds_before_the_request() {
                 .any(|h| h["agent"] == "cap-host" || h["host"] == "cap-host")
         });
         if ok {
-            break;
+            return;
         }
         assert!(
             t0.elapsed() < Duration::from_secs(40),
@@ -110,20 +106,44 @@ fn capture_from_a_live_agent_holds_the_seconds_before_the_request() {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
-    let marker = format!("/nonexistent/sonde-cap-before-{}", std::process::id());
-    let st = Command::new("sh")
-        .args([
-            "-c",
-            &format!("for i in $(seq 30); do cat {marker} 2>/dev/null; done; true"),
-        ])
-        .status()
-        .unwrap();
-    assert!(st.success());
-    std::thread::sleep(Duration::from_millis(1500));
+}
 
-    // credentials: the API token cannot upload, the agent token cannot ask or read
-    let (st, _) = s.post_json("/api/v1/captures", &json!({"host": "cap-host"}));
-    assert_eq!(st, 202, "a request with the default span is accepted");
+/// Runs `cat` on `marker` (which does not exist) `n` times.
+fn touch(marker: &str, n: u32) {
+    let script = format!("for i in $(seq {n}); do cat {marker} 2>/dev/null; done; true");
+    let st = Command::new("sh").args(["-c", &script]).status().unwrap();
+    assert!(st.success());
+}
+
+/// How many events of `file` name `marker`, as sonde reads it.
+fn marked(file: &Path, marker: &str) -> usize {
+    let out = Command::new(sonde())
+        .arg("-r")
+        .arg(file)
+        .args(["-p", "%fd.name", &format!("fd.name={marker}")])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(marker))
+        .count()
+}
+
+/// Downloads capture `id` into `file`.
+fn download(s: &Server, id: &str, file: &Path) {
+    let path = format!("/api/v1/captures/{id}");
+    let (code, bytes) = https_bytes(&s.tls, s.port, "GET", &path, Some(API_TOKEN), None).unwrap();
+    assert_eq!(code, 200);
+    std::fs::write(file, &bytes).unwrap();
+}
+
+/// Credentials both ways, and a bad span.
+fn refusals(s: &Server) {
     let (code, _) = s
         .try_req(
             "POST",
@@ -132,7 +152,7 @@ fn capture_from_a_live_agent_holds_the_seconds_before_the_request() {
             Some(("application/json", b"{}")),
         )
         .unwrap();
-    assert_eq!(code, 401);
+    assert_eq!(code, 401, "an agent token cannot ask");
     let (code, _) = s
         .try_req(
             "POST",
@@ -141,13 +161,31 @@ fn capture_from_a_live_agent_holds_the_seconds_before_the_request() {
             Some(("application/octet-stream", b"x")),
         )
         .unwrap();
-    assert_eq!(code, 401);
+    assert_eq!(code, 401, "an API token cannot upload");
     let (code, j) = s.post_json(
         "/api/v1/captures",
         &json!({"host": "cap-host", "before_s": 9999}),
     );
     assert_eq!(code, 400, "{j}");
+    let (code, _) = s.get("/api/v1/captures/ffffffffffffffffffffffff");
+    assert_eq!(code, 404);
+}
 
+#[test]
+fn capture_from_a_live_agent_holds_the_seconds_before_the_request() {
+    if !ready() {
+        return;
+    }
+    let dir = tmpdir("capture");
+    let pki = pki(&dir);
+    let s = Server::start(&pki, free_port(), &dir.join("data"));
+    let from_ms = now_s() * 1000 - 2000;
+    let mut agent = start_agent(&s, &pki, &dir, &[]);
+    wait_host(&s);
+    let marker = format!("/nonexistent/sonde-cap-before-{}", std::process::id());
+    touch(&marker, 30);
+    std::thread::sleep(Duration::from_millis(1500));
+    refusals(&s);
     let (code, j) = s.post_json(
         "/api/v1/captures",
         &json!({"host": "cap-host", "before_s": 15, "after_s": 2, "reason": "test"}),
@@ -171,48 +209,80 @@ fn capture_from_a_live_agent_holds_the_seconds_before_the_request() {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
-    let (code, _) = s
-        .try_req(
-            "GET",
-            &format!("/api/v1/captures/{id}"),
-            Some(AGENT_TOKEN),
-            None,
-        )
-        .unwrap();
+    let path = format!("/api/v1/captures/{id}");
+    let (code, _) = s.try_req("GET", &path, Some(AGENT_TOKEN), None).unwrap();
     assert_eq!(code, 401, "an agent token cannot read");
-    let (code, bytes) = https_bytes(
-        &s.tls,
-        s.port,
-        "GET",
-        &format!("/api/v1/captures/{id}"),
-        Some(API_TOKEN),
-        None,
+    let file = dir.join("got.scap");
+    download(&s, &id, &file);
+    let n = marked(&file, &marker);
+    assert!(n >= 30, "{n} marked events from before the request");
+    let _ = agent.kill();
+    let _ = agent.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_alert_fires_and_its_capture_holds_the_seconds_before() {
+    if !ready() {
+        return;
+    }
+    let dir = tmpdir("alertcap");
+    let pki = pki(&dir);
+    std::fs::write(
+        dir.join("alerts.json"),
+        r#"{"interval_s": 1, "delay_ms": 500}"#,
     )
     .unwrap();
-    assert_eq!(code, 200);
-    let file = dir.join("got.scap");
-    std::fs::write(&file, &bytes).unwrap();
-    let out = Command::new(sonde())
-        .arg("-r")
-        .arg(&file)
-        .args(["-p", "%fd.name", &format!("fd.name={marker}")])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sonde-server"));
+    cmd.arg("--alerts-config").arg(dir.join("alerts.json"));
+    let s = Server::start_with(cmd, &pki, free_port(), &dir.join("data"));
+    let trigger = dir.join("trigger");
+    let checks = format!(
+        "- name: disk\n  command: \"if [ -e {} ]; then echo broken; exit 2; fi; echo fine\"\n  interval: 0.5\n",
+        trigger.display()
     );
-    let n = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.contains(&marker))
-        .count();
-    assert!(
-        n >= 30,
-        "{n} marked events from before the request in the capture"
-    );
-    let (code, _) = s.get("/api/v1/captures/ffffffffffffffffffffffff");
-    assert_eq!(code, 404);
+    let checks_file = dir.join("checks.yaml");
+    std::fs::write(&checks_file, checks).unwrap();
+    let from_ms = now_s() * 1000 - 2000;
+    let extra = ["--checks", checks_file.to_str().unwrap()];
+    let mut agent = start_agent(&s, &pki, &dir, &extra);
+    wait_host(&s);
+    let rule = json!({
+        "name": "disk-broken",
+        "condition": {"check_critical": {"check": "disk"}},
+        "for_ms": 0,
+        "actions": [{"capture": {"seconds_before": 15, "seconds_after": 1}}]
+    });
+    let (code, j) = s.post_json("/api/v1/alerts/rules", &rule);
+    assert_eq!(code, 201, "{j}");
+    let marker = format!("/nonexistent/sonde-alert-before-{}", std::process::id());
+    touch(&marker, 25);
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(&trigger, "x").unwrap();
+    // the alert fires, then its capture is asked for and stored
+    let t0 = Instant::now();
+    let q = format!("/api/v1/events?kind=capture&tag=rule=disk-broken&start={from_ms}");
+    let id = loop {
+        let (code, j) = s.get(&q);
+        assert_eq!(code, 200, "{j}");
+        let evs = j["events"].as_array().cloned().unwrap_or_default();
+        assert!(!evs.iter().any(|e| e["tags"]["state"] == "failed"), "{j}");
+        if let Some(e) = evs.iter().find(|e| e["tags"]["state"] == "stored") {
+            assert!(e["tags"]["alert_ts_ms"].is_string(), "{e}");
+            break e["body"]["id"].as_str().unwrap().to_string();
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no capture for the alert: {j}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let (_, h) = s.get("/api/v1/alerts/history?rule=disk-broken");
+    assert!(h.to_string().contains("firing"), "{h}");
+    let file = dir.join("alert.scap");
+    download(&s, &id, &file);
+    let n = marked(&file, &marker);
+    assert!(n >= 25, "{n} marked events from before the alert");
     let _ = agent.kill();
     let _ = agent.wait();
     let _ = std::fs::remove_dir_all(&dir);

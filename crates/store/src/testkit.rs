@@ -4,9 +4,12 @@
 //! gauges and histograms whose values come from formulas, so totals are
 //! known in closed form), and [`reference()`], a plain evaluation of the
 //! documented query semantics over `&[Sample]` (the oracle engines are
-//! compared with). Light: no dependency beyond the crate's own.
+//! compared with), and the [`golden`] query table every engine runs.
+//! Light: no dependency beyond the crate's own.
 
 use std::collections::BTreeMap;
+
+pub mod golden;
 
 use crate::eval::{self, Cell};
 use crate::{Answer, Query, Resolution, Sample, Tags, Value};
