@@ -14,8 +14,8 @@
 //! check results and keepalive changes to the handlers.
 //!
 //! Does **not** own: the REST API and the evaluation timer (sonde-server),
-//! any storage engine, capture-on-alert (rules carry an `actions` list for
-//! it, which nothing acts on yet).
+//! any storage engine, what a rule's `actions` do (sonde-server acts on
+//! `capture`).
 #![warn(missing_docs)]
 
 pub mod deliver;

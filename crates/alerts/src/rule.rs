@@ -34,10 +34,9 @@ pub struct Rule {
     #[serde(default)]
     pub description: String,
     /// Actions to take when the alert fires, kept as given and copied
-    /// into its `firing` event. Reserved for the lead's extensions (e.g.
-    /// `{"capture": {"seconds_before": 10, "seconds_after": 5}}`, asking
-    /// agents in scope for a flight-recorder capture); nothing acts on
-    /// them yet.
+    /// into its `firing` event, for the server to act on (sonde-server
+    /// does `{"capture": {"seconds_before": 10, "seconds_after": 5}}`:
+    /// it asks the agents in scope for a flight-recorder capture).
     #[serde(default)]
     pub actions: Vec<serde_json::Value>,
 }
