@@ -217,6 +217,22 @@ impl ChiselSink {
         Ok(())
     }
 
+    /// Live, an idle beat at `ts` for a chisel without procinfo events:
+    /// time passes for `on_interval` (and the capture's end time) while
+    /// no event reaches the chisel, as sysdig's always-busy driver makes
+    /// it pass. Before the first event the beat starts the interval clock.
+    fn idle_interval(&mut self, ts: u64, st: &State) -> Result<(), ChiselError> {
+        let host = self.ch.host.clone();
+        if ts <= host.last_ts.get() {
+            return Ok(());
+        }
+        if host.first_ts.get() == 0 {
+            host.first_ts.set(ts);
+        }
+        host.last_ts.set(ts);
+        host.with_state(st, || self.timeout(ts))
+    }
+
     /// Calls `on_interval` as sysdig does, on event time: once when an
     /// event falls in a new interval (with the event's time), or, for a
     /// precise interval, once per interval passed. Live, an event older
@@ -467,7 +483,10 @@ impl Sink for ChiselSink {
         if self.ch.host.end.get() {
             return Ok(());
         }
-        self.idle_procinfo(ts, st).map_err(sink_error)
+        if self.procinfo.is_some() {
+            return self.idle_procinfo(ts, st).map_err(sink_error);
+        }
+        self.idle_interval(ts, st).map_err(sink_error)
     }
 
     fn finish(&mut self, st: &State) -> SinkResult {

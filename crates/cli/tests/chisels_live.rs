@@ -128,6 +128,58 @@ fn topprocs_cpu_runs_on_a_quiet_host() {
     assert!(cpu >= 15.0, "the busy loop got {cpu}% at best");
 }
 
+/// Any chisel's `on_interval` fires live while no event reaches it (the
+/// capture filter lets no syscall through): idle beats move its clock.
+#[test]
+fn on_interval_fires_on_a_quiet_host() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if let Err(e) = sonde_probe::check_support() {
+        eprintln!("on_interval_fires_on_a_quiet_host: skipped: {e}");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("sonde-tick-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let chisel = dir.join("tick.lua");
+    std::fs::write(
+        &chisel,
+        "description = \"ticks\"\nshort_description = \"ticks\"\ncategory = \"misc\"\n\
+         args = {}\nfunction on_init() chisel.set_interval_s(1) return true end\n\
+         function on_event() return true end\n\
+         function on_interval(s, ns, delta) print(\"tick \" .. s .. \" \" .. delta) return true end\n",
+    )
+    .unwrap();
+    let out = sonde()
+        .args(["-M", "4", "-c"])
+        .arg(&chisel)
+        .arg("evt.type=procinfo")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ticks: Vec<(u64, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.strip_prefix("tick ")?.split_whitespace();
+            Some((w.next()?.parse().ok()?, w.next()?.parse().ok()?))
+        })
+        .collect();
+    assert!(ticks.len() >= 2, "no intervals on a quiet host:\n{text}");
+    // one a second, each a second after the one before (the first has no delta)
+    for w in ticks.windows(2) {
+        assert!(w[1].0 > w[0].0, "intervals out of order: {ticks:?}");
+        assert!(
+            (0.5e9..2.5e9).contains(&w[1].1),
+            "delta of {}: {ticks:?}",
+            w[1].1
+        );
+    }
+}
+
 /// A chisel's `sysdig.set_snaplen` reaches the live probe: writes of 600
 /// bytes arrive whole (the default snaplen would cut them at 80).
 #[test]

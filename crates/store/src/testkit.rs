@@ -4,12 +4,15 @@
 //! gauges and histograms whose values come from formulas, so totals are
 //! known in closed form), and [`reference()`], a plain evaluation of the
 //! documented query semantics over `&[Sample]` (the oracle engines are
-//! compared with), and the [`golden`] query table every engine runs.
+//! compared with), and the tests every engine runs: the [`golden`] query
+//! table, the [`rollup`] test and the [`bad_input`] checks.
 //! Light: no dependency beyond the crate's own.
 
 use std::collections::BTreeMap;
 
+pub mod bad_input;
 pub mod golden;
+pub mod rollup;
 
 use crate::eval::{self, Cell};
 use crate::{Answer, Query, Resolution, Sample, Tags, Value};
