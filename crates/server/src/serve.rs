@@ -271,6 +271,7 @@ pub fn router(st: Arc<AppState>) -> Router {
         .merge(auth::routes::routes())
         .merge(crate::captures::routes())
         .merge(alerts_api::routes())
+        .merge(crate::topology::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
             auth::routes::require,
