@@ -3,8 +3,10 @@
 //! capture, flight recorder on) on this machine; Playwright drives
 //! Debian's headless Chromium (web/tests/alerts.spec.ts). An editor
 //! creates a rule on the `syscall.errors` of a podman container, with a
-//! capture action; once the rule exists this test starts the container,
-//! whose loop opens a missing file; the page shows the rule firing, the
+//! capture action; once the rule exists this test starts the workload of
+//! the container (started before the agent, so the agent names it, and
+//! idle until then), a loop opening a missing file; the page shows the
+//! rule firing, the
 //! editor acknowledges and silences it, follows the history's link to the
 //! capture and downloads it through the page. The file, read by
 //! `sonde -r`, holds the container's opens of that file from before the
@@ -141,6 +143,22 @@ fn an_alert_created_in_the_ui_fires_and_its_capture_downloads() {
     make_user(&s, EDITOR, "editor");
     make_user(&s, VIEWER, "viewer");
     image(&dir);
+    // the container blocks (no syscall fails) on opening the `ctl/go`
+    // FIFO until the test writes to it, then opens the marker in a loop
+    let name = format!("sonde-ui-errs-{}", std::process::id());
+    let marker = format!("/nonexistent/sonde-ui-marker-{}", std::process::id());
+    let ctl = dir.join("ctl");
+    std::fs::create_dir_all(&ctl).unwrap();
+    let st = Command::new("mkfifo").arg(ctl.join("go")).status().unwrap();
+    assert!(st.success(), "mkfifo");
+    let script = format!(
+        "touch /ctl/ready; cat /ctl/go >/dev/null; \
+         while true; do cat {marker} 2>/dev/null; sleep 0.02; done"
+    );
+    let ctr = Container::run(&name, &script, &ctl);
+    wait_for("the container never started", 60, || {
+        ctl.join("ready").exists()
+    });
     let mut agent = start_agent(&s, &pki, &dir);
     wait_for("the agent never reached the server", 40, || {
         let (_, j) = s.get("/api/v1/hosts");
@@ -148,8 +166,6 @@ fn an_alert_created_in_the_ui_fires_and_its_capture_downloads() {
             .as_array()
             .is_some_and(|h| h.iter().any(|h| h["agent"] == "ui-host"))
     });
-    let name = format!("sonde-ui-errs-{}", std::process::id());
-    let marker = format!("/nonexistent/sonde-ui-marker-{}", std::process::id());
     let out = dir.join("out");
     std::fs::create_dir_all(&out).unwrap();
     let run = playwright(
@@ -168,8 +184,7 @@ fn an_alert_created_in_the_ui_fires_and_its_capture_downloads() {
     });
     let (_, r) = s.get(&format!("/api/v1/alerts/rules/{RULE}"));
     assert_eq!(r["actions"][0]["capture"]["seconds_before"], 20.0, "{r}");
-    let script = format!("while true; do cat {marker} 2>/dev/null; sleep 0.02; done");
-    let ctr = Container::run(&name, &script);
+    std::fs::write(ctl.join("go"), "go\n").unwrap();
     finish(run);
     drop(ctr);
 

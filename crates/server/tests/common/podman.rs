@@ -62,11 +62,13 @@ pub struct Container {
 }
 
 impl Container {
-    /// Runs `sh -c script` in a new container of [`IMAGE`] named `name`.
-    pub fn run(name: &str, script: &str) -> Container {
+    /// Runs `sh -c script` in a new container of [`IMAGE`] named `name`,
+    /// with the host's `ctl` folder at `/ctl`.
+    pub fn run(name: &str, script: &str, ctl: &Path) -> Container {
         let child = private(&format!(
             "podman run --rm --network=none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
-             --name {name} -v /usr:/usr:ro {IMAGE} /bin/sh -c '{script}'"
+             --name {name} -v /usr:/usr:ro -v {}:/ctl {IMAGE} /bin/sh -c '{script}'",
+            ctl.display()
         ))
         .stdout(Stdio::null())
         .stderr(Stdio::null())
