@@ -2,8 +2,10 @@
 //! a container, a pod, a deployment...), edges are the connections
 //! between them, from the agents' `net.connection.bytes` series (tag
 //! `net.connection`, `CLIENT:PORT->SERVER:PORT`, counted by each end's
-//! process) and the side serving each port (`net.port.bytes`, tag
-//! `net.server_port`), with byte and request rates.
+//! process) and the side serving each port (`net.listening`, tag
+//! `net.port`), with byte and request rates. When both ends (or
+//! neither) listen on the port, as hosts all running the same server do,
+//! the direction is a guess.
 //!
 //! A scope (`k=v` tags) drills in: groups inside it are shown at the
 //! level, groups outside it are folded into one node per value of the
@@ -25,10 +27,10 @@ use crate::serve::AppState;
 
 /// The connections metric.
 pub const CONN_METRIC: &str = "net.connection.bytes";
-/// The per-server-port metric, telling which side serves a port.
-pub const PORT_METRIC: &str = "net.port.bytes";
+/// The listening sockets' metric, telling which side serves a port.
+pub const PORT_METRIC: &str = "net.listening";
 const CONN_TAG: &str = "net.connection";
-const PORT_TAG: &str = "net.server_port";
+const PORT_TAG: &str = "net.port";
 
 /// A node of the map.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -49,7 +49,7 @@ impl Fleet {
     }
 
     /// A process's `net.connection.bytes` (proxies call, apps serve) and
-    /// the apps' `net.port.bytes` on port 80 (sink.rs).
+    /// the apps' `net.listening` on port 80 (sink.rs, emit.rs).
     fn connections(
         &self,
         h: usize,
@@ -80,8 +80,8 @@ impl Fleet {
         }
         if c % 2 == 0 {
             let mut tg = proc_tags.to_vec();
-            tg.extend_from_slice(&[("net.server_port", "80"), ("direction", "in")]);
-            out.push(counter("net.port.bytes", t, &tg, bytes));
+            tg.push(("net.port", "80"));
+            out.push(gauge("net.listening", t, &tg, 1.0));
         }
     }
 
