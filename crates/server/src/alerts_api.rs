@@ -566,7 +566,7 @@ mod tests {
         let rules = [rule("a"), rule("d")];
         let act = [active("a", "h1", Phase::Firing, false)];
         let on_h1 = silence("a", json!([{"eq": ["host", "h1"]}]));
-        let v = rule_status(&rules, &act, &[on_h1.clone()], 10);
+        let v = rule_status(&rules, &act, std::slice::from_ref(&on_h1), 10);
         assert_eq!(states(&v), ["silenced", "ok"]);
         let on_h2 = silence("a", json!([{"eq": ["host", "h2"]}]));
         assert_eq!(
@@ -576,7 +576,7 @@ mod tests {
         // a silence of the whole rule shows on a rule with no alert
         let whole = silence("d", json!([]));
         assert_eq!(
-            states(&rule_status(&rules, &act, &[whole.clone()], 10))[1],
+            states(&rule_status(&rules, &act, std::slice::from_ref(&whole), 10))[1],
             "silenced"
         );
         // once over, nothing is silenced

@@ -381,7 +381,7 @@ pub fn summarize(evs: &[Event]) -> Vec<serde_json::Value> {
             (requested, row)
         })
         .collect();
-    rows.sort_by(|a, b| b.0.cmp(&a.0));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
     rows.into_iter().map(|(_, r)| r).collect()
 }
 

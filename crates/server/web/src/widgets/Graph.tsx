@@ -30,7 +30,7 @@ function place(nodes: GNode[]): Map<string, [number, number]> {
     ring.forEach((n, i) => {
       const a = (2 * Math.PI * i) / Math.max(ring.length, 1) - Math.PI / 2;
       const rad = ring.length === 1 && r < 0.4 ? 0 : r;
-      at.set(n.id, [W / 2 + Math.cos(a) * rad * W, H / 2 + Math.sin(a) * rad * H * 1.6]);
+      at.set(n.id, [W / 2 + Math.cos(a) * rad * W, H / 2 + Math.sin(a) * rad * H * 0.8]);
     });
   }
   return at;
@@ -42,7 +42,7 @@ export function Graph(props: { nodes: GNode[]; edges: GEdge[]; onPick: (n: GNode
   return (
     <svg className="graph" viewBox={`0 0 ${W} ${H}`} width="100%">
       <defs>
-        <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto">
+        <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" orient="auto">
           <path d="M0,0 L10,5 L0,10 z" fill="#7a8394" />
         </marker>
       </defs>
