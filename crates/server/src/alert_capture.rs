@@ -3,8 +3,8 @@
 //! their flight recorders' seconds around the moment it fired (through
 //! [`crate::captures`]); the capture events carry the rule and the
 //! alert's group as tags, so the alert's timeline finds its files.
-//! The hosts in scope: the group's `host` tag, else the hosts of the
-//! rule's metric series matching the group (a service's pods on several
+//! The hosts in scope: the group's `host` tag, else the hosts (`host` or
+//! `host.hostname`) of the rule's metric series matching the group (a service's pods on several
 //! hosts each get asked), mapped from the series' host names to agent ids.
 
 use std::collections::BTreeSet;
@@ -14,6 +14,12 @@ use sonde_store::{Event, TagFilter};
 
 use crate::captures::CaptureRequest;
 use crate::serve::AppState;
+
+/// A series' host: its `host` tag, else `host.hostname` (the agent's
+/// samples carry the latter).
+pub fn host_tag(t: &sonde_store::Tags) -> Option<&String> {
+    t.get("host").or_else(|| t.get("host.hostname"))
+}
 
 /// The capture action of a firing alert event, if its rule has one.
 fn action(ev: &Event) -> Option<(f64, f64)> {
@@ -48,7 +54,7 @@ fn agents(st: &AppState, ev: &Event) -> Vec<String> {
             hosts.extend(
                 series
                     .into_iter()
-                    .filter_map(|(_, t)| t.get("host").cloned()),
+                    .filter_map(|(_, t)| host_tag(&t).cloned()),
             );
         }
     }

@@ -13,12 +13,14 @@ use axum::extract::{Path as UrlPath, Query as UrlQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::{json, Value as J};
+use sonde_alerts::eval::{Active, Phase};
 use sonde_alerts::{AlertError, Alerts, Handler, Rule, Silence};
 
 use crate::api::{blocking, ApiError, EVENTS_LIMIT};
+use crate::auth::Principal;
 use crate::serve::AppState;
 use crate::{now_ms, ServerError};
 
@@ -182,6 +184,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/alerts", get(active))
         .route("/api/v1/alerts/ack", post(ack))
         .route("/api/v1/alerts/history", get(history))
+        .route("/api/v1/alerts/status", get(status))
         .route("/api/v1/alerts/rules", get(list_rules).post(create_rule))
         .route(
             "/api/v1/alerts/rules/{name}",
@@ -390,14 +393,19 @@ struct Ack {
     by: String,
 }
 
-async fn ack(State(st): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
+async fn ack(
+    State(st): State<Arc<AppState>>,
+    who: Option<Extension<Principal>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let a: Ack = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad(format!("not an acknowledgement: {e}")))?;
     let e = engine(&st)?;
-    let who = if a.by.is_empty() {
-        "api".to_string()
-    } else {
-        a.by
+    // the logged-in user, else what the caller says, else "api"
+    let who = match who {
+        Some(Extension(p)) if p.user != "token" => p.user,
+        _ if !a.by.is_empty() => a.by,
+        _ => "api".to_string(),
     };
     let done = blocking(move || Ok(e.acknowledge(&a.rule, &a.group, &who, now_ms())?)).await?;
     Ok(Json(done).into_response())
@@ -442,4 +450,139 @@ async fn history(
         blocking(move || Ok(e.history(rule.as_deref(), state.as_deref(), start, end, limit)?))
             .await?;
     Ok(Json(json!({ "events": evs })).into_response())
+}
+
+/// An alert's state as the UI shows it: `pending`, `firing`, `acked`
+/// (firing, acknowledged) or `silenced` (firing, a silence matches).
+fn alert_state(rule: &str, a: &Active, silences: &[Silence], now_ms: i64) -> &'static str {
+    let mut tags = a.group.clone();
+    tags.insert("rule".into(), rule.into());
+    match a.phase {
+        Phase::Pending => "pending",
+        _ if silences.iter().any(|s| s.matches(rule, &tags, now_ms)) => "silenced",
+        _ if a.acknowledged_by.is_some() => "acked",
+        _ => "firing",
+    }
+}
+
+/// Each rule with its state (the most urgent of its alerts': firing,
+/// pending, acked, silenced; else `silenced` if a silence covers the
+/// whole rule, else `ok`) and its active alerts, each with its state.
+pub fn rule_status(rules: &[Rule], active: &[Active], silences: &[Silence], now_ms: i64) -> Vec<J> {
+    const ORDER: [&str; 4] = ["firing", "pending", "acked", "silenced"];
+    rules
+        .iter()
+        .map(|r| {
+            let alerts: Vec<J> = active
+                .iter()
+                .filter(|a| a.rule == r.name)
+                .map(|a| {
+                    let mut v = serde_json::to_value(a).unwrap_or(J::Null);
+                    v["state"] = J::from(alert_state(&r.name, a, silences, now_ms));
+                    v
+                })
+                .collect();
+            let worst = ORDER
+                .iter()
+                .find(|s| alerts.iter().any(|a| a["state"] == **s))
+                .copied();
+            let rule_tags: sonde_store::Tags = [("rule".to_string(), r.name.clone())].into();
+            let state = worst.unwrap_or_else(|| {
+                let whole = silences.iter().any(|s| {
+                    s.rule.as_deref() == Some(r.name.as_str())
+                        && s.matchers.is_empty()
+                        && s.matches(&r.name, &rule_tags, now_ms)
+                });
+                if whole {
+                    "silenced"
+                } else {
+                    "ok"
+                }
+            });
+            json!({"rule": r, "state": state, "alerts": alerts})
+        })
+        .collect()
+}
+
+/// `GET /api/v1/alerts/status`: every rule with its state and alerts.
+async fn status(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let e = engine(&st)?;
+    let now = now_ms();
+    let v =
+        blocking(move || Ok(rule_status(&e.rules(), &e.active(), &e.silences(now), now))).await?;
+    Ok(Json(json!({ "rules": v })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(name: &str) -> Rule {
+        serde_json::from_value(json!({"name": name,
+            "condition": {"check_critical": {}}}))
+        .unwrap()
+    }
+
+    fn active(rule: &str, host: &str, phase: Phase, acked: bool) -> Active {
+        Active {
+            rule: rule.into(),
+            group: [("host".to_string(), host.to_string())].into(),
+            phase,
+            since_ms: 1,
+            fired_ms: 2,
+            value: 2.0,
+            acknowledged_by: acked.then(|| "ed".to_string()),
+        }
+    }
+
+    fn silence(rule: &str, matchers: serde_json::Value) -> Silence {
+        serde_json::from_value(json!({"id": "s", "rule": rule, "matchers": matchers,
+            "until_ms": 1000}))
+        .unwrap()
+    }
+
+    fn states(v: &[J]) -> Vec<&str> {
+        v.iter().map(|r| r["state"].as_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn rule_states_take_the_most_urgent_alert() {
+        let rules = [rule("a"), rule("b"), rule("c"), rule("d")];
+        let act = [
+            active("a", "h1", Phase::Firing, true),
+            active("a", "h2", Phase::Firing, false),
+            active("b", "h1", Phase::Pending, false),
+            active("c", "h1", Phase::Firing, true),
+        ];
+        let v = rule_status(&rules, &act, &[], 0);
+        assert_eq!(states(&v), ["firing", "pending", "acked", "ok"]);
+        assert_eq!(v[0]["alerts"].as_array().unwrap().len(), 2);
+        assert_eq!(v[0]["alerts"][0]["state"], "acked");
+        assert_eq!(v[0]["rule"]["name"], "a");
+    }
+
+    #[test]
+    fn silences_cover_alerts_and_whole_rules_until_they_end() {
+        let rules = [rule("a"), rule("d")];
+        let act = [active("a", "h1", Phase::Firing, false)];
+        let on_h1 = silence("a", json!([{"eq": ["host", "h1"]}]));
+        let v = rule_status(&rules, &act, std::slice::from_ref(&on_h1), 10);
+        assert_eq!(states(&v), ["silenced", "ok"]);
+        let on_h2 = silence("a", json!([{"eq": ["host", "h2"]}]));
+        assert_eq!(
+            states(&rule_status(&rules, &act, &[on_h2], 10))[0],
+            "firing"
+        );
+        // a silence of the whole rule shows on a rule with no alert
+        let whole = silence("d", json!([]));
+        assert_eq!(
+            states(&rule_status(&rules, &act, std::slice::from_ref(&whole), 10))[1],
+            "silenced"
+        );
+        // once over, nothing is silenced
+        assert_eq!(
+            states(&rule_status(&rules, &act, &[on_h1, whole], 1000)),
+            ["firing", "ok"]
+        );
+    }
 }

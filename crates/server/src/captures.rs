@@ -329,7 +329,60 @@ async fn list(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
         ..EventQuery::default()
     };
     let evs = blocking(move || Ok(st.store.events(&q)?)).await?;
-    Ok(Json(json!({ "events": evs })).into_response())
+    let captures = summarize(&evs);
+    Ok(Json(json!({ "captures": captures, "events": evs })).into_response())
+}
+
+/// One row per capture from its `capture` events (any order): its latest
+/// state, host, why, the alert's rule and firing time (`alert_ts_ms`)
+/// when an alert asked for it, when it was requested and answered, its
+/// size and download path once stored, the agent's error if it failed.
+/// Newest request first.
+pub fn summarize(evs: &[Event]) -> Vec<serde_json::Value> {
+    let mut by_id: std::collections::BTreeMap<&str, Vec<&Event>> = Default::default();
+    for e in evs {
+        if let Some(id) = e.tags.get("capture") {
+            by_id.entry(id.as_str()).or_default().push(e);
+        }
+    }
+    let mut rows: Vec<(i64, serde_json::Value)> = by_id
+        .into_iter()
+        .map(|(id, mut v)| {
+            v.sort_by_key(|e| {
+                let requested = e.tags.get("state").map(String::as_str) == Some("requested");
+                (e.ts_ms, !requested)
+            });
+            let (first, last) = (v[0], v[v.len() - 1]);
+            let tag = |k: &str| last.tags.get(k).or_else(|| first.tags.get(k)).cloned();
+            let requested = v
+                .iter()
+                .find(|e| e.tags.get("state").map(String::as_str) == Some("requested"))
+                .map_or(first.ts_ms, |e| e.ts_ms);
+            let state = tag("state").unwrap_or_default();
+            let mut row = json!({
+                "id": id,
+                "state": state,
+                "host": tag("host").unwrap_or_else(|| last.agent.clone()),
+                "reason": tag("reason").unwrap_or_default(),
+                "rule": tag("rule"),
+                "alert_ts_ms": tag("alert_ts_ms").and_then(|t| t.parse::<i64>().ok()),
+                "requested_ms": requested,
+                "updated_ms": last.ts_ms,
+                "before_ms": first.body.get("before_ms"),
+                "after_ms": first.body.get("after_ms"),
+            });
+            if state == "stored" {
+                row["bytes"] = last.body.get("bytes").cloned().unwrap_or(json!(null));
+                row["download"] = json!(format!("/api/v1/captures/{id}"));
+            }
+            if let Some(err) = last.body.get("error") {
+                row["error"] = err.clone();
+            }
+            (requested, row)
+        })
+        .collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.0));
+    rows.into_iter().map(|(_, r)| r).collect()
 }
 
 async fn download(
@@ -457,5 +510,37 @@ mod tests {
         assert!(c.request(&r, 0).is_err());
         assert!(c.answer("0123456789abcdef01234567", Ok(b"x"), 0).is_err());
         assert!(!valid_id("../../etc/passwd"));
+    }
+
+    #[test]
+    fn captures_summarize_to_their_latest_state() {
+        let c = Captures::default();
+        let dir = std::env::temp_dir().join(format!("sonde-capsum-{}", std::process::id()));
+        c.set_dir(dir.clone()).unwrap();
+        let (a, ra) = c.request(&req("h1"), 1000).unwrap();
+        let sa = c.answer(&a, Ok(b"scap"), 3000).unwrap();
+        let mut plain = req("h2");
+        plain.labels.clear();
+        let (b, rb) = c.request(&plain, 2000).unwrap();
+        let fb = c.answer(&b, Err("no recorder".into()), 2500).unwrap();
+        let (w, rw) = c.request(&req("h3"), 500).unwrap();
+        // events come newest first from the store
+        let rows = summarize(&[sa, fb, rb, ra, rw]);
+        let ids: Vec<&str> = rows.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [b.as_str(), a.as_str(), w.as_str()]);
+        assert_eq!(rows[0]["state"], "failed");
+        assert_eq!(rows[0]["error"], "no recorder");
+        assert_eq!(rows[0]["rule"], json!(null));
+        assert!(rows[0].get("download").is_none());
+        assert_eq!(rows[1]["state"], "stored");
+        assert_eq!(rows[1]["host"], "h1");
+        assert_eq!(rows[1]["rule"], "r1");
+        assert_eq!(rows[1]["bytes"], 4);
+        assert_eq!(rows[1]["requested_ms"], 1000);
+        assert_eq!(rows[1]["updated_ms"], 3000);
+        assert_eq!(rows[1]["before_ms"], 3000);
+        assert_eq!(rows[1]["download"], format!("/api/v1/captures/{a}"));
+        assert_eq!(rows[2]["state"], "requested");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -10,7 +10,9 @@
 //! files ([`captures`]), the HTTPS listener serving all of them on one
 //! port ([`serve`]), users, sessions and roles ([`auth`]) and the embedded
 //! web UI ([`web`], built from `web/` by the build script), and alert
-//! rules, silences and handlers over REST ([`alerts_api`], sonde-alerts).
+//! rules, silences and handlers over REST ([`alerts_api`], sonde-alerts),
+//! with each rule's state for the UI, and the topology map's graph of
+//! connections between groups ([`topology`]).
 //!
 //! Does **not** own: any storage engine (it takes any
 //! `sonde_store::Store`; the binary opens DuckDB), the wire protocol
@@ -27,6 +29,7 @@ pub mod decode;
 pub mod hosts;
 pub mod prom;
 pub mod serve;
+pub mod topology;
 pub mod web;
 
 /// A server setup failed.

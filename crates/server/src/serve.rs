@@ -148,7 +148,12 @@ impl AppState {
             Some((seq, d)) if seq == b.seq => d,
             _ => decode(&b.agent, ts, &b.records).map_err(|e| e.to_string())?,
         };
-        if let Some(h) = d.samples.first().and_then(|s| s.tags.get("host")) {
+        // the agent's samples name their host `host.hostname`
+        let host = d
+            .samples
+            .first()
+            .and_then(|s| crate::alert_capture::host_tag(&s.tags));
+        if let Some(h) = host {
             let known = self
                 .host_agents
                 .read()
@@ -271,6 +276,7 @@ pub fn router(st: Arc<AppState>) -> Router {
         .merge(auth::routes::routes())
         .merge(crate::captures::routes())
         .merge(alerts_api::routes())
+        .merge(crate::topology::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
             auth::routes::require,

@@ -3,59 +3,22 @@
 //! roles over the API (no session: 401; agent token: 401; viewer writes:
 //! 403), then Playwright driving Debian's headless Chromium through login,
 //! Explore (logical grouping, drill namespace > deployment > pod >
-//! container), a dashboard with data drawn, Events and Hosts, saving a
+//! container), a dashboard with data drawn, Events, Hosts and the
+//! topology map (hosts, then a namespace drilled into), saving a
 //! screenshot of each page under target/ui-screenshots/.
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
+use common::browser::{assert_shots, finish, need_chromium, playwright};
 use common::workload::Fleet;
 use common::*;
 use serde_json::json;
 
 const ADMIN_PW: &str = "admin-pa55word";
 const VIEWER_PW: &str = "viewer-pa55word";
-
-/// The first Node >= 20.19 (as the build script looks for it).
-fn node() -> PathBuf {
-    let mut cands: Vec<PathBuf> = Vec::new();
-    if let Some(n) = std::env::var_os("SONDE_NODE") {
-        cands.push(n.into());
-    }
-    if let Some(path) = std::env::var_os("PATH") {
-        cands.extend(std::env::split_paths(&path).map(|d| d.join("node")));
-    }
-    cands.extend(["/usr/local/bin/node", "/usr/bin/node"].map(PathBuf::from));
-    for c in cands {
-        let Ok(out) = Command::new(&c).arg("--version").output() else {
-            continue;
-        };
-        let v = String::from_utf8_lossy(&out.stdout);
-        let mut it = v.trim().trim_start_matches('v').split('.');
-        let maj: u32 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
-        let min: u32 = it.next().and_then(|x| x.parse().ok()).unwrap_or(0);
-        if (maj, min) >= (20, 19) {
-            return c;
-        }
-    }
-    panic!("no Node.js >= 20.19 for Playwright (.ci/install-deps)");
-}
-
-fn web_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("web")
-}
-
-/// target/ui-screenshots (next to the test's tmp folder).
-fn screenshot_dir() -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .unwrap()
-        .join("ui-screenshots");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn start(tag: &str) -> (Server, PathBuf) {
     let dir = tmpdir(tag);
@@ -213,10 +176,7 @@ fn assets_auth_and_roles() {
 
 #[test]
 fn browser_pages() {
-    assert!(
-        Path::new("/usr/bin/chromium").exists(),
-        "Debian's chromium is missing (.ci/install-deps installs it)"
-    );
+    need_chromium();
     let (s, dir) = start("webui");
     let f = Fleet {
         hosts: 3,
@@ -230,37 +190,24 @@ fn browser_pages() {
         &json!({"name": "val", "password": VIEWER_PW, "role": "viewer"}),
     );
     assert_eq!(st, 201, "{r}");
-    let shots = screenshot_dir();
-    let out = Command::new(node())
-        .arg(web_dir().join("node_modules/@playwright/test/cli.js"))
-        .args(["test", "--reporter=line"])
-        .current_dir(web_dir())
-        .env("SONDE_URL", format!("https://localhost:{}", s.port))
-        .env("SONDE_ADMIN_PASSWORD", ADMIN_PW)
-        .env("SONDE_VIEWER", format!("val:{VIEWER_PW}"))
-        .env("SONDE_SCREENSHOTS", &shots)
-        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-        .output()
-        .expect("running playwright");
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let run = playwright(
+        "ui.spec.ts",
+        s.port,
+        &[
+            ("SONDE_ADMIN_PASSWORD", ADMIN_PW.to_string()),
+            ("SONDE_VIEWER", format!("val:{VIEWER_PW}")),
+        ],
     );
-    println!("{text}");
-    assert!(out.status.success(), "playwright failed:\n{text}");
-    for page in [
+    finish(run);
+    assert_shots(&[
         "login",
         "explore-namespaces",
         "explore-containers",
         "dashboard",
         "events",
         "hosts",
-    ] {
-        let p = shots.join(format!("{page}.png"));
-        let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-        assert!(len > 5_000, "{} missing or empty", p.display());
-    }
+        "topology",
+    ]);
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value as J;
 use sonde_transport::rustls;
 
+pub mod browser;
+pub mod podman;
 pub mod workload;
 
 pub const AGENT_TOKEN: &str = "agent-t0ken";

@@ -1,5 +1,6 @@
 //! A synthetic fleet shaped like the agent's series (crates/agent emit.rs:
-//! `scope`, `host.hostname`, `container.*`, `k8s.*` tags; cpu.user,
+//! `scope`, `host.hostname`, `container.*`, `k8s.*` tags; connections
+//! (each pod's proxy calls the next pod's app on the next host); cpu.user,
 //! cpu.system, memory.rss, net.bytes, file.bytes, http.requests,
 //! http.latency) for the web UI's tests and load measurement.
 
@@ -37,6 +38,51 @@ impl Fleet {
             ("container.name", ["app", "proxy"][c % 2].into()),
             ("container.id", format!("{:012x}", h * 1000 + c)),
         ]
+    }
+
+    /// The connection from the proxy `c` (odd) of host `h` to the app of
+    /// the next pod on the next host, as both ends name it.
+    pub fn connection(&self, h: usize, c: usize) -> String {
+        let pods = (self.containers / 2).max(1);
+        let (h2, c2) = ((h + 1) % self.hosts, 2 * ((c / 2 + 1) % pods));
+        format!("10.0.{h}.{c}:{}->10.0.{h2}.{c2}:80", 40_000 + c)
+    }
+
+    /// A process's `net.connection.bytes` (proxies call, apps serve) and
+    /// the apps' `net.listening` on port 80 (sink.rs, emit.rs).
+    fn connections(
+        &self,
+        h: usize,
+        c: usize,
+        t: i64,
+        proc_tags: &[(&str, &str)],
+        out: &mut Vec<J>,
+    ) {
+        let pods = (self.containers / 2).max(1);
+        let conn = if c % 2 == 1 {
+            self.connection(h, c)
+        } else if self.containers >= 2 {
+            let hc = (h + self.hosts - 1) % self.hosts;
+            self.connection(hc, 2 * ((c / 2 + pods - 1) % pods) + 1)
+        } else {
+            return;
+        };
+        let bytes = 3000.0 + 100.0 * (c % 5) as f64;
+        let (mine, theirs) = if c % 2 == 1 {
+            ("out", "in")
+        } else {
+            ("in", "out")
+        };
+        for (dir, v) in [(mine, bytes), (theirs, bytes / 3.0)] {
+            let mut tg = proc_tags.to_vec();
+            tg.extend_from_slice(&[("net.connection", conn.as_str()), ("direction", dir)]);
+            out.push(counter("net.connection.bytes", t, &tg, v));
+        }
+        if c % 2 == 0 {
+            let mut tg = proc_tags.to_vec();
+            tg.push(("net.port", "80"));
+            out.push(gauge("net.listening", t, &tg, 1.0));
+        }
     }
 
     fn one_second(&self, h: usize, t: i64, out: &mut Vec<J>) {
@@ -105,6 +151,7 @@ impl Fleet {
             proc_tags[0] = ("scope", "process");
             proc_tags.push(("proc.name", if c % 2 == 0 { "nginx" } else { "envoy" }));
             out.push(gauge("cpu.user", t, &proc_tags, u));
+            self.connections(h, c, t, &proc_tags, out);
         }
         let host = self.host(h);
         let ht = [("scope", "host"), ("host.hostname", host.as_str())];

@@ -1,19 +1,25 @@
 import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Me, api, setUnauthorizedHandler } from './api';
+import { Alerts } from './pages/Alerts';
+import { Captures } from './pages/Captures';
 import { Dashboard } from './pages/Dashboard';
 import { Events } from './pages/Events';
 import { Explore } from './pages/Explore';
 import { Hosts } from './pages/Hosts';
 import { Login } from './pages/Login';
+import { Topology } from './pages/Topology';
 import { useRoute } from './route';
 import './style.css';
 
 const PAGES: [string, string][] = [
   ['explore', 'Explore'],
   ['dashboard', 'Dashboard'],
+  ['topology', 'Topology'],
   ['events', 'Events'],
   ['hosts', 'Hosts'],
+  ['alerts', 'Alerts'],
+  ['captures', 'Captures'],
 ];
 
 function App() {
@@ -51,7 +57,10 @@ function App() {
         {route.page === 'explore' && <Explore route={route} />}
         {route.page === 'dashboard' && <Dashboard route={route} />}
         {route.page === 'events' && <Events route={route} />}
+        {route.page === 'topology' && <Topology route={route} />}
         {route.page === 'hosts' && <Hosts />}
+        {route.page === 'alerts' && <Alerts me={me} />}
+        {route.page === 'captures' && <Captures route={route} />}
         {!PAGES.some(([id]) => id === route.page) && <div className="error">no page '{route.page}'</div>}
       </main>
     </div>

@@ -65,6 +65,23 @@ test('admin explores, drills down and opens a dashboard', async ({ page }) => {
   await expect(page.locator('tr.host[data-agent="node-000"] .badge')).toHaveText('ok');
   await shot(page, 'hosts');
 
+  // the topology map: hosts call the next one round the ring; drill from
+  // namespaces into one, the others folded
+  await page.click('header nav a:has-text("Topology")');
+  await expect(page.locator('svg.graph g.node.group')).toHaveCount(3);
+  await expect(page.locator('svg.graph g.edge')).toHaveCount(3);
+  // (every host listens on port 80: which end is the client is a guess)
+  const ring = page.locator('g.edge[data-from="node-000"][data-to="node-001"], g.edge[data-from="node-001"][data-to="node-000"]');
+  await expect(ring).toContainText('conn');
+  await page.goto('/#/topology?preset=logical&range=15m');
+  await expect(page.locator('svg.graph g.node.group')).toHaveCount(4);
+  await page.locator('g.node[data-id="shop"]').click();
+  await expect(page).toHaveURL(/scope=k8s.ns.name%3Dshop/);
+  await expect(page.locator('.crumbs')).toContainText('shop');
+  await expect(page.locator('svg.graph g.node.outside').first()).toBeVisible();
+  await expect(page.locator('svg.graph g.edge').first()).toBeVisible();
+  await shot(page, 'topology');
+
   await page.click('header button:has-text("Log out")');
   await expect(page.locator('input[name=password]')).toBeVisible();
   expect((await page.request.get('/api/v1/hosts')).status()).toBe(401);

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { SEvent, api } from '../api';
 import { time } from '../format';
 import { RANGES, Route, go } from '../route';
+import { EventLink } from '../widgets/EventLink';
 import { RangeSelect } from './Dashboard';
 
 const KIND_COLORS: Record<string, string> = {
@@ -69,18 +70,19 @@ export function Events({ route }: { route: Route }) {
             <th>kind</th>
             <th>host</th>
             <th>tags</th>
+            <th />
           </tr>
         </thead>
         <tbody>
           {events && events.length === 0 && (
             <tr>
-              <td colSpan={4} className="muted">
+              <td colSpan={5} className="muted">
                 no events in this range
               </td>
             </tr>
           )}
           {(events || []).map((e, i) => (
-            <tr key={i} className="event">
+            <tr key={i} className="event" data-kind={e.kind}>
               <td>{time(e.ts_ms)}</td>
               <td>
                 <span className="badge" style={{ background: KIND_COLORS[e.kind] || '#666' }}>
@@ -96,6 +98,9 @@ export function Events({ route }: { route: Route }) {
                       {k}={v}
                     </code>
                   ))}
+              </td>
+              <td>
+                <EventLink e={e} />
               </td>
             </tr>
           ))}
