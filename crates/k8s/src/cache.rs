@@ -1,8 +1,10 @@
 //! The metadata cache: the objects the watches keep current (pods of this
-//! node, namespaces, services, and the owners pods point to), reduced to
+//! node, namespaces, services, the EndpointSlices with endpoints on this
+//! node, this node, and the owners pods point to), reduced to
 //! what the `k8s.*` fields show, with a bound on every table. Also the
-//! mapping from a container id to its pod, the pod's owner chain and the
-//! services that select it, rendered as the container labels that carry
+//! mapping from a container id to its pod, its node, the pod's owner chain
+//! and its services (those whose selector matches the pod's labels, and
+//! those whose EndpointSlices name the pod as an endpoint), rendered as the container labels that carry
 //! it into the state and into capture files ([`crate::labels`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -120,6 +122,8 @@ pub struct PodObj {
     pub meta: Meta,
     /// `status.podIP`.
     pub ip: Box<str>,
+    /// `spec.nodeName`.
+    pub node: Box<str>,
     /// Ids of its containers (runtime prefix stripped, full length).
     pub containers: Vec<Box<str>>,
 }
@@ -131,6 +135,40 @@ pub struct SvcObj {
     pub meta: Meta,
     /// `spec.selector` (empty: selects nothing).
     pub selector: Labels,
+}
+
+/// An EndpointSlice, reduced to the pods of this node it names.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SliceObj {
+    /// Its metadata.
+    pub meta: Meta,
+    /// The service it belongs to (label `kubernetes.io/service-name`).
+    pub service: Box<str>,
+    /// The pods its endpoints target (`targetRef` name and uid), those on
+    /// this node (or with no node named) only.
+    pub pods: Vec<(Box<str>, Box<str>)>,
+}
+
+impl SliceObj {
+    /// Whether an endpoint of the slice targets the pod.
+    pub fn targets(&self, pod: &Meta) -> bool {
+        self.pods.iter().any(|(name, uid)| {
+            if uid.is_empty() {
+                *name == pod.name
+            } else {
+                *uid == pod.uid
+            }
+        })
+    }
+}
+
+/// A node: metadata and `status.addresses`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeObj {
+    /// Its metadata.
+    pub meta: Meta,
+    /// Addresses: type (`InternalIP`, `Hostname`, ...) and address.
+    pub addresses: Vec<(Box<str>, Box<str>)>,
 }
 
 /// The bound on each table: objects past it are dropped (and counted).
@@ -152,6 +190,10 @@ pub struct Cache {
     services: BTreeMap<(Box<str>, Box<str>), SvcObj>,
     /// Owners (every [`OwnerKind`]), by uid.
     owners: HashMap<Box<str>, (OwnerKind, Meta)>,
+    /// EndpointSlices naming pods of this node, by namespace and uid.
+    slices: BTreeMap<(Box<str>, Box<str>), SliceObj>,
+    /// Nodes (the watch selects this node only), by name.
+    nodes: HashMap<Box<str>, NodeObj>,
     /// Per table, the uids (names for namespaces) seen since a relist began.
     relisting: HashMap<&'static str, HashSet<Box<str>>>,
     max_objects: usize,
@@ -185,20 +227,25 @@ impl Cache {
             namespaces: HashMap::new(),
             services: BTreeMap::new(),
             owners: HashMap::new(),
+            slices: BTreeMap::new(),
+            nodes: HashMap::new(),
             relisting: HashMap::new(),
             max_objects,
             dropped: 0,
         }
     }
 
-    /// Object counts: pods, namespaces, services, owners, container ids.
-    pub fn counts(&self) -> [usize; 5] {
+    /// Object counts: pods, namespaces, services, owners, container ids,
+    /// EndpointSlices (those naming pods of this node), nodes.
+    pub fn counts(&self) -> [usize; 7] {
         [
             self.pods.len(),
             self.namespaces.len(),
             self.services.len(),
             self.owners.len(),
             self.by_container.len(),
+            self.slices.len(),
+            self.nodes.len(),
         ]
     }
 
@@ -233,6 +280,8 @@ impl Cache {
             }
             "namespaces" => self.namespaces.retain(|k, _| seen.contains(k)),
             "services" => self.services.retain(|(_, uid), _| seen.contains(uid)),
+            "endpointslices" => self.slices.retain(|(_, uid), _| seen.contains(uid)),
+            "nodes" => self.nodes.retain(|k, _| seen.contains(k)),
             _ => self
                 .owners
                 .retain(|k, (kd, _)| Some(*kd) != kind || seen.contains(k)),
@@ -312,6 +361,50 @@ impl Cache {
             .remove(&(Box::from(namespace), Box::from(uid)));
     }
 
+    /// Adds or replaces an EndpointSlice; one that names no pod of this
+    /// node is removed (nothing to map).
+    pub fn apply_slice(&mut self, slice: SliceObj) {
+        self.relist_seen("endpointslices", &slice.meta.uid);
+        let key = (slice.meta.namespace.clone(), slice.meta.uid.clone());
+        if slice.pods.is_empty() {
+            self.slices.remove(&key);
+            return;
+        }
+        if !self.slices.contains_key(&key) && self.full(self.slices.len()) {
+            return;
+        }
+        self.slices.insert(key, slice);
+    }
+
+    /// Removes an EndpointSlice.
+    pub fn delete_slice(&mut self, namespace: &str, uid: &str) {
+        self.slices.remove(&(Box::from(namespace), Box::from(uid)));
+    }
+
+    /// The EndpointSlices naming pods of this node.
+    pub fn slices(&self) -> impl Iterator<Item = &SliceObj> {
+        self.slices.values()
+    }
+
+    /// Adds or replaces a node.
+    pub fn apply_node(&mut self, node: NodeObj) {
+        self.relist_seen("nodes", &node.meta.name);
+        if !self.nodes.contains_key(&node.meta.name) && self.full(self.nodes.len()) {
+            return;
+        }
+        self.nodes.insert(node.meta.name.clone(), node);
+    }
+
+    /// Removes a node.
+    pub fn delete_node(&mut self, name: &str) {
+        self.nodes.remove(name);
+    }
+
+    /// A node, by name.
+    pub fn node(&self, name: &str) -> Option<&NodeObj> {
+        self.nodes.get(name)
+    }
+
     /// Adds or replaces an owner (`table`: its resource name).
     pub fn apply_owner(&mut self, table: &'static str, kind: OwnerKind, meta: Meta) {
         self.relist_seen(table, &meta.uid);
@@ -384,13 +477,57 @@ impl Cache {
                 }
             }
         }
+        self.put_node(&mut out, &pod.node);
+        self.put_services(&mut out, m);
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        out.hash(&mut h);
+        let rev = h.finish();
+        out.insert(labels::REV.to_string(), format!("{rev:016x}"));
+        Some(PodLabels {
+            rev,
+            labels: out.into_iter().collect(),
+        })
+    }
+}
+
+impl Cache {
+    /// The node's name, uid, labels and addresses (`node.address.<type>`,
+    /// comma-separated when a type has several).
+    fn put_node(&self, out: &mut BTreeMap<String, String>, name: &str) {
+        let Some(n) = self.nodes.get(name) else {
+            return;
+        };
+        out.insert(labels::NODE_NAME.to_string(), n.meta.name.to_string());
+        out.insert(labels::NODE_UID.to_string(), n.meta.uid.to_string());
+        put_labels(out, "node", &n.meta.labels);
+        for (ty, addr) in &n.addresses {
+            let v = out
+                .entry(format!("{}node.address.{ty}", labels::PREFIX))
+                .or_default();
+            if !v.is_empty() {
+                v.push(',');
+            }
+            v.push_str(addr);
+        }
+    }
+
+    /// The services of a pod, by name: those of its namespace whose
+    /// selector matches its labels, and those whose EndpointSlices target it.
+    fn put_services(&self, out: &mut BTreeMap<String, String>, m: &Meta) {
         let from = (m.namespace.clone(), Box::<str>::from(""));
+        let sliced: Vec<&str> = self
+            .slices
+            .range(from.clone()..)
+            .take_while(|((ns, _), _)| *ns == m.namespace)
+            .filter(|(_, s)| s.targets(m))
+            .map(|(_, s)| &*s.service)
+            .collect();
         let mut svcs: Vec<&SvcObj> = self
             .services
             .range(from..)
             .take_while(|((ns, _), _)| *ns == m.namespace)
             .map(|(_, s)| s)
-            .filter(|s| selects(&s.selector, &m.labels))
+            .filter(|s| selects(&s.selector, &m.labels) || sliced.contains(&&*s.meta.name))
             .collect();
         svcs.sort_by(|a, b| a.meta.name.cmp(&b.meta.name));
         for (i, s) in svcs.iter().enumerate() {
@@ -402,16 +539,8 @@ impl Cache {
                 format!("{}svc.{i}.id", labels::PREFIX),
                 s.meta.uid.to_string(),
             );
-            put_labels(&mut out, &format!("svc.{i}"), &s.meta.labels);
+            put_labels(out, &format!("svc.{i}"), &s.meta.labels);
         }
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        out.hash(&mut h);
-        let rev = h.finish();
-        out.insert(labels::REV.to_string(), format!("{rev:016x}"));
-        Some(PodLabels {
-            rev,
-            labels: out.into_iter().collect(),
-        })
     }
 }
 
@@ -508,6 +637,7 @@ mod tests {
         c.apply_pod(PodObj {
             meta: pm,
             ip: "10.0.0.7".into(),
+            node: "n1".into(),
             containers: vec!["containerd://aaaaaaaaaaaabbbb".into()],
         });
         let svc = SvcObj {

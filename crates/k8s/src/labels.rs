@@ -10,7 +10,10 @@
 //! `<kind>.label.<key>` for every owner of the chain (`rs`, `deployment`,
 //! `rc`, `daemonset`, `statefulset`, `job`, `cronjob`),
 //! `svc.<i>.name`, `svc.<i>.id`, `svc.<i>.label.<key>` for each selecting
-//! service (by name), and `rev` (a hash of the others).
+//! service (by name: those whose selector matches the pod, and those whose
+//! EndpointSlices target it), `node.name`, `node.uid`, `node.label.<key>`
+//! and `node.address.<type>` (the pod's node, when watched; addresses of
+//! one type comma-separated), and `rev` (a hash of the others).
 
 /// The prefix of every key.
 pub const PREFIX: &str = "sonde.k8s/";
@@ -22,6 +25,10 @@ pub const POD_UID: &str = "sonde.k8s/pod.uid";
 pub const NS_NAME: &str = "sonde.k8s/ns.name";
 /// The pod's IP address.
 pub const POD_IP: &str = "sonde.k8s/pod.ip";
+/// The name of the pod's node.
+pub const NODE_NAME: &str = "sonde.k8s/node.name";
+/// The uid of the pod's node.
+pub const NODE_UID: &str = "sonde.k8s/node.uid";
 /// The kind of the pod's controller.
 pub const OWNER_KIND: &str = "sonde.k8s/owner.kind";
 /// The name of the pod's controller.

@@ -3,12 +3,13 @@
 //! Owns the client side of Kubernetes: reaching the API server (sysdig's
 //! `-k URL` / `-K` credentials, a kubeconfig, the in-cluster service
 //! account; TLS verification on), one list-then-watch per resource on a
-//! thread of its own (pods of this node, namespaces, services, and the
-//! owners of pods: replicasets, deployments, replication controllers,
-//! daemonsets, statefulsets, jobs, cronjobs, metadata-only where the full
-//! object is not needed) into a bounded [`Cache`], and the mapping from a
-//! container id to its pod, the pod's owner chain and the services that
-//! select it, rendered as container labels ([`labels`]) so the metadata
+//! thread of its own (pods of this node, namespaces, services,
+//! EndpointSlices, this node, and the owners of pods: replicasets,
+//! deployments, replication controllers, daemonsets, statefulsets, jobs,
+//! cronjobs, metadata-only where the full object is not needed) into a
+//! bounded [`Cache`], and the mapping from a container id to its pod, its
+//! node, the pod's owner chain and its services (selector match, or an
+//! EndpointSlice endpoint targeting the pod), rendered as container labels ([`labels`]) so the metadata
 //! travels with `container` events into the state and capture files.
 //!
 //! The event path never waits on the API: it reads [`Shared`] (an atomic

@@ -48,6 +48,18 @@ const RESOURCES: &[Res] = &[
         namespaced: true,
     },
     Res {
+        name: "nodes",
+        kind: "Node",
+        group_version: "v1",
+        namespaced: false,
+    },
+    Res {
+        name: "endpointslices",
+        kind: "EndpointSlice",
+        group_version: "discovery.k8s.io/v1",
+        namespaced: true,
+    },
+    Res {
         name: "replicationcontrollers",
         kind: "ReplicationController",
         group_version: "v1",
@@ -845,7 +857,8 @@ async fn watch(
     }
 }
 
-/// `/api/v1/pods`, `/api/v1/namespaces/NS/pods`, `/apis/apps/v1/...`.
+/// `/api/v1/pods`, `/api/v1/namespaces/NS/pods`, `/apis/apps/v1/...`,
+/// `/apis/batch/v1/...`, `/apis/discovery.k8s.io/v1/...`.
 fn route(path: &str) -> Option<(&'static Res, Option<String>)> {
     let rest = path
         .strip_prefix("/api/v1/")
@@ -854,6 +867,10 @@ fn route(path: &str) -> Option<(&'static Res, Option<String>)> {
         .or_else(|| {
             path.strip_prefix("/apis/batch/v1/")
                 .map(|r| ("batch/v1", r))
+        })
+        .or_else(|| {
+            path.strip_prefix("/apis/discovery.k8s.io/v1/")
+                .map(|r| ("discovery.k8s.io/v1", r))
         });
     let (gv, rest) = rest?;
     let parts: Vec<&str> = rest.split('/').collect();
@@ -889,11 +906,12 @@ fn discovery(path: &str, addr: &std::net::SocketAddr) -> Option<Value> {
         "/api" => json!({"kind": "APIVersions", "versions": ["v1"],
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": addr.to_string()}]}),
         "/apis" => {
-            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group("apps"), group("batch")]})
+            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group("apps"), group("batch"), group("discovery.k8s.io")]})
         }
         "/api/v1" => gv_list("v1"),
         "/apis/apps/v1" => gv_list("apps/v1"),
         "/apis/batch/v1" => gv_list("batch/v1"),
+        "/apis/discovery.k8s.io/v1" => gv_list("discovery.k8s.io/v1"),
         "/version" => json!({"major": "1", "minor": "31", "gitVersion": "v1.31.0-sonde-test",
             "platform": "linux/amd64"}),
         _ => return None,

@@ -14,7 +14,8 @@ use std::time::Instant;
 use futures::{Stream, StreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Namespace, Pod, ReplicationController, Service};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, ReplicationController, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::core::PartialObjectMeta;
 use kube::runtime::watcher::{self, metadata_watcher, watcher, Event};
@@ -22,7 +23,9 @@ use kube::runtime::WatchStreamExt;
 use kube::{Api, Client};
 use serde::de::DeserializeOwned;
 
-use crate::cache::{labels_from, Cache, Meta, OwnerKind, OwnerRef, PodObj, SvcObj};
+use crate::cache::{
+    labels_from, Cache, Meta, NodeObj, OwnerKind, OwnerRef, PodObj, SliceObj, SvcObj,
+};
 use crate::config::{self, Options};
 use crate::Error;
 
@@ -131,8 +134,8 @@ impl Shared {
         let counts = self.cache().counts();
         let dropped = self.cache().dropped;
         let mut v = vec![format!(
-            "Kubernetes: {} (node {}): {} pods, {} namespaces, {} services, {} owners, {} containers mapped, {} dropped at the bound",
-            self.url, self.node, counts[0], counts[1], counts[2], counts[3], counts[4], dropped
+            "Kubernetes: {} (node {}): {} pods, {} namespaces, {} services, {} owners, {} endpointslices naming pods of this node, {} nodes, {} containers mapped, {} dropped at the bound",
+            self.url, self.node, counts[0], counts[1], counts[2], counts[3], counts[5], counts[6], counts[4], dropped
         )];
         for (t, s) in self.statuses() {
             let mut line = format!(
@@ -149,10 +152,12 @@ impl Shared {
 }
 
 /// The resources watched, in start order.
-pub const TABLES: [&str; 10] = [
+pub const TABLES: [&str; 12] = [
     "pods",
     "namespaces",
     "services",
+    "endpointslices",
+    "nodes",
     "replicasets",
     "deployments",
     "replicationcontrollers",
@@ -265,6 +270,31 @@ fn spawn_all(client: &Client, node: &str, sh: &Arc<Shared>) -> Vec<tokio::task::
                     s.metadata.uid.as_deref().unwrap_or(""),
                 )
             },
+        ),
+        spawn(
+            sh,
+            "endpointslices",
+            watcher(Api::<EndpointSlice>::all(c.clone()), all.clone()),
+            {
+                let node = node.to_string();
+                move |c, s: EndpointSlice| c.apply_slice(slice_obj(&s, &node))
+            },
+            |c, s| {
+                c.delete_slice(
+                    s.metadata.namespace.as_deref().unwrap_or(""),
+                    s.metadata.uid.as_deref().unwrap_or(""),
+                )
+            },
+        ),
+        spawn(
+            sh,
+            "nodes",
+            watcher(
+                Api::<Node>::all(c.clone()),
+                all.clone().fields(&format!("metadata.name={node}")),
+            ),
+            |c, n: Node| c.apply_node(node_obj(&n)),
+            |c, n| c.delete_node(n.metadata.name.as_deref().unwrap_or("")),
         ),
     ];
     v.push(owner::<ReplicaSet>(
@@ -494,6 +524,12 @@ pub fn pod_obj(p: &Pod) -> PodObj {
     PodObj {
         meta: meta_of(&p.metadata),
         ip,
+        node: p
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.as_deref())
+            .unwrap_or("")
+            .into(),
         containers,
     }
 }
@@ -503,5 +539,69 @@ pub fn svc_obj(s: &Service) -> SvcObj {
     SvcObj {
         meta: meta_of(&s.metadata),
         selector: labels_from(s.spec.as_ref().and_then(|sp| sp.selector.as_ref())),
+    }
+}
+
+/// The label naming an EndpointSlice's service.
+pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+/// What sonde keeps of an EndpointSlice: its service and the pods on
+/// `node` (or on no node named) its endpoints target.
+pub fn slice_obj(s: &EndpointSlice, node: &str) -> SliceObj {
+    let meta = meta_of(&s.metadata);
+    let service = s
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(SERVICE_NAME_LABEL))
+        .map_or("", String::as_str)
+        .into();
+    let mut pods: Vec<(Box<str>, Box<str>)> = s
+        .endpoints
+        .iter()
+        .filter(|e| e.node_name.as_deref().map_or(true, |n| n == node))
+        .filter_map(|e| e.target_ref.as_ref())
+        .filter(|r| r.kind.as_deref() == Some("Pod"))
+        .filter(|r| {
+            r.namespace
+                .as_deref()
+                .map_or(true, |ns| *ns == *meta.namespace)
+        })
+        .map(|r| {
+            (
+                r.name.as_deref().unwrap_or("").into(),
+                r.uid.as_deref().unwrap_or("").into(),
+            )
+        })
+        .filter(|(n, u): &(Box<str>, Box<str>)| !n.is_empty() || !u.is_empty())
+        .collect();
+    pods.sort();
+    pods.dedup();
+    SliceObj {
+        meta: Meta {
+            labels: Vec::new(),
+            owner: None,
+            ..meta
+        },
+        service,
+        pods,
+    }
+}
+
+/// What sonde keeps of a node.
+pub fn node_obj(n: &Node) -> NodeObj {
+    let addresses = n
+        .status
+        .as_ref()
+        .and_then(|s| s.addresses.as_ref())
+        .map(|a| {
+            a.iter()
+                .map(|a| (a.type_.as_str().into(), a.address.as_str().into()))
+                .collect()
+        })
+        .unwrap_or_default();
+    NodeObj {
+        meta: meta_of(&n.metadata),
+        addresses,
     }
 }

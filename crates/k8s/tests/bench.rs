@@ -1,6 +1,7 @@
 //! Benchmark (prints numbers, checks the targets): a synthetic
 //! 5,000-pod cluster (110 pods on this node, 50 namespaces, 1,000
-//! deployments, 2,000 replicasets, 1,000 services) served by the test
+//! deployments, 2,000 replicasets, 1,000 services with one EndpointSlice
+//! each naming its 5 pods, 46 nodes) served by the test
 //! endpoint; a fresh process (this test binary run again) starts the
 //! watches and reports when the node's pods were listed and its memory
 //! then (target: under 1 s, under 20 MB). Also the cost of one cache
@@ -12,8 +13,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
-use sonde_k8s::cache::{Cache, Meta, PodObj};
+use sonde_k8s::cache::{Cache, Meta, NodeObj, PodObj};
 use sonde_k8s::testserver::{Server, ServerOptions};
+use sonde_k8s::watch::{node_obj, slice_obj};
 use sonde_k8s::Watch;
 
 const NODE: &str = "node-7";
@@ -48,9 +50,18 @@ fn bench_child() {
     let all = t.elapsed();
     let c = sh.cache().counts();
     println!(
-        "BENCH pods_ms={} all_ms={} rss_kib={} base_kib={} hwm_kib={} pods={} ns={} svc={} owners={}",
-        pods.as_millis(), all.as_millis(), status_kib("VmRSS:"), base, status_kib("VmHWM:"), c[0], c[1], c[2], c[3]
+        "BENCH pods_ms={} all_ms={} rss_kib={} base_kib={} hwm_kib={} pods={} ns={} svc={} owners={} slices={} nodes={}",
+        pods.as_millis(), all.as_millis(), status_kib("VmRSS:"), base, status_kib("VmHWM:"), c[0], c[1], c[2], c[3], c[5], c[6]
     );
+}
+
+/// The node of pod `p`: 110 of them on this node.
+fn pod_node(p: usize) -> String {
+    if p < 110 {
+        NODE.to_string()
+    } else {
+        format!("node-{}", 100 + p % 45)
+    }
 }
 
 #[test]
@@ -86,12 +97,7 @@ fn bench_5000_pod_cluster() {
     for p in 0..5000 {
         let d = p % 1000;
         let ns = format!("ns{}", d % 50);
-        // 110 of them on this node
-        let node = if p < 110 {
-            NODE.to_string()
-        } else {
-            format!("node-{}", 100 + p % 45)
-        };
+        let node = pod_node(p);
         let app = format!("app{d}");
         srv.put(&pod(
             &ns,
@@ -100,6 +106,38 @@ fn bench_5000_pod_cluster() {
             &format!("{p:012x}0000"),
             &[("app", &app)],
             Some((&format!("{app}-1"), &format!("rs-{d}-1"))),
+        ));
+    }
+    // one slice per service naming its 5 pods (pod p belongs to app p % 1000)
+    for d in 0..1000 {
+        let ns = format!("ns{}", d % 50);
+        let app = format!("app{d}");
+        let eps: Vec<(String, String, String)> = (0..5)
+            .map(|k| {
+                let p = d + 1000 * k;
+                let name = format!("{app}-1-{p}");
+                let uid = format!("pod-uid-{ns}-{name}");
+                (name, uid, pod_node(p))
+            })
+            .collect();
+        let eps: Vec<(&str, &str, &str)> = eps
+            .iter()
+            .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+            .collect();
+        srv.put(&endpoint_slice(
+            &ns,
+            &format!("{app}-svc-x"),
+            &format!("{app}-svc"),
+            &eps,
+        ));
+    }
+    srv.put(&node(NODE, "node-uid-7", "10.9.0.7", &[("zone", "a")]));
+    for n in 0..45 {
+        srv.put(&node(
+            &format!("node-{}", 100 + n),
+            &format!("node-uid-{n}"),
+            "10.9.1.1",
+            &[],
         ));
     }
     let exe = std::env::current_exe().unwrap();
@@ -128,6 +166,9 @@ fn bench_5000_pod_cluster() {
     };
     assert_eq!(get("pods"), 110);
     assert_eq!(get("svc"), 1000);
+    // the slices of the 110 pods' services (pods 0..110: apps 0..110)
+    assert_eq!(get("slices"), 110);
+    assert_eq!(get("nodes"), 1);
     assert!(get("pods_ms") < 1000, "{line}");
     assert!(get("all_ms") < 1000, "{line}");
     assert!(get("rss_kib") < 20 * 1024, "{line}");
@@ -148,6 +189,7 @@ fn bench_cache_costs() {
                 owner: None,
             },
             ip: "10.0.0.1".into(),
+            node: NODE.into(),
             containers: vec![format!("containerd://{i:012x}ffff").into()],
         })
         .collect();
@@ -195,5 +237,70 @@ fn bench_cache_costs() {
     println!(
         "cache update per watch event: {per_event:?}; container labels (on cache change, 1,000 services in 50 namespaces): {per_labels:?}; pod_of lookup: {per_lookup:?}"
     );
+    // EndpointSlices: one per service; those of namespace ns name 5 of
+    // the 110 pods each (the others name no pod of this node: not kept)
+    let slices: Vec<_> = (0..1000)
+        .map(|s| {
+            let ns = if s % 50 == 0 {
+                "ns".to_string()
+            } else {
+                format!("ns{}", s % 50)
+            };
+            let eps: Vec<(String, String)> = (0..5)
+                .map(|k| {
+                    (
+                        format!("p{}", (s + 22 * k) % 110),
+                        format!("u{}", (s + 22 * k) % 110),
+                    )
+                })
+                .collect();
+            let eps: Vec<(&str, &str, &str)> = eps
+                .iter()
+                .map(|(n, u)| (n.as_str(), u.as_str(), NODE))
+                .collect();
+            let mut o = slice_obj(
+                &endpoint_slice(&ns, &format!("s{s}-x"), &format!("s{s}"), &eps),
+                NODE,
+            );
+            o.meta.uid = format!("slice-{s}").into();
+            if ns != "ns" {
+                o.pods.clear();
+            }
+            o
+        })
+        .collect();
+    let n = 200_000;
+    let t = Instant::now();
+    for i in 0..n {
+        c.apply_slice(slices[i % 1000].clone());
+    }
+    let per_slice = t.elapsed() / n as u32;
+    let nodes: Vec<NodeObj> = (0..2)
+        .map(|i| {
+            node_obj(&node(
+                NODE,
+                "node-uid",
+                "10.9.0.7",
+                &[("zone", if i == 0 { "a" } else { "b" })],
+            ))
+        })
+        .collect();
+    let t = Instant::now();
+    for i in 0..n {
+        c.apply_node(nodes[i % 2].clone());
+    }
+    let per_node = t.elapsed() / n as u32;
+    assert_eq!(c.counts()[5], 20);
+    let t = Instant::now();
+    for i in 0..m {
+        let l = c.container_labels(&format!("{:012x}", i % 110));
+        assert!(l.is_some());
+    }
+    let per_labels_all = t.elapsed() / m as u32;
+    println!(
+        "EndpointSlice update per watch event: {per_slice:?}; node update per watch event: {per_node:?}; container labels with 20 slices naming pods of this node and the node: {per_labels_all:?}"
+    );
+    assert!(per_slice < Duration::from_micros(50));
+    assert!(per_node < Duration::from_micros(50));
     assert!(per_event < Duration::from_micros(50));
 }

@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, ReplicaSet, ReplicaSetSpec};
 use k8s_openapi::api::core::v1::{
-    ContainerStatus, Namespace, Pod, PodSpec, PodStatus, Service, ServiceSpec,
+    ContainerStatus, Namespace, Node, NodeAddress, NodeStatus, ObjectReference, Pod, PodSpec,
+    PodStatus, Service, ServiceSpec,
 };
+use k8s_openapi::api::discovery::v1::{Endpoint, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use sonde_k8s::testserver::Server;
 use sonde_k8s::{Options, Shared};
@@ -123,6 +125,60 @@ pub fn service(ns: &str, name: &str, sel: &[(&str, &str)]) -> Service {
             ..ServiceSpec::default()
         }),
         ..Service::default()
+    }
+}
+
+/// An EndpointSlice of service `svc` whose endpoints target `pods`
+/// (name, pod uid, node name).
+pub fn endpoint_slice(
+    ns: &str,
+    name: &str,
+    svc: &str,
+    pods: &[(&str, &str, &str)],
+) -> EndpointSlice {
+    EndpointSlice {
+        metadata: meta(ns, name, &[("kubernetes.io/service-name", svc)]),
+        address_type: "IPv4".into(),
+        endpoints: pods
+            .iter()
+            .enumerate()
+            .map(|(i, (pod, uid, node))| Endpoint {
+                addresses: vec![format!("10.1.1.{}", i + 1)],
+                node_name: Some((*node).into()),
+                target_ref: Some(ObjectReference {
+                    kind: Some("Pod".into()),
+                    name: Some((*pod).into()),
+                    namespace: Some(ns.into()),
+                    uid: Some((*uid).into()),
+                    ..ObjectReference::default()
+                }),
+                ..Endpoint::default()
+            })
+            .collect(),
+        ports: None,
+    }
+}
+
+/// A node with `l` labels and an InternalIP and Hostname address.
+pub fn node(name: &str, uid: &str, ip: &str, l: &[(&str, &str)]) -> Node {
+    let mut m = meta("", name, l);
+    m.uid = Some(uid.into());
+    Node {
+        metadata: m,
+        spec: None,
+        status: Some(NodeStatus {
+            addresses: Some(vec![
+                NodeAddress {
+                    type_: "InternalIP".into(),
+                    address: ip.into(),
+                },
+                NodeAddress {
+                    type_: "Hostname".into(),
+                    address: name.into(),
+                },
+            ]),
+            ..NodeStatus::default()
+        }),
     }
 }
 
