@@ -22,6 +22,6 @@ mod glob;
 mod parse;
 pub mod rules;
 
-pub use compile::Filter;
+pub use compile::{Filter, Gate};
 pub use error::FilterError;
 pub use parse::parse;
