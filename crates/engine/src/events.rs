@@ -5,10 +5,10 @@ use sonde_event::{category, codes, RawEvent};
 use sonde_fields::Ctx;
 use sonde_scap::{Block, DF_STATE_ONLY};
 
-use sonde_state::State;
+use sonde_state::{changes_threads, State};
 
 use crate::engine::{Config, Engine, Report};
-use crate::rules::{modifies_state, type_table, LastEventTypes};
+use crate::rules::{modifies_state, type_table, LastEventTypes, ThreadVerdicts};
 use crate::sink::{Flow, Handed, SinkError};
 use crate::source::{Source, SourceError};
 
@@ -44,6 +44,8 @@ struct Plan {
 struct Run {
     plan: Plan,
     types: Option<crate::rules::TypeTable>,
+    /// Per-thread verdicts of the filter's thread part (files only).
+    verdicts: Option<ThreadVerdicts>,
     last_types: LastEventTypes,
     clock: Clock,
     suppress: bool,
@@ -63,6 +65,11 @@ impl Engine<'_> {
         let mut run = Run {
             plan: self.plan(needs_state),
             types: type_table(self.cfg.filter.as_ref()),
+            verdicts: if source.is_live() {
+                None
+            } else {
+                ThreadVerdicts::new(self.cfg.filter.as_ref())
+            },
             last_types: LastEventTypes::default(),
             clock: Clock::default(),
             suppress: !self.cfg.suppress_comm.is_empty(),
@@ -96,6 +103,9 @@ impl Engine<'_> {
                 }
                 Ok(Some(other)) => {
                     self.st.apply_block(&other);
+                    if let Some(v) = run.verdicts.as_mut() {
+                        v.clear();
+                    }
                     if let Some(ts) = source.take_idle() {
                         self.idle(&mut run, ts)?;
                     }
@@ -175,10 +185,28 @@ impl Engine<'_> {
         }
         let pass = match &self.cfg.filter {
             Some(f) => {
-                let pass = run
-                    .last_types
-                    .check(f, &ctx(&self.st, &self.cfg, ev, &run.clock));
-                self.st.commit_deferred(pass || modifies_state(ev));
+                let modifies = modifies_state(ev);
+                let c = ctx(&self.st, &self.cfg, ev, &run.clock);
+                let pass = match run.verdicts.as_mut() {
+                    Some(v) if !modifies && plain_event(ev) && !changes_threads(ev.code) => {
+                        // the thread's verdict stands until state changes
+                        let tv = v.verdict(f, &c);
+                        if v.whole() || !tv {
+                            run.last_types.known(ev, tv);
+                            tv
+                        } else {
+                            run.last_types.check(f, &c)
+                        }
+                    }
+                    Some(v) => {
+                        if !plain_event(ev) || changes_threads(ev.code) {
+                            v.clear();
+                        }
+                        run.last_types.check(f, &c)
+                    }
+                    None => run.last_types.check(f, &c),
+                };
+                self.st.commit_deferred(pass || modifies);
                 pass
             }
             None => true,
@@ -303,6 +331,18 @@ impl Engine<'_> {
         }
         Ok(Flow::Continue)
     }
+}
+
+/// An event of a thread, known to the event table, that is not a
+/// container event: one whose thread verdict can be reused.
+#[inline]
+fn plain_event(ev: &RawEvent<'_>) -> bool {
+    ev.tid >= 0
+        && ev.info().is_some()
+        && !matches!(
+            ev.code,
+            codes::CONTAINER_E | codes::CONTAINER_JSON_E | codes::CONTAINER_JSON_2_E
+        )
 }
 
 /// The view of one event that filters and sinks read.

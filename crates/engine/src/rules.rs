@@ -12,11 +12,11 @@
 //! `-d` instead runs the filter as a display filter, on the events about
 //! to be printed.
 
-use rustc_hash::FxHashSet as HashSet;
+use rustc_hash::{FxHashMap, FxHashSet as HashSet};
 
 use sonde_event::{flags, Direction, RawEvent};
 use sonde_fields::Ctx;
-use sonde_filter::Filter;
+use sonde_filter::{Filter, Gate};
 
 /// The optional kernel tracepoints of live capture: context switches
 /// (`switch` events) and user page faults (`page_fault` events). Both are
@@ -86,6 +86,19 @@ impl LastEventTypes {
         pass
     }
 
+    /// The bookkeeping of [`LastEventTypes::check`] for an event whose
+    /// verdict `pass` is known without evaluating the filter (one that
+    /// cannot read the event's fd).
+    #[inline]
+    pub fn known(&mut self, ev: &RawEvent<'_>, pass: bool) {
+        if ev.info().is_some_and(|i| i.dir == Direction::Enter) {
+            self.set(ev.tid, false);
+        }
+        if !pass {
+            self.note_rejected(ev);
+        }
+    }
+
     /// Records an event the filter rejects without evaluating it (its type
     /// cannot match and it does not modify state).
     pub fn note_rejected(&mut self, ev: &RawEvent<'_>) {
@@ -123,6 +136,86 @@ impl LastEventTypes {
             self.cleared.remove(&tid);
         }
         self.last = Some((tid, cleared));
+    }
+}
+
+/// Per-thread verdicts of the part of the capture filter that reads only
+/// the event's thread ([`Filter::thread_gate`]): for an event that does
+/// not modify state, the verdict its thread got earlier holds as long as
+/// no event modified state, no metadata block arrived and the thread table
+/// neither grew nor shrank (a thread met for the first time, a parent
+/// that appears). Only for capture files: live capture looks unknown
+/// threads up in /proc at any event.
+pub struct ThreadVerdicts {
+    gate: Gate,
+    by_tid: FxHashMap<i64, bool>,
+    /// The size of the thread table the verdicts were taken at.
+    nthreads: usize,
+    /// The last thread asked about and its verdict.
+    last: Option<(i64, bool)>,
+}
+
+/// Most threads whose verdicts are kept.
+const MAX_VERDICTS: usize = 1 << 16;
+
+impl ThreadVerdicts {
+    /// The verdicts of `f`'s thread part, None when it has none.
+    pub fn new(f: Option<&Filter>) -> Option<ThreadVerdicts> {
+        let gate = f?.thread_gate();
+        if gate == Gate::None {
+            return None;
+        }
+        Some(ThreadVerdicts {
+            gate,
+            by_tid: FxHashMap::default(),
+            nthreads: 0,
+            last: None,
+        })
+    }
+
+    /// Forgets every verdict (the thread table may have changed).
+    #[inline]
+    pub fn clear(&mut self) {
+        self.last = None;
+        if !self.by_tid.is_empty() {
+            self.by_tid.clear();
+        }
+    }
+
+    /// Whether the verdict is the whole filter's ([`Gate::Whole`]) rather
+    /// than a necessary condition ([`Gate::Part`]).
+    pub fn whole(&self) -> bool {
+        self.gate == Gate::Whole
+    }
+
+    /// The verdict of the thread part for the event in `ctx`, which does
+    /// not modify state and was applied to the state already.
+    #[inline]
+    pub fn verdict(&mut self, f: &Filter, ctx: &Ctx<'_, '_>) -> bool {
+        let n = ctx.st.threads.len();
+        if n != self.nthreads {
+            self.clear();
+            self.nthreads = n;
+        }
+        let tid = ctx.ev.tid;
+        if let Some((t, v)) = self.last {
+            if t == tid {
+                return v;
+            }
+        }
+        let v = match self.by_tid.get(&tid) {
+            Some(&v) => v,
+            None => {
+                let v = f.thread_verdict(ctx);
+                if self.by_tid.len() >= MAX_VERDICTS {
+                    self.by_tid.clear();
+                }
+                self.by_tid.insert(tid, v);
+                v
+            }
+        };
+        self.last = Some((tid, v));
+        v
     }
 }
 

@@ -4,7 +4,9 @@
 //! (`evt.type in (open, openat) and not proc.name contains sh`) into an
 //! AST, compiling it once into a typed evaluator that runs per event
 //! without looking at the string again, the evt.type set a filter needs
-//! ([`Filter::event_types`], for the live probe), and loading Falco-style
+//! ([`Filter::event_types`], for the live probe), the part of a filter that
+//! reads only the event's thread ([`Filter::thread_gate`], whose verdict
+//! the engine keeps per thread), and loading Falco-style
 //! rules files (macros, lists, list appends) into expanded conditions.
 //! Errors point at the fault: the filter, a caret under the byte that is
 //! wrong, and a message.
@@ -22,6 +24,6 @@ mod glob;
 mod parse;
 pub mod rules;
 
-pub use compile::Filter;
+pub use compile::{Filter, Gate};
 pub use error::FilterError;
 pub use parse::parse;

@@ -28,7 +28,9 @@ mod thread;
 pub use container::{
     container_id_from_cgroups, parse_container_json, Container, ContainerMeta, Mount,
 };
-pub use engine::{fmt_v6, is_rw_exit, parse_tuple, ContainerHook, ContainerIdent, Limits, State};
+pub use engine::{
+    changes_threads, fmt_v6, is_rw_exit, parse_tuple, ContainerHook, ContainerIdent, Limits, State,
+};
 pub use fd::{Fd, FdType, L4Proto, SockAddrs};
 pub use snapshot::{fd_info, thread_info, Referenced};
 pub use sock::{inet_ntop6, ntop6, render_tuple};

@@ -50,6 +50,9 @@ use node::Node;
 /// A compiled filter.
 pub struct Filter {
     root: Node,
+    /// The part of the filter that reads only the event's thread (see
+    /// [`Filter::thread_gate`]).
+    gate: Gate,
     text: String,
     scratch: RefCell<(Vec<u8>, Vec<u8>)>,
     warnings: Vec<FilterError>,
@@ -78,6 +81,7 @@ impl Filter {
         let mut warnings = Vec::new();
         let root = compile(ast, text, &mut warnings)?;
         Ok(Filter {
+            gate: thread_gate(&root),
             root,
             text: text.to_string(),
             scratch: RefCell::new((Vec::new(), Vec::new())),
@@ -121,6 +125,33 @@ impl Filter {
         self.root.is_stateful()
     }
 
+    /// How much of the filter reads nothing but the event's thread (its
+    /// name, ids, executable and arguments, and its parent's): a verdict on
+    /// that part holds for every event of the thread until an event that
+    /// modifies state (clone, execve, exit, ...) changes the thread table.
+    pub fn thread_gate(&self) -> Gate {
+        self.gate.clone()
+    }
+
+    /// The verdict of the part [`Filter::thread_gate`] names: for
+    /// [`Gate::Whole`] the filter's own, for [`Gate::Part`] that of the
+    /// conjuncts that read only the thread (false: the filter rejects the
+    /// event). Always true for [`Gate::None`].
+    pub fn thread_verdict(&self, ctx: &Ctx<'_, '_>) -> bool {
+        let mut s = self.scratch.borrow_mut();
+        let (a, b) = &mut *s;
+        let env = Env { no_event_fd: false };
+        match (&self.gate, &self.root) {
+            (Gate::None, _) => true,
+            (Gate::Whole, root) => eval(root, ctx, &env, a, b),
+            (Gate::Part(idx), Node::And(v)) => idx
+                .iter()
+                .filter_map(|&i| v.get(i))
+                .all(|n| eval(n, ctx, &env, a, b)),
+            (Gate::Part(_), _) => true,
+        }
+    }
+
     /// The event codes this filter can accept, or None when it may accept
     /// any event (no usable `evt.type` restriction).
     pub fn event_types(&self) -> Option<BTreeSet<u16>> {
@@ -133,6 +164,38 @@ impl Filter {
     /// including those that arrive as generic `syscall` events.
     pub fn event_type_names<'a>(&self, candidates: &[&'a str]) -> Option<BTreeSet<&'a str>> {
         names(&self.root, candidates)
+    }
+}
+
+/// How much of a filter reads only the event's thread
+/// ([`Filter::thread_gate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Gate {
+    /// The verdict depends on more than the thread.
+    None,
+    /// The whole filter reads only the thread.
+    Whole,
+    /// These conjuncts of the top-level `and` read only the thread.
+    Part(Vec<usize>),
+}
+
+fn thread_gate(root: &Node) -> Gate {
+    if root.is_stateful() {
+        return Gate::None;
+    }
+    if root.thread_only() {
+        return Gate::Whole;
+    }
+    match root {
+        Node::And(v) => {
+            let idx: Vec<usize> = (0..v.len()).filter(|&i| v[i].thread_only()).collect();
+            if idx.is_empty() {
+                Gate::None
+            } else {
+                Gate::Part(idx)
+            }
+        }
+        _ => Gate::None,
     }
 }
 
@@ -198,4 +261,61 @@ fn stateful_list(
         nodes.push(Node::Leaf(Box::new(compile_check(&one, text, warnings)?)));
     }
     Ok(Node::Or(nodes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Filter, Gate};
+
+    fn gate(f: &str) -> Gate {
+        Filter::new(f).unwrap().thread_gate()
+    }
+
+    #[test]
+    fn thread_gate_covers_only_thread_fields() {
+        assert_eq!(gate("proc.name=curl"), Gate::Whole);
+        assert_eq!(
+            gate("proc.name in (curl, nginx) or not thread.tid=3"),
+            Gate::Whole
+        );
+        assert_eq!(gate("tolower(proc.exe)=curl"), Gate::Whole);
+        // the event, its fd and its time are not the thread's
+        assert_eq!(gate("fd.name contains /etc"), Gate::None);
+        assert_eq!(gate("proc.name=curl or evt.type=open"), Gate::None);
+        assert_eq!(gate("evt.deltatime>0 and proc.name=curl"), Gate::None);
+        match gate("evt.type=open and proc.name=curl and fd.num>2") {
+            Gate::Part(idx) => assert_eq!(idx.len(), 1),
+            g => panic!("expected a part, got {g:?}"),
+        }
+    }
+
+    #[test]
+    fn gate_part_is_a_necessary_condition() {
+        use sonde_event::RawEvent;
+        use sonde_fields::Ctx;
+        use sonde_state::State;
+        let f = Filter::new("evt.type=open and proc.name=curl").unwrap();
+        let mut st = State::new();
+        // a read exit (res 0) of a thread the state meets as a placeholder
+        let body = [8u8, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let ev = RawEvent::from_parts(1, 7, sonde_event::codes::SYSCALL_READ_X, 1, &body, false)
+            .unwrap();
+        st.process(&ev);
+        let opts = sonde_output::RenderOpts::default();
+        let ctx = Ctx {
+            st: &st,
+            ev: &ev,
+            num: 1,
+            first_ts: 1,
+            prev_ts: 0,
+            opts: &opts,
+            time_fmt: Default::default(),
+            lookups: Default::default(),
+        };
+        assert!(!f.thread_verdict(&ctx));
+        assert!(!f.matches(&ctx));
+        let any = Filter::new("evt.type=read and not proc.name=curl").unwrap();
+        assert!(any.thread_verdict(&ctx));
+        assert!(any.matches(&ctx));
+    }
 }

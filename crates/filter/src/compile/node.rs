@@ -61,6 +61,28 @@ impl Src {
             _ => false,
         }
     }
+
+    /// Whether the value read depends only on the event's thread, its
+    /// process and its parent, which only events that modify state change
+    /// (clone, fork, execve, exit): not on the event, its fd, memory,
+    /// latency or time.
+    pub(super) fn thread_only(&self) -> bool {
+        match self {
+            Src::Field(f) => matches!(
+                f,
+                Field::ProcName
+                    | Field::ProcPid
+                    | Field::ThreadTid
+                    | Field::ProcExe
+                    | Field::ProcArgs
+                    | Field::ProcCmdline
+                    | Field::ProcPpid
+                    | Field::ProcPname
+            ),
+            Src::Transform(_, s) => s.thread_only(),
+            _ => false,
+        }
+    }
 }
 
 impl Node {
@@ -70,6 +92,16 @@ impl Node {
             Node::Leaf(l) => l.src.is_stateful(),
             Node::Not(x) => x.is_stateful(),
             Node::And(v) | Node::Or(v) => v.iter().any(Node::is_stateful),
+        }
+    }
+
+    /// Whether every leaf below reads only the event's thread
+    /// ([`Src::thread_only`]).
+    pub(super) fn thread_only(&self) -> bool {
+        match self {
+            Node::Leaf(l) => l.src.thread_only(),
+            Node::Not(x) => x.thread_only(),
+            Node::And(v) | Node::Or(v) => v.iter().all(Node::thread_only),
         }
     }
 }

@@ -274,6 +274,24 @@ impl State {
     }
 }
 
+/// Whether applying an event of this code can change a thread other than
+/// by creating or removing it: clone, fork, vfork and execve exits (which
+/// set names, ids, executables and arguments), process exits and
+/// container events. Every other event changes threads only in what they
+/// carry about the call (last enter, fd, latency, memory, cwd).
+pub fn changes_threads(code: u16) -> bool {
+    is_clone_exit(code)
+        || is_execve_exit(code)
+        || matches!(
+            code,
+            c::PROCEXIT_E
+                | c::PROCEXIT_1_E
+                | c::CONTAINER_E
+                | c::CONTAINER_JSON_E
+                | c::CONTAINER_JSON_2_E
+        )
+}
+
 /// The enter event code that pairs with an exit event code.
 pub(super) fn c_enter(exit: u16) -> u16 {
     exit.wrapping_sub(1)
