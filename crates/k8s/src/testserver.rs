@@ -1,9 +1,9 @@
 //! Test code only (feature `test-server`): an HTTPS endpoint on 127.0.0.1
 //! that serves the Kubernetes API the way kube-apiserver does for the
 //! requests sonde and `kubectl get` make: discovery, list (with field
-//! selectors, `PartialObjectMetadataList` when asked), watch (chunked
-//! events from a resourceVersion, bookmarks, `410 Gone` for expired
-//! versions, timeouts), bearer-token and client-certificate auth (401),
+//! selectors, pages of `limit` items with `continue` tokens,
+//! `PartialObjectMetadataList` when asked), watch (chunked events from a
+//! resourceVersion, bookmarks, `410 Gone` for expired versions, timeouts), bearer-token and client-certificate auth (401),
 //! and injected faults: 403 per resource, hanging responses, dropped
 //! watch connections. Objects are built by the tests from the k8s-openapi
 //! types, so the JSON has the real shape. Certificates come from rcgen.
@@ -659,18 +659,48 @@ async fn respond(
         watch(s, inn, res, &filter, req, meta_only).await?;
         return Ok(false);
     }
-    let (rv, items) = {
+    // pages as kube-apiserver serves them: `limit` items, then a
+    // `continue` token (the first page's version and the last key sent)
+    let limit = req
+        .query
+        .get("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|&l| l > 0)
+        .unwrap_or(usize::MAX);
+    let token = req.query.get("continue").and_then(|c| {
+        let mut it = c.splitn(3, '/');
+        let rv: u64 = it.next()?.parse().ok()?;
+        Some((rv, it.next()?.to_string(), it.next()?.to_string()))
+    });
+    let (rv, items, next) = {
         let w = inn
             .world
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let items: Vec<Value> = w
+        let after = token
+            .as_ref()
+            .map(|(_, ns, name)| (ns.as_str(), name.as_str()));
+        let mut page: Vec<(&(&'static str, String, String), &Value)> = w
             .objects
             .iter()
-            .filter(|((r, _, _), v)| *r == res.name && filter.matches(v))
+            .filter(|((r, ns, name), v)| {
+                *r == res.name
+                    && after.map_or(true, |a| (ns.as_str(), name.as_str()) > a)
+                    && filter.matches(v)
+            })
+            .take(limit.saturating_add(1))
+            .collect();
+        let rv = token.as_ref().map_or(w.rv, |t| t.0);
+        let next = (page.len() > limit).then(|| {
+            page.truncate(limit);
+            let (_, ns, name) = page[limit - 1].0;
+            format!("{rv}/{ns}/{name}")
+        });
+        let items: Vec<Value> = page
+            .into_iter()
             .map(|(_, v)| if meta_only { partial(v) } else { v.clone() })
             .collect();
-        (w.rv, items)
+        (rv, items, next)
     };
     let (api, kind) = if meta_only {
         (
@@ -680,7 +710,10 @@ async fn respond(
     } else {
         (res.group_version.to_string(), format!("{}List", res.kind))
     };
-    let body = json!({"apiVersion": api, "kind": kind, "metadata": {"resourceVersion": rv.to_string()}, "items": items});
+    let mut body = json!({"apiVersion": api, "kind": kind, "metadata": {"resourceVersion": rv.to_string()}, "items": items});
+    if let Some(c) = next {
+        body["metadata"]["continue"] = Value::from(c);
+    }
     send(s, 200, &body).await
 }
 
