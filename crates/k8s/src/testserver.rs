@@ -685,7 +685,7 @@ async fn respond(
             .iter()
             .filter(|((r, ns, name), v)| {
                 *r == res.name
-                    && after.map_or(true, |a| (ns.as_str(), name.as_str()) > a)
+                    && !after.is_some_and(|a| (ns.as_str(), name.as_str()) <= a)
                     && filter.matches(v)
             })
             .take(limit.saturating_add(1))
