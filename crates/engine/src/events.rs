@@ -191,12 +191,8 @@ impl Engine<'_> {
                     Some(v) if !modifies && plain_event(ev) && !changes_threads(ev.code) => {
                         // the thread's verdict stands until state changes
                         let tv = v.verdict(f, &c);
-                        if v.whole() || !tv {
-                            run.last_types.known(ev, tv);
-                            tv
-                        } else {
-                            run.last_types.check(f, &c)
-                        }
+                        run.last_types.known(ev, tv);
+                        tv
                     }
                     Some(v) => {
                         if !plain_event(ev) || changes_threads(ev.code) {

@@ -139,15 +139,14 @@ impl LastEventTypes {
     }
 }
 
-/// Per-thread verdicts of the part of the capture filter that reads only
-/// the event's thread ([`Filter::thread_gate`]): for an event that does
+/// Per-thread verdicts of a capture filter that reads only the event's
+/// thread ([`Filter::thread_gate`] is [`Gate::Whole`]): for an event that does
 /// not modify state, the verdict its thread got earlier holds as long as
 /// no event modified state, no metadata block arrived and the thread table
 /// neither grew nor shrank (a thread met for the first time, a parent
 /// that appears). Only for capture files: live capture looks unknown
 /// threads up in /proc at any event.
 pub struct ThreadVerdicts {
-    gate: Gate,
     by_tid: FxHashMap<i64, bool>,
     /// The size of the thread table the verdicts were taken at.
     nthreads: usize,
@@ -159,18 +158,16 @@ pub struct ThreadVerdicts {
 const MAX_VERDICTS: usize = 1 << 16;
 
 impl ThreadVerdicts {
-    /// The verdicts of `f`'s thread part, None when it has none.
+    /// The verdicts of `f`, None unless it reads only the thread.
     pub fn new(f: Option<&Filter>) -> Option<ThreadVerdicts> {
         // only a filter that reads nothing but the thread: where a part
         // of it does, its type list already rejects most events before
         // the filter runs, and the extra lookup costs more than it saves
         // (callgrind: +2% on the 10-clause filter)
-        let gate = f?.thread_gate();
-        if gate != Gate::Whole {
+        if f?.thread_gate() != Gate::Whole {
             return None;
         }
         Some(ThreadVerdicts {
-            gate,
             by_tid: FxHashMap::default(),
             nthreads: 0,
             last: None,
@@ -186,13 +183,7 @@ impl ThreadVerdicts {
         }
     }
 
-    /// Whether the verdict is the whole filter's ([`Gate::Whole`]) rather
-    /// than a necessary condition ([`Gate::Part`]).
-    pub fn whole(&self) -> bool {
-        self.gate == Gate::Whole
-    }
-
-    /// The verdict of the thread part for the event in `ctx`, which does
+    /// The filter's verdict for the event in `ctx`, which does
     /// not modify state and was applied to the state already.
     #[inline]
     pub fn verdict(&mut self, f: &Filter, ctx: &Ctx<'_, '_>) -> bool {
