@@ -46,7 +46,7 @@ impl Capture {
     }
 }
 
-const FMT: &str = "*%container.id %k8s.pod.name %k8s.ns.name %k8s.deployment.name %k8s.rs.name %k8s.svc.name %k8s.pod.ip %fd.name";
+const FMT: &str = "*%container.id %k8s.pod.name %k8s.ns.name %k8s.deployment.name %k8s.rs.name %k8s.svc.name %k8s.pod.ip %k8s.node.name %k8s.node.label.zone %fd.name";
 const FILTER: &str = "evt.type=openat and evt.dir=< and fd.name=/etc/hostname";
 
 #[test]
@@ -98,7 +98,7 @@ fn podman_container_in_a_served_pod() {
     let text = lines.join("\n");
     let short = &id[..12];
     let want =
-        format!("{short} cart-5f6-x7k2p shop cart cart-5f6 cart-svc 10.88.0.7 /etc/hostname");
+        format!("{short} cart-5f6-x7k2p shop cart cart-5f6 cart-svc 10.88.0.7 test-node z1 /etc/hostname");
     assert!(lines.contains(&want), "want {want}:\n{text}\n{err}");
     assert!(err.contains("Kubernetes watch pods: watching"), "{err}");
     drop(srv);

@@ -111,6 +111,7 @@ pub(crate) fn parse(
             p => K8sX::Ns(p),
         }),
         "svc" => part()?.map(K8sX::Svc),
+        "node" => part()?.map(|p| K8sX::Obj("node", p)),
         w => {
             let o = OWNERS.iter().find(|o| **o == w)?;
             part()?.map(|p| K8sX::Obj(o, p))
@@ -163,6 +164,8 @@ fn api_labels(cont: &Container, what: &str, out: &mut Vec<u8>) -> bool {
 fn api_part(cont: &Container, what: &str, part: &K8sPart, out: &mut Vec<u8>) -> bool {
     let key = match part {
         K8sPart::Name => format!("{what}.name"),
+        // the node's uid is under `node.uid`, as the pod's (`labels.rs`)
+        K8sPart::Id if what == "node" => "node.uid".to_string(),
         K8sPart::Id => format!("{what}.id"),
         K8sPart::Label(l) => format!("{what}.label.{l}"),
         K8sPart::Labels => {
@@ -331,6 +334,10 @@ pub(crate) const ROWS: &[FieldInfo] = &[
     FieldInfo { name: "k8s.job.id", class: class::K8S, ty: T::Charbuf, flags: NEWER, desc: "Kubernetes job id." },
     FieldInfo { name: "k8s.cronjob.name", class: class::K8S, ty: T::Charbuf, flags: NEWER, desc: "Kubernetes cron job name." },
     FieldInfo { name: "k8s.cronjob.id", class: class::K8S, ty: T::Charbuf, flags: NEWER, desc: "Kubernetes cron job id." },
+    FieldInfo { name: "k8s.node.name", class: class::K8S, ty: T::Charbuf, flags: NEWER, desc: "Name of the Kubernetes node the pod runs on." },
+    FieldInfo { name: "k8s.node.id", class: class::K8S, ty: T::Charbuf, flags: NEWER, desc: "Uid of the Kubernetes node the pod runs on." },
+    FieldInfo { name: "k8s.node.label", class: class::K8S, ty: T::Charbuf, flags: NEWER | ARG_DOT | ARG_KEY | ARG_REQUIRED, desc: "Kubernetes node label. E.g. 'k8s.node.label.topology.kubernetes.io/zone'." },
+    FieldInfo { name: "k8s.node.labels", class: class::K8S, ty: T::Charbuf, flags: NEWER, desc: "Kubernetes node comma-separated key/value labels." },
 ];
 
 #[cfg(test)]
@@ -374,7 +381,7 @@ mod tests {
     #[test]
     fn k8s_fields_from_api_labels() {
         let mut st = State::new();
-        let j = br#"{"container":{"id":"cccccccccccc","name":"web","labels":{"io.kubernetes.pod.name":"stale","sonde.k8s/pod.name":"web-1","sonde.k8s/pod.uid":"u-1","sonde.k8s/ns.name":"prod","sonde.k8s/ns.id":"n-1","sonde.k8s/ns.label.env":"p","sonde.k8s/pod.ip":"10.0.0.9","sonde.k8s/pod.label.app":"web","sonde.k8s/pod.label.tier":"front","sonde.k8s/owner.kind":"ReplicaSet","sonde.k8s/owner.name":"web-7d","sonde.k8s/rs.name":"web-7d","sonde.k8s/rs.id":"r-1","sonde.k8s/deployment.name":"web","sonde.k8s/deployment.id":"d-1","sonde.k8s/deployment.label.team":"blue","sonde.k8s/svc.0.name":"a","sonde.k8s/svc.0.id":"s-a","sonde.k8s/svc.1.name":"b","sonde.k8s/svc.1.id":"s-b","sonde.k8s/svc.1.label.x":"y"}}}"#;
+        let j = br#"{"container":{"id":"cccccccccccc","name":"web","labels":{"io.kubernetes.pod.name":"stale","sonde.k8s/pod.name":"web-1","sonde.k8s/pod.uid":"u-1","sonde.k8s/ns.name":"prod","sonde.k8s/ns.id":"n-1","sonde.k8s/ns.label.env":"p","sonde.k8s/pod.ip":"10.0.0.9","sonde.k8s/pod.label.app":"web","sonde.k8s/pod.label.tier":"front","sonde.k8s/owner.kind":"ReplicaSet","sonde.k8s/owner.name":"web-7d","sonde.k8s/rs.name":"web-7d","sonde.k8s/rs.id":"r-1","sonde.k8s/deployment.name":"web","sonde.k8s/deployment.id":"d-1","sonde.k8s/deployment.label.team":"blue","sonde.k8s/svc.0.name":"a","sonde.k8s/svc.0.id":"s-a","sonde.k8s/svc.1.name":"b","sonde.k8s/svc.1.id":"s-b","sonde.k8s/svc.1.label.x":"y","sonde.k8s/node.name":"n1","sonde.k8s/node.uid":"nu-1","sonde.k8s/node.label.zone":"z1","sonde.k8s/node.label.kubernetes.io/os":"linux","sonde.k8s/node.address.InternalIP":"10.1.0.1"}}}"#;
         let mut j = j.to_vec();
         j.push(0);
         let b = body(&[&j]);
@@ -401,6 +408,14 @@ mod tests {
         assert_eq!(f("k8s.svc.name").as_deref(), Some("a, b"));
         assert_eq!(f("k8s.svc.id").as_deref(), Some("s-a, s-b"));
         assert_eq!(f("k8s.svc.label.x").as_deref(), Some("y"));
+        assert_eq!(f("k8s.node.name").as_deref(), Some("n1"));
+        assert_eq!(f("k8s.node.id").as_deref(), Some("nu-1"));
+        assert_eq!(f("k8s.node.label.zone").as_deref(), Some("z1"));
+        assert_eq!(f("k8s.node.label[kubernetes.io/os]").as_deref(), Some("linux"));
+        assert_eq!(
+            f("k8s.node.labels").as_deref(),
+            Some("kubernetes.io/os:linux, zone:z1")
+        );
         // per-event cost of a field from the API labels (prints it)
         let opts = sonde_output::RenderOpts::default();
         let ctx = crate::Ctx {

@@ -1,12 +1,13 @@
 //! A small cluster served by `sonde_k8s::testserver`: namespace `shop`,
-//! deployment `cart` (replicaset `cart-5f6`), service `cart-svc`, and a
+//! deployment `cart` (replicaset `cart-5f6`), service `cart-svc`, node
+//! `test-node`, and a
 //! pod `cart-5f6-x7k2p` whose container is a real (podman) one.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{
-    ContainerStatus, Namespace, Pod, PodSpec, PodStatus, Service, ServiceSpec,
+    ContainerStatus, Namespace, Node, Pod, PodSpec, PodStatus, Service, ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use sonde_k8s::testserver::Server;
@@ -46,8 +47,12 @@ fn meta(
 }
 
 /// The cluster: namespace `shop`, deployment `cart` (replicaset
-/// `cart-5f6`), service `cart-svc`.
+/// `cart-5f6`), service `cart-svc`, node `test-node` (zone `z1`).
 pub fn cluster(srv: &Server) {
+    srv.put(&Node {
+        metadata: meta("", "test-node", "node-test", &[("zone", "z1")], None),
+        ..Node::default()
+    });
     srv.put(&Namespace {
         metadata: meta("", "shop", "ns-shop", &[("env", "test")], None),
         ..Namespace::default()
