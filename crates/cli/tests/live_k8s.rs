@@ -97,8 +97,9 @@ fn podman_container_in_a_served_pod() {
     let _ = Command::new("podman").args(["rm", "-f", &id]).output();
     let text = lines.join("\n");
     let short = &id[..12];
-    let want =
-        format!("{short} cart-5f6-x7k2p shop cart cart-5f6 cart-svc 10.88.0.7 test-node z1 /etc/hostname");
+    let want = format!(
+        "{short} cart-5f6-x7k2p shop cart cart-5f6 cart-svc 10.88.0.7 test-node z1 /etc/hostname"
+    );
     assert!(lines.contains(&want), "want {want}:\n{text}\n{err}");
     assert!(err.contains("Kubernetes watch pods: watching"), "{err}");
     drop(srv);

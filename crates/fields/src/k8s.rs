@@ -411,7 +411,10 @@ mod tests {
         assert_eq!(f("k8s.node.name").as_deref(), Some("n1"));
         assert_eq!(f("k8s.node.id").as_deref(), Some("nu-1"));
         assert_eq!(f("k8s.node.label.zone").as_deref(), Some("z1"));
-        assert_eq!(f("k8s.node.label[kubernetes.io/os]").as_deref(), Some("linux"));
+        assert_eq!(
+            f("k8s.node.label[kubernetes.io/os]").as_deref(),
+            Some("linux")
+        );
         assert_eq!(
             f("k8s.node.labels").as_deref(),
             Some("kubernetes.io/os:linux, zone:z1")
