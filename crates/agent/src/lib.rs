@@ -16,7 +16,8 @@
 //! image, repository, tag, Kubernetes pod, namespace, owners, services,
 //! pod labels, process) plus the configured explicit tags ([`config`]).
 //! Output: JSON lines ([`series::Batch::write_json`]) and the Prometheus
-//! text format ([`prom`]).
+//! text format ([`prom`]). Where BPF is not allowed, [`sidecar::Sidecar`]
+//! reads the same kind of series, reduced, from `/proc` and cgroup files.
 //!
 //! Does **not** own: the transport to a server, checks, the flight
 //! recorder, storage, flags (the `sonde agent` command in `sonde-cli`),
@@ -32,6 +33,7 @@ mod emit;
 pub mod http;
 pub mod prom;
 pub mod series;
+pub mod sidecar;
 mod sink;
 pub mod statsd;
 pub mod tags;

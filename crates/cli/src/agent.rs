@@ -64,6 +64,11 @@ struct AgentArgs {
     /// Kubernetes: only this node's pods.
     #[arg(long = "node-name", value_name = "NODE")]
     node_name: Option<String>,
+    /// Sidecar mode, for where BPF is not allowed: nothing is traced; the
+    /// series (marked sonde.reduced=true) come from /proc, the cgroup and
+    /// the network namespace's counters, every second.
+    #[arg(long = "sidecar", conflicts_with = "read")]
+    sidecar: bool,
     /// Server link, checks and flight recorder.
     #[command(flatten)]
     ops: crate::agent_ops::OpsArgs,
@@ -161,7 +166,7 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
     });
     let ops = crate::agent_ops::Ops::start(
         &args.ops,
-        live,
+        live && !args.sidecar,
         &mut engine,
         host.or_else(hostname),
         to_stdout,
@@ -184,6 +189,25 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
         }
         Ok(())
     });
+    if args.sidecar {
+        let mut explicit: Vec<(String, String)> = opts
+            .config
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        explicit.extend(opts.tags.iter().cloned());
+        let r = sidecar(
+            &explicit,
+            opts.hostname.as_deref(),
+            publish,
+            &stop,
+            args.max_seconds,
+        );
+        drop(engine);
+        ops.finish();
+        return r;
+    }
     let mut sink = MetricsSink::new(opts, publish);
     let drops = Arc::new(std::sync::atomic::AtomicU64::new(0));
     if live {
@@ -215,6 +239,45 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
     Ok(())
 }
 
+/// Sidecar mode: one reduced batch per wall-clock second until stopped.
+fn sidecar(
+    explicit: &[(String, String)],
+    hostname: Option<&str>,
+    mut publish: sonde_agent::Publish<'_>,
+    stop: &StopHandle,
+    max_seconds: Option<u64>,
+) -> Result<()> {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    let now = || {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0)
+    };
+    eprintln!("sonde agent: sidecar mode (no BPF): reduced series from /proc and cgroup files");
+    let mut sc = sonde_agent::sidecar::Sidecar::new(hostname, explicit);
+    let start = now();
+    sc.start(start);
+    let mut next = start + 1_000_000_000;
+    loop {
+        while now() < next {
+            if stop.is_stopped() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let b = sc.sample(next);
+        match publish(&b) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            r => r.context("sidecar output")?,
+        }
+        next += 1_000_000_000;
+        if max_seconds.is_some_and(|m| next - start > m * 1_000_000_000) {
+            return Ok(());
+        }
+    }
+}
+
 fn hostname() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
@@ -232,9 +295,12 @@ fn open(
     }
     #[cfg(feature = "live")]
     {
-        let mut s = engine
-            .open_live()
-            .map_err(|e| anyhow::anyhow!("live capture: {e}"))?;
+        let mut s = engine.open_live().map_err(|e| {
+            anyhow::anyhow!(
+                "live capture: {e} (where BPF is not allowed, \
+                     `sonde agent --sidecar` reports reduced series from /proc)"
+            )
+        })?;
         if let Source::Live(l) = &mut s {
             l.set_drop_counter(drops);
         }
