@@ -55,6 +55,14 @@ pub fn modifies_state(ev: &RawEvent<'_>) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether rejecting an event of this kind before parsing clears its
+/// thread's last event (libsinsp's reset of `m_lastevent_type`).
+#[inline]
+fn clears_last_event(info: &sonde_event::EventInfo, code: u16) -> bool {
+    (info.flags | info.old_flags) & (flags::MODIFIES_STATE | flags::SKIPPARSERESET) == 0
+        && code != sonde_event::codes::SCHEDSWITCH_6_E
+}
+
 /// The per-thread "last event type" of libsinsp, as far as the capture
 /// filter sees it: an event the filter rejects before parsing (one that
 /// does not modify state) clears it, and the next exit event of that
@@ -91,11 +99,14 @@ impl LastEventTypes {
     /// cannot read the event's fd).
     #[inline]
     pub fn known(&mut self, ev: &RawEvent<'_>, pass: bool) {
-        if ev.info().is_some_and(|i| i.dir == Direction::Enter) {
+        let Some(info) = ev.info() else { return };
+        // an enter event sets the thread's last event, a rejected one that
+        // the parser would have reset clears it again: one update, not two
+        let clears = !pass && clears_last_event(info, ev.code);
+        if clears {
+            self.set(ev.tid, true);
+        } else if info.dir == Direction::Enter {
             self.set(ev.tid, false);
-        }
-        if !pass {
-            self.note_rejected(ev);
         }
     }
 
@@ -103,10 +114,7 @@ impl LastEventTypes {
     /// cannot match and it does not modify state).
     pub fn note_rejected(&mut self, ev: &RawEvent<'_>) {
         let Some(info) = ev.info() else { return };
-        let fl = info.flags | info.old_flags;
-        if fl & (flags::MODIFIES_STATE | flags::SKIPPARSERESET) == 0
-            && ev.code != sonde_event::codes::SCHEDSWITCH_6_E
-        {
+        if clears_last_event(info, ev.code) {
             self.set(ev.tid, true);
         }
     }

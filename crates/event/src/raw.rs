@@ -176,6 +176,39 @@ impl<'a> RawEvent<'a> {
         })
     }
 
+    /// Builds a view from parts that [`RawEvent::from_parts`] accepted
+    /// before (on another thread, say) and that were cut to exactly the
+    /// length array and the data after it: the lengths are not summed
+    /// again. Returns None when `body` is shorter than the length array.
+    #[inline]
+    pub fn from_checked_parts(
+        ts: u64,
+        tid: i64,
+        code: u16,
+        nparams: u32,
+        body: &'a [u8],
+        large: bool,
+    ) -> Option<RawEvent<'a>> {
+        let w = if large { 4 } else { 2 };
+        let lens_len = (nparams as usize).min(MAX_PARAMS) * w;
+        if lens_len > body.len() {
+            return None;
+        }
+        let (lens, data) = body.split_at(lens_len);
+        Some(RawEvent {
+            ts,
+            tid,
+            code,
+            cpu: 0,
+            dump_flags: 0,
+            latency: 0,
+            nparams: nparams.min(MAX_PARAMS as u32) as u16,
+            large,
+            lens,
+            data,
+        })
+    }
+
     /// Length of parameter `i` (which must be below `nparams`).
     #[inline]
     fn len_of(&self, i: usize) -> usize {
@@ -251,7 +284,7 @@ impl<'a> RawEvent<'a> {
             }
             u16::from_le_bytes([lens[j], lens[j + 1]]) as usize
         };
-        Some(&self.data[start..start + len])
+        self.data.get(start..start + len)
     }
 
     /// Iterates the parameters in order.
@@ -260,7 +293,8 @@ impl<'a> RawEvent<'a> {
         let mut off = 0usize;
         (0..self.nparams as usize).map(move |i| {
             let l = self.len_of(i);
-            let p = &data[off..off + l];
+            // (never short for a view from_parts accepted)
+            let p = data.get(off..off + l).unwrap_or_default();
             off += l;
             p
         })

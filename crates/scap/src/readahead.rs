@@ -2,7 +2,7 @@
 //! decompression and disk reads run on another core than decoding.
 
 use std::io::{self, Read};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread;
 
 const CHUNK: usize = 1 << 20;
@@ -12,6 +12,9 @@ const DEPTH: usize = 4;
 /// most `DEPTH` chunks in flight (memory stays bounded).
 pub struct ReadAhead {
     rx: Receiver<io::Result<Vec<u8>>>,
+    /// Used chunks go back to the helper, which refills them (no fresh
+    /// zeroed megabyte, and its page faults, per chunk).
+    back: SyncSender<Vec<u8>>,
     cur: Vec<u8>,
     pos: usize,
     done: bool,
@@ -23,10 +26,12 @@ impl ReadAhead {
     /// slow pipe is not held back.
     pub fn new<R: Read + Send + 'static>(mut inner: R, fill: bool) -> ReadAhead {
         let (tx, rx) = sync_channel(DEPTH);
+        let (back, used) = sync_channel::<Vec<u8>>(DEPTH + 1);
         thread::Builder::new()
             .name("sonde-readahead".into())
             .spawn(move || loop {
-                let mut buf = vec![0u8; CHUNK];
+                let mut buf = used.try_recv().unwrap_or_default();
+                buf.resize(CHUNK, 0);
                 let mut n = 0;
                 let res = loop {
                     match inner.read(&mut buf[n..]) {
@@ -58,6 +63,7 @@ impl ReadAhead {
             .unwrap_or(());
         ReadAhead {
             rx,
+            back,
             cur: Vec::new(),
             pos: 0,
             done: false,
@@ -73,7 +79,10 @@ impl Read for ReadAhead {
             }
             match self.rx.recv() {
                 Ok(Ok(chunk)) => {
-                    self.cur = chunk;
+                    let old = std::mem::replace(&mut self.cur, chunk);
+                    if old.capacity() > 0 {
+                        let _ = self.back.try_send(old);
+                    }
                     self.pos = 0;
                 }
                 Ok(Err(e)) => {

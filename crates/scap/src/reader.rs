@@ -113,8 +113,12 @@ impl FileReader {
             let gz = flate2::bufread::MultiGzDecoder::new(br);
             (Box::new(crate::readahead::ReadAhead::new(gz, true)), true)
         } else {
-            // Plain files too: the kernel's copy runs on the other core.
-            (Box::new(crate::readahead::ReadAhead::new(br, false)), false)
+            // Plain files are read straight into the reader's window: the
+            // kernel's read-ahead overlaps the disk, and a copying thread
+            // would only add a copy (decoding already has a core of its
+            // own, see `ahead.rs`). `head` is the buffered start.
+            let rest = br.into_inner();
+            (Box::new(std::io::Cursor::new(head).chain(rest)), false)
         };
         Reader::new(src, compressed)
     }
