@@ -293,6 +293,7 @@ fn spectrogram_draws_the_latency_histogram() {
     let t = Tmux::start("spectro", w as u16, h as u16, &cmd);
     let s = t.wait("the spectrogram", |s| {
         s.starts_with("Viewing: Spectrogram-All")
+            && !s.contains("Loading")
             && s.lines().nth(2).is_some_and(|l| !l.trim().is_empty())
     });
     let lines: Vec<&str> = s.lines().collect();

@@ -288,10 +288,6 @@ impl Cell {
             (Val::T(s), _) => json_string(&String::from_utf8_lossy(s)),
             // csysdig's JSON has times as its table shows them, padded
             (Val::I(_), Kind::RelTime) => json_string(&self.nice(t, 10, td)),
-            // an average of integers is an integer (csysdig's type)
-            (Val::I(v), _) if td == 0 && self.cnt > 1 => {
-                div(t.kind, *v, self.cnt as u64).to_string()
-            }
             (Val::I(v), _) if unsigned(t.kind) => (*v as u64).to_string(),
             (Val::I(v), _) => v.to_string(),
             (Val::D(d), _) => {
