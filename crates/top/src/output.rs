@@ -89,7 +89,7 @@ impl<W: Write> JsonOut<W> {
                 json_string(&s.key_text(r))
             )?;
         }
-        write!(o, "],\n")?;
+        writeln!(o, "],")?;
         self.tail(s)
     }
 

@@ -548,9 +548,14 @@ mod tests {
             (b"", b"only\0"),
         ];
         for &(exe, args) in cases {
-            let mut t = Thread::default();
-            t.exe = exe.to_vec();
-            t.args = args.to_vec();
+            let t = Thread {
+                info: sonde_event::meta::ThreadInfo {
+                    exe: exe.to_vec(),
+                    args: args.to_vec(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
             let mut text = Vec::new();
             exeline_into(&t, &mut text);
             assert!(
