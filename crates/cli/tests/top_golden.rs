@@ -5,7 +5,8 @@
 //! same rows (keys and values; rows with equal sort values may come in
 //! any order, as csysdig's come in its hash table's order). A second test
 //! loads csysdig's own view files from `/usr/share/sysdig/chisels`
-//! unchanged (`--views`) and compares the same way.
+//! unchanged (`--views`) and compares the same way. A third compares
+//! `-j` with `csysdig -j` (rows by key, values as numbers or text).
 //!
 //! Two known csysdig effects are accepted, nothing else: a number csysdig
 //! prints as an integer where sonde prints it with two decimals or the
@@ -256,4 +257,132 @@ fn comparison_rules_catch_differences() {
     assert!(compare("x\n----------------------\n", "----------------------\n").is_some());
     assert!(same_token("7f00:1:7f00:1:58b8:5000:200:0", "127.0.0.1"));
     assert!(!same_token("7f00:2:7f00:1:58b8:5000:200:0", "127.0.0.1"));
+}
+
+fn run_json(prog: &str, trace: &Path, view: &str) -> Option<serde_json::Value> {
+    let out = Command::new(prog)
+        .env("TZ", "UTC")
+        .args(if prog == "csysdig" {
+            &[][..]
+        } else {
+            &["top"][..]
+        })
+        .arg("-r")
+        .arg(trace)
+        .args(["-j", "-v", view])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {prog}: {e}"));
+    if !out.status.success() {
+        return None;
+    }
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+/// Two JSON values of a row: numbers equal as numbers (`0` and `0.0`),
+/// text as the `--raw` comparison takes it.
+fn same_json(c: &serde_json::Value, s: &serde_json::Value) -> bool {
+    use serde_json::Value as V;
+    match (c, s) {
+        (V::Number(a), V::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+            (a - b).abs() <= 1e-6 * a.abs().max(1.0) || grouped_sum(a, b) || grouped_sum(b, a)
+        }
+        (V::String(a), V::String(b)) => a == b || same_token(a, b),
+        _ => c == s,
+    }
+}
+
+/// csysdig's grouped-average effect in `-j`, where values are printed
+/// before the division by their count: a whole number that is the other
+/// times a small whole count, depending on which row its hash table
+/// yields first (the `--raw` comparison sees the same rows averaged).
+fn grouped_sum(a: f64, b: f64) -> bool {
+    a.fract() == 0.0 && b.fract() == 0.0 && b != 0.0 && (2..=16).any(|k| a == b * k as f64)
+}
+
+/// The rows of each finished slice (one with a `count`; csysdig leaves
+/// `data` out when there are none), sorted by key (csysdig's order among
+/// equal values is its hash table's).
+fn json_rows(doc: &serde_json::Value) -> Vec<Vec<(String, Vec<serde_json::Value>)>> {
+    let slices = doc["slices"].as_array().cloned().unwrap_or_default();
+    slices
+        .iter()
+        .filter(|sl| sl.get("count").is_some())
+        .map(|sl| {
+            let data = sl["data"].as_array().cloned().unwrap_or_default();
+            let mut rows: Vec<(String, Vec<serde_json::Value>)> = data
+                .iter()
+                .map(|r| {
+                    let k = r["k"].as_str().unwrap_or("").to_string();
+                    (k, r["d"].as_array().cloned().unwrap_or_default())
+                })
+                .collect();
+            rows.sort_by_key(|(k, d)| (k.clone(), serde_json::Value::from(d.clone()).to_string()));
+            rows
+        })
+        .collect()
+}
+
+/// Why two `-j` documents differ (None: the same slices, rows and
+/// values).
+fn compare_json(c: &serde_json::Value, s: &serde_json::Value) -> Option<String> {
+    let (cr, sr) = (json_rows(c), json_rows(s));
+    if cr.len() != sr.len() {
+        return Some(format!("{} finished slices, sonde {}", cr.len(), sr.len()));
+    }
+    for (i, (a, b)) in cr.iter().zip(&sr).enumerate() {
+        if a.len() != b.len() {
+            return Some(format!("slice {i}: {} rows, sonde {}", a.len(), b.len()));
+        }
+        for (x, y) in a.iter().zip(b) {
+            let same = x.0 == y.0
+                && x.1.len() == y.1.len()
+                && x.1.iter().zip(&y.1).all(|(p, q)| same_json(p, q));
+            if !same {
+                return Some(format!("slice {i}: csysdig {x:?}, sonde {y:?}"));
+            }
+        }
+    }
+    None
+}
+
+/// `-j` prints the same rows and values as `csysdig -j` for the same view
+/// and trace (csysdig's `info` carries more than sonde's: not compared).
+/// The `--raw` rules apply, with the grouped-average effect as
+/// [`grouped_sum`].
+#[test]
+fn json_matches_csysdig() {
+    if !csysdig_ready() {
+        return;
+    }
+    let sonde = env!("CARGO_BIN_EXE_sonde");
+    let mut failures = Vec::new();
+    let mut n = 0;
+    for trace in traces() {
+        let name = trace.file_name().unwrap().to_string_lossy().to_string();
+        let oracle = match SAME_AS.iter().find(|(a, _)| *a == name) {
+            Some((_, b)) => trace.with_file_name(b),
+            None => trace.clone(),
+        };
+        for v in table_views() {
+            n += 1;
+            let (Some(c), Some(s)) = (
+                run_json("csysdig", &oracle, &v),
+                run_json(sonde, &trace, &v),
+            ) else {
+                failures.push(format!("{name} {v}: no JSON from one of them"));
+                continue;
+            };
+            if let Some(why) = compare_json(&c, &s) {
+                failures.push(format!("{name} {v}: {why}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {n} cases differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    eprintln!("{n} -j cases match csysdig");
 }

@@ -253,3 +253,86 @@ fn too_small_terminal_and_resize() {
     });
     t.keys(&["q"]);
 }
+
+/// The latency buckets `sonde top --raw` gives a spectrogram view (its
+/// LATENCY column) on the trace.
+fn raw_buckets(view: &str) -> Vec<usize> {
+    let out = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["top", "--raw", "-v", view, "-r"])
+        .arg(trace())
+        .output()
+        .expect("run sonde top --raw");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut b: Vec<usize> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    b.sort_unstable();
+    b.dedup();
+    b
+}
+
+/// A spectrogram view draws in the UI: one histogram line per sample
+/// (newest on top) with a cell in exactly the columns of the latency
+/// buckets the view's rows have (`--raw`), coloured, over a log axis of
+/// latencies.
+#[test]
+fn spectrogram_draws_the_latency_histogram() {
+    if !tmux_ready() {
+        return;
+    }
+    let want = raw_buckets("spectro_all");
+    assert!(want.len() > 5, "too few buckets: {want:?}");
+    let cmd = format!(
+        "{} top -v spectro_all -r {}",
+        env!("CARGO_BIN_EXE_sonde"),
+        trace().display()
+    );
+    let (w, h) = (120usize, 30usize);
+    let t = Tmux::start("spectro", w as u16, h as u16, &cmd);
+    let s = t.wait("the spectrogram", |s| {
+        s.starts_with("Viewing: Spectrogram-All")
+            && !s.contains("Loading")
+            && s.lines().nth(2).is_some_and(|l| !l.trim().is_empty())
+    });
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(lines[1].contains("newest on top"), "{s}");
+    // the axis above the key bar: decades left to right
+    let axis = lines[h - 2];
+    let at = |l: &str| axis.find(l).unwrap_or_else(|| panic!("no {l} in {axis:?}"));
+    assert!(
+        at("1ns") < at("1us") && at("1us") < at("1ms") && at("1ms") < at("1s "),
+        "{axis}"
+    );
+    // the newest line: a cell where a bucket has calls, none elsewhere
+    let cells: Vec<char> = lines[2].chars().collect();
+    for x in 0..w {
+        let bucket = x * 81 / w + 1;
+        let drawn = cells.get(x).is_some_and(|c| *c != ' ');
+        assert_eq!(
+            drawn,
+            want.contains(&bucket),
+            "column {x} (bucket {bucket}): {:?}\n{s}",
+            lines[2]
+        );
+    }
+    // coloured: the cells carry a background colour
+    let esc = t.cmd(&["capture-pane", "-p", "-e", "-t", "t"]).stdout;
+    let esc = String::from_utf8_lossy(&esc);
+    let line = esc.lines().nth(2).unwrap_or("");
+    assert!(has_background(line), "no background colour: {line:?}");
+    t.keys(&["q"]);
+}
+
+/// Whether a line captured with escapes sets a background colour (SGR
+/// 40-47, 48;..., 100-107).
+fn has_background(line: &str) -> bool {
+    line.split("\u{1b}[").skip(1).any(|seq| {
+        let params = seq.split('m').next().unwrap_or("");
+        params.split(';').any(|p| {
+            p.parse::<u32>()
+                .is_ok_and(|n| (40..=48).contains(&n) || (100..=107).contains(&n))
+        })
+    })
+}

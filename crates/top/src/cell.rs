@@ -17,6 +17,8 @@ pub enum Pf {
     Id,
     /// Not a number format (booleans, doubles, text).
     Na,
+    /// A port: text in tables, a number in JSON.
+    Port,
 }
 
 /// The type of a column's values.
@@ -278,16 +280,23 @@ impl Cell {
             self.cnt as f64
         };
         match (&self.v, t.kind) {
+            (Val::T(s), _)
+                if t.pf == Pf::Port && !s.is_empty() && s.iter().all(u8::is_ascii_digit) =>
+            {
+                String::from_utf8_lossy(s).into_owned()
+            }
             (Val::T(s), _) => json_string(&String::from_utf8_lossy(s)),
-            (Val::I(_), Kind::RelTime) => json_string(self.nice(t, 0, td).trim()),
+            // csysdig's JSON has times as its table shows them, padded
+            (Val::I(_), Kind::RelTime) => json_string(&self.nice(t, 10, td)),
             (Val::I(v), _) if unsigned(t.kind) => (*v as u64).to_string(),
             (Val::I(v), _) => v.to_string(),
             (Val::D(d), _) => {
                 let d = if cnt > 1.0 { d / cnt } else { *d };
-                if d.is_finite() {
-                    format!("{d}")
-                } else {
-                    "0".into()
+                match d.is_finite() {
+                    // a whole double keeps its point, as csysdig's JSON
+                    true if d.fract() == 0.0 && d.abs() < 1e15 => format!("{d:.1}"),
+                    true => format!("{d}"),
+                    false => "0.0".into(),
                 }
             }
         }

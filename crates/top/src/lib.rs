@@ -6,8 +6,8 @@
 //! ([`ViewSink`] feeding a [`Table`]: rows keyed by the view's key,
 //! SUM/AVG/MAX/MIN/TIME_AVG columns, group-by, filters, sort, sample
 //! boundaries as csysdig makes them), `--raw`/`-j` output ([`output`]),
-//! and the terminal UI ([`ui`]: ratatui + crossterm) that draws only from
-//! snapshots of that model.
+//! and the terminal UI ([`ui`]: ratatui + crossterm, tables and spectrograms)
+//! that draws only from snapshots of that model.
 //!
 //! Does **not** own: the event loop (`sonde-engine`), fields
 //! (`sonde-fields`; only csysdig's table-only fields are computed here),

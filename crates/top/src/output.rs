@@ -68,6 +68,11 @@ impl<W: Write> JsonOut<W> {
             return Ok(());
         }
         let o = &mut self.out;
+        // csysdig leaves `data` out of a slice without rows
+        if s.rows.is_empty() {
+            write!(o, "{{\"progress\": 100, ")?;
+            return self.tail(s);
+        }
         write!(o, "{{\"progress\": 100, \"data\": [")?;
         for (i, r) in s.rows.iter().enumerate() {
             let d: Vec<String> = (0..r.vals.len())
@@ -84,14 +89,20 @@ impl<W: Write> JsonOut<W> {
                 json_string(&s.key_text(r))
             )?;
         }
+        writeln!(o, "],")?;
+        self.tail(s)
+    }
+
+    /// The end of a slice: its row count and info.
+    fn tail(&mut self, s: &Sample) -> std::io::Result<()> {
         writeln!(
-            o,
-            "],\n\"count\": {}, \"info\": {{{},\"sortingCol\":{}}}}}",
+            self.out,
+            "\"count\": {}, \"info\": {{{},\"sortingCol\":{}}}}}",
             s.rows.len(),
             self.legend,
             s.sort.0 + 1
         )?;
-        o.flush()
+        self.out.flush()
     }
 
     /// Ends the document.

@@ -9,8 +9,8 @@ use rustc_hash::FxHashMap as HashMap;
 
 use sonde_fields::Ctx;
 
-use crate::cell::{Cell, ColType, Val};
-use crate::tfield::Extractor;
+use crate::cell::{Cell, ColType, Kind, Val};
+use crate::tfield::{Extractor, Look, ValRef};
 use crate::view::{Aggregation, View, ViewType};
 
 /// One row: its key and its values (one per value column).
@@ -87,12 +87,131 @@ pub struct Table {
     use_defaults: bool,
     /// Post-merge columns as indices into `cols` (group-by key first).
     groupby: Option<Vec<usize>>,
-    index: HashMap<Box<[u8]>, usize>,
+    index: Index,
     rows: Vec<Row>,
-    scratch: Vec<Option<Cell>>,
+    slots: Vec<Slot>,
     kbuf: Vec<u8>,
     /// Value column to sort by at first (0-based), ascending or not.
     sort: (usize, bool),
+}
+
+/// A row key without its text (kept in the table's `kbuf`).
+#[derive(Debug, Clone, Copy)]
+enum Key {
+    I(i64),
+    D(f64),
+    T,
+}
+
+impl Key {
+    fn of(v: ValRef<'_>, kbuf: &mut Vec<u8>) -> Key {
+        match v {
+            ValRef::I(i) => Key::I(i),
+            ValRef::D(d) => Key::D(d),
+            ValRef::T(t) => {
+                kbuf.clear();
+                kbuf.extend_from_slice(t);
+                Key::T
+            }
+        }
+    }
+}
+
+/// Rows by key: integers (and doubles, by their bits) hashed as they
+/// are, text by its bytes (looked up without a copy).
+#[derive(Default)]
+struct Index {
+    nums: HashMap<i64, usize>,
+    texts: HashMap<Box<[u8]>, usize>,
+}
+
+impl Index {
+    fn get(&self, k: Key, text: &[u8]) -> Option<usize> {
+        match k {
+            Key::I(i) => self.nums.get(&i).copied(),
+            Key::D(d) => self.nums.get(&(d.to_bits() as i64)).copied(),
+            Key::T => self.texts.get(text).copied(),
+        }
+    }
+
+    fn insert(&mut self, k: Key, text: &[u8], row: usize) {
+        match k {
+            Key::I(i) => self.nums.insert(i, row),
+            Key::D(d) => self.nums.insert(d.to_bits() as i64, row),
+            Key::T => self.texts.insert(text.into(), row),
+        };
+    }
+
+    fn clear(&mut self) {
+        self.nums.clear();
+        self.texts.clear();
+    }
+}
+
+/// What one event brings to one value column (text stays in the
+/// column's extractor until the row takes it).
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    /// Nothing to combine (a kept first value, unchanged text).
+    Skip,
+    I(i64, u32),
+    D(f64, u32),
+    /// Text whose bytes do not matter (no value, or summed text).
+    Empty(u32),
+    /// The extractor's last text.
+    Text(u32),
+}
+
+/// This event's slot for column `c` (`cur`: the row's cell when the row
+/// exists); None when the missing value drops the event.
+fn slot<'a>(
+    c: &mut Col,
+    ctx: &Ctx<'a, '_>,
+    look: &Look<'a>,
+    cur: Option<&Cell>,
+    defaults: bool,
+) -> Option<Slot> {
+    let ty = c.ex.ty;
+    if let Some(cur) = cur {
+        match c.ag {
+            // a row's kept first value needs no extraction, unless a
+            // missing value would drop the event
+            Aggregation::None if ty.def => return Some(Slot::Skip),
+            Aggregation::None => {
+                c.ex.extract_ref(ctx, look)?;
+                return Some(Slot::Skip);
+            }
+            // text kept as its last value: copied only when it changed
+            Aggregation::Max if ty.kind == Kind::Text => {
+                if let Val::T(t) = &cur.v {
+                    if c.ex.text_equals(ctx, look, t) == Some(true) {
+                        return Some(Slot::Skip);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let text_matters = match c.ag {
+        Aggregation::Max | Aggregation::Min => true,
+        _ => cur.is_none(),
+    };
+    Some(match c.ex.extract_ref(ctx, look) {
+        Some(ValRef::I(v)) => Slot::I(v, 1),
+        Some(ValRef::D(v)) => Slot::D(v, 1),
+        Some(ValRef::T(_)) if text_matters => Slot::Text(1),
+        Some(ValRef::T(_)) => Slot::Empty(1),
+        // a default changes nothing a sum, an average or a minimum has
+        None if defaults && ty.def && cur.is_some() && !matches!(c.ag, Aggregation::Max) => {
+            Slot::Skip
+        }
+        None if defaults && ty.def => match ty.kind {
+            Kind::Double => Slot::D(0.0, 0),
+            Kind::Text => Slot::Empty(0),
+            _ => Slot::I(0, 0),
+        },
+        None => return None,
+    })
 }
 
 fn key_bytes(v: &Val) -> Box<[u8]> {
@@ -150,9 +269,9 @@ impl Table {
             cols,
             use_defaults: view.use_defaults,
             groupby,
-            index: HashMap::default(),
+            index: Index::default(),
             rows: Vec::new(),
-            scratch: Vec::new(),
+            slots: Vec::new(),
             kbuf: Vec::new(),
             sort: (0, false),
         };
@@ -191,87 +310,107 @@ impl Table {
     }
 
     /// Adds one event (already accepted by the view's filter).
-    pub fn process(&mut self, ctx: &Ctx<'_, '_>) {
+    pub fn process<'a>(&mut self, ctx: &Ctx<'a, '_>) {
+        let look = Look::new();
         let defaults = self.use_defaults;
-        let extract = |c: &mut Col| -> Option<Cell> {
-            match c.ex.extract(ctx) {
-                Some(v) => Some(Cell { v, cnt: 1 }),
-                None if defaults && c.ex.ty.def => Some(Cell {
-                    v: c.ex.ty.zero(),
-                    cnt: 0,
-                }),
-                None => None,
-            }
+        let key_def = defaults && self.cols[0].ex.ty.def;
+        // the key, copied out of its extractor (an integer, or text in kbuf)
+        let key = match self.cols[0].ex.extract_ref(ctx, &look) {
+            Some(v) => Key::of(v, &mut self.kbuf),
+            None if key_def => match self.cols[0].ex.ty.kind {
+                Kind::Double => Key::D(0.0),
+                Kind::Text => Key::of(ValRef::T(b""), &mut self.kbuf),
+                _ => Key::I(0),
+            },
+            None => return,
         };
-        let Some(key) = extract(&mut self.cols[0]) else {
-            return;
-        };
-        key_into(&key.v, &mut self.kbuf);
         let existing = match self.list {
             true => None,
-            false => self.index.get(&self.kbuf[..]).copied(),
+            false => self.index.get(key, &self.kbuf),
         };
-        self.scratch.clear();
-        for c in &mut self.cols[1..] {
-            // a row's kept first value needs no extraction, unless a
-            // missing value would drop the event
-            if existing.is_some() && c.ag == Aggregation::None && c.ex.ty.def {
-                self.scratch.push(None);
-                continue;
-            }
-            // text kept as its last value: copied only when it changed
-            if let (Some(i), Aggregation::Max, crate::cell::Kind::Text) =
-                (existing, c.ag, c.ex.ty.kind)
-            {
-                let j = self.scratch.len();
-                if let Val::T(cur) = &self.rows[i].vals[j].v {
-                    if c.ex.text_equals(ctx, cur) == Some(true) {
-                        self.scratch.push(None);
-                        continue;
-                    }
-                }
-            }
-            match extract(c) {
-                Some(cell) => self.scratch.push(Some(cell)),
-                None => return,
-            }
+        self.slots.clear();
+        let cols = &mut self.cols[1..];
+        let ok = match existing {
+            Some(i) => cols.iter_mut().zip(&self.rows[i].vals).all(|(c, cur)| {
+                slot(c, ctx, &look, Some(cur), defaults)
+                    .map(|s| self.slots.push(s))
+                    .is_some()
+            }),
+            None => cols.iter_mut().all(|c| {
+                slot(c, ctx, &look, None, defaults)
+                    .map(|s| self.slots.push(s))
+                    .is_some()
+            }),
+        };
+        if !ok {
+            return;
         }
         match existing {
-            Some(i) => {
-                let row = &mut self.rows[i];
-                for (j, cell) in self.scratch.iter().enumerate() {
-                    let c = &self.cols[j + 1];
-                    if let (Some(cell), true) = (cell, c.ag != Aggregation::None) {
-                        row.vals[j].add(c.ex.ty.kind, c.ag, cell);
-                    }
-                }
-            }
-            None => {
-                let list = self.list;
-                let vals = self
-                    .scratch
-                    .drain(..)
-                    .map(|c| {
-                        let c = c.unwrap_or(Cell {
-                            v: Val::I(0),
-                            cnt: 0,
-                        });
-                        match list {
-                            true => Cell { cnt: 1, ..c },
-                            false => c,
-                        }
-                    })
-                    .collect();
-                if !list {
-                    self.index
-                        .insert(self.kbuf.clone().into_boxed_slice(), self.rows.len());
-                }
-                self.rows.push(Row {
-                    key: Cell { cnt: 1, ..key },
-                    vals,
-                });
-            }
+            Some(i) => self.update(i),
+            None => self.insert(key),
         }
+    }
+
+    /// Combines this event's slots into row `i`.
+    fn update(&mut self, i: usize) {
+        let row = &mut self.rows[i];
+        for ((s, c), v) in self.slots.iter().zip(&self.cols[1..]).zip(&mut row.vals) {
+            let cell = match *s {
+                Slot::Skip => continue,
+                Slot::I(v, cnt) => Cell { v: Val::I(v), cnt },
+                Slot::D(v, cnt) => Cell { v: Val::D(v), cnt },
+                Slot::Empty(cnt) => Cell {
+                    v: Val::T(Box::default()),
+                    cnt,
+                },
+                Slot::Text(cnt) => Cell {
+                    v: Val::T(c.ex.last_text().into()),
+                    cnt,
+                },
+            };
+            v.add(c.ex.ty.kind, c.ag, &cell);
+        }
+    }
+
+    /// A new row from this event's slots.
+    fn insert(&mut self, key: Key) {
+        let list = self.list;
+        let mut vals = Vec::with_capacity(self.slots.len());
+        for (j, s) in self.slots.iter().enumerate() {
+            let ex = &self.cols[j + 1].ex;
+            let mut c = match *s {
+                Slot::Skip => Cell {
+                    v: Val::I(0),
+                    cnt: 0,
+                },
+                Slot::I(v, cnt) => Cell { v: Val::I(v), cnt },
+                Slot::D(v, cnt) => Cell { v: Val::D(v), cnt },
+                Slot::Empty(cnt) => Cell {
+                    v: Val::T(Box::default()),
+                    cnt,
+                },
+                Slot::Text(cnt) => Cell {
+                    v: Val::T(ex.last_text().into()),
+                    cnt,
+                },
+            };
+            if list {
+                c.cnt = 1;
+            }
+            vals.push(c);
+        }
+        if !list {
+            self.index.insert(key, &self.kbuf, self.rows.len());
+        }
+        let key = match key {
+            Key::I(i) => Val::I(i),
+            Key::D(d) => Val::D(d),
+            Key::T => Val::T(self.kbuf.as_slice().into()),
+        };
+        self.rows.push(Row {
+            key: Cell { v: key, cnt: 1 },
+            vals,
+        });
     }
 
     /// Ends a sample: merges by the group-by key, sorts, and starts the
@@ -332,7 +471,7 @@ fn add_row(
     rows: &mut Vec<Row>,
     key: Cell,
     vals: Vec<Cell>,
-    kinds: &[(crate::cell::Kind, Aggregation)],
+    kinds: &[(Kind, Aggregation)],
 ) {
     let kb = key_bytes(&key.v);
     match index.get(&kb) {

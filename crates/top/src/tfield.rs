@@ -6,9 +6,12 @@
 //! `evt.type.is.N` with an event number) are computed here from the same
 //! event and state.
 
+use std::cell::Cell;
+
 use sonde_event::category;
 use sonde_fields::registry::FieldType;
 use sonde_fields::{Ctx, Field, Value};
+use sonde_state::Thread;
 
 use crate::cell::{ColType, Kind, Pf, Val};
 
@@ -50,11 +53,88 @@ enum FdClass {
     Net,
 }
 
+/// The event's thread and its process's main thread, each looked up at
+/// most once per event whatever the number of columns reading them.
+#[derive(Default)]
+pub struct Look<'a> {
+    t: Cell<Option<Option<&'a Thread>>>,
+    main: Cell<Option<Option<&'a Thread>>>,
+}
+
+impl<'a> Look<'a> {
+    /// Nothing looked up yet.
+    pub fn new() -> Look<'a> {
+        Look::default()
+    }
+
+    /// The event's thread (`State::event_thread`).
+    #[inline]
+    pub fn thread(&self, ctx: &Ctx<'a, '_>) -> Option<&'a Thread> {
+        if let Some(t) = self.t.get() {
+            return t;
+        }
+        let t = ctx.st.event_thread(ctx.ev);
+        self.t.set(Some(t));
+        t
+    }
+
+    /// Its process's main thread (the thread itself when not known).
+    #[inline]
+    pub fn main(&self, ctx: &Ctx<'a, '_>) -> Option<&'a Thread> {
+        if let Some(m) = self.main.get() {
+            return m;
+        }
+        let m = self.thread(ctx).map(|t| ctx.st.thread(t.pid).unwrap_or(t));
+        self.main.set(Some(m));
+        m
+    }
+}
+
+/// A value borrowed from the extractor (text stays in its buffer).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ValRef<'b> {
+    /// An integer.
+    I(i64),
+    /// A double.
+    D(f64),
+    /// Text.
+    T(&'b [u8]),
+}
+
+impl ValRef<'_> {
+    /// The owned value.
+    pub fn to_val(self) -> Val {
+        match self {
+            ValRef::I(i) => Val::I(i),
+            ValRef::D(d) => Val::D(d),
+            ValRef::T(t) => Val::T(t.into()),
+        }
+    }
+}
+
+/// The thread fields read straight from the state here (the same values
+/// and "no value" cases as `sonde-fields`, without their text round trip).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ThreadF {
+    Tid,
+    Pid,
+    Ppid,
+    Nthreads,
+    Exeline,
+}
+
 enum Src {
     Std(Field),
-    CountProcinfo { main_only: bool },
+    Thread(ThreadF),
+    /// `thread.cpu*`: a value only on procinfo events.
+    Cpu(Field),
+    CountProcinfo {
+        main_only: bool,
+    },
     Buflen(Dir, FdClass),
-    VmB { rss: bool },
+    VmB {
+        rss: bool,
+    },
     LatencyQuantized,
     NameTid,
     UtilCnt(u64),
@@ -92,6 +172,7 @@ fn std_type(name: &str, ty: FieldType) -> ColType {
         FieldType::AbsTime => (Kind::AbsTime, dec, !id),
         FieldType::Double => (Kind::Double, Pf::Na, true),
         FieldType::Charbuf | FieldType::FsPath | FieldType::Dynamic => (Kind::Text, Pf::Na, true),
+        FieldType::Port => (Kind::Text, Pf::Port, false),
         _ => (Kind::Text, Pf::Na, false),
     };
     ColType { kind, pf, def }
@@ -131,6 +212,28 @@ impl Extractor {
                     def: true,
                 },
             ),
+            "thread.tid" | "proc.pid" | "proc.ppid" | "proc.nthreads" | "proc.exeline" => {
+                let tf = match name {
+                    "thread.tid" => ThreadF::Tid,
+                    "proc.pid" => ThreadF::Pid,
+                    "proc.ppid" => ThreadF::Ppid,
+                    "proc.nthreads" => ThreadF::Nthreads,
+                    _ => ThreadF::Exeline,
+                };
+                let ty = match sonde_fields::registry::resolve(name) {
+                    Some((info, _)) => std_type(name, info.ty),
+                    None => std_type(name, FieldType::Charbuf),
+                };
+                (Src::Thread(tf), ty)
+            }
+            "thread.cpu" | "thread.cpu.user" | "thread.cpu.system" => {
+                let f = Field::parse(name).map_err(|e| e.to_string())?;
+                let ty = match sonde_fields::registry::resolve(name) {
+                    Some((info, _)) => std_type(name, info.ty),
+                    None => std_type(name, FieldType::Double),
+                };
+                (Src::Cpu(f), ty)
+            }
             "util.cnt" => (
                 Src::UtilCnt(0),
                 ColType {
@@ -181,9 +284,21 @@ impl Extractor {
 
     /// For a text field, whether this event's value equals `cur` (no
     /// value: None); the caller replaces its copy only when it differs.
-    pub fn text_equals(&mut self, ctx: &Ctx<'_, '_>, cur: &[u8]) -> Option<bool> {
+    pub fn text_equals<'a>(
+        &mut self,
+        ctx: &Ctx<'a, '_>,
+        look: &Look<'a>,
+        cur: &[u8],
+    ) -> Option<bool> {
+        if self.ty.kind != Kind::Text {
+            return None;
+        }
         match &self.src {
-            Src::Std(f) if self.ty.kind == Kind::Text => {
+            Src::Thread(ThreadF::Exeline) => {
+                let t = look.thread(ctx)?;
+                Some(exeline_equals(t, cur))
+            }
+            Src::Std(f) => {
                 self.buf.clear();
                 if !ctx.extract(f, &mut self.buf) {
                     return None;
@@ -194,22 +309,62 @@ impl Extractor {
         }
     }
 
-    /// The value for this event, None when the field has none.
+    /// The text of the last value [`Extractor::extract_ref`] gave as text.
+    pub fn last_text(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// The value for this event as an owned [`Val`], None when the field
+    /// has none.
     pub fn extract(&mut self, ctx: &Ctx<'_, '_>) -> Option<Val> {
+        let look = Look::new();
+        self.extract_ref(ctx, &look).map(ValRef::to_val)
+    }
+
+    /// The value for this event, text borrowed from the extractor; None
+    /// when the field has none.
+    pub fn extract_ref<'a>(&mut self, ctx: &Ctx<'a, '_>, look: &Look<'a>) -> Option<ValRef<'_>> {
         let ev = ctx.ev;
+        let kind = self.ty.kind;
         match &mut self.src {
-            Src::Std(f) => {
-                let v = ctx.extract_value(f, &mut self.buf)?;
-                Some(to_val(self.ty.kind, v))
+            Src::Std(f) => std_ref(ctx, f, kind, &mut self.buf),
+            Src::Cpu(f) => {
+                if ev.code != sonde_event::codes::PROCINFO_E {
+                    return None;
+                }
+                std_ref(ctx, f, kind, &mut self.buf)
+            }
+            Src::Thread(tf) => {
+                let n = match tf {
+                    ThreadF::Tid => ev.tid,
+                    ThreadF::Pid => look.thread(ctx)?.pid,
+                    ThreadF::Ppid => look.main(ctx)?.ptid,
+                    ThreadF::Nthreads => look.main(ctx)?.nchilds as i64 + 1,
+                    ThreadF::Exeline => {
+                        let t = look.thread(ctx)?;
+                        self.buf.clear();
+                        exeline_into(t, &mut self.buf);
+                        return Some(ValRef::T(&self.buf));
+                    }
+                };
+                Some(match kind {
+                    Kind::Text => {
+                        self.buf.clear();
+                        self.buf.extend_from_slice(n.to_string().as_bytes());
+                        ValRef::T(&self.buf)
+                    }
+                    Kind::Double => ValRef::D(n as f64),
+                    _ => ValRef::I(n),
+                })
             }
             Src::CountProcinfo { main_only } => {
                 if ev.code != sonde_event::codes::PROCINFO_E {
                     return None;
                 }
-                let t = ctx.st.event_thread(ev);
+                let t = look.thread(ctx);
                 match (*main_only, t) {
-                    (false, _) => Some(Val::I(1)),
-                    (true, Some(t)) if t.is_main() => Some(Val::I(1)),
+                    (false, _) => Some(ValRef::I(1)),
+                    (true, Some(t)) if t.is_main() => Some(ValRef::I(1)),
                     _ => None,
                 }
             }
@@ -243,65 +398,179 @@ impl Extractor {
                 if !ctx.extract(f, &mut self.buf) {
                     return None;
                 }
-                sonde_fields::parse_int(&self.buf).map(|v| Val::I(v as i64))
+                sonde_fields::parse_int(&self.buf).map(|v| ValRef::I(v as i64))
             }
             Src::VmB { rss } => {
-                let t = ctx.st.event_thread(ev)?;
+                let t = look.thread(ctx)?;
                 let kb = if *rss { t.vmrss_kb } else { t.vmsize_kb };
-                Some(Val::I(if t.is_main() { kb as i64 * 1024 } else { 0 }))
+                Some(ValRef::I(if t.is_main() { kb as i64 * 1024 } else { 0 }))
             }
             Src::LatencyQuantized => {
                 let info = ev.info()?;
                 if info.old_category & category::INTERNAL != 0 {
                     return None;
                 }
-                let t = ctx.st.event_thread(ev)?;
+                let t = look.thread(ctx)?;
                 if t.latency == 0 {
                     return None;
                 }
                 let l = (t.latency as f64).log10().min(11.0);
                 // csysdig scales to its screen width (80 columns in --raw)
-                Some(Val::I((l * 80.0 / 11.0) as i64 + 1))
+                Some(ValRef::I((l * 80.0 / 11.0) as i64 + 1))
             }
             Src::NameTid => {
-                let t = ctx.st.event_thread(ev)?;
-                let mut s = t.comm.clone();
-                s.extend_from_slice(ev.tid.to_string().as_bytes());
-                Some(Val::T(s.into_boxed_slice()))
+                let t = look.thread(ctx)?;
+                self.buf.clear();
+                self.buf.extend_from_slice(&t.comm);
+                self.buf.extend_from_slice(ev.tid.to_string().as_bytes());
+                Some(ValRef::T(&self.buf))
             }
             Src::UtilCnt(n) => {
                 *n += 1;
-                Some(Val::I(*n as i64))
+                Some(ValRef::I(*n as i64))
             }
-            Src::TypeIsCode(code) => Some(Val::I((ev.code == *code) as i64)),
+            Src::TypeIsCode(code) => Some(ValRef::I((ev.code == *code) as i64)),
         }
     }
 }
 
-/// A typed value as the column's kind.
-fn to_val(kind: Kind, v: Value<'_>) -> Val {
+/// `proc.exeline` as `sonde-fields` renders it: the exe, a space (always),
+/// the arguments joined by spaces.
+fn exeline_into(t: &Thread, out: &mut Vec<u8>) {
+    out.extend_from_slice(&t.exe);
+    out.push(b' ');
+    for (i, a) in t.args_iter().enumerate() {
+        if i > 0 {
+            out.push(b' ');
+        }
+        out.extend_from_slice(a);
+    }
+}
+
+/// Whether `cur` is the thread's `proc.exeline` ([`exeline_into`]):
+/// the arguments joined by spaces are their NUL-separated list with each
+/// NUL a space (without the last NUL).
+fn exeline_equals(t: &Thread, cur: &[u8]) -> bool {
+    let exe = t.exe.as_slice();
+    let args = t.args.strip_suffix(&[0]).unwrap_or(&t.args);
+    if cur.len() != exe.len() + 1 + args.len() || !cur.starts_with(exe) || cur[exe.len()] != b' ' {
+        return false;
+    }
+    // each argument compared whole, a space where its NUL was
+    let mut rest = &cur[exe.len() + 1..];
+    for (i, a) in args.split(|&b| b == 0).enumerate() {
+        if i > 0 {
+            match rest.split_first() {
+                Some((b' ', r)) => rest = r,
+                _ => return false,
+            }
+        }
+        match rest.strip_prefix(a) {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}
+
+/// A field of `sonde-fields` as the column's kind: text stays in `buf`
+/// (values that are not text are rendered into it).
+fn std_ref<'b>(
+    ctx: &Ctx<'_, '_>,
+    f: &Field,
+    kind: Kind,
+    buf: &'b mut Vec<u8>,
+) -> Option<ValRef<'b>> {
+    let v = match ctx.extract_value(f, buf)? {
+        Value::Str(_) => None,
+        Value::Int(i) => Some(Value::Int(i)),
+        Value::Uint(u) => Some(Value::Uint(u)),
+        Value::Double(d) => Some(Value::Double(d)),
+        Value::Bool(b) => Some(Value::Bool(b)),
+        Value::Ip(ip) => Some(Value::Ip(ip)),
+    };
+    let Some(v) = v else {
+        // the text is in `buf`
+        let s: &'b [u8] = buf;
+        return Some(match kind {
+            Kind::Text => ValRef::T(s),
+            _ => num_ref(kind, Value::Str(s)),
+        });
+    };
+    if kind != Kind::Text {
+        return Some(num_ref(kind, v));
+    }
+    use std::io::Write;
+    buf.clear();
+    let _ = match v {
+        Value::Ip(ip) => write!(buf, "{ip}"),
+        Value::Bool(b) => write!(buf, "{b}"),
+        Value::Int(i) => write!(buf, "{i}"),
+        Value::Uint(u) => write!(buf, "{u}"),
+        Value::Double(d) => write!(buf, "{d}"),
+        Value::Str(_) => Ok(()),
+    };
+    Some(ValRef::T(buf))
+}
+
+/// A value as a number of the column's kind.
+fn num_ref(kind: Kind, v: Value<'_>) -> ValRef<'static> {
     match kind {
-        Kind::Text => match v {
-            Value::Str(s) => Val::T(s.into()),
-            Value::Ip(ip) => Val::T(ip.to_string().into_bytes().into_boxed_slice()),
-            Value::Bool(b) => Val::T(if b { &b"true"[..] } else { b"false" }.into()),
-            Value::Int(i) => Val::T(i.to_string().into_bytes().into_boxed_slice()),
-            Value::Uint(u) => Val::T(u.to_string().into_bytes().into_boxed_slice()),
-            Value::Double(d) => Val::T(d.to_string().into_bytes().into_boxed_slice()),
-        },
         Kind::Double => match v {
-            Value::Double(d) => Val::D(d),
-            Value::Str(s) => Val::D(
+            Value::Double(d) => ValRef::D(d),
+            Value::Str(s) => ValRef::D(
                 std::str::from_utf8(s)
                     .ok()
                     .and_then(|s| s.trim().parse().ok())
                     .unwrap_or(0.0),
             ),
-            other => Val::D(other.as_i128().unwrap_or(0) as f64),
+            other => ValRef::D(other.as_i128().unwrap_or(0) as f64),
         },
         _ => match v {
-            Value::Double(d) => Val::I(d as i64),
-            other => Val::I(other.as_i128().unwrap_or(0) as i64),
+            Value::Double(d) => ValRef::I(d as i64),
+            other => ValRef::I(other.as_i128().unwrap_or(0) as i64),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The comparison without a copy agrees with the rendering.
+    #[test]
+    fn exeline_compare_matches_its_text() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"curl", b"-6\0http://x\0"),
+            (b"curl", b""),
+            (b"curl", b"\0"),
+            (b"a", b"x\0\0y\0"),
+            (b"", b"only\0"),
+        ];
+        for &(exe, args) in cases {
+            let t = Thread {
+                info: sonde_event::meta::ThreadInfo {
+                    exe: exe.to_vec(),
+                    args: args.to_vec(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let mut text = Vec::new();
+            exeline_into(&t, &mut text);
+            assert!(
+                exeline_equals(&t, &text),
+                "{:?}",
+                String::from_utf8_lossy(&text)
+            );
+            for other in [&b""[..], b"curl", b"curl -6 http://y", b"curl -6\0http://x"] {
+                if other != text.as_slice() {
+                    assert!(!exeline_equals(&t, other), "{other:?}");
+                }
+            }
+            let mut longer = text.clone();
+            longer.push(b'z');
+            assert!(!exeline_equals(&t, &longer));
+        }
     }
 }

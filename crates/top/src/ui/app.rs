@@ -95,6 +95,8 @@ pub struct App {
     pub error: Option<String>,
     /// The run ended.
     pub done: bool,
+    /// A spectrogram view's lines.
+    pub spectro: crate::ui::spectro::History,
 }
 
 /// A display string for a filter value, quoted as csysdig quotes it.
@@ -135,6 +137,7 @@ impl App {
             quit: false,
             error: None,
             done: false,
+            spectro: Default::default(),
         };
         app.restart();
         Ok(app)
@@ -183,6 +186,7 @@ impl App {
         self.done = false;
         self.error = None;
         self.sort = None;
+        self.spectro.clear();
         let v = self.view().clone();
         self.run = Some(ViewRun::start(&self.opts, &v, 0, &self.drill_filter()));
     }
@@ -204,6 +208,9 @@ impl App {
         let s = g.sample.take();
         drop(g);
         if let Some(mut s) = s {
+            if self.view().view_type == crate::view::ViewType::Spectrogram {
+                self.spectro.push(&s);
+            }
             if let Some((c, asc)) = self.sort {
                 s.sort_by(c, asc);
             }

@@ -99,7 +99,11 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
     }
     let g = geometry(area);
     draw_header(f, app, &g);
-    draw_table(f, app, &g);
+    if app.view().view_type == crate::view::ViewType::Spectrogram {
+        draw_spectro(f, app, &g);
+    } else {
+        draw_table(f, app, &g);
+    }
     draw_footer(f, app, &g);
     draw_panel(f, app, area);
 }
@@ -165,6 +169,21 @@ fn draw_table(f: &mut Frame<'_>, app: &App, g: &Geometry) {
         lines.push(Line::from(msg));
     }
     f.render_widget(Paragraph::new(lines), g.body);
+}
+
+fn draw_spectro(f: &mut Frame<'_>, app: &App, g: &Geometry) {
+    let title = format!(
+        "{}: one line per sample, newest on top; latency left to right",
+        app.view().name
+    );
+    let style = Style::default().bg(Color::Green).fg(Color::Black);
+    f.render_widget(Paragraph::new(title).style(style), g.columns);
+    let msg = match (&app.error, app.done) {
+        (Some(e), _) => format!("error: {e}"),
+        (None, false) => "Loading...".to_string(),
+        _ => "No samples".to_string(),
+    };
+    crate::ui::spectro::draw(f, &app.spectro, g.body, &msg);
 }
 
 /// Keeps the selection on screen.

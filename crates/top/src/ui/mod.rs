@@ -8,6 +8,7 @@ pub mod app;
 pub mod draw;
 pub mod engine;
 pub mod keys;
+pub mod spectro;
 
 use std::time::Duration;
 
