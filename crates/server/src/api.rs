@@ -10,10 +10,11 @@ use axum::http::{StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::json;
 use sonde_store::{EventQuery, Query, StoreError, TagFilter};
 
+use crate::auth::Principal;
 use crate::serve::AppState;
 
 /// Events returned when no limit is asked for, and the most a call gets.
@@ -142,9 +143,14 @@ pub fn check_query(st: &AppState, q: &Query) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn query(State(st): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
-    let q: Query =
+async fn query(
+    State(st): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let mut q: Query =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("not a query: {e}")))?;
+    q.filters.extend(crate::teams::scope(&st, &p)?);
     let a = blocking(move || {
         check_query(&st, &q)?;
         Ok(st.store.query(&q)?)
@@ -184,6 +190,7 @@ fn int(k: &str, v: &str) -> Result<i64, ApiError> {
 /// (kind and tag repeatable; the range defaults to the last hour).
 async fn events(
     State(st): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
     UrlQuery(params): UrlQuery<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let now = crate::now_ms();
@@ -214,6 +221,7 @@ async fn events(
     if q.end_ms <= q.start_ms {
         return Err(ApiError::bad("'end' must be after 'start'"));
     }
+    q.filters.extend(crate::teams::scope(&st, &p)?);
     let evs = blocking(move || Ok(st.store.events(&q)?)).await?;
     Ok(Json(json!({ "events": evs })).into_response())
 }

@@ -12,7 +12,9 @@
 //! web UI ([`web`], built from `web/` by the build script), and alert
 //! rules, silences and handlers over REST ([`alerts_api`], sonde-alerts),
 //! with each rule's state for the UI, and the topology map's graph of
-//! connections between groups ([`topology`]).
+//! connections between groups ([`topology`]), and saved dashboards
+//! ([`dashboards`], a JSON file in the data directory), and teams that
+//! see only their namespaces ([`teams`]).
 //!
 //! Does **not** own: any storage engine (it takes any
 //! `sonde_store::Store`; the binary opens DuckDB), the wire protocol
@@ -25,10 +27,12 @@ pub mod alerts_api;
 pub mod api;
 pub mod auth;
 pub mod captures;
+pub mod dashboards;
 pub mod decode;
 pub mod hosts;
 pub mod prom;
 pub mod serve;
+pub mod teams;
 pub mod topology;
 pub mod web;
 

@@ -291,6 +291,9 @@ async fn run(s: Setup) -> Result<()> {
     if created {
         eprintln!("sonde-server: created the bootstrap admin user 'admin'");
     }
+    st.dashboards
+        .open(data_dir)
+        .map_err(|e| ServerError::Config(e.to_string()))?;
     sonde_server::alerts_api::start(&st, s.alerts)?;
     let listener = tokio::net::TcpListener::bind(s.addr)
         .await

@@ -49,6 +49,8 @@ pub struct AppState {
     host_agents: RwLock<std::collections::HashMap<String, String>>,
     /// Users, sessions and API tokens (the `api_tokens` act as admin).
     pub auth: crate::auth::Auth,
+    /// Saved dashboards.
+    pub dashboards: crate::dashboards::Dashboards,
     /// The alerting engine, once started (`alerts_api::start`).
     pub alerts: std::sync::OnceLock<Arc<crate::alerts_api::Running>>,
     ingest: Ingest,
@@ -106,6 +108,7 @@ impl AppState {
                 batches: AtomicU64::new(0),
                 captures: Default::default(),
                 host_agents: Default::default(),
+                dashboards: Default::default(),
                 alerts: std::sync::OnceLock::new(),
                 ingest,
                 server_seq: AtomicI64::new(i64::try_from(server_seq).unwrap_or(i64::MAX)),
@@ -277,6 +280,8 @@ pub fn router(st: Arc<AppState>) -> Router {
         .merge(crate::captures::routes())
         .merge(alerts_api::routes())
         .merge(crate::topology::routes())
+        .merge(crate::dashboards::routes())
+        .merge(crate::teams::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
             auth::routes::require,

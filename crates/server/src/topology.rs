@@ -18,7 +18,7 @@ use std::sync::Arc;
 use axum::extract::{Query as UrlQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::Serialize;
 use sonde_store::{Agg, Query, Store, TagFilter, Tags};
 
@@ -220,6 +220,7 @@ fn rows(
 /// `GET /api/v1/topology?level=TAG&scope=K=V&...&range_ms=N`.
 async fn topology(
     State(st): State<Arc<AppState>>,
+    Extension(p): Extension<crate::auth::Principal>,
     UrlQuery(params): UrlQuery<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
     let mut level = "host".to_string();
@@ -247,6 +248,8 @@ async fn topology(
     }
     let end = crate::now_ms();
     let range = (end - range_ms, end);
+    // a team's rows only: its namespaces' series
+    let team: Vec<TagFilter> = crate::teams::scope(&st, &p)?.into_iter().collect();
     let g = blocking(move || {
         let mut by: Vec<String> = scope.iter().map(|(k, _)| k.clone()).collect();
         by.push(level.clone());
@@ -257,9 +260,10 @@ async fn topology(
                 .collect::<Vec<_>>()
         };
         let store = st.store.as_ref();
-        let conns = rows(store, CONN_METRIC, with(CONN_TAG), vec![], range)?;
-        let ports = rows(store, PORT_METRIC, with(PORT_TAG), vec![], range)?;
-        let server = vec![TagFilter::Eq("side".into(), "server".into())];
+        let conns = rows(store, CONN_METRIC, with(CONN_TAG), team.clone(), range)?;
+        let ports = rows(store, PORT_METRIC, with(PORT_TAG), team.clone(), range)?;
+        let mut server = vec![TagFilter::Eq("side".into(), "server".into())];
+        server.extend(team);
         let mut reqs = rows(store, "http.requests", by.clone(), server.clone(), range)?;
         reqs.extend(rows(store, "app.requests", by.clone(), server, range)?);
         Ok(build(

@@ -1,10 +1,13 @@
 //! Load: the web UI's main pages' API calls over 100 hosts x 50 containers
 //! of synthetic agent-shaped data (ingested through the real ingest path
-//! into the real `sonde-server`): each page's calls run at once, as the
+//! into the real `sonde-server`): Explore, the preset and saved
+//! dashboards, Topology, Events, Hosts, Alerts (with rules evaluated
+//! over the fleet) and Captures. Each page's calls run at once, as the
 //! browser sends them; the wall time of each page and its slowest call
 //! are printed (goal: under 300 ms) and must stay under a loose ceiling
 //! (a 2-core CI machine is shared). `SONDE_LOAD_SECONDS` sets how many
-//! seconds of data (default 60).
+//! seconds of data (default 60); `SONDE_LOAD_DETAIL=1` prints every
+//! call's time.
 
 mod common;
 
@@ -135,9 +138,10 @@ fn dashboard(filters: J) -> Vec<J> {
     out
 }
 
-/// Runs `calls` at once: (page wall time, slowest call). Some query of
-/// the page must find data (host-level series have no HTTP metrics).
-fn page(s: &Server, gets: &[&str], posts: &[J]) -> (Duration, Duration) {
+/// Runs `calls` at once: (page wall time, slowest call, each call's
+/// (name, time)). Some query of the page must find data (host-level
+/// series have no HTTP metrics).
+fn page(s: &Server, gets: &[String], posts: &[J]) -> (Duration, Duration, Vec<(String, Duration)>) {
     let t0 = Instant::now();
     let found = std::sync::atomic::AtomicUsize::new(0);
     let found = &found;
@@ -148,7 +152,7 @@ fn page(s: &Server, gets: &[&str], posts: &[J]) -> (Duration, Duration) {
                 let t = Instant::now();
                 let (st, b) = s.get(g);
                 assert_eq!(st, 200, "{g}: {b}");
-                t.elapsed()
+                (g.to_string(), t.elapsed())
             }));
         }
         for p in posts {
@@ -159,17 +163,79 @@ fn page(s: &Server, gets: &[&str], posts: &[J]) -> (Duration, Duration) {
                 if !b["groups"].as_array().unwrap().is_empty() {
                     found.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                t.elapsed()
+                let name = format!("{} {} by {}", p["metric"], p["time_agg"], p["group_by"]);
+                (name, t.elapsed())
             }));
         }
         hs.into_iter()
             .map(|h| h.join().unwrap())
-            .max()
-            .unwrap_or_default()
+            .collect::<Vec<_>>()
     });
     let n = found.load(std::sync::atomic::Ordering::Relaxed);
     assert!(posts.is_empty() || n > 0, "no query found data: {posts:?}");
-    (t0.elapsed(), slowest)
+    let max = slowest.iter().map(|c| c.1).max().unwrap_or_default();
+    (t0.elapsed(), max, slowest)
+}
+
+/// A saved dashboard's calls: the list, the dashboard, its panels'
+/// queries (a time series of CPU by pod in a namespace, a top-N of HTTP
+/// requests by deployment).
+fn saved_dashboard(s: &Server) -> (Vec<String>, Vec<J>) {
+    let spec = json!({"name": "shop", "panels": [
+        {"title": "CPU by pod", "kind": "series", "metric": "cpu.user",
+         "filters": ["scope=container", "k8s.ns.name=shop"], "group_by": ["k8s.pod.name"], "agg": "avg"},
+        {"title": "Busiest", "kind": "top", "metric": "http.requests",
+         "filters": ["scope=container"], "group_by": ["k8s.deployment.name"], "agg": "rate"}]});
+    let (st, d) = s.post_json("/api/v1/dashboards", &spec);
+    assert_eq!(st, 201, "{d}");
+    let (r, step) = (15 * 60_000, 10_000);
+    let ns = json!([{"eq": ["scope", "container"]}, {"eq": ["k8s.ns.name", "shop"]}]);
+    let mut top = q(
+        "http.requests",
+        r,
+        0,
+        json!([{"eq": ["scope", "container"]}]),
+        &["k8s.deployment.name"],
+        json!("rate"),
+        "sum",
+    );
+    top["top"] = json!([10, "highest"]);
+    let posts = vec![
+        q(
+            "cpu.user",
+            r,
+            step,
+            ns,
+            &["k8s.pod.name"],
+            json!("avg"),
+            "sum",
+        ),
+        top,
+    ];
+    let gets = vec![
+        "/api/v1/dashboards".to_string(),
+        format!("/api/v1/dashboards/{}", d["id"].as_str().unwrap()),
+    ];
+    (gets, posts)
+}
+
+/// Alert rules on the fleet's metrics, as the Alerts page shows them.
+fn alert_rules(s: &Server) {
+    for (i, (m, by)) in [
+        ("cpu.user", "k8s.ns.name"),
+        ("memory.rss", "host.hostname"),
+        ("http.requests", "k8s.deployment.name"),
+        ("net.bytes", "k8s.ns.name"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let rule = json!({"name": format!("rule-{i}"), "for_ms": 60_000, "handlers": [],
+            "condition": {"metric": {"metric": m, "group_by": [by], "filters": [{"eq": ["scope", "container"]}],
+                "time_agg": "avg", "group_agg": "sum", "window_ms": 60_000, "op": ">", "threshold": 1e18}}});
+        let (st, r) = s.post_json("/api/v1/alerts/rules", &rule);
+        assert_eq!(st, 201, "{r}");
+    }
 }
 
 #[test]
@@ -206,7 +272,10 @@ fn main_pages_under_load() {
     let mut leaf = vec![json!({"eq": ["scope", "container"]})];
     leaf.extend(one[2..6].iter().map(|(k, v)| json!({"eq": [k, v]})));
     let host = json!([{"eq": ["scope", "host"]}]);
-    let pages: Vec<(&str, Vec<&str>, Vec<J>)> = vec![
+    alert_rules(&s);
+    let (saved_gets, saved_posts) = saved_dashboard(&s);
+    let strs = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let pages: Vec<(&str, Vec<String>, Vec<J>)> = vec![
         (
             "explore logical: namespaces",
             vec![],
@@ -229,18 +298,49 @@ fn main_pages_under_load() {
         ),
         (
             "container dashboard",
-            vec!["/api/v1/metrics"],
+            strs(&["/api/v1/metrics", "/api/v1/dashboards"]),
             dashboard(J::from(leaf)),
         ),
-        ("events", vec!["/api/v1/events?limit=1000"], vec![]),
-        ("hosts", vec!["/api/v1/hosts"], vec![]),
+        ("saved dashboard (2 panels)", saved_gets, saved_posts),
+        (
+            "topology physical: hosts",
+            strs(&["/api/v1/topology?level=host.hostname&range_ms=900000"]),
+            vec![],
+        ),
+        (
+            "topology logical: namespaces",
+            strs(&["/api/v1/topology?level=k8s.ns.name&range_ms=900000"]),
+            vec![],
+        ),
+        (
+            "topology logical: pods of a deployment",
+            strs(&[
+                "/api/v1/topology?level=k8s.pod.name&scope=k8s.ns.name%3Dshop\
+                &scope=k8s.deployment.name%3Dshop-web&range_ms=900000",
+            ]),
+            vec![],
+        ),
+        ("events", strs(&["/api/v1/events?limit=1000"]), vec![]),
+        ("hosts", strs(&["/api/v1/hosts"]), vec![]),
+        (
+            "alerts (4 rules)",
+            strs(&["/api/v1/alerts/status", "/api/v1/alerts/history?limit=200"]),
+            vec![],
+        ),
+        ("captures", strs(&["/api/v1/captures"]), vec![]),
     ];
+    let detail = std::env::var_os("SONDE_LOAD_DETAIL").is_some();
     let mut worst = Duration::ZERO;
     for (name, gets, posts) in &pages {
         let _ = page(&s, gets, posts); // warm
-        let mut runs: Vec<(Duration, Duration)> = (0..5).map(|_| page(&s, gets, posts)).collect();
-        runs.sort();
-        let (wall, slowest) = runs[2];
+        let mut runs: Vec<_> = (0..5).map(|_| page(&s, gets, posts)).collect();
+        runs.sort_by_key(|r| r.0);
+        let (wall, slowest, calls) = runs.swap_remove(2);
+        if detail {
+            for (c, t) in &calls {
+                println!("    {:6.1} ms  {c}", t.as_secs_f64() * 1e3);
+            }
+        }
         println!(
             "{name:46} {:2} calls: page {:6.1} ms, slowest call {:6.1} ms (median of 5; goal 300 ms)",
             gets.len() + posts.len(),

@@ -4,8 +4,10 @@
 //! 403), then Playwright driving Debian's headless Chromium through login,
 //! Explore (logical grouping, drill namespace > deployment > pod >
 //! container), a dashboard with data drawn, Events, Hosts and the
-//! topology map (hosts, then a namespace drilled into), saving a
-//! screenshot of each page under target/ui-screenshots/.
+//! topology map (hosts, then a namespace drilled into), and a saved
+//! dashboard (an editor makes one with two panels, a viewer opens its
+//! link: the same panels, no save), saving a screenshot of each page
+//! under target/ui-screenshots/; the dashboards API's rules.
 
 mod common;
 
@@ -19,6 +21,7 @@ use serde_json::json;
 
 const ADMIN_PW: &str = "admin-pa55word";
 const VIEWER_PW: &str = "viewer-pa55word";
+const EDITOR_PW: &str = "editor-pa55word";
 
 fn start(tag: &str) -> (Server, PathBuf) {
     let dir = tmpdir(tag);
@@ -190,16 +193,30 @@ fn browser_pages() {
         &json!({"name": "val", "password": VIEWER_PW, "role": "viewer"}),
     );
     assert_eq!(st, 201, "{r}");
-    let run = playwright(
-        "ui.spec.ts",
-        s.port,
-        &[
-            ("SONDE_ADMIN_PASSWORD", ADMIN_PW.to_string()),
-            ("SONDE_VIEWER", format!("val:{VIEWER_PW}")),
-        ],
+    let (st, r) = s.post_json(
+        "/api/v1/users",
+        &json!({"name": "edna", "password": EDITOR_PW, "role": "editor"}),
     );
-    finish(run);
+    assert_eq!(st, 201, "{r}");
+    let env = [
+        ("SONDE_ADMIN_PASSWORD", ADMIN_PW.to_string()),
+        ("SONDE_VIEWER", format!("val:{VIEWER_PW}")),
+        ("SONDE_EDITOR", format!("edna:{EDITOR_PW}")),
+    ];
+    finish(playwright("ui.spec.ts", s.port, &env));
+    finish(playwright("dashboards.spec.ts", s.port, &env));
+    // what the editor saved is on disk, with its two panels minus one
+    let saved = std::fs::read_to_string(s.data.join("dashboards.json")).unwrap();
+    let saved: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    let d = saved.as_object().unwrap().values().next().unwrap();
+    assert_eq!(d["name"], "Shop web");
+    assert_eq!(d["owner"], "edna");
+    assert_eq!(d["panels"][0]["group_by"], json!(["k8s.pod.name"]));
+    assert_eq!(d["panels"].as_array().unwrap().len(), 1);
     assert_shots(&[
+        "dashboard-edit",
+        "dashboard-saved",
+        "dashboard-shared-viewer",
         "login",
         "explore-namespaces",
         "explore-containers",
@@ -208,6 +225,72 @@ fn browser_pages() {
         "hosts",
         "topology",
     ]);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn dashboards_api() {
+    let (s, dir) = start("webdash");
+    for (name, pw, role) in [("val", VIEWER_PW, "viewer"), ("edna", EDITOR_PW, "editor")] {
+        let (st, r) = s.post_json(
+            "/api/v1/users",
+            &json!({"name": name, "password": pw, "role": role}),
+        );
+        assert_eq!(st, 201, "{r}");
+    }
+    let ed = login(&s, "edna", EDITOR_PW);
+    let ek = [("Cookie", ed.as_str())];
+    let vw = login(&s, "val", VIEWER_PW);
+    let vk = [("Cookie", vw.as_str())];
+    let spec = json!({"name": "web", "panels": [
+        {"title": "CPU", "kind": "series", "metric": "cpu.user",
+         "filters": ["scope=container"], "group_by": ["k8s.pod.name"], "agg": "avg"},
+        {"title": "Top", "kind": "top", "metric": "http.requests",
+         "filters": [], "group_by": ["container.name"], "agg": "rate", "top": 5},
+    ]})
+    .to_string();
+    // bad input: 400 with the reason; a viewer cannot create
+    let bad = spec.replace("\"avg\"", "\"median\"");
+    let (st, _, b) = raw(&s, "POST", "/api/v1/dashboards", &ek, Some(&bad));
+    assert_eq!(st, 400, "{b}");
+    assert!(b.contains("median"), "{b}");
+    let (st, _, b) = raw(&s, "POST", "/api/v1/dashboards", &ek, Some("{\"name\": 1}"));
+    assert_eq!(st, 400, "{b}");
+    assert_eq!(
+        raw(&s, "POST", "/api/v1/dashboards", &vk, Some(&spec)).0,
+        403
+    );
+    let (st, _, b) = raw(&s, "POST", "/api/v1/dashboards", &ek, Some(&spec));
+    assert_eq!(st, 201, "{b}");
+    let made: serde_json::Value = serde_json::from_str(&b).unwrap();
+    let id = made["id"].as_str().unwrap();
+    let path = format!("/api/v1/dashboards/{id}");
+    // the viewer lists and reads it, the same panels; cannot change it
+    let (st, _, b) = raw(&s, "GET", "/api/v1/dashboards", &vk, None);
+    assert_eq!(st, 200);
+    let list: serde_json::Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(list["dashboards"][0]["id"], made["id"]);
+    let (st, _, b) = raw(&s, "GET", &path, &vk, None);
+    assert_eq!(st, 200);
+    let got: serde_json::Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(got["panels"], made["panels"]);
+    assert_eq!(got["panels"][1]["top"], 5);
+    assert_eq!(raw(&s, "PUT", &path, &vk, Some(&spec)).0, 403);
+    assert_eq!(raw(&s, "DELETE", &path, &vk, None).0, 403);
+    // no session: 401
+    assert_eq!(raw(&s, "GET", &path, &[], None).0, 401);
+    // the editor renames it and deletes it
+    let renamed = spec.replace("\"web\"", "\"web 2\"");
+    let (st, _, b) = raw(&s, "PUT", &path, &ek, Some(&renamed));
+    assert_eq!(st, 200, "{b}");
+    assert!(b.contains("web 2"), "{b}");
+    assert_eq!(
+        raw(&s, "PUT", "/api/v1/dashboards/nope", &ek, Some(&spec)).0,
+        404
+    );
+    assert_eq!(raw(&s, "DELETE", &path, &ek, None).0, 200);
+    assert_eq!(raw(&s, "GET", &path, &vk, None).0, 404);
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -2,7 +2,9 @@
 //! password hashes and their API tokens (kept as SHA-256 digests) in
 //! `users.json` in the data directory; sessions in memory (a restart logs
 //! everyone out). The `--api-token-file` tokens act as admin. Agent
-//! tokens are not here: they only open the ingest endpoint.
+//! tokens are not here: they only open the ingest endpoint. Teams (a
+//! name and the Kubernetes namespaces it is given) are in the same file;
+//! a user in a team sees only those namespaces ([`crate::teams`]).
 //! The HTTP side (login, middleware, user and token routes) is [`routes`].
 
 pub mod routes;
@@ -50,6 +52,9 @@ pub struct Principal {
     pub user: String,
     /// Its role.
     pub role: Role,
+    /// Its team, when it has one (it then sees only the team's namespaces).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
 }
 
 /// An auth operation failed.
@@ -67,6 +72,8 @@ pub enum AuthError {
 struct User {
     role: Role,
     hash: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    team: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -82,6 +89,9 @@ struct ApiToken {
 struct Saved {
     users: BTreeMap<String, User>,
     tokens: Vec<ApiToken>,
+    /// Team -> the namespaces it sees.
+    #[serde(default)]
+    teams: BTreeMap<String, Vec<String>>,
 }
 
 /// The users, their tokens and the live sessions. Thread-safe.
@@ -106,6 +116,11 @@ fn random_hex(n: usize) -> String {
     // SystemRandom reads the kernel's generator; it does not fail on Linux
     let _ = ring::rand::SystemRandom::new().fill(&mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A random id (16 hex digits) for things users make (dashboards).
+pub fn random_id() -> String {
+    random_hex(8)
 }
 
 fn check_name(name: &str) -> Result<(), AuthError> {
@@ -164,7 +179,7 @@ impl Auth {
         *self.file.write().unwrap_or_else(|e| e.into_inner()) = Some(path);
         match bootstrap {
             Some(pw) if empty => {
-                self.set_user("admin", pw, Role::Admin)?;
+                self.set_user("admin", pw, Role::Admin, None)?;
                 Ok(true)
             }
             _ => Ok(false),
@@ -183,12 +198,22 @@ impl Auth {
             .map_err(|e| AuthError::File(path, e.to_string()))
     }
 
-    /// Creates or replaces user `name`.
-    pub fn set_user(&self, name: &str, password: &str, role: Role) -> Result<(), AuthError> {
+    /// Creates or replaces user `name` (in `team`, which must exist).
+    pub fn set_user(
+        &self,
+        name: &str,
+        password: &str,
+        role: Role,
+        team: Option<&str>,
+    ) -> Result<(), AuthError> {
         check_name(name)?;
         let hash = hash_password(password)?;
         let mut s = self.saved.write().unwrap_or_else(|e| e.into_inner());
-        s.users.insert(name.to_string(), User { role, hash });
+        if let Some(t) = team.filter(|t| !s.teams.contains_key(*t)) {
+            return Err(AuthError::Bad(format!("no team '{t}' (make it first)")));
+        }
+        let team = team.map(String::from);
+        s.users.insert(name.to_string(), User { role, hash, team });
         // a changed role or password ends the user's sessions
         self.sessions
             .write()
@@ -210,10 +235,58 @@ impl Auth {
         Ok(had)
     }
 
-    /// The users and their roles.
-    pub fn users(&self) -> Vec<(String, Role)> {
+    /// The users, their roles and teams.
+    pub fn users(&self) -> Vec<(String, Role, Option<String>)> {
         let s = self.saved.read().unwrap_or_else(|e| e.into_inner());
-        s.users.iter().map(|(n, u)| (n.clone(), u.role)).collect()
+        s.users
+            .iter()
+            .map(|(n, u)| (n.clone(), u.role, u.team.clone()))
+            .collect()
+    }
+
+    /// Creates or replaces team `name` with the namespaces it sees.
+    pub fn set_team(&self, name: &str, namespaces: Vec<String>) -> Result<(), AuthError> {
+        check_name(name)?;
+        if let Some(n) = namespaces.iter().find(|n| !valid_namespace(n)) {
+            return Err(AuthError::Bad(format!(
+                "namespace '{n}': lower-case letters, digits and '-' (at most 63)"
+            )));
+        }
+        let mut s = self.saved.write().unwrap_or_else(|e| e.into_inner());
+        s.teams.insert(name.to_string(), namespaces);
+        self.save(&s)
+    }
+
+    /// Deletes team `name` (refused while a user is in it); whether it existed.
+    pub fn delete_team(&self, name: &str) -> Result<bool, AuthError> {
+        let mut s = self.saved.write().unwrap_or_else(|e| e.into_inner());
+        if let Some((u, _)) = s
+            .users
+            .iter()
+            .find(|(_, u)| u.team.as_deref() == Some(name))
+        {
+            return Err(AuthError::Bad(format!("user '{u}' is in team '{name}'")));
+        }
+        let had = s.teams.remove(name).is_some();
+        self.save(&s)?;
+        Ok(had)
+    }
+
+    /// The teams and their namespaces.
+    pub fn teams(&self) -> BTreeMap<String, Vec<String>> {
+        self.saved
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .teams
+            .clone()
+    }
+
+    /// The namespaces `p` may see: `None` for all (no team), else its
+    /// team's (none when the team is gone).
+    pub fn namespaces(&self, p: &Principal) -> Option<Vec<String>> {
+        let team = p.team.as_ref()?;
+        let s = self.saved.read().unwrap_or_else(|e| e.into_inner());
+        Some(s.teams.get(team).cloned().unwrap_or_default())
     }
 
     /// Checks a password (argon2: tens of ms, call off the async threads).
@@ -232,6 +305,7 @@ impl Auth {
             .map(|()| Principal {
                 user: name.to_string(),
                 role: u.role,
+                team: u.team.clone(),
             })
     }
 
@@ -266,16 +340,18 @@ impl Auth {
             return Some(Principal {
                 user: "token".into(),
                 role: Role::Admin,
+                team: None,
             });
         }
         let d = sha256_hex(t);
         let s = self.saved.read().unwrap_or_else(|e| e.into_inner());
         s.tokens.iter().find(|k| k.sha256 == d).and_then(|k| {
             // a token never has more than its user has now
-            let user_role = s.users.get(&k.user)?.role;
+            let u = s.users.get(&k.user)?;
             Some(Principal {
                 user: k.user.clone(),
-                role: k.role.min(user_role),
+                role: k.role.min(u.role),
+                team: u.team.clone(),
             })
         })
     }
@@ -316,6 +392,16 @@ impl Auth {
     }
 }
 
+/// A Kubernetes namespace name (RFC 1123 label).
+fn valid_namespace(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 63
+        && n.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !n.starts_with('-')
+        && !n.ends_with('-')
+}
+
 fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
@@ -337,8 +423,8 @@ mod tests {
     fn users_sessions_tokens() {
         let a = Auth::new(vec![Token::new("static-admin")]);
         assert_eq!(a.token("static-admin").map(|p| p.role), Some(Role::Admin));
-        assert!(a.set_user("v", "short", Role::Viewer).is_err());
-        a.set_user("v", "viewer-pass", Role::Viewer).unwrap();
+        assert!(a.set_user("v", "short", Role::Viewer, None).is_err());
+        a.set_user("v", "viewer-pass", Role::Viewer, None).unwrap();
         assert!(a.verify("v", "wrong-pass").is_none());
         let p = a.verify("v", "viewer-pass").unwrap();
         assert_eq!(p.role, Role::Viewer);
@@ -353,5 +439,29 @@ mod tests {
         assert!(a.delete_user("v").unwrap());
         assert_eq!(a.token(&t), None);
         assert!(check_name("token").is_err());
+    }
+
+    #[test]
+    fn teams_scope_users_and_their_tokens() {
+        let a = Auth::new(vec![]);
+        assert!(a
+            .set_user("t", "team-pass-1", Role::Viewer, Some("shop"))
+            .is_err());
+        assert!(a.set_team("shop", vec!["Shop".into()]).is_err());
+        a.set_team("shop", vec!["shop".into(), "shop-2".into()])
+            .unwrap();
+        a.set_user("t", "team-pass-1", Role::Editor, Some("shop"))
+            .unwrap();
+        let p = a.verify("t", "team-pass-1").unwrap();
+        assert_eq!(p.team.as_deref(), Some("shop"));
+        assert_eq!(a.namespaces(&p), Some(vec!["shop".into(), "shop-2".into()]));
+        let (_, tok) = a.make_token(&p, Role::Viewer, 0).unwrap();
+        assert_eq!(a.token(&tok).and_then(|p| p.team), Some("shop".into()));
+        assert!(a.delete_team("shop").is_err(), "a user is in it");
+        a.set_user("u", "other-pass-1", Role::Viewer, None).unwrap();
+        assert_eq!(a.namespaces(&a.verify("u", "other-pass-1").unwrap()), None);
+        a.delete_user("t").unwrap();
+        assert!(a.delete_team("shop").unwrap());
+        assert_eq!(a.namespaces(&p), Some(vec![]), "a gone team sees nothing");
     }
 }

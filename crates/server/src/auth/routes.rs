@@ -36,7 +36,7 @@ const READ_POSTS: [&str; 6] = [
 /// The role a call needs: reads need viewer, user management admin,
 /// any other write editor.
 pub fn required_role(method: &Method, path: &str) -> Role {
-    if path.starts_with("/api/v1/users") {
+    if path.starts_with("/api/v1/users") || path.starts_with("/api/v1/teams") {
         return Role::Admin;
     }
     let read = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
@@ -93,6 +93,9 @@ pub async fn require(State(st): State<Arc<AppState>>, mut req: Request, next: Ne
         )
         .into_response();
     }
+    if let Err(e) = crate::teams::guard(&p, req.uri().path()) {
+        return e.into_response();
+    }
     req.extensions_mut().insert(p);
     next.run(req).await
 }
@@ -137,7 +140,7 @@ async fn login(State(st): State<Arc<AppState>>, body: Bytes) -> Result<Response,
     );
     Ok((
         [(header::SET_COOKIE, c)],
-        Json(json!({ "user": p.user, "role": p.role })),
+        Json(json!({ "user": p.user, "role": p.role, "team": p.team })),
     )
         .into_response())
 }
@@ -150,8 +153,10 @@ async fn logout(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response
     ([(header::SET_COOKIE, c)], Json(json!({ "ok": true }))).into_response()
 }
 
-async fn me(Extension(p): Extension<Principal>) -> Response {
-    Json(json!({ "user": p.user, "role": p.role })).into_response()
+async fn me(State(st): State<Arc<AppState>>, Extension(p): Extension<Principal>) -> Response {
+    let ns = st.auth.namespaces(&p);
+    Json(json!({ "user": p.user, "role": p.role, "team": p.team, "namespaces": ns }))
+        .into_response()
 }
 
 async fn users(State(st): State<Arc<AppState>>) -> Response {
@@ -159,7 +164,7 @@ async fn users(State(st): State<Arc<AppState>>) -> Response {
         .auth
         .users()
         .into_iter()
-        .map(|(name, role)| json!({ "name": name, "role": role }))
+        .map(|(name, role, team)| json!({ "name": name, "role": role, "team": team }))
         .collect();
     Json(json!({ "users": u })).into_response()
 }
@@ -169,6 +174,8 @@ struct NewUser {
     name: String,
     password: String,
     role: String,
+    #[serde(default)]
+    team: Option<String>,
 }
 
 fn role(s: &str) -> Result<Role, ApiError> {
@@ -178,13 +185,13 @@ fn role(s: &str) -> Result<Role, ApiError> {
 async fn set_user(State(st): State<Arc<AppState>>, body: Bytes) -> Result<Response, ApiError> {
     let u: NewUser = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad(format!(
-            "expected {{\"name\", \"password\", \"role\"}}: {e}"
+            "expected {{\"name\", \"password\", \"role\", \"team\"?}}: {e}"
         ))
     })?;
     let r = role(&u.role)?;
     blocking(move || {
         st.auth
-            .set_user(&u.name, &u.password, r)
+            .set_user(&u.name, &u.password, r, u.team.as_deref())
             .map_err(|e| ApiError::bad(e.to_string()))
     })
     .await?;

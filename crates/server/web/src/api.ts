@@ -11,10 +11,10 @@ export function setUnauthorizedHandler(f: () => void) {
   onUnauthorized = f;
 }
 
-export async function api<T>(path: string, body?: unknown): Promise<T> {
-  const init: RequestInit = { credentials: 'same-origin' };
+export async function api<T>(path: string, body?: unknown, method?: 'PUT' | 'DELETE'): Promise<T> {
+  const init: RequestInit = { credentials: 'same-origin', method };
   if (body !== undefined) {
-    init.method = 'POST';
+    init.method = method || 'POST';
     init.headers = { 'Content-Type': 'application/json' };
     init.body = JSON.stringify(body);
   }
@@ -31,6 +31,9 @@ export type Role = 'viewer' | 'editor' | 'admin';
 export interface Me {
   user: string;
   role: Role;
+  /** The user's team: it sees only the team's namespaces. */
+  team?: string | null;
+  namespaces?: string[] | null;
 }
 
 export type TagFilter = { eq: [string, string] } | { ne: [string, string] } | { re: [string, string] };

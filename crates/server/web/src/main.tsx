@@ -50,12 +50,17 @@ function App() {
         </nav>
         <span className="me">
           {me.user} <span className="badge">{me.role}</span>
+          {me.team && (
+            <span className="badge team" title={`sees namespaces: ${(me.namespaces || []).join(', ')}`}>
+              team {me.team}
+            </span>
+          )}
           <button onClick={logout}>Log out</button>
         </span>
       </header>
       <main>
         {route.page === 'explore' && <Explore route={route} />}
-        {route.page === 'dashboard' && <Dashboard route={route} />}
+        {route.page === 'dashboard' && <Dashboard route={route} me={me} />}
         {route.page === 'events' && <Events route={route} />}
         {route.page === 'topology' && <Topology route={route} />}
         {route.page === 'hosts' && <Hosts />}

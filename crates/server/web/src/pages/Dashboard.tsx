@@ -1,13 +1,17 @@
-// Dashboards: time-series panels and a top-N table over a scope (tag
-// filters), with range and refresh controls; every setting is in the URL.
+// Dashboards: the default ones per level (host, container, pod, service:
+// time-series panels and a top-N table over a scope of tag filters) and
+// the saved ones (SavedDashboard.tsx), with range and refresh controls;
+// every setting is in the URL.
 import { useEffect, useState } from 'react';
-import { Agg, Group, TagFilter, api, parseFilters, query } from '../api';
+import { Agg, Group, Me, TagFilter, api, parseFilters, query } from '../api';
+import { SavedDashboard, listDashboards } from '../dashboards';
 import { Chart } from '../Chart';
 import { fmt } from '../format';
 import { KEY_METRICS, KeyMetric, groupName, label, plural, runKey } from '../metrics';
 import { RANGES, Route, go, stepFor } from '../route';
+import { Saved } from './SavedDashboard';
 
-interface Panel {
+export interface Panel {
   title: string;
   key: KeyMetric;
   by: string[];
@@ -38,7 +42,82 @@ const PRESETS: Record<string, { scope: string; panels: Panel[]; top: { scope: st
     ],
     top: { scope: 'process', by: 'proc.name' },
   },
+  pod: {
+    scope: 'container',
+    panels: [
+      { title: 'CPU', key: K('cpu'), by: ['k8s.pod.name'] },
+      { title: 'Memory (RSS)', key: K('mem'), by: ['k8s.pod.name'] },
+      { title: 'Network bytes', key: K('net'), by: ['k8s.pod.name'] },
+      { title: 'HTTP requests', key: K('req'), by: ['k8s.pod.name'] },
+      { title: 'HTTP p95 latency', key: K('lat'), by: ['k8s.pod.name'] },
+    ],
+    top: { scope: 'container', by: 'container.name' },
+  },
+  service: {
+    scope: 'container',
+    panels: [
+      { title: 'HTTP requests', key: K('req'), by: ['k8s.deployment.name'] },
+      { title: 'HTTP p95 latency', key: K('lat'), by: ['k8s.deployment.name'] },
+      { title: 'HTTP 5xx', key: K('err'), by: ['k8s.deployment.name'] },
+      { title: 'CPU', key: K('cpu'), by: ['k8s.deployment.name'] },
+    ],
+    top: { scope: 'container', by: 'k8s.pod.name' },
+  },
 };
+
+/** The dashboard chooser: the default ones, then the saved ones. */
+export function DashboardPicker(props: { value: string; range: string; canEdit: boolean; onPreset?: (p: string) => void }) {
+  const [saved, setSaved] = useState<SavedDashboard[]>([]);
+  // read again when the choice changes (a dashboard just saved is listed)
+  useEffect(() => {
+    listDashboards()
+      .then(setSaved)
+      .catch(() => {});
+  }, [props.value]);
+  const pick = (v: string) => {
+    if (v.startsWith('id:')) go('dashboard', { id: v.slice(3), range: props.range });
+    else if (props.onPreset) props.onPreset(v);
+    else go('dashboard', { preset: v, range: props.range });
+  };
+  return (
+    <label>
+      Dashboard
+      <select name="preset" value={props.value} onChange={(e) => pick(e.target.value)}>
+        <optgroup label="default">
+          {Object.keys(PRESETS).map((k) => (
+            <option key={k} value={k}>
+              {k}
+            </option>
+          ))}
+        </optgroup>
+        {saved.length > 0 && (
+          <optgroup label="saved">
+            {saved.map((d) => (
+              <option key={d.id} value={`id:${d.id}`}>
+                {d.name}
+              </option>
+            ))}
+          </optgroup>
+        )}
+        {props.canEdit && <option value="id:new">New dashboard…</option>}
+      </select>
+    </label>
+  );
+}
+
+export function RefreshSelect(props: { value: number; onChange: (r: string) => void }) {
+  return (
+    <label>
+      Refresh
+      <select name="refresh" value={String(props.value)} onChange={(e) => props.onChange(e.target.value)}>
+        <option value="0">off</option>
+        <option value="10">10 s</option>
+        <option value="30">30 s</option>
+        <option value="60">1 min</option>
+      </select>
+    </label>
+  );
+}
 
 export function RangeSelect(props: { value: string; onChange: (r: string) => void }) {
   return (
@@ -55,7 +134,7 @@ export function RangeSelect(props: { value: string; onChange: (r: string) => voi
   );
 }
 
-function useTick(refresh: number): number {
+export function useTick(refresh: number): number {
   const [tick, setTick] = useState(0);
   useEffect(() => {
     if (!refresh) return;
@@ -65,7 +144,7 @@ function useTick(refresh: number): number {
   return tick;
 }
 
-function PanelView(props: { panel: Panel; filters: TagFilter[]; range: string; tick: number }) {
+export function PanelView(props: { panel: Panel; filters: TagFilter[]; range: string; tick: number }) {
   const [groups, setGroups] = useState<Group[] | null>(null);
   const [err, setErr] = useState('');
   const { panel } = props;
@@ -101,7 +180,17 @@ function PanelView(props: { panel: Panel; filters: TagFilter[]; range: string; t
   );
 }
 
-function TopTable(props: { metric: string; agg: Agg; unit: string; by: string; filters: TagFilter[]; range: string; tick: number }) {
+export function TopTable(props: {
+  metric: string;
+  agg: Agg;
+  unit: string;
+  by: string;
+  filters: TagFilter[];
+  range: string;
+  tick: number;
+  title?: string;
+  n?: number;
+}) {
   const [groups, setGroups] = useState<Group[] | null>(null);
   const [err, setErr] = useState('');
   const fkey = JSON.stringify(props.filters);
@@ -117,18 +206,19 @@ function TopTable(props: { metric: string; agg: Agg; unit: string; by: string; f
       group_by: [props.by],
       time_agg: props.agg,
       group_agg: typeof props.agg === 'object' ? 'merge' : props.agg === 'rate' ? 'sum' : 'sum',
-      top: [10, 'highest'],
+      top: [props.n || 10, 'highest'],
     })
       .then((a) => live && (setGroups(a.groups), setErr('')))
       .catch((e) => live && (setErr(e.message), setGroups([])));
     return () => {
       live = false;
     };
-  }, [props.metric, props.by, fkey, props.range, props.tick, JSON.stringify(props.agg)]);
+  }, [props.metric, props.by, fkey, props.range, props.tick, props.n, JSON.stringify(props.agg)]);
   return (
-    <div className="panel top" data-title={`top ${props.by}`}>
+    <div className="panel top" data-title={props.title || `top ${props.by}`}>
       <h3>
-        Top {plural(label(props.by))} by {props.metric}
+        {props.title || `Top ${plural(label(props.by))} by ${props.metric}`}
+        {props.title && <span className="muted">{props.metric}</span>}
       </h3>
       {err && <div className="error">{err}</div>}
       <table className="grid">
@@ -152,7 +242,13 @@ function TopTable(props: { metric: string; agg: Agg; unit: string; by: string; f
 
 const AGGS: Record<string, Agg> = { avg: 'avg', sum: 'sum', max: 'max', rate: 'rate', p95: { quantile: 0.95 }, p50: { quantile: 0.5 } };
 
-export function Dashboard({ route }: { route: Route }) {
+export function Dashboard({ route, me }: { route: Route; me: Me }) {
+  const id = route.params.get('id');
+  if (id) return <Saved id={id} route={route} me={me} />;
+  return <Preset route={route} me={me} />;
+}
+
+function Preset({ route, me }: { route: Route; me: Me }) {
   const p = route.params;
   const preset = p.get('preset') || 'container';
   const def = PRESETS[preset] || PRESETS.container;
@@ -189,13 +285,7 @@ export function Dashboard({ route }: { route: Route }) {
   return (
     <div className="page dashboard">
       <div className="toolbar">
-        <label>
-          Dashboard
-          <select name="preset" value={preset} onChange={(e) => set({ preset: e.target.value })}>
-            <option value="host">host</option>
-            <option value="container">container</option>
-          </select>
-        </label>
+        <DashboardPicker value={preset} range={range} canEdit={me.role !== 'viewer'} onPreset={(v) => set({ preset: v })} />
         <form
           onSubmit={(e) => {
             e.preventDefault();
@@ -208,15 +298,7 @@ export function Dashboard({ route }: { route: Route }) {
           </label>
         </form>
         <RangeSelect value={range} onChange={(r) => set({ range: r })} />
-        <label>
-          Refresh
-          <select name="refresh" value={String(refresh)} onChange={(e) => set({ refresh: e.target.value })}>
-            <option value="0">off</option>
-            <option value="10">10 s</option>
-            <option value="30">30 s</option>
-            <option value="60">1 min</option>
-          </select>
-        </label>
+        <RefreshSelect value={refresh} onChange={(r) => set({ refresh: r })} />
       </div>
       <div className="scope">
         {f.length === 0 ? <span className="muted">every {def.scope}</span> : f.map((x) => <code key={x}>{x}</code>)}

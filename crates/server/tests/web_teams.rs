@@ -1,0 +1,225 @@
+//! Team scoping against the real `sonde-server` fed a synthetic fleet
+//! (namespaces shop, billing, search, ops) through the real ingest path:
+//! a user of team `shop` (given namespace shop) gets only shop's series
+//! from metric queries (Explore, dashboards), nothing for another
+//! namespace's pod, no host-level series or events, a topology of shop's
+//! nodes only, 403 from the Prometheus API, captures and alerts, and
+//! only its team's saved dashboards; a user of no team sees everything.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use common::workload::Fleet;
+use common::*;
+use serde_json::{json, Value as J};
+
+const ADMIN_PW: &str = "admin-pa55word";
+
+struct Client<'a> {
+    s: &'a Server,
+    cookie: String,
+}
+
+impl Client<'_> {
+    fn call(&self, method: &str, path: &str, body: Option<&J>) -> (u16, J) {
+        let b = body.map(|b| b.to_string());
+        let (st, _, text) = https_raw(
+            &self.s.tls,
+            self.s.port,
+            method,
+            path,
+            &[("Cookie", &self.cookie)],
+            b.as_deref().map(|b| ("application/json", b.as_bytes())),
+        )
+        .unwrap();
+        (st, serde_json::from_str(&text).unwrap_or(J::Null))
+    }
+
+    /// The values of `tag` in the groups of `metric`'s query grouped by it.
+    fn groups(&self, metric: &str, filters: J, tag: &str) -> BTreeSet<String> {
+        let end = now_s() * 1000;
+        let q = json!({"metric": metric, "start_ms": end - 600_000, "end_ms": end,
+            "step_ms": 0, "filters": filters, "group_by": [tag],
+            "time_agg": "avg", "group_agg": "sum"});
+        let (st, a) = self.call("POST", "/api/v1/metrics/query", Some(&q));
+        assert_eq!(st, 200, "{a}");
+        a["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["tags"][tag].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+}
+
+fn login<'a>(s: &'a Server, user: &str, pw: &str) -> Client<'a> {
+    let body = json!({"user": user, "password": pw}).to_string();
+    let (st, head, b) = https_raw(
+        &s.tls,
+        s.port,
+        "POST",
+        "/api/v1/login",
+        &[],
+        Some(("application/json", body.as_bytes())),
+    )
+    .unwrap();
+    assert_eq!(st, 200, "{b}");
+    let line = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap();
+    let cookie = line.split_once(':').unwrap().1.trim();
+    Client {
+        s,
+        cookie: cookie.split(';').next().unwrap().to_string(),
+    }
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn a_team_sees_only_its_namespaces() {
+    let dir = tmpdir("webteams");
+    let pki = pki(&dir);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sonde-server"));
+    cmd.env("SONDE_ADMIN_PASSWORD", ADMIN_PW);
+    let s = Server::start_with(cmd, &pki, free_port(), &dir.join("data"));
+    let f = Fleet {
+        hosts: 3,
+        containers: 8,
+        seconds: 60,
+        end_s: now_s(),
+    };
+    for (agent, b) in f.batches(10) {
+        let (st, r) = s.ingest(&b);
+        assert_eq!(st, 200, "{agent}: {r}");
+    }
+    let admin = login(&s, "admin", ADMIN_PW);
+    // teams are an admin's: a user in a team that does not exist is refused
+    let tina =
+        json!({"name": "tina", "password": "tina-pa55word", "role": "editor", "team": "shop"});
+    assert_eq!(admin.call("POST", "/api/v1/users", Some(&tina)).0, 400);
+    let shop = json!({"namespaces": ["shop"]});
+    assert_eq!(admin.call("PUT", "/api/v1/teams/shop", Some(&shop)).0, 200);
+    let ops = json!({"namespaces": ["ops"]});
+    assert_eq!(admin.call("PUT", "/api/v1/teams/ops", Some(&ops)).0, 200);
+    assert_eq!(admin.call("POST", "/api/v1/users", Some(&tina)).0, 201);
+    let oscar =
+        json!({"name": "oscar", "password": "oscar-pa55word", "role": "editor", "team": "ops"});
+    assert_eq!(admin.call("POST", "/api/v1/users", Some(&oscar)).0, 201);
+    let t = login(&s, "tina", "tina-pa55word");
+    assert_eq!(t.call("PUT", "/api/v1/teams/shop", Some(&ops)).0, 403);
+    let (st, me) = t.call("GET", "/api/v1/me", None);
+    assert_eq!(
+        (st, &me["team"], &me["namespaces"]),
+        (200, &json!("shop"), &json!(["shop"]))
+    );
+
+    // Explore's query by namespace: all four for the admin, shop for tina
+    let ctr = json!([{"eq": ["scope", "container"]}]);
+    let all = admin.groups("cpu.user", ctr.clone(), "k8s.ns.name");
+    assert_eq!(all, set(&["billing", "ops", "search", "shop"]));
+    assert_eq!(
+        t.groups("cpu.user", ctr.clone(), "k8s.ns.name"),
+        set(&["shop"])
+    );
+    let pods = t.groups("memory.rss", ctr, "k8s.pod.name");
+    assert!(
+        !pods.is_empty() && pods.iter().all(|p| p.starts_with("shop-")),
+        "{pods:?}"
+    );
+    // another namespace's pod, asked by name: nothing
+    let other = f.ctr_tags(1, 2); // pod 1: billing
+    assert_eq!(other[2].1, "billing");
+    let pod = json!([{"eq": ["k8s.pod.name", other[4].1]}]);
+    assert_eq!(
+        admin.groups("cpu.user", pod.clone(), "k8s.pod.name").len(),
+        1
+    );
+    assert!(t.groups("cpu.user", pod, "k8s.pod.name").is_empty());
+    // host-level series belong to no namespace
+    let host = json!([{"eq": ["scope", "host"]}]);
+    assert_eq!(
+        admin
+            .groups("cpu.user", host.clone(), "host.hostname")
+            .len(),
+        3
+    );
+    assert!(t.groups("cpu.user", host, "host.hostname").is_empty());
+
+    // events: the hosts' check results are no namespace's
+    let (st, ev) = admin.call("GET", "/api/v1/events?kind=check", None);
+    assert_eq!(st, 200);
+    assert_eq!(ev["events"].as_array().unwrap().len(), 3, "{ev}");
+    let (st, ev) = t.call("GET", "/api/v1/events?kind=check", None);
+    assert_eq!(
+        (st, ev["events"].as_array().unwrap().len()),
+        (200, 0),
+        "{ev}"
+    );
+
+    // the topology by namespace: shop only (its pods call the next pod,
+    // in another namespace, which shows as an address, not a namespace)
+    let path = "/api/v1/topology?level=k8s.ns.name&range_ms=600000";
+    let names = |g: &J| -> BTreeSet<String> {
+        g["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == "group")
+            .map(|n| n["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (st, g) = admin.call("GET", path, None);
+    assert_eq!(st, 200, "{g}");
+    assert_eq!(names(&g), set(&["billing", "ops", "search", "shop"]), "{g}");
+    let (st, g) = t.call("GET", path, None);
+    assert_eq!(st, 200, "{g}");
+    assert_eq!(names(&g), set(&["shop"]), "{g}");
+
+    // what cannot be scoped by namespace: 403
+    for p in [
+        "/api/v1/query?query=cpu_user",
+        "/api/v1/captures",
+        "/api/v1/alerts/status",
+        "/api/v1/users",
+    ] {
+        assert_eq!(t.call("GET", p, None).0, 403, "{p}");
+        assert_ne!(admin.call("GET", p, None).0, 403, "{p}");
+    }
+
+    // dashboards: the team's own; another team's is not found
+    let spec = json!({"name": "shop", "panels": [{"title": "CPU", "kind": "series",
+        "metric": "cpu.user", "filters": [], "group_by": ["k8s.pod.name"], "agg": "avg"}]});
+    let (st, d) = t.call("POST", "/api/v1/dashboards", Some(&spec));
+    assert_eq!(st, 201, "{d}");
+    assert_eq!(d["team"], "shop");
+    let id = d["id"].as_str().unwrap();
+    let o = login(&s, "oscar", "oscar-pa55word");
+    let dpath = format!("/api/v1/dashboards/{id}");
+    assert_eq!(o.call("GET", &dpath, None).0, 404);
+    assert_eq!(o.call("PUT", &dpath, Some(&spec)).0, 404);
+    assert_eq!(o.call("DELETE", &dpath, None).0, 404);
+    let (_, l) = o.call("GET", "/api/v1/dashboards", None);
+    assert_eq!(l["dashboards"], json!([]));
+    assert_eq!(admin.call("GET", &dpath, None).0, 200);
+    // a second user of the team opens the same dashboard
+    let tom = json!({"name": "tom", "password": "tom-pa55word", "role": "viewer", "team": "shop"});
+    assert_eq!(admin.call("POST", "/api/v1/users", Some(&tom)).0, 201);
+    let (st, same) = login(&s, "tom", "tom-pa55word").call("GET", &dpath, None);
+    assert_eq!((st, &same["panels"]), (200, &d["panels"]));
+    // the team's namespaces widened: the next query follows
+    let wider = json!({"namespaces": ["shop", "billing"]});
+    assert_eq!(admin.call("PUT", "/api/v1/teams/shop", Some(&wider)).0, 200);
+    let ctr = json!([{"eq": ["scope", "container"]}]);
+    assert_eq!(
+        t.groups("cpu.user", ctr, "k8s.ns.name"),
+        set(&["billing", "shop"])
+    );
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
