@@ -1,5 +1,6 @@
 //! A `Read` adapter that pulls from its source on a background thread, so
-//! decompression and disk reads run on another core than decoding.
+//! decompression runs on another core than decoding (gzip captures; plain
+//! ones are read directly, see `FileReader::from_read`).
 
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
