@@ -8,7 +8,7 @@
 //! HTTP query API with a PromQL subset translated into `sonde_store::Query`
 //! and binary operators between the results ([`prom`]), Prometheus remote
 //! write in (`/api/v1/write`) and out (`--remote-write-url`: [`remote`]),
-//! captures asked of agents' flight recorders and kept as
+//! the OpenAPI document of every route ([`openapi`]), captures asked of agents' flight recorders and kept as
 //! files ([`captures`]), the HTTPS listener serving all of them on one
 //! port ([`serve`]), users, sessions and roles ([`auth`]) and the embedded
 //! web UI ([`web`], built from `web/` by the build script), and alert
@@ -18,8 +18,7 @@
 //!
 //! Does **not** own: any storage engine (it takes any
 //! `sonde_store::Store`; the binary opens DuckDB or ClickHouse), the wire protocol
-//! (sonde-transport), the agent. Not done yet: an OpenAPI
-//! document.
+//! (sonde-transport), the agent.
 #![warn(missing_docs)]
 
 pub mod alert_capture;
@@ -29,6 +28,7 @@ pub mod auth;
 pub mod captures;
 pub mod decode;
 pub mod hosts;
+pub mod openapi;
 pub mod prom;
 pub mod remote;
 pub mod serve;
