@@ -6,7 +6,9 @@
 //! model ([`decode`]), the host registry (keepalives, silent and
 //! deregistered hosts: [`hosts`]), the REST API ([`api`]), the Prometheus
 //! HTTP query API with a PromQL subset translated into `sonde_store::Query`
-//! ([`prom`]), captures asked of agents' flight recorders and kept as
+//! and binary operators between the results ([`prom`]), Prometheus remote
+//! write in (`/api/v1/write`) and out (`--remote-write-url`: [`remote`]),
+//! the OpenAPI document of every route ([`openapi`]), captures asked of agents' flight recorders and kept as
 //! files ([`captures`]), the HTTPS listener serving all of them on one
 //! port ([`serve`]), users, sessions and roles ([`auth`]) and the embedded
 //! web UI ([`web`], built from `web/` by the build script), and alert
@@ -17,9 +19,8 @@
 //! see only their namespaces ([`teams`]).
 //!
 //! Does **not** own: any storage engine (it takes any
-//! `sonde_store::Store`; the binary opens DuckDB), the wire protocol
-//! (sonde-transport), the agent. Not done yet: ClickHouse,
-//! remote-write, an OpenAPI document.
+//! `sonde_store::Store`; the binary opens DuckDB or ClickHouse), the wire protocol
+//! (sonde-transport), the agent.
 #![warn(missing_docs)]
 
 pub mod alert_capture;
@@ -30,7 +31,9 @@ pub mod captures;
 pub mod dashboards;
 pub mod decode;
 pub mod hosts;
+pub mod openapi;
 pub mod prom;
+pub mod remote;
 pub mod serve;
 pub mod teams;
 pub mod topology;

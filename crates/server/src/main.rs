@@ -83,6 +83,31 @@ struct Args {
     /// Alerting: evaluation interval and delay, handlers (JSON; see the README).
     #[arg(long = "alerts-config", value_name = "FILE")]
     alerts_config: Option<PathBuf>,
+    /// Forward every stored agent second to this Prometheus remote-write
+    /// URL (http:// or https://).
+    #[arg(long = "remote-write-url", value_name = "URL")]
+    remote_write_url: Option<String>,
+    /// The bearer token for --remote-write-url (its first line).
+    #[arg(long = "remote-write-token-file", value_name = "FILE")]
+    remote_write_token_file: Option<PathBuf>,
+    /// The CA (PEM) an https:// --remote-write-url is checked against.
+    #[arg(long = "remote-write-ca", value_name = "FILE")]
+    remote_write_ca: Option<PathBuf>,
+    /// The most samples waiting to be forwarded; beyond, they are dropped
+    /// and counted.
+    #[arg(
+        long = "remote-write-queue",
+        value_name = "SAMPLES",
+        default_value_t = 1_000_000
+    )]
+    remote_write_queue: usize,
+    /// The most samples per remote-write request.
+    #[arg(
+        long = "remote-write-batch",
+        value_name = "SAMPLES",
+        default_value_t = 5_000
+    )]
+    remote_write_batch: usize,
 }
 
 /// Tokens of a file, one a line.
@@ -136,6 +161,8 @@ struct Setup {
     engine: Engine,
     /// Users, captures (and the DuckDB file by default).
     data_dir: PathBuf,
+    /// Remote write out.
+    forward: Option<sonde_server::remote::forward::Config>,
 }
 
 /// The engine chosen by --store.
@@ -227,7 +254,36 @@ fn setup(a: &Args) -> Result<Setup, ServerError> {
             Some(p) => sonde_server::alerts_api::Config::load(p)?,
             None => sonde_server::alerts_api::Config::default(),
         },
+        forward: forward(a)?,
     })
+}
+
+/// The remote-write-out flags.
+fn forward(a: &Args) -> Result<Option<sonde_server::remote::forward::Config>, ServerError> {
+    let Some(url) = &a.remote_write_url else {
+        if a.remote_write_token_file.is_some() || a.remote_write_ca.is_some() {
+            return Err(ServerError::Config(
+                "--remote-write-token-file and --remote-write-ca need --remote-write-url".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let token = match &a.remote_write_token_file {
+        Some(p) => Some(tokens(p, "--remote-write-token-file")?.remove(0)),
+        None => None,
+    };
+    let ca = match &a.remote_write_ca {
+        Some(p) => sonde_transport::load_certs(p)?,
+        None => Vec::new(),
+    };
+    Ok(Some(sonde_server::remote::forward::Config {
+        url: url.clone(),
+        token,
+        ca,
+        queue_samples: a.remote_write_queue,
+        batch_samples: a.remote_write_batch,
+        flush_ms: 1000,
+    }))
 }
 
 /// The bootstrap admin's password: the file's first line, else the
@@ -295,6 +351,12 @@ async fn run(s: Setup) -> Result<()> {
         .open(data_dir)
         .map_err(|e| ServerError::Config(e.to_string()))?;
     sonde_server::alerts_api::start(&st, s.alerts)?;
+    if let Some(cfg) = s.forward {
+        let url = cfg.url.clone();
+        let f = sonde_server::remote::forward::Forwarder::start(cfg)?;
+        let _ = st.forward.set(f);
+        eprintln!("sonde-server: forwarding stored seconds to {url} (remote write)");
+    }
     let listener = tokio::net::TcpListener::bind(s.addr)
         .await
         .map_err(|e| ServerError::Config(format!("--listen {}: {e}", s.addr)))?;

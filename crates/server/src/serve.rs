@@ -53,8 +53,15 @@ pub struct AppState {
     pub dashboards: crate::dashboards::Dashboards,
     /// The alerting engine, once started (`alerts_api::start`).
     pub alerts: std::sync::OnceLock<Arc<crate::alerts_api::Running>>,
+    /// Where stored agent seconds are forwarded (remote write out), once
+    /// started.
+    pub forward: std::sync::OnceLock<Arc<crate::remote::forward::Forwarder>>,
     ingest: Ingest,
     server_seq: AtomicI64,
+    /// Held while a batch of the server's own stream is numbered and
+    /// written (a later number stored first would make the store ignore
+    /// the earlier one).
+    own_writes: std::sync::Mutex<()>,
     /// When [`AppState::refresh_metrics`] last read the store (ms).
     metrics_read_ms: AtomicI64,
 }
@@ -110,8 +117,10 @@ impl AppState {
                 host_agents: Default::default(),
                 dashboards: Default::default(),
                 alerts: std::sync::OnceLock::new(),
+                forward: std::sync::OnceLock::new(),
                 ingest,
                 server_seq: AtomicI64::new(i64::try_from(server_seq).unwrap_or(i64::MAX)),
+                own_writes: std::sync::Mutex::new(()),
                 metrics_read_ms: AtomicI64::new(now_ms()),
             }
         }))
@@ -174,19 +183,28 @@ impl AppState {
             .map_err(|e| e.to_string())?;
         self.unknown_records.fetch_add(d.unknown, Ordering::Relaxed);
         self.batches.fetch_add(1, Ordering::Relaxed);
-        let new: Vec<&String> = {
-            let m = self.metrics.read().map_err(|e| e.to_string())?;
-            d.samples
+        if let Some(f) = self.forward.get() {
+            f.push(&d.samples);
+        }
+        self.note_metrics(&d.samples);
+        Ok(())
+    }
+
+    /// Adds the metric names of `samples` this server has not seen.
+    pub fn note_metrics(&self, samples: &[sonde_store::Sample]) {
+        let new: Vec<&String> = match self.metrics.read() {
+            Ok(m) => samples
                 .iter()
                 .map(|s| &s.metric)
                 .filter(|n| !m.contains(*n))
-                .collect()
+                .collect(),
+            Err(_) => return,
         };
         if !new.is_empty() {
-            let mut m = self.metrics.write().map_err(|e| e.to_string())?;
-            m.extend(new.into_iter().cloned());
+            if let Ok(mut m) = self.metrics.write() {
+                m.extend(new.into_iter().cloned());
+            }
         }
-        Ok(())
     }
 
     /// Resent batches acknowledged without being stored again, since start.
@@ -196,9 +214,20 @@ impl AppState {
 
     /// Stores events the server made itself (under [`SERVER_AGENT`]).
     pub fn store_own_events(&self, events: &[Event]) -> Result<(), sonde_store::StoreError> {
-        if events.is_empty() {
+        self.store_own(&[], events)
+    }
+
+    /// Stores samples and events under the server's own stream
+    /// ([`SERVER_AGENT`]): the server's events, remote-written samples.
+    pub fn store_own(
+        &self,
+        samples: &[sonde_store::Sample],
+        events: &[Event],
+    ) -> Result<(), sonde_store::StoreError> {
+        if events.is_empty() && samples.is_empty() {
             return Ok(());
         }
+        let _one_at_a_time = self.own_writes.lock().unwrap_or_else(|e| e.into_inner());
         let now = now_ms();
         let next = |p: i64| p.max(now - 1) + 1;
         let prev = self
@@ -206,7 +235,7 @@ impl AppState {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| Some(next(p)))
             .unwrap_or(now);
         let seq = u64::try_from(next(prev)).unwrap_or(1);
-        self.store.write_batch(SERVER_AGENT, seq, &[], events)
+        self.store.write_batch(SERVER_AGENT, seq, samples, events)
     }
 
     /// The agent that sends the series tagged `host` (the name itself
@@ -282,6 +311,7 @@ pub fn router(st: Arc<AppState>) -> Router {
         .merge(crate::topology::routes())
         .merge(crate::dashboards::routes())
         .merge(crate::teams::routes())
+        .merge(crate::remote::receive::status_routes())
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
             auth::routes::require,
@@ -296,6 +326,7 @@ pub fn router(st: Arc<AppState>) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::captures::agent_routes())
+        .merge(crate::remote::receive::routes())
         .merge(auth::routes::public_routes())
         .merge(apis)
         .fallback(web::fallback)

@@ -144,7 +144,7 @@ fn bad_input_and_the_host_registry() {
     // PromQL errors name the construct
     for (q, want) in [
         ("rate(", "parse error"),
-        ("a + b", "binary operator"),
+        ("sum(a + b)", "binary expression"),
         ("holt_winters(m[5m], 0.1, 0.1)", "holt_winters"),
     ] {
         let path = format!(

@@ -285,6 +285,8 @@ fn promql_range_queries_match_the_native_api() {
         assert_eq!(*v, want, "max_over_time at {t}");
     }
     metadata(&s, base, start, end, step);
+    binary(&s, start, end, step);
+    binary_errors(&s, start, end, step);
 }
 
 /// The instant query, series, labels, label values, a form POST, buildinfo.
@@ -351,4 +353,152 @@ fn metadata(s: &Server, base: i64, start: i64, end: i64, step: i64) {
     let (st, r) = s.get("/api/v1/status/buildinfo");
     assert_eq!(st, 200);
     assert!(r["data"]["version"].is_string());
+}
+
+type ByLabels = BTreeMap<BTreeMap<String, String>, Points>;
+
+fn labels(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+    kv.iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Each point of `a` mapped by `f` (None drops it; series left empty go).
+fn pointwise(
+    a: &ByLabels,
+    f: impl Fn(&BTreeMap<String, String>, i64, f64) -> Option<f64>,
+) -> ByLabels {
+    a.iter()
+        .map(|(l, p)| {
+            let pts: Points = p
+                .iter()
+                .filter_map(|(&t, &v)| Some((t, f(l, t, v)?)))
+                .collect();
+            (l.clone(), pts)
+        })
+        .filter(|(_, p)| !p.is_empty())
+        .collect()
+}
+
+/// Binary operators: each PromQL answer against the same arithmetic done
+/// here on the native API's answers for the operands.
+fn binary(s: &Server, start: i64, end: i64, step: i64) {
+    let (t0, tn, w) = (start * 1000, end * 1000, 10_000);
+    let nat = |metric: &str, by: &[&str], time_agg: &str, group_agg: &str| {
+        let q = json!({"metric": metric, "group_by": by, "time_agg": time_agg, "group_agg": group_agg,
+            "start_ms": t0 - w + 1, "end_ms": tn + 1, "step_ms": w});
+        native(s, q, w)
+    };
+    let host_rate = nat("req.count", &["host"], "rate", "sum");
+    let host_inc = nat("req.count", &["host"], "sum", "sum");
+    let host_cpu = nat("cpu.user", &["host"], "avg", "avg");
+    let rate = nat("req.count", &["host", "container.name"], "rate", "avg");
+    let cpu = nat("cpu.user", &["host", "container.name"], "avg", "avg");
+    assert_eq!((rate.len(), cpu.len(), host_rate.len()), (6, 6, 2));
+    let host_of = |l: &BTreeMap<String, String>| labels(&[("host", &l["host"])]);
+    let q = |x: &str| promql(s, x, start, end, step);
+    let cases: Vec<(&str, ByLabels)> = vec![
+        (
+            "sum by (host) (rate(req_count[10s])) / avg by (host) (avg_over_time(cpu_user[10s]))",
+            pointwise(&host_rate, |l, t, v| Some(v / host_cpu[l][&t])),
+        ),
+        (
+            "rate(req_count[10s]) / on(host) group_left sum by (host) (rate(req_count[10s]))",
+            pointwise(&rate, |l, t, v| Some(v / host_rate[&host_of(l)][&t])),
+        ),
+        (
+            "sum by (host) (rate(req_count[10s])) / on(host) group_right rate(req_count[10s])",
+            pointwise(&rate, |l, t, v| Some(host_rate[&host_of(l)][&t] / v)),
+        ),
+        (
+            "avg_over_time(cpu_user[10s]) > 5",
+            pointwise(&cpu, |_, _, v| (v > 5.0).then_some(v)),
+        ),
+        (
+            "5 >= bool avg_over_time(cpu_user[10s])",
+            pointwise(&cpu, |_, _, v| Some(if 5.0 >= v { 1.0 } else { 0.0 })),
+        ),
+        (
+            "2 * rate(req_count[10s]) + 1",
+            pointwise(&rate, |_, _, v| Some(2.0 * v + 1.0)),
+        ),
+        (
+            "-sum by (host) (rate(req_count[10s])) % 3 ^ 2",
+            pointwise(&host_rate, |_, _, v| Some(-(v % 9.0))),
+        ),
+        (
+            "avg_over_time(cpu_user[10s]) - ignoring(container_name) group_left sum by (host) (avg_over_time(cpu_user[10s]))",
+            pointwise(&cpu, |l, t, v| Some(v - 3.0 * host_cpu[&host_of(l)][&t])),
+        ),
+        (
+            "rate(req_count[10s]) and on(host, container_name) (avg_over_time(cpu_user[10s]) > 5)",
+            pointwise(&rate, |l, t, v| (cpu[l][&t] > 5.0).then_some(v)),
+        ),
+        (
+            r#"rate(req_count[10s]) unless on(container_name) cpu_user{container_name="web"}"#,
+            pointwise(&rate, |l, _, v| (l["container_name"] != "web").then_some(v)),
+        ),
+        (
+            r#"sum by (host) (rate(req_count{host="h1"}[10s])) or sum by (host) (increase(req_count[10s]))"#,
+            host_rate
+                .iter()
+                .filter(|(l, _)| l["host"] == "h1")
+                .chain(host_inc.iter().filter(|(l, _)| l["host"] == "h2"))
+                .map(|(l, p)| (l.clone(), p.clone()))
+                .collect(),
+        ),
+        (
+            "avg_over_time(cpu_user[10s]) < on(host, container_name) rate(req_count[10s])",
+            pointwise(&cpu, |l, t, v| (v < rate[l][&t]).then_some(v)),
+        ),
+    ];
+    for (query, want) in &cases {
+        assert!(!want.is_empty(), "{query}: nothing expected");
+        same(&q(query), want, query);
+    }
+    // an instant query over a binary expression
+    let (st, r) = s.get(&format!(
+        "/api/v1/query?query={}&time={end}",
+        enc("sum(increase(req_count[10s])) / 10 - sum(rate(req_count[10s]))")
+    ));
+    assert_eq!(st, 200, "{r}");
+    let v: f64 = r["data"]["result"][0]["value"][1]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(v.abs() < 1e-9, "increase / 10 - rate = {v}");
+}
+
+/// Matches Prometheus refuses (422 execution) and what sonde does not
+/// support (400 bad_data), in Prometheus's error shape.
+fn binary_errors(s: &Server, start: i64, end: i64, step: i64) {
+    for (query, status, kind, says) in [
+        (
+            "rate(req_count[10s]) / on(host) rate(req_count[10s])",
+            422,
+            "execution",
+            "many-to-many",
+        ),
+        (
+            "rate(req_count[10s]) / on(host) group_left sum by (host, container_name) (rate(req_count[10s]))",
+            422,
+            "execution",
+            "duplicate series",
+        ),
+        ("sum(rate(req_count[10s]) / 2)", 400, "bad_data", "binary expression"),
+        ("abs(cpu_user) > 1", 400, "bad_data", "function 'abs'"),
+        ("cpu_user and 1", 400, "bad_data", "binary scalar expression"),
+        ("1 > 2", 400, "bad_data", "bool"),
+    ] {
+        let path = format!(
+            "/api/v1/query_range?query={}&start={start}&end={end}&step={step}",
+            enc(query)
+        );
+        let (st, r) = s.get(&path);
+        assert_eq!(st, status, "{query}: {r}");
+        assert_eq!((r["status"].as_str(), r["errorType"].as_str()), (Some("error"), Some(kind)), "{query}: {r}");
+        let msg = r["error"].as_str().unwrap();
+        assert!(msg.to_lowercase().contains(says), "{query}: {msg}");
+    }
 }

@@ -24,6 +24,10 @@ pub enum EvalError {
     /// The request cannot be answered as asked (bad_data).
     #[error("{0}")]
     Bad(String),
+    /// The query is valid but its data cannot be combined as asked (a
+    /// binary operator's match that is not unique): execution.
+    #[error("{0}")]
+    Execution(String),
     /// The store failed or refused.
     #[error(transparent)]
     Store(#[from] StoreError),

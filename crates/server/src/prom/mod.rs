@@ -6,8 +6,11 @@
 //! (`{"status":"success","data":...}`) and errors (`{"status":"error",
 //! "errorType":"bad_data","error":"..."}`). PromQL is parsed by
 //! `promql-parser` and the subset in [`translate`] is evaluated by
-//! [`eval`]; sonde's metric and tag names are shown with `.` as `_`.
+//! [`eval`] (one store query per selector) and [`binary`] (the operators
+//! between their results); sonde's metric and tag names are shown with
+//! `.` as `_`.
 
+pub mod binary;
 pub mod eval;
 pub mod translate;
 
@@ -24,6 +27,7 @@ use serde_json::{json, Value as J};
 use sonde_store::StoreError;
 
 use crate::serve::AppState;
+use binary::Value;
 use eval::{prom_name, EvalError, Names, Series, Times};
 use translate::Plan;
 
@@ -50,6 +54,11 @@ impl From<EvalError> for PromError {
     fn from(e: EvalError) -> PromError {
         match e {
             EvalError::Bad(m) => bad(m),
+            EvalError::Execution(m) => PromError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                kind: "execution",
+                msg: m,
+            },
             EvalError::Store(s) => s.into(),
         }
     }
@@ -208,15 +217,29 @@ fn names(st: &AppState, start: i64, end: i64) -> Result<Names, PromError> {
     Ok(Names::new(m.iter(), tags.iter()))
 }
 
-fn run(st: &AppState, query: &str, times: Times) -> Result<Result<Vec<Series>, f64>, PromError> {
-    match translate::plan(query).map_err(|e| bad(e.0))? {
-        Plan::Scalar(v) => Ok(Err(v)),
+/// `plan` evaluated at `times`.
+fn evaluate(st: &AppState, plan: &Plan, times: &Times) -> Result<Value, PromError> {
+    Ok(match plan {
+        Plan::Scalar(v) => Value::Scalar(*v),
         Plan::Vector(p) => {
             let w = p.range_ms.unwrap_or(times.lookback_ms);
             let n = names(st, times.start_ms - w, times.end_ms + 1)?;
-            Ok(Ok(eval::eval(st.store.as_ref(), &n, &p, &times)?))
+            Value::Vector(eval::eval(st.store.as_ref(), &n, p, times)?)
         }
-    }
+        Plan::Binary(b) => {
+            let l = evaluate(st, &b.lhs, times)?;
+            let r = evaluate(st, &b.rhs, times)?;
+            b.apply(l, r)?
+        }
+    })
+}
+
+fn run(st: &AppState, query: &str, times: Times) -> Result<Result<Vec<Series>, f64>, PromError> {
+    let plan = translate::plan(query).map_err(|e| bad(e.0))?;
+    Ok(match evaluate(st, &plan, &times)? {
+        Value::Scalar(v) => Err(v),
+        Value::Vector(s) => Ok(s),
+    })
 }
 
 async fn blocking(f: impl FnOnce() -> Result<Response, PromError> + Send + 'static) -> Response {

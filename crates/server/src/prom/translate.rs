@@ -24,10 +24,13 @@
 //!   distributions merged per group (`le` dropped from `by`), read from
 //!   sonde's log-linear buckets (within about 6%).
 //! - number literals and arithmetic between them: a scalar.
+//! - binary operators ([`super::binary`]): arithmetic, comparisons and
+//!   set operators between numbers and the vectors above, with `on`,
+//!   `ignoring`, `group_left`, `group_right` and `bool`; unary minus.
 //!
-//! Anything else (binary operators between vectors, other functions,
-//! subqueries, `offset`, `@`, `or` in matchers) is refused with a message
-//! naming the construct.
+//! Anything else (other functions, aggregations or functions over a
+//! binary expression, subqueries, `offset`, `@`, `or` in matchers) is
+//! refused with a message naming the construct.
 
 use promql_parser::label::{MatchOp, Matcher};
 use promql_parser::parser::ast::{AggregateExpr, Call, Expr, LabelModifier, VectorSelector};
@@ -41,6 +44,8 @@ pub enum Plan {
     Scalar(f64),
     /// Series, per evaluation time.
     Vector(VecPlan),
+    /// A binary operator, one side at least a vector.
+    Binary(Box<super::binary::BinPlan>),
 }
 
 /// How series are grouped.
@@ -112,15 +117,16 @@ pub fn translate(e: &Expr) -> Result<Plan, Unsupported> {
         Expr::NumberLiteral(n) => Ok(Plan::Scalar(n.val)),
         Expr::Unary(u) => match translate(&u.expr)? {
             Plan::Scalar(v) => Ok(Plan::Scalar(-v)),
-            Plan::Vector(_) => Err(no("unary minus on a vector is not supported")),
+            // -v is 0 - v (the name dropped, as Prometheus does)
+            v => Ok(Plan::Binary(Box::new(super::binary::BinPlan {
+                op: super::binary::BinOp::Sub,
+                lhs: Plan::Scalar(0.0),
+                rhs: v,
+                return_bool: false,
+                matching: Default::default(),
+            }))),
         },
-        Expr::Binary(b) => match (translate(&b.lhs), translate(&b.rhs)) {
-            (Ok(Plan::Scalar(l)), Ok(Plan::Scalar(r))) => arith(&b.op, l, r),
-            _ => Err(no(format!(
-                "binary operator '{}' between vectors is not supported",
-                b.op
-            ))),
-        },
+        Expr::Binary(b) => super::binary::translate_binary(b),
         Expr::VectorSelector(vs) => Ok(Plan::Vector(selector(vs, None)?)),
         Expr::MatrixSelector(_) => Err(no(
             "a range vector as the result is not supported: apply a function (rate, avg_over_time, ...)",
@@ -131,23 +137,6 @@ pub fn translate(e: &Expr) -> Result<Plan, Unsupported> {
         Expr::StringLiteral(_) => Err(no("string literals are not supported")),
         Expr::Extension(_) => Err(no("extension expressions are not supported")),
     }
-}
-
-fn arith(tok: &token::TokenType, l: f64, r: f64) -> Result<Plan, Unsupported> {
-    let v = match tok.id() {
-        token::T_ADD => l + r,
-        token::T_SUB => l - r,
-        token::T_MUL => l * r,
-        token::T_DIV => l / r,
-        token::T_MOD => l % r,
-        token::T_POW => l.powf(r),
-        _ => {
-            return Err(no(format!(
-                "operator '{tok}' between numbers is not supported"
-            )))
-        }
-    };
-    Ok(Plan::Scalar(v))
 }
 
 fn selector(vs: &VectorSelector, range_ms: Option<i64>) -> Result<VecPlan, Unsupported> {
@@ -209,7 +198,7 @@ fn ms(d: std::time::Duration) -> Result<i64, Unsupported> {
 fn number(e: &Expr, what: &str) -> Result<f64, Unsupported> {
     match translate(e)? {
         Plan::Scalar(v) => Ok(v),
-        Plan::Vector(_) => Err(no(format!("{what} must be a number"))),
+        _ => Err(no(format!("{what} must be a number"))),
     }
 }
 
@@ -259,7 +248,9 @@ fn call(c: &Call) -> Result<Plan, Unsupported> {
 
 fn histogram_quantile(q: f64, inner: &Expr) -> Result<Plan, Unsupported> {
     let Plan::Vector(mut p) = translate(inner)? else {
-        return Err(no("histogram_quantile() needs a vector"));
+        return Err(no(
+            "histogram_quantile() over a number or a binary expression is not supported",
+        ));
     };
     if p.top.is_some() || !matches!(p.group_agg, Agg::Sum | Agg::Avg) {
         return Err(no(
@@ -284,7 +275,10 @@ fn histogram_quantile(q: f64, inner: &Expr) -> Result<Plan, Unsupported> {
 fn aggregate(a: &AggregateExpr) -> Result<Plan, Unsupported> {
     let op = a.op.id();
     let Plan::Vector(mut p) = translate(&a.expr)? else {
-        return Err(no(format!("{}() needs a vector", a.op)));
+        return Err(no(format!(
+            "{}() over a number or a binary expression is not supported",
+            a.op
+        )));
     };
     let param = || {
         a.param
@@ -341,7 +335,7 @@ mod tests {
     fn vp(s: &str) -> VecPlan {
         match plan(s).unwrap() {
             Plan::Vector(v) => v,
-            Plan::Scalar(_) => panic!("scalar"),
+            other => panic!("{other:?}"),
         }
     }
 
@@ -378,7 +372,8 @@ mod tests {
     #[test]
     fn outside_the_subset_names_the_construct() {
         for (q, want) in [
-            ("a + b", "binary operator '+'"),
+            ("sum(a + b)", "over a number or a binary expression"),
+            ("abs(a) + b", "function 'abs'"),
             ("abs(m)", "function 'abs'"),
             ("m offset 5m", "offset"),
             ("rate(m[5m:1m])", "range selector"),
