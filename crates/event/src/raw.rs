@@ -162,18 +162,9 @@ impl<'a> RawEvent<'a> {
         if total > rest.len() {
             return Err(EventError::ParamsOverflow);
         }
-        Ok(RawEvent {
-            ts,
-            tid,
-            code,
-            cpu: 0,
-            dump_flags: 0,
-            latency: 0,
-            nparams: nparams as u16,
-            large,
-            lens,
-            data: &rest[..total],
-        })
+        // checked: the view of exactly the lengths and their data
+        RawEvent::from_checked_parts(ts, tid, code, nparams, &body[..lens_len + total], large)
+            .ok_or(EventError::ParamsOverflow)
     }
 
     /// Builds a view from parts that [`RawEvent::from_parts`] accepted

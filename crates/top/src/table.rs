@@ -162,6 +162,27 @@ enum Slot {
     Text(u32),
 }
 
+impl Slot {
+    /// The cell this slot adds (`text`: the extractor's last text); None
+    /// for [`Slot::Skip`].
+    #[inline]
+    fn cell(&self, text: impl FnOnce() -> Box<[u8]>) -> Option<Cell> {
+        Some(match *self {
+            Slot::Skip => return None,
+            Slot::I(v, cnt) => Cell { v: Val::I(v), cnt },
+            Slot::D(v, cnt) => Cell { v: Val::D(v), cnt },
+            Slot::Empty(cnt) => Cell {
+                v: Val::T(Box::default()),
+                cnt,
+            },
+            Slot::Text(cnt) => Cell {
+                v: Val::T(text()),
+                cnt,
+            },
+        })
+    }
+}
+
 /// This event's slot for column `c` (`cur`: the row's cell when the row
 /// exists); None when the missing value drops the event.
 fn slot<'a>(
@@ -355,18 +376,8 @@ impl Table {
     fn update(&mut self, i: usize) {
         let row = &mut self.rows[i];
         for ((s, c), v) in self.slots.iter().zip(&self.cols[1..]).zip(&mut row.vals) {
-            let cell = match *s {
-                Slot::Skip => continue,
-                Slot::I(v, cnt) => Cell { v: Val::I(v), cnt },
-                Slot::D(v, cnt) => Cell { v: Val::D(v), cnt },
-                Slot::Empty(cnt) => Cell {
-                    v: Val::T(Box::default()),
-                    cnt,
-                },
-                Slot::Text(cnt) => Cell {
-                    v: Val::T(c.ex.last_text().into()),
-                    cnt,
-                },
+            let Some(cell) = s.cell(|| c.ex.last_text().into()) else {
+                continue;
             };
             v.add(c.ex.ty.kind, c.ag, &cell);
         }
@@ -378,22 +389,10 @@ impl Table {
         let mut vals = Vec::with_capacity(self.slots.len());
         for (j, s) in self.slots.iter().enumerate() {
             let ex = &self.cols[j + 1].ex;
-            let mut c = match *s {
-                Slot::Skip => Cell {
-                    v: Val::I(0),
-                    cnt: 0,
-                },
-                Slot::I(v, cnt) => Cell { v: Val::I(v), cnt },
-                Slot::D(v, cnt) => Cell { v: Val::D(v), cnt },
-                Slot::Empty(cnt) => Cell {
-                    v: Val::T(Box::default()),
-                    cnt,
-                },
-                Slot::Text(cnt) => Cell {
-                    v: Val::T(ex.last_text().into()),
-                    cnt,
-                },
-            };
+            let mut c = s.cell(|| ex.last_text().into()).unwrap_or(Cell {
+                v: Val::I(0),
+                cnt: 0,
+            });
             if list {
                 c.cnt = 1;
             }
