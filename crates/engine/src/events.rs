@@ -176,6 +176,17 @@ impl Engine<'_> {
                 return Ok(None);
             }
         }
+        if !run.suppress && self.thread_rejects(run, ev) {
+            // a thread the filter rejected, an event that changes nothing
+            run.last_types.known(ev, false);
+            for &i in &run.plan.writers {
+                self.sinks[i].filtered(&self.st, ev, synthetic)?;
+            }
+            if self.stop.is_stopped() {
+                return Ok(Some(LoopEnd::Done(None)));
+            }
+            return Ok(None);
+        }
         if run.plan.needs_state || run.suppress {
             self.st.process(ev);
         }
@@ -188,8 +199,9 @@ impl Engine<'_> {
                 let modifies = modifies_state(ev);
                 let c = ctx(&self.st, &self.cfg, ev, &run.clock);
                 let pass = match run.verdicts.as_mut() {
-                    Some(v) if !modifies && plain_event(ev) && !changes_threads(ev.code) => {
-                        // the thread's verdict stands until state changes
+                    Some(v) if plain_event(ev) && !changes_threads(ev.code) => {
+                        // the thread's verdict stands until the thread
+                        // table changes (these filters read nothing else)
                         let tv = v.verdict(f, &c);
                         run.last_types.known(ev, tv);
                         tv
@@ -221,6 +233,20 @@ impl Engine<'_> {
             return Ok(Some(LoopEnd::Done(None)));
         }
         Ok(None)
+    }
+
+    /// Whether the capture filter rejects `ev` by its thread's standing
+    /// verdict, before the state sees it: an event that modifies nothing
+    /// (sysdig's parser skips what its filter rejects) of a thread whose
+    /// verdict still holds.
+    #[inline]
+    fn thread_rejects(&self, run: &Run, ev: &RawEvent<'_>) -> bool {
+        run.verdicts
+            .as_ref()
+            .is_some_and(|v| v.rejects(ev.tid, self.st.threads.len()))
+            && plain_event(ev)
+            && !changes_threads(ev.code)
+            && !modifies_state(ev)
     }
 
     fn plan(&self, needs_state: bool) -> Plan {

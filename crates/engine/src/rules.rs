@@ -191,8 +191,23 @@ impl ThreadVerdicts {
         }
     }
 
-    /// The filter's verdict for the event in `ctx`, which does
-    /// not modify state and was applied to the state already.
+    /// Whether `tid`'s thread was rejected by the filter and the thread
+    /// table of `nthreads` threads has not changed since: then an event
+    /// of it that does not modify state is rejected before the state sees
+    /// it, as sysdig's parser skips events its filter rejects.
+    #[inline]
+    pub fn rejects(&self, tid: i64, nthreads: usize) -> bool {
+        if nthreads != self.nthreads {
+            return false;
+        }
+        match self.last {
+            Some((t, v)) if t == tid => !v,
+            _ => self.by_tid.get(&tid) == Some(&false),
+        }
+    }
+
+    /// The filter's verdict for the event in `ctx`, which was applied to
+    /// the state already and changes no thread (clone, execve, exit).
     #[inline]
     pub fn verdict(&mut self, f: &Filter, ctx: &Ctx<'_, '_>) -> bool {
         let n = ctx.st.threads.len();
