@@ -143,6 +143,14 @@ impl Second {
         }
     }
 
+    /// Sets gauge `name` (a name known at run time) for an entity.
+    pub fn gauge_named(&mut self, ent: Ent, name: Name, extra: Vec<(Name, String)>, v: f64) {
+        let key = Key { ent, name, extra };
+        if let Some(Agg::Gauge(g)) = self.tagged(key, || Agg::Gauge(0.0)) {
+            *g = v;
+        }
+    }
+
     /// Adds `v` to gauge `name` with `extra` tags for each entity.
     pub fn gauge_add(
         &mut self,

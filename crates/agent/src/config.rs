@@ -23,6 +23,33 @@ pub struct Config {
     pub http: bool,
     /// Decode DNS over UDP (port 53) from payloads.
     pub dns: bool,
+    /// Scraping the Prometheus endpoints of discovered HTTP servers.
+    pub scrape: ScrapeConfig,
+}
+
+/// Scraping discovered Prometheus endpoints ([`crate::scrape`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScrapeConfig {
+    /// Scrape at all (off unless asked for).
+    pub enabled: bool,
+    /// The path asked for on each HTTP port.
+    pub path: String,
+    /// Seconds between two scrapes of a port.
+    pub interval_s: u64,
+    /// Connect and read timeout, in milliseconds.
+    pub timeout_ms: u64,
+}
+
+impl Default for ScrapeConfig {
+    fn default() -> Self {
+        ScrapeConfig {
+            enabled: false,
+            path: "/metrics".into(),
+            interval_s: 10,
+            timeout_ms: 1000,
+        }
+    }
 }
 
 /// Caps on cardinality.
@@ -71,6 +98,7 @@ impl Default for Config {
             snaplen: 1024,
             http: true,
             dns: true,
+            scrape: ScrapeConfig::default(),
         }
     }
 }

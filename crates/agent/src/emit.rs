@@ -105,8 +105,20 @@ fn state_levels(sink: &mut MetricsSink<'_>, st: &State) {
                     SockAddrs::V4Server { port, .. } | SockAddrs::V6Server { port, .. },
                 ) => {
                     let extra = vec![(Cow::Borrowed("net.port"), port.to_string())];
+                    let mut info = extra.clone();
+                    let proto = sink.discovery.protocol(t.pid, port);
+                    info.push((Cow::Borrowed("app.protocol"), proto.to_string()));
+                    if proto == "http" && sink.opts.scraper.is_some() {
+                        sink.http_ports.push(crate::scrape::Target {
+                            pid: t.pid,
+                            ip: listen_ip(&fd.addrs),
+                            port,
+                        });
+                    }
+                    info.push((Cow::Borrowed("app.exe"), exe_name(t)));
                     for &e in &ents {
                         sink.sec.gauge(e, "net.listening", extra.clone(), 1.0);
+                        sink.sec.gauge(e, "app.info", info.clone(), 1.0);
                     }
                 }
                 _ => {}
@@ -119,6 +131,27 @@ fn state_levels(sink: &mut MetricsSink<'_>, st: &State) {
     for (id, i) in ctr_of {
         sink.ctr_ids.insert(id, i);
     }
+}
+
+/// The address a server socket is bound to.
+fn listen_ip(a: &SockAddrs) -> std::net::IpAddr {
+    match *a {
+        SockAddrs::V4Server { ip, .. } => ip.into(),
+        SockAddrs::V6Server { ip, .. } => ip.into(),
+        _ => std::net::Ipv4Addr::UNSPECIFIED.into(),
+    }
+}
+
+/// The executable's file name (its path's last part), else the command.
+fn exe_name(t: &sonde_state::Thread) -> String {
+    let exe = if t.info.exepath.is_empty() {
+        &t.info.exe
+    } else {
+        &t.info.exepath
+    };
+    let base = exe.rsplit(|&b| b == b'/').next().unwrap_or(exe);
+    let name = if base.is_empty() { &t.info.comm } else { base };
+    String::from_utf8_lossy(name).into_owned()
 }
 
 /// CPU shares, and the agent's own cost.

@@ -10,7 +10,10 @@
 //! ([`cpu`]); decodes HTTP/1.x from the captured payloads behind the
 //! [`http::Protocol`] trait; picks statsd datagrams sent to UDP 8125 out of
 //! the syscall stream and tags them with the sender's process and
-//! container from the event ([`statsd`]). Ticks come from event time
+//! container from the event ([`statsd`]); recognises which protocol each
+//! listening port serves from live traffic ([`discover`], `app.info`), and
+//! on request scrapes the Prometheus endpoints of those that speak HTTP
+//! ([`scrape`]). Ticks come from event time
 //! (`Needs::tick_ns`), so a replayed capture gives the same series every
 //! time. Each series carries its entity's tags (host, container id, name,
 //! image, repository, tag, Kubernetes pod, namespace, owners, services,
@@ -28,10 +31,12 @@
 mod agg;
 pub mod config;
 pub mod cpu;
+pub mod discover;
 pub mod dns;
 mod emit;
 pub mod http;
 pub mod prom;
+pub mod scrape;
 pub mod series;
 pub mod sidecar;
 mod sink;

@@ -38,6 +38,8 @@ pub struct Options {
     /// Report the agent's own CPU and memory (live only: a replay's
     /// numbers would not be deterministic).
     pub self_metrics: bool,
+    /// Scrapes discovered Prometheus endpoints (live only).
+    pub scraper: Option<crate::scrape::Scraper>,
 }
 
 /// What the sink knows of a process during a second.
@@ -60,6 +62,11 @@ pub struct MetricsSink<'a> {
     pub(crate) explicit: Tags,
     http: Http,
     dns: Dns,
+    pub(crate) discovery: crate::discover::Discovery,
+    /// HTTP server ports seen this second (scrape targets).
+    pub(crate) http_ports: Vec<crate::scrape::Target>,
+    /// Event time of the last scrape request.
+    last_scrape: u64,
     txs: Vec<Transaction>,
     pub(crate) cpu: CpuTracker,
     /// Events seen, for the agent's own metrics.
@@ -105,6 +112,9 @@ impl<'a> MetricsSink<'a> {
             ctr_tags: FxHashMap::default(),
             procs: FxHashMap::default(),
             explicit,
+            discovery: Default::default(),
+            http_ports: Vec::new(),
+            last_scrape: 0,
             txs: Vec::new(),
             events: 0,
             self_cpu: None,
@@ -365,6 +375,15 @@ impl<'a> MetricsSink<'a> {
                 {
                     self.on_statsd(ents, buf);
                 }
+                if dir == IN && fd.kind != FdType::UnixSock {
+                    if let Some(port) = server_port(&fd.addrs) {
+                        if !self.discovery.known(pid, port) {
+                            if let Some(p) = crate::discover::sniff(buf) {
+                                self.discovery.note(pid, port, p);
+                            }
+                        }
+                    }
+                }
                 let key: ConnKey = (pid, fdn);
                 let d = if dir == IN { Dir::In } else { Dir::Out };
                 let mut txs = std::mem::take(&mut self.txs);
@@ -377,6 +396,11 @@ impl<'a> MetricsSink<'a> {
                     self.http.on_buffer(key, d, ts, buf, &mut txs);
                 }
                 for tx in txs.drain(..) {
+                    if tx.side == "server" {
+                        if let Some(port) = server_port(&fd.addrs) {
+                            self.discovery.note(pid, port, tx.proto);
+                        }
+                    }
                     self.on_transaction(ents, &tx);
                 }
                 self.txs = txs;
@@ -492,19 +516,80 @@ impl<'a> MetricsSink<'a> {
             self.sec
                 .count(&[Ent::Host], "sonde.dns.names_capped", &[], capped as f64);
         }
+        self.scraped(st);
+        self.http_ports.clear();
         let batch = emit::batch(self, ts, st);
+        self.request_scrapes(ts);
         (self.publish)(&batch)
             .map_err(|e| sonde_engine::SinkError::io("cannot publish metrics", e))?;
         self.sec.basic.clear();
         self.sec.tagged.clear();
         self.sec.dropped = 0;
         self.procs.clear();
+        if (ts / 1_000_000_000) % 60 == 0 {
+            self.discovery.retain(|pid| st.thread(pid).is_some());
+        }
         if self.ctr_names.len() > 100_000 {
             self.ctr_ids.clear();
             self.ctr_names.clear();
             self.ctr_tags.clear();
         }
         Ok(())
+    }
+}
+
+impl MetricsSink<'_> {
+    /// The samples scrapers brought back: gauges of the serving process and
+    /// its container, with the endpoint's labels (never the implicit tags).
+    fn scraped(&mut self, st: &State) {
+        let Some(sc) = &self.opts.scraper else {
+            return;
+        };
+        for r in sc.drain() {
+            let Some(t) = st.thread(r.target.pid) else {
+                continue;
+            };
+            let (ents, n) = self.entities(st, t);
+            if r.malformed > 0 {
+                self.sec.count(
+                    &[Ent::Host],
+                    "sonde.scrape.malformed",
+                    &[],
+                    r.malformed as f64,
+                );
+            }
+            for s in r.samples.iter().filter(|s| s.value.is_finite()) {
+                let mut extra: Vec<(crate::agg::Name, String)> = s
+                    .labels
+                    .iter()
+                    .filter(|(k, _)| {
+                        !matches!(k.as_str(), "scope" | "host") && !k.starts_with("__")
+                    })
+                    .map(|(k, v)| (Cow::Owned(k.clone()), v.clone()))
+                    .collect();
+                extra.push((Cow::Borrowed("net.port"), r.target.port.to_string()));
+                extra.sort();
+                for &e in ents[..n].iter().filter(|e| !matches!(e, Ent::Host)) {
+                    self.sec
+                        .gauge_named(e, Cow::Owned(s.name.clone()), extra.clone(), s.value);
+                }
+            }
+        }
+    }
+
+    /// Every interval, asks for this second's HTTP ports to be scraped.
+    fn request_scrapes(&mut self, ts: u64) {
+        let Some(sc) = &self.opts.scraper else {
+            return;
+        };
+        if ts < self.last_scrape + sc.interval_s * 1_000_000_000 || self.http_ports.is_empty() {
+            return;
+        }
+        self.last_scrape = ts;
+        let mut targets = std::mem::take(&mut self.http_ports);
+        targets.sort_by_key(|t| (t.pid, t.port));
+        targets.dedup();
+        sc.request(targets);
     }
 }
 

@@ -40,6 +40,10 @@ struct AgentArgs {
     /// Also receive statsd datagrams on this UDP address.
     #[arg(long = "statsd-listen", value_name = "ADDR")]
     statsd_listen: Option<String>,
+    /// Scrape the Prometheus endpoints of the HTTP servers the agent
+    /// discovers (live; the config's `scrape` section sets path and interval).
+    #[arg(long = "scrape")]
+    scrape: bool,
     /// Stop after this many seconds (live).
     #[arg(short = 'M', long = "seconds", value_name = "N")]
     max_seconds: Option<u64>,
@@ -129,6 +133,19 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
         None => None,
     };
     let live = args.read.is_none();
+    let scraper = if live && (args.scrape || config.scrape.enabled) {
+        let s = &config.scrape;
+        Some(
+            sonde_agent::scrape::Scraper::start(
+                &s.path,
+                s.interval_s,
+                std::time::Duration::from_millis(s.timeout_ms.max(1)),
+            )
+            .context("cannot start the scraper")?,
+        )
+    } else {
+        None
+    };
     let host = live.then(hostname).flatten();
     let registry = Arc::new(Mutex::new(prom::Registry::new(
         config.limits.max_series * 4,
@@ -152,6 +169,7 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
         hostname: host.clone(),
         listener,
         self_metrics: live,
+        scraper,
     };
     let mut engine = Engine::new(Config {
         max_events: args.numevents,

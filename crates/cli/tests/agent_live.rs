@@ -283,6 +283,24 @@ fn http_in_a_container() {
         p.iter().all(|l| tag(l, "proc.name") == Some("python3")),
         "{p:?}"
     );
+    // auto-discovery: the container's listening port serves http
+    let port_s = port.to_string();
+    let info = select(
+        &lines,
+        "app.info",
+        &[
+            ("scope", "container"),
+            ("container.name", name.as_str()),
+            ("net.port", port_s.as_str()),
+        ],
+    );
+    assert!(!info.is_empty(), "no app.info for the server's port");
+    let last = info.last().unwrap();
+    assert_eq!(tag(last, "app.protocol"), Some("http"), "{last}");
+    assert!(
+        tag(last, "app.exe").is_some_and(|e| e.starts_with("python3")),
+        "{last}"
+    );
     assert!(
         total(&select(
             &lines,
@@ -374,6 +392,82 @@ fn statsd_from_a_container_without_network() {
         "{p:?}"
     );
     assert_eq!(total(&select(&lines, "sonde.statsd.malformed", &ctr)), 3.0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// An HTTP server with a Prometheus endpoint in a container without
+/// network, and a client in it that makes it seen as HTTP.
+const EXPORTER: &str = r#"
+import threading, time, urllib.request
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class H(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path == "/metrics":
+            body = b'# TYPE jobs_done counter\njobs_done{queue="mail",scope="evil"} 7\nup 1\n'
+        else:
+            body = b"hello\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+srv = HTTPServer(("127.0.0.1", 8080), H)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+for i in range(3):
+    urllib.request.urlopen("http://127.0.0.1:8080/").read()
+    time.sleep(0.2)
+time.sleep(6)
+"#;
+
+#[test]
+fn prometheus_endpoint_in_a_container_is_discovered_and_scraped() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready("prometheus_endpoint_in_a_container_is_discovered_and_scraped") {
+        return;
+    }
+    let dir = tmpdir("scrape");
+    image(&dir);
+    std::fs::write(dir.join("exporter.py"), EXPORTER).unwrap();
+    let conf = dir.join("agent.yaml");
+    std::fs::write(&conf, "scrape:\n  enabled: true\n  interval_s: 1\n").unwrap();
+    let name = format!("sonde-agent-scrape-{}", std::process::id());
+    let agent = Agent::start(&["--config", conf.to_str().unwrap()]);
+    run_private(&format!(
+        "{} /usr/bin/python3 /srv/exporter.py",
+        podman_args(&name, "none", &dir)
+    ));
+    let lines = agent.stop();
+
+    let ctr = [("scope", "container"), ("container.name", name.as_str())];
+    let mut info = ctr.to_vec();
+    info.push(("net.port", "8080"));
+    let found = select(&lines, "app.info", &info);
+    assert!(
+        found.iter().any(|l| tag(l, "app.protocol") == Some("http")),
+        "no app.info with http on 8080: {found:?}"
+    );
+    // scraped inside the container's network namespace, tagged from the
+    // event stream: the payload's scope label is dropped
+    let jobs = select(&lines, "jobs_done", &ctr);
+    assert!(!jobs.is_empty(), "jobs_done was not scraped");
+    for l in &jobs {
+        assert_eq!(l["value"], 7.0, "{l}");
+        assert_eq!(tag(l, "queue"), Some("mail"), "{l}");
+        assert_eq!(tag(l, "net.port"), Some("8080"), "{l}");
+        assert_eq!(tag(l, "container.image"), Some(IMAGE), "{l}");
+    }
+    let p = select(
+        &lines,
+        "up",
+        &[("scope", "process"), ("container.name", name.as_str())],
+    );
+    assert!(
+        !p.is_empty() && p.iter().all(|l| tag(l, "proc.name") == Some("python3")),
+        "{p:?}"
+    );
+    assert!(select(&lines, "jobs_done", &[("scope", "host")]).is_empty());
     let _ = std::fs::remove_dir_all(dir);
 }
 
