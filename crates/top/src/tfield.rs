@@ -456,21 +456,14 @@ fn exeline_equals(t: &Thread, cur: &[u8]) -> bool {
     if cur.len() != exe.len() + 1 + args.len() || !cur.starts_with(exe) || cur[exe.len()] != b' ' {
         return false;
     }
-    // each argument compared whole, a space where its NUL was
-    let mut rest = &cur[exe.len() + 1..];
-    for (i, a) in args.split(|&b| b == 0).enumerate() {
-        if i > 0 {
-            match rest.split_first() {
-                Some((b' ', r)) => rest = r,
-                _ => return false,
-            }
-        }
-        match rest.strip_prefix(a) {
-            Some(r) => rest = r,
-            None => return false,
-        }
-    }
-    rest.is_empty()
+    // byte for byte, a space (0x20) where the list has a NUL; the
+    // differences or-ed together (a loop without branches)
+    let rest = &cur[exe.len() + 1..];
+    let diff = rest
+        .iter()
+        .zip(args)
+        .fold(0u8, |d, (&c, &a)| d | (c ^ (a | (((a == 0) as u8) << 5))));
+    diff == 0
 }
 
 /// A field of `sonde-fields` as the column's kind: text stays in `buf`
