@@ -324,7 +324,7 @@ impl Extractor {
     /// The value for this event, text borrowed from the extractor; None
     /// when the field has none. The cases a table meets on most events
     /// (numbers from the thread, a CPU or I/O column on an event without
-    /// one) are answered here, inlined; the rest in [`Extractor::extract_full`].
+    /// one) are answered here, inlined; the rest out of line.
     #[inline]
     pub fn extract_ref<'a>(&mut self, ctx: &Ctx<'a, '_>, look: &Look<'a>) -> Option<ValRef<'_>> {
         let ev = ctx.ev;
