@@ -19,7 +19,6 @@ mod bundled_sys;
 mod error;
 mod host;
 mod listing;
-mod procinfo;
 mod run_app;
 mod runtime;
 mod search;

@@ -35,7 +35,7 @@ pub struct ChiselSink {
     /// Lua's `io.write`, once looked up.
     io_write: Option<Function>,
     /// Live, for a chisel that reads procinfo events: their source.
-    procinfo: Option<crate::procinfo::Procinfo>,
+    procinfo: Option<sonde_sinks::procinfo::Procinfo>,
     /// Live, with `procinfo`: the last event's numbering and rendering,
     /// for the procinfo events of an idle beat ([`Sink::idle`]).
     live_clock: Option<LiveClock>,

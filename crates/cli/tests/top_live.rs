@@ -1,5 +1,5 @@
-//! `sonde top` live: the Files view finds a file a workload writes, with
-//! its bytes; the Containers view lists a running podman container by
+//! `sonde top` live: the Processes view shows a busy loop's CPU use; the
+//! Files view finds a file a workload writes, with its bytes; the Containers view lists a running podman container by
 //! name; the K8s views fill in from an API server's watches (namespace
 //! and pod of a podman container served as a pod). Needs root, BPF, and
 //! for the container tests podman, crun and
@@ -110,6 +110,68 @@ fn live_files_view_shows_a_written_file_with_its_bytes() {
     assert_eq!(f[4], "0", "errors: {row}");
     drop(top);
     let _ = std::fs::remove_file(&path);
+}
+
+/// The Processes view's CPU column on a live capture: a busy loop (no
+/// system calls: its CPU use comes from the procinfo events alone) shows
+/// the share of a core it really had (from its `/proc` ticks over the
+/// same time; most of a core on a quiet host), a sleeping process near 0.
+#[test]
+fn live_procs_view_shows_a_busy_loop_cpu() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !ready("live_procs_cpu", &["sh", "sleep"]) {
+        return;
+    }
+    let mut busy = Command::new("sh")
+        .args(["-c", "while :; do :; done"])
+        .spawn()
+        .unwrap();
+    let pid = busy.id().to_string();
+    let mut idle = Command::new("sleep").arg("60").spawn().unwrap();
+    let idle_pid = idle.id().to_string();
+    let top = Top::start(&["--raw", "-v", "procs", "-d", "1000"]);
+    top.wait("samples", 30, |l| samples(l) >= 2);
+    let (t0, ticks0) = (Instant::now(), ticks(&pid));
+    top.wait("four more samples", 30, |l| samples(l) >= 6);
+    let had = (ticks(&pid) - ticks0) as f64 / t0.elapsed().as_secs_f64();
+    let lines = top.lines.lock().unwrap().clone();
+    let cpu = cpu_of(&lines, &pid);
+    let best = cpu.iter().cloned().fold(0.0, f64::max);
+    assert!(
+        had > 20.0,
+        "the busy loop ran {had:.0}% of a core: too busy a host"
+    );
+    assert!(cpu.iter().all(|&c| c <= 100.0), "{cpu:?}");
+    assert!(
+        best > 50.0 || best > had * 0.7,
+        "busy loop at {best}% (it had {had:.0}% of a core): {cpu:?}"
+    );
+    let idle_cpu = cpu_of(&lines, &idle_pid);
+    assert!(!idle_cpu.is_empty(), "no row for the sleeping process");
+    assert!(idle_cpu.iter().all(|&c| c < 5.0), "{idle_cpu:?}");
+    for c in [&mut idle, &mut busy] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    drop(top);
+}
+
+/// The CPU column of the Processes view rows of `pid` (`--raw`: PID PPID
+/// CPU USER TH VIRT RES FILE NET Command).
+fn cpu_of(l: &[String], pid: &str) -> Vec<f64> {
+    l.iter()
+        .map(|r| r.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() >= 10 && f[0] == pid)
+        .filter_map(|f| f[2].parse::<f64>().ok())
+        .collect()
+}
+
+/// User and system clock ticks a process used (`/proc/PID/stat`).
+fn ticks(pid: &str) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
 }
 
 /// How many samples the lines hold.

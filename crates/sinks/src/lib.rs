@@ -4,9 +4,11 @@
 //! out: [`Printer`] (text lines or `-j` JSON, with `-d`'s display filter),
 //! [`Dumper`] (the `-w` capture writer: gzip, rotation by size, time or
 //! events, `--filter-proclist`, `-F`, layout conversion) and [`Summary`]
-//! (`-S`, counting kept apart from printing in [`EventCounts`]), and
+//! (`-S`, counting kept apart from printing in [`EventCounts`]),
 //! [`filestart`]: what a file that starts mid-stream needs (shared with
-//! the flight recorder).
+//! the flight recorder), and [`procinfo`]: the CPU-time events sysdig's
+//! driver emits, made from `/proc` for live captures (shared by chisels
+//! and `sonde top`).
 //!
 //! Does **not** own: the event loop and when each sink is called
 //! (`sonde-engine`), the file format (`sonde-scap`), or field extraction
@@ -16,6 +18,7 @@
 
 pub mod filestart;
 mod printer;
+pub mod procinfo;
 mod summary;
 mod writer;
 

@@ -163,32 +163,32 @@ impl Cell {
 
     /// Combines `src` (a later event's value, or a merged row's) into this
     /// cell with aggregation `ag`.
-    pub fn add(&mut self, k: Kind, ag: Aggregation, src: &Cell) {
+    pub fn add(&mut self, k: Kind, ag: Aggregation, src: Cell) {
         match ag {
             Aggregation::None => {}
             Aggregation::Sum | Aggregation::TimeAvg => {
                 if src.cnt < 2 {
-                    self.sum(k, src)
+                    self.sum(k, &src)
                 } else {
-                    self.sum_of_avg(k, src)
+                    self.sum_of_avg(k, &src)
                 }
             }
             Aggregation::Avg => {
                 self.cnt = self.cnt.wrapping_add(src.cnt);
-                self.sum(k, src);
+                self.sum(k, &src);
             }
             Aggregation::Max => {
-                if matches!(self.v, Val::T(_)) || self.cmp_raw(k, src) == Ordering::Less {
-                    self.v = src.v.clone();
+                if matches!(self.v, Val::T(_)) || self.cmp_raw(k, &src) == Ordering::Less {
+                    self.v = src.v;
                 }
             }
             Aggregation::Min => {
                 if src.cnt != 0 {
                     if self.cnt == 0 {
-                        self.sum(k, src);
+                        self.sum(k, &src);
                         self.cnt += 1;
-                    } else if self.cmp_raw(k, src) == Ordering::Greater {
-                        self.v = src.v.clone();
+                    } else if self.cmp_raw(k, &src) == Ordering::Greater {
+                        self.v = src.v;
                     }
                 }
             }
@@ -404,7 +404,7 @@ mod tests {
         a.add(
             k,
             Aggregation::Avg,
-            &Cell {
+            Cell {
                 v: Val::I(2),
                 cnt: 1,
             },
@@ -429,7 +429,7 @@ mod tests {
         m.add(
             k,
             Aggregation::Min,
-            &Cell {
+            Cell {
                 v: Val::I(7),
                 cnt: 1,
             },
@@ -437,7 +437,7 @@ mod tests {
         m.add(
             k,
             Aggregation::Min,
-            &Cell {
+            Cell {
                 v: Val::I(3),
                 cnt: 1,
             },
@@ -450,7 +450,7 @@ mod tests {
         w.add(
             k,
             Aggregation::Sum,
-            &Cell {
+            Cell {
                 v: Val::I(2),
                 cnt: 1,
             },

@@ -5,13 +5,17 @@
 //! one pass over the thread table (as csysdig does, so idle processes
 //! show) and hands the finished [`Sample`] to its publisher: `--raw`/`-j`
 //! printing or the UI's shared model. Files make one sample, at their end;
-//! live captures one per refresh interval of event time.
+//! live captures one per refresh interval of event time. Live, a view
+//! with a `thread.cpu*` column also gets the procinfo events sysdig's
+//! driver would have emitted (made from `/proc` once per second,
+//! [`sonde_sinks::procinfo`]): CPU use comes only from them.
 
 use sonde_engine::{Flow, Handed, Needs, Sink, SinkError, SinkResult};
 use sonde_event::RawEvent;
 use sonde_fields::{Ctx, TimeFmt};
 use sonde_filter::Filter;
 use sonde_output::RenderOpts;
+use sonde_sinks::procinfo::Procinfo;
 use sonde_state::State;
 
 use crate::table::{Sample, Table};
@@ -49,6 +53,51 @@ pub struct ViewSink<'p> {
     paused: std::sync::Arc<std::sync::atomic::AtomicBool>,
     max_events: Option<u64>,
     seen: u64,
+    /// Live, for a view that reads CPU use: the source of its procinfo events.
+    procinfo: Option<Procinfo>,
+    /// A filter on `evt.type` alone: its verdict per event code, found
+    /// once (0: not yet, 1: accepts, 2: rejects).
+    by_code: Option<Vec<u8>>,
+}
+
+/// Whether a filter reads nothing but `evt.type` (compared with
+/// literals): its verdict is then a function of the event code.
+fn type_only(e: &sonde_filter::ast::Expr) -> bool {
+    use sonde_filter::ast::{Expr, Operand, Rhs};
+    match e {
+        Expr::And(v) | Expr::Or(v) => v.iter().all(type_only),
+        Expr::Not(e) => type_only(e),
+        Expr::Check(c) => {
+            matches!(&c.lhs, Operand::Field(f) if f.name == "evt.type" && f.arg.is_none())
+                && matches!(c.rhs, Rhs::None | Rhs::Value(_) | Rhs::List(_))
+        }
+        Expr::Macro { .. } => false,
+    }
+}
+
+/// The verdict of `f` on `ctx`, cached per event code when `by_code` is
+/// set (generic syscall events name their syscall in a parameter: never
+/// cached).
+#[inline]
+fn matches_cached(f: &Filter, by_code: &mut Option<Vec<u8>>, ctx: &Ctx<'_, '_>) -> bool {
+    use sonde_event::codes::{GENERIC_E, GENERIC_X};
+    let code = ctx.ev.code;
+    let Some(slot) = by_code
+        .as_mut()
+        .filter(|_| code != GENERIC_E && code != GENERIC_X)
+        .and_then(|v| v.get_mut(code as usize))
+    else {
+        return f.matches(ctx);
+    };
+    match *slot {
+        1 => true,
+        2 => false,
+        _ => {
+            let m = f.matches(ctx);
+            *slot = if m { 1 } else { 2 };
+            m
+        }
+    }
 }
 
 impl<'p> ViewSink<'p> {
@@ -67,6 +116,8 @@ impl<'p> ViewSink<'p> {
             true => None,
             false => Some(Filter::new(filter).map_err(|e| format!("invalid filter:\n{e}"))?),
         };
+        let reads_cpu = |f: &str| f.contains("thread.cpu") || f.contains("procinfo");
+        let cpu = reads_cpu(filter) || view.columns.iter().any(|c| reads_cpu(&c.field));
         let latency = Needs::names_latency(filter)
             || view.columns.iter().any(|c| Needs::names_latency(&c.field));
         // csysdig refreshes list views more often
@@ -74,6 +125,10 @@ impl<'p> ViewSink<'p> {
             crate::view::ViewType::List => 200_000_000,
             _ => refresh_ns.max(1),
         };
+        let by_code = sonde_filter::parse(filter)
+            .ok()
+            .filter(|e| f.is_some() && type_only(e))
+            .map(|_| vec![0; sonde_event::EVENT_COUNT]);
         Ok(ViewSink {
             table,
             filter: f,
@@ -89,6 +144,8 @@ impl<'p> ViewSink<'p> {
             paused: Default::default(),
             max_events: None,
             seen: 0,
+            procinfo: (live && cpu).then(Procinfo::default),
+            by_code,
         })
     }
 
@@ -146,24 +203,43 @@ impl<'p> ViewSink<'p> {
             .filter(|&t| t != i64::MIN)
             .collect();
         for tid in tids {
-            let Ok(ev) = RawEvent::from_parts(fake_ts, tid, TABLE_PASS_CODE, 0, &[], false) else {
-                continue;
-            };
-            let ctx = Ctx {
-                st,
-                ev: &ev,
-                num: 0,
-                first_ts: self.first_ts,
-                prev_ts: 0,
-                opts: &self.opts,
-                time_fmt: TimeFmt::default(),
-                lookups: Default::default(),
-            };
-            if self.filter.as_ref().is_some_and(|f| !f.matches(&ctx)) {
-                continue;
+            if let Ok(ev) = RawEvent::from_parts(fake_ts, tid, TABLE_PASS_CODE, 0, &[], false) {
+                self.feed(st, &ev);
             }
-            self.table.process(&ctx);
         }
+    }
+
+    /// Live: the procinfo events due at `ts`, through the view's filter.
+    fn cpu_events(&mut self, st: &State, ts: u64) {
+        let due = match self.procinfo.as_mut() {
+            Some(p) => p.due(ts, st),
+            None => return,
+        };
+        for s in due {
+            let body = s.body();
+            if let Some(ev) = s.event(ts, &body) {
+                self.feed(st, &ev);
+            }
+        }
+    }
+
+    /// An event the engine did not hand out (table pass, procinfo),
+    /// through the view's filter into the table.
+    fn feed(&mut self, st: &State, ev: &RawEvent<'_>) {
+        let ctx = Ctx {
+            st,
+            ev,
+            num: 0,
+            first_ts: self.first_ts,
+            prev_ts: 0,
+            opts: &self.opts,
+            time_fmt: TimeFmt::default(),
+            lookups: Default::default(),
+        };
+        if self.filter.as_ref().is_some_and(|f| !f.matches(&ctx)) {
+            return;
+        }
+        self.table.process(&ctx);
     }
 }
 
@@ -190,8 +266,11 @@ impl Sink for ViewSink<'_> {
         if self.live && ts > self.next_flush {
             self.flush(ctx.st, ts)?;
         }
+        if self.procinfo.is_some() {
+            self.cpu_events(ctx.st, ts);
+        }
         let pass = match &self.filter {
-            Some(f) => f.matches(ctx),
+            Some(f) => matches_cached(f, &mut self.by_code, ctx),
             None => true,
         };
         if pass {
@@ -203,6 +282,9 @@ impl Sink for ViewSink<'_> {
     /// A quiet live host still gets its samples, one per refresh, as
     /// csysdig's do on its driver's timer.
     fn idle(&mut self, ts: u64, st: &State) -> SinkResult {
+        if self.next_flush != 0 {
+            self.cpu_events(st, ts);
+        }
         if self.live && self.next_flush != 0 && ts > self.next_flush {
             self.last_ts = self.last_ts.max(ts);
             self.flush(st, ts)?;
@@ -237,6 +319,17 @@ impl std::fmt::Debug for ViewSink<'_> {
 mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
+
+    /// Only filters on `evt.type` against literals have a verdict per code.
+    #[test]
+    fn type_only_filters() {
+        let only = |f: &str| type_only(&sonde_filter::parse(f).unwrap());
+        assert!(only("evt.type!=switch"));
+        assert!(only("evt.type in (open, openat) or not evt.type=close"));
+        assert!(!only("evt.type!=switch and proc.name=sh"));
+        assert!(!only("evt.type=val(evt.arg.name)"));
+        assert!(!only("some_macro"));
+    }
 
     /// Live, with no event at all after the first: idle beats still make
     /// one sample per refresh (and none before the refresh is due).

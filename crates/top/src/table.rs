@@ -93,6 +93,10 @@ pub struct Table {
     kbuf: Vec<u8>,
     /// Value column to sort by at first (0-based), ascending or not.
     sort: (usize, bool),
+    /// An event on an existing row can be combined column by column as
+    /// it is read: no column that may drop the event (a missing value
+    /// without a default) comes after one that changes the row.
+    one_pass: bool,
 }
 
 /// A row key without its text (kept in the table's `kbuf`).
@@ -285,8 +289,17 @@ impl Table {
             true => Some((1..cols.len()).collect()),
             false => None,
         };
+        let mut changed = false;
+        let mut one_pass = true;
+        for c in &cols[1..] {
+            if !(view.use_defaults && c.ex.ty.def) && changed {
+                one_pass = false;
+            }
+            changed |= c.ag != Aggregation::None;
+        }
         let mut t = Table {
             list,
+            one_pass,
             cols,
             use_defaults: view.use_defaults,
             groupby,
@@ -349,6 +362,19 @@ impl Table {
             true => None,
             false => self.index.get(key, &self.kbuf),
         };
+        if let (Some(i), true) = (existing, self.one_pass) {
+            let row = &mut self.rows[i];
+            for (c, cur) in self.cols[1..].iter_mut().zip(&mut row.vals) {
+                // a drop can only come before the row changed
+                let Some(s) = slot(c, ctx, &look, Some(cur), defaults) else {
+                    return;
+                };
+                if let Some(cell) = s.cell(|| c.ex.last_text().into()) {
+                    cur.add(c.ex.ty.kind, c.ag, cell);
+                }
+            }
+            return;
+        }
         self.slots.clear();
         let cols = &mut self.cols[1..];
         let ok = match existing {
@@ -379,7 +405,7 @@ impl Table {
             let Some(cell) = s.cell(|| c.ex.last_text().into()) else {
                 continue;
             };
-            v.add(c.ex.ty.kind, c.ag, &cell);
+            v.add(c.ex.ty.kind, c.ag, cell);
         }
     }
 
@@ -476,7 +502,7 @@ fn add_row(
     match index.get(&kb) {
         Some(&i) => {
             let row = &mut rows[i];
-            for (j, v) in vals.iter().enumerate() {
+            for (j, v) in vals.into_iter().enumerate() {
                 let (k, ag) = kinds[j];
                 row.vals[j].add(k, ag, v);
             }

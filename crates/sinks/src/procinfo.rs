@@ -1,10 +1,11 @@
-//! Live `procinfo` events for chisels. sysdig's kernel driver emits, for
-//! threads that ran, their total user and system CPU time in clock ticks
-//! (`cpu_usr`, `cpu_sys`); `thread.cpu` (topprocs_cpu, topcontainers_cpu)
-//! is the difference between two of them. sonde's live probe does not
-//! emit them: a chisel that reads them on a live capture gets them from
-//! `/proc` instead, once per second of event time, for every thread known
-//! to the state whose CPU time changed since the previous second.
+//! Live `procinfo` events. sysdig's kernel driver emits, for threads that
+//! ran, their total user and system CPU time in clock ticks (`cpu_usr`,
+//! `cpu_sys`); `thread.cpu` (topprocs_cpu, csysdig's CPU columns) is the
+//! difference between two of them. sonde's live probe does not emit them:
+//! a sink that reads them on a live capture (chisels, `sonde top`'s views)
+//! gets them from `/proc` instead, once per second of event time, for
+//! every thread known to the state whose CPU time changed since the
+//! previous second.
 
 use std::collections::HashMap;
 
@@ -15,7 +16,7 @@ const SECOND: u64 = 1_000_000_000;
 
 /// The procinfo events due once per second of event time.
 #[derive(Default)]
-pub(crate) struct Procinfo {
+pub struct Procinfo {
     /// The next second boundary (0 before the first event).
     next: u64,
     /// Each thread's total ticks when last reported.
@@ -23,16 +24,19 @@ pub(crate) struct Procinfo {
 }
 
 /// One thread's CPU time in clock ticks.
-pub(crate) struct Sample {
+pub struct Sample {
+    /// The thread.
     pub tid: i64,
+    /// User time, in clock ticks since the thread started.
     pub user: u64,
+    /// System time, in clock ticks since the thread started.
     pub system: u64,
 }
 
 impl Procinfo {
     /// The samples due at event time `ts`: none until `ts` reaches the
     /// next second boundary.
-    pub(crate) fn due(&mut self, ts: u64, st: &State) -> Vec<Sample> {
+    pub fn due(&mut self, ts: u64, st: &State) -> Vec<Sample> {
         if self.next == 0 {
             self.next = (ts / SECOND + 1) * SECOND;
         }
@@ -56,7 +60,7 @@ impl Procinfo {
 
 impl Sample {
     /// The event's parameter block: two 8-byte lengths, then the values.
-    pub(crate) fn body(&self) -> [u8; 20] {
+    pub fn body(&self) -> [u8; 20] {
         let mut b = [0u8; 20];
         b[0..2].copy_from_slice(&8u16.to_le_bytes());
         b[2..4].copy_from_slice(&8u16.to_le_bytes());
@@ -66,7 +70,7 @@ impl Sample {
     }
 
     /// The procinfo event at `ts` over `body` (from [`Sample::body`]).
-    pub(crate) fn event<'a>(&self, ts: u64, body: &'a [u8]) -> Option<RawEvent<'a>> {
+    pub fn event<'a>(&self, ts: u64, body: &'a [u8]) -> Option<RawEvent<'a>> {
         RawEvent::from_parts(ts, self.tid, codes::PROCINFO_E, 2, body, false).ok()
     }
 }
@@ -127,7 +131,11 @@ mod tests {
     fn this_thread_is_in_the_scan() {
         // SAFETY: gettid has no preconditions.
         let me = unsafe { libc::gettid() } as i64;
-        assert!(scan().iter().any(|(tid, _, _)| *tid == me));
+        let all = scan();
+        assert!(all.iter().any(|(tid, _, _)| *tid == me));
+        assert!(all
+            .iter()
+            .any(|(tid, _, _)| *tid == std::process::id() as i64));
     }
 
     #[test]
