@@ -104,3 +104,46 @@ impl Drop for Reader<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_see_committed_writes_and_wait_for_a_free_one() {
+        let w = Connection::open_in_memory().unwrap();
+        crate::schema::create(&w).unwrap();
+        let pool = Readers::new(&w, 2).unwrap();
+        w.execute_batch("INSERT INTO meta VALUES ('k', 7)").unwrap();
+        let n = |r: &Reader<'_>| -> i64 {
+            r.conn()
+                .query_row("SELECT count(*) FROM meta", [], |r| r.get(0))
+                .unwrap()
+        };
+        let mut a = pool.take();
+        a.begin().unwrap();
+        assert_eq!(n(&a), 1);
+        // a write committed after the snapshot is not seen in it, then is
+        w.execute_batch("INSERT INTO meta VALUES ('j', 8)").unwrap();
+        assert_eq!(n(&a), 1);
+        a.end();
+        assert_eq!(n(&a), 2);
+        let b = pool.take();
+        let waited = std::thread::scope(|s| {
+            let h = s.spawn(|| {
+                let t = std::time::Instant::now();
+                let c = pool.take();
+                (t.elapsed(), n(&c))
+            });
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            drop(a);
+            h.join().unwrap()
+        });
+        assert!(
+            waited.0 >= std::time::Duration::from_millis(90),
+            "{waited:?}"
+        );
+        assert_eq!(waited.1, 2);
+        drop(b);
+    }
+}
