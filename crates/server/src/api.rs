@@ -1,5 +1,6 @@
 //! The REST API (every call needs an API token): hosts, metric names,
-//! metric queries in the native [`Query`] form, and events; the JSON
+//! metric queries in the native [`Query`] form (one, or a page's
+//! several at once), and events; the JSON
 //! error shape and the status each kind of failure gets.
 
 use std::sync::Arc;
@@ -88,6 +89,7 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/api/v1/hosts", get(hosts))
         .route("/api/v1/metrics", get(metrics))
         .route("/api/v1/metrics/query", post(query))
+        .route("/api/v1/metrics/queries", post(queries))
         .route("/api/v1/events", get(events))
 }
 
@@ -157,6 +159,66 @@ async fn query(
     })
     .await?;
     Ok(Json(a).into_response())
+}
+
+/// The most queries one `queries` call may hold.
+pub const MAX_QUERIES: usize = 64;
+
+/// `POST /api/v1/metrics/queries {"queries": [Query...]}`: a page's
+/// queries at once (the store reads the rows they share once). Answers
+/// in order, each an [`Answer`](sonde_store::Answer) or `{"error",
+/// "status"}` as `query` would have failed.
+async fn queries(
+    State(st): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        queries: Vec<Query>,
+    }
+    let b: Body = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad(format!("not a list of queries: {e}")))?;
+    if b.queries.len() > MAX_QUERIES {
+        return Err(ApiError::bad(format!(
+            "{} queries: at most {MAX_QUERIES} in one call",
+            b.queries.len()
+        )));
+    }
+    let scope = crate::teams::scope(&st, &p)?;
+    let mut qs = b.queries;
+    for q in &mut qs {
+        q.filters.extend(scope.iter().cloned());
+    }
+    let answers = blocking(move || {
+        // checked first; the valid ones go to the store together
+        let checked: Vec<Result<(), ApiError>> = qs.iter().map(|q| check_query(&st, q)).collect();
+        let valid: Vec<Query> = qs
+            .iter()
+            .zip(&checked)
+            .filter(|(_, c)| c.is_ok())
+            .map(|(q, _)| q.clone())
+            .collect();
+        let mut answered = st.store.query_many(&valid).into_iter();
+        Ok(checked
+            .into_iter()
+            .map(|c| {
+                let r = c.and_then(|()| match answered.next() {
+                    Some(a) => Ok(a?),
+                    None => Err(ApiError(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "no answer".into(),
+                    )),
+                });
+                match r {
+                    Ok(a) => serde_json::to_value(a).unwrap_or_default(),
+                    Err(ApiError(status, m)) => json!({"error": m, "status": status.as_u16()}),
+                }
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(Json(json!({ "answers": answers })).into_response())
 }
 
 /// Parses `tag=NAME=VALUE` (or `NAME!=VALUE`, `NAME=~RE`, `NAME!~RE`).

@@ -145,6 +145,12 @@ pub const ROUTES: &[Route] = &[
         Api,
     ),
     r(
+        "POST",
+        "/api/v1/metrics/queries",
+        "Native queries at once ({\"queries\": [Query]}: {\"answers\"}, each an answer or an error)",
+        Api,
+    ),
+    r(
         "GET",
         "/api/v1/events",
         "Events by kind, agent, tag and time",

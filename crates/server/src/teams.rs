@@ -33,12 +33,13 @@ pub const NS_TAG: &str = "k8s.ns.name";
 
 /// The calls a team user may make (each scoped by namespace, or holding
 /// no namespace data); any other is refused.
-const SCOPED: [&str; 8] = [
+const SCOPED: [&str; 9] = [
     "/api/v1/me",
     "/api/v1/tokens",
     "/api/v1/hosts",
     "/api/v1/metrics",
     "/api/v1/metrics/query",
+    "/api/v1/metrics/queries",
     "/api/v1/events",
     "/api/v1/topology",
     "/api/v1/dashboards",

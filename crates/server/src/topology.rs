@@ -189,15 +189,14 @@ pub fn build(
     }
 }
 
-/// Totals of `metric` over the range, by `group_by`.
-fn rows(
-    store: &dyn Store,
+/// The query of `metric`'s totals over the range, by `group_by`.
+fn totals(
     metric: &str,
     group_by: Vec<String>,
     filters: Vec<TagFilter>,
     range: (i64, i64),
-) -> Result<Vec<Row>, ApiError> {
-    let q = Query {
+) -> Query {
+    Query {
         metric: metric.into(),
         start_ms: range.0,
         end_ms: range.1,
@@ -207,14 +206,24 @@ fn rows(
         time_agg: Agg::Sum,
         group_agg: Agg::Sum,
         top: None,
-    };
-    // a metric the store does not hold has no groups
-    Ok(store
-        .query(&q)?
-        .groups
+    }
+}
+
+/// Each query's rows (its groups' tags and totals), all asked at once
+/// (the store reads their rows together).
+fn rows(store: &dyn Store, qs: &[Query]) -> Result<Vec<Vec<Row>>, ApiError> {
+    store
+        .query_many(qs)
         .into_iter()
-        .map(|g| (g.tags, g.points.iter().map(|p| p.1).sum()))
-        .collect())
+        .map(|a| {
+            // a metric the store does not hold has no groups
+            Ok(a?
+                .groups
+                .into_iter()
+                .map(|g| (g.tags, g.points.iter().map(|p| p.1).sum()))
+                .collect())
+        })
+        .collect()
 }
 
 /// `GET /api/v1/topology?level=TAG&scope=K=V&...&range_ms=N`.
@@ -259,13 +268,19 @@ async fn topology(
                 .chain([t.to_string()])
                 .collect::<Vec<_>>()
         };
-        let store = st.store.as_ref();
-        let conns = rows(store, CONN_METRIC, with(CONN_TAG), team.clone(), range)?;
-        let ports = rows(store, PORT_METRIC, with(PORT_TAG), team.clone(), range)?;
         let mut server = vec![TagFilter::Eq("side".into(), "server".into())];
-        server.extend(team);
-        let mut reqs = rows(store, "http.requests", by.clone(), server.clone(), range)?;
-        reqs.extend(rows(store, "app.requests", by.clone(), server, range)?);
+        server.extend(team.iter().cloned());
+        let qs = [
+            totals(CONN_METRIC, with(CONN_TAG), team.clone(), range),
+            totals(PORT_METRIC, with(PORT_TAG), team, range),
+            totals("http.requests", by.clone(), server.clone(), range),
+            totals("app.requests", by, server, range),
+        ];
+        let mut r = rows(st.store.as_ref(), &qs)?.into_iter();
+        let mut next = || r.next().unwrap_or_default();
+        let (conns, ports) = (next(), next());
+        let mut reqs = next();
+        reqs.extend(next());
         Ok(build(
             &level,
             &scope,

@@ -138,6 +138,8 @@ fn bad_input_and_the_host_registry() {
     assert!(e["error"].as_str().unwrap().contains("no.such.metric"));
     let (st, e) = s.post_json("/api/v1/metrics/query", &json!({"metric": "cpu.user"}));
     assert_eq!(st, 400, "{e}");
+
+    several_queries_in_one_call(&s, &q);
     let (st, e) = s.get("/api/v1/events?limit=many");
     assert_eq!(st, 400, "{e}");
 
@@ -245,4 +247,37 @@ fn a_large_batch_is_accepted() {
     assert_eq!(st, 200, "{j}");
     assert_eq!(j["acked"], 1);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Several queries in one call: the same answers as one by one, and
+/// each failure in its place.
+fn several_queries_in_one_call(s: &Server, q: &serde_json::Value) {
+    let mut q2 = q.clone();
+    q2["time_agg"] = json!("max");
+    let unknown = json!({"metric": "no.such.metric", "start_ms": 0,
+        "end_ms": 1000, "step_ms": 0, "time_agg": "avg", "group_agg": "avg"});
+    let (st, m) = s.post_json(
+        "/api/v1/metrics/queries",
+        &json!({"queries": [q.clone(), unknown, q2]}),
+    );
+    assert_eq!(st, 200, "{m}");
+    assert_eq!(m["answers"][0], a_one(s, q), "{m}");
+    assert_eq!(m["answers"][1]["status"], 404, "{m}");
+    assert!(m["answers"][1]["error"]
+        .as_str()
+        .unwrap()
+        .contains("no.such.metric"));
+    assert_eq!(m["answers"][2]["groups"][0]["points"][0][1], 5.0, "{m}");
+    let (st, e) = s.post_json(
+        "/api/v1/metrics/queries",
+        &json!({"queries": [{"metric": 1}]}),
+    );
+    assert_eq!(st, 400, "{e}");
+}
+
+/// One query's answer through `/api/v1/metrics/query`.
+fn a_one(s: &Server, q: &serde_json::Value) -> serde_json::Value {
+    let (st, a) = s.post_json("/api/v1/metrics/query", q);
+    assert_eq!(st, 200, "{a}");
+    a
 }

@@ -15,17 +15,26 @@
 //! and `rollups` (resolution, series id, ms, count, sum, min, max,
 //! sketch) that [`Store::maintain`] fills.
 //!
+//! Connections: one writer (ingest, roll-ups) behind a mutex with the
+//! catalog, and a pool of read connections to the same database (as
+//! many as cores), so queries run side by side and beside writes. A
+//! query plans against the catalog under the writer's lock and opens
+//! its read transaction there, so it sees exactly the committed state
+//! the catalog and the horizon describe.
+//!
 //! Does **not** own: the query semantics (sonde-store's `eval`), the
 //! server, HTTP or PromQL.
 #![warn(missing_docs)]
 
 mod codec;
 mod ingest;
+mod many;
 mod query;
+mod readers;
 mod rollup;
 mod schema;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
@@ -112,6 +121,7 @@ pub(crate) struct Inner {
 /// The embedded store: [`Store`] over one DuckDB database.
 pub struct DuckStore {
     inner: Mutex<Inner>,
+    readers: readers::Readers,
 }
 
 pub(crate) fn engine(e: impl std::fmt::Display) -> StoreError {
@@ -133,6 +143,7 @@ impl DuckStore {
 
     fn with_connection(conn: Connection, opts: Options) -> Result<DuckStore> {
         schema::create(&conn)?;
+        let readers = readers::Readers::new(&conn, readers::default_size())?;
         let catalog = schema::load_catalog(&conn)?;
         let seqs = schema::load_seqs(&conn)?;
         let (horizon_ms, floors) = schema::load_horizon(&conn)?;
@@ -147,6 +158,7 @@ impl DuckStore {
         };
         Ok(DuckStore {
             inner: Mutex::new(inner),
+            readers,
         })
     }
 
@@ -179,6 +191,86 @@ impl DuckStore {
     }
 }
 
+impl DuckStore {
+    /// Several queries in one read transaction: those [`many`] can fuse
+    /// read their rows together, the others one by one.
+    fn query_fused(&self, qs: &[Query]) -> Vec<Result<Answer>> {
+        let mut reader = self.readers.take();
+        let mut plans: Vec<Option<Result<query::Plan>>> = {
+            let g = self.lock();
+            let plans: Vec<_> = qs.iter().map(|q| Some(query::plan(&g, q))).collect();
+            let reads = plans
+                .iter()
+                .flatten()
+                .any(|p| p.as_ref().is_ok_and(|p| !p.is_empty()));
+            if reads {
+                if let Err(e) = reader.begin() {
+                    return qs.iter().map(|_| Err(engine(&e))).collect();
+                }
+            }
+            plans
+        };
+        let mut out: Vec<Option<Result<Answer>>> = qs.iter().map(|_| None).collect();
+        let mut fused: BTreeMap<many::FuseKey, Vec<usize>> = BTreeMap::new();
+        for (i, p) in plans.iter().enumerate() {
+            if let Some(Ok(p)) = p {
+                if let Some(k) = many::fuse_key(&qs[i], p) {
+                    fused.entry(k).or_default().push(i);
+                }
+            }
+        }
+        for (key, idx) in fused.into_iter().filter(|(_, v)| v.len() > 1) {
+            let ps: Vec<query::Plan> = idx
+                .iter()
+                .filter_map(|&i| plans[i].take().and_then(|p| p.ok()))
+                .collect();
+            let these: Vec<&Query> = idx.iter().map(|&i| &qs[i]).collect();
+            match many::run_fused(reader.conn(), key, &these, ps) {
+                Ok(answers) => idx
+                    .iter()
+                    .zip(answers)
+                    .for_each(|(&i, a)| out[i] = Some(Ok(a))),
+                Err(e) => idx.iter().for_each(|&i| out[i] = Some(Err(engine(&e)))),
+            }
+        }
+        for (i, p) in plans.into_iter().enumerate() {
+            match p {
+                Some(Ok(p)) if p.is_empty() => out[i] = Some(Ok(query::empty(&p))),
+                Some(Ok(p)) => out[i] = Some(query::run(reader.conn(), &qs[i], p)),
+                Some(Err(e)) => out[i] = Some(Err(e)),
+                None => {}
+            }
+        }
+        out.into_iter()
+            .map(|a| a.unwrap_or_else(|| Err(engine("query not answered"))))
+            .collect()
+    }
+
+    /// Series with samples in the range: their ids read on a reader,
+    /// then named from the catalog.
+    fn series_in(
+        &self,
+        metric: Option<&str>,
+        filters: &[TagFilter],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<(String, Tags)>> {
+        let m = sonde_store::eval::compile_filters(filters).map_err(StoreError::BadQuery)?;
+        let sids = query::series_ids(self.readers.take().conn(), start_ms, end_ms)?;
+        let g = self.lock();
+        let mut out: Vec<(String, Tags)> = sids
+            .into_iter()
+            .filter_map(|sid| g.catalog.series.get(sid as usize))
+            .filter(|s| {
+                metric.map_or(true, |m| m == s.metric) && sonde_store::eval::matches(&m, &s.tags)
+            })
+            .map(|s| (s.metric.clone(), s.tags.clone()))
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+}
+
 impl Store for DuckStore {
     fn write_batch(
         &self,
@@ -195,7 +287,24 @@ impl Store for DuckStore {
     }
 
     fn query(&self, q: &Query) -> Result<Answer> {
-        query::query(&mut self.lock(), q)
+        let mut reader = self.readers.take();
+        let plan = {
+            let g = self.lock();
+            let plan = query::plan(&g, q)?;
+            if !plan.is_empty() {
+                // the snapshot the plan describes: no write is under way
+                reader.begin()?;
+            }
+            plan
+        };
+        if plan.is_empty() {
+            return Ok(query::empty(&plan));
+        }
+        query::run(reader.conn(), q, plan)
+    }
+
+    fn query_many(&self, qs: &[Query]) -> Vec<Result<Answer>> {
+        self.query_fused(qs)
     }
 
     fn series(
@@ -205,18 +314,18 @@ impl Store for DuckStore {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<(String, Tags)>> {
-        query::series(&self.lock(), metric, filters, start_ms, end_ms)
+        self.series_in(metric, filters, start_ms, end_ms)
     }
 
     fn tag_names(&self, start_ms: i64, end_ms: i64) -> Result<Vec<String>> {
-        let s = query::series(&self.lock(), None, &[], start_ms, end_ms)?;
+        let s = self.series_in(None, &[], start_ms, end_ms)?;
         let names: std::collections::BTreeSet<String> =
             s.into_iter().flat_map(|(_, t)| t.into_keys()).collect();
         Ok(names.into_iter().collect())
     }
 
     fn tag_values(&self, name: &str, start_ms: i64, end_ms: i64) -> Result<Vec<String>> {
-        let s = query::series(&self.lock(), None, &[], start_ms, end_ms)?;
+        let s = self.series_in(None, &[], start_ms, end_ms)?;
         let vals: std::collections::BTreeSet<String> = s
             .into_iter()
             .filter_map(|(_, mut t)| t.remove(name))
@@ -225,7 +334,7 @@ impl Store for DuckStore {
     }
 
     fn events(&self, q: &EventQuery) -> Result<Vec<Event>> {
-        query::events(&self.lock(), q)
+        query::events(self.readers.take().conn(), q)
     }
 
     fn maintain(&self, now_ms: i64) -> Result<()> {

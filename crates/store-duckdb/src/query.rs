@@ -7,11 +7,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use duckdb::params;
-use sonde_store::eval::{self, Cell};
-use sonde_store::{
-    Agg, Answer, Event, EventQuery, Query, Resolution, Result, StoreError, TagFilter, Tags,
+use duckdb::arrow::array::{
+    Array, BinaryArray, BooleanArray, Float64Array, Int64Array, UInt32Array,
 };
+use duckdb::arrow::record_batch::RecordBatch;
+use duckdb::{params, Connection};
+use sonde_store::eval::{self, Cell};
+use sonde_store::{Agg, Answer, Event, EventQuery, Query, Resolution, Result, StoreError, Tags};
 
 use crate::schema::parse_tags;
 use crate::{codec, engine, Inner};
@@ -65,30 +67,78 @@ fn select(inner: &Inner, q: &Query) -> Result<Selection> {
     Ok((sel, tags, hist))
 }
 
-/// Answers a metric query.
-pub fn query(inner: &mut Inner, q: &Query) -> Result<Answer> {
+/// A query resolved against the catalog: its series, groups and the
+/// resolution that serves it (made under the writer's lock, run on a
+/// reader).
+pub struct Plan {
+    sel: Vec<(u32, u32)>,
+    group_tags: Vec<Tags>,
+    hist: bool,
+    resolution: Resolution,
+    level: Option<usize>,
+    horizon_ms: i64,
+}
+
+impl Plan {
+    /// No series selected: nothing to read.
+    pub fn is_empty(&self) -> bool {
+        self.sel.is_empty()
+    }
+
+    /// Whether a selected series holds histograms.
+    pub fn hist(&self) -> bool {
+        self.hist
+    }
+
+    /// The roll-up level read before the horizon.
+    pub fn level(&self) -> Option<usize> {
+        self.level
+    }
+
+    /// Where full resolution starts.
+    pub fn horizon_ms(&self) -> i64 {
+        self.horizon_ms
+    }
+
+    /// The (series id, group number) rows.
+    pub fn selection(&self) -> &[(u32, u32)] {
+        &self.sel
+    }
+
+    /// The answer from each group number's points.
+    pub fn answer(self, q: &Query, points: BTreeMap<u32, Vec<(i64, f64)>>) -> Answer {
+        let named = points
+            .into_iter()
+            .map(|(g, pts)| (self.group_tags[g as usize].clone(), pts))
+            .collect();
+        Answer {
+            resolution: self.resolution,
+            groups: eval::finish(q, named),
+        }
+    }
+}
+
+/// The answer of a plan that selected nothing.
+pub fn empty(p: &Plan) -> Answer {
+    Answer {
+        resolution: p.resolution,
+        groups: Vec::new(),
+    }
+}
+
+/// Whether the query is folded entirely in SQL.
+pub fn in_sql_only(q: &Query, hist: bool) -> bool {
+    let plain = |a: Agg| !matches!(a, Agg::Quantile(_) | Agg::Merge);
+    !hist && plain(q.time_agg) && plain(q.group_agg)
+}
+
+/// Checks a metric query and resolves its series.
+pub fn plan(inner: &Inner, q: &Query) -> Result<Plan> {
     eval::validate(q).map_err(bad)?;
     let (sel, group_tags, hist) = select(inner, q)?;
     eval::check_points(q, group_tags.len()).map_err(bad)?;
     let (resolution, level) = pick(inner, q.start_ms);
-    if sel.is_empty() {
-        return Ok(Answer {
-            resolution,
-            groups: Vec::new(),
-        });
-    }
-    let conn = &inner.conn;
-    conn.execute_batch("DELETE FROM qsel").map_err(engine)?;
-    {
-        let mut app = conn.appender("qsel").map_err(engine)?;
-        for (sid, g) in &sel {
-            app.append_row(params![sid, g]).map_err(engine)?;
-        }
-        app.flush().map_err(engine)?;
-    }
-    let plain = |a: Agg| !matches!(a, Agg::Quantile(_) | Agg::Merge);
-    let in_sql_only = !hist && plain(q.time_agg) && plain(q.group_agg);
-    let (limit, what) = if in_sql_only {
+    let (limit, what) = if in_sql_only(q, hist) {
         (MAX_SQL_CELLS, "")
     } else {
         (MAX_CELLS, " for quantiles, histograms and merges")
@@ -102,30 +152,43 @@ pub fn query(inner: &mut Inner, q: &Query) -> Result<Answer> {
             eval::bucket_count(q)
         )));
     }
-    let points = if in_sql_only {
-        in_sql(inner, q, level)?
-    } else {
-        eval::fold_cells(q, cells_of(inner, q, level)?)
-    };
-    let named = points
-        .into_iter()
-        .map(|(g, p)| (group_tags[g as usize].clone(), p))
-        .collect();
-    Ok(Answer {
+    Ok(Plan {
+        sel,
+        group_tags,
+        hist,
         resolution,
-        groups: eval::finish(q, named),
+        level,
+        horizon_ms: inner.horizon_ms,
     })
+}
+
+/// Answers a planned metric query on `conn` (in the plan's snapshot).
+pub fn run(conn: &Connection, q: &Query, p: Plan) -> Result<Answer> {
+    conn.execute_batch("DELETE FROM qsel").map_err(engine)?;
+    {
+        let mut app = conn.appender("qsel").map_err(engine)?;
+        for (sid, g) in &p.sel {
+            app.append_row(params![sid, g]).map_err(engine)?;
+        }
+        app.flush().map_err(engine)?;
+    }
+    let points = if in_sql_only(q, p.hist) {
+        in_sql(conn, p.horizon_ms, q, p.level)?
+    } else {
+        eval::fold_cells(q, cells_of(conn, p.horizon_ms, q, p.level)?)
+    };
+    Ok(p.answer(q, points))
 }
 
 /// The row sources: full-resolution `table` rows from the horizon (or
 /// the start) on, and roll-up rows of `level` before it.
 type Ranges = ((i64, i64), Option<(i64, i64, i64)>);
 
-fn ranges(inner: &Inner, q: &Query, level: Option<usize>) -> Ranges {
+fn ranges(horizon_ms: i64, q: &Query, level: Option<usize>) -> Ranges {
     match level {
         None => ((q.start_ms, q.end_ms), None),
         Some(l) => {
-            let h = inner.horizon_ms.min(q.end_ms);
+            let h = horizon_ms.min(q.end_ms);
             (
                 (h.max(q.start_ms), q.end_ms),
                 Some((LEVELS[l].ms(), q.start_ms, h)),
@@ -134,12 +197,10 @@ fn ranges(inner: &Inner, q: &Query, level: Option<usize>) -> Ranges {
     }
 }
 
-fn in_sql(
-    inner: &Inner,
-    q: &Query,
-    level: Option<usize>,
-) -> Result<BTreeMap<u32, Vec<(i64, f64)>>> {
-    let ((a, b), roll) = ranges(inner, q, level);
+/// The scalar rows (sid, ts, sum, mn, mx, cnt) of the query's range:
+/// samples, and roll-ups before the horizon.
+pub fn source_sql(horizon_ms: i64, q: &Query, level: Option<usize>) -> String {
+    let ((a, b), roll) = ranges(horizon_ms, q, level);
     let mut src = format!(
         "SELECT sid, ts, v AS sum, v AS mn, v AS mx, 1::BIGINT AS cnt FROM samples WHERE ts >= {a} AND ts < {b}"
     );
@@ -149,6 +210,25 @@ fn in_sql(
              WHERE res = {res} AND NOT hist AND ts >= {ra} AND ts < {rb}"
         );
     }
+    src
+}
+
+/// A bucket's value, per second for a rate.
+pub fn rated(q: &Query, bstart: i64, v: f64) -> f64 {
+    if q.time_agg == Agg::Rate && q.group_agg != Agg::Count {
+        v / eval::bucket_secs(q, bstart)
+    } else {
+        v
+    }
+}
+
+fn in_sql(
+    conn: &Connection,
+    horizon_ms: i64,
+    q: &Query,
+    level: Option<usize>,
+) -> Result<BTreeMap<u32, Vec<(i64, f64)>>> {
+    let src = source_sql(horizon_ms, q, level);
     let tagg = match q.time_agg {
         Agg::Avg => "sum(s.sum) / sum(s.cnt)",
         Agg::Sum | Agg::Rate => "sum(s.sum)",
@@ -169,7 +249,7 @@ fn in_sql(
          FROM src s JOIN qsel m ON s.sid = m.sid GROUP BY m.grp, s.sid, b) \
          SELECT grp, b, {gagg} FROM per GROUP BY grp, b ORDER BY grp, b"
     );
-    let mut st = inner.conn.prepare(&sql).map_err(engine)?;
+    let mut st = conn.prepare(&sql).map_err(engine)?;
     let rows = st
         .query_map([], |r| {
             Ok((
@@ -181,24 +261,25 @@ fn in_sql(
         .map_err(engine)?;
     let mut out: BTreeMap<u32, Vec<(i64, f64)>> = BTreeMap::new();
     for row in rows {
-        let (g, b, mut v) = row.map_err(engine)?;
+        let (g, b, v) = row.map_err(engine)?;
         let bstart = start + b * step;
-        if q.time_agg == Agg::Rate && q.group_agg != Agg::Count {
-            v /= eval::bucket_secs(q, bstart);
-        }
-        out.entry(g).or_default().push((bstart, v));
+        out.entry(g)
+            .or_default()
+            .push((bstart, rated(q, bstart, v)));
     }
     Ok(out)
 }
 
 type Cells = BTreeMap<(u32, i64, u32), Cell>;
 
-fn cells_of(inner: &Inner, q: &Query, level: Option<usize>) -> Result<Cells> {
-    let ((a, b), roll) = ranges(inner, q, level);
+fn cells_of(conn: &Connection, horizon_ms: i64, q: &Query, level: Option<usize>) -> Result<Cells> {
+    let ((a, b), roll) = ranges(horizon_ms, q, level);
     let (start, step) = (q.start_ms, eval::step_of(q));
     let bucket = |b: i64| start + b * step;
+    // merged across the group anyway: one cell per group and bucket
+    let merge = q.group_agg == Agg::Merge;
+    let cell_of = move |g: u32, b: i64, sid: u32| (g, bucket(b), if merge { 0 } else { sid });
     let mut cells = Cells::new();
-    let conn = &inner.conn;
     let join = |t: &str, cols: &str, extra: &str, lo: i64, hi: i64| {
         format!(
             "SELECT m.grp, s.sid, (s.ts - {start}) // {step} AS b, {cols} FROM {t} s JOIN qsel m \
@@ -209,18 +290,20 @@ fn cells_of(inner: &Inner, q: &Query, level: Option<usize>) -> Result<Cells> {
     let mut st = conn
         .prepare(&join("samples", "s.v", "", a, b))
         .map_err(engine)?;
-    let mut rows = st.query([]).map_err(engine)?;
-    while let Some(r) = rows.next().map_err(engine)? {
-        let (g, sid, b, v): (u32, u32, i64, f64) = (
-            r.get(0).map_err(engine)?,
-            r.get(1).map_err(engine)?,
-            r.get(2).map_err(engine)?,
-            r.get(3).map_err(engine)?,
-        );
-        let c = cells.entry((g, bucket(b), sid)).or_default();
-        c.add_stats(1, v, v, v);
-        if keep {
-            c.values.push(v);
+    for batch in st.query_arrow([]).map_err(engine)? {
+        let g = column::<UInt32Array>(&batch, 0)?;
+        let sid = column::<UInt32Array>(&batch, 1)?;
+        let b = column::<Int64Array>(&batch, 2)?;
+        let v = column::<Float64Array>(&batch, 3)?;
+        for i in 0..batch.num_rows() {
+            let c = cells
+                .entry(cell_of(g.value(i), b.value(i), sid.value(i)))
+                .or_default();
+            let v = v.value(i);
+            c.add_stats(1, v, v, v);
+            if keep {
+                c.values.push(v);
+            }
         }
     }
     let mut st = conn
@@ -232,7 +315,7 @@ fn cells_of(inner: &Inner, q: &Query, level: Option<usize>) -> Result<Cells> {
             b,
         ))
         .map_err(engine)?;
-    read_blob_rows(&mut st, &mut cells, bucket)?;
+    read_blob_rows(&mut st, &mut cells, cell_of)?;
     if let Some((res, ra, rb)) = roll {
         let extra = format!("AND s.res = {res}");
         let mut st = conn
@@ -244,76 +327,77 @@ fn cells_of(inner: &Inner, q: &Query, level: Option<usize>) -> Result<Cells> {
                 rb,
             ))
             .map_err(engine)?;
-        read_blob_rows(&mut st, &mut cells, bucket)?;
+        read_blob_rows(&mut st, &mut cells, cell_of)?;
     }
     Ok(cells)
 }
 
-/// Rows of (grp, sid, b, cnt, sum, min, max, blob, is-histogram).
+/// Column `i` of a result batch as the array type `A`.
+pub fn column<A: Array + 'static>(batch: &RecordBatch, i: usize) -> Result<&A> {
+    batch.column(i).as_any().downcast_ref::<A>().ok_or_else(|| {
+        engine(format!(
+            "result column {i}: unexpected type {}",
+            batch.column(i).data_type()
+        ))
+    })
+}
+
+/// Rows of (grp, sid, b, cnt, sum, min, max, blob, is-histogram), read a
+/// column batch at a time.
 fn read_blob_rows(
     st: &mut duckdb::Statement<'_>,
     cells: &mut Cells,
-    bucket: impl Fn(i64) -> i64,
+    cell_of: impl Fn(u32, i64, u32) -> (u32, i64, u32),
 ) -> Result<()> {
-    let mut rows = st.query([]).map_err(engine)?;
-    while let Some(r) = rows.next().map_err(engine)? {
-        let g: u32 = r.get(0).map_err(engine)?;
-        let sid: u32 = r.get(1).map_err(engine)?;
-        let b: i64 = r.get(2).map_err(engine)?;
-        let cnt: i64 = r.get(3).map_err(engine)?;
-        let blob: Vec<u8> = r.get(7).map_err(engine)?;
-        let hist: bool = r.get(8).map_err(engine)?;
-        let c = cells.entry((g, bucket(b), sid)).or_default();
-        if cnt > 0 {
-            c.add_stats(
-                cnt as u64,
-                r.get(4).map_err(engine)?,
-                r.get(5).map_err(engine)?,
-                r.get(6).map_err(engine)?,
-            );
-        }
-        c.histogram |= hist;
-        let into = if hist { &mut c.buckets } else { &mut c.sketch };
-        if !codec::decode_into(&blob, into) {
-            return Err(engine(format!("corrupt buckets of series {sid}")));
+    for batch in st.query_arrow([]).map_err(engine)? {
+        let g = column::<UInt32Array>(&batch, 0)?;
+        let sid = column::<UInt32Array>(&batch, 1)?;
+        let b = column::<Int64Array>(&batch, 2)?;
+        let cnt = column::<Int64Array>(&batch, 3)?;
+        let (sum, mn, mx) = (
+            column::<Float64Array>(&batch, 4)?,
+            column::<Float64Array>(&batch, 5)?,
+            column::<Float64Array>(&batch, 6)?,
+        );
+        let blob = column::<BinaryArray>(&batch, 7)?;
+        let hist = column::<BooleanArray>(&batch, 8)?;
+        for i in 0..batch.num_rows() {
+            let sid = sid.value(i);
+            let c = cells
+                .entry(cell_of(g.value(i), b.value(i), sid))
+                .or_default();
+            if cnt.value(i) > 0 {
+                c.add_stats(cnt.value(i) as u64, sum.value(i), mn.value(i), mx.value(i));
+            }
+            let hist = hist.value(i);
+            c.histogram |= hist;
+            let into = if hist { &mut c.buckets } else { &mut c.sketch };
+            if !codec::decode_into(blob.value(i), into) {
+                return Err(engine(format!("corrupt buckets of series {sid}")));
+            }
         }
     }
     Ok(())
 }
 
-/// Series with samples in the range that pass the filters.
-pub fn series(
-    inner: &Inner,
-    metric: Option<&str>,
-    filters: &[TagFilter],
-    start_ms: i64,
-    end_ms: i64,
-) -> Result<Vec<(String, Tags)>> {
-    let m = eval::compile_filters(filters).map_err(bad)?;
+/// Ids of the series with samples in the range.
+pub fn series_ids(conn: &Connection, start_ms: i64, end_ms: i64) -> Result<BTreeSet<u32>> {
     let sql = "SELECT DISTINCT sid FROM samples WHERE ts >= ?1 AND ts < ?2 \
                UNION SELECT DISTINCT sid FROM hists WHERE ts >= ?1 AND ts < ?2 \
                UNION SELECT DISTINCT sid FROM rollups WHERE ts >= ?1 AND ts < ?2";
-    let mut st = inner.conn.prepare(sql).map_err(engine)?;
-    let sids: BTreeSet<u32> = st
+    let mut st = conn.prepare(sql).map_err(engine)?;
+    let sids = st
         .query_map(params![start_ms, end_ms], |r| r.get(0))
         .map_err(engine)?
         .collect::<std::result::Result<_, _>>()
         .map_err(engine)?;
-    let mut out: Vec<(String, Tags)> = sids
-        .into_iter()
-        .filter_map(|sid| inner.catalog.series.get(sid as usize))
-        .filter(|s| metric.map_or(true, |m| m == s.metric) && eval::matches(&m, &s.tags))
-        .map(|s| (s.metric.clone(), s.tags.clone()))
-        .collect();
-    out.sort();
-    Ok(out)
+    Ok(sids)
 }
 
 /// Events passing `q`, newest first.
-pub fn events(inner: &Inner, q: &EventQuery) -> Result<Vec<Event>> {
+pub fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<Event>> {
     let m = eval::compile_filters(&q.filters).map_err(bad)?;
-    let mut st = inner
-        .conn
+    let mut st = conn
         .prepare(
             "SELECT ts, agent, kind, tags, body FROM events WHERE ts >= ? AND ts < ? \
              AND (? IS NULL OR agent = ?) ORDER BY ts DESC",

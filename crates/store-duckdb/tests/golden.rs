@@ -1,7 +1,7 @@
 //! Golden queries: the synthetic workload written through `write_batch`,
 //! then sonde-store's golden query table (`testkit::golden`, shared with
 //! every engine) answered by DuckStore and by the reference evaluator,
-//! which must agree.
+//! which must agree, asked one by one and all at once (`query_many`).
 
 use sonde_store::testkit::{golden, reference};
 use sonde_store::{Resolution, Store};
@@ -24,6 +24,17 @@ fn golden_queries_match_the_reference() {
         assert_eq!(got.resolution, Resolution::Second);
         if let Err(e) = golden::check(q, &got, &want) {
             panic!("query {i}: {e}");
+        }
+    }
+    // all at once: the queries sharing a range and step are fused into
+    // one statement, and must give the same answers
+    let many = store.query_many(&queries);
+    assert_eq!(many.len(), queries.len());
+    for (i, (q, got)) in queries.iter().zip(many).enumerate() {
+        let want = reference(&all, q).unwrap();
+        let got = got.unwrap_or_else(|e| panic!("query {i} among many: {e}"));
+        if let Err(e) = golden::check(q, &got, &want) {
+            panic!("query {i} among many: {e}");
         }
     }
 }

@@ -63,6 +63,12 @@ pub trait Store: Send + Sync {
     /// covers its range.
     fn query(&self, q: &Query) -> Result<Answer>;
 
+    /// Answers several queries, each as [`Store::query`] would (a page's
+    /// queries at once: an engine may read the rows they share once).
+    fn query_many(&self, qs: &[Query]) -> Vec<Result<Answer>> {
+        qs.iter().map(|q| self.query(q)).collect()
+    }
+
     /// The series (metric name and tags) that have samples in the range
     /// and pass the filters (`metric` None: every metric).
     fn series(

@@ -24,8 +24,9 @@ use crate::serve::AppState;
 pub const COOKIE: &str = "sonde_session";
 
 /// Calls that only read although they are POSTs (queries).
-const READ_POSTS: [&str; 6] = [
+const READ_POSTS: [&str; 7] = [
     "/api/v1/metrics/query",
+    "/api/v1/metrics/queries",
     "/api/v1/query",
     "/api/v1/query_range",
     "/api/v1/series",

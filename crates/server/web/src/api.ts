@@ -64,6 +64,18 @@ export function query(q: Query): Promise<Answer> {
   return api<Answer>('/api/v1/metrics/query', q);
 }
 
+/** A failed query of a `queries` call. */
+export interface QueryError {
+  error: string;
+  status: number;
+}
+
+/** Several queries in one call (the server reads their shared rows once). */
+export async function queries(qs: Query[]): Promise<(Answer | QueryError)[]> {
+  const r = await api<{ answers: (Answer | QueryError)[] }>('/api/v1/metrics/queries', { queries: qs });
+  return r.answers;
+}
+
 export interface Host {
   agent: string;
   status: 'ok' | 'silent' | 'deregistered' | 'unknown';

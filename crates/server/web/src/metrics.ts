@@ -1,6 +1,6 @@
 // The key metrics the agent sends (crates/agent: emit.rs, sink.rs) and
 // how each becomes one number per group or one series per group.
-import { Agg, Answer, Group, Query, TagFilter, query } from './api';
+import { Agg, Answer, Group, HttpError, Query, TagFilter, queries, query } from './api';
 
 export interface KeyMetric {
   id: string;
@@ -56,23 +56,23 @@ export function scopeFilter(keys: string[]): TagFilter {
   return { eq: ['scope', keys.every((k) => k.startsWith('host.')) ? 'host' : 'container'] };
 }
 
-/** Runs a key metric's queries and adds their answers group by group
- *  (a metric the store does not hold counts as no data). */
-export async function runKey(m: KeyMetric, base: Omit<Query, 'metric' | 'time_agg' | 'group_agg'>): Promise<Group[]> {
-  const answers = await Promise.all(
-    m.metrics.map((metric) =>
-      query({
-        ...base,
-        metric,
-        time_agg: m.time,
-        group_agg: m.group,
-        filters: [...(base.filters || []), ...(m.filters || [])],
-      }).catch((e) => {
-        if (e.status === 404) return { resolution: 'second', groups: [] } as Answer;
-        throw e;
-      }),
-    ),
-  );
+type Base = Omit<Query, 'metric' | 'time_agg' | 'group_agg'>;
+
+/** A key metric's queries (one per metric it sums). */
+function keyQueries(m: KeyMetric, base: Base): Query[] {
+  return m.metrics.map((metric) => ({
+    ...base,
+    metric,
+    time_agg: m.time,
+    group_agg: m.group,
+    filters: [...(base.filters || []), ...(m.filters || [])],
+  }));
+}
+
+const NO_DATA: Answer = { resolution: 'second', groups: [] };
+
+/** Adds a key metric's answers group by group. */
+function combine(answers: Answer[]): Group[] {
   if (answers.length === 1) return answers[0].groups;
   const byKey = new Map<string, Group>();
   for (const a of answers) {
@@ -93,6 +93,37 @@ export async function runKey(m: KeyMetric, base: Omit<Query, 'metric' | 'time_ag
     }
   }
   return [...byKey.values()];
+}
+
+/** Runs a key metric's queries and adds their answers group by group
+ *  (a metric the store does not hold counts as no data). */
+export async function runKey(m: KeyMetric, base: Base): Promise<Group[]> {
+  const answers = await Promise.all(
+    keyQueries(m, base).map((q) =>
+      query(q).catch((e) => {
+        if (e.status === 404) return NO_DATA;
+        throw e;
+      }),
+    ),
+  );
+  return combine(answers);
+}
+
+/** Runs several key metrics' queries in one call: each metric's groups. */
+export async function runKeys(ms: KeyMetric[], base: Base): Promise<Group[][]> {
+  const per = ms.map((m) => keyQueries(m, base));
+  const answers = await queries(per.flat());
+  let i = 0;
+  return per.map((qs) =>
+    combine(
+      qs.map(() => {
+        const a = answers[i++];
+        if (!a || !('error' in a)) return a || NO_DATA;
+        if (a.status === 404) return NO_DATA;
+        throw new HttpError(a.status, a.error);
+      }),
+    ),
+  );
 }
 
 export function groupName(g: Group, by: string[]): string {

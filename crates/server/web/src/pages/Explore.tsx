@@ -4,7 +4,7 @@
 import { useEffect, useState } from 'react';
 import { TagFilter } from '../api';
 import { fmt } from '../format';
-import { GROUPINGS, KEY_METRICS, label, plural, runKey, scopeFilter } from '../metrics';
+import { GROUPINGS, KEY_METRICS, label, plural, runKeys, scopeFilter } from '../metrics';
 import { RANGES, Route, go, href } from '../route';
 import { RangeSelect } from './Dashboard';
 
@@ -38,7 +38,7 @@ export function Explore({ route }: { route: Route }) {
     setErr('');
     const end = Date.now();
     const base = { start_ms: end - (RANGES[range] || RANGES['15m']), end_ms: end, step_ms: 0, filters, group_by: [by] };
-    Promise.all(KEY_METRICS.map((m) => runKey(m, base)))
+    runKeys(KEY_METRICS, base)
       .then((answers) => {
         if (!live) return;
         const byName = new Map<string, Row>();
