@@ -13,7 +13,10 @@
 //! (series id, ms, count, sum, min, max, encoded buckets), `seqs` (the
 //! last batch per agent, written in the batch's transaction), `events`,
 //! and `rollups` (resolution, series id, ms, count, sum, min, max,
-//! sketch) that [`Store::maintain`] fills.
+//! sketch) that [`Store::maintain`] fills as soon as a slot has settled
+//! (not only when it leaves the full-resolution window), so a long range
+//! at a coarse step is answered from the coarsest aligned roll-up plus
+//! the full-resolution tail not rolled up yet.
 //!
 //! Does **not** own: the query semantics (sonde-store's `eval`), the
 //! server, HTTP or PromQL.
@@ -106,6 +109,8 @@ pub(crate) struct Inner {
     /// Per roll-up level (10 s, 1 min, 1 h): rows older than this (ms)
     /// have expired.
     pub floors: [i64; 3],
+    /// Per roll-up level: its rows hold every sample older than this (ms).
+    pub rolled: [i64; 3],
     pub opts: Options,
 }
 
@@ -135,7 +140,7 @@ impl DuckStore {
         schema::create(&conn)?;
         let catalog = schema::load_catalog(&conn)?;
         let seqs = schema::load_seqs(&conn)?;
-        let (horizon_ms, floors) = schema::load_horizon(&conn)?;
+        let (horizon_ms, floors, rolled) = schema::load_horizon(&conn)?;
         let inner = Inner {
             conn,
             catalog,
@@ -143,6 +148,7 @@ impl DuckStore {
             last_sids: HashMap::new(),
             horizon_ms,
             floors,
+            rolled,
             opts,
         };
         Ok(DuckStore {
