@@ -58,8 +58,7 @@ pub(crate) fn plan(
             roll: None,
         },
     ));
-    for l in 0..3 {
-        let w = widths[l];
+    for (l, &w) in widths.iter().enumerate() {
         if floors[l] > start || rolled[l] <= start {
             continue;
         }

@@ -124,10 +124,7 @@ fn fold_and_expire(inner: &Inner, now_ms: i64, cutoff: i64, targets: [i64; 3]) -
     Ok(floors)
 }
 
-fn column<'a, T: 'static>(
-    b: &'a duckdb::arrow::record_batch::RecordBatch,
-    i: usize,
-) -> Result<&'a T> {
+fn column<T: 'static>(b: &duckdb::arrow::record_batch::RecordBatch, i: usize) -> Result<&T> {
     b.column(i)
         .as_any()
         .downcast_ref::<T>()
@@ -188,10 +185,10 @@ fn fold_slice(inner: &Inner, lo: i64, hi: i64, targets: [i64; 3]) -> Result<()> 
     let mut app = conn.appender("rollups").map_err(engine)?;
     let mut coarse: [HashMap<(u32, i64), Cell>; 2] = Default::default();
     for ((sid, t), cell) in fine {
-        for i in 1..3 {
+        for (i, w) in WIDTHS.iter().enumerate().skip(1) {
             if inside(i, t) {
                 coarse[i - 1]
-                    .entry((sid, floor_to(t, WIDTHS[i])))
+                    .entry((sid, floor_to(t, *w)))
                     .or_default()
                     .merge(&cell);
             }

@@ -82,9 +82,9 @@ pub fn load_horizon(conn: &Connection) -> Result<(i64, [i64; 3], [i64; 3])> {
     let horizon = meta(conn, "horizon")?;
     let mut floors = [i64::MIN; 3];
     let mut rolled = [i64::MIN; 3];
-    for i in 0..3 {
-        floors[i] = meta(conn, &format!("floor{i}"))?;
-        rolled[i] = meta(conn, &format!("rolled{i}"))?.max(horizon);
+    for (i, (f, r)) in floors.iter_mut().zip(rolled.iter_mut()).enumerate() {
+        *f = meta(conn, &format!("floor{i}"))?;
+        *r = meta(conn, &format!("rolled{i}"))?.max(horizon);
     }
     Ok((horizon, floors, rolled))
 }
