@@ -1,11 +1,18 @@
 //! Ingest: one agent batch in one transaction (new series, samples,
 //! histograms, events and the agent's sequence number), via DuckDB's
-//! Appender.
+//! Appender. Samples older than a roll-up level's watermark (late
+//! arrivals) also go into that level's roll-ups, and only there when
+//! they are past the full-resolution window.
 
+use std::sync::{Arc, OnceLock};
+
+use duckdb::arrow::array::{Float64Array, Int64Array, UInt32Array};
+use duckdb::arrow::datatypes::{DataType, Field, Schema};
+use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::params;
 use sonde_store::{Event, Result, Sample, StoreError, Tags, Value};
 
-use crate::{codec, engine, Inner};
+use crate::{codec, engine, rollup, Inner};
 
 /// Stores a batch atomically; a batch whose `seq` is not above the
 /// agent's stored one is ignored.
@@ -74,7 +81,8 @@ fn append<'a>(
         (info.metric == s.metric && info.tags == s.tags).then_some(sid)
     };
     {
-        let mut series = conn.appender("series").map_err(engine)?;
+        // Created at the first new series only: most batches have none.
+        let mut series: Option<duckdb::Appender<'_>> = None;
         for (i, s) in samples.iter().enumerate() {
             let sid = match known(i, s).or_else(|| inner.catalog.get(&s.metric, &s.tags)) {
                 Some(id) => id,
@@ -84,9 +92,13 @@ fn append<'a>(
                         let id = (inner.catalog.series.len() + fresh.len()) as u32;
                         let tags = serde_json::to_string(&s.tags).map_err(engine)?;
                         let hist = matches!(s.value, Value::Histogram { .. });
-                        series
-                            .append_row(params![id, s.metric, tags, hist])
-                            .map_err(engine)?;
+                        if series.is_none() {
+                            series = Some(conn.appender("series").map_err(engine)?);
+                        }
+                        if let Some(app) = series.as_mut() {
+                            app.append_row(params![id, s.metric, tags, hist])
+                                .map_err(engine)?;
+                        }
                         pending.insert((s.metric.as_str(), &s.tags), id);
                         fresh.push((&s.metric, &s.tags, hist));
                         id
@@ -95,18 +107,11 @@ fn append<'a>(
             };
             sids.push(sid);
         }
-        series.flush().map_err(engine)?;
-    }
-    {
-        let mut app = conn.appender("samples").map_err(engine)?;
-        for (s, sid) in samples.iter().zip(sids.iter()) {
-            if let Value::Counter { value } | Value::Gauge { value } = s.value {
-                app.append_row(params![sid, s.ts_ms, value])
-                    .map_err(engine)?;
-            }
+        if let Some(mut app) = series {
+            app.flush().map_err(engine)?;
         }
-        app.flush().map_err(engine)?;
     }
+    append_scalars(inner, samples, sids)?;
     if samples
         .iter()
         .any(|s| matches!(s.value, Value::Histogram { .. }))
@@ -121,12 +126,18 @@ fn append<'a>(
                 buckets,
             } = &s.value
             {
+                if s.ts_ms < inner.horizon_ms {
+                    continue;
+                }
                 let blob = codec::encode(buckets.iter().map(|(b, c)| (b, c)));
                 app.append_row(params![sid, s.ts_ms, *count as i64, sum, min, max, blob])
                     .map_err(engine)?;
             }
         }
         app.flush().map_err(engine)?;
+    }
+    if samples.iter().any(|s| s.ts_ms < inner.rolled[0]) {
+        rollup::late_rows(inner, samples, sids)?;
     }
     if !events.is_empty() {
         let mut app = conn.appender("events").map_err(engine)?;
@@ -137,10 +148,57 @@ fn append<'a>(
         }
         app.flush().map_err(engine)?;
     }
-    conn.execute(
-        "INSERT OR REPLACE INTO seqs VALUES (?, ?)",
-        params![agent, seq],
+    conn.prepare_cached("INSERT OR REPLACE INTO seqs VALUES (?, ?)")
+        .and_then(|mut st| st.execute(params![agent, seq]))
+        .map_err(engine)?;
+    Ok(())
+}
+
+fn scalar_schema() -> Arc<Schema> {
+    static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            Arc::new(Schema::new(vec![
+                Field::new("sid", DataType::UInt32, false),
+                Field::new("ts", DataType::Int64, false),
+                Field::new("v", DataType::Float64, false),
+            ]))
+        })
+        .clone()
+}
+
+/// Counters and gauges within the full-resolution window, as one Arrow
+/// batch of columns (no per-row binding).
+fn append_scalars(inner: &Inner, samples: &[Sample], sids: &[u32]) -> Result<()> {
+    let n = samples.len();
+    let (mut sid, mut ts, mut v) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for (s, id) in samples.iter().zip(sids) {
+        if s.ts_ms < inner.horizon_ms {
+            continue; // past the full-resolution window: roll-ups only
+        }
+        if let Value::Counter { value } | Value::Gauge { value } = s.value {
+            sid.push(*id);
+            ts.push(s.ts_ms);
+            v.push(value);
+        }
+    }
+    if sid.is_empty() {
+        return Ok(());
+    }
+    let batch = RecordBatch::try_new(
+        scalar_schema(),
+        vec![
+            Arc::new(UInt32Array::from(sid)),
+            Arc::new(Int64Array::from(ts)),
+            Arc::new(Float64Array::from(v)),
+        ],
     )
     .map_err(engine)?;
-    Ok(())
+    let mut app = inner.conn.appender("samples").map_err(engine)?;
+    app.append_record_batch(batch).map_err(engine)?;
+    app.flush().map_err(engine)
 }

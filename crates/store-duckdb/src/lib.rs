@@ -13,7 +13,10 @@
 //! (series id, ms, count, sum, min, max, encoded buckets), `seqs` (the
 //! last batch per agent, written in the batch's transaction), `events`,
 //! and `rollups` (resolution, series id, ms, count, sum, min, max,
-//! sketch) that [`Store::maintain`] fills.
+//! sketch) that [`Store::maintain`] fills as soon as a slot has settled
+//! (not only when it leaves the full-resolution window), so a long range
+//! at a coarse step is answered from the coarsest aligned roll-up plus
+//! the full-resolution tail not rolled up yet.
 //!
 //! Connections: one writer (ingest, roll-ups) behind a mutex with the
 //! catalog, and a pool of read connections to the same database (as
@@ -115,6 +118,8 @@ pub(crate) struct Inner {
     /// Per roll-up level (10 s, 1 min, 1 h): rows older than this (ms)
     /// have expired.
     pub floors: [i64; 3],
+    /// Per roll-up level: its rows hold every sample older than this (ms).
+    pub rolled: [i64; 3],
     pub opts: Options,
 }
 
@@ -146,7 +151,7 @@ impl DuckStore {
         let readers = readers::Readers::new(&conn, readers::default_size())?;
         let catalog = schema::load_catalog(&conn)?;
         let seqs = schema::load_seqs(&conn)?;
-        let (horizon_ms, floors) = schema::load_horizon(&conn)?;
+        let (horizon_ms, floors, rolled) = schema::load_horizon(&conn)?;
         let inner = Inner {
             conn,
             catalog,
@@ -154,6 +159,7 @@ impl DuckStore {
             last_sids: HashMap::new(),
             horizon_ms,
             floors,
+            rolled,
             opts,
         };
         Ok(DuckStore {

@@ -15,21 +15,14 @@ use sonde_store::{eval, Agg, Answer, Query, Result};
 use crate::query::{self, Plan};
 use crate::{engine, query::column};
 
-/// What a fused statement's queries share: start, end, step, roll-up
-/// level and horizon.
-pub type FuseKey = (i64, i64, i64, Option<usize>, i64);
+/// What a fused statement's queries share: start, end, step, and the
+/// roll-up rows read.
+pub type FuseKey = (i64, i64, i64, query::Roll);
 
 /// The key of a plan that can be fused (folded in SQL and not empty).
 pub fn fuse_key(q: &Query, p: &Plan) -> Option<FuseKey> {
-    (!p.is_empty() && query::in_sql_only(q, p.hist())).then(|| {
-        (
-            q.start_ms,
-            q.end_ms,
-            eval::step_of(q),
-            p.level(),
-            p.horizon_ms(),
-        )
-    })
+    (!p.is_empty() && query::in_sql_only(q, p.hist()))
+        .then(|| (q.start_ms, q.end_ms, eval::step_of(q), p.roll()))
 }
 
 /// The time aggregation over a series' bucket, from its summed columns.
@@ -80,8 +73,8 @@ pub fn run_fused(
         }
         app.flush().map_err(engine)?;
     }
-    let (start, _, step, level, horizon) = key;
-    let src = query::source_sql(horizon, qs[0], level);
+    let (start, _, step, roll) = key;
+    let src = query::source_sql(qs[0], roll);
     let sql = format!(
         "WITH src AS ({src}), per AS (SELECT m.q, m.grp, s.sid, (s.ts - {start}) // {step} AS b, \
          sum(s.sum) AS su, sum(s.cnt) AS n, min(s.mn) AS mn, max(s.mx) AS mx \

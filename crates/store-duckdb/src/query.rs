@@ -29,14 +29,68 @@ fn bad(m: String) -> StoreError {
     StoreError::BadQuery(m)
 }
 
-/// Which resolution serves a range starting at `start_ms`, and the
-/// roll-up level index (None: full resolution only).
-fn pick(inner: &Inner, start_ms: i64) -> (Resolution, Option<usize>) {
-    if start_ms >= inner.horizon_ms {
-        return (Resolution::Second, None);
+/// How a query is served: the resolution its answer reports, and the
+/// roll-up level whose rows cover `[start, split)` (None: full
+/// resolution only); the rest of the range comes from full resolution.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Route {
+    pub resolution: Resolution,
+    pub roll: Roll,
+}
+
+/// A roll-up level and where its rows end (`split`); None: full
+/// resolution only.
+pub type Roll = Option<(usize, i64)>;
+
+/// Chooses how to serve `q`: among full resolution and the roll-up
+/// levels that give the exact answer (level width dividing the start
+/// and the step, and the end unless the level is not rolled up that
+/// far; not expired), the one reading the fewest rows per series. A
+/// range older than the full-resolution window with no such level is
+/// served by the finest level still kept (rows counted in the bucket
+/// their start falls in).
+pub(crate) fn route(
+    q: &Query,
+    horizon: i64,
+    rolled: [i64; 3],
+    floors: [i64; 3],
+    widths: [i64; 3],
+) -> Route {
+    let (start, end) = (q.start_ms, q.end_ms);
+    let mut best = (start >= horizon).then_some((
+        (end - start) / 1000,
+        Route {
+            resolution: Resolution::Second,
+            roll: None,
+        },
+    ));
+    for (l, &w) in widths.iter().enumerate() {
+        if floors[l] > start || rolled[l] <= start {
+            continue;
+        }
+        let aligned = start.rem_euclid(w) == 0
+            && q.step_ms.rem_euclid(w) == 0
+            && (end.rem_euclid(w) == 0 || end >= rolled[l]);
+        if !aligned {
+            continue;
+        }
+        let split = end.min(rolled[l]);
+        let cost = (split - start) / w + (end - split) / 1000;
+        if !matches!(&best, Some((c, _)) if *c <= cost) {
+            let p = Route {
+                resolution: LEVELS[l],
+                roll: Some((l, split)),
+            };
+            best = Some((cost, p));
+        }
     }
-    let level = (0..3).find(|&i| inner.floors[i] <= start_ms).unwrap_or(2);
-    (LEVELS[level], Some(level))
+    best.map(|b| b.1).unwrap_or_else(|| {
+        let l = (0..3).find(|&i| floors[i] <= start).unwrap_or(2);
+        Route {
+            resolution: LEVELS[l],
+            roll: Some((l, end.min(rolled[l]))),
+        }
+    })
 }
 
 /// The selected series: (series id, group number) rows, each group's
@@ -75,8 +129,7 @@ pub struct Plan {
     group_tags: Vec<Tags>,
     hist: bool,
     resolution: Resolution,
-    level: Option<usize>,
-    horizon_ms: i64,
+    roll: Roll,
 }
 
 impl Plan {
@@ -90,14 +143,9 @@ impl Plan {
         self.hist
     }
 
-    /// The roll-up level read before the horizon.
-    pub fn level(&self) -> Option<usize> {
-        self.level
-    }
-
-    /// Where full resolution starts.
-    pub fn horizon_ms(&self) -> i64 {
-        self.horizon_ms
+    /// The roll-up level read, and where its rows end.
+    pub fn roll(&self) -> Roll {
+        self.roll
     }
 
     /// The (series id, group number) rows.
@@ -137,7 +185,14 @@ pub fn plan(inner: &Inner, q: &Query) -> Result<Plan> {
     eval::validate(q).map_err(bad)?;
     let (sel, group_tags, hist) = select(inner, q)?;
     eval::check_points(q, group_tags.len()).map_err(bad)?;
-    let (resolution, level) = pick(inner, q.start_ms);
+    let r = route(
+        q,
+        inner.horizon_ms,
+        inner.rolled,
+        inner.floors,
+        crate::rollup::WIDTHS,
+    );
+    let resolution = r.resolution;
     let (limit, what) = if in_sql_only(q, hist) {
         (MAX_SQL_CELLS, "")
     } else {
@@ -157,8 +212,7 @@ pub fn plan(inner: &Inner, q: &Query) -> Result<Plan> {
         group_tags,
         hist,
         resolution,
-        level,
-        horizon_ms: inner.horizon_ms,
+        roll: r.roll,
     })
 }
 
@@ -173,34 +227,31 @@ pub fn run(conn: &Connection, q: &Query, p: Plan) -> Result<Answer> {
         app.flush().map_err(engine)?;
     }
     let points = if in_sql_only(q, p.hist) {
-        in_sql(conn, p.horizon_ms, q, p.level)?
+        in_sql(conn, q, p.roll)?
     } else {
-        eval::fold_cells(q, cells_of(conn, p.horizon_ms, q, p.level)?)
+        eval::fold_cells(q, cells_of(conn, q, p.roll)?)
     };
     Ok(p.answer(q, points))
 }
 
-/// The row sources: full-resolution `table` rows from the horizon (or
-/// the start) on, and roll-up rows of `level` before it.
+/// The row sources: full-resolution rows in `[a, b)`, and roll-up rows
+/// of width `res` in `[ra, rb)`.
 type Ranges = ((i64, i64), Option<(i64, i64, i64)>);
 
-fn ranges(horizon_ms: i64, q: &Query, level: Option<usize>) -> Ranges {
-    match level {
+fn ranges(q: &Query, roll: Roll) -> Ranges {
+    match roll {
         None => ((q.start_ms, q.end_ms), None),
-        Some(l) => {
-            let h = horizon_ms.min(q.end_ms);
-            (
-                (h.max(q.start_ms), q.end_ms),
-                Some((LEVELS[l].ms(), q.start_ms, h)),
-            )
-        }
+        Some((l, split)) => (
+            (split.max(q.start_ms), q.end_ms),
+            Some((LEVELS[l].ms(), q.start_ms, split)),
+        ),
     }
 }
 
 /// The scalar rows (sid, ts, sum, mn, mx, cnt) of the query's range:
-/// samples, and roll-ups before the horizon.
-pub fn source_sql(horizon_ms: i64, q: &Query, level: Option<usize>) -> String {
-    let ((a, b), roll) = ranges(horizon_ms, q, level);
+/// roll-up rows of `roll` before its split, samples after.
+pub fn source_sql(q: &Query, roll: Roll) -> String {
+    let ((a, b), roll) = ranges(q, roll);
     let mut src = format!(
         "SELECT sid, ts, v AS sum, v AS mn, v AS mx, 1::BIGINT AS cnt FROM samples WHERE ts >= {a} AND ts < {b}"
     );
@@ -222,13 +273,8 @@ pub fn rated(q: &Query, bstart: i64, v: f64) -> f64 {
     }
 }
 
-fn in_sql(
-    conn: &Connection,
-    horizon_ms: i64,
-    q: &Query,
-    level: Option<usize>,
-) -> Result<BTreeMap<u32, Vec<(i64, f64)>>> {
-    let src = source_sql(horizon_ms, q, level);
+fn in_sql(conn: &Connection, q: &Query, roll: Roll) -> Result<BTreeMap<u32, Vec<(i64, f64)>>> {
+    let src = source_sql(q, roll);
     let tagg = match q.time_agg {
         Agg::Avg => "sum(s.sum) / sum(s.cnt)",
         Agg::Sum | Agg::Rate => "sum(s.sum)",
@@ -272,8 +318,8 @@ fn in_sql(
 
 type Cells = BTreeMap<(u32, i64, u32), Cell>;
 
-fn cells_of(conn: &Connection, horizon_ms: i64, q: &Query, level: Option<usize>) -> Result<Cells> {
-    let ((a, b), roll) = ranges(horizon_ms, q, level);
+fn cells_of(conn: &Connection, q: &Query, roll: Roll) -> Result<Cells> {
+    let ((a, b), roll) = ranges(q, roll);
     let (start, step) = (q.start_ms, eval::step_of(q));
     let bucket = |b: i64| start + b * step;
     // merged across the group anyway: one cell per group and bucket
@@ -430,4 +476,69 @@ pub fn events(conn: &Connection, q: &EventQuery) -> Result<Vec<Event>> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: i64 = 3_600_000;
+    const W: [i64; 3] = [10_000, 60_000, H];
+    const MIN: [i64; 3] = [i64::MIN; 3];
+
+    fn q(start: i64, end: i64, step: i64) -> Query {
+        Query {
+            metric: "m".into(),
+            start_ms: start,
+            end_ms: end,
+            step_ms: step,
+            filters: vec![],
+            group_by: vec![],
+            time_agg: Agg::Sum,
+            group_agg: Agg::Sum,
+            top: None,
+        }
+    }
+
+    #[test]
+    fn coarse_aligned_steps_use_the_cheapest_exact_rollup() {
+        let (s, e) = (100 * H, 106 * H);
+        // Rolled up to 5 min before the end (1 h level: one hour before).
+        let rolled = [e - 300_000, e - 300_000, e - H];
+        let p = route(&q(s, e, 60_000), i64::MIN, rolled, MIN, W);
+        assert_eq!(p.resolution, Resolution::Minute);
+        assert_eq!(p.roll, Some((1, e - 300_000)));
+        // Whole range: 1 min rows + 5 min of seconds beat 1 h rows + 1 h.
+        let p = route(&q(s, e, 0), i64::MIN, rolled, MIN, W);
+        assert_eq!(p.roll, Some((1, e - 300_000)));
+        let all = [e, e, e];
+        let p = route(&q(s, e, 0), i64::MIN, all, MIN, W);
+        assert_eq!((p.resolution, p.roll), (Resolution::Hour, Some((2, e))));
+        // A 10 s step only aligns with the 10 s level.
+        let p = route(&q(s, e, 10_000), i64::MIN, all, MIN, W);
+        assert_eq!(p.resolution, Resolution::TenSeconds);
+    }
+
+    #[test]
+    fn unaligned_or_unrolled_ranges_read_every_second() {
+        let (s, e) = (100 * H, 106 * H);
+        let all = [e, e, e];
+        // Start or step not aligned: full resolution, exact.
+        for qq in [q(s + 1_000, e, 60_000), q(s, e, 1_000), q(s, e - 1_000, 0)] {
+            let p = route(&qq, i64::MIN, all, MIN, W);
+            assert_eq!((p.resolution, p.roll), (Resolution::Second, None));
+        }
+        // Nothing rolled up yet, or the level expired at the start.
+        let p = route(&q(s, e, 60_000), i64::MIN, MIN, MIN, W);
+        assert_eq!(p.roll, None);
+        let p = route(&q(s, e, 60_000), i64::MIN, all, [s + H, s + H, MIN[2]], W);
+        assert_eq!(p.roll, None);
+        // Past the full-resolution window with nothing aligned: the
+        // finest level kept serves it.
+        let p = route(&q(s + 1_000, e, 0), s + H, all, MIN, W);
+        assert_eq!(
+            (p.resolution, p.roll),
+            (Resolution::TenSeconds, Some((0, e)))
+        );
+    }
 }

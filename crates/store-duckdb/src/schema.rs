@@ -74,17 +74,19 @@ fn meta(conn: &Connection, k: &str) -> Result<i64> {
     Ok(v.unwrap_or(i64::MIN))
 }
 
-/// Where full resolution starts, and where each roll-up level starts
-/// (ms; i64::MIN before the first roll-up or expiry).
-pub fn load_horizon(conn: &Connection) -> Result<(i64, [i64; 3])> {
-    Ok((
-        meta(conn, "horizon")?,
-        [
-            meta(conn, "floor0")?,
-            meta(conn, "floor1")?,
-            meta(conn, "floor2")?,
-        ],
-    ))
+/// Where full resolution starts, where each roll-up level starts, and
+/// each level's watermark (its rows hold every sample older than it);
+/// ms, i64::MIN before the first roll-up or expiry. A database written
+/// before the watermarks existed rolled up exactly up to its horizon.
+pub fn load_horizon(conn: &Connection) -> Result<(i64, [i64; 3], [i64; 3])> {
+    let horizon = meta(conn, "horizon")?;
+    let mut floors = [i64::MIN; 3];
+    let mut rolled = [i64::MIN; 3];
+    for (i, (f, r)) in floors.iter_mut().zip(rolled.iter_mut()).enumerate() {
+        *f = meta(conn, &format!("floor{i}"))?;
+        *r = meta(conn, &format!("rolled{i}"))?.max(horizon);
+    }
+    Ok((horizon, floors, rolled))
 }
 
 /// Stores a meta value (in the caller's transaction).

@@ -15,3 +15,10 @@ fn rollups_answer_like_full_resolution() {
     let rows = || store.full_resolution_rows().unwrap();
     rollup::check(&store, &rows, SKETCH_ERROR);
 }
+
+#[test]
+fn long_ranges_come_from_rollups_and_match_every_second() {
+    let rolled = DuckStore::in_memory(Options::default()).unwrap();
+    let full = DuckStore::in_memory(Options::default()).unwrap();
+    rollup::check_long(&rolled, &full, SKETCH_ERROR);
+}

@@ -59,8 +59,11 @@ pub trait Store: Send + Sync {
     /// The last sequence number stored per agent.
     fn last_seqs(&self) -> Result<std::collections::HashMap<String, u64>>;
 
-    /// Answers a metric query from the finest resolution that still
-    /// covers its range.
+    /// Answers a metric query. Full resolution serves what is still
+    /// kept, unless a roll-up level aligned with the range's start, step
+    /// and end gives the same answer from fewer rows (a long range at a
+    /// coarse step); older ranges come from the roll-ups. The answer
+    /// says which resolution served it.
     fn query(&self, q: &Query) -> Result<Answer>;
 
     /// Answers several queries, each as [`Store::query`] would (a page's
@@ -89,8 +92,10 @@ pub trait Store: Send + Sync {
     /// Stored events passing `q`, newest first.
     fn events(&self, q: &EventQuery) -> Result<Vec<Event>>;
 
-    /// Rolls up and expires: full-resolution samples older than the
-    /// retention window (ending at `now_ms`) are folded into the roll-up
-    /// resolutions and dropped. Idempotent.
+    /// Rolls up and expires as of `now_ms`: samples are folded into the
+    /// roll-up resolutions once their slot has passed (engines may roll up
+    /// only what leaves the window), full-resolution samples older than
+    /// the retention window are dropped, and roll-ups past their own
+    /// retention expire. Idempotent.
     fn maintain(&self, now_ms: i64) -> Result<()>;
 }

@@ -132,3 +132,78 @@ pub fn close(q: &Query, got: &Answer, want: &Answer, sketch_error: f64) {
         }
     }
 }
+
+/// The long-range workload: 1 host x 2 containers x 20 metrics, 6 hours.
+pub fn long_workload() -> Workload {
+    Workload {
+        hosts: 1,
+        containers_per_host: 2,
+        metrics: 20,
+        seconds: 6 * 3600,
+        ..Default::default()
+    }
+}
+
+/// `w`'s samples of seconds `from..to`, for container `c` only when
+/// given, as one batch.
+fn span(w: &Workload, from: i64, to: i64, only: Option<usize>) -> Vec<crate::Sample> {
+    let mut out = Vec::new();
+    for t in from..to {
+        for c in (0..w.containers()).filter(|c| only.map_or(true, |o| o == *c)) {
+            let tags = w.tags(c, t);
+            for (m, (name, _)) in super::METRICS.iter().enumerate().take(w.metrics) {
+                out.push(crate::Sample {
+                    metric: name.to_string(),
+                    tags: tags.clone(),
+                    ts_ms: w.ts(t),
+                    value: w.value(m, c, t),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Long ranges from roll-ups while every second is still kept: 6 hours
+/// written to `rolled` and to `full` (both opened with the default 6 h
+/// window); `rolled` is maintained as of 5 minutes before the end, so
+/// 1 min, 5 min, 1 h and whole-range steps are served by the 1 min or
+/// 1 h roll-ups plus the full-resolution tail, and must match `full`'s
+/// answers (never maintained: every second); then a late batch (seconds
+/// already rolled up, from another agent) must be counted in both; then
+/// everything rolled up.
+pub fn check_long(rolled: &dyn Store, full: &dyn Store, sketch_error: f64) {
+    let w = long_workload();
+    let both = |agent: &str, seq: u64, samples: &[crate::Sample]| {
+        rolled.write_batch(agent, seq, samples, &[]).unwrap();
+        full.write_batch(agent, seq, samples, &[]).unwrap();
+    };
+    for (i, from) in (0..w.seconds).step_by(60).enumerate() {
+        both("host-000", i as u64 + 1, &span(&w, from, from + 60, None));
+    }
+    let compare = |want_res: &[Resolution]| {
+        for step in [60, 300, 3600, 0] {
+            for q in queries(&w, step) {
+                let want = full.query(&q).unwrap();
+                assert_eq!(want.resolution, Resolution::Second);
+                let got = rolled.query(&q).unwrap();
+                let ok = match step {
+                    60 | 300 => got.resolution == Resolution::Minute,
+                    _ => want_res.contains(&got.resolution),
+                };
+                assert!(ok, "step {step}: served by {:?}", got.resolution);
+                assert!(!got.groups.is_empty());
+                close(&q, &got, &want, sketch_error);
+            }
+        }
+    };
+    rolled.maintain(w.ts(w.seconds - 300)).unwrap();
+    compare(&[Resolution::Hour, Resolution::Minute]);
+    // Seconds already rolled up arrive late (another host's spool): a
+    // container of a second host.
+    let w2 = Workload { hosts: 2, ..w };
+    both("host-001", 1, &span(&w2, 1000, 1010, Some(2)));
+    compare(&[Resolution::Hour, Resolution::Minute]);
+    rolled.maintain(w.ts(w.seconds + 3600)).unwrap();
+    compare(&[Resolution::Hour]);
+}
