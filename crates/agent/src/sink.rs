@@ -484,38 +484,19 @@ impl<'a> MetricsSink<'a> {
     fn flush(&mut self, ts: u64, st: &State) -> SinkResult {
         if let Some(l) = &self.opts.listener {
             let r = l.drain();
-            if r.malformed > 0 {
-                self.sec.count(
-                    &[Ent::Host],
-                    "sonde.statsd.malformed",
-                    &[],
-                    r.malformed as f64,
-                );
-            }
+            self.host_count("sonde.statsd.malformed", r.malformed);
             for s in r.samples {
                 emit::statsd_sample(&mut self.sec, Ent::Host, s);
             }
         }
         let malformed = self.http.take_malformed();
-        if malformed > 0 {
-            self.sec
-                .count(&[Ent::Host], "sonde.http.malformed", &[], malformed as f64);
-        }
+        self.host_count("sonde.http.malformed", malformed);
         let capped = self.http.take_capped();
-        if capped > 0 {
-            self.sec
-                .count(&[Ent::Host], "sonde.http.paths_capped", &[], capped as f64);
-        }
+        self.host_count("sonde.http.paths_capped", capped);
         let malformed = self.dns.take_malformed();
-        if malformed > 0 {
-            self.sec
-                .count(&[Ent::Host], "sonde.dns.malformed", &[], malformed as f64);
-        }
+        self.host_count("sonde.dns.malformed", malformed);
         let capped = self.dns.take_capped();
-        if capped > 0 {
-            self.sec
-                .count(&[Ent::Host], "sonde.dns.names_capped", &[], capped as f64);
-        }
+        self.host_count("sonde.dns.names_capped", capped);
         self.scraped(st);
         self.http_ports.clear();
         let batch = emit::batch(self, ts, st);
@@ -539,6 +520,13 @@ impl<'a> MetricsSink<'a> {
 }
 
 impl MetricsSink<'_> {
+    /// Adds `n` to the host's counter `name` (nothing when 0).
+    fn host_count(&mut self, name: &'static str, n: u64) {
+        if n > 0 {
+            self.sec.count(&[Ent::Host], name, &[], n as f64);
+        }
+    }
+
     /// The samples scrapers brought back: gauges of the serving process and
     /// its container, with the endpoint's labels (never the implicit tags).
     fn scraped(&mut self, st: &State) {
@@ -550,14 +538,7 @@ impl MetricsSink<'_> {
                 continue;
             };
             let (ents, n) = self.entities(st, t);
-            if r.malformed > 0 {
-                self.sec.count(
-                    &[Ent::Host],
-                    "sonde.scrape.malformed",
-                    &[],
-                    r.malformed as f64,
-                );
-            }
+            self.host_count("sonde.scrape.malformed", r.malformed);
             for s in r.samples.iter().filter(|s| s.value.is_finite()) {
                 let mut extra: Vec<(crate::agg::Name, String)> = s
                     .labels

@@ -176,7 +176,7 @@ impl Engine<'_> {
                 return Ok(None);
             }
         }
-        if !run.suppress && self.thread_rejects(run, ev) {
+        if !run.suppress && self.thread_rejects(&mut run.verdicts, ev) {
             // a thread the filter rejected, an event that changes nothing
             run.last_types.known(ev, false);
             for &i in &run.plan.writers {
@@ -240,9 +240,9 @@ impl Engine<'_> {
     /// (sysdig's parser skips what its filter rejects) of a thread whose
     /// verdict still holds.
     #[inline]
-    fn thread_rejects(&self, run: &Run, ev: &RawEvent<'_>) -> bool {
-        run.verdicts
-            .as_ref()
+    fn thread_rejects(&self, verdicts: &mut Option<ThreadVerdicts>, ev: &RawEvent<'_>) -> bool {
+        verdicts
+            .as_mut()
             .is_some_and(|v| v.rejects(ev.tid, self.st.threads.len()))
             && plain_event(ev)
             && !changes_threads(ev.code)

@@ -195,14 +195,22 @@ impl ThreadVerdicts {
     /// table of `nthreads` threads has not changed since: then an event
     /// of it that does not modify state is rejected before the state sees
     /// it, as sysdig's parser skips events its filter rejects.
+    /// A verdict found here becomes the last one asked about, so that
+    /// [`ThreadVerdicts::verdict`] does not look it up again.
     #[inline]
-    pub fn rejects(&self, tid: i64, nthreads: usize) -> bool {
+    pub fn rejects(&mut self, tid: i64, nthreads: usize) -> bool {
         if nthreads != self.nthreads {
             return false;
         }
         match self.last {
             Some((t, v)) if t == tid => !v,
-            _ => self.by_tid.get(&tid) == Some(&false),
+            _ => match self.by_tid.get(&tid) {
+                Some(&v) => {
+                    self.last = Some((tid, v));
+                    !v
+                }
+                None => false,
+            },
         }
     }
 

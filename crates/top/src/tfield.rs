@@ -347,13 +347,7 @@ impl Extractor {
                 return Some(ValRef::I(if t.is_main() { kb as i64 * 1024 } else { 0 }));
             }
             Src::Buflen(dir, _) => {
-                let cat = ev.info()?.old_category;
-                let ok_dir = match dir {
-                    Dir::Any => cat & category::IO_BASE != 0,
-                    Dir::In => cat == category::IO_READ,
-                    Dir::Out => cat == category::IO_WRITE,
-                };
-                if !ok_dir {
+                if !io_dir_matches(*dir, ev.info()?.old_category) {
                     return None;
                 }
             }
@@ -411,13 +405,7 @@ impl Extractor {
             }
             Src::Buflen(dir, class) => {
                 let info = ev.info()?;
-                let cat = info.old_category;
-                let ok_dir = match dir {
-                    Dir::Any => cat & category::IO_BASE != 0,
-                    Dir::In => cat == category::IO_READ,
-                    Dir::Out => cat == category::IO_WRITE,
-                };
-                if !ok_dir {
+                if !io_dir_matches(*dir, info.old_category) {
                     return None;
                 }
                 if *class != FdClass::Any {
@@ -564,6 +552,16 @@ fn num_ref(kind: Kind, v: Value<'_>) -> ValRef<'static> {
             Value::Double(d) => ValRef::I(d as i64),
             other => ValRef::I(other.as_i128().unwrap_or(0) as i64),
         },
+    }
+}
+
+/// Whether an event of syscall category `cat` is I/O in direction `dir`.
+#[inline]
+fn io_dir_matches(dir: Dir, cat: u32) -> bool {
+    match dir {
+        Dir::Any => cat & category::IO_BASE != 0,
+        Dir::In => cat == category::IO_READ,
+        Dir::Out => cat == category::IO_WRITE,
     }
 }
 
