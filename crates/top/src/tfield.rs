@@ -346,10 +346,8 @@ impl Extractor {
                 let kb = if *rss { t.vmrss_kb } else { t.vmsize_kb };
                 return Some(ValRef::I(if t.is_main() { kb as i64 * 1024 } else { 0 }));
             }
-            Src::Buflen(dir, _) => {
-                if !io_dir_matches(*dir, ev.info()?.old_category) {
-                    return None;
-                }
+            Src::Buflen(dir, _) if !io_dir_matches(*dir, ev.info()?.old_category) => {
+                return None;
             }
             _ => {}
         }
