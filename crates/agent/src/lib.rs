@@ -18,9 +18,10 @@
 //! time. Each series carries its entity's tags (host, container id, name,
 //! image, repository, tag, Kubernetes pod, namespace, owners, services,
 //! pod labels, process) plus the configured explicit tags ([`config`]).
-//! Output: JSON lines ([`series::Batch::write_json`]) and the Prometheus
-//! text format ([`prom`]). Where BPF is not allowed, [`sidecar::Sidecar`]
-//! reads the same kind of series, reduced, from `/proc` and cgroup files.
+//! Output: JSON lines ([`series::Batch::write_json`]), the Prometheus
+//! text format ([`prom`]) and OpenTelemetry export requests ([`otlp`]).
+//! Where BPF is not allowed, [`sidecar::Sidecar`] reads the same kind of
+//! series, reduced, from `/proc` and cgroup files.
 //!
 //! Does **not** own: the transport to a server, checks, the flight
 //! recorder, storage, flags (the `sonde agent` command in `sonde-cli`),
@@ -35,6 +36,7 @@ pub mod discover;
 pub mod dns;
 mod emit;
 pub mod http;
+pub mod otlp;
 pub mod prom;
 pub mod scrape;
 pub mod series;

@@ -1,8 +1,9 @@
 //! `sonde agent`: the metrics agent's flags turned into an engine run with
 //! a `sonde-agent` metrics sink: live (probe, containers, Kubernetes with
 //! `-k`/`--kubeconfig`) or `-r FILE` on the capture's clock; JSON lines on
-//! stdout (`--stdout`) and/or `/metrics` in the Prometheus text format
-//! (`--prometheus ADDR`).
+//! stdout (`--stdout`), `/metrics` in the Prometheus text format
+//! (`--prometheus ADDR`) and/or OTLP to an OpenTelemetry receiver
+//! (`--otlp URL`).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -76,6 +77,9 @@ struct AgentArgs {
     /// Server link, checks and flight recorder.
     #[command(flatten)]
     ops: crate::agent_ops::OpsArgs,
+    /// OpenTelemetry export.
+    #[command(flatten)]
+    otlp: crate::agent_otlp::OtlpArgs,
 }
 
 /// Runs `sonde agent` with `argv` (after `agent`).
@@ -190,6 +194,8 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
         to_stdout,
     )?;
     let link = ops.sender();
+    let otlp = crate::agent_otlp::Otlp::start(&args.otlp, opts.hostname.as_deref())?.map(Arc::new);
+    let otlp_out = otlp.clone();
     let reg = registry.clone();
     let publish = Box::new(move |b: &sonde_agent::Batch| -> std::io::Result<()> {
         if let Some(l) = &link {
@@ -202,11 +208,19 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
             b.write_json(&mut out)?;
             out.flush()?;
         }
+        if let Some(o) = &otlp_out {
+            o.push(b);
+        }
         if let Ok(mut r) = reg.lock() {
             r.add(b);
         }
         Ok(())
     });
+    let finish_otlp = move || {
+        if let Some(o) = otlp.and_then(|o| Arc::try_unwrap(o).ok()) {
+            o.finish();
+        }
+    };
     if args.sidecar {
         let mut explicit: Vec<(String, String)> = opts
             .config
@@ -224,6 +238,7 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
         );
         drop(engine);
         ops.finish();
+        finish_otlp();
         return r;
     }
     let mut sink = MetricsSink::new(opts, publish);
@@ -245,6 +260,7 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
     // the metrics sink holds the link too: drop it, so the link can flush
     drop(engine);
     ops.finish();
+    finish_otlp();
     let report = match report {
         Ok(r) => r,
         // a closed pipe (`| head`) ends the agent quietly
@@ -328,5 +344,16 @@ fn open(
     {
         let _ = (engine, drops);
         Err(UsageError("live capture is not built in (feature `live`): use -r FILE".into()).into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent() {
+        // duplicate ids between flattened groups (e.g. two `ca`) fail here
+        super::AgentArgs::command().debug_assert();
     }
 }

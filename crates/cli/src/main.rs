@@ -3,6 +3,7 @@
 
 mod agent;
 mod agent_ops;
+mod agent_otlp;
 mod agent_remote;
 mod args;
 mod chisels;

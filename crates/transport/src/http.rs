@@ -187,13 +187,31 @@ impl<S: Read + Write> Conn<S> {
         body: &[u8],
         max_answer: usize,
     ) -> io::Result<(u16, Vec<u8>, bool)> {
+        let auth = token.map(|t| format!("Bearer {}", t.expose()));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        self.post_with(host, path, &headers, content_type, body, max_answer)
+    }
+
+    /// Sends `POST path` with a body of `content_type` and extra headers
+    /// (names and values already checked for CR/LF by the caller).
+    pub fn post_with(
+        &mut self,
+        host: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        content_type: &str,
+        body: &[u8],
+        max_answer: usize,
+    ) -> io::Result<(u16, Vec<u8>, bool)> {
         let mut req = format!(
             "POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n",
             body.len()
         );
-        if let Some(t) = token {
-            req.push_str("Authorization: Bearer ");
-            req.push_str(t.expose());
+        for (k, v) in headers {
+            req.push_str(k);
+            req.push_str(": ");
+            req.push_str(v);
             req.push_str("\r\n");
         }
         req.push_str("\r\n");

@@ -28,6 +28,10 @@
 //! `receiver::Receiver` serves it over TLS itself (tests, a stand-in
 //! server).
 //!
+//! [`otlp::OtlpExporter`] posts the agent's series to an OpenTelemetry
+//! receiver (OTLP/HTTP, JSON) the same way: its own thread, a bounded
+//! queue, retries in order.
+//!
 //! Does **not** own: what the records are (metrics, check results,
 //! events: the agent's), the server's storage, or the agent's config.
 #![warn(missing_docs)]
@@ -35,6 +39,7 @@
 mod commands;
 mod http;
 mod ingest;
+pub mod otlp;
 mod protocol;
 #[cfg(feature = "receiver")]
 pub mod receiver;
