@@ -26,7 +26,7 @@ struct AgentArgs {
     /// Replay this capture file through the metrics pipeline, on its clock.
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     read: Option<String>,
-    /// Print each second's series as JSON lines (the default without --prometheus).
+    /// Print each second's series as JSON lines (the default without --prometheus or --otlp).
     #[arg(long = "stdout")]
     stdout: bool,
     /// Serve /metrics in the Prometheus text format on this address (HOST:PORT).
@@ -159,7 +159,7 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
             .map_err(|e| UsageError(format!("--prometheus {addr}: {e}")))?;
         eprintln!("sonde agent: serving http://{bound}/metrics");
     }
-    let to_stdout = args.stdout || args.prometheus.is_none();
+    let to_stdout = args.stdout || (args.prometheus.is_none() && !args.otlp.enabled());
     #[cfg(feature = "live")]
     let snaplen = args.snaplen.unwrap_or(config.snaplen);
     let opts = Options {

@@ -32,6 +32,13 @@ pub struct OtlpArgs {
     otlp_ca: Option<String>,
 }
 
+impl OtlpArgs {
+    /// Whether `--otlp` was given.
+    pub fn enabled(&self) -> bool {
+        self.otlp.is_some()
+    }
+}
+
 /// The running export, if asked for.
 pub struct Otlp {
     exporter: OtlpExporter,
