@@ -161,7 +161,7 @@ impl Live {
         });
         s.polled_ms = now;
         // renew before the agent's lease runs out (batches come each second)
-        if s.error.is_none() && now - s.sent_ms > LEASE_MS - 4_000 {
+        if s.error.is_none() && (s.sent_ms == 0 || now - s.sent_ms > LEASE_MS - 4_000) {
             s.sent_ms = now;
             let cmd = json!({
                 "kind": "live", "id": s.id, "view": s.view,
@@ -353,6 +353,7 @@ mod tests {
         // another view is another session
         let o = l.poll("a1", &q("files", None), 2000).unwrap();
         assert_ne!(o.id, s.id);
+        assert_eq!(l.take("a1").len(), 1);
         assert!(l.answer(&s.id, json!({"sample": {"rows": []}}), 3000));
         assert!(!l.answer("nope", json!({}), 3000));
         let got = l.poll("a1", &q("procs", None), 3500).unwrap();
