@@ -11,7 +11,7 @@
 //! most [`MAX_RUNNING`] run at once. Without a request the sink costs one
 //! check of an empty list per event.
 
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -82,11 +82,8 @@ impl LiveViews {
     fn requests(&mut self) {
         let now = Instant::now();
         self.running.retain(|r| r.until > now);
-        loop {
-            match self.rx.try_recv() {
-                Ok(s) => self.start(s, now),
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
-            }
+        while let Ok(s) = self.rx.try_recv() {
+            self.start(s, now);
         }
     }
 

@@ -365,7 +365,7 @@ mod tests {
             4000,
         );
         let e = l.poll("a1", &q("files", None), 4000 + LEASE_MS).unwrap();
-        assert_eq!(e.error.unwrap().1, true);
+        assert!(e.error.unwrap().1);
         assert!(l.take("a1").iter().all(|c| c["id"] != o.id.as_str()));
         // forgotten when nobody asks
         let later = 4000 + LEASE_MS + IDLE_MS + 1;
