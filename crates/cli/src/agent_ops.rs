@@ -1,7 +1,8 @@
 //! `sonde agent`'s operations side, wired from three libraries: the flight
 //! recorder and its local control socket (`sonde-recorder`), Sensu-style
-//! checks and keepalives (`sonde-checks`), and the TLS link that sends
-//! every second's batch out to the server (`sonde-transport`); plus
+//! checks and keepalives (`sonde-checks`), the TLS link that sends
+//! every second's batch out to the server (`sonde-transport`), and the
+//! server's requests coming back on it (captures, live tables); plus
 //! `sonde agent capture`, the client of the control socket.
 
 use std::io::Write;
@@ -76,6 +77,8 @@ pub struct Ops {
     forward: Option<std::thread::JoinHandle<()>>,
     _control: Option<control::ControlServer>,
     remote: Option<crate::agent_remote::Remote>,
+    /// The thread sending live tables' samples (ends with the engine's sink).
+    live_up: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Ops {
@@ -95,27 +98,36 @@ impl Ops {
             .unwrap_or_else(|| "sonde-agent".into());
         let sender = sender(args, &agent)?.map(Arc::new);
         let (scheduler, forward) = checks(args, &agent, sender.clone(), to_stdout)?;
-        let (control, remote) = if live && args.recorder_window > 0 {
+        let (control, handle) = if live && args.recorder_window > 0 {
             let (control, handle) = recorder(args, engine)?;
-            // the server asks for captures through the link
-            let remote = sender.as_ref().map(|s| {
-                crate::agent_remote::Remote::start(
-                    s.commands(),
-                    s.uploader(),
-                    handle,
-                    args.spool_dir.clone(),
-                )
-            });
-            (control, remote)
+            (control, Some(handle))
         } else {
             (None, None)
         };
+        // the server asks for captures and live tables through the link
+        let mut live_up = None;
+        let remote = sender.as_ref().map(|s| {
+            let requests = live.then(|| {
+                let (sink, tx, rx) = crate::agent_live::LiveViews::new();
+                engine.add_sink(Box::new(sink));
+                live_up = crate::agent_live::start_uploads(rx, s.uploader());
+                tx
+            });
+            crate::agent_remote::Remote::start(
+                s.commands(),
+                s.uploader(),
+                handle,
+                requests,
+                args.spool_dir.clone(),
+            )
+        });
         Ok(Ops {
             sender,
             scheduler,
             forward,
             _control: control,
             remote,
+            live_up,
         })
     }
 
@@ -128,6 +140,9 @@ impl Ops {
     /// gives the sender a few seconds to deliver what is left.
     pub fn finish(mut self) {
         drop(self.remote.take());
+        if let Some(t) = self.live_up.take() {
+            let _ = t.join();
+        }
         if let Some(s) = self.scheduler.take() {
             s.shutdown();
         }

@@ -80,7 +80,7 @@ fn five() -> f64 {
 
 /// A fresh, unguessable id: the upload's only proof that it answers a
 /// request besides the agent credentials.
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     let mut b = [0u8; 12];
     let ok = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
     if ok.is_err() {

@@ -16,7 +16,8 @@
 //! with each rule's state for the UI, and the topology map's graph of
 //! connections between groups ([`topology`]), and saved dashboards
 //! ([`dashboards`], a JSON file in the data directory), and teams that
-//! see only their namespaces ([`teams`]).
+//! see only their namespaces ([`teams`]), and live `sonde top`-like tables
+//! asked of an agent while a page polls them ([`live`]).
 //!
 //! Does **not** own: any storage engine (it takes any
 //! `sonde_store::Store`; the binary opens DuckDB or ClickHouse), the wire protocol
@@ -31,6 +32,7 @@ pub mod captures;
 pub mod dashboards;
 pub mod decode;
 pub mod hosts;
+pub mod live;
 pub mod openapi;
 pub mod prom;
 pub mod remote;

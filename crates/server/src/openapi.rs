@@ -72,6 +72,12 @@ pub const ROUTES: &[Route] = &[
     ),
     r(
         "POST",
+        "/api/v1/agent/live/{id}",
+        "An agent uploads a live table's latest sample (or why it cannot run it)",
+        Agent,
+    ),
+    r(
+        "POST",
         "/api/v1/write",
         "Prometheus remote write 1.0 (snappy protobuf WriteRequest)",
         AgentOrEditor,
@@ -169,6 +175,12 @@ pub const ROUTES: &[Route] = &[
         Api,
     ),
     r("GET", "/api/v1/captures", "Captures asked and taken", Api),
+    r(
+        "GET",
+        "/api/v1/live",
+        "A host's live top-like table for a scope (`host`, `view`, `container`): starts or renews it, answers its latest sample",
+        Api,
+    ),
     r(
         "GET",
         "/api/v1/captures/{id}",

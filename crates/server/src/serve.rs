@@ -44,6 +44,8 @@ pub struct AppState {
     pub batches: AtomicU64,
     /// Captures asked of agents' flight recorders.
     pub captures: crate::captures::Captures,
+    /// Live tables asked of agents.
+    pub live: crate::live::Live,
     /// The agent each host name in series tags came from (they differ
     /// when an agent runs with `--agent-id`).
     host_agents: RwLock<std::collections::HashMap<String, String>>,
@@ -102,7 +104,11 @@ impl AppState {
             .with_last(last)
             .with_commands(move |agent| {
                 w2.upgrade()
-                    .map(|st| st.captures.take(agent))
+                    .map(|st| {
+                        let mut c = st.captures.take(agent);
+                        c.extend(st.live.take(agent));
+                        c
+                    })
                     .unwrap_or_default()
             });
             AppState {
@@ -114,6 +120,7 @@ impl AppState {
                 unknown_records: AtomicU64::new(0),
                 batches: AtomicU64::new(0),
                 captures: Default::default(),
+                live: Default::default(),
                 host_agents: Default::default(),
                 dashboards: Default::default(),
                 alerts: std::sync::OnceLock::new(),
@@ -311,6 +318,7 @@ pub fn router(st: Arc<AppState>) -> Router {
         .merge(crate::topology::routes())
         .merge(crate::dashboards::routes())
         .merge(crate::teams::routes())
+        .merge(crate::live::routes())
         .merge(crate::remote::receive::status_routes())
         .route_layer(axum::middleware::from_fn_with_state(
             st.clone(),
@@ -326,6 +334,7 @@ pub fn router(st: Arc<AppState>) -> Router {
         )
         .route("/healthz", get(|| async { "ok" }))
         .merge(crate::captures::agent_routes())
+        .merge(crate::live::agent_routes())
         .merge(crate::remote::receive::routes())
         .merge(auth::routes::public_routes())
         .merge(apis)

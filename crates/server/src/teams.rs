@@ -7,7 +7,9 @@
 //! the team's own. Calls that cannot be scoped by namespace are refused
 //! with 403 ([`guard`]): the Prometheus API (PromQL would need rewriting),
 //! captures (a flight-recorder capture holds every process of its host),
-//! alert rules and their state (they span namespaces). Teams are made by
+//! alert rules and their state (they span namespaces). A live table
+//! (`/api/v1/live`) is checked by its handler: a container of the team's
+//! namespaces only. Teams are made by
 //! admins: `PUT /api/v1/teams/{name}` `{"namespaces": [...]}`, `GET
 //! /api/v1/teams`, `DELETE /api/v1/teams/{name}`; a user joins one with
 //! `"team"` in `POST /api/v1/users`.
@@ -33,7 +35,7 @@ pub const NS_TAG: &str = "k8s.ns.name";
 
 /// The calls a team user may make (each scoped by namespace, or holding
 /// no namespace data); any other is refused.
-const SCOPED: [&str; 9] = [
+const SCOPED: [&str; 10] = [
     "/api/v1/me",
     "/api/v1/tokens",
     "/api/v1/hosts",
@@ -43,6 +45,7 @@ const SCOPED: [&str; 9] = [
     "/api/v1/events",
     "/api/v1/topology",
     "/api/v1/dashboards",
+    "/api/v1/live",
 ];
 
 /// Refuses (403) a team user's call that is not scoped by namespace.

@@ -65,9 +65,15 @@ impl Container {
     /// Runs `sh -c script` in a new container of [`IMAGE`] named `name`,
     /// with the host's `ctl` folder at `/ctl`.
     pub fn run(name: &str, script: &str, ctl: &Path) -> Container {
+        Container::run_with(name, "", script, ctl)
+    }
+
+    /// As [`Container::run`], with more `podman run` arguments (labels).
+    #[allow(dead_code)]
+    pub fn run_with(name: &str, args: &str, script: &str, ctl: &Path) -> Container {
         let child = private(&format!(
             "podman run --rm --network=none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
-             --name {name} -v /usr:/usr:ro -v {}:/ctl {IMAGE} /bin/sh -c '{script}'",
+             --name {name} {args} -v /usr:/usr:ro -v {}:/ctl {IMAGE} /bin/sh -c '{script}'",
             ctl.display()
         ))
         .stdout(Stdio::null())

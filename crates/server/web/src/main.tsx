@@ -7,6 +7,7 @@ import { Dashboard } from './pages/Dashboard';
 import { Events } from './pages/Events';
 import { Explore } from './pages/Explore';
 import { Hosts } from './pages/Hosts';
+import { Live } from './pages/Live';
 import { Login } from './pages/Login';
 import { Topology } from './pages/Topology';
 import { useRoute } from './route';
@@ -66,7 +67,8 @@ function App() {
         {route.page === 'hosts' && <Hosts />}
         {route.page === 'alerts' && <Alerts me={me} />}
         {route.page === 'captures' && <Captures route={route} />}
-        {!PAGES.some(([id]) => id === route.page) && <div className="error">no page '{route.page}'</div>}
+        {route.page === 'live' && <Live route={route} />}
+        {!PAGES.some(([id]) => id === route.page) && route.page !== 'live' && <div className="error">no page '{route.page}'</div>}
       </main>
     </div>
   );

@@ -42,7 +42,10 @@ test('admin explores, drills down and opens a dashboard', async ({ page }) => {
   await expect(level('container.name')).toHaveCount(2);
   await expect(page.locator('.crumbs')).toContainText('shop-web');
   await shot(page, 'explore-containers');
-  await page.locator('tr.row[data-name="app"]').click();
+  // a container row links to its live tables (its host and id) and its dashboard
+  const app = page.locator('tr.row[data-name="app"]');
+  await expect(app.locator('a.live')).toHaveAttribute('href', /#\/live\?host=node-\d+&container=[0-9a-f]+&view=procs/);
+  await app.locator('a.dash').click();
   await expect(page).toHaveURL(/#\/dashboard\?.*container\.name%3Dapp/);
   const cpu = page.locator('.panel[data-title="CPU"] .chart');
   await expect(cpu.locator('canvas')).toBeVisible();
