@@ -1,6 +1,7 @@
 import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Me, api, setUnauthorizedHandler } from './api';
+import { Admin } from './pages/Admin';
 import { Alerts } from './pages/Alerts';
 import { Captures } from './pages/Captures';
 import { Dashboard } from './pages/Dashboard';
@@ -33,6 +34,8 @@ function App() {
   }, []);
   if (me === undefined) return <div className="muted">…</div>;
   if (me === null) return <Login onLogin={setMe} />;
+  // the admin page only for admins (the server refuses the others)
+  const pages: [string, string][] = me.role === 'admin' ? [...PAGES, ['admin', 'Admin']] : PAGES;
   const logout = async () => {
     await api('/api/v1/logout', {}).catch(() => {});
     setMe(null);
@@ -42,7 +45,7 @@ function App() {
       <header>
         <span className="brand">sonde</span>
         <nav>
-          {PAGES.map(([id, name]) => (
+          {pages.map(([id, name]) => (
             <a key={id} href={`#/${id}`} className={route.page === id ? 'active' : ''}>
               {name}
             </a>
@@ -66,7 +69,8 @@ function App() {
         {route.page === 'hosts' && <Hosts />}
         {route.page === 'alerts' && <Alerts me={me} />}
         {route.page === 'captures' && <Captures route={route} />}
-        {!PAGES.some(([id]) => id === route.page) && <div className="error">no page '{route.page}'</div>}
+        {route.page === 'admin' && me.role === 'admin' && <Admin me={me} />}
+        {!pages.some(([id]) => id === route.page) && <div className="error">no page '{route.page}'</div>}
       </main>
     </div>
   );
