@@ -101,6 +101,12 @@ test('admin explores, drills down and opens a dashboard', async ({ page }) => {
   const ring = page.locator('g.elabel-g[data-from="node-000"][data-to="node-001"], g.elabel-g[data-from="node-001"][data-to="node-000"]');
   await expect(ring).toContainText('conn');
   await labelsApart(page);
+  await shot(page, 'topology-hosts');
+  // every pod of the fleet: twelve, calling round a ring
+  await page.goto('/#/topology?preset=logical&depth=2&range=15m');
+  await expect(page.locator('svg.graph g.node.group')).toHaveCount(12);
+  await shot(page, 'topology-all-pods');
+  await labelsApart(page);
   await page.goto('/#/topology?preset=logical&range=15m');
   await expect(page.locator('svg.graph g.node.group')).toHaveCount(4);
   await expect(page.locator('svg.graph g.node[data-id="shop"] .rates')).toContainText('req/s');
