@@ -3,7 +3,8 @@
 //! between them, from the agents' `net.connection.bytes` series (tag
 //! `net.connection`, `CLIENT:PORT->SERVER:PORT`, counted by each end's
 //! process) and the side serving each port (`net.listening`, tag
-//! `net.port`), with byte and request rates. When both ends (or
+//! `net.port`), with byte and request rates and the p95 latency of the
+//! HTTP requests each node served. When both ends (or
 //! neither) listen on the port, as hosts all running the same server do,
 //! the direction is a guess.
 //!
