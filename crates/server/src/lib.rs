@@ -10,7 +10,7 @@
 //! write in (`/api/v1/write`) and out (`--remote-write-url`: [`remote`]),
 //! the OpenAPI document of every route ([`openapi`]), captures asked of agents' flight recorders and kept as
 //! files ([`captures`]), the HTTPS listener serving all of them on one
-//! port ([`serve`]), users, sessions and roles ([`auth`]) and the embedded
+//! port ([`serve`]), users, sessions, roles and API tokens ([`auth`]) and the embedded
 //! web UI ([`web`], built from `web/` by the build script), and alert
 //! rules, silences and handlers over REST ([`alerts_api`], sonde-alerts),
 //! with each rule's state for the UI, and the topology map's graph of

@@ -92,6 +92,12 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/v1/me", "The caller's user and role", Api),
     r("GET", "/api/v1/users", "Users and their roles", Api),
     r("POST", "/api/v1/users", "Create or change a user", Api),
+    r(
+        "PUT",
+        "/api/v1/users/{name}",
+        "Change a user's role, team or password (admin; fields left out stay)",
+        Api,
+    ),
     r("DELETE", "/api/v1/users/{name}", "Delete a user", Api),
     r(
         "GET",
@@ -135,6 +141,18 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/api/v1/tokens",
         "Make an API token for the caller",
+        Api,
+    ),
+    r(
+        "GET",
+        "/api/v1/tokens",
+        "API tokens without secrets (an admin: everyone's; others: their own)",
+        Api,
+    ),
+    r(
+        "DELETE",
+        "/api/v1/tokens/{id}",
+        "Revoke an API token (one's own; an admin: any)",
         Api,
     ),
     r(

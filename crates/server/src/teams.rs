@@ -53,7 +53,9 @@ pub fn guard(p: &Principal, path: &str) -> Result<(), ApiError> {
     let Some(team) = &p.team else {
         return Ok(());
     };
-    let ok = SCOPED.contains(&path) || path.starts_with("/api/v1/dashboards/");
+    let ok = SCOPED.contains(&path)
+        || path.starts_with("/api/v1/dashboards/")
+        || path.starts_with("/api/v1/tokens/");
     if ok {
         Ok(())
     } else {

@@ -3,7 +3,8 @@
 //! between them, from the agents' `net.connection.bytes` series (tag
 //! `net.connection`, `CLIENT:PORT->SERVER:PORT`, counted by each end's
 //! process) and the side serving each port (`net.listening`, tag
-//! `net.port`), with byte and request rates. When both ends (or
+//! `net.port`), with byte and request rates and the p95 latency of the
+//! HTTP requests each node served. When both ends (or
 //! neither) listen on the port, as hosts all running the same server do,
 //! the direction is a guess.
 //!
@@ -44,6 +45,9 @@ pub struct Node {
     pub bytes_per_s: f64,
     /// Requests per second it served (HTTP and other protocols).
     pub requests_per_s: f64,
+    /// The p95 of the HTTP requests it served over the range, ms (for a
+    /// folded node, the largest of its groups'); `None` without any.
+    pub p95_ms: Option<f64>,
 }
 
 /// A directed edge, client to server.
@@ -92,6 +96,7 @@ fn touch<'a>(nodes: &'a mut BTreeMap<String, Node>, id: &str, kind: &'static str
         kind,
         bytes_per_s: 0.0,
         requests_per_s: 0.0,
+        p95_ms: None,
     })
 }
 
@@ -109,17 +114,23 @@ fn port(addr: &str) -> &str {
     addr.rsplit_once(':').map_or("", |(_, p)| p)
 }
 
-/// Builds the map from the connection rows (grouped by the scope's tags,
-/// the level and `net.connection`), the port rows (also by
-/// `net.server_port`) and the request rows, over `range_s` seconds.
-pub fn build(
-    level: &str,
-    scope: &[(String, String)],
-    conns: &[Row],
-    ports: &[Row],
-    requests: &[Row],
-    range_s: f64,
-) -> Graph {
+/// The rows a map is built from, each grouped by the scope's tags and
+/// the level.
+#[derive(Debug, Default)]
+pub struct Rows {
+    /// `net.connection.bytes` totals, also by `net.connection`.
+    pub conns: Vec<Row>,
+    /// `net.listening`, also by `net.port`.
+    pub ports: Vec<Row>,
+    /// Requests served (totals).
+    pub requests: Vec<Row>,
+    /// The p95 of the served requests' latency, ns.
+    pub p95_ns: Vec<Row>,
+}
+
+/// Builds the map from the rows, over `range_s` seconds.
+pub fn build(level: &str, scope: &[(String, String)], rows: &Rows, range_s: f64) -> Graph {
+    let (conns, ports, requests) = (&rows.conns, &rows.ports, &rows.requests);
     let range_s = range_s.max(1e-3);
     let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
     let mut serves: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -174,6 +185,11 @@ pub fn build(
     for (t, v) in requests {
         let (id, kind) = node_of(t, level, scope);
         touch(&mut nodes, &id, kind).requests_per_s += v / range_s;
+    }
+    for (t, v) in rows.p95_ns.iter().filter(|(_, v)| v.is_finite()) {
+        let (id, kind) = node_of(t, level, scope);
+        let n = touch(&mut nodes, &id, kind);
+        n.p95_ms = Some(n.p95_ms.unwrap_or(0.0).max(v / 1e6));
     }
     Graph {
         nodes: nodes.into_values().collect(),
@@ -270,25 +286,26 @@ async fn topology(
         };
         let mut server = vec![TagFilter::Eq("side".into(), "server".into())];
         server.extend(team.iter().cloned());
+        let mut p95 = totals("http.latency", by.clone(), server.clone(), range);
+        (p95.time_agg, p95.group_agg) = (Agg::Quantile(0.95), Agg::Merge);
         let qs = [
             totals(CONN_METRIC, with(CONN_TAG), team.clone(), range),
             totals(PORT_METRIC, with(PORT_TAG), team, range),
             totals("http.requests", by.clone(), server.clone(), range),
             totals("app.requests", by, server, range),
+            p95,
         ];
         let mut r = rows(st.store.as_ref(), &qs)?.into_iter();
         let mut next = || r.next().unwrap_or_default();
-        let (conns, ports) = (next(), next());
-        let mut reqs = next();
-        reqs.extend(next());
-        Ok(build(
-            &level,
-            &scope,
-            &conns,
-            &ports,
-            &reqs,
-            range_ms as f64 / 1000.0,
-        ))
+        let mut rows = Rows {
+            conns: next(),
+            ports: next(),
+            requests: next(),
+            p95_ns: Vec::new(),
+        };
+        rows.requests.extend(next());
+        rows.p95_ns = next();
+        Ok(build(&level, &scope, &rows, range_ms as f64 / 1000.0))
     })
     .await?;
     Ok(Json(g).into_response())
@@ -351,8 +368,13 @@ mod tests {
     #[test]
     fn containers_are_linked_client_to_server_with_rates() {
         let (conns, ports) = fleet();
-        let reqs = vec![(tags(&[("container.name", "api")]), 300.0)];
-        let g = build("container.name", &[], &conns, &ports, &reqs, 10.0);
+        let rows = Rows {
+            conns,
+            ports,
+            requests: vec![(tags(&[("container.name", "api")]), 300.0)],
+            p95_ns: vec![(tags(&[("container.name", "api")]), 12e6)],
+        };
+        let g = build("container.name", &[], &rows, 10.0);
         assert_eq!(g.edges.len(), 3, "{:?}", g.edges);
         let e = edge(&g, "web", "api");
         // each end counts the same bytes: the larger, not the sum
@@ -367,15 +389,22 @@ mod tests {
         assert_eq!(ext.kind, "external");
         let api = g.nodes.iter().find(|n| n.id == "api").unwrap();
         assert_eq!(
-            (api.kind, api.requests_per_s, api.bytes_per_s),
-            ("group", 30.0, 19.0)
+            (api.kind, api.requests_per_s, api.bytes_per_s, api.p95_ms),
+            ("group", 30.0, 19.0, Some(12.0))
         );
+        let web = g.nodes.iter().find(|n| n.id == "web").unwrap();
+        assert_eq!(web.p95_ms, None, "it serves nothing");
     }
 
     #[test]
     fn hosts_fold_what_runs_on_them_and_drop_inner_edges() {
         let (conns, ports) = fleet();
-        let g = build("host", &[], &conns, &ports, &[], 10.0);
+        let rows = Rows {
+            conns,
+            ports,
+            ..Rows::default()
+        };
+        let g = build("host", &[], &rows, 10.0);
         let ids: Vec<(&str, &str)> = g
             .edges
             .iter()
@@ -388,13 +417,18 @@ mod tests {
     fn a_scope_drills_in_and_folds_the_rest() {
         let (conns, ports) = fleet();
         let scope = [("host".to_string(), "h2".to_string())];
-        let g = build("container.name", &scope, &conns, &ports, &[], 10.0);
+        let rows = Rows {
+            conns,
+            ports,
+            ..Rows::default()
+        };
+        let g = build("container.name", &scope, &rows, 10.0);
         assert_eq!(edge(&g, "host=h1", "api").connections, 2);
         assert_eq!(edge(&g, "api", "db").connections, 1);
         let kinds: Vec<(&str, &str)> = g.nodes.iter().map(|n| (n.id.as_str(), n.kind)).collect();
         assert!(kinds.contains(&("host=h1", "outside")), "{kinds:?}");
         assert!(kinds.contains(&("db", "group")), "{kinds:?}");
         // an empty map when nothing is known
-        assert_eq!(build("host", &[], &[], &[], &[], 0.0), Graph::default());
+        assert_eq!(build("host", &[], &Rows::default(), 0.0), Graph::default());
     }
 }

@@ -5,12 +5,18 @@
 //! namespace's pod, no host-level series or events, a topology of shop's
 //! nodes only, 403 from the Prometheus API, captures and alerts, and
 //! only its team's saved dashboards; a user of no team sees everything.
+//! User and token management (admin): change a user's role, team or
+//! password, list tokens without their secrets, revoke them; viewers get
+//! 403, no session 401, and no secret reaches the server's log. The
+//! Admin page in the browser: an admin makes a team and a user in it, who
+//! then sees only that namespace in Explore.
 
 mod common;
 
 use std::collections::BTreeSet;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
+use common::browser::{assert_shots, finish, need_chromium, playwright};
 use common::workload::Fleet;
 use common::*;
 use serde_json::{json, Value as J};
@@ -221,5 +227,220 @@ fn a_team_sees_only_its_namespaces() {
         set(&["billing", "shop"])
     );
     drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The server with its log (stderr) in `dir/server.log`.
+fn start_logged(dir: &std::path::Path) -> Server {
+    let pki = pki(dir);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sonde-server"));
+    cmd.env("SONDE_ADMIN_PASSWORD", ADMIN_PW)
+        .env("RUST_LOG", "debug")
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.join("server.log")).unwrap(),
+        ));
+    Server::start_with(cmd, &pki, free_port(), &dir.join("data"))
+}
+
+#[test]
+fn users_and_tokens_are_managed_by_admins() {
+    let dir = tmpdir("webadmin");
+    let s = start_logged(&dir);
+    let admin = login(&s, "admin", ADMIN_PW);
+    let val = json!({"name": "val", "password": "val-pa55word", "role": "viewer"});
+    assert_eq!(admin.call("POST", "/api/v1/users", Some(&val)).0, 201);
+    let ed = json!({"name": "ed", "password": "ed-pa55word", "role": "viewer"});
+    assert_eq!(admin.call("POST", "/api/v1/users", Some(&ed)).0, 201);
+    let shop = json!({"namespaces": ["shop"]});
+    assert_eq!(admin.call("PUT", "/api/v1/teams/shop", Some(&shop)).0, 200);
+
+    // a role changes without the password; a team is joined and left
+    let (st, r) = admin.call("PUT", "/api/v1/users/ed", Some(&json!({"role": "editor"})));
+    assert_eq!(st, 200, "{r}");
+    let e = login(&s, "ed", "ed-pa55word");
+    assert_eq!(e.call("GET", "/api/v1/me", None).1["role"], "editor");
+    let join = json!({"team": "shop"});
+    assert_eq!(admin.call("PUT", "/api/v1/users/ed", Some(&join)).0, 200);
+    assert_eq!(
+        e.call("GET", "/api/v1/me", None).0,
+        401,
+        "its session ended"
+    );
+    let e = login(&s, "ed", "ed-pa55word");
+    let (_, me) = e.call("GET", "/api/v1/me", None);
+    assert_eq!(
+        (&me["role"], &me["team"]),
+        (&json!("editor"), &json!("shop"))
+    );
+    let (_, users) = admin.call("GET", "/api/v1/users", None);
+    let row = |u: &J, name: &str| {
+        u["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == name)
+            .cloned()
+    };
+    assert_eq!(row(&users, "ed").unwrap()["team"], "shop");
+    assert_eq!(
+        admin.call("DELETE", "/api/v1/teams/shop", None).0,
+        400,
+        "a member is in it"
+    );
+    let leave = json!({"team": null});
+    assert_eq!(admin.call("PUT", "/api/v1/users/ed", Some(&leave)).0, 200);
+    let (_, users) = admin.call("GET", "/api/v1/users", None);
+    assert_eq!(row(&users, "ed").unwrap()["team"], J::Null);
+    // bad input: 400 with the reason; an unknown user 404
+    for (body, why) in [
+        (json!({"role": "root"}), "root"),
+        (json!({"team": "nope"}), "nope"),
+        (json!({"password": "short"}), "8 characters"),
+        (json!({"colour": "red"}), "colour"),
+    ] {
+        let (st, r) = admin.call("PUT", "/api/v1/users/ed", Some(&body));
+        assert_eq!(st, 400, "{body}: {r}");
+        assert!(r["error"].as_str().unwrap().contains(why), "{r}");
+    }
+    let to_viewer = json!({"role": "viewer"});
+    assert_eq!(
+        admin.call("PUT", "/api/v1/users/ghost", Some(&to_viewer)).0,
+        404
+    );
+    // the last admin stays one
+    let (st, r) = admin.call("PUT", "/api/v1/users/admin", Some(&to_viewer));
+    assert_eq!(st, 400, "{r}");
+    assert_eq!(admin.call("DELETE", "/api/v1/users/admin", None).0, 400);
+    let new_pw = json!({"password": "ed-new-pa55word"});
+    assert_eq!(admin.call("PUT", "/api/v1/users/ed", Some(&new_pw)).0, 200);
+    let e = login(&s, "ed", "ed-new-pa55word");
+
+    // tokens: made, listed without secrets, revoked
+    let (st, t1) = e.call("POST", "/api/v1/tokens", Some(&json!({"role": "viewer"})));
+    assert_eq!(st, 201, "{t1}");
+    let (st, t2) = admin.call("POST", "/api/v1/tokens", Some(&json!({"role": "admin"})));
+    assert_eq!(st, 201, "{t2}");
+    let secret1 = t1["token"].as_str().unwrap();
+    let (st, all) = admin.call("GET", "/api/v1/tokens", None);
+    assert_eq!(st, 200);
+    let ids = |l: &J| -> Vec<String> {
+        l["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids(&all),
+        [&t1["id"], &t2["id"]].map(|i| i.as_str().unwrap().to_string())
+    );
+    assert_eq!(all["tokens"][0]["user"], "ed");
+    let text = all.to_string();
+    assert!(
+        !text.contains(secret1) && !text.contains("sha256"),
+        "{text}"
+    );
+    let (_, mine) = e.call("GET", "/api/v1/tokens", None);
+    assert_eq!(ids(&mine), [t1["id"].as_str().unwrap()]);
+    assert_eq!(s.req("GET", "/api/v1/hosts", Some(secret1), None).0, 200);
+    // an editor cannot revoke another's token; an admin can revoke any
+    let t2path = format!("/api/v1/tokens/{}", t2["id"].as_str().unwrap());
+    assert_eq!(e.call("DELETE", &t2path, None).0, 404);
+    let t1path = format!("/api/v1/tokens/{}", t1["id"].as_str().unwrap());
+    assert_eq!(admin.call("DELETE", &t1path, None).0, 200);
+    assert_eq!(s.req("GET", "/api/v1/hosts", Some(secret1), None).0, 401);
+    assert_eq!(admin.call("DELETE", &t1path, None).0, 404);
+
+    // a viewer: 403 on every user, team and others' token call; no session: 401
+    let v = login(&s, "val", "val-pa55word");
+    let nobody = Client {
+        s: &s,
+        cookie: "sonde_session=0".into(),
+    };
+    let calls: [(&str, &str, Option<J>); 7] = [
+        ("GET", "/api/v1/users", None),
+        ("POST", "/api/v1/users", Some(val.clone())),
+        ("PUT", "/api/v1/users/ed", Some(to_viewer.clone())),
+        ("DELETE", "/api/v1/users/ed", None),
+        ("GET", "/api/v1/teams", None),
+        ("PUT", "/api/v1/teams/shop", Some(shop.clone())),
+        ("DELETE", &t2path, None),
+    ];
+    for (m, p, b) in &calls {
+        assert_eq!(v.call(m, p, b.as_ref()).0, 403, "{m} {p}");
+        assert_eq!(nobody.call(m, p, b.as_ref()).0, 401, "{m} {p}");
+    }
+    assert_eq!(nobody.call("GET", "/api/v1/tokens", None).0, 401);
+    let (st, vt) = v.call("GET", "/api/v1/tokens", None);
+    assert_eq!((st, vt["tokens"].as_array().unwrap().len()), (200, 0));
+    assert_eq!(admin.call("DELETE", "/api/v1/users/ed", None).0, 200);
+    assert_eq!(admin.call("DELETE", "/api/v1/teams/shop", None).0, 200);
+
+    // no password or token secret in the log or the users file
+    drop(s);
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
+    let users = std::fs::read_to_string(dir.join("data/users.json")).unwrap();
+    for secret in [ADMIN_PW, "val-pa55word", "ed-new-pa55word", secret1] {
+        assert!(!log.contains(secret), "the log holds a secret");
+        assert!(!users.contains(secret), "users.json holds a secret");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn admin_page_in_the_browser() {
+    need_chromium();
+    let dir = tmpdir("webadminui");
+    let s = start_logged(&dir);
+    let f = Fleet {
+        hosts: 3,
+        containers: 8,
+        seconds: 60,
+        end_s: now_s(),
+    };
+    for (agent, b) in f.batches(10) {
+        let (st, r) = s.ingest(&b);
+        assert_eq!(st, 200, "{agent}: {r}");
+    }
+    let admin = login(&s, "admin", ADMIN_PW);
+    for (name, role) in [("val", "viewer"), ("edna", "editor"), ("rita", "viewer")] {
+        let u = json!({"name": name, "password": format!("{name}-pa55word"), "role": role});
+        assert_eq!(admin.call("POST", "/api/v1/users", Some(&u)).0, 201);
+    }
+    let env = [
+        ("SONDE_ADMIN_PASSWORD", ADMIN_PW.to_string()),
+        ("SONDE_VIEWER", "val:val-pa55word".to_string()),
+        ("SONDE_EDITOR", "edna:edna-pa55word".to_string()),
+    ];
+    finish(playwright("admin.spec.ts", s.port, &env));
+    // what the page did is on the server: sam in team shop-team (shop),
+    // rita deleted, the token made in the page revoked
+    let (_, users) = admin.call("GET", "/api/v1/users", None);
+    let names: BTreeSet<String> = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, set(&["admin", "edna", "sam", "val"]));
+    let sam = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "sam")
+        .unwrap();
+    assert_eq!(
+        (&sam["role"], &sam["team"]),
+        (&json!("editor"), &json!("shop-team"))
+    );
+    let (_, teams) = admin.call("GET", "/api/v1/teams", None);
+    assert_eq!(teams["teams"], json!({"shop-team": ["shop"]}));
+    let (_, tokens) = admin.call("GET", "/api/v1/tokens", None);
+    assert_eq!(tokens["tokens"], json!([]));
+    drop(s);
+    let log = std::fs::read_to_string(dir.join("server.log")).unwrap();
+    assert!(!log.contains("sam-pa55word"), "the log holds a password");
+    assert_shots(&["admin", "admin-team-explore"]);
     let _ = std::fs::remove_dir_all(&dir);
 }

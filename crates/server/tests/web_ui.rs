@@ -4,7 +4,8 @@
 //! 403), then Playwright driving Debian's headless Chromium through login,
 //! Explore (logical grouping, drill namespace > deployment > pod >
 //! container), a dashboard with data drawn, Events, Hosts and the
-//! topology map (hosts, then a namespace drilled into), and a saved
+//! topology map (hosts, every pod, namespaces, a namespace drilled into,
+//! a deployment's pods: no two labels overlap), and a saved
 //! dashboard (an editor makes one with two panels, a viewer opens its
 //! link: the same panels, no save), saving a screenshot of each page
 //! under target/ui-screenshots/; the dashboards API's rules.
@@ -224,6 +225,10 @@ fn browser_pages() {
         "events",
         "hosts",
         "topology",
+        "topology-hosts",
+        "topology-all-pods",
+        "topology-namespaces",
+        "topology-pods",
     ]);
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);

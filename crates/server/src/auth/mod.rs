@@ -222,9 +222,49 @@ impl Auth {
         self.save(&s)
     }
 
-    /// Deletes user `name` with its tokens and sessions; whether it existed.
+    /// Changes user `name`'s role, team (`Some(None)`: out of its team)
+    /// or password, each when given; whether the user exists. Its sessions
+    /// end; the last admin stays an admin.
+    pub fn update_user(
+        &self,
+        name: &str,
+        role: Option<Role>,
+        team: Option<Option<&str>>,
+        password: Option<&str>,
+    ) -> Result<bool, AuthError> {
+        let hash = password.map(hash_password).transpose()?;
+        let mut s = self.saved.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = team.flatten().filter(|t| !s.teams.contains_key(*t)) {
+            return Err(AuthError::Bad(format!("no team '{t}' (make it first)")));
+        }
+        if role.is_some_and(|r| r != Role::Admin) {
+            last_admin(&s, name)?;
+        }
+        let Some(u) = s.users.get_mut(name) else {
+            return Ok(false);
+        };
+        if let Some(r) = role {
+            u.role = r;
+        }
+        if let Some(t) = team {
+            u.team = t.map(String::from);
+        }
+        if let Some(h) = hash {
+            u.hash = h;
+        }
+        self.sessions
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (p, _)| p.user != name);
+        self.save(&s)?;
+        Ok(true)
+    }
+
+    /// Deletes user `name` with its tokens and sessions (not the last
+    /// admin); whether it existed.
     pub fn delete_user(&self, name: &str) -> Result<bool, AuthError> {
         let mut s = self.saved.write().unwrap_or_else(|e| e.into_inner());
+        last_admin(&s, name)?;
         let had = s.users.remove(name).is_some();
         s.tokens.retain(|t| t.user != name);
         self.sessions
@@ -356,6 +396,36 @@ impl Auth {
         })
     }
 
+    /// The API tokens (never their secrets), oldest first: every user's
+    /// for `None`, else `user`'s.
+    pub fn tokens(&self, user: Option<&str>) -> Vec<TokenInfo> {
+        let s = self.saved.read().unwrap_or_else(|e| e.into_inner());
+        s.tokens
+            .iter()
+            .filter(|t| user.map_or(true, |u| t.user == u))
+            .map(|t| TokenInfo {
+                id: t.id.clone(),
+                user: t.user.clone(),
+                role: t.role,
+                created_ms: t.created_ms,
+            })
+            .collect()
+    }
+
+    /// Revokes token `id` if `by` may (its own, or any for an admin);
+    /// whether it did.
+    pub fn revoke_token(&self, id: &str, by: &Principal) -> Result<bool, AuthError> {
+        let mut s = self.saved.write().unwrap_or_else(|e| e.into_inner());
+        let before = s.tokens.len();
+        s.tokens
+            .retain(|t| t.id != id || (by.role < Role::Admin && t.user != by.user));
+        if s.tokens.len() == before {
+            return Ok(false);
+        }
+        self.save(&s)?;
+        Ok(true)
+    }
+
     /// Makes an API token for `p` with `role` (at most `p`'s): (id, secret).
     pub fn make_token(
         &self,
@@ -390,6 +460,31 @@ impl Auth {
         self.save(&s)?;
         Ok((id, secret))
     }
+}
+
+/// An API token as listed: no secret, no digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TokenInfo {
+    /// Its id (what revokes it).
+    pub id: String,
+    /// Whose it is.
+    pub user: String,
+    /// Its role (it never has more than its user has now).
+    pub role: Role,
+    /// When it was made, ms since the epoch.
+    pub created_ms: i64,
+}
+
+/// Refuses to take `name`'s admin role away when it is the last admin's.
+fn last_admin(s: &Saved, name: &str) -> Result<(), AuthError> {
+    let admin = |u: &User| u.role == Role::Admin;
+    let is_admin = s.users.get(name).is_some_and(admin);
+    if is_admin && s.users.values().filter(|u| admin(u)).count() == 1 {
+        return Err(AuthError::Bad(format!(
+            "'{name}' is the last admin: make another admin first"
+        )));
+    }
+    Ok(())
 }
 
 /// A Kubernetes namespace name (RFC 1123 label).
@@ -439,6 +534,43 @@ mod tests {
         assert!(a.delete_user("v").unwrap());
         assert_eq!(a.token(&t), None);
         assert!(check_name("token").is_err());
+    }
+
+    #[test]
+    fn users_change_and_tokens_are_listed_and_revoked() {
+        let a = Auth::new(vec![]);
+        a.set_user("root", "root-pass-1", Role::Admin, None)
+            .unwrap();
+        assert!(a.delete_user("root").is_err(), "the last admin");
+        assert!(a
+            .update_user("root", Some(Role::Editor), None, None)
+            .is_err());
+        a.set_user("ed", "ed-pass-01", Role::Viewer, None).unwrap();
+        let s = a.start_session(a.verify("ed", "ed-pass-01").unwrap(), 0);
+        assert!(a.update_user("ed", Some(Role::Editor), None, None).unwrap());
+        assert_eq!(a.session(&s, 1), None, "a change ends its sessions");
+        assert!(a.update_user("ed", None, Some(Some("nope")), None).is_err());
+        assert!(!a
+            .update_user("ghost", Some(Role::Viewer), None, None)
+            .unwrap());
+        a.update_user("ed", None, None, Some("new-pass-01"))
+            .unwrap();
+        let ed = a.verify("ed", "new-pass-01").unwrap();
+        assert_eq!(ed.role, Role::Editor, "the role kept");
+        let root = a.verify("root", "root-pass-1").unwrap();
+        let (id1, secret) = a.make_token(&ed, Role::Viewer, 5).unwrap();
+        let (id2, _) = a.make_token(&root, Role::Admin, 6).unwrap();
+        let all = a.tokens(None);
+        assert_eq!(all.len(), 2);
+        assert_eq!((all[0].id.as_str(), all[0].created_ms), (id1.as_str(), 5));
+        assert!(!format!("{all:?}").contains(&secret));
+        assert_eq!(a.tokens(Some("ed")).len(), 1);
+        // an editor revokes its own only; an admin any
+        assert!(!a.revoke_token(&id2, &ed).unwrap());
+        assert!(a.revoke_token(&id1, &ed).unwrap());
+        assert_eq!(a.token(&secret), None);
+        assert!(a.revoke_token(&id2, &root).unwrap());
+        assert!(a.tokens(None).is_empty());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -113,8 +113,9 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/v1/me", get(me))
         .route("/api/v1/users", get(users).post(set_user))
-        .route("/api/v1/users/{name}", delete(delete_user))
-        .route("/api/v1/tokens", post(make_token))
+        .route("/api/v1/users/{name}", put(change_user).delete(delete_user))
+        .route("/api/v1/tokens", get(tokens).post(make_token))
+        .route("/api/v1/tokens/{id}", delete(revoke_token))
 }
 
 #[derive(Deserialize)]
@@ -179,6 +180,14 @@ struct NewUser {
     team: Option<String>,
 }
 
+/// A bad request is 400; the users file failing 503.
+fn auth_error(e: super::AuthError) -> ApiError {
+    match e {
+        super::AuthError::Bad(m) => ApiError::bad(m),
+        e @ super::AuthError::File(..) => ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    }
+}
+
 fn role(s: &str) -> Result<Role, ApiError> {
     Role::parse(s).ok_or_else(|| ApiError::bad(format!("role '{s}': viewer, editor or admin")))
 }
@@ -206,7 +215,76 @@ async fn delete_user(
     match st.auth.delete_user(&name) {
         Ok(true) => Ok(Json(json!({ "ok": true })).into_response()),
         Ok(false) => Err(ApiError(StatusCode::NOT_FOUND, format!("no user '{name}'"))),
-        Err(e) => Err(ApiError(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+        Err(e) => Err(auth_error(e)),
+    }
+}
+
+/// `PUT /api/v1/users/{name}`: the fields given change (`"team": null`
+/// takes the user out of its team).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserChange {
+    role: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    team: Option<Option<String>>,
+    password: Option<String>,
+}
+
+/// A field that is present, even as `null`, is `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+async fn change_user(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let c: UserChange = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad(format!(
+            "expected {{\"role\"?, \"team\"?, \"password\"?}}: {e}"
+        ))
+    })?;
+    let r = c.role.as_deref().map(role).transpose()?;
+    let found = blocking(move || {
+        st.auth
+            .update_user(
+                &name,
+                r,
+                c.team.as_ref().map(|t| t.as_deref()),
+                c.password.as_deref(),
+            )
+            .map_err(auth_error)
+            .and_then(|found| {
+                found
+                    .then_some(())
+                    .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no user '{name}'")))
+            })
+    })
+    .await;
+    found.map(|()| Json(json!({ "ok": true })).into_response())
+}
+
+/// `GET /api/v1/tokens`: an admin's list has every user's tokens, any
+/// other user's its own; never a secret.
+async fn tokens(State(st): State<Arc<AppState>>, Extension(p): Extension<Principal>) -> Response {
+    let mine = (p.role < Role::Admin).then_some(p.user.as_str());
+    Json(json!({ "tokens": st.auth.tokens(mine) })).into_response()
+}
+
+/// `DELETE /api/v1/tokens/{id}`: one's own token, or any for an admin.
+async fn revoke_token(
+    State(st): State<Arc<AppState>>,
+    Extension(p): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    match st.auth.revoke_token(&id, &p) {
+        Ok(true) => Ok(Json(json!({ "ok": true })).into_response()),
+        Ok(false) => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no token '{id}' of yours"),
+        )),
+        Err(e) => Err(auth_error(e)),
     }
 }
 

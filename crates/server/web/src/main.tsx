@@ -1,6 +1,7 @@
 import { StrictMode, useEffect, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { Me, api, setUnauthorizedHandler } from './api';
+import { Admin } from './pages/Admin';
 import { Alerts } from './pages/Alerts';
 import { Captures } from './pages/Captures';
 import { Dashboard } from './pages/Dashboard';
@@ -34,6 +35,8 @@ function App() {
   }, []);
   if (me === undefined) return <div className="muted">…</div>;
   if (me === null) return <Login onLogin={setMe} />;
+  // the admin page only for admins (the server refuses the others)
+  const pages: [string, string][] = me.role === 'admin' ? [...PAGES, ['admin', 'Admin']] : PAGES;
   const logout = async () => {
     await api('/api/v1/logout', {}).catch(() => {});
     setMe(null);
@@ -43,7 +46,7 @@ function App() {
       <header>
         <span className="brand">sonde</span>
         <nav>
-          {PAGES.map(([id, name]) => (
+          {pages.map(([id, name]) => (
             <a key={id} href={`#/${id}`} className={route.page === id ? 'active' : ''}>
               {name}
             </a>
@@ -68,7 +71,8 @@ function App() {
         {route.page === 'alerts' && <Alerts me={me} />}
         {route.page === 'captures' && <Captures route={route} />}
         {route.page === 'live' && <Live route={route} />}
-        {!PAGES.some(([id]) => id === route.page) && route.page !== 'live' && <div className="error">no page '{route.page}'</div>}
+        {route.page === 'admin' && me.role === 'admin' && <Admin me={me} />}
+        {!pages.some(([id]) => id === route.page) && route.page !== 'live' && <div className="error">no page '{route.page}'</div>}
       </main>
     </div>
   );

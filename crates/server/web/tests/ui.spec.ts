@@ -3,7 +3,34 @@
 import { expect, Page, test } from '@playwright/test';
 
 const shots = process.env.SONDE_SCREENSHOTS || 'test-results';
-const shot = (page: Page, name: string) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+const shot = async (page: Page, name: string) => {
+  await page.mouse.move(0, 0); // no hover effects in the picture
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+};
+
+/**
+ * The topology map's labels: every node label, edge label and node
+ * circle on the page; no two may intersect, and every edge has its label
+ * drawn (these maps are small enough for all of them).
+ */
+async function labelsApart(page: Page) {
+  const boxes = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('svg.graph .nlabel, svg.graph .elabel, svg.graph .node circle')).map((el) => {
+      const r = el.getBoundingClientRect();
+      const g = el.closest('g');
+      const who = g?.getAttribute('data-id') || `${g?.getAttribute('data-from')}->${g?.getAttribute('data-to')}`;
+      return { what: `${el.getAttribute('class') || el.tagName} ${who}`, x: r.x, y: r.y, w: r.width, h: r.height };
+    }),
+  );
+  const edges = await page.locator('svg.graph g.edge').count();
+  expect(boxes.filter((b) => b.what.startsWith('elabel')).length).toBe(edges);
+  expect(boxes.filter((b) => b.what.startsWith('nlabel')).length).toBeGreaterThan(1);
+  const hit = (a: (typeof boxes)[0], b: (typeof boxes)[0]) =>
+    a.x < b.x + b.w - 0.5 && b.x < a.x + a.w - 0.5 && a.y < b.y + b.h - 0.5 && b.y < a.y + a.h - 0.5;
+  const overlaps: string[] = [];
+  boxes.forEach((a, i) => boxes.slice(i + 1).forEach((b) => hit(a, b) && overlaps.push(`${a.what} / ${b.what}`)));
+  expect(overlaps).toEqual([]);
+}
 
 async function login(page: Page, user: string, password: string) {
   await page.goto('/');
@@ -74,16 +101,34 @@ test('admin explores, drills down and opens a dashboard', async ({ page }) => {
   await expect(page.locator('svg.graph g.node.group')).toHaveCount(3);
   await expect(page.locator('svg.graph g.edge')).toHaveCount(3);
   // (every host listens on port 80: which end is the client is a guess)
-  const ring = page.locator('g.edge[data-from="node-000"][data-to="node-001"], g.edge[data-from="node-001"][data-to="node-000"]');
+  const ring = page.locator('g.elabel-g[data-from="node-000"][data-to="node-001"], g.elabel-g[data-from="node-001"][data-to="node-000"]');
   await expect(ring).toContainText('conn');
+  await labelsApart(page);
+  await shot(page, 'topology-hosts');
+  // every pod of the fleet: twelve, calling round a ring
+  await page.goto('/#/topology?preset=logical&depth=2&range=15m');
+  await expect(page.locator('svg.graph g.node.group')).toHaveCount(12);
+  await shot(page, 'topology-all-pods');
+  await labelsApart(page);
   await page.goto('/#/topology?preset=logical&range=15m');
   await expect(page.locator('svg.graph g.node.group')).toHaveCount(4);
+  await expect(page.locator('svg.graph g.node[data-id="shop"] .rates')).toContainText('req/s');
+  await shot(page, 'topology-namespaces');
+  await labelsApart(page);
   await page.locator('g.node[data-id="shop"]').click();
   await expect(page).toHaveURL(/scope=k8s.ns.name%3Dshop/);
   await expect(page.locator('.crumbs')).toContainText('shop');
   await expect(page.locator('svg.graph g.node.outside').first()).toBeVisible();
-  await expect(page.locator('svg.graph g.edge').first()).toBeVisible();
+  await expect(page.locator('svg.graph g.elabel-g').first()).toBeVisible();
   await shot(page, 'topology');
+  await labelsApart(page);
+  // the pods of a deployment, its callers and callees folded by namespace
+  await page.locator('g.node[data-id="shop-web"]').click();
+  await expect(page).toHaveURL(/scope=k8s.deployment.name%3Dshop-web/);
+  await expect(page.locator('svg.graph g.node.group')).toHaveCount(3);
+  await expect(page.locator('svg.graph g.node.group').first()).toHaveAttribute('data-id', /^shop-web-/);
+  await shot(page, 'topology-pods');
+  await labelsApart(page);
 
   await page.click('header button:has-text("Log out")');
   await expect(page.locator('input[name=password]')).toBeVisible();

@@ -1,13 +1,21 @@
-// A directed graph in SVG: nodes on a circle (external ones on an outer
-// ring), edges as arrows whose width follows their byte rate, labelled
-// with it; a click on a group node calls `onPick`.
+// A directed graph in SVG, laid out in layers (clients left of the
+// servers they call: ./layout.ts): each node a circle with its name and
+// rates under it, each edge a curve whose width follows its byte rate,
+// labelled where the label meets no other. Hovering a node lights its
+// edges and dims the rest; hovering an edge lights it and tells its
+// rates (also when there was no room for its label); a click on a group
+// node calls `onPick`.
+import { useEffect, useMemo, useState } from 'react';
 import { fmt } from '../format';
+import { label as tagLabel } from '../metrics';
+import { R, layout } from './layout';
 
 export interface GNode {
   id: string;
   kind: 'group' | 'outside' | 'external';
   bytes_per_s: number;
   requests_per_s: number;
+  p95_ms?: number | null;
 }
 export interface GEdge {
   from: string;
@@ -16,81 +24,138 @@ export interface GEdge {
   connections: number;
 }
 
-const W = 900;
-const H = 560;
 const COLORS = { group: '#2f62c8', outside: '#8a91a0', external: '#f4a259' };
+const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 
-function place(nodes: GNode[]): Map<string, [number, number]> {
-  const at = new Map<string, [number, number]>();
-  const rings: [GNode[], number][] = [
-    [nodes.filter((n) => n.kind !== 'external'), 0.3],
-    [nodes.filter((n) => n.kind === 'external'), 0.44],
-  ];
-  for (const [ring, r] of rings) {
-    ring.forEach((n, i) => {
-      const a = (2 * Math.PI * i) / Math.max(ring.length, 1) - Math.PI / 2;
-      const rad = ring.length === 1 && r < 0.4 ? 0 : r;
-      at.set(n.id, [W / 2 + Math.cos(a) * rad * W, H / 2 + Math.sin(a) * rad * H * 0.8]);
-    });
-  }
-  return at;
+let ctx: CanvasRenderingContext2D | null = null;
+function measure(s: string, size: number): number {
+  ctx ||= document.createElement('canvas').getContext('2d');
+  if (!ctx) return s.length * size * 0.6;
+  ctx.font = `${size === 12 ? '600 ' : ''}${size}px ${FONT}`;
+  return ctx.measureText(s).width;
 }
 
+/** A node's name: a folded group outside the scope as `namespace billing`. */
+function name(n: GNode): string {
+  if (n.kind !== 'outside') return n.id;
+  const i = n.id.indexOf('=');
+  return `${tagLabel(n.id.slice(0, i))} ${n.id.slice(i + 1)}`;
+}
+
+function rates(n: GNode): string {
+  const parts = [];
+  if (n.requests_per_s > 0) parts.push(`${fmt(n.requests_per_s, 'rps').replace(' /s', ' req/s')}`);
+  if (n.p95_ms != null) parts.push(`p95 ${fmt(n.p95_ms * 1e6, 'ns')}`);
+  if (!parts.length) parts.push(fmt(n.bytes_per_s, 'Bps'));
+  return parts.join(' · ');
+}
+
+const edgeText = (e: GEdge) => `${fmt(e.bytes_per_s, 'Bps')} · ${e.connections} conn`;
+
 export function Graph(props: { nodes: GNode[]; edges: GEdge[]; onPick: (n: GNode) => void }) {
-  const at = place(props.nodes);
+  const [hover, setHover] = useState<string | null>(null);
+  const [hoverEdge, setHoverEdge] = useState<number | null>(null);
+  const g = useMemo(
+    () =>
+      layout(
+        props.nodes.map((n) => ({ id: n.id, lines: [name(n), rates(n)] })),
+        props.edges.map((e) => ({ from: e.from, to: e.to, label: edgeText(e) })),
+        measure,
+      ),
+    [props.nodes, props.edges],
+  );
+  // a new graph: what was under the mouse is gone
+  useEffect(() => (setHover(null), setHoverEdge(null)), [g]);
+  const byId = new Map(props.nodes.map((n) => [n.id, n]));
+  const byPair = new Map(props.edges.map((e) => [`${e.from}>${e.to}`, e]));
   const max = Math.max(1, ...props.edges.map((e) => e.bytes_per_s));
+  const lit = (from: string, to: string) => hover === null || hover === from || hover === to;
   return (
-    <svg className="graph" viewBox={`0 0 ${W} ${H}`} width="100%">
-      <defs>
-        <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="12" markerHeight="12" orient="auto">
-          <path d="M0,0 L10,5 L0,10 z" fill="#7a8394" />
-        </marker>
-      </defs>
-      {props.edges.map((e) => {
-        const [x1, y1] = at.get(e.from) || [0, 0];
-        const [x2, y2] = at.get(e.to) || [0, 0];
-        const d = Math.hypot(x2 - x1, y2 - y1) || 1;
-        const [ux, uy] = [(x2 - x1) / d, (y2 - y1) / d];
-        return (
-          <g key={`${e.from}>${e.to}`} className="edge" data-from={e.from} data-to={e.to}>
-            <line
-              x1={x1 + ux * 22}
-              y1={y1 + uy * 22}
-              x2={x2 - ux * 24}
-              y2={y2 - uy * 24}
-              stroke="#7a8394"
-              strokeWidth={1 + 5 * Math.sqrt(e.bytes_per_s / max)}
-              markerEnd="url(#arrow)"
-            />
-            <text x={(x1 + x2) / 2} y={(y1 + y2) / 2 - 4} className="elabel">
-              {fmt(e.bytes_per_s, 'Bps')} · {e.connections} conn
-            </text>
-          </g>
-        );
-      })}
-      {props.nodes.map((n) => {
-        const [x, y] = at.get(n.id) || [0, 0];
-        return (
-          <g
-            key={n.id}
-            className={`node ${n.kind}`}
-            data-id={n.id}
-            transform={`translate(${x},${y})`}
-            onClick={() => props.onPick(n)}
-            style={{ cursor: n.kind === 'external' ? 'default' : 'pointer' }}
-          >
-            <circle r={20} fill={COLORS[n.kind]} />
-            <text y={36} textAnchor="middle" className="nlabel">
-              {n.id}
-            </text>
-            {n.requests_per_s > 0 && (
-              <text y={50} textAnchor="middle" className="muted">
-                {fmt(n.requests_per_s, 'rps')}
+    <div className="graph-frame">
+      <svg className="graph" width={g.width} height={g.height} viewBox={`0 0 ${g.width} ${g.height}`}>
+        <defs>
+          <marker id="arrow" viewBox="0 0 10 10" refX="2" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto">
+            <path d="M0,0 L10,5 L0,10 z" fill="#7a8394" />
+          </marker>
+        </defs>
+        {g.edges.map((pe, i) => {
+          const e = byPair.get(`${pe.from}>${pe.to}`)!;
+          return (
+            <g
+              key={`${pe.from}>${pe.to}`}
+              className={`edge${lit(pe.from, pe.to) ? '' : ' dim'}${hoverEdge === i ? ' hot' : ''}`}
+              data-from={pe.from}
+              data-to={pe.to}
+              onMouseEnter={() => setHoverEdge(i)}
+              onMouseLeave={() => setHoverEdge(null)}
+            >
+              <title>{`${name(byId.get(pe.from)!)} → ${name(byId.get(pe.to)!)}: ${edgeText(e)}`}</title>
+              <path d={pe.d} fill="none" stroke="transparent" strokeWidth={12} />
+              <path d={pe.d} fill="none" className="line" strokeWidth={1.5 + 4 * Math.sqrt(e.bytes_per_s / max)} markerEnd="url(#arrow)" />
+            </g>
+          );
+        })}
+        {g.edges.map((pe, i) => {
+          const b = pe.label;
+          if (!b) return null;
+          // over every line, so no line crosses a label
+          return (
+            <g
+              key={`${pe.from}>${pe.to}`}
+              className={`elabel-g${lit(pe.from, pe.to) ? '' : ' dim'}${hoverEdge === i ? ' hot' : ''}`}
+              data-from={pe.from}
+              data-to={pe.to}
+              onMouseEnter={() => setHoverEdge(i)}
+              onMouseLeave={() => setHoverEdge(null)}
+            >
+              <rect x={b.x} y={b.y} width={b.w} height={b.h} rx={3} className="elabel-bg" />
+              <text x={b.x + b.w / 2} y={b.y + b.h / 2} className="elabel" dominantBaseline="central">
+                {edgeText(byPair.get(`${pe.from}>${pe.to}`)!)}
               </text>
-            )}
-          </g>
-        );
-      })}
-    </svg>
+            </g>
+          );
+        })}
+        {props.nodes.map((n) => {
+          const p = g.nodes.get(n.id);
+          if (!p) return null;
+          const l = p.label;
+          return (
+            <g
+              key={n.id}
+              className={`node ${n.kind}${hover && hover !== n.id ? ' dim' : ''}`}
+              data-id={n.id}
+              onClick={() => props.onPick(n)}
+              onMouseEnter={() => setHover(n.id)}
+              onMouseLeave={() => setHover(null)}
+              style={{ cursor: n.kind === 'external' ? 'default' : 'pointer' }}
+            >
+              <title>{n.kind === 'external' ? `${n.id}: no agent reports it` : `${n.id}: click to drill in`}</title>
+              <circle cx={p.x} cy={p.y} r={R} fill={COLORS[n.kind]} />
+              <text x={p.x} y={l.y} className="nlabel" textAnchor="middle" dominantBaseline="hanging">
+                <tspan x={p.x} className="name">
+                  {name(n)}
+                </tspan>
+                <tspan x={p.x} dy={16} className="rates">
+                  {rates(n)}
+                </tspan>
+              </text>
+            </g>
+          );
+        })}
+      </svg>
+      <div className="legend graph-legend">
+        <span>
+          <i style={{ background: COLORS.group }} /> group (click to drill in)
+        </span>
+        <span>
+          <i style={{ background: COLORS.outside }} /> outside the scope, folded
+        </span>
+        <span>
+          <i style={{ background: COLORS.external }} /> address no agent reports
+        </span>
+        <span>arrow: client → server; width: bytes/s; label: bytes/s · connections</span>
+        <span>under a node: requests/s it served · p95 latency</span>
+      </div>
+    </div>
   );
 }
