@@ -21,6 +21,8 @@
 //! Output: JSON lines ([`series::Batch::write_json`]) and the Prometheus
 //! text format ([`prom`]). Where BPF is not allowed, [`sidecar::Sidecar`]
 //! reads the same kind of series, reduced, from `/proc` and cgroup files.
+//! Gauges from outside the event stream (the Kubernetes cluster state)
+//! join each second's batch through [`external`].
 //!
 //! Does **not** own: the transport to a server, checks, the flight
 //! recorder, storage, flags (the `sonde agent` command in `sonde-cli`),
@@ -34,6 +36,7 @@ pub mod cpu;
 pub mod discover;
 pub mod dns;
 mod emit;
+pub mod external;
 pub mod http;
 pub mod prom;
 pub mod scrape;
@@ -45,5 +48,6 @@ pub mod tags;
 
 pub use config::{Config, ConfigError};
 pub use cpu::CpuSource;
+pub use external::{External, ExternalGauge};
 pub use series::{Batch, Histogram, Series, Value};
 pub use sink::{MetricsSink, Options, Publish};
