@@ -32,11 +32,11 @@ pub(crate) struct ClusterArgs {
     lease_duration: Option<u64>,
 }
 
+/// The Lease's namespace, name and duration (s), and the cluster's name.
+type Settings = (String, String, u64, Option<String>);
+
 /// The settings, flags over the config; `None`: no cluster state.
-fn settings(
-    a: &ClusterArgs,
-    c: &KubernetesConfig,
-) -> Result<Option<(String, String, u64, Option<String>)>> {
+fn settings(a: &ClusterArgs, c: &KubernetesConfig) -> Result<Option<Settings>> {
     if a.no_cluster_state || !c.cluster_state {
         return Ok(None);
     }

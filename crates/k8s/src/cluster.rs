@@ -196,7 +196,7 @@ fn gauges_of(store: &Store, inner: &Inner, leader: bool) -> Vec<Gauge> {
     let cluster = leader && store.cluster_wide;
     for p in table("pods").values() {
         let Reduced::Pod(p) = p else { continue };
-        let tags = kstate::pod_tags(p, base, &deployment_of);
+        let tags = kstate::pod_tags(p, base, deployment_of);
         if p.node == inner.node {
             kstate::resource_gauges(p, &tags, &mut out);
         }
