@@ -1,5 +1,5 @@
 //! `sonde agent`'s Kubernetes cluster state: its flags (over the config's
-//! `kubernetes` section) and the `sonde-k8s` [`ClusterState`] (a Lease
+//! `kubernetes` section) and the `sonde-k8s` `ClusterState` (a Lease
 //! election; the elected agent reports the cluster's workloads, pods,
 //! jobs and nodes, every agent its node's containers' requests and
 //! limits), handed to the metrics sink or the sidecar loop as external
