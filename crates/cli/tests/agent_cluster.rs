@@ -6,8 +6,12 @@
 //! other prints only its node's containers' requests and limits. SIGTERM
 //! to the leader releases the Lease and the other takes over within the
 //! lease duration; after a SIGKILL (no release) the survivor takes over
-//! once the record has stood still for the lease duration.
+//! once the record has stood still for the lease duration. Live (BPF),
+//! the requests and limits of a real podman container that is a served
+//! pod's carry the same tags as that container's measured series.
 #![cfg(feature = "k8s")]
+
+mod live_common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -265,4 +269,106 @@ fn two_agents_one_reports_the_cluster_and_the_other_takes_over() {
         !cluster_wide(&a2.series()).is_empty()
     });
     check_values(&a2.series());
+}
+
+/// Live: a podman container in a served pod on this node; the agent's
+/// `k8s.container.cpu.request` of it carries every tag its measured
+/// series (`syscall.count`, scope container) carries, plus the container's
+/// name in the pod.
+#[test]
+fn live_requests_and_limits_carry_the_container_tags() {
+    use k8s_openapi::api::core::v1::{Container, ResourceRequirements};
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    if !live_common::ready(
+        "live_requests_and_limits_carry_the_container_tags",
+        &["podman", "crun", "busybox", "unshare"],
+    ) {
+        return;
+    }
+    let dir = live_common::tmpdir("agent-cluster", "live");
+    let root = live_common::busybox_rootfs(&dir, &["sh", "sleep", "cat"]);
+    let srv = Server::start(ServerOptions::default());
+    live_common::cluster::cluster(&srv);
+    let name = format!("sonde-agent-cluster-{}", std::process::id());
+    let id = live_common::run_private(&format!(
+        "podman create --name {name} --network=none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+         --rootfs {} /bin/sh -c 'i=0; while [ $i -lt 40 ]; do cat /etc/hostname >/dev/null; sleep 0.05; i=$((i+1)); done'",
+        root.display()
+    ))
+    .trim()
+    .to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    let mut pod = live_common::cluster::pod("test-node", &id);
+    let q = |l: &[(&str, &str)]| {
+        Some(
+            l.iter()
+                .map(|(k, v)| (k.to_string(), Quantity(v.to_string())))
+                .collect(),
+        )
+    };
+    pod.spec.as_mut().unwrap().containers = vec![Container {
+        name: "cart".into(),
+        resources: Some(ResourceRequirements {
+            requests: q(&[("cpu", "250m"), ("memory", "64Mi")]),
+            limits: q(&[("memory", "128Mi")]),
+            ..ResourceRequirements::default()
+        }),
+        ..Container::default()
+    }];
+    srv.put(&pod);
+    let kc = srv.kubeconfig();
+    let kc = kc.to_str().unwrap().to_string();
+    let agent = std::thread::spawn(move || {
+        Command::new(env!("CARGO_BIN_EXE_sonde"))
+            .args([
+                "agent",
+                "--stdout",
+                "--kubeconfig",
+                &kc,
+                "--node-name",
+                "test-node",
+            ])
+            .args(["--lease-duration", "3", "-M", "9"])
+            .output()
+            .unwrap()
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    live_common::run_private(&format!("podman start -a {id}"));
+    let out = agent.join().unwrap();
+    let _ = Command::new("podman").args(["rm", "-f", &id]).output();
+    let _ = std::fs::remove_dir_all(&dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let short = &id[..12];
+    let all: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(short))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |n: &str| {
+        all.iter()
+            .filter(|x| x["name"] == n && tag(x, "scope") == Some("container"))
+            .filter(|x| tag(x, "container.id") == Some(short))
+            .next_back()
+            .unwrap_or_else(|| panic!("no {n} of {short}:\n{err}"))
+    };
+    let usage = of("syscall.count");
+    let req = of("k8s.container.cpu.request");
+    assert_eq!(req["value"].as_f64(), Some(25.0));
+    assert_eq!(
+        of("k8s.container.memory.limit")["value"].as_f64(),
+        Some(134217728.0)
+    );
+    let (ut, rt) = (
+        usage["tags"].as_object().unwrap(),
+        req["tags"].as_object().unwrap(),
+    );
+    for (k, v) in ut {
+        assert_eq!(rt.get(k), Some(v), "tag {k}: usage {usage}\nrequest {req}");
+    }
+    assert_eq!(tag(req, "k8s.pod.name"), Some("cart-5f6-x7k2p"));
+    assert_eq!(tag(req, "k8s.deployment.name"), Some("cart"));
+    assert_eq!(tag(req, "container.name"), Some(name.as_str()));
+    assert_eq!(tag(req, "k8s.container.name"), Some("cart"));
+    assert!(ut.len() >= 8, "{usage}");
 }
