@@ -347,9 +347,11 @@ fn live_requests_and_limits_carry_the_container_tags() {
         .collect();
     let of = |n: &str| {
         all.iter()
-            .filter(|x| x["name"] == n && tag(x, "scope") == Some("container"))
-            .filter(|x| tag(x, "container.id") == Some(short))
-            .next_back()
+            .rfind(|x| {
+                x["name"] == n
+                    && tag(x, "scope") == Some("container")
+                    && tag(x, "container.id") == Some(short)
+            })
             .unwrap_or_else(|| panic!("no {n} of {short}:\n{err}"))
     };
     let usage = of("syscall.count");
