@@ -319,10 +319,20 @@ pub async fn run(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut el = Elector::new(opts.clone());
+    // an error is said once, not at every retry (a 403 would repeat)
+    let last = std::sync::Mutex::new(String::new());
+    let once = |m: String| {
+        if let Ok(mut l) = last.lock() {
+            if *l != m {
+                say(m.clone());
+                *l = m;
+            }
+        }
+    };
     loop {
-        if round(&api, &mut el, &status, &say).await {
+        if round(&api, &mut el, &status, &once).await {
             // one immediate re-read after a lost race, then the usual pace
-            round(&api, &mut el, &status, &say).await;
+            round(&api, &mut el, &status, &once).await;
         }
         status.leader.store(el.leading(), Ordering::Release);
         let wait = if el.leading() {
