@@ -130,6 +130,29 @@ fn now_ns() -> u64 {
         .as_nanos() as u64
 }
 
+/// Whether every cluster-wide watch had listed by a second after `t0`
+/// (each resource's series appear from its first complete list on).
+fn complete_after(s: &[Value], t0: u64) -> bool {
+    [
+        ("k8s.deployment.replicas.desired", vec![]),
+        ("k8s.job.succeeded", vec![]),
+        ("k8s.node.capacity.cpu", vec![]),
+        ("k8s.container.waiting", vec![]),
+        (
+            "k8s.pod.phase",
+            vec![("k8s.pod.name", "web-7c-a"), ("k8s.deployment.name", "web")],
+        ),
+    ]
+    .iter()
+    .all(|(name, tags)| {
+        s.iter().any(|x| {
+            x["name"] == *name
+                && x["ts_ns"].as_u64() > Some(t0)
+                && tags.iter().all(|(k, v)| tag(x, k) == Some(*v))
+        })
+    })
+}
+
 fn check_values(s: &[Value]) {
     let web = [("k8s.deployment.name", "web"), ("k8s.ns.name", "shop")];
     assert_eq!(last(s, "k8s.deployment.replicas.desired", &web), Some(3.0));
@@ -194,7 +217,7 @@ fn two_agents_one_reports_the_cluster_and_the_other_takes_over() {
     within(
         "node-a reports the cluster",
         Duration::from_secs(20),
-        || last(&a.series(), "k8s.node.capacity.pods", &[]).is_some(),
+        || complete_after(&a.series(), 0),
     );
     assert_eq!(holder(&srv).as_deref(), Some("node-a"));
     let mut b = Agent::start(&srv, "node-b");
@@ -238,8 +261,12 @@ fn two_agents_one_reports_the_cluster_and_the_other_takes_over() {
                 .any(|x| tag(x, "scope") == Some("cluster") && x["ts_ns"].as_u64() > Some(t0))
         },
     );
+    let first = t.elapsed();
+    within("node-b prints all of it", Duration::from_secs(5), || {
+        complete_after(&b.series(), t0)
+    });
     eprintln!(
-        "SIGTERM: Lease taken over after {took:?}, cluster series after {:?}",
+        "SIGTERM: Lease taken over after {took:?}, cluster series after {first:?}, all of it after {:?}",
         t.elapsed()
     );
     let st = a.child.wait().unwrap();
@@ -265,8 +292,9 @@ fn two_agents_one_reports_the_cluster_and_the_other_takes_over() {
         t.elapsed() >= lease - Duration::from_millis(1100),
         "{took:?}"
     );
+    let t1 = now_ns();
     within("node-a prints the cluster", Duration::from_secs(5), || {
-        !cluster_wide(&a2.series()).is_empty()
+        complete_after(&a2.series(), t1)
     });
     check_values(&a2.series());
 }

@@ -132,6 +132,24 @@ fn check_cluster_values(g: &[Gauge]) {
     assert_eq!(value(g, "k8s.pod.phase", &db0), Some(1.0));
 }
 
+/// Whether every cluster-wide watch has listed (each resource's gauges
+/// appear from its first complete list on).
+fn complete(g: &[Gauge]) -> bool {
+    [
+        ("k8s.deployment.replicas.desired", vec![]),
+        ("k8s.daemonset.replicas.desired", vec![]),
+        ("k8s.statefulset.replicas.desired", vec![]),
+        ("k8s.job.succeeded", vec![]),
+        ("k8s.node.capacity.pods", vec![("k8s.node.name", "node-b")]),
+        (
+            "k8s.pod.phase",
+            vec![("k8s.pod.name", "web-7c-a"), ("k8s.deployment.name", "web")],
+        ),
+    ]
+    .iter()
+    .all(|(name, tags)| value(g, name, tags).is_some())
+}
+
 fn cluster_wide(g: &[Gauge]) -> usize {
     g.iter().filter(|x| x.container.is_none()).count()
 }
@@ -161,16 +179,7 @@ fn one_leader_reports_the_cluster_and_the_other_takes_over() {
     within(
         "node-a reports the cluster",
         Duration::from_secs(10),
-        || {
-            value(
-                &a.gauges(),
-                "k8s.node.capacity.pods",
-                &[("k8s.node.name", "node-b")],
-            )
-            .is_some()
-                && value(&a.gauges(), "k8s.job.failed", &[]).is_some()
-                && value(&a.gauges(), "k8s.container.restarts", &[]).is_some()
-        },
+        || complete(&a.gauges()),
     );
     within("node-b lists its pods", Duration::from_secs(10), || {
         !b.gauges().is_empty()
@@ -210,7 +219,7 @@ fn one_leader_reports_the_cluster_and_the_other_takes_over() {
     within(
         "node-b reports the cluster",
         Duration::from_secs(10),
-        || cluster_wide(&b.gauges()) > 0,
+        || complete(&b.gauges()),
     );
     assert_eq!(holder(&srv).as_deref(), Some("node-b"));
     let gb = b.gauges();
@@ -276,8 +285,9 @@ fn lost_race_gets_409_and_the_agent_recovers() {
     within(
         "node-a reports the cluster again",
         Duration::from_secs(10),
-        || value(&a.gauges(), "k8s.deployment.replicas.desired", &[]) == Some(3.0),
+        || complete(&a.gauges()),
     );
+    check_cluster_values(&a.gauges());
 }
 
 /// The test server's write semantics, as a client sees them: create of
