@@ -25,6 +25,35 @@ pub struct Config {
     pub dns: bool,
     /// Scraping the Prometheus endpoints of discovered HTTP servers.
     pub scrape: ScrapeConfig,
+    /// Kubernetes cluster state (with `-k`/`--kubeconfig`).
+    pub kubernetes: KubernetesConfig,
+}
+
+/// The Kubernetes cluster state: a Lease election picks the agent that
+/// reports the cluster's objects; every agent reports its node's
+/// containers' requests and limits.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KubernetesConfig {
+    /// Take part at all (on by default when Kubernetes is configured).
+    pub cluster_state: bool,
+    /// `k8s.cluster.name` on the cluster-state gauges.
+    pub cluster_name: Option<String>,
+    /// The Lease, `NAMESPACE/NAME`.
+    pub lease: String,
+    /// The Lease's duration, in seconds.
+    pub lease_duration_s: u64,
+}
+
+impl Default for KubernetesConfig {
+    fn default() -> Self {
+        KubernetesConfig {
+            cluster_state: true,
+            cluster_name: None,
+            lease: "kube-system/sonde-agent-cluster-state".into(),
+            lease_duration_s: 15,
+        }
+    }
 }
 
 /// Scraping discovered Prometheus endpoints ([`crate::scrape`]).
@@ -99,6 +128,7 @@ impl Default for Config {
             http: true,
             dns: true,
             scrape: ScrapeConfig::default(),
+            kubernetes: KubernetesConfig::default(),
         }
     }
 }
@@ -140,6 +170,19 @@ impl Config {
         }
         if c.snaplen < 64 || c.snaplen > 65_536 {
             return Err(invalid("snaplen: must be between 64 and 65536".into()));
+        }
+        let k = &c.kubernetes;
+        if !matches!(k.lease.split_once('/'), Some((ns, n)) if !ns.is_empty() && !n.is_empty() && !n.contains('/'))
+        {
+            return Err(invalid(format!(
+                "kubernetes.lease: expected NAMESPACE/NAME, got {:?}",
+                k.lease
+            )));
+        }
+        if k.lease_duration_s < 2 {
+            return Err(invalid(
+                "kubernetes.lease_duration_s: must be at least 2".into(),
+            ));
         }
         for k in c.tags.keys() {
             if k.is_empty() || k.contains(['"', '\n', '=']) {
@@ -188,5 +231,12 @@ mod tests {
         assert!(e.contains("limits.max_series"), "{e}");
         let e = Config::parse("snaplen: 1\n", "x").unwrap_err().to_string();
         assert!(e.contains("snaplen"), "{e}");
+        let e = Config::parse("kubernetes:\n  lease: nolease\n", "x")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("kubernetes.lease"), "{e}");
+        let c = Config::parse("kubernetes:\n  cluster_name: prod\n", "x").unwrap();
+        assert_eq!(c.kubernetes.cluster_name.as_deref(), Some("prod"));
+        assert_eq!(c.kubernetes.lease_duration_s, 15);
     }
 }

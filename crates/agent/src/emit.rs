@@ -328,6 +328,23 @@ pub fn batch(sink: &mut MetricsSink<'_>, ts: u64, st: &State) -> Batch {
             value,
         });
     }
+    external(sink, st, &host, &mut series);
     series.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.tags.cmp(&b.tags)));
     Batch { ts, series }
+}
+
+/// The external gauges of the second (the Kubernetes cluster state).
+fn external(sink: &mut MetricsSink<'_>, st: &State, host: &Tags, series: &mut Vec<Series>) {
+    let Some(f) = sink.external.as_mut() else {
+        return;
+    };
+    let gauges = f();
+    let known = |id: &str| {
+        sink.ctr_ids
+            .get(id.as_bytes())
+            .and_then(|i| sink.ctr_tags.get(i))
+            .cloned()
+            .unwrap_or_else(|| tags::container_tags(st, id.as_bytes()))
+    };
+    series.extend(crate::external::series(gauges, host, &sink.explicit, known));
 }

@@ -21,7 +21,9 @@
 //! Output: JSON lines ([`series::Batch::write_json`]), the Prometheus
 //! text format ([`prom`]) and OpenTelemetry export requests ([`otlp`]).
 //! Where BPF is not allowed, [`sidecar::Sidecar`] reads the same kind of
-//! series, reduced, from `/proc` and cgroup files.
+//! series, reduced, from `/proc` and cgroup files. Gauges from outside
+//! the event stream (the Kubernetes cluster state) join each second's
+//! batch through [`external`].
 //!
 //! Does **not** own: the transport to a server, checks, the flight
 //! recorder, storage, flags (the `sonde agent` command in `sonde-cli`),
@@ -35,6 +37,7 @@ pub mod cpu;
 pub mod discover;
 pub mod dns;
 mod emit;
+pub mod external;
 pub mod http;
 pub mod otlp;
 pub mod prom;
@@ -47,5 +50,6 @@ pub mod tags;
 
 pub use config::{Config, ConfigError};
 pub use cpu::CpuSource;
+pub use external::{External, ExternalGauge};
 pub use series::{Batch, Histogram, Series, Value};
 pub use sink::{MetricsSink, Options, Publish};

@@ -77,6 +77,8 @@ pub struct MetricsSink<'a> {
     last_ts: u64,
     /// Drop counts of the source, when known (live), read every second.
     pub(crate) drops: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// Gauges from outside the event stream, asked for at each tick.
+    pub(crate) external: Option<crate::external::External>,
     started: bool,
 }
 
@@ -120,6 +122,7 @@ impl<'a> MetricsSink<'a> {
             self_cpu: None,
             last_ts: 0,
             drops: None,
+            external: None,
             started: false,
         }
     }
@@ -128,6 +131,12 @@ impl<'a> MetricsSink<'a> {
     /// current) as `sonde.agent.drops`.
     pub fn set_drop_counter(&mut self, d: std::sync::Arc<std::sync::atomic::AtomicU64>) {
         self.drops = Some(d);
+    }
+
+    /// Adds, every second, the gauges `f` returns (the Kubernetes cluster
+    /// state): a container's with that container's tags.
+    pub fn set_external(&mut self, f: crate::external::External) {
+        self.external = Some(f);
     }
 
     /// The interned index of container `id`.

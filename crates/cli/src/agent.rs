@@ -80,6 +80,9 @@ struct AgentArgs {
     /// OpenTelemetry export.
     #[command(flatten)]
     otlp: crate::agent_otlp::OtlpArgs,
+    /// Kubernetes cluster state.
+    #[command(flatten)]
+    cluster: crate::agent_cluster::ClusterArgs,
 }
 
 /// Runs `sonde agent` with `argv` (after `agent`).
@@ -129,6 +132,14 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
         None => sonde_agent::Config::default(),
     };
     let tags = parse_tags(&args.tags)?;
+    let k8s = crate::pipeline::K8sFlags {
+        api: &args.k8s_api,
+        auth: &args.k8s_auth,
+        kubeconfig: &args.kubeconfig,
+        node: &args.node_name,
+    };
+    let external =
+        crate::agent_cluster::start(&args.cluster, &config.kubernetes, k8s, args.read.is_some())?;
     let listener = match config.statsd.listen.clone().or(args.statsd_listen.clone()) {
         Some(a) => Some(
             sonde_agent::statsd::Listener::start(&a)
@@ -235,6 +246,7 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
             publish,
             &stop,
             args.max_seconds,
+            external,
         );
         drop(engine);
         ops.finish();
@@ -242,6 +254,9 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
         return r;
     }
     let mut sink = MetricsSink::new(opts, publish);
+    if let Some(e) = external {
+        sink.set_external(e);
+    }
     let drops = Arc::new(std::sync::atomic::AtomicU64::new(0));
     if live {
         sink.set_drop_counter(drops.clone());
@@ -280,6 +295,7 @@ fn sidecar(
     mut publish: sonde_agent::Publish<'_>,
     stop: &StopHandle,
     max_seconds: Option<u64>,
+    mut external: Option<sonde_agent::External>,
 ) -> Result<()> {
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
     let now = || {
@@ -300,7 +316,14 @@ fn sidecar(
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let b = sc.sample(next);
+        let mut b = sc.sample(next);
+        if let Some(e) = external.as_mut() {
+            let mut host = explicit.to_vec();
+            if let Some(h) = hostname {
+                host.push(("host.hostname".into(), h.to_string()));
+            }
+            crate::agent_cluster::add_to(&mut b, e, &host, explicit);
+        }
         match publish(&b) {
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
             r => r.context("sidecar output")?,

@@ -2,6 +2,7 @@
 //! them into an engine configuration and sinks (`pipeline`), and runs it.
 
 mod agent;
+mod agent_cluster;
 mod agent_live;
 mod agent_ops;
 mod agent_otlp;

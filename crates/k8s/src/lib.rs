@@ -12,6 +12,11 @@
 //! EndpointSlice endpoint targeting the pod), rendered as container labels ([`labels`]) so the metadata
 //! travels with `container` events into the state and capture files.
 //!
+//! For `sonde agent`, [`ClusterState`] runs a Lease election
+//! ([`lease`]); the agent that wins watches the cluster's workloads, pods,
+//! jobs and nodes and reports them as gauges ([`kstate`]), and every agent
+//! reports the requests and limits of its node's containers.
+//!
 //! The event path never waits on the API: it reads [`Shared`] (an atomic
 //! generation and a lock it only tries).
 //!
@@ -24,13 +29,17 @@
 #![warn(missing_docs)]
 
 pub mod cache;
+pub mod cluster;
 pub mod config;
+pub mod kstate;
 pub mod labels;
+pub mod lease;
 #[cfg(feature = "test-server")]
 pub mod testserver;
 pub mod watch;
 
 pub use cache::{short_container_id, Cache, OwnerKind, PodLabels};
+pub use cluster::{ClusterOptions, ClusterState};
 pub use config::Options;
 pub use watch::{ResourceStatus, Shared, Watch};
 

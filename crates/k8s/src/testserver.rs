@@ -4,8 +4,10 @@
 //! selectors, pages of `limit` items with `continue` tokens,
 //! `PartialObjectMetadataList` when asked), watch (chunked events from a
 //! resourceVersion, bookmarks, `410 Gone` for expired versions, timeouts), bearer-token and client-certificate auth (401),
-//! and injected faults: 403 per resource, hanging responses, dropped
-//! watch connections. Objects are built by the tests from the k8s-openapi
+//! get, create and replace of Leases with the API server's optimistic
+//! concurrency (a stale `resourceVersion` gets `409 Conflict`), and
+//! injected faults: 403 per resource, hanging responses, dropped watch
+//! connections, a competing write landing just before a client's. Objects are built by the tests from the k8s-openapi
 //! types, so the JSON has the real shape. Certificates come from rcgen.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -19,6 +21,10 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::rustls;
+
+pub mod fixture;
+mod objects;
+use objects::{object, object_route};
 
 /// One resource the server serves.
 struct Res {
@@ -101,6 +107,12 @@ const RESOURCES: &[Res] = &[
         group_version: "batch/v1",
         namespaced: true,
     },
+    Res {
+        name: "leases",
+        kind: "Lease",
+        group_version: "coordination.k8s.io/v1",
+        namespaced: true,
+    },
 ];
 
 /// A change kept for watches.
@@ -130,6 +142,9 @@ struct World {
 struct Faults {
     forbid: HashSet<String>,
     token: Option<String>,
+    /// A write that lands just before the next create or replace of the
+    /// same object (a competing writer winning the race).
+    race: Option<(&'static str, String, String, Value)>,
 }
 
 struct Inner {
@@ -139,6 +154,7 @@ struct Inner {
     drops: AtomicU64,
     requests: AtomicU64,
     watches: AtomicU64,
+    conflicts: AtomicU64,
     bookmark_every: Duration,
     history: usize,
 }
@@ -251,6 +267,7 @@ impl Server {
             drops: AtomicU64::new(0),
             requests: AtomicU64::new(0),
             watches: AtomicU64::new(0),
+            conflicts: AtomicU64::new(0),
             bookmark_every: opts.bookmark_every,
             history: opts.history.max(1),
         });
@@ -437,6 +454,51 @@ impl Server {
     pub fn resource_version(&self) -> u64 {
         self.world().rv
     }
+
+    /// Writes refused with `409 Conflict` (stale resourceVersion, or a
+    /// create of an existing object).
+    pub fn conflicts(&self) -> u64 {
+        self.inner.conflicts.load(Ordering::SeqCst)
+    }
+
+    /// Just before the next create or replace of the same object, `obj`
+    /// is written as by another client (version bumped): that request then
+    /// carries a stale resourceVersion, as when two writers race.
+    pub fn race_next_write<
+        K: Resource
+            + Metadata<Ty = k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta>
+            + serde::Serialize,
+    >(
+        &self,
+        obj: &K,
+    ) {
+        let res = res_of(K::URL_PATH_SEGMENT);
+        let ns = obj
+            .metadata()
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let name = obj.metadata().name.clone().unwrap_or_default();
+        let v = serde_json::to_value(obj).expect("serialize");
+        if let Ok(mut f) = self.inner.faults.lock() {
+            f.race = Some((res.name, ns, name, v));
+        }
+    }
+
+    /// An object as the server holds it now.
+    pub fn get<K: Resource + serde::de::DeserializeOwned>(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Option<K> {
+        let res = res_of(K::URL_PATH_SEGMENT);
+        let ns = if res.namespaced { namespace } else { "" };
+        let w = self.world();
+        let v = w
+            .objects
+            .get(&(res.name, ns.to_string(), name.to_string()))?;
+        serde_json::from_value(v.clone()).ok()
+    }
 }
 
 impl Drop for Server {
@@ -473,6 +535,8 @@ fn res_of(seg: &str) -> &'static Res {
 
 /// One parsed request.
 struct Req {
+    method: String,
+    body: Vec<u8>,
     path: String,
     query: BTreeMap<String, String>,
     headers: BTreeMap<String, String>,
@@ -507,7 +571,7 @@ fn parse_req(head: &str) -> Option<Req> {
     let mut lines = head.split("\r\n");
     let first = lines.next()?;
     let mut parts = first.split(' ');
-    let _method = parts.next()?;
+    let method = parts.next()?.to_string();
     let target = parts.next()?;
     let (path, q) = target.split_once('?').unwrap_or((target, ""));
     let query = q
@@ -523,6 +587,8 @@ fn parse_req(head: &str) -> Option<Req> {
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
     Some(Req {
+        method,
+        body: Vec::new(),
         path: path.to_string(),
         query,
         headers,
@@ -552,9 +618,23 @@ async fn serve(mut s: Tls, inn: Arc<Inner>) -> std::io::Result<()> {
             }
             buf.extend_from_slice(&chunk[..n]);
         };
-        let Some(req) = parse_req(&head) else {
+        let Some(mut req) = parse_req(&head) else {
             return Ok(());
         };
+        let len = req
+            .headers
+            .get("content-length")
+            .and_then(|l| l.parse::<usize>().ok())
+            .unwrap_or(0);
+        while buf.len() < len {
+            let mut chunk = [0u8; 4096];
+            let n = s.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        req.body = buf.drain(..len).collect();
         inn.requests.fetch_add(1, Ordering::SeqCst);
         if inn.hang.load(Ordering::SeqCst) {
             // read, never answered, until the hang ends
@@ -573,8 +653,12 @@ async fn send(s: &mut Tls, code: u16, body: &Value) -> std::io::Result<bool> {
     let text = body.to_string();
     let reason = match code {
         200 => "OK",
+        201 => "Created",
+        400 => "Bad Request",
+        409 => "Conflict",
         401 => "Unauthorized",
         403 => "Forbidden",
+        405 => "Method Not Allowed",
         _ => "Not Found",
     };
     let head = format!(
@@ -611,6 +695,9 @@ async fn respond(
     }
     if let Some(d) = discovery(&req.path, &s.get_ref().0.local_addr()?) {
         return send(s, 200, &d).await;
+    }
+    if let Some(r) = object_route(&req.path) {
+        return object(s, inn, req, r).await;
     }
     let Some((res, ns)) = route(&req.path) else {
         return send(
@@ -904,6 +991,10 @@ fn route(path: &str) -> Option<(&'static Res, Option<String>)> {
         .or_else(|| {
             path.strip_prefix("/apis/discovery.k8s.io/v1/")
                 .map(|r| ("discovery.k8s.io/v1", r))
+        })
+        .or_else(|| {
+            path.strip_prefix("/apis/coordination.k8s.io/v1/")
+                .map(|r| ("coordination.k8s.io/v1", r))
         });
     let (gv, rest) = rest?;
     let parts: Vec<&str> = rest.split('/').collect();
@@ -926,7 +1017,7 @@ fn discovery(path: &str, addr: &std::net::SocketAddr) -> Option<Value> {
             .filter(|r| r.group_version == gv)
             .map(|r| {
                 json!({"name": r.name, "singularName": r.kind.to_ascii_lowercase(), "namespaced": r.namespaced,
-                    "kind": r.kind, "verbs": ["get", "list", "watch"]})
+                    "kind": r.kind, "verbs": ["get", "list", "watch", "create", "update"]})
             })
             .collect();
         json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources})
@@ -939,12 +1030,13 @@ fn discovery(path: &str, addr: &std::net::SocketAddr) -> Option<Value> {
         "/api" => json!({"kind": "APIVersions", "versions": ["v1"],
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": addr.to_string()}]}),
         "/apis" => {
-            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group("apps"), group("batch"), group("discovery.k8s.io")]})
+            json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [group("apps"), group("batch"), group("discovery.k8s.io"), group("coordination.k8s.io")]})
         }
         "/api/v1" => gv_list("v1"),
         "/apis/apps/v1" => gv_list("apps/v1"),
         "/apis/batch/v1" => gv_list("batch/v1"),
         "/apis/discovery.k8s.io/v1" => gv_list("discovery.k8s.io/v1"),
+        "/apis/coordination.k8s.io/v1" => gv_list("coordination.k8s.io/v1"),
         "/version" => json!({"major": "1", "minor": "31", "gitVersion": "v1.31.0-sonde-test",
             "platform": "linux/amd64"}),
         _ => return None,

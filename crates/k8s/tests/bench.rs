@@ -172,6 +172,43 @@ fn bench_5000_pod_cluster() {
     assert!(get("pods_ms") < 1000, "{line}");
     assert!(get("all_ms") < 1000, "{line}");
     assert!(get("rss_kib") < 20 * 1024, "{line}");
+    cluster_state_cost(&srv);
+}
+
+/// The elected agent's cluster state over the same cluster: time to the
+/// first complete gauges, their number, and the cost of one second's
+/// gauges (what the agent asks for at every tick).
+fn cluster_state_cost(srv: &Server) {
+    use sonde_k8s::lease::LeaseOptions;
+    let t = Instant::now();
+    let cs = sonde_k8s::ClusterState::start(
+        &opts(srv, NODE),
+        sonde_k8s::ClusterOptions {
+            lease: LeaseOptions::new(NODE),
+            cluster_name: None,
+        },
+    )
+    .unwrap();
+    let count = |g: &[sonde_k8s::kstate::Gauge], n: &str| g.iter().filter(|x| x.name == n).count();
+    wait("the cluster state lists", || {
+        let g = cs.gauges();
+        count(&g, "k8s.pod.phase") == 5000 && count(&g, "k8s.deployment.replicas.desired") == 1000
+    });
+    let ready = t.elapsed();
+    let n = 20;
+    let t = Instant::now();
+    let mut total = 0;
+    for _ in 0..n {
+        total += cs.gauges().len();
+    }
+    let per = t.elapsed() / n;
+    println!(
+        "cluster state: complete after {} ms, {} gauges, {} us per second's gauges",
+        ready.as_millis(),
+        total / n as usize,
+        per.as_micros()
+    );
+    assert!(per < Duration::from_millis(200), "{per:?}");
 }
 
 #[test]
