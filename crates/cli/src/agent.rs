@@ -140,27 +140,8 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
     };
     let external =
         crate::agent_cluster::start(&args.cluster, &config.kubernetes, k8s, args.read.is_some())?;
-    let listener = match config.statsd.listen.clone().or(args.statsd_listen.clone()) {
-        Some(a) => Some(
-            sonde_agent::statsd::Listener::start(&a)
-                .map_err(|e| UsageError(format!("cannot listen for statsd on '{a}': {e}")))?,
-        ),
-        None => None,
-    };
     let live = args.read.is_none();
-    let scraper = if live && (args.scrape || config.scrape.enabled) {
-        let s = &config.scrape;
-        Some(
-            sonde_agent::scrape::Scraper::start(
-                &s.path,
-                s.interval_s,
-                std::time::Duration::from_millis(s.timeout_ms.max(1)),
-            )
-            .context("cannot start the scraper")?,
-        )
-    } else {
-        None
-    };
+    let (listener, scraper) = side_inputs(args, &config, live)?;
     let host = live.then(hostname).flatten();
     let registry = Arc::new(Mutex::new(prom::Registry::new(
         config.limits.max_series * 4,
@@ -286,6 +267,39 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
         return Err(anyhow::anyhow!("{e}"));
     }
     Ok(())
+}
+
+/// The statsd listener (`--statsd-listen` or the config's) and, live, the
+/// Prometheus scraper (`--scrape` or the config's).
+fn side_inputs(
+    args: &AgentArgs,
+    config: &sonde_agent::Config,
+    live: bool,
+) -> Result<(
+    Option<sonde_agent::statsd::Listener>,
+    Option<sonde_agent::scrape::Scraper>,
+)> {
+    let listener = match config.statsd.listen.clone().or(args.statsd_listen.clone()) {
+        Some(a) => Some(
+            sonde_agent::statsd::Listener::start(&a)
+                .map_err(|e| UsageError(format!("cannot listen for statsd on '{a}': {e}")))?,
+        ),
+        None => None,
+    };
+    let scraper = if live && (args.scrape || config.scrape.enabled) {
+        let s = &config.scrape;
+        Some(
+            sonde_agent::scrape::Scraper::start(
+                &s.path,
+                s.interval_s,
+                std::time::Duration::from_millis(s.timeout_ms.max(1)),
+            )
+            .context("cannot start the scraper")?,
+        )
+    } else {
+        None
+    };
+    Ok((listener, scraper))
 }
 
 /// Sidecar mode: one reduced batch per wall-clock second until stopped.
