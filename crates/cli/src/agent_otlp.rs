@@ -19,7 +19,7 @@ const QUEUE: usize = 600;
 /// The OTLP flags of `sonde agent`.
 #[derive(Args, Debug, Default)]
 pub struct OtlpArgs {
-    /// Export the series to this OTLP/HTTP receiver (http[s]://HOST[:PORT][/PATH];
+    /// Export the series to this OTLP/HTTP receiver (`http[s]://HOST[:PORT][/PATH]`;
     /// without a path, /v1/metrics).
     #[arg(long = "otlp", value_name = "URL")]
     otlp: Option<String>,
