@@ -105,7 +105,9 @@ fn live_agent_sends_metrics_checks_and_keepalives_and_records_before_a_trigger()
         ])
         .arg("--control-socket")
         .arg(&sock)
-        .args(["-M", "14", "--stdout"])
+        // a loaded machine may take a while to start the probe: the
+        // agent is stopped with SIGTERM once the capture is written
+        .args(["-M", "60", "--stdout"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -135,6 +137,10 @@ fn live_agent_sends_metrics_checks_and_keepalives_and_records_before_a_trigger()
         "sonde agent capture: {}",
         String::from_utf8_lossy(&cap.stderr)
     );
+    // a few more keepalives, then a clean stop (it says it leaves)
+    std::thread::sleep(Duration::from_secs(3));
+    // SAFETY: kill(2) on the child's pid, which this test still owns.
+    unsafe { libc::kill(agent.id() as libc::pid_t, libc::SIGTERM) };
     let out = agent.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "agent: {stderr}");
