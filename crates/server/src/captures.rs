@@ -410,7 +410,11 @@ async fn download(
 }
 
 /// Agent credentials, as for ingest.
-fn agent_auth(st: &AppState, headers: &HeaderMap, verified: bool) -> Result<(), ApiError> {
+pub(crate) fn agent_auth(
+    st: &AppState,
+    headers: &HeaderMap,
+    verified: bool,
+) -> Result<(), ApiError> {
     let auth = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::{Path as UrlPath, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -288,12 +288,7 @@ async fn upload(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let auth = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    if !st.agent_authorized(auth, verified) {
-        return Err(ApiError(StatusCode::UNAUTHORIZED, "unauthorized".into()));
-    }
+    crate::captures::agent_auth(&st, &headers, verified)?;
     let v: Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("bad sample: {e}")))?;
     if st.live.answer(&id, v, crate::now_ms()) {
