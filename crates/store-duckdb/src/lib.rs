@@ -10,8 +10,10 @@
 //! memory too, so filters, regexes and group-bys are resolved against
 //! the catalog and the SQL only joins sample rows to series ids),
 //! `samples` (series id, ms, value) for counters and gauges, `hists`
-//! (series id, ms, count, sum, min, max, encoded buckets), `seqs` (the
-//! last batch per agent, written in the batch's transaction), `events`,
+//! (series id, ms, count, sum, min, max, encoded buckets), `seqlog` (the
+//! last batch per agent, appended in the batch's transaction and
+//! compacted by [`Store::maintain`]; `seqs` holds those of older
+//! databases), `events`,
 //! and `rollups` (resolution, series id, ms, count, sum, min, max,
 //! sketch) that [`Store::maintain`] fills as soon as a slot has settled
 //! (not only when it leaves the full-resolution window), so a long range
@@ -30,6 +32,7 @@
 #![warn(missing_docs)]
 
 mod codec;
+mod flat;
 mod ingest;
 mod many;
 mod query;
@@ -83,6 +86,10 @@ pub(crate) struct SeriesInfo {
 pub(crate) struct Catalog {
     pub ids: HashMap<String, HashMap<Tags, u32>>,
     pub series: Vec<SeriesInfo>,
+    /// Each series' identity as one byte string ([`flat::key`]), by id:
+    /// checking that a sample is a known series reads one contiguous
+    /// buffer instead of the catalog's 15 tag strings.
+    pub flat: Vec<Box<[u8]>>,
 }
 
 impl Catalog {
@@ -92,6 +99,7 @@ impl Catalog {
 
     pub fn insert(&mut self, metric: &str, tags: &Tags, hist: bool) -> u32 {
         let id = self.series.len() as u32;
+        self.flat.push(flat::key(metric, tags));
         self.series.push(SeriesInfo {
             metric: metric.to_string(),
             tags: tags.clone(),

@@ -104,6 +104,7 @@ fn fold_and_expire(inner: &Inner, now_ms: i64, cutoff: i64, targets: [i64; 3]) -
             .map_err(engine)?;
         schema::set_meta(conn, "horizon", cutoff)?;
     }
+    schema::compact_seqs(conn, &inner.seqs)?;
     let mut floors = inner.floors;
     for (i, w) in WIDTHS.iter().enumerate() {
         let keep = inner.opts.rollup_retention_ms[i];

@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS samples(sid UINTEGER, ts BIGINT, v DOUBLE);
 CREATE TABLE IF NOT EXISTS hists(sid UINTEGER, ts BIGINT, cnt BIGINT, sum DOUBLE, mn DOUBLE, mx DOUBLE, buckets BLOB);
 CREATE TABLE IF NOT EXISTS rollups(res BIGINT, sid UINTEGER, ts BIGINT, cnt BIGINT, sum DOUBLE, mn DOUBLE, mx DOUBLE, hist BOOLEAN, sketch BLOB);
 CREATE TABLE IF NOT EXISTS seqs(agent VARCHAR PRIMARY KEY, seq UBIGINT);
+CREATE TABLE IF NOT EXISTS seqlog(agent VARCHAR, seq UBIGINT);
 CREATE TABLE IF NOT EXISTS events(ts BIGINT, agent VARCHAR, kind VARCHAR, tags VARCHAR, body VARCHAR);
 CREATE TABLE IF NOT EXISTS meta(k VARCHAR PRIMARY KEY, v BIGINT);
 CREATE TEMP TABLE IF NOT EXISTS qsel(sid UINTEGER, grp UINTEGER);
@@ -56,10 +57,16 @@ pub fn load_catalog(conn: &Connection) -> Result<Catalog> {
     Ok(cat)
 }
 
-/// The last sequence number per agent.
+/// The last sequence number per agent: the highest in `seqlog` (one row
+/// per batch, appended in the batch's transaction, which is cheaper than
+/// replacing a keyed row; [`compact_seqs`] keeps one per agent) or in
+/// `seqs` (where databases written before `seqlog` kept them).
 pub fn load_seqs(conn: &Connection) -> Result<HashMap<String, u64>> {
     let mut st = conn
-        .prepare("SELECT agent, seq FROM seqs")
+        .prepare(
+            "SELECT agent, max(seq) FROM (SELECT agent, seq FROM seqs \
+             UNION ALL SELECT agent, seq FROM seqlog) GROUP BY agent",
+        )
         .map_err(engine)?;
     let rows = st
         .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
@@ -97,4 +104,16 @@ pub fn set_meta(conn: &Connection, k: &str, v: i64) -> Result<()> {
     )
     .map(|_| ())
     .map_err(engine)
+}
+
+/// Rewrites `seqlog` as one row per agent, `seqs` (the committed state,
+/// in the caller's transaction).
+pub fn compact_seqs(conn: &Connection, seqs: &HashMap<String, u64>) -> Result<()> {
+    conn.execute_batch("DELETE FROM seqlog").map_err(engine)?;
+    let mut app = conn.appender("seqlog").map_err(engine)?;
+    for (agent, seq) in seqs {
+        app.append_row(duckdb::params![agent, seq])
+            .map_err(engine)?;
+    }
+    app.flush().map_err(engine)
 }

@@ -107,5 +107,17 @@ fn batches_queries_events_and_reopen() {
     assert_eq!(s.full_resolution_rows().unwrap(), 6);
     let a = s.query(&q(&["host"], Agg::Sum, Agg::Sum)).unwrap();
     assert_eq!(a.groups[0].points, vec![(0, 4.0), (2000, 12.0)]);
+    // maintain compacts the sequence log to one row per agent
+    s.maintain(10_000).unwrap();
+    s.write_batch("b", 7, &[gauge("h3", "p9", 3000, 1.0)], &[])
+        .unwrap();
+    drop(s);
+    let s = DuckStore::open(&path, Options::default()).unwrap();
+    let seqs = s.last_seqs().unwrap();
+    assert_eq!((seqs["a"], seqs["b"]), (3, 7));
+    // a replayed batch is still ignored after the compaction and reopen
+    s.write_batch("a", 3, &[gauge("h1", "p1", 4000, 100.0)], &[])
+        .unwrap();
+    assert_eq!(s.full_resolution_rows().unwrap(), 7);
     std::fs::remove_dir_all(&dir).unwrap();
 }
