@@ -250,6 +250,7 @@ fn basic_series(out: &mut Vec<(Ent, &'static str, Tags, Value)>, e: Ent, b: &Bas
 
 /// The second ending at `ts` as a batch.
 pub fn batch(sink: &mut MetricsSink<'_>, ts: u64, st: &State) -> Batch {
+    sink.sec.fold_conn_http();
     state_levels(sink, st);
     cpu_levels(sink, ts, st);
     let dropped = sink.sec.dropped;

@@ -8,7 +8,8 @@
 //! connections, open connections and listening ports, latency histograms
 //! of file and network syscalls, memory from the state and CPU
 //! ([`cpu`]); decodes HTTP/1.x from the captured payloads behind the
-//! [`http::Protocol`] trait; picks statsd datagrams sent to UDP 8125 out of
+//! [`http::Protocol`] trait (requests and latency by method, status and
+//! path, and per connection for the topology map's edges); picks statsd datagrams sent to UDP 8125 out of
 //! the syscall stream and tags them with the sender's process and
 //! container from the event ([`statsd`]); recognises which protocol each
 //! listening port serves from live traffic ([`discover`], `app.info`), and

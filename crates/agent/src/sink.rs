@@ -411,6 +411,9 @@ impl<'a> MetricsSink<'a> {
                         }
                     }
                     self.on_transaction(ents, &tx);
+                    if tx.proto == "http" && fd.kind != FdType::UnixSock {
+                        self.on_conn_transaction(ents, &fd.name, &tx);
+                    }
                 }
                 self.txs = txs;
             }
@@ -473,6 +476,27 @@ impl<'a> MetricsSink<'a> {
             _ => "app.latency",
         };
         self.sec.hist(ents, lname, &extra, tx.latency_ns);
+    }
+
+    /// An HTTP transaction counted under its connection (`conn`, the
+    /// socket's `CLIENT:PORT->SERVER:PORT`) for its process: the topology
+    /// map's edge requests and latency.
+    fn on_conn_transaction(&mut self, ents: &[Ent], conn: &[u8], tx: &Transaction) {
+        let Some(&proc_ent) = ents.last() else {
+            return;
+        };
+        let side = usize::from(tx.side != "server");
+        let class = tx
+            .labels
+            .iter()
+            .find(|(k, _)| *k == "http.status_class")
+            .and_then(|(_, v)| v.as_bytes().first())
+            .map_or(0, |d| usize::from(d.saturating_sub(b'1')).min(4));
+        let cap = self.opts.config.limits.max_connections;
+        // borrowed as is when it is UTF-8 (always, for a tuple)
+        let c = String::from_utf8_lossy(conn);
+        self.sec
+            .conn_http(proc_ent, &c, cap, side, class, tx.latency_ns)
     }
 
     /// A datagram to the statsd port: its samples count for the sender's

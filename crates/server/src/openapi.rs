@@ -183,7 +183,7 @@ pub const ROUTES: &[Route] = &[
     r(
         "GET",
         "/api/v1/topology",
-        "The graph of connections between groups",
+        "The graph of connections between groups (`level`, `scope`, `range_ms`): nodes with bytes/s, requests/s and p95 served; edges client to server with bytes/s, connections and the HTTP requests, 4xx, 5xx and p95 over them (`http`, null without HTTP)",
         Api,
     ),
     r(

@@ -1,13 +1,13 @@
 //! Load: the web UI's main pages' API calls over 100 hosts x 50 containers
 //! of synthetic agent-shaped data (ingested through the real ingest path
 //! into the real `sonde-server`): Explore, the preset and saved
-//! dashboards, Topology, Events, Hosts, Alerts (with rules evaluated
-//! over the fleet) and Captures. Each page's calls run at once, as the
-//! browser sends them; the wall time of each page and its slowest call
-//! are printed (goal: under 300 ms) and must stay under a loose ceiling
-//! (a 2-core CI machine is shared). `SONDE_LOAD_SECONDS` sets how many
-//! seconds of data (default 60); `SONDE_LOAD_DETAIL=1` prints every
-//! call's time.
+//! dashboards, Topology (its edges with their HTTP requests), Events,
+//! Hosts, Alerts (with rules evaluated over the fleet) and Captures. Each
+//! page's calls run at once, as the browser sends them; the wall time of
+//! each page and its slowest call are printed (goal: under 300 ms) and
+//! must stay under a loose ceiling (a 2-core CI machine is shared).
+//! `SONDE_LOAD_SECONDS` sets how many seconds of data (default 60);
+//! `SONDE_LOAD_DETAIL=1` prints every call's time.
 
 mod common;
 
@@ -271,6 +271,7 @@ fn main_pages_under_load() {
         containers: 50,
         seconds: secs,
         end_s: now_s(),
+        http_edges: true,
     };
     let t0 = Instant::now();
     let mut samples = 0usize;
@@ -285,6 +286,15 @@ fn main_pages_under_load() {
         f.containers,
         t0.elapsed().as_secs_f64()
     );
+    // the maps below carry their edges' HTTP requests (and their cost)
+    let (st, g) = s.get("/api/v1/topology?level=k8s.ns.name&range_ms=900000");
+    assert_eq!(st, 200, "{g}");
+    let with_http = g["edges"].as_array().map_or(0, |es| {
+        es.iter()
+            .filter(|e| e["http"]["requests"].as_f64() > Some(0.0))
+            .count()
+    });
+    assert!(with_http > 0, "no edge carries HTTP requests: {g}");
     let ctr = json!([{"eq": ["scope", "container"]}]);
     let ns = json!([{"eq": ["scope", "container"]}, {"eq": ["k8s.ns.name", "shop"]}]);
     let one = f.ctr_tags(42, 8);

@@ -187,6 +187,7 @@ fn browser_pages() {
         containers: 8,
         seconds: 120,
         end_s: now_s(),
+        http_edges: false,
     };
     ingest(&s, &f);
     let (st, r) = s.post_json(

@@ -51,7 +51,11 @@ export function Explore({ route }: { route: Route }) {
   const procs = path.length >= keys.length && keys.some(isCtr);
   const depth = procs ? keys.length : Math.min(path.length, keys.length - 1);
   const by = procs ? 'proc.name' : keys[depth];
-  const [rows, setRows] = useState<Row[] | null>(null);
+  // rows belong to the route that asked for them: right after a click the
+  // new level renders before its answer, and must not show the old rows
+  const ask = route.params.toString();
+  const [answer, setAnswer] = useState<{ ask: string; rows: Row[] } | null>(null);
+  const rows = answer && answer.ask === ask ? answer.rows : null;
   const [where, setWhere] = useState<Map<string, Where>>(new Map());
   const [err, setErr] = useState('');
   const [custom, setCustom] = useState(keys.join(' > '));
@@ -66,7 +70,7 @@ export function Explore({ route }: { route: Route }) {
 
   useEffect(() => {
     let live = true;
-    setRows(null);
+    setAnswer(null);
     setErr('');
     const end = Date.now();
     const group_by = procs ? PROC_KEYS : [by];
@@ -90,14 +94,15 @@ export function Explore({ route }: { route: Route }) {
           }
         });
         if (procs) setWhere(found);
-        setRows([...byName.values()].sort((a, b) => (b.values.cpu ?? -1) - (a.values.cpu ?? -1) || a.name.localeCompare(b.name)));
+        const sorted = [...byName.values()].sort((a, b) => (b.values.cpu ?? -1) - (a.values.cpu ?? -1) || a.name.localeCompare(b.name));
+        setAnswer({ ask, rows: sorted });
       })
       .catch((e) => live && setErr(e.message));
     return () => {
       live = false;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [route.params.toString()]);
+  }, [ask]);
 
   const deeper = depth + 1 < keys.length || (depth + 1 === keys.length && keys.some(isCtr));
   const open = (name: string) => {

@@ -4,7 +4,8 @@
 // labelled where the label meets no other. Hovering a node lights its
 // edges and dims the rest; hovering an edge lights it and tells its
 // rates (also when there was no room for its label); a click on a group
-// node calls `onPick`.
+// node calls `onPick`. An edge that carried HTTP is labelled with its
+// requests/s, p95 and 5xx/s, any other with its bytes/s and connections.
 import { useEffect, useMemo, useState } from 'react';
 import { fmt } from '../format';
 import { label as tagLabel } from '../metrics';
@@ -17,11 +18,20 @@ export interface GNode {
   requests_per_s: number;
   p95_ms?: number | null;
 }
+export interface GEdgeHttp {
+  requests: number;
+  errors: number;
+  client_errors: number;
+  requests_per_s: number;
+  errors_per_s: number;
+  p95_ms?: number | null;
+}
 export interface GEdge {
   from: string;
   to: string;
   bytes_per_s: number;
   connections: number;
+  http?: GEdgeHttp | null;
 }
 
 const COLORS = { group: '#2f62c8', outside: '#8a91a0', external: '#f4a259' };
@@ -50,7 +60,31 @@ function rates(n: GNode): string {
   return parts.join(' · ');
 }
 
-const edgeText = (e: GEdge) => `${fmt(e.bytes_per_s, 'Bps')} · ${e.connections} conn`;
+const reqRate = (v: number) => fmt(v, 'rps').replace(' /s', ' req/s');
+
+/** An edge's label: its HTTP when it carried any, else bytes and connections. */
+function edgeText(e: GEdge): string {
+  const h = e.http;
+  if (!h) return `${fmt(e.bytes_per_s, 'Bps')} · ${e.connections} conn`;
+  const parts = [reqRate(h.requests_per_s)];
+  if (h.p95_ms != null) parts.push(`p95 ${fmt(h.p95_ms * 1e6, 'ns')}`);
+  if (h.errors > 0) parts.push(`5xx ${fmt(h.errors_per_s, 'rps')}`);
+  return parts.join(' · ');
+}
+
+/** An edge's tooltip: everything known of it. */
+function edgeTitle(e: GEdge): string {
+  const lines = [`${fmt(e.bytes_per_s, 'Bps')} · ${e.connections} conn`];
+  const h = e.http;
+  if (h) {
+    lines.push(`HTTP ${reqRate(h.requests_per_s)} (${h.requests} requests)`);
+    lines.push(`5xx ${h.errors} (${fmt(h.errors_per_s, 'rps')}) · 4xx ${h.client_errors}`);
+    if (h.p95_ms != null) lines.push(`p95 ${fmt(h.p95_ms * 1e6, 'ns')}`);
+  } else {
+    lines.push('no HTTP seen');
+  }
+  return lines.join('\n');
+}
 
 export function Graph(props: { nodes: GNode[]; edges: GEdge[]; onPick: (n: GNode) => void }) {
   const [hover, setHover] = useState<string | null>(null);
@@ -89,7 +123,7 @@ export function Graph(props: { nodes: GNode[]; edges: GEdge[]; onPick: (n: GNode
               onMouseEnter={() => setHoverEdge(i)}
               onMouseLeave={() => setHoverEdge(null)}
             >
-              <title>{`${name(byId.get(pe.from)!)} → ${name(byId.get(pe.to)!)}: ${edgeText(e)}`}</title>
+              <title>{`${name(byId.get(pe.from)!)} → ${name(byId.get(pe.to)!)}\n${edgeTitle(e)}`}</title>
               <path d={pe.d} fill="none" stroke="transparent" strokeWidth={12} />
               <path d={pe.d} fill="none" className="line" strokeWidth={1.5 + 4 * Math.sqrt(e.bytes_per_s / max)} markerEnd="url(#arrow)" />
             </g>
@@ -108,6 +142,7 @@ export function Graph(props: { nodes: GNode[]; edges: GEdge[]; onPick: (n: GNode
               onMouseEnter={() => setHoverEdge(i)}
               onMouseLeave={() => setHoverEdge(null)}
             >
+              <title>{`${name(byId.get(pe.from)!)} → ${name(byId.get(pe.to)!)}\n${edgeTitle(byPair.get(`${pe.from}>${pe.to}`)!)}`}</title>
               <rect x={b.x} y={b.y} width={b.w} height={b.h} rx={3} className="elabel-bg" />
               <text x={b.x + b.w / 2} y={b.y + b.h / 2} className="elabel" dominantBaseline="central">
                 {edgeText(byPair.get(`${pe.from}>${pe.to}`)!)}
@@ -153,7 +188,7 @@ export function Graph(props: { nodes: GNode[]; edges: GEdge[]; onPick: (n: GNode
         <span>
           <i style={{ background: COLORS.external }} /> address no agent reports
         </span>
-        <span>arrow: client → server; width: bytes/s; label: bytes/s · connections</span>
+        <span>arrow: client → server; width: bytes/s; label: HTTP requests/s · p95 · 5xx/s over it, else bytes/s · connections</span>
         <span>under a node: requests/s it served · p95 latency</span>
       </div>
     </div>
