@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use agent_common::*;
 use live_common::{private, run_private, Running};
+use sonde_livetest::{curl_status as curl, free_port, wait_port};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -43,36 +44,7 @@ fn ready(name: &str) -> bool {
 /// The test image: an empty root with the usual links into /usr (mounted
 /// from the host at run time), imported once.
 fn image(dir: &Path) {
-    let root = dir.join("rootfs");
-    for d in [
-        "usr", "etc", "srv", "tmp", "proc", "sys", "dev", "run", "var",
-    ] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-    }
-    for (l, t) in [
-        ("bin", "usr/bin"),
-        ("lib", "usr/lib"),
-        ("lib64", "usr/lib64"),
-        ("sbin", "usr/sbin"),
-    ] {
-        let _ = std::os::unix::fs::symlink(t, root.join(l));
-    }
-    std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
-    std::fs::write(root.join("etc/group"), "root:x:0:\n").unwrap();
-    let tar = dir.join("img.tar");
-    let st = Command::new("tar")
-        .arg("-C")
-        .arg(&root)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success());
-    run_private(&format!(
-        "podman import {} {IMAGE} >/dev/null",
-        tar.display()
-    ));
+    sonde_livetest::import_usr_image(dir, IMAGE);
 }
 
 fn podman_args(name: &str, net: &str, dir: &Path) -> String {
@@ -112,14 +84,6 @@ impl Agent {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 const SERVER: &str = r#"
 import sys, time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -138,25 +102,6 @@ class H(BaseHTTPRequestHandler):
         pass
 HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 "#;
-
-fn wait_port(port: u16) {
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "the server never listened on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn curl(url: &str) -> u16 {
-    let out = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", url])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).parse().unwrap_or(0)
-}
 
 /// The merged latency histogram (count, min, max) of `lines`.
 fn latency(lines: &[&Line]) -> (u64, u64, u64) {
@@ -204,7 +149,7 @@ fn http_in_a_container() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
-    wait_port(port);
+    wait_port(port, Duration::from_secs(20));
     let agent = Agent::start(&["--prometheus", &format!("127.0.0.1:{prom}")]);
     let (n_ok, n_missing, n_slow) = (20, 10, 5);
     let base = format!("http://127.0.0.1:{port}");

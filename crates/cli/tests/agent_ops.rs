@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sonde_transport::receiver::Receiver;
 use sonde_transport::{server_config, Batch, Ingest, Token};
@@ -22,36 +22,21 @@ fn pki(
     std::path::PathBuf,
     Arc<sonde_transport::rustls::ServerConfig>,
 ) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, SanType};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = p.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut p = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    p.subject_alt_names
-        .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
-    let srv = p.signed_by(&key, &ca, &ca_key).unwrap();
+    let t = sonde_livetest::test_pki("agent");
     let ca_path = dir.join("ca.pem");
-    std::fs::write(&ca_path, ca.pem()).unwrap();
+    std::fs::write(&ca_path, &t.ca_pem).unwrap();
     let tls = server_config(
-        vec![srv.der().clone()],
-        sonde_transport::rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        vec![t.server_der.into()],
+        sonde_transport::rustls::pki_types::PrivateKeyDer::Pkcs8(t.server_key_der.into()),
         None,
     )
     .unwrap();
     (ca_path, tls)
 }
 
-fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
+fn wait_for(secs: u64, f: impl FnMut() -> bool) -> bool {
+    let (within, every) = (Duration::from_secs(secs), Duration::from_millis(100));
+    sonde_livetest::eventually(within, every, f)
 }
 
 #[test]

@@ -5,25 +5,15 @@
 //! sysdig reads it. (sysdig's own `around` writes a file its reader
 //! rejects on these traces, so the oracle is its filter, not its chisel.)
 
-use std::path::{Path, PathBuf};
+mod trace_common;
+
+use std::path::Path;
 use std::process::Command;
 
-fn traces_dir() -> PathBuf {
-    std::env::var_os("SONDE_TRACES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces"))
-}
+use trace_common::{oracle_ready, traces_dir};
 
 fn sysdig_ready() -> bool {
-    let ok = Command::new("sysdig")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok && std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true: sysdig 0.29.3 is required by this test");
-    }
-    ok
+    oracle_ready("sysdig")
 }
 
 /// Standard output of `prog ARGS` (with TZ=UTC); panics on failure.

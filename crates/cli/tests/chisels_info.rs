@@ -4,18 +4,14 @@
 //! sonde bundles (so the golden test of `chisels.rs` compares sonde's own
 //! chisel, not sysdig's file found further along the search path).
 
+mod trace_common;
+
 use std::process::Command;
 
+use trace_common::oracle_ready;
+
 fn sysdig_ready() -> bool {
-    let ok = Command::new("sysdig")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok && std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true: sysdig 0.29.3 is required by this test");
-    }
-    ok
+    oracle_ready("sysdig")
 }
 
 fn info(prog: &str, name: &str) -> String {

@@ -4,32 +4,22 @@
 //! key order comes from a Lua hash walk and changes between runs, so the
 //! documents are compared by their parts, not byte for byte.
 
+mod trace_common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
+use trace_common::{oracle_ready, scap_files, traces_dir};
+
 fn traces() -> Vec<PathBuf> {
-    let dir = std::env::var_os("SONDE_TRACES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces")
-        });
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
+    let mut v = scap_files(&traces_dir()).unwrap_or_default();
     // sysdig cannot read this one (it holds the same events as curl_google)
-    v.retain(|p| {
-        p.extension().is_some_and(|x| x == "scap") && !p.ends_with("curl_google_comments.scap")
-    });
-    v.sort();
+    v.retain(|p| !p.ends_with("curl_google_comments.scap"));
     v
 }
 
 fn sysdig_ready() -> bool {
-    let ok = Command::new("sysdig").arg("--version").output().is_ok();
-    if !ok && std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true: sysdig 0.29.3 is required by this test");
-    }
-    ok
+    oracle_ready("sysdig")
 }
 
 /// The parts of a top table's JSON document: the time, the rows (the

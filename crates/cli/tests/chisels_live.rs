@@ -4,7 +4,12 @@
 //! probe. Needs root and BPF support (skipped without them).
 #![cfg(feature = "live")]
 
+mod live_common;
+
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
+
+use live_common::{busybox_rootfs, private, probe_ok, tmpdir, which};
 
 /// The tests run one at a time: their CPU burners would compete.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -13,34 +18,51 @@ fn sonde() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sonde"))
 }
 
-#[test]
-fn spy_users_sees_a_live_shell() {
-    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("spy_users_sees_a_live_shell: skipped: {e}");
-        return;
-    }
-    let marker = format!("sonde-chisel-live-{}", std::process::id());
-    let mut shell = Command::new("bash")
-        .arg("-c")
-        .arg(format!(
-            "for i in $(seq 1 25); do /bin/echo {marker} >/dev/null; sleep 0.2; done"
-        ))
-        .spawn()
-        .unwrap();
+/// Runs `sonde args` (which must succeed) while `bash -c script` runs
+/// beside it; the pid of that bash and sonde's stdout.
+fn sonde_beside(script: &str, args: &[&str]) -> (u32, String) {
+    let mut bg = Command::new("bash").arg("-c").arg(script).spawn().unwrap();
+    let pid = bg.id();
+    let out = sonde_ok(args);
+    let _ = bg.kill();
+    let _ = bg.wait();
+    (pid, out)
+}
+
+/// Runs `sonde args`, which must succeed; its stdout.
+fn sonde_ok(args: &[&str]) -> String {
     let out = sonde()
-        .args(["-M", "3", "-c", "spy_users"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
         .unwrap();
-    let _ = shell.kill();
-    let _ = shell.wait();
-    let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A chisel of `text` in a fresh folder for test `tag`: the folder, the file.
+fn chisel_file(tag: &str, file: &str, text: &str) -> (PathBuf, PathBuf) {
+    let dir = tmpdir("chisel", tag);
+    let chisel = dir.join(file);
+    std::fs::write(&chisel, text).unwrap();
+    (dir, chisel)
+}
+
+#[test]
+fn spy_users_sees_a_live_shell() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !probe_ok("spy_users_sees_a_live_shell") {
+        return;
+    }
+    let marker = format!("sonde-chisel-live-{}", std::process::id());
+    let (_, text) = sonde_beside(
+        &format!("for i in $(seq 1 25); do /bin/echo {marker} >/dev/null; sleep 0.2; done"),
+        &["-M", "3", "-c", "spy_users"],
     );
     assert!(
         text.lines()
@@ -52,27 +74,13 @@ fn spy_users_sees_a_live_shell() {
 /// The CPU% topprocs_cpu (`chisel`: bundled, or sysdig's file) gives a
 /// process burning a CPU live, in the best of its tables.
 fn live_cpu_of_burner(chisel: &str, filter: Option<&str>) -> f64 {
-    let mut busy = Command::new("bash")
-        .arg("-c")
-        .arg("end=$((SECONDS+6)); while [ $SECONDS -lt $end ]; do :; done")
-        .spawn()
-        .unwrap();
-    let pid = busy.id().to_string();
-    let out = sonde()
-        .args(["-M", "4", "-c", chisel])
-        .args(filter)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
-    let _ = busy.kill();
-    let _ = busy.wait();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let mut args = vec!["-M", "4", "-c", chisel];
+    args.extend(filter);
+    let (pid, text) = sonde_beside(
+        "end=$((SECONDS+6)); while [ $SECONDS -lt $end ]; do :; done",
+        &args,
     );
+    let pid = pid.to_string();
     // one table per second (after a screen clear: live output redraws)
     assert!(
         text.matches("CPU%                Process             PID")
@@ -93,8 +101,7 @@ fn live_cpu_of_burner(chisel: &str, filter: Option<&str>) -> f64 {
 #[test]
 fn topprocs_cpu_finds_a_cpu_burner_live() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("topprocs_cpu_finds_a_cpu_burner_live: skipped: {e}");
+    if !probe_ok("topprocs_cpu_finds_a_cpu_burner_live") {
         return;
     }
     // procinfo events (thread CPU ticks), read from /proc each second of
@@ -120,8 +127,7 @@ fn topprocs_cpu_finds_a_cpu_burner_live() {
 #[test]
 fn topprocs_cpu_runs_on_a_quiet_host() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("topprocs_cpu_runs_on_a_quiet_host: skipped: {e}");
+    if !probe_ok("topprocs_cpu_runs_on_a_quiet_host") {
         return;
     }
     let cpu = live_cpu_of_burner("topprocs_cpu", Some("evt.type=procinfo"));
@@ -133,34 +139,25 @@ fn topprocs_cpu_runs_on_a_quiet_host() {
 #[test]
 fn on_interval_fires_on_a_quiet_host() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("on_interval_fires_on_a_quiet_host: skipped: {e}");
+    if !probe_ok("on_interval_fires_on_a_quiet_host") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("sonde-tick-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let chisel = dir.join("tick.lua");
-    std::fs::write(
-        &chisel,
+    let (dir, chisel) = chisel_file(
+        "tick",
+        "tick.lua",
         "description = \"ticks\"\nshort_description = \"ticks\"\ncategory = \"misc\"\n\
          args = {}\nfunction on_init() chisel.set_interval_s(1) return true end\n\
          function on_event() return true end\n\
          function on_interval(s, ns, delta) print(\"tick \" .. s .. \" \" .. delta) return true end\n",
-    )
-    .unwrap();
-    let out = sonde()
-        .args(["-M", "4", "-c"])
-        .arg(&chisel)
-        .arg("evt.type=procinfo")
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
+    let text = sonde_ok(&[
+        "-M",
+        "4",
+        "-c",
+        chisel.to_str().unwrap(),
+        "evt.type=procinfo",
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
     let ticks: Vec<(u64, f64)> = text
         .lines()
         .filter_map(|l| {
@@ -185,15 +182,12 @@ fn on_interval_fires_on_a_quiet_host() {
 #[test]
 fn chisel_snaplen_reaches_the_probe() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("chisel_snaplen_reaches_the_probe: skipped: {e}");
+    if !probe_ok("chisel_snaplen_reaches_the_probe") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("sonde-snaplen-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let chisel = dir.join("longest_write.lua");
-    std::fs::write(
-        &chisel,
+    let (dir, chisel) = chisel_file(
+        "snaplen",
+        "longest_write.lua",
         r#"description = "x"
 short_description = "x"
 category = "x"
@@ -215,27 +209,12 @@ function on_capture_end()
 	print("longest " .. best)
 end
 "#,
-    )
-    .unwrap();
-    let mut writer = Command::new("bash")
-        .arg("-c")
-        .arg("for i in $(seq 1 40); do head -c 600 /dev/zero | tr '\\0' x >/dev/null; sleep 0.1; done")
-        .spawn()
-        .unwrap();
-    let out = sonde()
-        .args(["-M", "2", "-c"])
-        .arg(&chisel)
-        .output()
-        .unwrap();
-    let _ = writer.kill();
-    let _ = writer.wait();
-    let _ = std::fs::remove_dir_all(&dir);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
+    let (_, text) = sonde_beside(
+        "for i in $(seq 1 40); do head -c 600 /dev/zero | tr '\\0' x >/dev/null; sleep 0.1; done",
+        &["-M", "2", "-c", chisel.to_str().unwrap()],
+    );
+    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(text.trim(), "longest 600");
 }
 
@@ -245,12 +224,11 @@ end
 #[test]
 fn topcontainers_cpu_finds_a_busy_container_live() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("topcontainers_cpu_finds_a_busy_container_live: skipped: {e}");
+    if !probe_ok("topcontainers_cpu_finds_a_busy_container_live") {
         return;
     }
     let tools = ["podman", "busybox", "unshare"];
-    if let Some(t) = tools.iter().find(|t| !on_path(t)) {
+    if let Some(t) = tools.iter().find(|t| which(t).is_none()) {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true: {t} is missing"
@@ -258,53 +236,27 @@ fn topcontainers_cpu_finds_a_busy_container_live() {
         eprintln!("topcontainers_cpu_finds_a_busy_container_live: skipped: no {t}");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("sonde-ctr-cpu-{}", std::process::id()));
-    let bin = dir.join("rootfs/bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    let busybox = String::from_utf8(
-        Command::new("sh")
-            .args(["-c", "command -v busybox"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    std::fs::copy(busybox.trim(), bin.join("busybox")).unwrap();
-    std::os::unix::fs::symlink("busybox", bin.join("sh")).unwrap();
-    // podman mounts the container's /etc/hostname over this file
-    std::fs::create_dir_all(dir.join("rootfs/etc")).unwrap();
-    std::fs::write(dir.join("rootfs/etc/hostname"), "rootfs\n").unwrap();
+    let dir = tmpdir("chisel", "ctr-cpu");
+    // podman mounts the container's /etc/hostname over the rootfs's
+    let rootfs = busybox_rootfs(&dir, &["sh"]);
     let name = format!("sonde-burn-{}", std::process::id());
-    let script = format!(
-        "umount /sys/fs/cgroup/unified 2>/dev/null; podman run --rm --network=none \
+    let mut ctr = private(&format!(
+        "podman run --rm --network=none \
          --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --name {name} --rootfs {} \
          /bin/sh -c 'while :; do :; done'",
-        dir.join("rootfs").display()
-    );
-    let mut ctr = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+        rootfs.display()
+    ))
+    .stdout(Stdio::null())
+    .spawn()
+    .unwrap();
     std::thread::sleep(std::time::Duration::from_secs(2));
-    let out = sonde()
-        .args(["-M", "4", "-c", "topcontainers_cpu"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
+    let text = sonde_ok(&["-M", "4", "-c", "topcontainers_cpu"]);
     let _ = Command::new("podman")
         .args(["rm", "-f", "-t", "0", &name])
         .output();
     let _ = ctr.kill();
     let _ = ctr.wait();
     let _ = std::fs::remove_dir_all(&dir);
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let best = text
         .split(['\n', '\x1b'])
         .filter_map(|l| {
@@ -317,9 +269,4 @@ fn topcontainers_cpu_finds_a_busy_container_live() {
         best >= 15.0,
         "container {name} got {best}% at best:\n{text}"
     );
-}
-
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
 }

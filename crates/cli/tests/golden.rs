@@ -10,8 +10,14 @@
 //! Known sysdig bugs are listed in `golden-allowlist.txt` (`trace | flags |
 //! reason`).
 
-use std::path::{Path, PathBuf};
+mod trace_common;
+
+use std::path::Path;
 use std::process::Command;
+
+use trace_common::{
+    assert_all_same, on_every_core, scap_files, sysdig_available, traces_dir, Outcome,
+};
 
 const FLAG_SETS: &[&[&str]] = &[
     &[],
@@ -72,20 +78,6 @@ const FLAG_SETS: &[&[&str]] = &[
 
 /// Traces sysdig cannot read, and the trace holding the same events.
 const SAME_AS: &[(&str, &str)] = &[("curl_google_comments.scap", "curl_google.scap")];
-
-fn traces_dir() -> PathBuf {
-    std::env::var_os("SONDE_TRACES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces"))
-}
-
-fn sysdig_available() -> bool {
-    Command::new("sysdig")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
 
 struct Run {
     ok: bool,
@@ -157,12 +149,6 @@ fn first_diff(expected: &[u8], got: &[u8]) -> String {
     s
 }
 
-enum Outcome {
-    Same,
-    Skipped,
-    Differs(String),
-}
-
 /// Runs every flag set on one trace.
 fn compare_trace(
     dir: &Path,
@@ -227,11 +213,8 @@ fn sonde_prints_what_sysdig_prints() {
         return;
     }
     let dir = traces_dir();
-    let mut traces: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "scap"))
-            .collect(),
+    let traces = match scap_files(&dir) {
+        Ok(t) => t,
         Err(e) => {
             eprintln!(
                 "NOTE: no traces in {}: {e}: golden comparison skipped",
@@ -240,47 +223,8 @@ fn sonde_prints_what_sysdig_prints() {
             return;
         }
     };
-    traces.sort();
     let sonde = env!("CARGO_BIN_EXE_sonde");
     let allowed = allowlist();
-    // one worker per core, each taking whole traces
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<Outcome> = std::thread::scope(|sc| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                sc.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(trace) = traces.get(i) else { break };
-                        out.extend(compare_trace(&dir, trace, sonde, &allowed));
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("worker panicked"))
-            .collect()
-    });
-    let (mut failures, mut passed, mut skipped) = (Vec::new(), 0usize, 0usize);
-    for r in results {
-        match r {
-            Outcome::Same => passed += 1,
-            Outcome::Skipped => skipped += 1,
-            Outcome::Differs(msg) => failures.push(msg),
-        }
-    }
-    eprintln!(
-        "golden: {passed} identical, {} different, {skipped} skipped",
-        failures.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} case(s) differ from sysdig:\n\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    let results = on_every_core(&traces, |t| compare_trace(&dir, t, sonde, &allowed));
+    assert_all_same("golden", "case(s)", "\n", results);
 }

@@ -9,8 +9,14 @@
 //! sysdig the test says so and skips; a trace sysdig cannot read (or a
 //! format it rejects on a trace) is skipped for that run.
 
+mod trace_common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use trace_common::{
+    assert_all_same, on_every_core, scap_files, sysdig_available, traces_dir, Outcome,
+};
 
 /// Fields printed together: (filter, fields). Separated by ` |# ` in the
 /// output so a difference can be traced to its field.
@@ -241,31 +247,13 @@ const FILTERS: &[&str] = &[
 ];
 
 fn traces() -> Vec<PathBuf> {
-    let shared = std::env::var_os("SONDE_TRACES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces")
-        });
     let local = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/traces");
     let mut out = Vec::new();
-    for dir in [shared, local] {
-        if let Ok(rd) = std::fs::read_dir(&dir) {
-            out.extend(
-                rd.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.extension().is_some_and(|x| x == "scap")),
-            );
-        }
+    for dir in [traces_dir(), local] {
+        out.extend(scap_files(&dir).unwrap_or_default());
     }
     out.sort();
     out
-}
-
-fn sysdig_available() -> bool {
-    Command::new("sysdig")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
 }
 
 /// Runs a program on a trace; None when it fails.
@@ -312,12 +300,6 @@ fn explain(expected: &[u8], got: &[u8], fields: &[&str]) -> String {
         cut(a),
         cut(b)
     )
-}
-
-enum Outcome {
-    Same,
-    Skipped,
-    Differs(String),
 }
 
 fn compare(trace: &Path, sonde: &str, args: &[&str], fields: &[&str]) -> Outcome {
@@ -405,45 +387,8 @@ fn fields_print_and_filter_as_in_sysdig() {
         return;
     }
     let sonde = env!("CARGO_BIN_EXE_sonde");
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: Vec<Outcome> = std::thread::scope(|sc| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                sc.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(t) = traces.get(i) else { break };
-                        out.extend(compare_trace(t, sonde));
-                    }
-                    out
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("worker panicked"))
-            .collect()
-    });
-    let (mut failures, mut same, mut skipped) = (Vec::new(), 0, 0);
-    for r in results {
-        match r {
-            Outcome::Same => same += 1,
-            Outcome::Skipped => skipped += 1,
-            Outcome::Differs(m) => failures.push(m),
-        }
-    }
-    eprintln!(
-        "golden fields: {same} identical, {} different, {skipped} skipped",
-        failures.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "{} run(s) differ from sysdig:\n\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    let results = on_every_core(&traces, |t| compare_trace(t, sonde));
+    assert_all_same("golden fields", "run(s)", "\n\n", results);
 }
 
 #[test]

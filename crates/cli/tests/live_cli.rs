@@ -2,9 +2,13 @@
 //! them the run must fail with one clear line.
 #![cfg(feature = "live")]
 
+mod live_common;
+
 use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use live_common::{probe_ok, tmpdir};
 
 fn sonde() -> Command {
     Command::new(env!("CARGO_BIN_EXE_sonde"))
@@ -13,45 +17,15 @@ fn sonde() -> Command {
 /// A failing open of a marker file is captured, filtered and printed; -n stops.
 #[test]
 fn live_capture_prints_filtered_events() {
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("live_capture_prints_filtered_events: skipped: {e}");
+    if !probe_ok("live_capture_prints_filtered_events") {
         return;
     }
     let marker = format!("/nonexistent/sonde-cli-{}", std::process::id());
-    let mut child = sonde()
-        .args([
-            "-n",
-            "1",
-            &format!("evt.type=openat and fd.name contains {marker}"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let status = loop {
-        // until the probe is up, these opens go unseen: keep trying
+    let filter = format!("evt.type=openat and fd.name contains {marker}");
+    // until the probe is up, these opens go unseen: keep trying
+    let out = sonde_while(&["-n", "1", &filter], || {
         let _ = std::fs::File::open(&marker);
-        if let Some(st) = child.try_wait().unwrap() {
-            break st;
-        }
-        assert!(Instant::now() < deadline, "sonde did not stop after -n 1");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let (mut out, mut err) = (String::new(), String::new());
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(status.success(), "sonde failed: {err}");
+    });
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 1, "{out}");
     assert!(lines[0].contains("< openat fd=-2(ENOENT)"), "{out}");
@@ -88,17 +62,14 @@ fn live_capture_without_root_says_why() {
 /// lines sonde prints for it, with process and fd names present.
 #[test]
 fn live_capture_written_reads_the_same_in_sysdig() {
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("live_capture_written_reads_the_same_in_sysdig: skipped: {e}");
+    if !probe_ok("live_capture_written_reads_the_same_in_sysdig") {
         return;
     }
     if Command::new("sysdig").arg("--version").output().is_err() {
         eprintln!("live_capture_written_reads_the_same_in_sysdig: skipped: sysdig not installed");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("sonde-livew-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmpdir("cli", "livew");
     // a workload with a name of its own: a copy of cat reading a marker file
     let comm = format!("sw{}", std::process::id() % 100000);
     let exe = dir.join(&comm);
@@ -194,8 +165,7 @@ fn live_capture_written_reads_the_same_in_sysdig() {
 /// drops are counted and reported, and the flooding process is unharmed.
 #[test]
 fn a_tiny_ring_drops_counts_and_reports() {
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("a_tiny_ring_drops_counts_and_reports: skipped: {e}");
+    if !probe_ok("a_tiny_ring_drops_counts_and_reports") {
         return;
     }
     let mut child = sonde()
@@ -248,13 +218,10 @@ fn a_tiny_ring_drops_counts_and_reports() {
 /// -U COMM: the named process's events are dropped in the kernel, others pass.
 #[test]
 fn suppressed_comm_is_dropped() {
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("suppressed_comm_is_dropped: skipped: {e}");
+    if !probe_ok("suppressed_comm_is_dropped") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("sonde-supp-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmpdir("cli", "supp");
     let id = std::process::id() % 100000;
     let (hidden, shown) = (format!("hid{id}"), format!("shw{id}"));
     for n in [&hidden, &shown] {
@@ -294,14 +261,11 @@ fn suppressed_comm_is_dropped() {
 /// capture started: its reads show its name and the file's name.
 #[test]
 fn already_running_process_is_named() {
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("already_running_process_is_named: skipped: {e}");
+    if !probe_ok("already_running_process_is_named") {
         return;
     }
     use std::io::Write;
-    let dir = std::env::temp_dir().join(format!("sonde-prior-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmpdir("cli", "prior");
     let name = format!("pri{}", std::process::id() % 100000);
     let sh = dir.join(&name);
     std::fs::copy("/bin/sh", &sh).unwrap();
@@ -398,8 +362,7 @@ fn sonde_while(args: &[&str], mut work: impl FnMut()) -> String {
 /// a failing mkdir, a datagram sent and received (data and tuples).
 #[test]
 fn live_capture_renders_syscall_parameters() {
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("live_capture_renders_syscall_parameters: skipped: {e}");
+    if !probe_ok("live_capture_renders_syscall_parameters") {
         return;
     }
     let marker = format!("/nonexistent/sonde-cli-mkdir-{}", std::process::id());
@@ -466,8 +429,7 @@ fn live_capture_renders_syscall_parameters() {
 /// (otherwise the probe skips the enter timestamps).
 #[test]
 fn live_capture_measures_latency_when_asked() {
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("live_capture_measures_latency_when_asked: skipped: {e}");
+    if !probe_ok("live_capture_measures_latency_when_asked") {
         return;
     }
     let pid = std::process::id();
@@ -503,8 +465,7 @@ fn live_capture_measures_latency_when_asked() {
 /// Context switches are captured when the filter asks for them.
 #[test]
 fn live_capture_switches_when_asked() {
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("live_capture_switches_when_asked: skipped: {e}");
+    if !probe_ok("live_capture_switches_when_asked") {
         return;
     }
     let out = sonde_while(&["-n", "1", "evt.type=switch"], || {

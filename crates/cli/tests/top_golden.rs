@@ -16,40 +16,26 @@
 //! followed by unrelated memory (its table copies 16 bytes for an
 //! address column whatever the family).
 
+mod trace_common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use trace_common::{oracle_ready, scap_files, traces_dir};
 
 const SYSDIG_CHISELS: &str = "/usr/share/sysdig/chisels";
 
 /// Traces csysdig cannot read, and the trace holding the same events.
 const SAME_AS: &[(&str, &str)] = &[("curl_google_comments.scap", "curl_google.scap")];
 
-fn traces_dir() -> PathBuf {
-    std::env::var_os("SONDE_TRACES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces"))
+fn csysdig_ready() -> bool {
+    oracle_ready("csysdig")
 }
 
 fn traces() -> Vec<PathBuf> {
-    let mut t: Vec<PathBuf> = std::fs::read_dir(traces_dir())
-        .map(|rd| rd.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    t.retain(|p| p.extension().is_some_and(|e| e == "scap"));
-    t.sort();
+    let t = scap_files(&traces_dir()).unwrap_or_default();
     assert!(!t.is_empty(), "no traces in {}", traces_dir().display());
     t
-}
-
-fn csysdig_ready() -> bool {
-    let ok = Command::new("csysdig")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok && std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true: csysdig (sysdig 0.29.3) is required by this test");
-    }
-    ok
 }
 
 fn run(prog: &str, pre: &[&str], trace: &Path, view: &str) -> (bool, String) {

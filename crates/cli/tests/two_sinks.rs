@@ -2,23 +2,15 @@
 //! what each produces alone, on every shared trace, with and without a
 //! capture filter.
 
+mod trace_common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn traces_dir() -> PathBuf {
-    match std::env::var("SONDE_TRACES") {
-        Ok(d) => PathBuf::from(d),
-        Err(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces"),
-    }
-}
+use trace_common::{scap_files, traces_dir};
 
 fn traces() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(traces_dir())
-        .expect("shared traces")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "scap"))
-        .collect();
-    v.sort();
+    let v = scap_files(&traces_dir()).expect("shared traces");
     assert!(!v.is_empty(), "no traces in {}", traces_dir().display());
     v
 }

@@ -1,37 +1,25 @@
 //! `-w`: captures written by sonde read the same in sysdig 0.29.3 and in
 //! sonde; rotation, --filter-proclist and interrupted writers.
 
+mod trace_common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use sonde_scap::{Block, FileReader, Metadata, Writer};
+use trace_common::{scap_files, traces_dir};
 
-fn traces_dir() -> PathBuf {
-    match std::env::var("SONDE_TRACES") {
-        Ok(d) => PathBuf::from(d),
-        Err(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces"),
-    }
-}
+use sonde_scap::{Block, FileReader, Metadata, Writer};
 
 fn trace(name: &str) -> PathBuf {
     traces_dir().join(name)
 }
 
 fn traces() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(traces_dir())
-        .expect("shared traces")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "scap"))
-        .collect();
-    v.sort();
-    v
+    scap_files(&traces_dir()).expect("shared traces")
 }
 
 fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("sonde-write-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    sonde_livetest::tmpdir("write", tag)
 }
 
 fn sonde(args: &[&str]) -> Output {

@@ -18,66 +18,14 @@ use sonde_container::{
     identify_pid, identify_proc_cgroup, DockerApi, Libpod, OciBundles, Resolver, ResolverConfig,
     Runtime, Source,
 };
-
-fn which(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-}
+use sonde_livetest::{busybox_rootfs, crun_bundle, run_private, tmpdir};
 
 fn ready(name: &str) -> bool {
-    // SAFETY: no preconditions.
-    if unsafe { libc_geteuid() } != 0 {
-        eprintln!("{name}: skipped: needs root");
-        return false;
-    }
-    let missing: Vec<&str> = ["podman", "crun", "busybox", "unshare"]
-        .into_iter()
-        .filter(|t| which(t).is_none())
-        .collect();
-    if !missing.is_empty() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{name}: missing {missing:?} under CI"
-        );
-        eprintln!("{name}: skipped: missing {missing:?}");
-        return false;
-    }
-    true
-}
-
-extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
+    sonde_livetest::require(name, &["podman", "crun", "busybox", "unshare"])
 }
 
 fn rootfs(dir: &Path) -> PathBuf {
-    let root = dir.join("rootfs");
-    let bin = root.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy(which("busybox").unwrap(), bin.join("busybox")).unwrap();
-    for a in ["sh", "echo", "sleep", "cat", "true"] {
-        std::os::unix::fs::symlink("busybox", bin.join(a)).unwrap();
-    }
-    root
-}
-
-/// Runs `script` in a private mount namespace without the cgroup2
-/// `unified` mount; its stdout.
-fn run_private(script: &str) -> String {
-    let full = format!("umount /sys/fs/cgroup/unified 2>/dev/null; {script}");
-    let out = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &full])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    busybox_rootfs(dir, &["sh", "echo", "sleep", "cat", "true"])
 }
 
 fn sh(cmd: &str) -> String {
@@ -125,9 +73,7 @@ fn podman_and_crun_containers() {
         return;
     }
     let me = std::process::id();
-    let dir = std::env::temp_dir().join(format!("sonde-ctr-live-{me}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmpdir("ctr", "live");
     let mut clean = Cleanup {
         podman: format!("sonde-web-{me}"),
         crun: format!("sonde-crun-{me}"),
@@ -237,18 +183,7 @@ fn podman_and_crun_containers() {
 fn crun_container(cid: &str, dir: &Path, root: &Path) {
     // a plain crun container: id and type
     let bundle = dir.join("bundle");
-    std::fs::create_dir_all(&bundle).unwrap();
-    sh(&format!("cd {} && crun spec", bundle.display()));
-    let spec = std::fs::read_to_string(bundle.join("config.json")).unwrap();
-    let spec = spec
-        .replacen("\"terminal\": true", "\"terminal\": false", 1)
-        .replacen("\"sh\"", "\"/bin/sleep\", \"60\"", 1)
-        .replacen(
-            "\"path\": \"rootfs\"",
-            &format!("\"path\": \"{}\"", root.display()),
-            1,
-        );
-    std::fs::write(bundle.join("config.json"), spec).unwrap();
+    crun_bundle(&bundle, root, "\"/bin/sleep\", \"60\"");
     run_private(&format!(
         "crun run -d -b {} {cid} </dev/null >/dev/null 2>&1",
         bundle.display()
@@ -296,9 +231,7 @@ fn churn_of_short_lived_containers() {
     }
     const N: usize = 8;
     let me = std::process::id();
-    let dir = std::env::temp_dir().join(format!("sonde-ctr-churn-{me}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tmpdir("ctr", "churn");
     let root = rootfs(&dir);
     let mut made = Containers(Vec::new(), dir.clone());
     let sources: Vec<Arc<dyn Source>> = vec![Arc::new(Libpod::default())];

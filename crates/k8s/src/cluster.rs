@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
@@ -25,7 +24,8 @@ use kube::runtime::WatchStreamExt;
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 
-use crate::config::{self, Options};
+use crate::background::{Background, Prepared};
+use crate::config::Options;
 use crate::kstate::{self, Gauge, Reduced};
 use crate::lease::{self, LeaseOptions, Status};
 use crate::Error;
@@ -63,8 +63,8 @@ struct Inner {
 /// held) and stops them.
 pub struct ClusterState {
     inner: Arc<Inner>,
-    stop: Option<tokio::sync::watch::Sender<bool>>,
-    thread: Option<JoinHandle<()>>,
+    /// The election's and the watches' thread.
+    _bg: Background,
 }
 
 fn key_of(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
@@ -80,12 +80,7 @@ impl ClusterState {
     /// node's pods on their own thread (the API server is not contacted
     /// before this returns).
     pub fn start(opts: &Options, co: ClusterOptions) -> Result<ClusterState, Error> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Runtime(e.to_string()))?;
-        let cfg = rt.block_on(config::load(opts))?;
-        let node = opts.node.clone().unwrap_or_else(config::host_node_name);
+        let prep = Prepared::new(opts)?;
         let mut base = Vec::new();
         if let Some(c) = co.cluster_name.as_ref().filter(|c| !c.is_empty()) {
             base.push(("k8s.cluster.name".to_string(), c.clone()));
@@ -93,44 +88,36 @@ impl ClusterState {
         let inner = Arc::new(Inner {
             store: Mutex::new(Store::default()),
             status: Arc::new(Status::default()),
-            node: node.clone(),
+            node: prep.node.clone(),
             base,
             last: Mutex::new(Vec::new()),
             quiet: opts.quiet,
         });
         let (tx, rx) = tokio::sync::watch::channel(false);
         let inn = Arc::clone(&inner);
-        let thread = std::thread::Builder::new()
-            .name("sonde-k8s-cluster".into())
-            .spawn(move || {
-                rt.block_on(async move {
-                    let client = match Client::try_from(cfg) {
-                        Ok(c) => c,
-                        Err(e) => {
-                            inn.say(format!("cluster state: cannot build the client: {e}"));
-                            return;
-                        }
-                    };
-                    let api: Api<Lease> = Api::namespaced(client.clone(), &co.lease.namespace);
-                    let status = Arc::clone(&inn.status);
-                    let say_inn = Arc::clone(&inn);
-                    let election = tokio::spawn(lease::run(
-                        api,
-                        co.lease.clone(),
-                        status,
-                        move |m| say_inn.say(m),
-                        rx.clone(),
-                    ));
-                    supervise(&client, &inn, rx).await;
-                    let _ = election.await;
-                });
-            })
-            .map_err(|e| Error::Runtime(e.to_string()))?;
-        Ok(ClusterState {
-            inner,
-            stop: Some(tx),
-            thread: Some(thread),
-        })
+        let fail_inn = Arc::clone(&inner);
+        let bg = prep.spawn(
+            "sonde-k8s-cluster",
+            move || {
+                let _ = tx.send(true);
+            },
+            move |e| fail_inn.say(format!("cluster state: {e}")),
+            move |client| async move {
+                let api: Api<Lease> = Api::namespaced(client.clone(), &co.lease.namespace);
+                let status = Arc::clone(&inn.status);
+                let say_inn = Arc::clone(&inn);
+                let election = tokio::spawn(lease::run(
+                    api,
+                    co.lease.clone(),
+                    status,
+                    move |m| say_inn.say(m),
+                    rx.clone(),
+                ));
+                supervise(&client, &inn, rx).await;
+                let _ = election.await;
+            },
+        )?;
+        Ok(ClusterState { inner, _bg: bg })
     }
 
     /// Whether this agent holds the Lease now.
@@ -161,17 +148,6 @@ impl ClusterState {
             l.clone_from(&g);
         }
         g
-    }
-}
-
-impl Drop for ClusterState {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(true);
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

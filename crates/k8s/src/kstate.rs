@@ -12,6 +12,7 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet}
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ContainerStatus, Node, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::cache::short_container_id;
 use crate::watch::meta_of;
@@ -166,7 +167,7 @@ pub enum Reduced {
     ReplicaSet(String, String, Option<String>),
 }
 
-fn ns_name(m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (String, String) {
+fn ns_name(m: &ObjectMeta) -> (String, String) {
     (
         m.namespace.clone().unwrap_or_default(),
         m.name.clone().unwrap_or_default(),
@@ -177,57 +178,52 @@ fn n(v: Option<i32>) -> f64 {
     f64::from(v.unwrap_or(0))
 }
 
-/// A deployment's replicas.
-pub fn deployment(d: &Deployment) -> Reduced {
-    let (ns, name) = ns_name(&d.metadata);
-    let s = d.status.clone().unwrap_or_default();
-    let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+/// A workload of `kind` named by `m`, with its replicas (desired,
+/// available, updated, ready).
+fn workload(kind: &'static str, m: &ObjectMeta, replicas: [f64; 4]) -> Reduced {
+    let (ns, name) = ns_name(m);
     Reduced::Workload(Workload {
-        kind: "deployment",
+        kind,
         ns,
         name,
-        replicas: [
-            f64::from(desired),
-            n(s.available_replicas),
-            n(s.updated_replicas),
-            n(s.ready_replicas),
-        ],
+        replicas,
     })
+}
+
+/// The replicas of a deployment or a statefulset (their fields have the
+/// same names): desired (1 when unset), available, updated, ready.
+macro_rules! replicas {
+    ($o:expr) => {{
+        let s = $o.status.as_ref();
+        [
+            f64::from($o.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+            n(s.and_then(|s| s.available_replicas)),
+            n(s.and_then(|s| s.updated_replicas)),
+            n(s.and_then(|s| s.ready_replicas)),
+        ]
+    }};
+}
+
+/// A deployment's replicas.
+pub fn deployment(d: &Deployment) -> Reduced {
+    workload("deployment", &d.metadata, replicas!(d))
 }
 
 /// A daemonset's scheduled pods.
 pub fn daemonset(d: &DaemonSet) -> Reduced {
-    let (ns, name) = ns_name(&d.metadata);
-    let s = d.status.clone().unwrap_or_default();
-    Reduced::Workload(Workload {
-        kind: "daemonset",
-        ns,
-        name,
-        replicas: [
-            f64::from(s.desired_number_scheduled),
-            n(s.number_available),
-            n(s.updated_number_scheduled),
-            f64::from(s.number_ready),
-        ],
-    })
+    let s = d.status.as_ref();
+    let replicas = [
+        f64::from(s.map_or(0, |s| s.desired_number_scheduled)),
+        n(s.and_then(|s| s.number_available)),
+        n(s.and_then(|s| s.updated_number_scheduled)),
+        f64::from(s.map_or(0, |s| s.number_ready)),
+    ];
+    workload("daemonset", &d.metadata, replicas)
 }
 
 /// A statefulset's replicas.
 pub fn statefulset(d: &StatefulSet) -> Reduced {
-    let (ns, name) = ns_name(&d.metadata);
-    let s = d.status.clone().unwrap_or_default();
-    let desired = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-    Reduced::Workload(Workload {
-        kind: "statefulset",
-        ns,
-        name,
-        replicas: [
-            f64::from(desired),
-            n(s.available_replicas),
-            n(s.updated_replicas),
-            n(s.ready_replicas),
-        ],
-    })
+    workload("statefulset", &d.metadata, replicas!(d))
 }
 
 /// A replicaset and its deployment.
@@ -243,7 +239,7 @@ pub fn replicaset(r: &ReplicaSet) -> Reduced {
 /// A job's counts.
 pub fn job(j: &Job) -> Reduced {
     let (ns, name) = ns_name(&j.metadata);
-    let s = j.status.clone().unwrap_or_default();
+    let s = j.status.as_ref();
     let cronjob = meta_of(&j.metadata)
         .owner
         .filter(|o| &*o.kind_name == "CronJob")
@@ -251,7 +247,11 @@ pub fn job(j: &Job) -> Reduced {
     Reduced::Job(JobState {
         ns,
         name,
-        counts: [n(s.succeeded), n(s.failed), n(s.active)],
+        counts: [
+            n(s.and_then(|s| s.succeeded)),
+            n(s.and_then(|s| s.failed)),
+            n(s.and_then(|s| s.active)),
+        ],
         completions: j.spec.as_ref().and_then(|s| s.completions).map(f64::from),
         cronjob,
     })
@@ -259,20 +259,20 @@ pub fn job(j: &Job) -> Reduced {
 
 /// A node's conditions, capacity and allocatable resources.
 pub fn node(nd: &Node) -> Reduced {
-    let s = nd.status.clone().unwrap_or_default();
+    let s = nd.status.as_ref();
     let sizes = |m: Option<&std::collections::BTreeMap<String, Quantity>>| {
         ["cpu", "memory", "pods"].map(|k| q(m.and_then(|m| m.get(k))))
     };
     Reduced::Node(NodeState {
         name: nd.metadata.name.clone().unwrap_or_default(),
         conditions: s
-            .conditions
-            .iter()
+            .and_then(|s| s.conditions.as_ref())
+            .into_iter()
             .flatten()
             .map(|c| (c.type_.clone(), c.status.clone()))
             .collect(),
-        capacity: sizes(s.capacity.as_ref()),
-        allocatable: sizes(s.allocatable.as_ref()),
+        capacity: sizes(s.and_then(|s| s.capacity.as_ref())),
+        allocatable: sizes(s.and_then(|s| s.allocatable.as_ref())),
     })
 }
 
@@ -301,15 +301,21 @@ fn ctr_status(c: &mut Ctr, st: &ContainerStatus) {
 /// status by container name).
 pub fn pod(p: &Pod) -> Reduced {
     let m = meta_of(&p.metadata);
-    let spec = p.spec.clone().unwrap_or_default();
-    let status = p.status.clone().unwrap_or_default();
+    let spec = p.spec.as_ref();
+    let status = p.status.as_ref();
+    let statuses = || {
+        status.into_iter().flat_map(|s| {
+            let init = s.init_container_statuses.iter().flatten();
+            s.container_statuses.iter().flatten().chain(init)
+        })
+    };
     let mut containers = Vec::new();
-    for c in spec
-        .init_containers
-        .iter()
-        .flatten()
-        .chain(spec.containers.iter())
-    {
+    for c in spec.into_iter().flat_map(|s| {
+        s.init_containers
+            .iter()
+            .flatten()
+            .chain(s.containers.iter())
+    }) {
         let r = c.resources.as_ref();
         let get = |limits: bool, k: &str| {
             let m = r.and_then(|r| {
@@ -331,13 +337,7 @@ pub fn pod(p: &Pod) -> Reduced {
             ],
             ..Ctr::default()
         };
-        if let Some(st) = status
-            .container_statuses
-            .iter()
-            .flatten()
-            .chain(status.init_container_statuses.iter().flatten())
-            .find(|s| s.name == c.name)
-        {
+        if let Some(st) = statuses().find(|s| s.name == c.name) {
             ctr_status(&mut ctr, st);
         }
         containers.push(ctr);
@@ -345,8 +345,10 @@ pub fn pod(p: &Pod) -> Reduced {
     Reduced::Pod(PodState {
         ns: m.namespace.to_string(),
         name: m.name.to_string(),
-        node: spec.node_name.unwrap_or_default(),
-        phase: status.phase.unwrap_or_else(|| "Unknown".into()),
+        node: spec.and_then(|s| s.node_name.clone()).unwrap_or_default(),
+        phase: status
+            .and_then(|s| s.phase.clone())
+            .unwrap_or_else(|| "Unknown".into()),
         owner: m
             .owner
             .map(|o| (o.kind_name.to_string(), o.name.to_string())),

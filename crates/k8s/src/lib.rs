@@ -28,6 +28,7 @@
 
 #![warn(missing_docs)]
 
+mod background;
 pub mod cache;
 pub mod cluster;
 pub mod config;

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
-use std::thread::JoinHandle;
 use std::time::Instant;
 
 use futures::{Stream, StreamExt};
@@ -23,10 +22,11 @@ use kube::runtime::WatchStreamExt;
 use kube::{Api, Client};
 use serde::de::DeserializeOwned;
 
+use crate::background::{Background, Prepared};
 use crate::cache::{
     labels_from, Cache, Meta, NodeObj, OwnerKind, OwnerRef, PodObj, SliceObj, SvcObj,
 };
-use crate::config::{self, Options};
+use crate::config::Options;
 use crate::Error;
 
 /// Where one resource's watch stands.
@@ -170,8 +170,8 @@ pub const TABLES: [&str; 12] = [
 /// The running watches; dropping it stops them.
 pub struct Watch {
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    /// The watches' thread.
+    _bg: Background,
 }
 
 impl Watch {
@@ -181,60 +181,37 @@ impl Watch {
     /// (unreachable, 401, 403) are reported per resource as they happen,
     /// on stderr and in [`Shared::notes`].
     pub fn start(opts: &Options) -> Result<Watch, Error> {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Runtime(e.to_string()))?;
-        let cfg = rt.block_on(config::load(opts))?;
-        let node = opts.node.clone().unwrap_or_else(config::host_node_name);
+        let prep = Prepared::new(opts)?;
+        let node = prep.node.clone();
         let shared = Arc::new(Shared::new(
-            cfg.cluster_url.to_string(),
+            prep.cfg.cluster_url.to_string(),
             node.clone(),
             opts.max_objects,
             opts.quiet,
         ));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let sh = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("sonde-k8s".into())
-            .spawn(move || {
-                rt.block_on(async move {
-                    let client = match Client::try_from(cfg) {
-                        Ok(c) => c,
-                        Err(e) => {
-                            report(&sh, "pods", &format!("cannot build the client: {e}"));
-                            return;
-                        }
-                    };
-                    let tasks = spawn_all(&client, &node, &sh);
-                    let _ = rx.await;
-                    for t in tasks {
-                        t.abort();
-                    }
-                });
-            })
-            .map_err(|e| Error::Runtime(e.to_string()))?;
-        Ok(Watch {
-            shared,
-            stop: Some(tx),
-            thread: Some(thread),
-        })
+        let fail_sh = Arc::clone(&shared);
+        let bg = prep.spawn(
+            "sonde-k8s",
+            move || {
+                let _ = tx.send(());
+            },
+            move |e| report(&fail_sh, "pods", &e),
+            move |client| async move {
+                let tasks = spawn_all(&client, &node, &sh);
+                let _ = rx.await;
+                for t in tasks {
+                    t.abort();
+                }
+            },
+        )?;
+        Ok(Watch { shared, _bg: bg })
     }
 
     /// What the event path reads.
     pub fn shared(&self) -> Arc<Shared> {
         Arc::clone(&self.shared)
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

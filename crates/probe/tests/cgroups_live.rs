@@ -7,11 +7,11 @@
 //! Needs root, BPF support, crun, podman and busybox; otherwise it says why
 //! and passes, except under `CI=true`, where missing tools fail it.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sonde_event::codes as c;
+use sonde_livetest::{busybox_rootfs, crun_bundle, run_private, tmpdir};
 use sonde_probe::{Config, Event, Probe};
 
 /// Parameter `name` of an event, as bytes.
@@ -31,66 +31,15 @@ fn cgroups(e: &Event) -> Vec<String> {
         .collect()
 }
 
-/// The path of `tool` in PATH.
-fn which(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-}
-
-fn have(tool: &str) -> bool {
-    which(tool).is_some()
-}
-
-/// Whether the test can run; panics when it cannot under CI.
+/// Whether the test can run; fails when it cannot under CI (but for BPF
+/// support, which skips it).
 fn ready(name: &str) -> bool {
     // SAFETY: no preconditions.
     if unsafe { libc::geteuid() } != 0 || sonde_probe::check_support().is_err() {
         eprintln!("{name}: skipped: live capture needs root and BPF support");
         return false;
     }
-    let missing: Vec<&str> = ["crun", "podman", "busybox", "unshare"]
-        .into_iter()
-        .filter(|t| !have(t))
-        .collect();
-    if !missing.is_empty() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{name}: missing {missing:?} under CI"
-        );
-        eprintln!("{name}: skipped: missing {missing:?}");
-        return false;
-    }
-    true
-}
-
-/// A busybox root filesystem in a fresh directory.
-fn rootfs(dir: &Path) -> PathBuf {
-    let root = dir.join("rootfs");
-    let bin = root.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy(which("busybox").unwrap(), bin.join("busybox")).unwrap();
-    for a in ["sh", "echo", "sleep", "cat", "true"] {
-        std::os::unix::fs::symlink("busybox", bin.join(a)).unwrap();
-    }
-    root
-}
-
-/// Runs `script` in a private mount namespace without the cgroup2
-/// `unified` mount (crun refuses hybrid mode otherwise).
-fn run_private(script: &str) {
-    let full = format!("umount /sys/fs/cgroup/unified 2>/dev/null; {script}");
-    let out = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", &full])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sonde_livetest::require(name, &["crun", "podman", "busybox", "unshare"])
 }
 
 /// Captures execve exits while `work` runs, until `done` holds for the
@@ -131,32 +80,13 @@ fn container_cgroups_in_execve() {
         return;
     }
     let me = std::process::id();
-    let dir = std::env::temp_dir().join(format!("sonde-cgroups-{me}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let root = rootfs(&dir);
+    let dir = tmpdir("cgroups", "live");
+    let root = busybox_rootfs(&dir, &["sh", "echo", "sleep", "cat", "true"]);
 
     // crun, with a bundle of its own
     let bundle = dir.join("bundle");
-    std::fs::create_dir_all(&bundle).unwrap();
-    assert!(Command::new("crun")
-        .arg("spec")
-        .current_dir(&bundle)
-        .status()
-        .unwrap()
-        .success());
-    let spec_path = bundle.join("config.json");
-    let spec = std::fs::read_to_string(&spec_path).unwrap();
     let crun_marker = format!("cruncg{me}");
-    let spec = spec
-        .replacen("\"terminal\": true", "\"terminal\": false", 1)
-        .replacen("\"sh\"", &format!("\"/bin/echo\", \"{crun_marker}\""), 1)
-        .replacen(
-            "\"path\": \"rootfs\"",
-            &format!("\"path\": \"{}\"", root.display()),
-            1,
-        );
-    std::fs::write(&spec_path, spec).unwrap();
+    crun_bundle(&bundle, &root, &format!("\"/bin/echo\", \"{crun_marker}\""));
     let crun_id = format!("sonde-cg-{me}");
     let podman_marker = format!("podmancg{me}");
     let podman_name = format!("sonde-cg-{me}");
@@ -164,8 +94,8 @@ fn container_cgroups_in_execve() {
 
     let evs = capture(
         || {
-            run_private(&format!("crun run -b {} {crun_id}", bundle.display()));
-            run_private(&format!(
+            let _ = run_private(&format!("crun run -b {} {crun_id}", bundle.display()));
+            let _ = run_private(&format!(
                 "podman run --rm --network=none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
                  --name {podman_name} --rootfs {} /bin/echo {podman_marker}",
                 root.display()

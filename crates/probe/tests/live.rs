@@ -19,14 +19,7 @@ use common::*;
 
 #[test]
 fn live_workload() {
-    // SAFETY: no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("live_workload: skipped: live capture needs root");
-        return;
-    }
-    // without BPF privileges (e.g. an unprivileged container) or kernel BTF
-    if let Err(e) = sonde_probe::check_support() {
-        eprintln!("live_workload: skipped: {e}");
+    if !live_ok("live_workload") {
         return;
     }
 
@@ -42,26 +35,14 @@ fn live_workload() {
     let argv = [argv0.as_ptr(), std::ptr::null()];
     let envp = [std::ptr::null::<libc::c_char>()];
     let msg = b"hello sonde\n";
-    // SAFETY: all-zero is a valid sockaddr_in.
-    let mut lo: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-    lo.sin_family = libc::AF_INET as u16;
-    lo.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
-    let lo_len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let lo = loopback();
     let cwd = std::env::current_dir().unwrap();
     let me = std::process::id() as i64;
 
-    // the workload waits for one byte on `go` before doing anything
-    let mut go = [0i32; 2];
-    // SAFETY: valid array of two ints.
-    assert_eq!(unsafe { libc::pipe(go.as_mut_ptr()) }, 0);
-    // SAFETY: the child only makes raw system calls and _exits.
-    let child = unsafe { libc::fork() };
-    assert!(child >= 0);
-    if child == 0 {
+    // the workload waits to be released before doing anything
+    let (child, go) = fork_waiting(3, || {
         // SAFETY: raw syscalls on memory prepared before fork.
         unsafe {
-            let mut b = [0u8; 1];
-            libc::read(go[0], b.as_mut_ptr().cast(), 1);
             let fd = libc::syscall(
                 libc::SYS_openat,
                 AT_FDCWD,
@@ -94,24 +75,7 @@ fn live_workload() {
             libc::syscall(libc::SYS_rename, cpath.as_ptr(), cpath2.as_ptr());
             libc::syscall(libc::SYS_unlink, cpath2.as_ptr());
             // TCP over loopback: listen, connect, accept
-            let srv = libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0);
-            libc::syscall(libc::SYS_bind, srv, &lo as *const libc::sockaddr_in, lo_len);
-            libc::syscall(libc::SYS_listen, srv, 5);
-            let mut bound = lo;
-            let mut blen = lo_len;
-            libc::syscall(
-                libc::SYS_getsockname,
-                srv,
-                &mut bound as *mut libc::sockaddr_in,
-                &mut blen as *mut libc::socklen_t,
-            );
-            let cli = libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0);
-            libc::syscall(
-                libc::SYS_connect,
-                cli,
-                &bound as *const libc::sockaddr_in,
-                lo_len,
-            );
+            let (srv, cli) = tcp_pair(&lo, 5);
             let acc = libc::syscall(libc::SYS_accept4, srv, 0usize, 0usize, 0);
             libc::syscall(libc::SYS_close, acc);
             libc::syscall(libc::SYS_close, cli);
@@ -128,19 +92,15 @@ fn live_workload() {
             }
             let mut status = 0i32;
             libc::waitpid(pid as i32, &mut status, 0);
-            libc::_exit(3);
         }
-    }
-    // SAFETY: closing our copy of the read end.
-    unsafe { libc::close(go[0]) };
+    });
 
     let cfg = Config {
         pids: vec![child as u32],
         ..Config::default()
     };
     let mut probe = Probe::open(&cfg).expect("probe loads");
-    // SAFETY: writing one byte from a valid buffer.
-    assert_eq!(unsafe { libc::write(go[1], b"g".as_ptr().cast(), 1) }, 1);
+    release(go);
 
     let mut evs: Vec<Event> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -419,22 +379,18 @@ fn proc_scan_feeds_state() {
 /// (process exits always do).
 #[test]
 fn kernel_syscall_filter() {
-    // SAFETY: no preconditions.
-    if unsafe { libc::geteuid() } != 0 || sonde_probe::check_support().is_err() {
-        eprintln!("kernel_syscall_filter: skipped: live capture needs root and BPF support");
+    if !live_ok("kernel_syscall_filter") {
         return;
     }
     let devnull = CString::new("/dev/null").unwrap();
-    let mut go = [0i32; 2];
-    // SAFETY: valid array of two ints.
-    assert_eq!(unsafe { libc::pipe(go.as_mut_ptr()) }, 0);
-    // SAFETY: the child only makes raw system calls and _exits.
-    let child = unsafe { libc::fork() };
-    if child == 0 {
+    let openat = sonde_probe::syscall_nr("openat").unwrap();
+    let cfg = Config {
+        syscalls: Some(vec![openat]),
+        ..Config::default()
+    };
+    let (_, evs) = capture_child(cfg, 0, || {
         // SAFETY: raw syscalls on memory prepared before fork.
         unsafe {
-            let mut b = [0u8; 1];
-            libc::read(go[0], b.as_mut_ptr().cast(), 1);
             libc::syscall(libc::SYS_getpid);
             let fd = libc::syscall(
                 libc::SYS_openat,
@@ -444,28 +400,9 @@ fn kernel_syscall_filter() {
                 0,
             );
             libc::syscall(libc::SYS_close, fd);
-            libc::_exit(0);
         }
-    }
-    let openat = sonde_probe::syscall_nr("openat").unwrap();
-    let cfg = Config {
-        pids: vec![child as u32],
-        syscalls: Some(vec![openat]),
-        ..Config::default()
-    };
-    let mut probe = Probe::open(&cfg).expect("probe loads");
-    // SAFETY: writing one byte from a valid buffer.
-    assert_eq!(unsafe { libc::write(go[1], b"g".as_ptr().cast(), 1) }, 1);
-    let mut st = 0;
-    // SAFETY: valid status pointer.
-    assert_eq!(unsafe { libc::waitpid(child, &mut st, 0) }, child);
-    std::thread::sleep(Duration::from_millis(20));
-    let codes: Vec<u16> = probe
-        .flush()
-        .unwrap()
-        .iter()
-        .map(|e| e.raw().code)
-        .collect();
+    });
+    let codes: Vec<u16> = evs.iter().map(|e| e.raw().code).collect();
     assert_eq!(
         codes,
         [
@@ -480,9 +417,7 @@ fn kernel_syscall_filter() {
 /// renameat, renameat2, unlinkat, accept, clone3 and execveat.
 #[test]
 fn more_syscalls() {
-    // SAFETY: no preconditions.
-    if unsafe { libc::geteuid() } != 0 || sonde_probe::check_support().is_err() {
-        eprintln!("more_syscalls: skipped: live capture needs root and BPF support");
+    if !live_ok("more_syscalls") {
         return;
     }
     let dir = std::env::temp_dir().join(format!("sonde-more-{}", std::process::id()));
@@ -504,22 +439,11 @@ fn more_syscalls() {
     // struct clone_args: flags 0, exit_signal SIGCHLD, the rest 0 (a fork)
     let mut cargs = [0u64; 11];
     cargs[4] = libc::SIGCHLD as u64;
-    // SAFETY: all-zero is a valid sockaddr_in.
-    let mut lo: libc::sockaddr_in = unsafe { std::mem::zeroed() };
-    lo.sin_family = libc::AF_INET as u16;
-    lo.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
-    let lo_len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let lo = loopback();
 
-    let mut go = [0i32; 2];
-    // SAFETY: valid array of two ints.
-    assert_eq!(unsafe { libc::pipe(go.as_mut_ptr()) }, 0);
-    // SAFETY: the child only makes raw system calls and _exits.
-    let child = unsafe { libc::fork() };
-    if child == 0 {
+    let (child, evs) = capture_child(Config::default(), 0, || {
         // SAFETY: raw syscalls on memory prepared before fork.
         unsafe {
-            let mut b = [0u8; 1];
-            libc::read(go[0], b.as_mut_ptr().cast(), 1);
             let fd = libc::syscall(
                 libc::SYS_open,
                 c3.as_ptr(),
@@ -567,24 +491,7 @@ fn more_syscalls() {
             );
             libc::syscall(libc::SYS_close, fd2);
             libc::syscall(libc::SYS_close, fd4);
-            let srv = libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0);
-            libc::syscall(libc::SYS_bind, srv, &lo as *const libc::sockaddr_in, lo_len);
-            libc::syscall(libc::SYS_listen, srv, 3);
-            let mut bound = lo;
-            let mut blen = lo_len;
-            libc::syscall(
-                libc::SYS_getsockname,
-                srv,
-                &mut bound as *mut libc::sockaddr_in,
-                &mut blen as *mut libc::socklen_t,
-            );
-            let cli = libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0);
-            libc::syscall(
-                libc::SYS_connect,
-                cli,
-                &bound as *const libc::sockaddr_in,
-                lo_len,
-            );
+            let (srv, _cli) = tcp_pair(&lo, 3);
             libc::syscall(libc::SYS_accept, srv, 0usize, 0usize);
             let pid = libc::syscall(libc::SYS_clone3, cargs.as_ptr(), 88usize);
             if pid == 0 {
@@ -600,23 +507,8 @@ fn more_syscalls() {
             }
             let mut status = 0i32;
             libc::waitpid(pid as i32, &mut status, 0);
-            libc::_exit(0);
         }
-    }
-    let cfg = Config {
-        pids: vec![child as u32],
-        ..Config::default()
-    };
-    let mut probe = Probe::open(&cfg).expect("probe loads");
-    // SAFETY: writing one byte from a valid buffer.
-    assert_eq!(unsafe { libc::write(go[1], b"g".as_ptr().cast(), 1) }, 1);
-    let mut st = 0;
-    // SAFETY: valid status pointer.
-    assert_eq!(unsafe { libc::waitpid(child, &mut st, 0) }, child);
-    assert_eq!(libc::WEXITSTATUS(st), 0);
-    std::thread::sleep(Duration::from_millis(30));
-    let evs = probe.flush().unwrap();
-    let child = child as i64;
+    });
     let mine: Vec<&Event> = evs.iter().filter(|e| tid(e) == child).collect();
     let fd = std::cell::Cell::new(-1i64);
     let gchild = std::cell::Cell::new(-1i64);

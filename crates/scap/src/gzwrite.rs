@@ -196,20 +196,8 @@ impl Drop for ParallelGz {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testsink::Shared;
     use std::io::Read;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Shared(Arc<Mutex<Vec<u8>>>);
-    impl Write for Shared {
-        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[test]
     fn members_decompress_to_the_input_in_order() {

@@ -25,6 +25,8 @@ pub mod layout;
 mod parse;
 mod readahead;
 mod reader;
+#[cfg(test)]
+mod testsink;
 mod writebehind;
 mod writer;
 

@@ -432,16 +432,7 @@ async fn upload(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    agent_auth(&st, &headers, verified)?;
-    if !valid_id(&id) {
-        return Err(ApiError::bad("bad capture id"));
-    }
-    blocking(move || {
-        let ev = st.captures.answer(&id, Ok(&body), crate::now_ms())?;
-        st.store_own_events(&[ev])?;
-        Ok(())
-    })
-    .await?;
+    agent_answer(st, &headers, verified, id, Ok(body)).await?;
     Ok(Json(json!({"stored": true})).into_response())
 }
 
@@ -452,18 +443,33 @@ async fn failed(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    agent_auth(&st, &headers, verified)?;
+    agent_answer(st, &headers, verified, id, Err(body)).await?;
+    Ok(Json(json!({"stored": false})).into_response())
+}
+
+/// An agent's answer to capture request `id`: the file (`Ok`), or why it
+/// failed (`Err`, its first 500 characters kept); stored as an event.
+async fn agent_answer(
+    st: Arc<AppState>,
+    headers: &HeaderMap,
+    verified: bool,
+    id: String,
+    body: Result<Bytes, Bytes>,
+) -> Result<(), ApiError> {
+    agent_auth(&st, headers, verified)?;
     if !valid_id(&id) {
         return Err(ApiError::bad("bad capture id"));
     }
-    let why: String = String::from_utf8_lossy(&body).chars().take(500).collect();
     blocking(move || {
-        let ev = st.captures.answer(&id, Err(why), crate::now_ms())?;
+        let result = match &body {
+            Ok(file) => Ok(&file[..]),
+            Err(why) => Err(String::from_utf8_lossy(why).chars().take(500).collect()),
+        };
+        let ev = st.captures.answer(&id, result, crate::now_ms())?;
         st.store_own_events(&[ev])?;
         Ok(())
     })
-    .await?;
-    Ok(Json(json!({"stored": false})).into_response())
+    .await
 }
 
 #[cfg(test)]

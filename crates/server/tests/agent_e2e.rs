@@ -12,14 +12,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::live::{self, sonde, wait_host};
+use common::podman::{image, Container};
 use common::*;
 use serde_json::json;
-
-const IMAGE: &str = "localhost/sonde-server-test:v1";
+use sonde_livetest::{curl_status as curl, wait_port};
 
 const WEB: &str = r#"
 import sys, threading, time
@@ -44,128 +44,9 @@ class H(BaseHTTPRequestHandler):
 HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 "#;
 
-fn which(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-}
-
 fn ready() -> bool {
-    let ci = std::env::var("CI").as_deref() == Ok("true");
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
-    let missing: Vec<&str> = ["podman", "crun", "unshare", "curl", "tar"]
-        .into_iter()
-        .filter(|t| !which(t))
-        .collect();
-    let ok = root && missing.is_empty() && Path::new("/usr/bin/python3").exists();
-    if !ok {
-        assert!(
-            !ci,
-            "agent_e2e: needs root ({root}), tools (missing {missing:?}) and python3 under CI"
-        );
-        eprintln!("agent_e2e: skipped: root {root}, missing {missing:?}");
-    }
-    ok
-}
-
-/// The `sonde` binary built beside this test (target/release/sonde).
-fn sonde() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let p = exe.parent().unwrap().parent().unwrap().join("sonde");
-    assert!(
-        p.is_file(),
-        "{} is missing: build the workspace (cargo build --release)",
-        p.display()
-    );
-    p
-}
-
-fn private(script: &str) -> Command {
-    let full = format!("umount /sys/fs/cgroup/unified 2>/dev/null; {script}");
-    let mut c = Command::new("unshare");
-    c.args(["--mount", "--propagation", "private", "sh", "-c", &full]);
-    c
-}
-
-fn run_private(script: &str) {
-    let out = private(script).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// An empty root with links into /usr (mounted from the host at run time).
-fn image(dir: &Path) {
-    let root = dir.join("rootfs");
-    for d in [
-        "usr", "etc", "srv", "tmp", "proc", "sys", "dev", "run", "var",
-    ] {
-        std::fs::create_dir_all(root.join(d)).unwrap();
-    }
-    for (l, t) in [
-        ("bin", "usr/bin"),
-        ("lib", "usr/lib"),
-        ("lib64", "usr/lib64"),
-        ("sbin", "usr/sbin"),
-    ] {
-        let _ = std::os::unix::fs::symlink(t, root.join(l));
-    }
-    std::fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n").unwrap();
-    std::fs::write(root.join("etc/group"), "root:x:0:\n").unwrap();
-    let tar = dir.join("img.tar");
-    let st = Command::new("tar")
-        .arg("-C")
-        .arg(&root)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success());
-    run_private(&format!(
-        "podman import {} {IMAGE} >/dev/null",
-        tar.display()
-    ));
-}
-
-struct Cleanup(Vec<Child>, String);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = private(&format!(
-            "podman rm -f -t 1 {} >/dev/null 2>&1; true",
-            self.1
-        ))
-        .status();
-    }
-}
-
-fn curl(url: &str) -> u16 {
-    let out = Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", url])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).parse().unwrap_or(0)
-}
-
-fn host(s: &Server, agent: &str) -> String {
-    let (_, h) = s.get("/api/v1/hosts");
-    h["hosts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["agent"] == agent)
-        .map(|x| x["status"].as_str().unwrap().to_string())
-        .unwrap_or_default()
+    let tools = ["podman", "crun", "unshare", "curl", "tar"];
+    live::ready("agent_e2e", &tools, &["/usr/bin/python3"])
 }
 
 fn total(
@@ -194,6 +75,11 @@ fn total(
 /// `sonde server` without a sonde-server beside it: a clear error, exit 2.
 #[test]
 fn sonde_server_without_the_server_binary() {
+    assert!(
+        sonde().is_file(),
+        "{} is missing: build the workspace (cargo build --release)",
+        sonde().display()
+    );
     let dir = tmpdir("alone");
     let alone = dir.join("sonde");
     std::fs::copy(sonde(), &alone).unwrap();
@@ -235,71 +121,27 @@ fn agent_to_server_query_by_container_name() {
     if !ready() {
         return;
     }
-    let sonde = sonde();
     let dir = tmpdir("e2e");
     let pki = pki(&dir);
     // through `sonde server`, which runs the sonde-server beside it
-    let mut cmd = Command::new(&sonde);
+    let mut cmd = Command::new(sonde());
     cmd.arg("server");
     let s = Server::start_with(cmd, &pki, free_port(), &dir.join("data"));
     image(&dir);
     std::fs::write(dir.join("web.py"), WEB).unwrap();
-    std::fs::write(dir.join("agent.token"), AGENT_TOKEN).unwrap();
     let name = format!("sonde-server-web-{}", std::process::id());
     let port = free_port();
     let from_ms = now_s() * 1000 - 2000;
-    let web = private(&format!(
-        "podman run --rm --network host --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
-         --name {name} -v /usr:/usr:ro -v {}:/srv:ro {IMAGE} /usr/bin/python3 /srv/web.py {port}",
-        dir.display()
-    ))
-    .stdout(Stdio::null())
-    .stderr(Stdio::null())
-    .spawn()
-    .unwrap();
-    let mut clean = Cleanup(vec![web], name.clone());
-    let t0 = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "the container never listened"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let agent = Command::new(&sonde)
-        .args([
-            "agent",
-            "-M",
-            "120",
-            "--agent-id",
-            "e2e-host",
-            "--keepalive",
-            "1",
-            "--recorder-window",
-            "0",
-        ])
-        .arg("--server")
-        .arg(format!("https://127.0.0.1:{}", s.port))
-        .arg("--ca")
-        .arg(&pki.ca)
-        .arg("--token-file")
-        .arg(dir.join("agent.token"))
-        .arg("--spool-dir")
-        .arg(dir.join("spool"))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = agent.id();
-    clean.0.push(agent);
-    let t0 = Instant::now();
-    while host(&s, "e2e-host") != "ok" {
-        assert!(
-            t0.elapsed() < Duration::from_secs(40),
-            "the agent never reached the server: {}",
-            host(&s, "e2e-host")
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let web = Container::spawn(
+        &name,
+        &format!("--network host -v {}:/srv:ro", dir.display()),
+        &format!("/usr/bin/python3 /srv/web.py {port}"),
+    );
+    wait_port(port, Duration::from_secs(30));
+    let args = ["-M", "120", "--keepalive", "1", "--recorder-window", "0"];
+    let agent = live::start_agent(&s, &pki, &dir, "e2e-host", &args);
+    let pid = agent.0.id();
+    wait_host(&s, "e2e-host", "ok");
     std::thread::sleep(Duration::from_secs(1)); // the probe is up by now
     let n = 25;
     for _ in 0..n {
@@ -307,31 +149,21 @@ fn agent_to_server_query_by_container_name() {
     }
     // the seconds of the requests reach the server within a few seconds
     let want = f64::from(n);
+    let reqs = || {
+        let server = [("side", "server")];
+        total(&s, "http.requests", &name, &server, "sum", from_ms)
+    };
     let t0 = Instant::now();
     let mut got = 0.0;
     while t0.elapsed() < Duration::from_secs(20) {
-        got = total(
-            &s,
-            "http.requests",
-            &name,
-            &[("side", "server")],
-            "sum",
-            from_ms,
-        );
+        got = reqs();
         if got >= want {
             break;
         }
         std::thread::sleep(Duration::from_millis(500));
     }
     std::thread::sleep(Duration::from_secs(2));
-    got = got.max(total(
-        &s,
-        "http.requests",
-        &name,
-        &[("side", "server")],
-        "sum",
-        from_ms,
-    ));
+    got = got.max(reqs());
     assert_eq!(
         got, want,
         "HTTP requests of container {name} through the server"
@@ -344,15 +176,8 @@ fn agent_to_server_query_by_container_name() {
     let _ = Command::new("kill")
         .args(["-INT", &pid.to_string()])
         .status();
-    let t0 = Instant::now();
-    while host(&s, "e2e-host") != "deregistered" {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "never deregistered: {}",
-            host(&s, "e2e-host")
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    drop(clean);
+    wait_host(&s, "e2e-host", "deregistered");
+    drop(agent);
+    drop(web);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -16,36 +16,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::live::{self, wait_host, Agent};
 use common::*;
 use serde_json::json;
 
-fn sonde() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("sonde")
-}
-
 fn ready() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
-    let why = if !root {
-        "needs root"
-    } else if !sonde().is_file() {
-        "needs target/release/sonde (cargo build --release -p sonde)"
-    } else {
-        return true;
-    };
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true: capture_on_request {why}"
-    );
-    eprintln!("capture_on_request: skipped: {why}");
-    false
+    live::ready("capture_on_request", &[], &[])
 }
 
 /// The `capture` events of `id`, oldest first.
@@ -67,45 +47,12 @@ fn states(s: &Server, id: &str, from_ms: i64) -> Vec<String> {
 }
 
 /// A live agent with its flight recorder, sending to `s`.
-fn start_agent(s: &Server, pki: &Pki, dir: &Path, extra: &[&str]) -> Child {
-    std::fs::write(dir.join("agent.token"), AGENT_TOKEN).unwrap();
-    Command::new(sonde())
-        .args(["agent", "-M", "120", "--agent-id", "cap-host"])
-        .args(["--recorder-window", "30", "--keepalive", "1"])
-        .args(extra)
-        .arg("--control-socket")
-        .arg(dir.join("ctl.sock"))
-        .arg("--server")
-        .arg(format!("https://127.0.0.1:{}", s.port))
-        .arg("--ca")
-        .arg(&pki.ca)
-        .arg("--token-file")
-        .arg(dir.join("agent.token"))
-        .arg("--spool-dir")
-        .arg(dir.join("spool"))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-/// Waits until the agent's batches reach the server.
-fn wait_host(s: &Server) {
-    let t0 = Instant::now();
-    loop {
-        let (_, j) = s.get("/api/v1/hosts");
-        let ok = j["hosts"].as_array().is_some_and(|h| {
-            h.iter()
-                .any(|h| h["agent"] == "cap-host" || h["host"] == "cap-host")
-        });
-        if ok {
-            return;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(40),
-            "the agent never reached the server: {j}"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
+fn start_agent(s: &Server, pki: &Pki, dir: &Path, extra: &[&str]) -> Agent {
+    let sock = dir.join("ctl.sock");
+    let mut args = vec!["-M", "120", "--recorder-window", "30", "--keepalive", "1"];
+    args.extend_from_slice(extra);
+    args.extend(["--control-socket", sock.to_str().unwrap()]);
+    live::start_agent(s, pki, dir, "cap-host", &args)
 }
 
 /// Runs `cat` on `marker` (which does not exist) `n` times.
@@ -117,21 +64,7 @@ fn touch(marker: &str, n: u32) {
 
 /// How many events of `file` name `marker`, as sonde reads it.
 fn marked(file: &Path, marker: &str) -> usize {
-    let out = Command::new(sonde())
-        .arg("-r")
-        .arg(file)
-        .args(["-p", "%fd.name", &format!("fd.name={marker}")])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.contains(marker))
-        .count()
+    live::marked_lines(file, "%fd.name", marker).len()
 }
 
 /// Downloads capture `id` into `file`.
@@ -180,8 +113,8 @@ fn capture_from_a_live_agent_holds_the_seconds_before_the_request() {
     let pki = pki(&dir);
     let s = Server::start(&pki, free_port(), &dir.join("data"));
     let from_ms = now_s() * 1000 - 2000;
-    let mut agent = start_agent(&s, &pki, &dir, &[]);
-    wait_host(&s);
+    let agent = start_agent(&s, &pki, &dir, &[]);
+    wait_host(&s, "cap-host", "ok");
     let marker = format!("/nonexistent/sonde-cap-before-{}", std::process::id());
     touch(&marker, 30);
     std::thread::sleep(Duration::from_millis(1500));
@@ -216,8 +149,7 @@ fn capture_from_a_live_agent_holds_the_seconds_before_the_request() {
     download(&s, &id, &file);
     let n = marked(&file, &marker);
     assert!(n >= 30, "{n} marked events from before the request");
-    let _ = agent.kill();
-    let _ = agent.wait();
+    drop(agent);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -228,14 +160,7 @@ fn an_alert_fires_and_its_capture_holds_the_seconds_before() {
     }
     let dir = tmpdir("alertcap");
     let pki = pki(&dir);
-    std::fs::write(
-        dir.join("alerts.json"),
-        r#"{"interval_s": 1, "delay_ms": 500}"#,
-    )
-    .unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sonde-server"));
-    cmd.arg("--alerts-config").arg(dir.join("alerts.json"));
-    let s = Server::start_with(cmd, &pki, free_port(), &dir.join("data"));
+    let s = alerting_server(&pki, &dir);
     let trigger = dir.join("trigger");
     let checks = format!(
         "- name: disk\n  command: \"if [ -e {} ]; then echo broken; exit 2; fi; echo fine\"\n  interval: 0.5\n",
@@ -245,8 +170,8 @@ fn an_alert_fires_and_its_capture_holds_the_seconds_before() {
     std::fs::write(&checks_file, checks).unwrap();
     let from_ms = now_s() * 1000 - 2000;
     let extra = ["--checks", checks_file.to_str().unwrap()];
-    let mut agent = start_agent(&s, &pki, &dir, &extra);
-    wait_host(&s);
+    let agent = start_agent(&s, &pki, &dir, &extra);
+    wait_host(&s, "cap-host", "ok");
     let rule = json!({
         "name": "disk-broken",
         "condition": {"check_critical": {"check": "disk"}},
@@ -283,7 +208,6 @@ fn an_alert_fires_and_its_capture_holds_the_seconds_before() {
     download(&s, &id, &file);
     let n = marked(&file, &marker);
     assert!(n >= 25, "{n} marked events from before the alert");
-    let _ = agent.kill();
-    let _ = agent.wait();
+    drop(agent);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -8,21 +8,15 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use serde_json::json;
 use sonde_transport::{Sender, SenderConfig, Token};
 
-fn wait_for(secs: u64, mut f: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < end {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
+fn wait_for(secs: u64, f: impl FnMut() -> bool) -> bool {
+    let (within, every) = (Duration::from_secs(secs), Duration::from_millis(100));
+    sonde_livetest::eventually(within, every, f)
 }
 
 #[test]

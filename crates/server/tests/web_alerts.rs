@@ -18,110 +18,28 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
 
 use common::browser::{assert_shots, finish, need_chromium, playwright};
+use common::live::{self, wait_for, wait_host};
 use common::podman::{image, Container};
 use common::*;
-use serde_json::json;
 
 const EDITOR: &str = "ed:editor-pa55word";
 const VIEWER: &str = "val:viewer-pa55word";
 const RULE: &str = "ctr-errors";
 
-fn sonde() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("sonde")
-}
-
-fn which(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-}
-
 fn ready() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
-    let missing: Vec<&str> = ["podman", "crun", "unshare", "tar"]
-        .into_iter()
-        .filter(|t| !which(t))
-        .collect();
-    let why = if !root {
-        "needs root".to_string()
-    } else if !sonde().is_file() {
-        "needs target/release/sonde (cargo build --release -p sonde)".to_string()
-    } else if !missing.is_empty() {
-        format!("needs {missing:?}")
-    } else {
-        return true;
-    };
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true: web_alerts {why}"
-    );
-    eprintln!("web_alerts: skipped: {why}");
-    false
-}
-
-/// A live agent with a 30 s flight recorder, sending to `s`.
-fn start_agent(s: &Server, pki: &Pki, dir: &Path) -> Child {
-    std::fs::write(dir.join("agent.token"), AGENT_TOKEN).unwrap();
-    Command::new(sonde())
-        .args(["agent", "-M", "300", "--agent-id", "ui-host"])
-        .args(["--recorder-window", "30", "--keepalive", "1"])
-        .arg("--server")
-        .arg(format!("https://127.0.0.1:{}", s.port))
-        .arg("--ca")
-        .arg(&pki.ca)
-        .arg("--token-file")
-        .arg(dir.join("agent.token"))
-        .arg("--spool-dir")
-        .arg(dir.join("spool"))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-/// Waits until `cond` holds, for at most `secs`.
-fn wait_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !cond() {
-        assert!(t0.elapsed() < Duration::from_secs(secs), "{what}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    live::ready("web_alerts", &["podman", "crun", "unshare", "tar"], &[])
 }
 
 /// The raw times (ns) of the events of `file` on `marker`, as sonde reads it.
 fn marked_times(file: &Path, marker: &str) -> Vec<i64> {
-    let out = Command::new(sonde())
-        .arg("-r")
-        .arg(file)
-        .args(["-p", "%evt.rawtime %fd.name", &format!("fd.name={marker}")])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.contains(marker))
+    live::marked_lines(file, "%evt.rawtime %fd.name", marker)
+        .iter()
         .filter_map(|l| l.split_whitespace().next()?.parse().ok())
         .collect()
-}
-
-fn make_user(s: &Server, who: &str, role: &str) {
-    let (name, pw) = who.split_once(':').unwrap();
-    let (st, r) = s.post_json(
-        "/api/v1/users",
-        &json!({"name": name, "password": pw, "role": role}),
-    );
-    assert_eq!(st, 201, "{r}");
 }
 
 #[test]
@@ -132,16 +50,9 @@ fn an_alert_created_in_the_ui_fires_and_its_capture_downloads() {
     need_chromium();
     let dir = tmpdir("webalerts");
     let pki = pki(&dir);
-    std::fs::write(
-        dir.join("alerts.json"),
-        r#"{"interval_s": 1, "delay_ms": 500}"#,
-    )
-    .unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sonde-server"));
-    cmd.arg("--alerts-config").arg(dir.join("alerts.json"));
-    let s = Server::start_with(cmd, &pki, free_port(), &dir.join("data"));
-    make_user(&s, EDITOR, "editor");
-    make_user(&s, VIEWER, "viewer");
+    let s = alerting_server(&pki, &dir);
+    make_user(&s, EDITOR, "editor", None);
+    make_user(&s, VIEWER, "viewer", None);
     image(&dir);
     // the container blocks (no syscall fails) on opening the `ctl/go`
     // FIFO until the test writes to it, then opens the marker in a loop
@@ -157,15 +68,12 @@ fn an_alert_created_in_the_ui_fires_and_its_capture_downloads() {
     );
     let ctr = Container::run(&name, &script, &ctl);
     wait_for("the container never started", 60, || {
-        ctl.join("ready").exists()
+        ctl.join("ready").exists().then_some(())
     });
-    let mut agent = start_agent(&s, &pki, &dir);
-    wait_for("the agent never reached the server", 40, || {
-        let (_, j) = s.get("/api/v1/hosts");
-        j["hosts"]
-            .as_array()
-            .is_some_and(|h| h.iter().any(|h| h["agent"] == "ui-host"))
-    });
+    // a live agent with a 30 s flight recorder
+    let args = ["-M", "300", "--recorder-window", "30", "--keepalive", "1"];
+    let agent = live::start_agent(&s, &pki, &dir, "ui-host", &args);
+    wait_host(&s, "ui-host", "ok");
     let out = dir.join("out");
     std::fs::create_dir_all(&out).unwrap();
     let run = playwright(
@@ -180,7 +88,7 @@ fn an_alert_created_in_the_ui_fires_and_its_capture_downloads() {
     );
     // the workload starts once the page has created the rule
     wait_for("the page never created the rule", 60, || {
-        s.get(&format!("/api/v1/alerts/rules/{RULE}")).0 == 200
+        (s.get(&format!("/api/v1/alerts/rules/{RULE}")).0 == 200).then_some(())
     });
     let (_, r) = s.get(&format!("/api/v1/alerts/rules/{RULE}"));
     assert_eq!(r["actions"][0]["capture"]["seconds_before"], 20.0, "{r}");
@@ -212,7 +120,6 @@ fn an_alert_created_in_the_ui_fires_and_its_capture_downloads() {
         "captures",
         "events-alerts",
     ]);
-    let _ = agent.kill();
-    let _ = agent.wait();
+    drop(agent);
     let _ = std::fs::remove_dir_all(&dir);
 }

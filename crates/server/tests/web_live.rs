@@ -19,11 +19,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::browser::{assert_shots, finish, need_chromium, playwright};
+use common::live::{self, wait_for};
 use common::podman::{image, Container};
 use common::*;
 use serde_json::{json, Value as J};
@@ -36,67 +36,9 @@ const DEP: &str = "live-web";
 const POD: &str = "live-web-7f9c-x2";
 const PROC: &str = "livewrk";
 
-fn sonde() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().join("sonde")
-}
-
 fn ready() -> bool {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout == b"0\n");
-    let has = |t: &str| {
-        std::env::var_os("PATH")
-            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(t).is_file()))
-    };
-    let why = if !root {
-        "needs root".to_string()
-    } else if !sonde().is_file() {
-        "needs target/release/sonde (cargo build --release -p sonde)".to_string()
-    } else if !["podman", "crun", "unshare", "tar"].iter().all(|t| has(t)) {
-        "needs podman, crun, unshare and tar".to_string()
-    } else if !Path::new("/usr/bin/perl").is_file() {
-        "needs /usr/bin/perl".to_string()
-    } else {
-        return true;
-    };
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true: web_live {why}"
-    );
-    eprintln!("web_live: skipped: {why}");
-    false
-}
-
-fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
-    let t0 = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(t0.elapsed() < Duration::from_secs(secs), "{what}");
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-/// A live agent (no flight recorder) sending to `s`.
-fn start_agent(s: &Server, pki: &Pki, dir: &Path) -> Child {
-    std::fs::write(dir.join("agent.token"), AGENT_TOKEN).unwrap();
-    Command::new(sonde())
-        .args(["agent", "-M", "300", "--agent-id", "live-host"])
-        .args(["--recorder-window", "0", "--keepalive", "1"])
-        .arg("--server")
-        .arg(format!("https://127.0.0.1:{}", s.port))
-        .arg("--ca")
-        .arg(&pki.ca)
-        .arg("--token-file")
-        .arg(dir.join("agent.token"))
-        .arg("--spool-dir")
-        .arg(dir.join("spool"))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap()
+    let tools = ["podman", "crun", "unshare", "tar"];
+    live::ready("web_live", &tools, &["/usr/bin/perl"])
 }
 
 /// The workload: `livewrk` listening on 127.0.0.1:`port`, and its child
@@ -128,25 +70,9 @@ while (my $a = $srv->accept) {{
 }
 
 /// The session cookie of `who` (`user:password`).
-fn login(s: &Server, who: &str) -> String {
+fn session(s: &Server, who: &str) -> String {
     let (user, pw) = who.split_once(':').unwrap();
-    let body = json!({"user": user, "password": pw}).to_string();
-    let (st, head, b) = https_raw(
-        &s.tls,
-        s.port,
-        "POST",
-        "/api/v1/login",
-        &[],
-        Some(("application/json", body.as_bytes())),
-    )
-    .unwrap();
-    assert_eq!(st, 200, "{b}");
-    let line = head
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-        .unwrap();
-    let c = line.split_once(':').unwrap().1.trim();
-    c.split(';').next().unwrap().to_string()
+    login(s, user, pw)
 }
 
 fn get_as(s: &Server, cookie: &str, path: &str) -> (u16, String) {
@@ -225,10 +151,8 @@ fn refusals(s: &Server, host: &str, ctr: &str) {
         Some(("application/json", team.as_bytes())),
     );
     assert_eq!(st, 200, "{r}");
-    let (name, pw) = OUTSIDER.split_once(':').unwrap();
-    let u = json!({"name": name, "password": pw, "role": "viewer", "team": "others"});
-    assert_eq!(s.post_json("/api/v1/users", &u).0, 201);
-    let tom = login(s, OUTSIDER);
+    make_user(s, OUTSIDER, "viewer", Some("others"));
+    let tom = session(s, OUTSIDER);
     let (st, b) = get_as(s, &tom, &path);
     assert_eq!(st, 403, "{b}");
     let (st, b) = get_as(s, &tom, &format!("/api/v1/live?host={host}&view=procs"));
@@ -243,12 +167,8 @@ fn explore_reaches_processes_and_live_tables_come_from_the_agent() {
     need_chromium();
     let dir = tmpdir("weblive");
     let pki = pki(&dir);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sonde-server"));
-    cmd.env("SONDE_ADMIN_PASSWORD", ADMIN_PW);
-    let s = Server::start_with(cmd, &pki, free_port(), &dir.join("data"));
-    let (name, pw) = VIEWER.split_once(':').unwrap();
-    let u = json!({"name": name, "password": pw, "role": "viewer"});
-    assert_eq!(s.post_json("/api/v1/users", &u).0, 201);
+    let s = admin_server(&pki, &dir, ADMIN_PW);
+    make_user(&s, VIEWER, "viewer", None);
     image(&dir);
     let ctl = dir.join("ctl");
     std::fs::create_dir_all(&ctl).unwrap();
@@ -268,7 +188,9 @@ fn explore_reaches_processes_and_live_tables_come_from_the_agent() {
     wait_for("the container never started", 60, || {
         ctl.join("ready").exists().then_some(())
     });
-    let mut agent = start_agent(&s, &pki, &dir);
+    // a live agent, no flight recorder
+    let args = ["-M", "300", "--recorder-window", "0", "--keepalive", "1"];
+    let agent = live::start_agent(&s, &pki, &dir, "live-host", &args);
     let tags = wait_for("no process series of the workload", 60, || find_process(&s));
     println!("workload's process series: {tags}");
     assert_eq!(tags["k8s.ns.name"], NS, "{tags}");
@@ -318,7 +240,6 @@ fn explore_reaches_processes_and_live_tables_come_from_the_agent() {
     assert!(out.status.success());
     assert_shots(&["explore-processes", "live-procs", "live-connections"]);
     drop(ctr);
-    let _ = agent.kill();
-    let _ = agent.wait();
+    drop(agent);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -61,26 +61,27 @@ impl Client<'_> {
 }
 
 fn login<'a>(s: &'a Server, user: &str, pw: &str) -> Client<'a> {
-    let body = json!({"user": user, "password": pw}).to_string();
-    let (st, head, b) = https_raw(
-        &s.tls,
-        s.port,
-        "POST",
-        "/api/v1/login",
-        &[],
-        Some(("application/json", body.as_bytes())),
-    )
-    .unwrap();
-    assert_eq!(st, 200, "{b}");
-    let line = head
-        .lines()
-        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-        .unwrap();
-    let cookie = line.split_once(':').unwrap().1.trim();
     Client {
         s,
-        cookie: cookie.split(';').next().unwrap().to_string(),
+        cookie: common::login(s, user, pw),
     }
+}
+
+/// Feeds `s` a minute of a fleet of 3 hosts with 8 containers each; the
+/// fleet.
+fn feed_fleet(s: &Server) -> Fleet {
+    let f = Fleet {
+        hosts: 3,
+        containers: 8,
+        seconds: 60,
+        end_s: now_s(),
+        http_edges: false,
+    };
+    for (agent, b) in f.batches(10) {
+        let (st, r) = s.ingest(&b);
+        assert_eq!(st, 200, "{agent}: {r}");
+    }
+    f
 }
 
 fn set(names: &[&str]) -> BTreeSet<String> {
@@ -91,19 +92,8 @@ fn set(names: &[&str]) -> BTreeSet<String> {
 fn a_team_sees_only_its_namespaces() {
     let dir = tmpdir("webteams");
     let pki = pki(&dir);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sonde-server"));
-    cmd.env("SONDE_ADMIN_PASSWORD", ADMIN_PW);
-    let s = Server::start_with(cmd, &pki, free_port(), &dir.join("data"));
-    let f = Fleet {
-        hosts: 3,
-        containers: 8,
-        seconds: 60,
-        end_s: now_s(),
-    };
-    for (agent, b) in f.batches(10) {
-        let (st, r) = s.ingest(&b);
-        assert_eq!(st, 200, "{agent}: {r}");
-    }
+    let s = admin_server(&pki, &dir, ADMIN_PW);
+    let f = feed_fleet(&s);
     let admin = login(&s, "admin", ADMIN_PW);
     // teams are an admin's: a user in a team that does not exist is refused
     let tina =
@@ -393,16 +383,7 @@ fn admin_page_in_the_browser() {
     need_chromium();
     let dir = tmpdir("webadminui");
     let s = start_logged(&dir);
-    let f = Fleet {
-        hosts: 3,
-        containers: 8,
-        seconds: 60,
-        end_s: now_s(),
-    };
-    for (agent, b) in f.batches(10) {
-        let (st, r) = s.ingest(&b);
-        assert_eq!(st, 200, "{agent}: {r}");
-    }
+    feed_fleet(&s);
     let admin = login(&s, "admin", ADMIN_PW);
     for (name, role) in [("val", "viewer"), ("edna", "editor"), ("rita", "viewer")] {
         let u = json!({"name": name, "password": format!("{name}-pa55word"), "role": role});

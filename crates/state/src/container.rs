@@ -246,144 +246,141 @@ pub fn parse_container_json(s: &[u8]) -> Option<Container> {
             return p.skip();
         }
         let mut meta = ContainerMeta::default();
-        p.object(&mut |p, k| {
-            p.ws();
-            match k.as_slice() {
-                b"imageid" | b"imagerepo" | b"imagetag" | b"imagedigest"
-                    if p.peek() == Some(b'"') =>
-                {
-                    let v = p.string()?;
-                    match k.as_slice() {
-                        b"imageid" => meta.image_id = v,
-                        b"imagerepo" => meta.image_repo = v,
-                        b"imagetag" => meta.image_tag = v,
-                        _ => meta.image_digest = v,
-                    }
-                    Some(())
-                }
-                b"ip" if p.peek() == Some(b'"') => {
-                    let v = p.string()?;
-                    let ip = std::str::from_utf8(&v)
-                        .ok()
-                        .and_then(|t| t.parse::<std::net::Ipv4Addr>().ok());
-                    meta.ip = ip.map(u32::from).unwrap_or(0);
-                    Some(())
-                }
-                b"type" | b"privileged" => {
-                    let start = p.i;
-                    p.skip()?;
-                    let text = std::str::from_utf8(&p.s[start..p.i]).ok()?.trim();
-                    if k == b"type" {
-                        meta.kind = text.parse::<u32>().ok();
-                    } else {
-                        meta.privileged = text == "true";
-                    }
-                    Some(())
-                }
-                b"Mounts" if p.peek() == Some(b'[') => p.array(&mut |p| {
-                    p.ws();
-                    if p.peek() != Some(b'{') {
-                        return p.skip();
-                    }
-                    let mut m = Mount::default();
-                    p.object(&mut |p, mk| {
-                        p.ws();
-                        match mk.as_slice() {
-                            b"Source" | b"Destination" | b"Mode" | b"Propagation"
-                                if p.peek() == Some(b'"') =>
-                            {
-                                let v = p.string()?;
-                                match mk.as_slice() {
-                                    b"Source" => m.source = v,
-                                    b"Destination" => m.dest = v,
-                                    b"Mode" => m.mode = v,
-                                    _ => m.propagation = v,
-                                }
-                                Some(())
-                            }
-                            b"RW" => {
-                                let start = p.i;
-                                p.skip()?;
-                                m.rdwr = &p.s[start..p.i] == b"true";
-                                Some(())
-                            }
-                            _ => p.skip(),
-                        }
-                    })?;
-                    meta.mounts.push(m);
-                    Some(())
-                }),
-                b"Healthcheck" | b"LivenessProbe" | b"ReadinessProbe" if p.peek() == Some(b'{') => {
-                    let kind = match k.as_slice() {
-                        b"Healthcheck" => 1,
-                        b"LivenessProbe" => 2,
-                        _ => 3,
-                    };
-                    let (mut exe, mut args) = (None, Vec::new());
-                    p.object(&mut |p, pk| {
-                        p.ws();
-                        match pk.as_slice() {
-                            b"exe" if p.peek() == Some(b'"') => {
-                                exe = Some(p.string()?);
-                                Some(())
-                            }
-                            b"args" if p.peek() == Some(b'[') => p.array(&mut |p| {
-                                p.ws();
-                                if p.peek() == Some(b'"') {
-                                    args.push(p.string()?);
-                                    Some(())
-                                } else {
-                                    p.skip()
-                                }
-                            }),
-                            _ => p.skip(),
-                        }
-                    })?;
-                    if let Some(exe) = exe {
-                        meta.probes.push((kind, exe, args));
-                    }
-                    Some(())
-                }
-                b"id" | b"name" | b"image" if p.peek() == Some(b'"') => {
-                    let v = p.string()?;
-                    match k.as_slice() {
-                        b"id" => c.id = v,
-                        b"name" => c.name = v,
-                        _ => c.image = v,
-                    }
-                    Some(())
-                }
-                b"labels" if p.peek() == Some(b'{') => p.object(&mut |p, label| {
-                    p.ws();
-                    if p.peek() == Some(b'"') {
-                        let v = p.string()?;
-                        c.labels.push((label, v));
-                        Some(())
-                    } else {
-                        p.skip()
-                    }
-                }),
-                b"lookup_state" => {
-                    let start = p.i;
-                    p.skip()?;
-                    let text = std::str::from_utf8(&p.s[start..p.i]).ok()?;
-                    if let Ok(v) = text.trim().parse::<u64>() {
-                        // 1 = successful, 2 = failed; "started" cannot finish
-                        // in a capture and counts as failed; other values
-                        // count as successful
-                        c.successful = !matches!(v, 0 | 2);
-                    }
-                    Some(())
-                }
-                _ => p.skip(),
-            }
-        })?;
+        p.object(&mut |p, k| container_field(p, &k, &mut c, &mut meta))?;
         // sysdig lists the probes in kind order
         meta.probes.sort_by_key(|p| p.0);
         c.meta = Some(Box::new(std::mem::take(&mut meta)));
         Some(())
     })?;
     Some(c)
+}
+
+/// Reads field `k` of the `container` object into `c` or `meta`.
+fn container_field(
+    p: &mut Json<'_>,
+    k: &[u8],
+    c: &mut Container,
+    meta: &mut ContainerMeta,
+) -> Option<()> {
+    p.ws();
+    let strings: &mut [(&[u8], &mut Vec<u8>)] = &mut [
+        (b"imageid", &mut meta.image_id),
+        (b"imagerepo", &mut meta.image_repo),
+        (b"imagetag", &mut meta.image_tag),
+        (b"imagedigest", &mut meta.image_digest),
+        (b"id", &mut c.id),
+        (b"name", &mut c.name),
+        (b"image", &mut c.image),
+    ];
+    if p.string_field(k, strings)? {
+        return Some(());
+    }
+    match k {
+        b"ip" if p.peek() == Some(b'"') => {
+            let v = p.string()?;
+            let ip = std::str::from_utf8(&v)
+                .ok()
+                .and_then(|t| t.parse::<std::net::Ipv4Addr>().ok());
+            meta.ip = ip.map(u32::from).unwrap_or(0);
+            Some(())
+        }
+        b"type" => {
+            meta.kind = p.scalar_str()?.parse::<u32>().ok();
+            Some(())
+        }
+        b"privileged" => {
+            meta.privileged = p.scalar_str()? == "true";
+            Some(())
+        }
+        b"Mounts" if p.peek() == Some(b'[') => p.array(&mut |p| {
+            p.ws();
+            if p.peek() != Some(b'{') {
+                return p.skip();
+            }
+            meta.mounts.push(mount(p)?);
+            Some(())
+        }),
+        b"Healthcheck" | b"LivenessProbe" | b"ReadinessProbe" if p.peek() == Some(b'{') => {
+            let kind = match k {
+                b"Healthcheck" => 1,
+                b"LivenessProbe" => 2,
+                _ => 3,
+            };
+            if let Some((exe, args)) = probe(p)? {
+                meta.probes.push((kind, exe, args));
+            }
+            Some(())
+        }
+        b"labels" if p.peek() == Some(b'{') => p.object(&mut |p, label| {
+            p.ws();
+            if p.peek() == Some(b'"') {
+                let v = p.string()?;
+                c.labels.push((label, v));
+                Some(())
+            } else {
+                p.skip()
+            }
+        }),
+        b"lookup_state" => {
+            if let Ok(v) = p.scalar_str()?.parse::<u64>() {
+                // 1 = successful, 2 = failed; "started" cannot finish
+                // in a capture and counts as failed; other values
+                // count as successful
+                c.successful = !matches!(v, 0 | 2);
+            }
+            Some(())
+        }
+        _ => p.skip(),
+    }
+}
+
+/// One entry of `Mounts`.
+fn mount(p: &mut Json<'_>) -> Option<Mount> {
+    let mut m = Mount::default();
+    p.object(&mut |p, mk| {
+        p.ws();
+        let strings: &mut [(&[u8], &mut Vec<u8>)] = &mut [
+            (b"Source", &mut m.source),
+            (b"Destination", &mut m.dest),
+            (b"Mode", &mut m.mode),
+            (b"Propagation", &mut m.propagation),
+        ];
+        if p.string_field(&mk, strings)? {
+            return Some(());
+        }
+        if mk == b"RW" {
+            m.rdwr = p.scalar()? == b"true";
+            return Some(());
+        }
+        p.skip()
+    })?;
+    Some(m)
+}
+
+/// A health probe object: its `exe` (None without one) and `args`.
+#[allow(clippy::type_complexity)]
+fn probe(p: &mut Json<'_>) -> Option<Option<(Vec<u8>, Vec<Vec<u8>>)>> {
+    let (mut exe, mut args) = (None, Vec::new());
+    p.object(&mut |p, pk| {
+        p.ws();
+        match pk.as_slice() {
+            b"exe" if p.peek() == Some(b'"') => {
+                exe = Some(p.string()?);
+                Some(())
+            }
+            b"args" if p.peek() == Some(b'[') => p.array(&mut |p| {
+                p.ws();
+                if p.peek() == Some(b'"') {
+                    args.push(p.string()?);
+                    Some(())
+                } else {
+                    p.skip()
+                }
+            }),
+            _ => p.skip(),
+        }
+    })?;
+    Some(exe.map(|e| (e, args)))
 }
 
 /// A tiny JSON scanner: enough to walk objects and read strings.
@@ -496,6 +493,33 @@ impl Json<'_> {
     }
 
     /// Skips one value of any kind (None past [`MAX_DEPTH`] levels).
+    /// When `k` is the name of one of `fields`, reads its string value
+    /// into that field (skips a value of another type) and gives true.
+    fn string_field(&mut self, k: &[u8], fields: &mut [(&[u8], &mut Vec<u8>)]) -> Option<bool> {
+        let Some((_, field)) = fields.iter_mut().find(|(name, _)| *name == k) else {
+            return Some(false);
+        };
+        if self.peek() == Some(b'"') {
+            **field = self.string()?;
+        } else {
+            self.skip()?;
+        }
+        Some(true)
+    }
+
+    /// Skips a value; its text (a number, `true`, ...).
+    fn scalar(&mut self) -> Option<&[u8]> {
+        let start = self.i;
+        self.skip()?;
+        Some(&self.s[start..self.i])
+    }
+
+    /// As [`Json::scalar`], as trimmed UTF-8 (None if it is not).
+    fn scalar_str(&mut self) -> Option<&str> {
+        let v = self.scalar()?;
+        std::str::from_utf8(v).ok().map(str::trim)
+    }
+
     fn skip(&mut self) -> Option<()> {
         if self.depth >= MAX_DEPTH {
             return None;

@@ -326,4 +326,12 @@ impl State {
         self.enter_param(tid, enter_code, idx)
             .map(sonde_event::le_int)
     }
+
+    /// The fd of an exit event: its parameter `idx`, or else the first
+    /// parameter of its enter event; -1 when neither has it.
+    fn exit_fd(&self, ev: &RawEvent<'_>, enter_code: u16, idx: usize) -> i64 {
+        ev.param_i64(idx)
+            .or_else(|| self.enter_i64(ev.tid, enter_code, 0))
+            .unwrap_or(-1)
+    }
 }

@@ -1,6 +1,6 @@
 //! What the `sonde agent` tests share: running the agent, reading its JSON
 //! lines, summing series, and sysdig's `httplog` as the oracle.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,12 +13,7 @@ pub fn sonde() -> &'static str {
     env!("CARGO_BIN_EXE_sonde")
 }
 
-pub fn which(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-}
+pub use sonde_livetest::which;
 
 /// Under CI a missing tool fails the test; elsewhere it is skipped.
 pub fn have(name: &str, tools: &[&str]) -> bool {
@@ -41,10 +36,7 @@ pub fn traces_dir() -> PathBuf {
 }
 
 pub fn tmpdir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sonde-agent-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    sonde_livetest::tmpdir("agent", tag)
 }
 
 /// Parses `--stdout` output.

@@ -4,89 +4,39 @@
 //! private mount namespace (this host kind's podman/crun workaround: no
 //! cgroup2 `unified` mount), and a running `sonde` whose stdout lines are
 //! collected as they come.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 #[cfg(feature = "k8s")]
 pub mod cluster;
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-/// `tool` on the PATH.
-pub fn which(tool: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-}
+pub use sonde_livetest::{busybox_rootfs, private, run_private, tmpdir, which};
 
 /// Skips test `name` (returns false) unless it runs as root with BPF
 /// support and every tool in `tools`; under `CI=true` it fails instead.
 pub fn ready(name: &str, tools: &[&str]) -> bool {
-    let ci = std::env::var("CI").as_deref() == Ok("true");
-    // SAFETY: no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        assert!(!ci, "{name}: needs root under CI");
-        eprintln!("{name}: skipped: needs root");
-        return false;
+    if !sonde_livetest::is_root() {
+        return sonde_livetest::skip(name, "needs root");
     }
     if let Err(e) = sonde_probe::check_support() {
-        assert!(!ci, "{name}: {e}");
-        eprintln!("{name}: skipped: {e}");
-        return false;
+        return sonde_livetest::skip(name, &e.to_string());
     }
-    let missing: Vec<&&str> = tools.iter().filter(|t| which(t).is_none()).collect();
-    if !missing.is_empty() {
-        assert!(!ci, "{name}: missing {missing:?} under CI");
-        eprintln!("{name}: skipped: missing {missing:?}");
-        return false;
+    sonde_livetest::require(name, tools)
+}
+
+/// Whether live capture works here (root, BPF); if not, test `name` is
+/// skipped (false) with the reason.
+pub fn probe_ok(name: &str) -> bool {
+    match sonde_probe::check_support() {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("{name}: skipped: {e}");
+            false
+        }
     }
-    true
-}
-
-/// A fresh, empty directory for test `tag` of suite `suite`.
-pub fn tmpdir(suite: &str, tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sonde-{suite}-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A root file system under `dir` with busybox and links for `applets`.
-pub fn busybox_rootfs(dir: &Path, applets: &[&str]) -> PathBuf {
-    let root = dir.join("rootfs");
-    let bin = root.join("bin");
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::copy(which("busybox").unwrap(), bin.join("busybox")).unwrap();
-    for a in applets {
-        std::os::unix::fs::symlink("busybox", bin.join(a)).unwrap();
-    }
-    std::fs::create_dir_all(root.join("etc")).unwrap();
-    std::fs::write(root.join("etc/hostname"), "rootfs\n").unwrap();
-    root
-}
-
-/// `script` in a private mount namespace without the cgroup2 `unified`
-/// mount (crun refuses hybrid cgroups otherwise).
-pub fn private(script: &str) -> Command {
-    let full = format!("umount /sys/fs/cgroup/unified 2>/dev/null; {script}");
-    let mut c = Command::new("unshare");
-    c.args(["--mount", "--propagation", "private", "sh", "-c", &full]);
-    c
-}
-
-/// Runs [`private`]`(script)`, which must succeed; its stdout.
-pub fn run_private(script: &str) -> String {
-    let out = private(script).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A running program whose stdout lines are collected as they come (a

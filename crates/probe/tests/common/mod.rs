@@ -91,10 +91,9 @@ pub const PPM_O_CREAT: u64 = 4;
 pub const PPM_O_TRUNC: u64 = 256;
 pub const PPM_O_F_CREATED: u64 = 16384;
 
-/// Runs `work` in a forked child traced by a new probe (opened with `cfg`,
-/// limited to the child's process tree) and returns every event of the tree
-/// once the child has exited with `code`.
-pub fn capture_child(mut cfg: Config, code: i32, work: impl FnOnce()) -> (i64, Vec<Event>) {
+/// Forks a child that waits for [`release`], then runs `work` and exits
+/// with `code`; the child's pid and the pipe end that releases it.
+pub fn fork_waiting(code: i32, work: impl FnOnce()) -> (i32, i32) {
     let mut go = [0i32; 2];
     // SAFETY: valid array of two ints.
     assert_eq!(unsafe { libc::pipe(go.as_mut_ptr()) }, 0);
@@ -112,10 +111,23 @@ pub fn capture_child(mut cfg: Config, code: i32, work: impl FnOnce()) -> (i64, V
     }
     // SAFETY: closing our copy of the read end.
     unsafe { libc::close(go[0]) };
+    (child, go[1])
+}
+
+/// Lets the child of [`fork_waiting`] whose pipe end is `go` run.
+pub fn release(go: i32) {
+    // SAFETY: writing one byte from a valid buffer.
+    assert_eq!(unsafe { libc::write(go, b"g".as_ptr().cast(), 1) }, 1);
+}
+
+/// Runs `work` in a forked child traced by a new probe (opened with `cfg`,
+/// limited to the child's process tree) and returns every event of the tree
+/// once the child has exited with `code`.
+pub fn capture_child(mut cfg: Config, code: i32, work: impl FnOnce()) -> (i64, Vec<Event>) {
+    let (child, go) = fork_waiting(code, work);
     cfg.pids = vec![child as u32];
     let mut probe = Probe::open(&cfg).expect("probe loads");
-    // SAFETY: writing one byte from a valid buffer.
-    assert_eq!(unsafe { libc::write(go[1], b"g".as_ptr().cast(), 1) }, 1);
+    release(go);
     let mut st = 0;
     // SAFETY: valid status pointer.
     assert_eq!(unsafe { libc::waitpid(child, &mut st, 0) }, child);
@@ -136,6 +148,61 @@ pub fn capture_child(mut cfg: Config, code: i32, work: impl FnOnce()) -> (i64, V
         }
     }
     (child as i64, evs)
+}
+
+/// Whether the live tests can run (root and BPF support); if not, test
+/// `name` is skipped (false) with the reason.
+pub fn live_ok(name: &str) -> bool {
+    // SAFETY: no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("{name}: skipped: live capture needs root");
+        return false;
+    }
+    // without BPF privileges (e.g. an unprivileged container) or kernel BTF
+    if let Err(e) = sonde_probe::check_support() {
+        eprintln!("{name}: skipped: {e}");
+        return false;
+    }
+    true
+}
+
+/// 127.0.0.1, any port.
+pub fn loopback() -> libc::sockaddr_in {
+    // SAFETY: all-zero is a valid sockaddr_in.
+    let mut lo: libc::sockaddr_in = unsafe { std::mem::zeroed() };
+    lo.sin_family = libc::AF_INET as u16;
+    lo.sin_addr.s_addr = u32::from_ne_bytes([127, 0, 0, 1]);
+    lo
+}
+
+/// In a workload: a TCP server listening on `lo` (with `backlog`) and a
+/// client connected to it, by raw system calls; their fds (server,
+/// client).
+///
+/// # Safety
+///
+/// Raw system calls on local memory only: fit for a forked child.
+pub unsafe fn tcp_pair(lo: &libc::sockaddr_in, backlog: i64) -> (i64, i64) {
+    let lo_len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    let srv = libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0);
+    libc::syscall(libc::SYS_bind, srv, lo as *const libc::sockaddr_in, lo_len);
+    libc::syscall(libc::SYS_listen, srv, backlog);
+    let mut bound = *lo;
+    let mut blen = lo_len;
+    libc::syscall(
+        libc::SYS_getsockname,
+        srv,
+        &mut bound as *mut libc::sockaddr_in,
+        &mut blen as *mut libc::socklen_t,
+    );
+    let cli = libc::syscall(libc::SYS_socket, libc::AF_INET, libc::SOCK_STREAM, 0);
+    libc::syscall(
+        libc::SYS_connect,
+        cli,
+        &bound as *const libc::sockaddr_in,
+        lo_len,
+    );
+    (srv, cli)
 }
 
 pub fn iov(b: &[u8]) -> libc::iovec {

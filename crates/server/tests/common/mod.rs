@@ -1,7 +1,7 @@
-//! What the server tests share: a CA and server certificate (rcgen), a
+//! What the server tests share: a CA and server certificate (sonde-livetest), a
 //! running `sonde-server` (the real binary, its own data directory), and
 //! a small HTTPS client (rustls) for its APIs.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -14,6 +14,7 @@ use serde_json::Value as J;
 use sonde_transport::rustls;
 
 pub mod browser;
+pub mod live;
 pub mod podman;
 pub mod workload;
 
@@ -27,13 +28,7 @@ pub fn tmpdir(tag: &str) -> PathBuf {
     dir
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use sonde_livetest::free_port;
 
 /// Certificates and token files in `dir`.
 pub struct Pki {
@@ -46,16 +41,7 @@ pub struct Pki {
 }
 
 pub fn pki(dir: &Path) -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, SanType};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = p.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut p = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    p.subject_alt_names
-        .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
-    let srv = p.signed_by(&key, &ca, &ca_key).unwrap();
+    let t = sonde_livetest::test_pki("agent");
     let w = |n: &str, s: &str| {
         let f = dir.join(n);
         std::fs::write(&f, s).unwrap();
@@ -63,9 +49,9 @@ pub fn pki(dir: &Path) -> Pki {
     };
     Pki {
         dir: dir.to_path_buf(),
-        ca: w("ca.pem", &ca.pem()),
-        cert: w("server.pem", &srv.pem()),
-        key: w("server.key", &key.serialize_pem()),
+        ca: w("ca.pem", &t.ca_pem),
+        cert: w("server.pem", &t.server_pem),
+        key: w("server.key", &t.server_key_pem),
         agent_tokens: w("agent.tokens", &format!("# agents\n{AGENT_TOKEN}\n")),
         api_tokens: w("api.tokens", &format!("{API_TOKEN}\n")),
     }
@@ -188,6 +174,59 @@ impl Server {
             Some(("application/json", b.as_bytes())),
         )
     }
+}
+
+/// The session cookie of `user` logged in with `pw`.
+pub fn login(s: &Server, user: &str, pw: &str) -> String {
+    let body = serde_json::json!({"user": user, "password": pw}).to_string();
+    let (st, head, b) = https_raw(
+        &s.tls,
+        s.port,
+        "POST",
+        "/api/v1/login",
+        &[],
+        Some(("application/json", body.as_bytes())),
+    )
+    .unwrap();
+    assert_eq!(st, 200, "{b}");
+    let line = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+        .unwrap();
+    let c = line.split_once(':').unwrap().1.trim();
+    c.split(';').next().unwrap().to_string()
+}
+
+/// Makes user `who` (`name:password`) with `role` (and `team`, if any)
+/// through the API.
+pub fn make_user(s: &Server, who: &str, role: &str, team: Option<&str>) {
+    let (name, pw) = who.split_once(':').unwrap();
+    let mut u = serde_json::json!({"name": name, "password": pw, "role": role});
+    if let Some(t) = team {
+        u["team"] = J::from(t);
+    }
+    let (st, r) = s.post_json("/api/v1/users", &u);
+    assert_eq!(st, 201, "{r}");
+}
+
+/// A `sonde-server` that evaluates its alerts every second (its
+/// configuration in `dir`/alerts.json), its data in `dir`/data.
+pub fn alerting_server(pki: &Pki, dir: &Path) -> Server {
+    std::fs::write(
+        dir.join("alerts.json"),
+        r#"{"interval_s": 1, "delay_ms": 500}"#,
+    )
+    .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sonde-server"));
+    cmd.arg("--alerts-config").arg(dir.join("alerts.json"));
+    Server::start_with(cmd, pki, free_port(), &dir.join("data"))
+}
+
+/// A `sonde-server` with an `admin` whose password is `pw`.
+pub fn admin_server(pki: &Pki, dir: &Path, pw: &str) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sonde-server"));
+    cmd.env("SONDE_ADMIN_PASSWORD", pw);
+    Server::start_with(cmd, pki, free_port(), &dir.join("data"))
 }
 
 impl Drop for Server {

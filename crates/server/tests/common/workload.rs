@@ -2,7 +2,7 @@
 //! `scope`, `host.hostname`, `container.*`, `k8s.*` tags; connections
 //! (each pod's proxy calls the next pod's app on the next host); cpu.user,
 //! cpu.system, memory.rss, net.bytes, file.bytes, http.requests,
-//! http.latency) for the web UI's tests and load measurement.
+//! http.latency; on request http.connection.*) for the web UI's tests and load measurement.
 
 use serde_json::{json, Value as J};
 
@@ -17,6 +17,9 @@ pub struct Fleet {
     pub containers: usize,
     pub seconds: i64,
     pub end_s: i64,
+    /// Whether the apps also count their HTTP requests per connection
+    /// (`http.connection.*`, the topology's edge requests).
+    pub http_edges: bool,
 }
 
 impl Fleet {
@@ -82,6 +85,20 @@ impl Fleet {
             let mut tg = proc_tags.to_vec();
             tg.push(("net.port", "80"));
             out.push(gauge("net.listening", t, &tg, 1.0));
+        }
+        if self.http_edges && c % 2 == 0 {
+            let mut tg = proc_tags.to_vec();
+            tg.extend_from_slice(&[("net.connection", conn.as_str()), ("side", "server")]);
+            let lo = 1_000_000 * (1 + c as u64 % 4);
+            out.push(series(
+                "http.connection.latency",
+                t,
+                &tg,
+                json!({"type": "histogram", "count": 2, "sum": (3 * lo) as f64, "min": lo as f64,
+                    "max": (2 * lo) as f64, "buckets": [[lo, 1], [2 * lo, 1]]}),
+            ));
+            tg.push(("http.status_class", "2xx"));
+            out.push(counter("http.connection.requests", t, &tg, 2.0));
         }
     }
 

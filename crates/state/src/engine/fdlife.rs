@@ -148,16 +148,18 @@ impl State {
     pub(super) fn on_dup_exit(&mut self, ev: &RawEvent<'_>, enter: u16) {
         let tid = ev.tid;
         let newfd = ev.param_i64(0).unwrap_or(-1);
-        let oldfd = ev
-            .param_i64(1)
-            .or_else(|| self.enter_i64(tid, enter, 0))
-            .unwrap_or(-1);
+        let oldfd = self.exit_fd(ev, enter, 1);
         if newfd >= 0 && newfd != oldfd {
-            if let Some(f) = self.fd(tid, oldfd).cloned() {
-                self.add_fd(tid, newfd, f);
-                // a copy keeps the name it had
-                self.fd_name_changed = false;
-            }
+            self.copy_fd(tid, oldfd, newfd);
+        }
+    }
+
+    /// Fd `to` of `tid` becomes a copy of its fd `from` (if known).
+    fn copy_fd(&mut self, tid: i64, from: i64, to: i64) {
+        if let Some(f) = self.fd(tid, from).cloned() {
+            self.add_fd(tid, to, f);
+            // a copy keeps the name it had
+            self.fd_name_changed = false;
         }
     }
 
@@ -168,15 +170,9 @@ impl State {
         let cmd = ev
             .param_u64(2)
             .or_else(|| self.enter_param(tid, enter, 1).map(sonde_event::le_uint));
-        let fd = ev
-            .param_i64(1)
-            .or_else(|| self.enter_i64(tid, enter, 0))
-            .unwrap_or(-1);
+        let fd = self.exit_fd(ev, enter, 1);
         if res >= 0 && matches!(cmd, Some(F_DUPFD) | Some(F_DUPFD_CLOEXEC)) {
-            if let Some(f) = self.fd(tid, fd).cloned() {
-                self.add_fd(tid, res, f);
-                self.fd_name_changed = false;
-            }
+            self.copy_fd(tid, fd, res);
         }
     }
 
@@ -184,10 +180,7 @@ impl State {
     pub(super) fn on_close_exit(&mut self, ev: &RawEvent<'_>, enter: u16) {
         let tid = ev.tid;
         let res = ev.param_i64(0).unwrap_or(-1);
-        let fd = ev
-            .param_i64(1)
-            .or_else(|| self.enter_i64(tid, enter, 0))
-            .unwrap_or(-1);
+        let fd = self.exit_fd(ev, enter, 1);
         if res >= 0 && fd >= 0 {
             let owner = self.fd_owner_tid(tid);
             self.pending_close.push((owner, fd));
@@ -229,10 +222,7 @@ impl State {
     pub(super) fn on_fchdir_exit(&mut self, ev: &RawEvent<'_>, enter: u16) {
         let tid = ev.tid;
         if ev.param_i64(0).unwrap_or(-1) >= 0 {
-            let fd = ev
-                .param_i64(1)
-                .or_else(|| self.enter_i64(tid, enter, 0))
-                .unwrap_or(-1);
+            let fd = self.exit_fd(ev, enter, 1);
             if let Some(f) = self.fd(tid, fd) {
                 let new = f.name.clone();
                 self.set_cwd(tid, new);

@@ -158,6 +158,20 @@ fn is_v4ish(a: &[u8; 16]) -> bool {
 }
 
 /// An fd from an fd-list record.
+/// `fd` becomes an IPv4 connection from `s` to `d` over `l4proto`, named
+/// after its tuple.
+fn v4_tuple(fd: &mut Fd, s: (Ipv4Addr, u16), d: (Ipv4Addr, u16), l4proto: u8) {
+    let ((sip, sport), (dip, dport)) = (s, d);
+    fd.addrs = SockAddrs::V4 {
+        sip,
+        sport,
+        dip,
+        dport,
+    };
+    fd.l4 = L4Proto::from_scap(l4proto);
+    fd.name = format!("{sip}:{sport}->{dip}:{dport}").into_bytes();
+}
+
 fn fd_from_scap(f: &FdInfo) -> Fd {
     let kind = FdType::from_scap(f.kind);
     let mut fd = Fd::new(kind, Vec::new());
@@ -171,14 +185,7 @@ fn fd_from_scap(f: &FdInfo) -> Fd {
             l4proto,
         } => {
             let (sip, dip) = (Ipv4Addr::from(*sip), Ipv4Addr::from(*dip));
-            fd.addrs = SockAddrs::V4 {
-                sip,
-                sport: *sport,
-                dip,
-                dport: *dport,
-            };
-            fd.l4 = L4Proto::from_scap(*l4proto);
-            fd.name = format!("{sip}:{sport}->{dip}:{dport}").into_bytes();
+            v4_tuple(&mut fd, (sip, *sport), (dip, *dport), *l4proto);
         }
         FdDetail::Ipv6 {
             sip,
@@ -194,14 +201,7 @@ fn fd_from_scap(f: &FdInfo) -> Fd {
                     Ipv4Addr::new(dip[12], dip[13], dip[14], dip[15]),
                 );
                 fd.kind = FdType::Ipv4Sock;
-                fd.addrs = SockAddrs::V4 {
-                    sip,
-                    sport: *sport,
-                    dip,
-                    dport: *dport,
-                };
-                fd.l4 = L4Proto::from_scap(*l4proto);
-                fd.name = format!("{sip}:{sport}->{dip}:{dport}").into_bytes();
+                v4_tuple(&mut fd, (sip, *sport), (dip, *dport), *l4proto);
                 return fd;
             }
             let (sip, dip) = (Ipv6Addr::from(*sip), Ipv6Addr::from(*dip));

@@ -55,10 +55,7 @@ impl State {
     pub(super) fn on_bind_exit(&mut self, ev: &RawEvent<'_>, enter: u16) {
         let tid = ev.tid;
         let res = ev.param_i64(0).unwrap_or(-1);
-        let fd = ev
-            .param_i64(2)
-            .or_else(|| self.enter_i64(tid, enter, 0))
-            .unwrap_or(-1);
+        let fd = self.exit_fd(ev, enter, 2);
         if res >= 0 {
             if let Some(addr) = ev.param(1) {
                 self.on_bind(tid, fd, addr);
@@ -70,10 +67,7 @@ impl State {
     pub(super) fn on_connect_exit(&mut self, ev: &RawEvent<'_>, enter: u16) {
         let tid = ev.tid;
         let res = ev.param_i64(0).unwrap_or(-1);
-        let fd = ev
-            .param_i64(2)
-            .or_else(|| self.enter_i64(tid, enter, 0))
-            .unwrap_or(-1);
+        let fd = self.exit_fd(ev, enter, 2);
         if res >= 0 || res == EINPROGRESS {
             if let Some(f) = self.fd_mut(tid, fd) {
                 f.connected = true;

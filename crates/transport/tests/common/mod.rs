@@ -1,5 +1,5 @@
 //! Test certificates (a CA, the server's for 127.0.0.1 and localhost, a
-//! client's), generated with rcgen at test time, and a collecting store.
+//! client's), generated at test time (sonde-livetest), and a collecting store.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -20,32 +20,13 @@ pub struct Pki {
 
 /// Fresh certificates.
 pub fn pki() -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.distinguished_name
-        .push(DnType::CommonName, "sonde transport test CA");
-    let ca = p.self_signed(&ca_key).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let mut p = CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    p.subject_alt_names
-        .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
-    let srv = p.signed_by(&key, &ca, &ca_key).unwrap();
-    let ckey = KeyPair::generate().unwrap();
-    let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
-    p.distinguished_name.push(DnType::CommonName, "agent-1");
-    let client = p.signed_by(&ckey, &ca, &ca_key).unwrap();
+    let t = sonde_livetest::test_pki("agent-1");
+    let der = |d: Vec<u8>| CertificateDer::from(d);
+    let key = |d: Vec<u8>| PrivateKeyDer::Pkcs8(d.into());
     Pki {
-        ca: ca.der().clone(),
-        server: (
-            vec![srv.der().clone()],
-            PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-        ),
-        client: (
-            vec![client.der().clone()],
-            PrivateKeyDer::Pkcs8(ckey.serialize_der().into()),
-        ),
+        ca: der(t.ca_der),
+        server: (vec![der(t.server_der)], key(t.server_key_der)),
+        client: (vec![der(t.client_der)], key(t.client_key_der)),
     }
 }
 
