@@ -135,6 +135,35 @@ test('admin explores, drills down and opens a dashboard', async ({ page }) => {
   expect((await page.request.get('/api/v1/hosts')).status()).toBe(401);
 });
 
+test('the topology map shows only the answer to its own route', async ({ page }) => {
+  await login(page, 'admin', process.env.SONDE_ADMIN_PASSWORD || '');
+  const groups = page.locator('svg.graph g.node.group');
+  await page.goto('/#/topology?preset=logical&depth=2&range=15m');
+  await expect(groups).toHaveCount(12);
+  // the namespaces' answer is held back: while it is on the way, the
+  // pods' map must not stand in for it
+  let release = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  const namespaces = /\/api\/v1\/topology\?level=k8s\.ns\.name&/;
+  await page.route(namespaces, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto('/#/topology?preset=logical&range=15m');
+  await expect(page.locator('.topology .loading')).toBeVisible();
+  await expect(page.locator('svg.graph')).toHaveCount(0);
+  // back to the pods (answered at once); the namespaces' answer then
+  // arrives late and must be dropped
+  await page.goto('/#/topology?preset=logical&depth=2&range=15m');
+  await expect(groups).toHaveCount(12);
+  const late = page.waitForResponse(namespaces);
+  release();
+  await late;
+  await page.waitForTimeout(500);
+  await expect(groups).toHaveCount(12);
+  await expect(page.locator('.topology .loading')).toHaveCount(0);
+});
+
 test('a viewer reads but cannot write', async ({ page }) => {
   const [user, pw] = (process.env.SONDE_VIEWER || ':').split(':');
   await login(page, user, pw);

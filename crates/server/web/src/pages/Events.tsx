@@ -1,6 +1,6 @@
 // Events: a timeline strip and the list, newest first, from /api/v1/events.
-import { useEffect, useState } from 'react';
 import { SEvent, api } from '../api';
+import { useAnswer } from '../answer';
 import { time } from '../format';
 import { RANGES, Route, go } from '../route';
 import { EventLink } from '../widgets/EventLink';
@@ -19,19 +19,15 @@ const KIND_COLORS: Record<string, string> = {
 export function Events({ route }: { route: Route }) {
   const range = route.params.get('range') || '1h';
   const kind = route.params.get('kind') || '';
-  const [events, setEvents] = useState<SEvent[] | null>(null);
-  const [err, setErr] = useState('');
-  const [span, setSpan] = useState<[number, number]>([0, 1]);
-  useEffect(() => {
+  const { data, err } = useAnswer(`${range}|${kind}`, () => {
     const end = Date.now();
     const start = end - (RANGES[range] || RANGES['1h']);
-    setSpan([start, end]);
     const q = new URLSearchParams({ start: String(start), end: String(end), limit: '1000' });
     if (kind) q.set('kind', kind);
-    api<{ events: SEvent[] }>(`/api/v1/events?${q}`)
-      .then((r) => (setEvents(r.events), setErr('')))
-      .catch((e) => setErr(e.message));
-  }, [range, kind]);
+    return api<{ events: SEvent[] }>(`/api/v1/events?${q}`).then((r) => ({ events: r.events, span: [start, end] as [number, number] }));
+  });
+  const events = data?.events ?? null;
+  const span = data?.span ?? [0, 1];
   const kinds = [...new Set((events || []).map((e) => e.kind))].sort();
   return (
     <div className="page events">

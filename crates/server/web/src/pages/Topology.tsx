@@ -2,8 +2,8 @@
 // and the connections between them (GET /api/v1/topology); a click on a
 // group drills into it (the next level, scoped to it), a click on a
 // folded group outside the scope opens that one instead.
-import { useEffect, useState } from 'react';
 import { api } from '../api';
+import { useAnswer } from '../answer';
 import { GROUPINGS, label } from '../metrics';
 import { RANGES, Route, go } from '../route';
 import { GEdge, GNode, Graph } from '../widgets/Graph';
@@ -15,16 +15,13 @@ export function Topology({ route }: { route: Route }) {
   const depth = Math.min(Number(route.params.get('depth') || 0), levels.length - 1);
   const range = route.params.get('range') || '15m';
   const scope = route.params.getAll('scope');
-  const [graph, setGraph] = useState<{ nodes: GNode[]; edges: GEdge[] } | null>(null);
-  const [err, setErr] = useState('');
   const key = `${preset}|${depth}|${range}|${scope.join('&')}`;
-  useEffect(() => {
+  // the map of this route only: none while its answer is on the way
+  const { data: graph, err } = useAnswer(key, () => {
     const q = new URLSearchParams({ level: levels[depth], range_ms: String(RANGES[range] || RANGES['15m']) });
     scope.forEach((s) => q.append('scope', s));
-    api<{ nodes: GNode[]; edges: GEdge[] }>(`/api/v1/topology?${q}`)
-      .then((g) => (setGraph(g), setErr('')))
-      .catch((e) => setErr(e.message));
-  }, [key]);
+    return api<{ nodes: GNode[]; edges: GEdge[] }>(`/api/v1/topology?${q}`);
+  });
   const to = (d: number, sc: string[]) => go('topology', { preset, depth: String(d), range, scope: sc });
   const pick = (n: GNode) => {
     if (n.kind === 'group' && depth + 1 < levels.length) to(depth + 1, [...scope, `${levels[depth]}=${n.id}`]);
@@ -68,6 +65,7 @@ export function Topology({ route }: { route: Route }) {
         <span className="level"> › {label(levels[depth])}s</span>
       </div>
       {err && <div className="error">{err}</div>}
+      {!graph && !err && <div className="muted loading">loading…</div>}
       {graph && graph.nodes.length === 0 && <div className="muted">no connections seen in this range</div>}
       {graph && graph.nodes.length > 0 && <Graph nodes={graph.nodes} edges={graph.edges} onPick={pick} />}
     </div>
