@@ -20,7 +20,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::live::{self, wait_host, Agent};
+use common::live::{self, wait_capturing, wait_host, Agent};
 use common::*;
 use serde_json::json;
 
@@ -115,6 +115,7 @@ fn capture_from_a_live_agent_holds_the_seconds_before_the_request() {
     let from_ms = now_s() * 1000 - 2000;
     let agent = start_agent(&s, &pki, &dir, &[]);
     wait_host(&s, "cap-host", "ok");
+    wait_capturing(&s);
     let marker = format!("/nonexistent/sonde-cap-before-{}", std::process::id());
     touch(&marker, 30);
     std::thread::sleep(Duration::from_millis(1500));
@@ -172,6 +173,7 @@ fn an_alert_fires_and_its_capture_holds_the_seconds_before() {
     let extra = ["--checks", checks_file.to_str().unwrap()];
     let agent = start_agent(&s, &pki, &dir, &extra);
     wait_host(&s, "cap-host", "ok");
+    wait_capturing(&s);
     let rule = json!({
         "name": "disk-broken",
         "condition": {"check_critical": {"check": "disk"}},

@@ -108,6 +108,20 @@ pub fn wait_host(s: &Server, agent: &str, status: &str) {
     );
 }
 
+/// Waits (40 s at most) until `s` holds the agent's syscall metrics: its
+/// probe is attached and events flow (a keepalive alone goes out before
+/// the probe loads, which can take seconds on a loaded machine).
+pub fn wait_capturing(s: &Server) {
+    wait_for("no syscall metrics from the agent", 40, || {
+        let (_, m) = s.get("/api/v1/metrics");
+        let names = m["metrics"].as_array().cloned().unwrap_or_default();
+        names
+            .iter()
+            .any(|n| n.as_str().is_some_and(|n| n.starts_with("syscall.")))
+            .then_some(())
+    });
+}
+
 /// The lines `sonde -r file -p format fd.name=marker` prints that name
 /// `marker`.
 pub fn marked_lines(file: &Path, format: &str, marker: &str) -> Vec<String> {
