@@ -126,7 +126,21 @@ fn parse_tags(list: &[String]) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// Large blocks (the flight recorder's segments, megabytes each, made
+/// and freed every second) are mapped on their own and go back to the
+/// system when freed. glibc otherwise raises its mapping threshold after
+/// the first such free, and later segments land in the heap, where freed
+/// ones stay resident: 75 MiB for a 48 MiB ring under a saturated nginx.
+fn fixed_mmap_threshold() {
+    // SAFETY: mallopt only sets an allocator parameter; 128 KiB is glibc's
+    // own default, fixed here so that it no longer moves
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 << 10);
+    }
+}
+
 fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
+    fixed_mmap_threshold();
     let config = match &args.config {
         Some(p) => sonde_agent::Config::load(p)?,
         None => sonde_agent::Config::default(),

@@ -63,9 +63,8 @@ pub struct OpsArgs {
     #[arg(long = "recorder-window", value_name = "SECS", default_value_t = 10)]
     recorder_window: u64,
     /// The flight recorder's cap in MiB. Under load the ring fills to
-    /// it, so it is that much of the agent's memory (48: the agent stays
-    /// under 150 MB serving a saturated nginx on 2 cores).
-    #[arg(long = "recorder-max-mb", value_name = "MIB", default_value_t = 48)]
+    /// it, so it is that much of the agent's memory.
+    #[arg(long = "recorder-max-mb", value_name = "MIB", default_value_t = 64)]
     recorder_max_mb: usize,
     /// The local control socket `sonde agent capture` talks to.
     #[arg(long = "control-socket", value_name = "PATH")]
