@@ -120,6 +120,24 @@ fn golden_queries_match_the_reference_on_two_shards() {
     assert_eq!(store.events(&q).unwrap(), vec![evs[1].clone()]);
 }
 
+/// The same table at the scale (100 hosts x 50 containers x 20
+/// metrics, 4M samples) on two shards.
+#[test]
+fn golden_queries_match_the_reference_at_full_scale_on_two_shards() {
+    let Some(cluster) = common::Cluster::start(2) else {
+        return;
+    };
+    let store = cluster.store("full");
+    let w = golden::full_workload();
+    let agreed = golden::check_at_scale(
+        &w,
+        |agent, seq, samples| store.write_batch(agent, seq, samples, &[]).unwrap(),
+        |q| store.query(q).map_err(|e| e.to_string()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(agreed >= 30, "{agreed} queries");
+}
+
 fn ureq_count(url: &str, sql: &str) -> u64 {
     let out = std::process::Command::new("curl")
         .args(["-sf", "--data-binary", sql, &format!("{url}/")])

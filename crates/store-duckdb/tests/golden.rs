@@ -38,3 +38,18 @@ fn golden_queries_match_the_reference() {
         }
     }
 }
+
+/// The same table at the scale: 100 hosts x 50 containers x 20
+/// metrics, 4M samples.
+#[test]
+fn golden_queries_match_the_reference_at_full_scale() {
+    let w = golden::full_workload();
+    let store = DuckStore::in_memory(Options::default()).unwrap();
+    let agreed = golden::check_at_scale(
+        &w,
+        |agent, seq, samples| store.write_batch(agent, seq, samples, &[]).unwrap(),
+        |q| store.query(q).map_err(|e| e.to_string()),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(agreed >= 30, "{agreed} queries");
+}

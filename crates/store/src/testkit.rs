@@ -183,22 +183,50 @@ impl Workload {
 
     /// One batch per host and second: (agent, seq, samples), in time order.
     pub fn batches(&self) -> Vec<(String, u64, Vec<Sample>)> {
+        (0..self.seconds).flat_map(|t| self.batches_at(t)).collect()
+    }
+
+    /// Second `t`'s batches, one per host: (agent, seq, samples). A
+    /// large workload is written second by second without holding it all.
+    pub fn batches_at(&self, t: i64) -> Vec<(String, u64, Vec<Sample>)> {
+        let mut per_host: Vec<Vec<Sample>> = vec![Vec::new(); self.hosts];
+        for c in 0..self.containers() {
+            let tags = self.tags(c, t);
+            for (m, (name, _)) in METRICS.iter().enumerate().take(self.metrics) {
+                per_host[self.host_of(c, t)].push(Sample {
+                    metric: name.to_string(),
+                    tags: tags.clone(),
+                    ts_ms: self.ts(t),
+                    value: self.value(m, c, t),
+                });
+            }
+        }
+        per_host
+            .into_iter()
+            .enumerate()
+            .map(|(h, samples)| (format!("host-{h:03}"), t as u64 + 1, samples))
+            .collect()
+    }
+
+    /// Every sample of metric `name`, in time order: what the reference
+    /// needs for a query of it, a twentieth of a large workload.
+    pub fn samples_of(&self, name: &str) -> Vec<Sample> {
+        let Some(m) = METRICS
+            .iter()
+            .take(self.metrics)
+            .position(|(n, _)| *n == name)
+        else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         for t in 0..self.seconds {
-            let mut per_host: Vec<Vec<Sample>> = vec![Vec::new(); self.hosts];
             for c in 0..self.containers() {
-                let tags = self.tags(c, t);
-                for (m, (name, _)) in METRICS.iter().enumerate().take(self.metrics) {
-                    per_host[self.host_of(c, t)].push(Sample {
-                        metric: name.to_string(),
-                        tags: tags.clone(),
-                        ts_ms: self.ts(t),
-                        value: self.value(m, c, t),
-                    });
-                }
-            }
-            for (h, samples) in per_host.into_iter().enumerate() {
-                out.push((format!("host-{h:03}"), t as u64 + 1, samples));
+                out.push(Sample {
+                    metric: name.to_string(),
+                    tags: self.tags(c, t),
+                    ts_ms: self.ts(t),
+                    value: self.value(m, c, t),
+                });
             }
         }
         out

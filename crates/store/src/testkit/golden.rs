@@ -1,12 +1,12 @@
 //! The golden query table every engine runs: the synthetic workload of
 //! [`workload`] written through `write_batch`, then each of [`queries`]
-//! answered by the engine and by [`reference`](super::reference), which
+//! answered by the engine and by [`reference()`], which
 //! must agree per [`check`] (exact for sums, counts, minima and maxima of
 //! exact values; 1e-9 relative where a mean or a rate divides).
 
-use crate::{Agg, Answer, Order, Query, TagFilter};
+use crate::{Agg, Answer, Order, Query, Sample, TagFilter};
 
-use super::Workload;
+use super::{reference, Workload};
 
 /// The golden workload: 10 hosts x 10 containers x 20 metrics, 40 s.
 pub fn workload() -> Workload {
@@ -17,6 +17,48 @@ pub fn workload() -> Workload {
         seconds: 40,
         ..Default::default()
     }
+}
+
+/// The scale: 100 hosts x 50 containers x 20 metrics (100,000
+/// series, 15 tags each, pods moving between hosts half-way), 40 s: 4M
+/// samples, too many to hold with their tags, so [`check_at_scale`]
+/// writes them second by second and evaluates the reference per metric.
+pub fn full_workload() -> Workload {
+    Workload {
+        seconds: 40,
+        ..Workload::default()
+    }
+}
+
+/// The golden table over a large workload: `write` gets every batch of
+/// `w` (agent, seq, samples), second by second; then each query of the
+/// table is answered by `ask` and compared with the reference, which
+/// holds one metric's samples at a time. Returns how many queries agreed.
+pub fn check_at_scale(
+    w: &Workload,
+    mut write: impl FnMut(&str, u64, &[Sample]),
+    ask: impl Fn(&Query) -> Result<Answer, String>,
+) -> Result<usize, String> {
+    for t in 0..w.seconds {
+        for (agent, seq, samples) in w.batches_at(t) {
+            write(&agent, seq, &samples);
+        }
+    }
+    let qs = queries(w);
+    let mut metrics: Vec<&str> = qs.iter().map(|q| q.metric.as_str()).collect();
+    metrics.sort_unstable();
+    metrics.dedup();
+    let mut agreed = 0;
+    for m in metrics {
+        let samples = w.samples_of(m);
+        for (i, q) in qs.iter().enumerate().filter(|(_, q)| q.metric == m) {
+            let want = reference(&samples, q).map_err(|e| format!("query {i}: reference: {e}"))?;
+            let got = ask(q).map_err(|e| format!("query {i}: {e}"))?;
+            check(q, &got, &want).map_err(|e| format!("query {i}: {e}"))?;
+            agreed += 1;
+        }
+    }
+    Ok(agreed)
 }
 
 /// (metric, start offset s, end offset s, step s, filters, group_by, time, group, top)
