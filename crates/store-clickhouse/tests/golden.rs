@@ -129,12 +129,7 @@ fn golden_queries_match_the_reference_at_full_scale_on_two_shards() {
     };
     let store = cluster.store("full");
     let w = golden::full_workload();
-    let agreed = golden::check_at_scale(
-        &w,
-        |agent, seq, samples| store.write_batch(agent, seq, samples, &[]).unwrap(),
-        |q| store.query(q).map_err(|e| e.to_string()),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let agreed = golden::check_at_scale(&w, &store).unwrap_or_else(|e| panic!("{e}"));
     assert!(agreed >= 30, "{agreed} queries");
 }
 

@@ -45,11 +45,6 @@ fn golden_queries_match_the_reference() {
 fn golden_queries_match_the_reference_at_full_scale() {
     let w = golden::full_workload();
     let store = DuckStore::in_memory(Options::default()).unwrap();
-    let agreed = golden::check_at_scale(
-        &w,
-        |agent, seq, samples| store.write_batch(agent, seq, samples, &[]).unwrap(),
-        |q| store.query(q).map_err(|e| e.to_string()),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let agreed = golden::check_at_scale(&w, &store).unwrap_or_else(|e| panic!("{e}"));
     assert!(agreed >= 30, "{agreed} queries");
 }

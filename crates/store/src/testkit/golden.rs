@@ -4,7 +4,7 @@
 //! must agree per [`check`] (exact for sums, counts, minima and maxima of
 //! exact values; 1e-9 relative where a mean or a rate divides).
 
-use crate::{Agg, Answer, Order, Query, Sample, TagFilter};
+use crate::{Agg, Answer, Order, Query, TagFilter};
 
 use super::{reference, Workload};
 
@@ -30,18 +30,16 @@ pub fn full_workload() -> Workload {
     }
 }
 
-/// The golden table over a large workload: `write` gets every batch of
-/// `w` (agent, seq, samples), second by second; then each query of the
-/// table is answered by `ask` and compared with the reference, which
-/// holds one metric's samples at a time. Returns how many queries agreed.
-pub fn check_at_scale(
-    w: &Workload,
-    mut write: impl FnMut(&str, u64, &[Sample]),
-    ask: impl Fn(&Query) -> Result<Answer, String>,
-) -> Result<usize, String> {
+/// The golden table over a large workload: every batch of `w` goes to
+/// `store`, second by second; then each query of the table is answered
+/// by `store` and compared with the reference, which holds one metric's
+/// samples at a time. Returns how many queries agreed.
+pub fn check_at_scale(w: &Workload, store: &dyn crate::Store) -> Result<usize, String> {
     for t in 0..w.seconds {
         for (agent, seq, samples) in w.batches_at(t) {
-            write(&agent, seq, &samples);
+            store
+                .write_batch(&agent, seq, &samples, &[])
+                .map_err(|e| format!("{agent} second {t}: {e}"))?;
         }
     }
     let qs = queries(w);
@@ -53,7 +51,7 @@ pub fn check_at_scale(
         let samples = w.samples_of(m);
         for (i, q) in qs.iter().enumerate().filter(|(_, q)| q.metric == m) {
             let want = reference(&samples, q).map_err(|e| format!("query {i}: reference: {e}"))?;
-            let got = ask(q).map_err(|e| format!("query {i}: {e}"))?;
+            let got = store.query(q).map_err(|e| format!("query {i}: {e}"))?;
             check(q, &got, &want).map_err(|e| format!("query {i}: {e}"))?;
             agreed += 1;
         }
