@@ -4,8 +4,10 @@
 //! under the series cap.
 
 use std::borrow::Cow;
+use std::hash::{Hash, Hasher};
 
-use rustc_hash::{FxHashMap, FxHashSet};
+use hashbrown::Equivalent;
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
 use crate::series::Histogram;
 
@@ -49,7 +51,7 @@ pub struct Basic {
 pub type Name = Cow<'static, str>;
 
 /// A tagged series' identity within a second.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Key {
     /// Whose series.
     pub ent: Ent,
@@ -58,6 +60,84 @@ pub struct Key {
     /// Tags besides the entity's.
     pub extra: Vec<(Name, String)>,
 }
+
+/// A [`Key`] made of borrowed parts, to find a series without building
+/// (and allocating) its key: it hashes and compares as the key would.
+pub struct KeyRef<'a, A, B> {
+    /// Whose series.
+    pub ent: Ent,
+    /// Metric name.
+    pub name: &'a str,
+    /// Tags besides the entity's.
+    pub extra: &'a [(A, B)],
+}
+
+/// The hash of a key from its parts: [`Key`] and [`KeyRef`] share it.
+fn hash_parts<'s, H: Hasher>(
+    ent: Ent,
+    name: &str,
+    n: usize,
+    tags: impl Iterator<Item = (&'s str, &'s str)>,
+    h: &mut H,
+) {
+    ent.hash(h);
+    h.write(name.as_bytes());
+    h.write_usize(n);
+    for (k, v) in tags {
+        h.write(k.as_bytes());
+        h.write_u8(0xff);
+        h.write(v.as_bytes());
+        h.write_u8(0xff);
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let tags = self.extra.iter().map(|(k, v)| (&**k, v.as_str()));
+        hash_parts(self.ent, &self.name, self.extra.len(), tags, h);
+    }
+}
+
+impl<A: AsRef<str>, B: AsRef<str>> Hash for KeyRef<'_, A, B> {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let tags = self.extra.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
+        hash_parts(self.ent, self.name, self.extra.len(), tags, h);
+    }
+}
+
+impl<A: AsRef<str>, B: AsRef<str>> Equivalent<Key> for KeyRef<'_, A, B> {
+    fn equivalent(&self, k: &Key) -> bool {
+        self.ent == k.ent
+            && self.name == k.name
+            && self.extra.len() == k.extra.len()
+            && self
+                .extra
+                .iter()
+                .zip(&k.extra)
+                .all(|((a, b), (x, y))| a.as_ref() == x && b.as_ref() == y)
+    }
+}
+
+impl<A: AsRef<str>, B: AsRef<str>> KeyRef<'_, A, B> {
+    /// The owned key.
+    pub fn to_key(&self) -> Key {
+        Key {
+            ent: self.ent,
+            name: Cow::Owned(self.name.to_owned()),
+            extra: self
+                .extra
+                .iter()
+                .map(|(k, v)| (Cow::Owned(k.as_ref().to_owned()), v.as_ref().to_owned()))
+                .collect(),
+        }
+    }
+}
+
+/// No tags besides the entity's.
+pub const NO_TAGS: &[(&str, &str)] = &[];
+
+/// The tagged series of a second, found by [`Key`] or [`KeyRef`].
+pub type Tagged = hashbrown::HashMap<Key, Agg, FxBuildHasher>;
 
 /// A tagged series' value within a second.
 #[derive(Debug)]
@@ -78,7 +158,10 @@ pub struct Second {
     /// Fixed counters per entity.
     pub basic: FxHashMap<Ent, Basic>,
     /// Tagged series.
-    pub tagged: FxHashMap<Key, Agg>,
+    pub tagged: Tagged,
+    /// How many distinct series each capped metric of each entity has
+    /// this second (see `MetricsSink::capped_count`).
+    pub distinct: FxHashMap<(Ent, &'static str), usize>,
     /// Series refused by the cap this second.
     pub dropped: u64,
     /// The cap on tagged series.
@@ -127,29 +210,76 @@ impl Second {
         Some(self.tagged.entry(key).or_insert_with(init))
     }
 
+    /// The series `key` (borrowed), created with `init` unless the cap
+    /// is reached: a known series costs a lookup, no allocation.
+    pub fn tagged_ref<A: AsRef<str>, B: AsRef<str>>(
+        &mut self,
+        key: &KeyRef<'_, A, B>,
+        init: impl FnOnce() -> Agg,
+    ) -> Option<&mut Agg> {
+        if self.tagged.contains_key(key) {
+            return self.tagged.get_mut(key);
+        }
+        self.tagged(key.to_key(), init)
+    }
+
     /// Adds `v` to counter `name` with `extra` tags for each entity.
-    pub fn count(&mut self, ents: &[Ent], name: &'static str, extra: &[(Name, String)], v: f64) {
+    pub fn count<A: AsRef<str>, B: AsRef<str>>(
+        &mut self,
+        ents: &[Ent],
+        name: &'static str,
+        extra: &[(A, B)],
+        v: f64,
+    ) {
         for &ent in ents {
-            let key = Key {
-                ent,
-                name: Cow::Borrowed(name),
-                extra: extra.to_vec(),
-            };
-            if let Some(Agg::Count(c)) = self.tagged(key, || Agg::Count(0.0)) {
+            let key = KeyRef { ent, name, extra };
+            if let Some(Agg::Count(c)) = self.tagged_ref(&key, || Agg::Count(0.0)) {
                 *c += v;
             }
         }
     }
 
+    /// Adds `v` to counter `name` of `ent` tagged with the direction
+    /// `dname` and one high-cardinality tag: at most `cap` distinct values
+    /// per direction and second (`cap * 2` series), the rest under
+    /// `{other}`. A known series costs two lookups, no allocation.
+    pub fn capped_count(
+        &mut self,
+        ent: Ent,
+        name: &'static str,
+        dname: &'static str,
+        (tag, value): (&'static str, &str),
+        cap: usize,
+        v: u64,
+    ) {
+        let mut extra = [("direction", dname), (tag, value)];
+        let key = KeyRef {
+            ent,
+            name,
+            extra: &extra,
+        };
+        if !self.tagged.contains_key(&key) {
+            let n = self.distinct.entry((ent, name)).or_default();
+            if *n >= cap * 2 {
+                extra[1].1 = "{other}";
+            } else {
+                *n += 1;
+            }
+        }
+        self.count(&[ent], name, &extra, v as f64);
+    }
+
     /// Records `v` in histogram `name` with `extra` tags for each entity.
-    pub fn hist(&mut self, ents: &[Ent], name: &'static str, extra: &[(Name, String)], v: u64) {
+    pub fn hist<A: AsRef<str>, B: AsRef<str>>(
+        &mut self,
+        ents: &[Ent],
+        name: &'static str,
+        extra: &[(A, B)],
+        v: u64,
+    ) {
         for &ent in ents {
-            let key = Key {
-                ent,
-                name: Cow::Borrowed(name),
-                extra: extra.to_vec(),
-            };
-            if let Some(Agg::Hist(h)) = self.tagged(key, || Agg::Hist(Histogram::default())) {
+            let key = KeyRef { ent, name, extra };
+            if let Some(Agg::Hist(h)) = self.tagged_ref(&key, || Agg::Hist(Histogram::default())) {
                 h.record(v);
             }
         }
@@ -243,20 +373,16 @@ impl Second {
     }
 
     /// Adds `v` to gauge `name` with `extra` tags for each entity.
-    pub fn gauge_add(
+    pub fn gauge_add<A: AsRef<str>, B: AsRef<str>>(
         &mut self,
         ents: &[Ent],
         name: &'static str,
-        extra: &[(Name, String)],
+        extra: &[(A, B)],
         v: f64,
     ) {
         for &ent in ents {
-            let key = Key {
-                ent,
-                name: Cow::Borrowed(name),
-                extra: extra.to_vec(),
-            };
-            if let Some(Agg::Gauge(g)) = self.tagged(key, || Agg::Gauge(0.0)) {
+            let key = KeyRef { ent, name, extra };
+            if let Some(Agg::Gauge(g)) = self.tagged_ref(&key, || Agg::Gauge(0.0)) {
                 *g += v;
             }
         }
@@ -322,6 +448,107 @@ mod tests {
                 (q, c, "client", 1, 9_000),
                 (q, "{other}", "client", 1, 5),
             ]
+        );
+    }
+
+    /// A borrowed key finds the series its owned form made, and only it.
+    #[test]
+    fn borrowed_keys_find_owned_ones() {
+        use std::hash::BuildHasher;
+        let mut s = Second {
+            max_series: 1000,
+            ..Second::default()
+        };
+        let owned: Vec<(Name, String)> = vec![("direction".into(), "in".into())];
+        s.count(&[Ent::Host], "net.port.bytes", &owned, 2.0);
+        s.count(&[Ent::Host], "net.port.bytes", &[("direction", "in")], 3.0);
+        s.count(&[Ent::Host], "net.port.bytes", &[("direction", "out")], 5.0);
+        s.count(&[Ent::Host], "net.port.bytes", &[("directio", "nin")], 7.0);
+        s.count(
+            &[Ent::Proc(1)],
+            "net.port.bytes",
+            &[("direction", "in")],
+            11.0,
+        );
+        s.count::<&str, &str>(&[Ent::Host], "net.port.bytes", &[], 13.0);
+        assert_eq!(s.tagged.len(), 5);
+        let k = Key {
+            ent: Ent::Host,
+            name: "net.port.bytes".into(),
+            extra: owned,
+        };
+        assert!(matches!(s.tagged[&k], Agg::Count(v) if v == 5.0));
+        let r = KeyRef {
+            ent: Ent::Host,
+            name: "net.port.bytes",
+            extra: &[("direction", "in")],
+        };
+        let b = FxBuildHasher;
+        assert_eq!(b.hash_one(&k), b.hash_one(&r));
+        assert_eq!(r.to_key(), k);
+    }
+
+    /// Past `cap * 2` distinct values of the tag, new values go to
+    /// `{other}`; values already counted keep their series.
+    #[test]
+    fn capped_counts_fold_new_values_into_other() {
+        let mut s = Second {
+            max_series: 1000,
+            ..Second::default()
+        };
+        let e = Ent::Proc(3);
+        let conn = |i: u64| format!("10.0.0.1:{i}->10.0.0.2:80");
+        for i in 0..6 {
+            s.capped_count(
+                e,
+                "net.connection.bytes",
+                "in",
+                ("net.connection", &conn(i)),
+                2,
+                i + 1,
+            );
+        }
+        s.capped_count(
+            e,
+            "net.connection.bytes",
+            "in",
+            ("net.connection", &conn(0)),
+            2,
+            100,
+        );
+        let mut got: Vec<(String, f64)> = s
+            .tagged
+            .iter()
+            .map(|(k, a)| match a {
+                Agg::Count(n) => (tag(k, "net.connection").unwrap().to_string(), *n),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        let want = [
+            (conn(0), 101.0),
+            (conn(1), 2.0),
+            (conn(2), 3.0),
+            (conn(3), 4.0),
+        ];
+        let mut want: Vec<(String, f64)> = want.into_iter().collect();
+        want.push(("{other}".into(), 11.0));
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got, want);
+        // a new second starts from no values
+        s.tagged.clear();
+        s.distinct.clear();
+        s.capped_count(
+            e,
+            "net.connection.bytes",
+            "in",
+            ("net.connection", &conn(9)),
+            2,
+            1,
+        );
+        assert_eq!(
+            tag(s.tagged.keys().next().unwrap(), "net.connection"),
+            Some(&*conn(9))
         );
     }
 

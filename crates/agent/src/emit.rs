@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use rustc_hash::FxHashMap;
 use sonde_state::{FdType, SockAddrs, State};
 
-use crate::agg::{Agg, Basic, Ent, Key, Name, Second};
+use crate::agg::{Agg, Basic, Ent, Key, Name, Second, NO_TAGS};
 use crate::series::{Batch, Series, Tags, Value};
 use crate::sink::MetricsSink;
 use crate::statsd::{Kind, Sample};
@@ -91,8 +91,8 @@ fn state_levels(sink: &mut MetricsSink<'_>, st: &State) {
         }
         let rss = f64::from(t.info.vmrss_kb) * 1024.0;
         let vm = f64::from(t.info.vmsize_kb) * 1024.0;
-        sink.sec.gauge_add(&ents, "memory.rss", &[], rss);
-        sink.sec.gauge_add(&ents, "memory.vm", &[], vm);
+        sink.sec.gauge_add(&ents, "memory.rss", NO_TAGS, rss);
+        sink.sec.gauge_add(&ents, "memory.vm", NO_TAGS, vm);
         let mut conns = 0.0;
         for fd in t.fds.values() {
             match (fd.kind, fd.addrs) {
@@ -125,7 +125,7 @@ fn state_levels(sink: &mut MetricsSink<'_>, st: &State) {
             }
         }
         if conns > 0.0 {
-            sink.sec.gauge_add(&ents, "net.connections", &[], conns);
+            sink.sec.gauge_add(&ents, "net.connections", NO_TAGS, conns);
         }
     }
     for (id, i) in ctr_of {
@@ -176,8 +176,8 @@ fn cpu_levels(sink: &mut MetricsSink<'_>, ts: u64, st: &State) {
                 tags: tags::process_tags(t),
             });
         }
-        sink.sec.gauge_add(&ents, "cpu.user", &[], u);
-        sink.sec.gauge_add(&ents, "cpu.system", &[], s);
+        sink.sec.gauge_add(&ents, "cpu.user", NO_TAGS, u);
+        sink.sec.gauge_add(&ents, "cpu.system", NO_TAGS, s);
     }
     if let Some((u, s)) = host {
         sink.sec.gauge(Ent::Host, "cpu.user", vec![], u);
@@ -203,7 +203,8 @@ fn cpu_levels(sink: &mut MetricsSink<'_>, ts: u64, st: &State) {
         sink.sec.gauge(Ent::Host, "sonde.agent.drops", vec![], v);
     }
     let ev = std::mem::take(&mut sink.events) as f64;
-    sink.sec.count(&[Ent::Host], "sonde.agent.events", &[], ev);
+    sink.sec
+        .count(&[Ent::Host], "sonde.agent.events", NO_TAGS, ev);
 }
 
 fn basic_series(out: &mut Vec<(Ent, &'static str, Tags, Value)>, e: Ent, b: &Basic) {

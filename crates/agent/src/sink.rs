@@ -10,7 +10,7 @@ use sonde_event::{codes as c, flags, Direction};
 use sonde_fields::Ctx;
 use sonde_state::{FdType, L4Proto, SockAddrs, State, Thread};
 
-use crate::agg::{Ent, Name, Second};
+use crate::agg::{Ent, Second, NO_TAGS};
 use crate::config::Config;
 use crate::cpu::{CpuSource, CpuTracker};
 use crate::dns::Dns;
@@ -248,9 +248,9 @@ impl<'a> MetricsSink<'a> {
             let errno = sonde_event::errno_name(-r)
                 .map(Cow::Borrowed)
                 .unwrap_or_else(|| Cow::Owned((-r).to_string()));
-            let extra: Vec<(Name, String)> = vec![
-                ("error.category".into(), category_name(cat).to_string()),
-                ("error.errno".into(), errno.into_owned()),
+            let extra = [
+                ("error.category", category_name(cat)),
+                ("error.errno", &*errno),
             ];
             self.sec.count(ents, "syscall.errors", &extra, 1.0);
         }
@@ -326,21 +326,17 @@ impl<'a> MetricsSink<'a> {
                 }
                 let name = String::from_utf8_lossy(&fd.name);
                 let parent = match name.rfind('/') {
-                    Some(0) => "/".to_string(),
-                    Some(i) => name[..i].to_string(),
-                    None => name.to_string(),
+                    Some(0) => "/",
+                    Some(i) => &name[..i],
+                    None => &name,
                 };
-                let extra = vec![
-                    ("direction".into(), dname.to_string()),
-                    ("file.dir".into(), parent),
-                ];
+                let extra = [("direction", dname), ("file.dir", parent)];
                 self.sec.count(ents, "file.dir.bytes", &extra, bytes as f64);
-                let key = ("file.name".into(), name.into_owned());
-                self.capped_count(
+                self.sec.capped_count(
                     Ent::Host,
                     "file.name.bytes",
                     dname,
-                    key,
+                    ("file.name", &name),
                     self.opts.config.limits.max_files,
                     bytes,
                 );
@@ -353,24 +349,22 @@ impl<'a> MetricsSink<'a> {
                         b.net_ops[dir] += 1;
                     }
                     if let Some(port) = server_port(&fd.addrs) {
-                        let extra = vec![
-                            ("direction".into(), dname.to_string()),
-                            ("net.server_port".into(), port.to_string()),
+                        let mut digits = [0u8; 5];
+                        let extra = [
+                            ("direction", dname),
+                            ("net.server_port", port_str(port, &mut digits)),
                         ];
                         self.sec.count(ents, "net.port.bytes", &extra, bytes as f64);
                     }
-                    let key = (
-                        "net.connection".into(),
-                        String::from_utf8_lossy(&fd.name).into_owned(),
-                    );
+                    let conn = String::from_utf8_lossy(&fd.name);
                     let Some(&proc_ent) = ents.last() else {
                         return;
                     };
-                    self.capped_count(
+                    self.sec.capped_count(
                         proc_ent,
                         "net.connection.bytes",
                         dname,
-                        key,
+                        ("net.connection", &conn),
                         self.opts.config.limits.max_connections,
                         bytes,
                     );
@@ -421,45 +415,11 @@ impl<'a> MetricsSink<'a> {
         }
     }
 
-    /// A counter keyed by one high-cardinality tag: at most `cap` distinct
-    /// values per second, the rest under `{other}`.
-    fn capped_count(
-        &mut self,
-        ent: Ent,
-        name: &'static str,
-        dname: &'static str,
-        key: (Name, String),
-        cap: usize,
-        v: u64,
-    ) {
-        let mut extra = vec![("direction".into(), dname.to_string()), key];
-        let k = crate::agg::Key {
-            ent,
-            name: Cow::Borrowed(name),
-            extra: extra.clone(),
-        };
-        if !self.sec.tagged.contains_key(&k) {
-            let n = self
-                .sec
-                .tagged
-                .keys()
-                .filter(|k| k.ent == ent && k.name == name)
-                .count();
-            if n >= cap * 2 {
-                extra[1].1 = "{other}".into();
-            }
-        }
-        self.sec.count(&[ent], name, &extra, v as f64);
-    }
-
     fn on_transaction(&mut self, ents: &[Ent], tx: &Transaction) {
-        let mut extra: Vec<(Name, String)> = vec![("side".into(), tx.side.to_string())];
-        extra.extend(
-            tx.labels
-                .iter()
-                .map(|(k, v)| (Cow::Borrowed(*k), v.clone())),
-        );
-        extra.sort();
+        let mut extra: Vec<(&str, &str)> = Vec::with_capacity(tx.labels.len() + 1);
+        extra.push(("side", tx.side));
+        extra.extend(tx.labels.iter().map(|(k, v)| (*k, v.as_str())));
+        extra.sort_unstable();
         let name: &'static str = match tx.proto {
             "http" => "http.requests",
             "dns" => "dns.requests",
@@ -467,9 +427,8 @@ impl<'a> MetricsSink<'a> {
         };
         self.sec.count(ents, name, &extra, 1.0);
         // latency histograms by fewer tags: method and path, query type
-        extra.retain(|(k, _)| {
-            !matches!(&**k, "http.status" | "http.host" | "dns.rcode" | "dns.name")
-        });
+        extra
+            .retain(|(k, _)| !matches!(*k, "http.status" | "http.host" | "dns.rcode" | "dns.name"));
         let lname: &'static str = match tx.proto {
             "http" => "http.latency",
             "dns" => "dns.latency",
@@ -505,7 +464,7 @@ impl<'a> MetricsSink<'a> {
         let (samples, bad) = statsd::parse_datagram(buf);
         if bad > 0 {
             self.sec
-                .count(ents, "sonde.statsd.malformed", &[], bad as f64);
+                .count(ents, "sonde.statsd.malformed", NO_TAGS, bad as f64);
         }
         for s in samples {
             for &e in ents {
@@ -538,6 +497,7 @@ impl<'a> MetricsSink<'a> {
             .map_err(|e| sonde_engine::SinkError::io("cannot publish metrics", e))?;
         self.sec.basic.clear();
         self.sec.tagged.clear();
+        self.sec.distinct.clear();
         self.sec.dropped = 0;
         self.procs.clear();
         if (ts / 1_000_000_000) % 60 == 0 {
@@ -556,7 +516,7 @@ impl MetricsSink<'_> {
     /// Adds `n` to the host's counter `name` (nothing when 0).
     fn host_count(&mut self, name: &'static str, n: u64) {
         if n > 0 {
-            self.sec.count(&[Ent::Host], name, &[], n as f64);
+            self.sec.count(&[Ent::Host], name, NO_TAGS, n as f64);
         }
     }
 
@@ -637,6 +597,21 @@ fn dest_port(a: &SockAddrs) -> Option<u16> {
     }
 }
 
+/// `port` in decimal, written into `buf`.
+fn port_str(port: u16, buf: &mut [u8; 5]) -> &str {
+    let mut n = port;
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(&buf[i..]).unwrap_or("0")
+}
+
 /// The name of a syscall category (`EC_*` low bits).
 fn category_name(cat: u32) -> &'static str {
     use sonde_event::category as k;
@@ -702,5 +677,16 @@ impl Sink for MetricsSink<'_> {
             self.flush(ts, st)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ports_in_decimal() {
+        for p in [0u16, 7, 80, 443, 8125, 10000, 65535] {
+            let mut b = [0u8; 5];
+            assert_eq!(super::port_str(p, &mut b), p.to_string());
+        }
     }
 }
