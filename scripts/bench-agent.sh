@@ -12,7 +12,12 @@
 #     that per 10k requests/s; its peak RSS (VmHWM); kernel drops (the
 #     agent's own sonde.agent.drops series, last value);
 #   - the getppid baseline: ns per getppid() (crates/probe/examples/
-#     syscall_loop.rs, BENCH_CALLS calls) without and with the agent.
+#     syscall_loop.rs, BENCH_CALLS calls) without and with the agent;
+#   - unless BENCH_PROBE=0, where the loss comes from, in the same paired
+#     runs: nginx with the probe attached and an empty syscall set
+#     (tracepoints on, no events: crates/probe/examples/probe_hold.rs
+#     none), and with the bare probe draining and counting every event
+#     with latencies, nothing else done (probe_hold all).
 # Goals (issue 17): loss < 5 %, agent CPU < 10 % of a core per 10k req/s,
 # RSS < 150 MB, 0 drops at the default ring size.
 set -euo pipefail
@@ -22,6 +27,7 @@ RUNS="${BENCH_RUNS:-3}"
 SECS="${BENCH_WRK_SECS:-5}"
 CONNS="${BENCH_WRK_CONNS:-16}"
 CALLS="${BENCH_CALLS:-2000000}"
+PROBE="${BENCH_PROBE:-1}"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 SONDE="${SONDE_BIN:-$TARGET/release/sonde}"
 EX="$TARGET/release/examples"
@@ -37,8 +43,10 @@ SHM="/dev/shm"
 OUT="$SHM/bench-agent.$$.json"
 NGINX_PID=""
 AGENT_PID=""
+HOLD_PID=""
 cleanup() {
     [[ -n "$AGENT_PID" ]] && kill -INT "$AGENT_PID" 2>/dev/null || true
+    [[ -n "$HOLD_PID" ]] && kill -INT "$HOLD_PID" 2>/dev/null || true
     [[ -n "$NGINX_PID" ]] && kill "$NGINX_PID" 2>/dev/null || true
     sleep 0.3
     rm -rf "$DIR" "$OUT"
@@ -47,7 +55,8 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "== building (release)" >&2
-(cd "$ROOT" && cargo build --release --quiet -p sonde && cargo build --release --quiet -p sonde-probe --example syscall_loop)
+(cd "$ROOT" && cargo build --release --quiet -p sonde &&
+    cargo build --release --quiet -p sonde-probe --example syscall_loop --example probe_hold)
 
 PORT=$((20000 + RANDOM % 20000))
 cat >"$DIR/nginx.conf" <<CONF
@@ -91,11 +100,30 @@ stop_agent() {
     AGENT_PID=""
 }
 
+# nginx's rate under probe_hold MODE (none: attached, no events; all: every
+# event drained and counted)
+rps_hold() {
+    rm -f "$DIR/held"
+    "$EX/probe_hold" "$1" "ready=$DIR/held" 2>/dev/null &
+    HOLD_PID=$!
+    for _ in $(seq 200); do [[ -e "$DIR/held" ]] && break; sleep 0.05; done
+    [[ -e "$DIR/held" ]] || die "probe_hold $1 did not attach"
+    rps
+    kill -INT "$HOLD_PID" 2>/dev/null || true
+    wait "$HOLD_PID" 2>/dev/null || true
+    HOLD_PID=""
+}
+
 HZ="$(getconf CLK_TCK)"
 : >"$DIR/base"; : >"$DIR/with"; : >"$DIR/cpu"; : >"$DIR/rss"; : >"$DIR/drops"
+: >"$DIR/attached"; : >"$DIR/bare"
 rps >/dev/null # warm up
 for r in $(seq "$RUNS"); do
     b="$(rps)"
+    if [[ $PROBE != 0 ]]; then
+        rps_hold none >>"$DIR/attached"
+        rps_hold all >>"$DIR/bare"
+    fi
     start_agent
     t0="$(ticks "$AGENT_PID")"
     s0="$(date +%s%N)"
@@ -130,3 +158,12 @@ awk -v b="$B" -v w="$W" -v c="$C" -v r="$R" -v d="$D" 'BEGIN {
     printf "kernel drops (max of runs): %d   (goal 0)\n", d
 }'
 echo "getppid baseline          : ${g0} ns/call without agent, ${g1} ns/call with it"
+if [[ $PROBE != 0 ]]; then
+    A="$(median <"$DIR/attached")"; P="$(median <"$DIR/bare")"
+    awk -v b="$B" -v a="$A" -v p="$P" -v w="$W" 'BEGIN {
+        printf "where the loss comes from (same runs, medians):\n"
+        printf "  probe attached, no events: %.0f req/s (loss %.1f %%)\n", a, (b - a) / b * 100
+        printf "  bare probe, every event  : %.0f req/s (loss %.1f %%)\n", p, (b - p) / b * 100
+        printf "  the agent                : %.0f req/s (loss %.1f %%)\n", w, (b - w) / b * 100
+    }'
+fi
