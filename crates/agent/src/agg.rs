@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 
+use hashbrown::hash_map::EntryRef;
 use hashbrown::Equivalent;
 use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 
@@ -67,7 +68,7 @@ pub struct KeyRef<'a, A, B> {
     /// Whose series.
     pub ent: Ent,
     /// Metric name.
-    pub name: &'a str,
+    pub name: &'static str,
     /// Tags besides the entity's.
     pub extra: &'a [(A, B)],
 }
@@ -123,13 +124,19 @@ impl<A: AsRef<str>, B: AsRef<str>> KeyRef<'_, A, B> {
     pub fn to_key(&self) -> Key {
         Key {
             ent: self.ent,
-            name: Cow::Owned(self.name.to_owned()),
+            name: Cow::Borrowed(self.name),
             extra: self
                 .extra
                 .iter()
                 .map(|(k, v)| (Cow::Owned(k.as_ref().to_owned()), v.as_ref().to_owned()))
                 .collect(),
         }
+    }
+}
+
+impl<A: AsRef<str>, B: AsRef<str>> From<&KeyRef<'_, A, B>> for Key {
+    fn from(k: &KeyRef<'_, A, B>) -> Key {
+        k.to_key()
     }
 }
 
@@ -160,7 +167,7 @@ pub struct Second {
     /// Tagged series.
     pub tagged: Tagged,
     /// How many distinct series each capped metric of each entity has
-    /// this second (see `MetricsSink::capped_count`).
+    /// this second (see [`Second::capped_count`]).
     pub distinct: FxHashMap<(Ent, &'static str), usize>,
     /// Series refused by the cap this second.
     pub dropped: u64,
@@ -217,10 +224,23 @@ impl Second {
         key: &KeyRef<'_, A, B>,
         init: impl FnOnce() -> Agg,
     ) -> Option<&mut Agg> {
-        if self.tagged.contains_key(key) {
-            return self.tagged.get_mut(key);
+        let full = self.full();
+        match self.tagged.entry_ref(key) {
+            EntryRef::Occupied(o) => Some(o.into_mut()),
+            EntryRef::Vacant(_) if full => {
+                self.dropped += 1;
+                None
+            }
+            EntryRef::Vacant(v) => Some(v.insert(init())),
         }
-        self.tagged(key.to_key(), init)
+    }
+
+    /// Starts the next second: every series and count of this one goes.
+    pub fn end_second(&mut self) {
+        self.basic.clear();
+        self.tagged.clear();
+        self.distinct.clear();
+        self.dropped = 0;
     }
 
     /// Adds `v` to counter `name` with `extra` tags for each entity.
@@ -536,8 +556,7 @@ mod tests {
         want.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(got, want);
         // a new second starts from no values
-        s.tagged.clear();
-        s.distinct.clear();
+        s.end_second();
         s.capped_count(
             e,
             "net.connection.bytes",

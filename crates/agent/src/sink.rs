@@ -495,10 +495,7 @@ impl<'a> MetricsSink<'a> {
         self.request_scrapes(ts);
         (self.publish)(&batch)
             .map_err(|e| sonde_engine::SinkError::io("cannot publish metrics", e))?;
-        self.sec.basic.clear();
-        self.sec.tagged.clear();
-        self.sec.distinct.clear();
-        self.sec.dropped = 0;
+        self.sec.end_second();
         self.procs.clear();
         if (ts / 1_000_000_000) % 60 == 0 {
             self.discovery.retain(|pid| st.thread(pid).is_some());
