@@ -124,6 +124,51 @@ fn compressed_captures_read_like_the_originals() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The event blocks of a capture, byte for byte, in order.
+fn event_block_bytes(p: &Path) -> Vec<u8> {
+    let mut r = FileReader::open(p).unwrap();
+    let mut v = Vec::new();
+    while let Some((bt, body)) = r.next_raw_block().unwrap() {
+        if matches!(bt, 0x216 | 0x217 | 0x221 | 0x222) {
+            v.extend_from_slice(&bt.to_le_bytes());
+            v.extend_from_slice(body);
+        }
+    }
+    v
+}
+
+/// A plain `-w` copies runs of blocks as they are (v2) or rewritten in
+/// one go (v1): a copy of a copy has the same event blocks, `-n` stops at
+/// the exact event, and a file written over keeps what its readers read.
+#[test]
+fn copies_keep_every_block_and_stop_at_n() {
+    let dir = tmpdir("copies");
+    for t in traces() {
+        let name = t.file_name().unwrap().to_string_lossy().into_owned();
+        let (a, b) = (dir.join(format!("a-{name}")), dir.join(format!("b-{name}")));
+        assert!(sonde(&["-r", s(&t), "-w", s(&a)]).status.success());
+        assert!(sonde(&["-r", s(&a), "-w", s(&b)]).status.success());
+        let (ea, eb) = (event_block_bytes(&a), event_block_bytes(&b));
+        assert!(ea == eb, "{name}: a copy of a copy has other event blocks");
+        let n = count_events(&a);
+        assert_eq!(count_events(&b), n, "{name}");
+        for k in [1, n / 2 + 1, n.saturating_sub(1).max(1)] {
+            if k > n {
+                continue;
+            }
+            let ks = k.to_string();
+            // over the earlier file (which is replaced, not truncated)
+            for src in [&t, &a] {
+                assert!(sonde(&["-r", s(src), "-n", &ks, "-w", s(&b)])
+                    .status
+                    .success());
+                assert_eq!(count_events(&b), k, "{name}: -n {k} from {}", src.display());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn writing_to_stdout_works() {
     let dir = tmpdir("stdout");

@@ -26,8 +26,31 @@ impl Engine<'_> {
         report: &mut Report,
     ) -> Result<LoopEnd, SinkError> {
         let max = self.cfg.max_events.unwrap_or(u64::MAX);
-        let mut v2 = Vec::with_capacity(1 << 12);
+        let mut v2 = Vec::with_capacity(1 << 20);
         loop {
+            // runs of v2 event blocks go out as the bytes they are
+            if let Some(span) = r.next_event_span(max.saturating_sub(report.events)) {
+                report.events += span.events;
+                for s in &mut self.sinks {
+                    s.raw_blocks(&self.st, span.bytes, span.events, span.first_ts)?;
+                }
+                if report.events >= max || self.stop.is_stopped() {
+                    return Ok(LoopEnd::Done(None));
+                }
+                continue;
+            }
+            // runs of old blocks, rewritten in the v2 layout in one go
+            let left = max.saturating_sub(report.events);
+            if let Some((events, first_ts)) = r.next_v1_span_as_v2(left, &mut v2) {
+                report.events += events;
+                for s in &mut self.sinks {
+                    s.raw_blocks(&self.st, &v2, events, first_ts)?;
+                }
+                if report.events >= max || self.stop.is_stopped() {
+                    return Ok(LoopEnd::Done(None));
+                }
+                continue;
+            }
             let at = r.offset();
             let (bt, body) = match r.next_raw_block() {
                 Ok(Some(x)) => x,

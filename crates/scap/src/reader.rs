@@ -10,6 +10,9 @@ use crate::blocks::*;
 use crate::parse::{parse_fdlist, parse_iflist, parse_machine, parse_proclist, parse_userlist};
 use crate::{Error, ErrorKind};
 
+mod span;
+pub use span::EventSpan;
+
 /// Initial size of the read window.
 const WINDOW: usize = 1 << 20;
 
@@ -549,6 +552,12 @@ pub fn decode_block(body: &[u8], bt: u32) -> Result<Option<Block<'_>>, String> {
 /// block type. `None` when the body is not a well-formed v1 event of a
 /// known code (decode it with [`decode_block`] for the exact error).
 pub fn v1_event_to_v2(body: &[u8], bt: u32, out: &mut Vec<u8>) -> Option<u32> {
+    out.clear();
+    v1_event_append_v2(body, bt, out)
+}
+
+/// [`v1_event_to_v2`], appending to `out` (left as it was on `None`).
+pub(crate) fn v1_event_append_v2(body: &[u8], bt: u32, out: &mut Vec<u8>) -> Option<u32> {
     let (flagged, new_bt) = match bt {
         EV | EV_INT => (false, EV_V2),
         EVF => (true, EVF_V2),
@@ -574,7 +583,6 @@ pub fn v1_event_to_v2(body: &[u8], bt: u32, out: &mut Vec<u8>) -> Option<u32> {
     let n = RawEvent::infer_nparams(rest, info.params.len().max(info.old_params.len()))?;
     // the block prefix, ts and tid, the new length, code and count, the rest
     let head = pre + 16;
-    out.clear();
     out.reserve(head + 10 + rest.len());
     out.extend_from_slice(&body[..head]);
     let mut mid = [0u8; 10];

@@ -325,6 +325,22 @@ impl<W: Write> Writer<W> {
         self.finish()
     }
 
+    /// Writes whole event blocks (headers and trailers included, each a
+    /// multiple of 4 bytes long, as [`crate::EventSpan`] hands them out)
+    /// holding `events` events. Large runs go to the sink without passing
+    /// through the block buffer.
+    pub fn write_raw_blocks(&mut self, blocks: &[u8], events: u64) -> io::Result<()> {
+        self.written += blocks.len() as u64;
+        self.events += events;
+        if self.block.len() + blocks.len() < BATCH {
+            self.block.extend_from_slice(blocks);
+            self.start = self.block.len();
+            return Ok(());
+        }
+        self.write_batch()?;
+        self.out.write_all(blocks)
+    }
+
     /// Writes one event block. Non-zero `dump_flags` produce a flagged block.
     pub fn write_event(&mut self, ev: &RawEvent<'_>, dump_flags: u32) -> io::Result<()> {
         let large = ev.needs_large();

@@ -19,6 +19,7 @@
 pub mod filestart;
 mod printer;
 pub mod procinfo;
+mod replace;
 mod summary;
 mod writer;
 

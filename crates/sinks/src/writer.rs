@@ -208,9 +208,11 @@ impl Dumper {
         let target: Box<dyn Write + Send> = if name == "-" {
             Box::new(io::stdout())
         } else {
-            Box::new(WriteBehind::new(File::create(&name).map_err(|e| {
-                io::Error::new(e.kind(), format!("cannot create '{name}': {e}"))
-            })?))
+            Box::new(WriteBehind::new(
+                crate::replace::create(name.as_ref()).map_err(|e| {
+                    io::Error::new(e.kind(), format!("cannot create '{name}': {e}"))
+                })?,
+            ))
         };
         let mut out = if self.opts.gzip {
             Out::Gz(Writer::new(ParallelGz::new(target, gz_level()))?)
@@ -344,6 +346,27 @@ impl Dumper {
         }
     }
 
+    /// Writes whole event blocks as they came (plain-copy mode).
+    pub fn raw_events(
+        &mut self,
+        st: &State,
+        blocks: &[u8],
+        events: u64,
+        first_ts: u64,
+    ) -> io::Result<()> {
+        if self.cur.is_none() {
+            self.open(st, first_ts)?;
+        }
+        let Some(c) = self.cur.as_mut() else {
+            return Ok(());
+        };
+        c.events += events;
+        match &mut c.out {
+            Out::Plain(w) => w.write_raw_blocks(blocks, events),
+            Out::Gz(w) => w.write_raw_blocks(blocks, events),
+        }
+    }
+
     fn write_one(&mut self, st: &State, ev: &RawEvent<'_>, state_only: bool) -> io::Result<()> {
         let Some(c) = self.cur.as_mut() else {
             return Ok(());
@@ -454,6 +477,11 @@ impl Sink for Dumper {
     #[inline]
     fn raw_block(&mut self, st: &State, block_type: u32, body: &[u8], ts: u64) -> SinkResult {
         self.raw_event(st, block_type, body, ts)
+            .map_err(|e| self.err(e))
+    }
+
+    fn raw_blocks(&mut self, st: &State, blocks: &[u8], events: u64, first_ts: u64) -> SinkResult {
+        self.raw_events(st, blocks, events, first_ts)
             .map_err(|e| self.err(e))
     }
 
