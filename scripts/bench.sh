@@ -115,8 +115,10 @@ time3() {
     local json="$DIR/hf.json" cmds=()
     cmds=("$SONDE $*" "$SYSDIG $*")
     [[ -n $BASE ]] && cmds+=("$BASE $*")
-    hyperfine -N --style none --warmup 1 --runs "$RUNS" --export-json "$json" "${cmds[@]}" >/dev/null 2>&1 ||
-        hyperfine -N --style none --warmup 1 --runs "$RUNS" -i --export-json "$json" "${cmds[@]}" >/dev/null 2>&1
+    local prep=()
+    [[ -n ${PREPARE:-} ]] && prep=(--prepare "$PREPARE")
+    hyperfine -N --style none --warmup 1 --runs "$RUNS" "${prep[@]}" --export-json "$json" "${cmds[@]}" >/dev/null 2>&1 ||
+        hyperfine -N --style none --warmup 1 --runs "$RUNS" "${prep[@]}" -i --export-json "$json" "${cmds[@]}" >/dev/null 2>&1
     jq -r '[.results[].median] | map(tostring) | join(" ")' "$json"
 }
 
@@ -161,8 +163,11 @@ for c in "${ORDER[@]}"; do
     for f in "${FILTERS[@]}"; do
         row filter "-r BIG $f" -r "$big" "$f"
     done
+    # over the file the previous run wrote, then to a name that does not
+    # exist yet (no old file to free: the copy alone)
     row write "-r BIG -w out.scap" -r "$big" -w "$DIR/out.scap"
-    rm -f "$DIR/out.scap"
+    PREPARE="rm -f $DIR/new.scap" row write "-r BIG -w new.scap (a new file)" -r "$big" -w "$DIR/new.scap"
+    rm -f "$DIR/out.scap" "$DIR/new.scap"
 done
 echo
 echo "minimum ratio over captures: plain read ${MINR[read]}x, filters ${MINR[filter]}x, -w ${MINR[write]}x"

@@ -7,7 +7,9 @@
 //! single link is therefore replaced instead: the old one is unlinked while
 //! still open, a new one takes its name, mode and owner, and the old one's
 //! last close (which frees it) runs on a thread of its own. Readers that
-//! had the old file open keep reading it whole. Anything else (a new name,
+//! had the old file open keep reading it whole (`sonde -r a.scap -w a.scap`
+//! reads the whole old file), and extended attributes and ACLs are not
+//! carried over to the new file. Anything else (a new name,
 //! a device, a FIFO, a symbolic link, a file with other links, a directory
 //! we cannot unlink in) is created or truncated as `File::create` does.
 
