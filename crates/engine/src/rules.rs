@@ -274,8 +274,14 @@ pub fn type_table(f: Option<&Filter>) -> Option<TypeTable> {
     let set = f.event_types()?;
     let mut codes = vec![false; sonde_event::EVENTS.len()];
     for c in set {
-        if let Some(x) = codes.get_mut(c as usize) {
-            *x = true;
+        // the enter event of an exit that may pass is looked at too: the
+        // state takes the exit's fd from it, whatever the verdict on it
+        // (`evt.dir=<` rejects every enter, not what its exit reads)
+        let enter = c & !1;
+        for k in [c, enter] {
+            if let Some(x) = codes.get_mut(k as usize) {
+                *x = true;
+            }
         }
     }
     // generic events show the name of their syscall id as evt.type
@@ -480,5 +486,34 @@ mod tests {
         );
         assert_eq!(tp("evt.type!=switch"), Tracepoints::default());
         assert_eq!(tp("evt.type!=open"), Tracepoints::default());
+    }
+}
+
+/// Type tables, with or without the live probe.
+#[cfg(test)]
+mod type_table_tests {
+    use super::*;
+    use sonde_event::codes as c;
+
+    fn table(f: &str) -> TypeTable {
+        type_table(Some(&Filter::new(f).unwrap())).unwrap()
+    }
+
+    fn accepts(t: &TypeTable, code: u16) -> bool {
+        let ev = RawEvent::from_parts(1, 1, code, 0, &[], false).unwrap();
+        t.may_accept(&ev)
+    }
+
+    #[test]
+    fn an_exit_that_may_pass_keeps_its_enter() {
+        // every enter fails evt.dir=<, but the state reads the exit's fd
+        // from it, so it is not skipped before the state sees it
+        let t = table("evt.dir=< and fd.typechar=4");
+        assert!(accepts(&t, c::SYSCALL_READ_X) && accepts(&t, c::SYSCALL_READ_E));
+        let io = table("evt.is_io=true");
+        assert!(accepts(&io, c::SYSCALL_READ_E) && accepts(&io, c::SYSCALL_READ_X));
+        assert!(!accepts(&io, c::SYSCALL_OPEN_E) && !accepts(&io, c::SYSCALL_OPEN_X));
+        let open = table("evt.type=open");
+        assert!(accepts(&open, c::SYSCALL_OPEN_E) && !accepts(&open, c::SYSCALL_READ_E));
     }
 }

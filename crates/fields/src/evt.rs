@@ -199,6 +199,24 @@ impl EvtX {
     }
 }
 
+/// The value of a field that depends on nothing but the event code
+/// (`evt.is_io`, `evt.is_io_read`, `evt.is_io_write`, `evt.dir`), as the
+/// text extraction gives it; None for every other field and for codes
+/// outside the event table. Filters decide such comparisons per code once.
+pub fn code_value(f: &Field, code: u16) -> Option<&'static str> {
+    use sonde_event::flags::{READS_FROM_FD, WRITES_TO_FD};
+    let info = sonde_event::event_info(code)?;
+    let fl = info.old_flags;
+    let yes = match f {
+        Field::EvtIsIo => fl & (READS_FROM_FD | WRITES_TO_FD) != 0,
+        Field::EvtIsIoRead => fl & READS_FROM_FD != 0,
+        Field::EvtIsIoWrite => fl & WRITES_TO_FD != 0,
+        Field::EvtDir => return Some(info.dir.symbol()),
+        _ => return None,
+    };
+    Some(if yes { "true" } else { "false" })
+}
+
 /// The event name sysdig shows for `evt.type`.
 pub fn event_name(ev: &RawEvent<'_>, opts: &RenderOpts) -> &'static str {
     match ev.info() {
@@ -432,14 +450,8 @@ impl Ctx<'_, '_> {
                 }
             }
             Field::EvtIsIo | Field::EvtIsIoRead | Field::EvtIsIoWrite => {
-                use sonde_event::flags::{READS_FROM_FD, WRITES_TO_FD};
-                let fl = ev.info().map(|i| i.old_flags).unwrap_or(0);
-                let yes = match f {
-                    Field::EvtIsIo => fl & (READS_FROM_FD | WRITES_TO_FD) != 0,
-                    Field::EvtIsIoRead => fl & READS_FROM_FD != 0,
-                    _ => fl & WRITES_TO_FD != 0,
-                };
-                out.extend_from_slice(if yes { b"true" } else { b"false" });
+                let v = code_value(f, ev.code).unwrap_or("false");
+                out.extend_from_slice(v.as_bytes());
             }
             _ => return false,
         }

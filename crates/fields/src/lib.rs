@@ -71,7 +71,7 @@ mod value;
 pub use container::{ContX, MountSel};
 pub use ctx::{Ctx, Lookups};
 pub use error::FieldError;
-pub use evt::{event_name, EvtX};
+pub use evt::{code_value, event_name, EvtX};
 pub use extra::Extra;
 pub use fd::FdX;
 pub use field::Field;

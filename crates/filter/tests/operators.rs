@@ -221,6 +221,69 @@ fn event_types() {
         .is_none());
 }
 
+/// Filters on fields that depend only on the event code get their codes
+/// from the same values the evaluation reads: for every code of the table,
+/// the code is in `event_types` exactly when an event of it passes.
+#[test]
+fn code_only_fields_decide_event_types_per_code() {
+    let st = State::new();
+    let opts = RenderOpts::default();
+    for text in [
+        "evt.is_io=true",
+        "evt.is_io=false",
+        "evt.is_io in (true)",
+        "evt.is_io_read=true",
+        "evt.is_io_write!=true",
+        "evt.dir=<",
+        "evt.dir in (>)",
+        "evt.dir!=<",
+        "evt.is_io=true and evt.dir=<",
+        "evt.is_io_read=true and evt.type in (read, readv, pread)",
+    ] {
+        let f = Filter::new(text).unwrap();
+        let set = f
+            .event_types()
+            .unwrap_or_else(|| panic!("{text}: no code set"));
+        let mut passed = 0;
+        for code in 0..sonde_event::EVENTS.len() as u16 {
+            let Ok(ev) = RawEvent::from_parts(1_000, 100, code, 0, &[], false) else {
+                continue;
+            };
+            let ctx = Ctx {
+                st: &st,
+                ev: &ev,
+                num: 1,
+                first_ts: 1_000,
+                prev_ts: 1_000,
+                opts: &opts,
+                time_fmt: TimeFmt::Human,
+                lookups: Default::default(),
+            };
+            let pass = f.matches(&ctx);
+            passed += pass as usize;
+            let generic = code == codes::GENERIC_E || code == codes::GENERIC_X;
+            // generic events stay in evt.type sets whatever their syscall
+            if !(generic && text.contains("evt.type")) {
+                assert_eq!(set.contains(&code), pass, "{text}: code {code}");
+            }
+        }
+        assert!(passed > 0, "{text}: no event passes");
+    }
+    let read_x = Filter::new("evt.is_io=true and evt.dir=<")
+        .unwrap()
+        .event_types()
+        .unwrap();
+    assert!(read_x.contains(&codes::SYSCALL_READ_X) && !read_x.contains(&codes::SYSCALL_READ_E));
+    assert!(!read_x.contains(&codes::SYSCALL_OPEN_X));
+    for text in [
+        "not evt.is_io=true",
+        "evt.is_io exists",
+        "evt.is_io=true or fd.num=3",
+    ] {
+        assert!(Filter::new(text).unwrap().event_types().is_none(), "{text}");
+    }
+}
+
 #[test]
 fn typed_literals() {
     for f in [

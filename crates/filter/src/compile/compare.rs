@@ -86,6 +86,22 @@ fn list_op<T>(op: Op, vals: &[T], f: impl Fn(Op, &T) -> bool) -> bool {
     }
 }
 
+/// What [`cmp_value`] gives for `v` when the comparison needs no event
+/// (booleans and strings); None for the other comparisons.
+pub(super) fn cmp_const(c: &Cmp, v: Value<'_>) -> Option<bool> {
+    Some(match c {
+        Cmp::Bool(op, vals) => match as_bool(&v) {
+            Some(x) => list_op(*op, vals, |o, n| ord_op(o, x, *n)),
+            None => false,
+        },
+        Cmp::Str(s) => {
+            let mut tmp = String::new();
+            str_match(s, as_bytes(&v, &mut tmp))
+        }
+        _ => return None,
+    })
+}
+
 /// Whether `v` passes the comparison.
 pub(super) fn cmp_value(c: &Cmp, v: Value<'_>, ctx: &Ctx<'_, '_>, b: &mut Vec<u8>) -> bool {
     match c {
@@ -107,10 +123,7 @@ pub(super) fn cmp_value(c: &Cmp, v: Value<'_>, ctx: &Ctx<'_, '_>, b: &mut Vec<u8
                 None => false,
             }
         }
-        Cmp::Bool(op, vals) => match as_bool(&v) {
-            Some(x) => list_op(*op, vals, |o, n| ord_op(o, x, *n)),
-            None => false,
-        },
+        Cmp::Bool(..) | Cmp::Str(_) => cmp_const(c, v).unwrap_or(false),
         Cmp::Ip(op, nets) => match as_ip(&v) {
             Some(ip) => match op {
                 Op::Ne => nets.first().is_some_and(|n| !n.contains(ip)),
@@ -119,10 +132,6 @@ pub(super) fn cmp_value(c: &Cmp, v: Value<'_>, ctx: &Ctx<'_, '_>, b: &mut Vec<u8
             },
             None => false,
         },
-        Cmp::Str(s) => {
-            let mut tmp = String::new();
-            str_match(s, as_bytes(&v, &mut tmp))
-        }
         Cmp::EvtType { fallback, .. } => cmp_value(fallback, v, ctx, b),
         Cmp::Dynamic(num, s) => {
             if let Some(n) = num {

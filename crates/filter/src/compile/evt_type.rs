@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use sonde_fields::Field;
 
+use super::compare::cmp_const;
 use super::node::{Cmp, Node, Src, StrCmp};
 use super::strmatch::str_match;
 
@@ -83,9 +84,29 @@ pub(super) fn types(n: &Node) -> Option<BTreeSet<u16>> {
                 s.insert(sonde_event::codes::GENERIC_X);
                 Some(s)
             }
-            _ => None,
+            _ => match &l.src {
+                Src::Field(f) => code_only(f, &l.cmp),
+                _ => None,
+            },
         },
     }
+}
+
+/// The codes a comparison of a field that depends on nothing but the
+/// event code accepts (see [`sonde_fields::code_value`]); None for other
+/// fields and comparisons.
+fn code_only(f: &Field, cmp: &Cmp) -> Option<BTreeSet<u16>> {
+    sonde_fields::code_value(f, sonde_event::codes::GENERIC_E)?;
+    let mut s = BTreeSet::new();
+    for code in 0..sonde_event::EVENTS.len() as u16 {
+        let Some(v) = sonde_fields::code_value(f, code) else {
+            continue;
+        };
+        if cmp_const(cmp, sonde_fields::Value::Str(v.as_bytes()))? {
+            s.insert(code);
+        }
+    }
+    Some(s)
 }
 
 /// Whether `name` is an event or syscall name.
