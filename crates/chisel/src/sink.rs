@@ -133,8 +133,11 @@ impl ChiselSink {
 
     /// Compiles the chisel's filter and formatter when they changed.
     fn refresh(&mut self) -> Result<(), ChiselError> {
-        let want = self.ch.host.filter.borrow().clone();
-        if want.as_deref() != self.filter.as_ref().map(|f| f.0.as_str()) {
+        // (compared in place: this runs after every on_event call)
+        let same =
+            self.ch.host.filter.borrow().as_deref() == self.filter.as_ref().map(|f| f.0.as_str());
+        if !same {
+            let want = self.ch.host.filter.borrow().clone();
             self.filter = match want {
                 None => None,
                 Some(t) => {
@@ -147,8 +150,10 @@ impl ChiselSink {
             };
             self.types = type_table(self.filter.as_ref().map(|f| &f.1));
         }
-        let want = self.ch.host.formatter.borrow().clone();
-        if want.as_deref() != self.formatter.as_ref().map(|f| f.0.as_str()) {
+        let same = self.ch.host.formatter.borrow().as_deref()
+            == self.formatter.as_ref().map(|f| f.0.as_str());
+        if !same {
+            let want = self.ch.host.formatter.borrow().clone();
             self.formatter = match want {
                 None => None,
                 Some(t) => {
