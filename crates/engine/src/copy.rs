@@ -10,13 +10,6 @@ use crate::events::LoopEnd;
 use crate::sink::SinkError;
 use crate::source::SourceError;
 
-/// The event timestamp of a v2 block body (`pre` bytes of block prefix).
-fn block_ts(body: &[u8], pre: usize) -> u64 {
-    body.get(pre..pre + 8)
-        .map(|x| u64::from_le_bytes(x.try_into().unwrap_or_default()))
-        .unwrap_or(0)
-}
-
 impl Engine<'_> {
     /// Copies `r`'s event blocks to the sinks; metadata blocks go to the
     /// state (which the sinks read for each file's header).
@@ -28,23 +21,19 @@ impl Engine<'_> {
         let max = self.cfg.max_events.unwrap_or(u64::MAX);
         let mut v2 = Vec::with_capacity(1 << 20);
         loop {
-            // runs of v2 event blocks go out as the bytes they are
-            if let Some(span) = r.next_event_span(max.saturating_sub(report.events)) {
-                report.events += span.events;
-                for s in &mut self.sinks {
-                    s.raw_blocks(&self.st, span.bytes, span.events, span.first_ts)?;
-                }
-                if report.events >= max || self.stop.is_stopped() {
-                    return Ok(LoopEnd::Done(None));
-                }
-                continue;
-            }
-            // runs of old blocks, rewritten in the v2 layout in one go
+            // runs of event blocks go out whole: v2 ones as the bytes they
+            // are, old ones rewritten in the v2 layout in one go
             let left = max.saturating_sub(report.events);
-            if let Some((events, first_ts)) = r.next_v1_span_as_v2(left, &mut v2) {
+            let run = match r.next_event_span(left) {
+                Some(s) => Some((s.bytes, s.events, s.first_ts)),
+                None => r
+                    .next_v1_span_as_v2(left, &mut v2)
+                    .map(|(n, ts)| (&v2[..], n, ts)),
+            };
+            if let Some((bytes, events, first_ts)) = run {
                 report.events += events;
                 for s in &mut self.sinks {
-                    s.raw_blocks(&self.st, &v2, events, first_ts)?;
+                    s.raw_blocks(&self.st, bytes, events, first_ts)?;
                 }
                 if report.events >= max || self.stop.is_stopped() {
                     return Ok(LoopEnd::Done(None));
@@ -62,14 +51,10 @@ impl Engine<'_> {
                     if !sonde_scap::event_block_known(body, bt) {
                         continue;
                     }
-                    let pre = if matches!(bt, b::EVF_V2 | b::EVF_V2_LARGE) {
-                        6
-                    } else {
-                        2
-                    };
                     report.events += 1;
+                    let ts = sonde_scap::event_block_ts(bt, body);
                     for s in &mut self.sinks {
-                        s.raw_block(&self.st, bt, body, block_ts(body, pre))?;
+                        s.raw_block(&self.st, bt, body, ts)?;
                     }
                 }
                 b::EV | b::EV_INT | b::EVF
@@ -78,10 +63,10 @@ impl Engine<'_> {
                 {
                     // old blocks: the same bytes with the parameter count added
                     let nbt = if bt == b::EVF { b::EVF_V2 } else { b::EV_V2 };
-                    let pre = if bt == b::EVF { 6 } else { 2 };
                     report.events += 1;
+                    let ts = sonde_scap::event_block_ts(nbt, &v2);
                     for s in &mut self.sinks {
-                        s.raw_block(&self.st, nbt, &v2, block_ts(&v2, pre))?;
+                        s.raw_block(&self.st, nbt, &v2, ts)?;
                     }
                 }
                 b::SHB => {}

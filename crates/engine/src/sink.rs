@@ -128,26 +128,8 @@ pub trait Sink {
     /// plain-copy mode only. By default each goes to [`Sink::raw_block`].
     fn raw_blocks(&mut self, st: &State, blocks: &[u8], events: u64, first_ts: u64) -> SinkResult {
         let _ = (events, first_ts);
-        let mut at = 0;
-        while let Some(h) = blocks.get(at..at + 8) {
-            let bt = u32::from_le_bytes([h[0], h[1], h[2], h[3]]);
-            let total = u32::from_le_bytes([h[4], h[5], h[6], h[7]]) as usize;
-            let Some(body) = blocks.get(at + 8..(at + total).saturating_sub(4)) else {
-                break;
-            };
-            let pre = if matches!(
-                bt,
-                sonde_scap::blocks::EVF_V2 | sonde_scap::blocks::EVF_V2_LARGE
-            ) {
-                6
-            } else {
-                2
-            };
-            let ts = body
-                .get(pre..pre + 8)
-                .map_or(0, |t| u64::from_le_bytes(t.try_into().unwrap_or_default()));
-            self.raw_block(st, bt, body, ts)?;
-            at += total.max(12);
+        for (bt, body) in sonde_scap::split_blocks(blocks) {
+            self.raw_block(st, bt, body, sonde_scap::event_block_ts(bt, body))?;
         }
         Ok(())
     }

@@ -38,8 +38,8 @@ pub use blocks::{
 pub use gzwrite::ParallelGz;
 pub use readahead::ReadAhead;
 pub use reader::{
-    decode_block, decode_event, event_block_known, v1_event_to_v2, Block, EventSpan, FileReader,
-    Reader,
+    decode_block, decode_event, event_block_known, event_block_ts, split_blocks, v1_event_to_v2,
+    Block, EventSpan, FileReader, Reader,
 };
 pub use writebehind::WriteBehind;
 pub use writer::{Metadata, Writer, DF_STATE_ONLY};

@@ -11,7 +11,7 @@ use crate::parse::{parse_fdlist, parse_iflist, parse_machine, parse_proclist, pa
 use crate::{Error, ErrorKind};
 
 mod span;
-pub use span::EventSpan;
+pub use span::{event_block_ts, split_blocks, EventSpan};
 
 /// Initial size of the read window.
 const WINDOW: usize = 1 << 20;

@@ -44,7 +44,8 @@ pub fn create(path: &Path) -> io::Result<File> {
         .open(path)?;
     // as truncation would: the old mode (whatever the umask) and owner
     new.set_permissions(Permissions::from_mode(md.mode() & 0o7777))?;
-    if new.metadata()?.uid() != md.uid() || new.metadata()?.gid() != md.gid() {
+    let now = new.metadata()?;
+    if now.uid() != md.uid() || now.gid() != md.gid() {
         // only root may give a file away; anyone else keeps their own
         let _ = std::os::unix::fs::fchown(&new, Some(md.uid()), Some(md.gid()));
     }

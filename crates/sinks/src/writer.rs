@@ -324,6 +324,18 @@ impl Dumper {
         self.write_one(st, ev, state_only)
     }
 
+    /// The file `events` more events go to (opened at the first, of
+    /// time `ts`), with them counted.
+    fn counted(&mut self, st: &State, ts: u64, events: u64) -> io::Result<Option<&mut Out>> {
+        if self.cur.is_none() {
+            self.open(st, ts)?;
+        }
+        Ok(self.cur.as_mut().map(|c| {
+            c.events += events;
+            &mut c.out
+        }))
+    }
+
     /// Copies an event block as it is (v2 layout), for plain copies with no
     /// rotation, conversion or state-dependent work.
     pub fn raw_event(
@@ -333,14 +345,10 @@ impl Dumper {
         body: &[u8],
         ts: u64,
     ) -> io::Result<()> {
-        if self.cur.is_none() {
-            self.open(st, ts)?;
-        }
-        let Some(c) = self.cur.as_mut() else {
+        let Some(out) = self.counted(st, ts, 1)? else {
             return Ok(());
         };
-        c.events += 1;
-        match &mut c.out {
+        match out {
             Out::Plain(w) => w.write_raw_event_block(block_type, body),
             Out::Gz(w) => w.write_raw_event_block(block_type, body),
         }
@@ -354,14 +362,10 @@ impl Dumper {
         events: u64,
         first_ts: u64,
     ) -> io::Result<()> {
-        if self.cur.is_none() {
-            self.open(st, first_ts)?;
-        }
-        let Some(c) = self.cur.as_mut() else {
+        let Some(out) = self.counted(st, first_ts, events)? else {
             return Ok(());
         };
-        c.events += events;
-        match &mut c.out {
+        match out {
             Out::Plain(w) => w.write_raw_blocks(blocks, events),
             Out::Gz(w) => w.write_raw_blocks(blocks, events),
         }

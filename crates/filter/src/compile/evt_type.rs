@@ -96,6 +96,7 @@ pub(super) fn types(n: &Node) -> Option<BTreeSet<u16>> {
 /// event code accepts (see [`sonde_fields::code_value`]); None for other
 /// fields and comparisons.
 fn code_only(f: &Field, cmp: &Cmp) -> Option<BTreeSet<u16>> {
+    // (a field with no value for a code of the table is not code-only)
     sonde_fields::code_value(f, sonde_event::codes::GENERIC_E)?;
     let mut s = BTreeSet::new();
     for code in 0..sonde_event::EVENTS.len() as u16 {

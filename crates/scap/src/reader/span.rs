@@ -52,14 +52,35 @@ fn copyable(w: &[u8]) -> Option<usize> {
     Some(total)
 }
 
-/// The timestamp of the event block at the start of `w` (see [`copyable`]).
-fn block_ts(w: &[u8]) -> u64 {
-    let pre = if matches!(le32(w, 0), EVF_V2 | EVF_V2_LARGE) {
+/// The event timestamp in the body of an event block of type
+/// `block_type` (v1 or v2: the cpu and, when flagged, the dump flags come
+/// first); 0 when the body is too short.
+pub fn event_block_ts(block_type: u32, body: &[u8]) -> u64 {
+    let pre = if matches!(block_type, EVF | EVF_V2 | EVF_V2_LARGE) {
         6
     } else {
         2
     };
-    u64::from(le32(w, 8 + pre)) | (u64::from(le32(w, 12 + pre)) << 32)
+    body.get(pre..pre + 8)
+        .map_or(0, |t| u64::from_le_bytes(t.try_into().unwrap_or_default()))
+}
+
+/// The timestamp of the whole event block at the start of `w`.
+fn block_ts(w: &[u8]) -> u64 {
+    event_block_ts(le32(w, 0), w.get(8..).unwrap_or_default())
+}
+
+/// The blocks of a run of whole blocks (an [`EventSpan`]'s bytes): each
+/// one's type and body. Stops at the first block that is cut short.
+pub fn split_blocks(run: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let h = run.get(at..at + 8)?;
+        let total = le32(h, 4) as usize;
+        let body = run.get(at + 8..(at + total).checked_sub(4)?)?;
+        at += total.max(12);
+        Some((le32(h, 0), body))
+    })
 }
 
 impl<R: Read> Reader<R> {
