@@ -86,6 +86,7 @@ fn chisel_table(lua: &Lua, host: &Rc<Host>) -> mlua::Result<Table> {
         "set_event_formatter",
         lua.create_function(move |_, text: Value| {
             *h.formatter.borrow_mut() = Some(as_text(&text).unwrap_or_default());
+            h.edits.set(h.edits.get() + 1);
             Ok(())
         })?,
     )?;
@@ -195,6 +196,7 @@ fn filter_setter(
                 .map_err(|e| lua_error(format!("invalid filter in chisel {}: {e}", h.name)))?;
         }
         *slot(&h).borrow_mut() = Some(text).filter(|t| !t.trim().is_empty());
+        h.edits.set(h.edits.get() + 1);
         Ok(())
     })
 }

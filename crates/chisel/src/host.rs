@@ -82,6 +82,9 @@ pub(crate) struct Host {
     /// `sysdig.udp_setpeername`.
     pub udp: RefCell<Option<(std::net::UdpSocket, std::net::SocketAddrV4)>>,
     pub formatter: RefCell<Option<String>>,
+    /// Bumped by every `set_filter` and `set_event_formatter`, so the sink
+    /// recompiles only after one (checked after each `on_event`).
+    pub edits: Cell<u64>,
     pub exec: RefCell<Option<(String, Vec<String>)>>,
     pub end: Cell<bool>,
     pub first_ts: Cell<u64>,

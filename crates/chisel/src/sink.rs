@@ -5,7 +5,7 @@
 //! `on_capture_end` after the last.
 
 use mlua::{Function, Value};
-use sonde_engine::rules::{type_table, TypeTable};
+use sonde_engine::rules::{accepted_types, TypeTable};
 use sonde_engine::{Flow, Handed, Needs, Sink, SinkError, SinkResult, StopHandle};
 use sonde_fields::{Ctx, Format};
 use sonde_filter::Filter;
@@ -28,6 +28,8 @@ pub struct ChiselSink {
     types: Option<TypeTable>,
     /// The chisel's event formatter, parsed, and its text.
     formatter: Option<(String, Format)>,
+    /// The host's `edits` when the filter and formatter were compiled.
+    compiled: Option<u64>,
     first: bool,
     last_sample: u64,
     last_interval_ts: u64,
@@ -68,6 +70,7 @@ impl ChiselSink {
             filter: None,
             types: None,
             formatter: None,
+            compiled: None,
             first: true,
             last_sample: 0,
             last_interval_ts: 0,
@@ -133,7 +136,12 @@ impl ChiselSink {
 
     /// Compiles the chisel's filter and formatter when they changed.
     fn refresh(&mut self) -> Result<(), ChiselError> {
-        // (compared in place: this runs after every on_event call)
+        // (this runs after every on_event call)
+        let edits = self.ch.host.edits.get();
+        if self.compiled == Some(edits) {
+            return Ok(());
+        }
+        self.compiled = Some(edits);
         let same =
             self.ch.host.filter.borrow().as_deref() == self.filter.as_ref().map(|f| f.0.as_str());
         if !same {
@@ -148,7 +156,7 @@ impl ChiselSink {
                     Some((t, f))
                 }
             };
-            self.types = type_table(self.filter.as_ref().map(|f| &f.1));
+            self.types = accepted_types(self.filter.as_ref().map(|f| &f.1));
         }
         let same = self.ch.host.formatter.borrow().as_deref()
             == self.formatter.as_ref().map(|f| f.0.as_str());
@@ -325,6 +333,23 @@ impl ChiselSink {
         self.deliver(ctx)
     }
 
+    /// Whether the event can be passed over with nothing to do: no
+    /// interval callback and no procinfo events are due on event time,
+    /// and the filter's event types exclude it (the common case of a
+    /// chisel that filters on `evt.type`).
+    #[inline]
+    fn skips(&mut self, ev: &sonde_event::RawEvent<'_>) -> bool {
+        let quiet = self.procinfo.is_none()
+            && self.ch.host.interval_ns.get() == 0
+            && self.ch.host.precise_ns.get() == 0;
+        if quiet && self.types.as_ref().is_some_and(|t| !t.may_accept(ev)) {
+            // what `timeout` does without an interval
+            self.first = false;
+            return true;
+        }
+        false
+    }
+
     /// The chisel's filter, `on_event` and formatter on one event.
     fn deliver(&mut self, ctx: &Ctx<'_, '_>) -> Result<(), ChiselError> {
         if let Some(t) = &self.types {
@@ -435,6 +460,7 @@ impl Sink for ChiselSink {
             } else {
                 filter
             },
+            prev_ts: true,
             ..Needs::default()
         }
     }
@@ -460,7 +486,10 @@ impl Sink for ChiselSink {
         if host.end.get() {
             return Ok(Flow::Continue);
         }
-        match host.buf_fmt.get() {
+        if self.skips(ctx.ev) {
+            return Ok(Flow::Continue);
+        }
+        match self.ch.host.buf_fmt.get() {
             // the chisel chose how buffers render: its own view of the event
             Some(fmt) if fmt != ctx.opts.buf_fmt => {
                 let opts = sonde_output::RenderOpts {

@@ -3,7 +3,7 @@
 //! field's text; `nil` when the field has no value for the event.
 
 use sonde_event::ParamType as T;
-use sonde_fields::{Ctx, Field};
+use sonde_fields::{Ctx, Field, Value};
 
 use crate::host::{Kind, Req};
 
@@ -25,6 +25,18 @@ pub(crate) fn field_out(ctx: &Ctx<'_, '_>, req: &Req, buf: &mut Vec<u8>) -> Out 
         Field::EvtRawtime => return Out::Num(ctx.ev.ts as f64),
         Field::ThreadTid => return Out::Num(ctx.ev.tid as f64),
         _ => {}
+    }
+    if matches!(req.kind, Kind::Num | Kind::Dyn) {
+        // numbers as the field class reads them, with no text between
+        // (sysdig pushes the extracted number itself)
+        match ctx.extract_value(&req.field, buf) {
+            None => return Out::Nil,
+            Some(Value::Int(v)) => return Out::Num(v as f64),
+            Some(Value::Uint(v)) => return Out::Num(v as f64),
+            Some(Value::Double(v)) => return Out::Num(v),
+            Some(Value::Str(_)) => return text_value(req.kind, buf),
+            Some(Value::Bool(_) | Value::Ip(_)) => buf.clear(),
+        }
     }
     if !ctx.extract(&req.field, buf) {
         return Out::Nil;

@@ -267,8 +267,20 @@ impl TypeTable {
     }
 }
 
-/// The events a filter can accept, or None when it may accept any event.
+/// The events a capture filter can accept, or None when it may accept
+/// any event: with the enter event of every exit it may accept, which the
+/// state must see.
 pub fn type_table(f: Option<&Filter>) -> Option<TypeTable> {
+    table(f, true)
+}
+
+/// The events a filter can accept and nothing else, or None when it may
+/// accept any event: for a sink's own filter, which runs after the state.
+pub fn accepted_types(f: Option<&Filter>) -> Option<TypeTable> {
+    table(f, false)
+}
+
+fn table(f: Option<&Filter>, enters: bool) -> Option<TypeTable> {
     // a filter that remembers earlier evaluations sees every event, as in sysdig
     let f = f.filter(|f| !f.is_stateful())?;
     let set = f.event_types()?;
@@ -277,7 +289,7 @@ pub fn type_table(f: Option<&Filter>) -> Option<TypeTable> {
         // the enter event of an exit that may pass is looked at too: the
         // state takes the exit's fd from it, whatever the verdict on it
         // (`evt.dir=<` rejects every enter, not what its exit reads)
-        let enter = c & !1;
+        let enter = if enters { c & !1 } else { c };
         for k in [c, enter] {
             if let Some(x) = codes.get_mut(k as usize) {
                 *x = true;

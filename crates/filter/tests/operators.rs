@@ -284,6 +284,51 @@ fn code_only_fields_decide_event_types_per_code() {
     }
 }
 
+/// Comparisons of code-only fields are decided per code from a table
+/// built at compile time: for every code, every such field, operator and
+/// value, the verdict equals the comparison of the field's extracted text.
+#[test]
+fn code_only_comparisons_agree_with_extracted_text() {
+    let st = State::new();
+    let opts = RenderOpts::default();
+    let cases = [
+        ("evt.is_io", ["true", "false"]),
+        ("evt.is_io_read", ["true", "false"]),
+        ("evt.is_io_write", ["true", "false"]),
+        ("evt.dir", ["<", ">"]),
+    ];
+    let mut checked = 0;
+    for (name, vals) in cases {
+        let field = sonde_fields::Field::parse(name).unwrap();
+        for v in vals {
+            for op in ["=", "!="] {
+                let f = Filter::new(&format!("{name}{op}{v}")).unwrap();
+                for code in 0..sonde_event::EVENTS.len() as u16 {
+                    let Ok(ev) = RawEvent::from_parts(1_000, 100, code, 0, &[], false) else {
+                        continue;
+                    };
+                    let ctx = Ctx {
+                        st: &st,
+                        ev: &ev,
+                        num: 1,
+                        first_ts: 1_000,
+                        prev_ts: 1_000,
+                        opts: &opts,
+                        time_fmt: TimeFmt::Human,
+                        lookups: Default::default(),
+                    };
+                    let mut text = Vec::new();
+                    let want =
+                        ctx.extract(&field, &mut text) && ((text == v.as_bytes()) == (op == "="));
+                    assert_eq!(f.matches(&ctx), want, "{name}{op}{v}: code {code}");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 1000);
+}
+
 #[test]
 fn typed_literals() {
     for f in [

@@ -7,7 +7,7 @@ use sonde_fields::{EvtX, FdX, Field};
 
 use super::cost::src_cost;
 use super::err;
-use super::evt_type::{evt_type_cmp, known_event_type};
+use super::evt_type::{code_cmp, evt_type_cmp, known_event_type};
 use super::literal::values;
 use super::node::{Ancestor, Cmp, DeltaKind, Leaf, Src};
 use crate::ast::{Check, FieldRef, Lit, Op, Operand, Rhs, Transformer};
@@ -220,9 +220,13 @@ pub(super) fn compile_check(
     }
     let cmp = match (&src, cmp) {
         (Src::Field(Field::EvtType), Cmp::Str(s)) => evt_type_cmp(s),
+        (Src::Field(f), cmp) => code_cmp(f, cmp),
         (_, cmp) => cmp,
     };
-    let mut cost = src_cost(&src);
+    let mut cost = match cmp {
+        Cmp::Code { .. } => 0,
+        _ => src_cost(&src),
+    };
     if let Cmp::Str(s) = &cmp {
         if s.regex.is_some() {
             cost += 2;

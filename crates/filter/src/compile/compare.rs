@@ -98,6 +98,7 @@ pub(super) fn cmp_const(c: &Cmp, v: Value<'_>) -> Option<bool> {
             let mut tmp = String::new();
             str_match(s, as_bytes(&v, &mut tmp))
         }
+        Cmp::Code { fallback, .. } => return cmp_const(fallback, v),
         _ => return None,
     })
 }
@@ -132,7 +133,9 @@ pub(super) fn cmp_value(c: &Cmp, v: Value<'_>, ctx: &Ctx<'_, '_>, b: &mut Vec<u8
             },
             None => false,
         },
-        Cmp::EvtType { fallback, .. } => cmp_value(fallback, v, ctx, b),
+        Cmp::EvtType { fallback, .. } | Cmp::Code { fallback, .. } => {
+            cmp_value(fallback, v, ctx, b)
+        }
         Cmp::Dynamic(num, s) => {
             if let Some(n) = num {
                 if as_int(&v).is_some() {

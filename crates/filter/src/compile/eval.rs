@@ -50,6 +50,11 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
             _ => {}
         }
     }
+    if let Cmp::Code { table, .. } = &l.cmp {
+        if let Some(&t) = table.get(ctx.ev.code as usize) {
+            return t;
+        }
+    }
     if let (Cmp::EvtType { new, old, fallback }, Src::Field(Field::EvtType)) = (&l.cmp, &l.src) {
         let code = ctx.ev.code;
         if code != sonde_event::codes::GENERIC_E && code != sonde_event::codes::GENERIC_X {

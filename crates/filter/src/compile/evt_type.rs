@@ -75,6 +75,12 @@ pub(super) fn types(n: &Node) -> Option<BTreeSet<u16>> {
         }
         Node::Not(_) => None,
         Node::Leaf(l) => match &l.cmp {
+            Cmp::Code { table, .. } => Some(
+                (0..table.len())
+                    .filter(|&c| table[c])
+                    .map(|c| c as u16)
+                    .collect(),
+            ),
             Cmp::EvtType { new, old, .. } if matches!(l.src, Src::Field(Field::EvtType)) => {
                 let mut s: BTreeSet<u16> = (0..new.len())
                     .filter(|&c| new[c] || old[c])
@@ -84,30 +90,34 @@ pub(super) fn types(n: &Node) -> Option<BTreeSet<u16>> {
                 s.insert(sonde_event::codes::GENERIC_X);
                 Some(s)
             }
-            _ => match &l.src {
-                Src::Field(f) => code_only(f, &l.cmp),
-                _ => None,
-            },
+            _ => None,
         },
     }
 }
 
-/// The codes a comparison of a field that depends on nothing but the
-/// event code accepts (see [`sonde_fields::code_value`]); None for other
-/// fields and comparisons.
-fn code_only(f: &Field, cmp: &Cmp) -> Option<BTreeSet<u16>> {
-    // (a field with no value for a code of the table is not code-only)
-    sonde_fields::code_value(f, sonde_event::codes::GENERIC_E)?;
-    let mut s = BTreeSet::new();
-    for code in 0..sonde_event::EVENTS.len() as u16 {
-        let Some(v) = sonde_fields::code_value(f, code) else {
-            continue;
-        };
-        if cmp_const(cmp, sonde_fields::Value::Str(v.as_bytes()))? {
-            s.insert(code);
-        }
+/// `cmp` of `f` as a [`Cmp::Code`] table when `f` depends on nothing
+/// but the event code and the comparison on its text needs no event;
+/// `cmp` unchanged otherwise.
+pub(super) fn code_cmp(f: &Field, cmp: Cmp) -> Cmp {
+    if sonde_fields::code_value(f, sonde_event::codes::GENERIC_E).is_none() {
+        return cmp;
     }
-    Some(s)
+    let mut table = Vec::with_capacity(sonde_event::EVENTS.len());
+    for code in 0..sonde_event::EVENTS.len() as u16 {
+        let pass = match sonde_fields::code_value(f, code) {
+            // no value for the code: the field does not pass
+            None => false,
+            Some(v) => match cmp_const(&cmp, sonde_fields::Value::Str(v.as_bytes())) {
+                Some(p) => p,
+                None => return cmp,
+            },
+        };
+        table.push(pass);
+    }
+    Cmp::Code {
+        table,
+        fallback: Box::new(cmp),
+    }
 }
 
 /// Whether `name` is an event or syscall name.

@@ -195,6 +195,15 @@ pub(super) enum Cmp {
         /// The string comparison, for generic events (by syscall name).
         fallback: Box<Cmp>,
     },
+    /// A field that depends on nothing but the event code (`evt.is_io`,
+    /// `evt.dir`, ...), decided per code once; `fallback` for codes
+    /// outside the table.
+    Code {
+        /// Per event code: whether the comparison passes.
+        table: Vec<bool>,
+        /// The comparison itself.
+        fallback: Box<Cmp>,
+    },
     /// Integers (and times) against integers.
     Int(Op, Vec<i128>),
     /// Doubles against doubles.
