@@ -34,8 +34,6 @@ pub struct ChiselSink {
     last_sample: u64,
     last_interval_ts: u64,
     out: Vec<u8>,
-    /// Lua's `io.write`, once looked up.
-    io_write: Option<Function>,
     /// Live, for a chisel that reads procinfo events: their source.
     procinfo: Option<sonde_sinks::procinfo::Procinfo>,
     /// Live, with `procinfo`: the last event's numbering and rendering,
@@ -75,7 +73,6 @@ impl ChiselSink {
             last_sample: 0,
             last_interval_ts: 0,
             out: Vec::new(),
-            io_write: None,
             procinfo: None,
             live_clock: None,
         }
@@ -385,7 +382,7 @@ impl ChiselSink {
             let r = match fmt.render(ctx, &mut out) {
                 true => {
                     out.push(b'\n');
-                    self.write_lua(&out)
+                    self.write_line(&out)
                 }
                 false => Ok(()),
             };
@@ -395,23 +392,21 @@ impl ChiselSink {
         Ok(())
     }
 
-    /// Writes through Lua's `io.write`, so that the chisel's own `print`s
-    /// and these lines stay in order on the same C stream.
-    fn write_lua(&mut self, b: &[u8]) -> Result<(), ChiselError> {
-        if self.io_write.is_none() {
-            let io: mlua::Table = self
-                .ch
-                .lua
-                .globals()
-                .get("io")
-                .map_err(|e| self.ch.err(e))?;
-            self.io_write = Some(io.get("write").map_err(|e| self.ch.err(e))?);
+    /// Writes a formatted event line to C's `stdout` stream, as sysdig
+    /// writes it to `cout` (kept in step with stdio): the chisel's own
+    /// `print`s (LuaJIT writes them to the same stream) and these lines
+    /// stay in order. A failed write (a closed pipe) is not an error of
+    /// the chisel, as with Lua's `io.write`.
+    fn write_line(&mut self, b: &[u8]) -> Result<(), ChiselError> {
+        extern "C" {
+            static mut stdout: *mut libc::FILE;
         }
-        let s = self.ch.lua.create_string(b).map_err(|e| self.ch.err(e))?;
-        match &self.io_write {
-            Some(w) => w.call::<()>(s).map_err(|e| self.ch.err(e)),
-            None => Ok(()),
+        // SAFETY: glibc's `stdout` is a valid stream for the whole run;
+        // `b` is valid for reads of its length.
+        unsafe {
+            libc::fwrite(b.as_ptr().cast(), 1, b.len(), stdout);
         }
+        Ok(())
     }
 
     fn call_bool(&self, name: &str, st: &State) -> Result<(), ChiselError> {
