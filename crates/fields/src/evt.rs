@@ -813,6 +813,11 @@ impl Ctx<'_, '_> {
             Field::EvtCpu => Some(Value::Int(self.ev.cpu as i64)),
             Field::EvtRawtime => Some(Value::Uint(self.ev.ts)),
             Field::Extra(Extra::TypeIs(name)) => Some(Value::Uint(self.type_is(name))),
+            // as its text: the result parameter, 0 when it is empty
+            Field::EvtRawres => {
+                let i = self.res_index()?;
+                Some(Value::Int(self.ev.param_i64(i).unwrap_or(0)))
+            }
             _ => None,
         }
     }

@@ -268,9 +268,11 @@ impl Ctx<'_, '_> {
     pub fn extract_value<'b>(&self, f: &Field, buf: &'b mut Vec<u8>) -> Option<Value<'b>> {
         use crate::{fd::FdX, proc::ProcX};
         match f {
-            Field::EvtNum | Field::EvtCpu | Field::EvtRawtime | Field::Extra(Extra::TypeIs(_)) => {
-                self.evt_value(f)
-            }
+            Field::EvtNum
+            | Field::EvtCpu
+            | Field::EvtRawtime
+            | Field::EvtRawres
+            | Field::Extra(Extra::TypeIs(_)) => self.evt_value(f),
             Field::ThreadTid
             | Field::ProcPid
             | Field::ProcPpid
