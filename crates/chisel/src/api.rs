@@ -134,12 +134,49 @@ fn chisel_table(lua: &Lua, host: &Rc<Host>) -> mlua::Result<Table> {
     Ok(t)
 }
 
+/// `evt.field` as a Lua function calling [`crate::values::ffi_field`]
+/// through LuaJIT's FFI, which compiled code calls directly; the same
+/// values as the plain C function (a handle is taken as `lua_tonumber`
+/// takes it: a numeric string is its number, anything else gives nil).
+const EVT_FIELD_LUA: &str = r#"
+local addr = ...
+local ffi = require("ffi")
+ffi.cdef[[typedef int (*sonde_evt_field_fn)(double, double *, const char **, int32_t *);]]
+local call = ffi.cast("sonde_evt_field_fn", addr)
+local num, str, len = ffi.new("double[1]"), ffi.new("const char *[1]"), ffi.new("int32_t[1]")
+local string_of, kind, number = ffi.string, type, tonumber
+return function(h)
+  if kind(h) ~= "number" then
+    h = number(h)
+    if h == nil then return nil end
+  end
+  local k = call(h, num, str, len)
+  if k == 1 then return num[0] end
+  if k == 2 then return string_of(str[0], len[0]) end
+  if k == 3 then return true end
+  if k == 4 then return false end
+  return nil
+end
+"#;
+
+/// `evt.field`: through the FFI where the runtime has it, else the plain
+/// C function ([`crate::values::evt_field`]).
+fn evt_field(lua: &Lua) -> mlua::Result<mlua::Function> {
+    let addr = crate::values::ffi_field as *const () as usize as f64;
+    let made = lua
+        .load(EVT_FIELD_LUA)
+        .set_name("=evt.field")
+        .call::<mlua::Function>(addr);
+    match made {
+        Ok(f) => Ok(f),
+        // SAFETY: a plain C function of the Lua C API (see values::evt_field).
+        Err(_) => unsafe { lua.create_c_function(crate::values::evt_field) },
+    }
+}
+
 fn evt_table(lua: &Lua, host: &Rc<Host>) -> mlua::Result<Table> {
     let t = lua.create_table()?;
-    // SAFETY: a plain C function of the Lua C API (see values::evt_field).
-    t.set("field", unsafe {
-        lua.create_c_function(crate::values::evt_field)?
-    })?;
+    t.set("field", evt_field(lua)?)?;
     let h = host.clone();
     t.set(
         "get_num",

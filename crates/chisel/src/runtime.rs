@@ -100,7 +100,16 @@ impl Chisel {
                 source,
             })?,
         };
-        let lua = Lua::new();
+        // sysdig's chisels run with every library LuaJIT has, the FFI
+        // included (evt.field uses it too)
+        // SAFETY: chisels are trusted code, as in sysdig, which opens the
+        // same libraries.
+        let lua = unsafe {
+            Lua::unsafe_new_with(
+                mlua::StdLib::ALL_SAFE | mlua::StdLib::FFI,
+                mlua::LuaOptions::default(),
+            )
+        };
         let host = Rc::new(Host::new(name, env));
         let lua_err = |e: mlua::Error| ChiselError::Lua {
             chisel: name.to_string(),

@@ -115,6 +115,57 @@ fn rawarg(ctx: &Ctx<'_, '_>, name: &str, buf: &mut Vec<u8>) -> Out {
     }
 }
 
+/// What [`ffi_field`] found: its return codes.
+const FFI_NIL: i32 = 0;
+const FFI_NUM: i32 = 1;
+const FFI_STR: i32 = 2;
+const FFI_TRUE: i32 = 3;
+const FFI_FALSE: i32 = 4;
+
+/// `evt.field` for LuaJIT's FFI (see `EVT_FIELD_LUA` in `api.rs`): the
+/// lookup of [`evt_field`], with the value written through the pointers.
+/// A string stays in the host's buffer until the next call, and the Lua
+/// side copies it at once. Calls from compiled Lua code skip the C API.
+///
+/// # Safety
+/// Called by the Lua wrapper with valid pointers; `CURRENT` as in
+/// [`evt_field`].
+pub(crate) unsafe extern "C" fn ffi_field(
+    handle: f64,
+    num: *mut f64,
+    s: *mut *const u8,
+    len: *mut i32,
+) -> i32 {
+    let host = CURRENT.with(|c| c.get());
+    if host.is_null() || num.is_null() || s.is_null() || len.is_null() {
+        return FFI_NIL;
+    }
+    // SAFETY: see above: the host outlives the callback that set it.
+    let host = &*host;
+    let (Ok(fields), Ok(mut buf)) = (host.fields.try_borrow(), host.buf.try_borrow_mut()) else {
+        return FFI_NIL;
+    };
+    let Some(req) = (handle as usize).checked_sub(1).and_then(|i| fields.get(i)) else {
+        return FFI_NIL;
+    };
+    match host.event(|ctx| field_out(ctx, req, &mut buf)) {
+        None | Some(Out::Nil) => FFI_NIL,
+        Some(Out::Num(n)) => {
+            *num = n;
+            FFI_NUM
+        }
+        Some(Out::Bool(b)) => match b {
+            true => FFI_TRUE,
+            false => FFI_FALSE,
+        },
+        Some(Out::Str) => {
+            *s = buf.as_ptr();
+            *len = i32::try_from(buf.len()).unwrap_or(i32::MAX);
+            FFI_STR
+        }
+    }
+}
+
 thread_local! {
     /// The host of the chisel whose callback is running (set by
     /// `Host::with_event`), for the raw `evt.field`.

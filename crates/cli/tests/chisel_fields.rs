@@ -155,3 +155,44 @@ fn numeric_fields_reach_chisels_as_in_sysdig() {
     assert!(!results.is_empty(), "sysdig read none of the traces");
     assert_all_same("chisel numeric fields", "evt.field values", " ", results);
 }
+
+/// `evt.field` with a handle that is no requested field (nil, a word,
+/// 0, one past the last) gives nil and the run goes on; a numeric string
+/// is its number, as with `lua_tonumber` in sysdig; a string field comes
+/// back as a string.
+#[test]
+fn bad_handles_give_nil() {
+    let tmp = std::env::temp_dir().join(format!("sonde-chisel-handles-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let lua = tmp.join("handles.lua");
+    std::fs::write(
+        &lua,
+        "description = 'h'\nshort_description = 'h'\ncategory = 'misc'\nargs = {}\n\
+         local f\nfunction on_init() f = chisel.request_field('evt.type') return true end\n\
+         function on_event()\n  print(tostring(evt.field(nil)), tostring(evt.field('x')), \
+         tostring(evt.field(0)), tostring(evt.field(f + 1)), type(evt.field(f)), \
+         type(evt.field('1')))\n\
+           return true\nend\n",
+    )
+    .unwrap();
+    let trace = traces_dir().join("falco_syscall.scap");
+    let out = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .arg("-r")
+        .arg(&trace)
+        .args(["-n", "3", "-c"])
+        .arg(&lua)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&tmp);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    for l in lines {
+        assert_eq!(l, "nil\tnil\tnil\tnil\tstring\tstring");
+    }
+}
