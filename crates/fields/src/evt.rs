@@ -415,11 +415,7 @@ impl Ctx<'_, '_> {
                 }
             }
             Field::EvtFailed => {
-                // events without a result have not failed
-                let failed = self
-                    .res_index()
-                    .is_some_and(|i| ev.param_i64(i).unwrap_or(0) < 0);
-                out.extend_from_slice(if failed { b"true" } else { b"false" });
+                out.extend_from_slice(if self.failed() { b"true" } else { b"false" })
             }
             Field::EvtCategory => match ev.info() {
                 Some(i) => out.extend_from_slice(self.category_name(i).as_bytes()),
@@ -813,6 +809,7 @@ impl Ctx<'_, '_> {
             Field::EvtCpu => Some(Value::Int(self.ev.cpu as i64)),
             Field::EvtRawtime => Some(Value::Uint(self.ev.ts)),
             Field::Extra(Extra::TypeIs(name)) => Some(Value::Uint(self.type_is(name))),
+            Field::EvtFailed => Some(Value::Bool(self.failed())),
             // as its text: the result parameter, 0 when it is empty
             Field::EvtRawres => {
                 let i = self.res_index()?;
@@ -820,6 +817,13 @@ impl Ctx<'_, '_> {
             }
             _ => None,
         }
+    }
+
+    /// `evt.failed`: the result is an error (events without a result
+    /// have not failed).
+    fn failed(&self) -> bool {
+        self.res_index()
+            .is_some_and(|i| self.ev.param_i64(i).unwrap_or(0) < 0)
     }
 
     /// `evt.type.is.NAME` as a number.

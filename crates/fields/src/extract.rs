@@ -272,6 +272,7 @@ impl Ctx<'_, '_> {
             | Field::EvtCpu
             | Field::EvtRawtime
             | Field::EvtRawres
+            | Field::EvtFailed
             | Field::Extra(Extra::TypeIs(_)) => self.evt_value(f),
             Field::ThreadTid
             | Field::ProcPid
