@@ -221,13 +221,34 @@ fn event_types() {
         .is_none());
 }
 
+/// Runs `f` on a parameterless event of every code of the table, with
+/// an empty state.
+fn each_code(mut f: impl FnMut(u16, &Ctx<'_, '_>)) {
+    let st = State::new();
+    let opts = RenderOpts::default();
+    for code in 0..sonde_event::EVENTS.len() as u16 {
+        let Ok(ev) = RawEvent::from_parts(1_000, 100, code, 0, &[], false) else {
+            continue;
+        };
+        let ctx = Ctx {
+            st: &st,
+            ev: &ev,
+            num: 1,
+            first_ts: 1_000,
+            prev_ts: 1_000,
+            opts: &opts,
+            time_fmt: TimeFmt::Human,
+            lookups: Default::default(),
+        };
+        f(code, &ctx);
+    }
+}
+
 /// Filters on fields that depend only on the event code get their codes
 /// from the same values the evaluation reads: for every code of the table,
 /// the code is in `event_types` exactly when an event of it passes.
 #[test]
 fn code_only_fields_decide_event_types_per_code() {
-    let st = State::new();
-    let opts = RenderOpts::default();
     for text in [
         "evt.is_io=true",
         "evt.is_io=false",
@@ -245,28 +266,15 @@ fn code_only_fields_decide_event_types_per_code() {
             .event_types()
             .unwrap_or_else(|| panic!("{text}: no code set"));
         let mut passed = 0;
-        for code in 0..sonde_event::EVENTS.len() as u16 {
-            let Ok(ev) = RawEvent::from_parts(1_000, 100, code, 0, &[], false) else {
-                continue;
-            };
-            let ctx = Ctx {
-                st: &st,
-                ev: &ev,
-                num: 1,
-                first_ts: 1_000,
-                prev_ts: 1_000,
-                opts: &opts,
-                time_fmt: TimeFmt::Human,
-                lookups: Default::default(),
-            };
-            let pass = f.matches(&ctx);
+        each_code(|code, ctx| {
+            let pass = f.matches(ctx);
             passed += pass as usize;
             let generic = code == codes::GENERIC_E || code == codes::GENERIC_X;
             // generic events stay in evt.type sets whatever their syscall
             if !(generic && text.contains("evt.type")) {
                 assert_eq!(set.contains(&code), pass, "{text}: code {code}");
             }
-        }
+        });
         assert!(passed > 0, "{text}: no event passes");
     }
     let read_x = Filter::new("evt.is_io=true and evt.dir=<")
@@ -289,8 +297,6 @@ fn code_only_fields_decide_event_types_per_code() {
 /// value, the verdict equals the comparison of the field's extracted text.
 #[test]
 fn code_only_comparisons_agree_with_extracted_text() {
-    let st = State::new();
-    let opts = RenderOpts::default();
     let cases = [
         ("evt.is_io", ["true", "false"]),
         ("evt.is_io_read", ["true", "false"]),
@@ -303,26 +309,13 @@ fn code_only_comparisons_agree_with_extracted_text() {
         for v in vals {
             for op in ["=", "!="] {
                 let f = Filter::new(&format!("{name}{op}{v}")).unwrap();
-                for code in 0..sonde_event::EVENTS.len() as u16 {
-                    let Ok(ev) = RawEvent::from_parts(1_000, 100, code, 0, &[], false) else {
-                        continue;
-                    };
-                    let ctx = Ctx {
-                        st: &st,
-                        ev: &ev,
-                        num: 1,
-                        first_ts: 1_000,
-                        prev_ts: 1_000,
-                        opts: &opts,
-                        time_fmt: TimeFmt::Human,
-                        lookups: Default::default(),
-                    };
+                each_code(|code, ctx| {
                     let mut text = Vec::new();
                     let want =
                         ctx.extract(&field, &mut text) && ((text == v.as_bytes()) == (op == "="));
-                    assert_eq!(f.matches(&ctx), want, "{name}{op}{v}: code {code}");
+                    assert_eq!(f.matches(ctx), want, "{name}{op}{v}: code {code}");
                     checked += 1;
-                }
+                });
             }
         }
     }
