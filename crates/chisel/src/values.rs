@@ -136,34 +136,47 @@ pub(crate) unsafe extern "C" fn ffi_field(
     s: *mut *const u8,
     len: *mut i32,
 ) -> i32 {
-    let host = CURRENT.with(|c| c.get());
-    if host.is_null() || num.is_null() || s.is_null() || len.is_null() {
+    if num.is_null() || s.is_null() || len.is_null() {
         return FFI_NIL;
     }
-    // SAFETY: see above: the host outlives the callback that set it.
-    let host = &*host;
-    let (Ok(fields), Ok(mut buf)) = (host.fields.try_borrow(), host.buf.try_borrow_mut()) else {
-        return FFI_NIL;
-    };
-    let Some(req) = (handle as usize).checked_sub(1).and_then(|i| fields.get(i)) else {
-        return FFI_NIL;
-    };
-    match host.event(|ctx| field_out(ctx, req, &mut buf)) {
-        None | Some(Out::Nil) => FFI_NIL,
-        Some(Out::Num(n)) => {
+    with_field(handle, |out, bytes| match out {
+        Out::Nil => FFI_NIL,
+        Out::Num(n) => {
             *num = n;
             FFI_NUM
         }
-        Some(Out::Bool(b)) => match b {
-            true => FFI_TRUE,
-            false => FFI_FALSE,
-        },
-        Some(Out::Str) => {
-            *s = buf.as_ptr();
-            *len = i32::try_from(buf.len()).unwrap_or(i32::MAX);
+        Out::Bool(true) => FFI_TRUE,
+        Out::Bool(false) => FFI_FALSE,
+        Out::Str => {
+            *s = bytes.as_ptr();
+            *len = i32::try_from(bytes.len()).unwrap_or(i32::MAX);
             FFI_STR
         }
+    })
+}
+
+/// The value of requested field `handle` (1-based, as `request_field`
+/// numbers them) for the current event, given to `f` with the bytes of a
+/// string value (left in the host's buffer); `Out::Nil` outside an event
+/// or for an unknown handle. Both `evt.field` entry points use it.
+fn with_field<R>(handle: f64, f: impl FnOnce(Out, &[u8]) -> R) -> R {
+    let host = CURRENT.with(|c| c.get());
+    if host.is_null() {
+        return f(Out::Nil, &[]);
     }
+    // SAFETY: `CURRENT` is null or points to a live host (set only for
+    // the duration of `Host::with_event`).
+    let host = unsafe { &*host };
+    let (Ok(fields), Ok(mut buf)) = (host.fields.try_borrow(), host.buf.try_borrow_mut()) else {
+        return f(Out::Nil, &[]);
+    };
+    let out = match (handle as usize).checked_sub(1).and_then(|i| fields.get(i)) {
+        Some(req) => host
+            .event(|ctx| field_out(ctx, req, &mut buf))
+            .unwrap_or(Out::Nil),
+        None => Out::Nil,
+    };
+    f(out, &buf)
 }
 
 thread_local! {
@@ -182,31 +195,13 @@ thread_local! {
 /// live host (set only for the duration of `Host::with_event`).
 pub(crate) unsafe extern "C-unwind" fn evt_field(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
     use mlua::ffi;
-    let host = CURRENT.with(|c| c.get());
-    if host.is_null() {
-        ffi::lua_pushnil(l);
-        return 1;
-    }
-    // SAFETY: see above: the host outlives the callback that set it.
-    let host = &*host;
-    let i = ffi::lua_tonumber(l, 1) as usize;
-    let (Ok(fields), Ok(mut buf)) = (host.fields.try_borrow(), host.buf.try_borrow_mut()) else {
-        ffi::lua_pushnil(l);
-        return 1;
-    };
-    let out = match i.checked_sub(1).and_then(|i| fields.get(i)) {
-        Some(req) => host
-            .event(|ctx| field_out(ctx, req, &mut buf))
-            .unwrap_or(Out::Nil),
-        None => Out::Nil,
-    };
-    match out {
+    with_field(ffi::lua_tonumber(l, 1), |out, bytes| match out {
         Out::Nil => ffi::lua_pushnil(l),
         Out::Num(n) => ffi::lua_pushnumber(l, n),
         Out::Bool(b) => ffi::lua_pushboolean(l, b as std::ffi::c_int),
         Out::Str => {
-            ffi::lua_pushlstring(l, buf.as_ptr() as *const std::ffi::c_char, buf.len());
+            ffi::lua_pushlstring(l, bytes.as_ptr() as *const std::ffi::c_char, bytes.len());
         }
-    }
+    });
     1
 }

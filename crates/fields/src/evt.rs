@@ -397,10 +397,9 @@ impl Ctx<'_, '_> {
             }
             Field::EvtRawargName(n) => return self.rawarg(n, out),
             Field::EvtRes | Field::EvtRawres => {
-                let Some(i) = self.res_index() else {
+                let Some(v) = self.rawres() else {
                     return false;
                 };
-                let v = ev.param_i64(i).unwrap_or(0);
                 if matches!(f, Field::EvtRes) {
                     if v >= 0 {
                         out.extend_from_slice(b"SUCCESS");
@@ -810,11 +809,7 @@ impl Ctx<'_, '_> {
             Field::EvtRawtime => Some(Value::Uint(self.ev.ts)),
             Field::Extra(Extra::TypeIs(name)) => Some(Value::Uint(self.type_is(name))),
             Field::EvtFailed => Some(Value::Bool(self.failed())),
-            // as its text: the result parameter, 0 when it is empty
-            Field::EvtRawres => {
-                let i = self.res_index()?;
-                Some(Value::Int(self.ev.param_i64(i).unwrap_or(0)))
-            }
+            Field::EvtRawres => self.rawres().map(Value::Int),
             _ => None,
         }
     }
@@ -822,8 +817,14 @@ impl Ctx<'_, '_> {
     /// `evt.failed`: the result is an error (events without a result
     /// have not failed).
     fn failed(&self) -> bool {
-        self.res_index()
-            .is_some_and(|i| self.ev.param_i64(i).unwrap_or(0) < 0)
+        self.rawres().is_some_and(|v| v < 0)
+    }
+
+    /// The result parameter as a number (0 when it is empty); None for
+    /// events without one.
+    fn rawres(&self) -> Option<i64> {
+        let i = self.res_index()?;
+        Some(self.ev.param_i64(i).unwrap_or(0))
     }
 
     /// `evt.type.is.NAME` as a number.
