@@ -14,6 +14,9 @@ pub mod clone_flags {
     pub const CLONE_FS: u32 = 2;
     /// The child is a thread of the same process.
     pub const CLONE_THREAD: u32 = 8192;
+    /// The child's own clone exit came before its parent's (sonde and
+    /// libsinsp mark the thread so; the kernel has no such flag).
+    pub const CLONE_INVERTED: u32 = 65_536;
     /// The parent waits until the child execs or exits.
     pub const CLONE_VFORK: u32 = 134_217_728;
     /// The thread has exited.
@@ -148,12 +151,6 @@ impl Thread {
         t.uid = u32::MAX;
         t.gid = u32::MAX;
         t
-    }
-
-    /// Whether this is still the placeholder of [`Thread::fake`]: met by
-    /// its id only, never named by a clone, execve or process list.
-    pub fn is_placeholder(&self) -> bool {
-        self.ptid == -1 && self.comm == b"<NA>" && self.exe == b"<NA>"
     }
 
     /// A thread from a process-list record: the record as it is, except

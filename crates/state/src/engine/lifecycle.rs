@@ -115,15 +115,17 @@ impl State {
             // the parent sees the namespaced child id: wait for the child
             return;
         }
-        // the child's own exit event came first (a placeholder made by the
-        // child's earlier events is named now, as sysdig does)
-        if res > 0
-            && self
-                .threads
-                .get(&child_tid)
-                .is_some_and(|t| !t.is_placeholder())
-        {
-            return;
+        // The parent's exit finds the child already there. When the child's
+        // own clone exit came first, that entry stands. Any other entry
+        // (a placeholder made by the child's earlier events, a /proc entry
+        // or a thread whose exit was missed, left under a reused tid) is
+        // replaced, as sysdig does.
+        if res > 0 {
+            match self.threads.get(&child_tid) {
+                Some(t) if t.flags & clone_flags::CLONE_INVERTED != 0 => return,
+                Some(_) => self.remove_stale_thread(child_tid),
+                None => {}
+            }
         }
         // The child may already have run and exited before its parent's
         // clone returned. sysdig creates it again from the parent's event
@@ -145,6 +147,10 @@ impl State {
         };
         t.tid = child_tid;
         t.flags = flags;
+        if res == 0 {
+            // made by the child's own exit, before its parent's
+            t.flags |= clone_flags::CLONE_INVERTED;
+        }
         // the parent is the thread that called clone (also for threads)
         t.ptid = parent_tid;
         if res == 0 {

@@ -133,9 +133,56 @@ fn a_parent_clone_exit_names_a_child_met_only_by_its_own_events() {
     let t = st.thread(200).expect("the child");
     assert_eq!(t.comm, b"parent", "named from its parent, as in sysdig");
     assert_eq!(t.ptid, 100);
-    // a named child is left alone by a second (late) parent exit
+    // an entry a parent's exit made is no proof of a live child: a later
+    // parent exit naming the same tid replaces it (the exit was missed)
     st.process(&event(40, 100, c::SYSCALL_CLONE_20_X, &parent_clone, 1));
-    assert_eq!(st.thread(200).map(|t| t.clone_ts), Some(30));
+    assert_eq!(st.thread(200).map(|t| t.clone_ts), Some(40));
+}
+
+#[test]
+fn a_parent_clone_exit_replaces_a_scanned_thread_under_a_reused_tid() {
+    let mut st = State::new();
+    st.add_thread_info(&ThreadInfo {
+        tid: 100,
+        pid: 100,
+        ptid: 1,
+        comm: b"parent".to_vec(),
+        ..Default::default()
+    });
+    // a kernel worker from the process list, gone since without an exit
+    st.add_thread_info(&ThreadInfo {
+        tid: 200,
+        pid: 200,
+        ptid: 2,
+        comm: b"kworker/0:0".to_vec(),
+        ..Default::default()
+    });
+    let parent_clone = body(&[&200i64.to_le_bytes()]);
+    st.process(&event(30, 100, c::SYSCALL_CLONE_20_X, &parent_clone, 1));
+    let t = st.thread(200).expect("the child");
+    assert_eq!(t.comm, b"parent", "the new child, not the old worker");
+    assert_eq!(t.ptid, 100);
+}
+
+#[test]
+fn a_child_clone_exit_that_came_first_stands() {
+    let mut st = State::new();
+    st.add_thread_info(&ThreadInfo {
+        tid: 100,
+        pid: 100,
+        ptid: 1,
+        comm: b"parent".to_vec(),
+        ..Default::default()
+    });
+    let child_clone = body(&[&0i64.to_le_bytes()]);
+    st.process(&event(10, 200, c::SYSCALL_CLONE_20_X, &child_clone, 1));
+    let parent_clone = body(&[&200i64.to_le_bytes()]);
+    st.process(&event(30, 100, c::SYSCALL_CLONE_20_X, &parent_clone, 1));
+    assert_eq!(
+        st.thread(200).map(|t| t.clone_ts),
+        Some(10),
+        "the child's own entry is kept"
+    );
 }
 
 #[test]
