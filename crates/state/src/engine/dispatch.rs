@@ -93,9 +93,12 @@ impl State {
             return;
         }
         // like sysdig, meet every thread (except where it only looks
-        // threads up) and keep its syscall latency
+        // threads up) and keep its syscall latency; what the event does to
+        // its own thread is done in that one lookup
         if info.old_flags & sonde_event::flags::SKIPPARSERESET == 0 && ev.code != c::SCHEDSWITCH_6_E
         {
+            let enter = info.dir == Direction::Enter;
+            let handler = if enter { None } else { exit_handler(ev.code) };
             // clone exits only look the thread up
             let t = if is_clone_exit(ev.code) {
                 self.threads.get_mut(&ev.tid)
@@ -103,79 +106,51 @@ impl State {
                 Some(self.thread_mut(ev.tid))
             };
             if let Some(t) = t {
-                if info.dir == Direction::Enter {
+                if enter {
                     t.latency = 0;
                     t.latency_enter_ts = ev.ts;
+                    save_enter(t, ev, info);
                 } else {
                     keep_exit_latency(t, ev);
+                    exit_fd(t, ev, info);
+                    if handler.is_none() && !is_rw_exit(ev.code) {
+                        // nothing else reads the enter: the call is over
+                        t.last_enter.valid = false;
+                        return;
+                    }
                 }
             }
+            if enter {
+                self.enter_effects(ev);
+            } else {
+                self.exit_effects(ev, handler);
+            }
+            return;
         }
         if ev.code == c::SCHEDSWITCH_6_E {
             self.on_switch(ev);
             return;
         }
-        if info.dir == Direction::Enter {
-            self.on_enter(ev);
-            return;
-        }
-        self.on_exit(ev);
-    }
-
-    /// Whether the enter event `enter` of `tid` was seen just before its
-    /// exit and sysdig 0.29.3's table gives it no fd (no `EF_USES_FD`).
-    fn enter_without_fd(&self, tid: i64, enter: u16) -> bool {
-        self.threads
-            .get(&tid)
-            .is_some_and(|t| t.last_enter.valid && t.last_enter.code == enter)
-            && sonde_event::event_info(enter)
-                .is_some_and(|i| i.old_flags & sonde_event::flags::USES_FD == 0)
-    }
-
-    /// An enter event: saved on its thread for the exit that follows.
-    pub(super) fn on_enter(&mut self, ev: &RawEvent<'_>) {
-        let code = ev.code;
-        // threads are only met by events that look them up (see process);
-        // the others (scheduler, procinfo) leave the thread's state alone
-        if ev
-            .info()
-            .is_some_and(|i| i.old_flags & sonde_event::flags::SKIPPARSERESET != 0)
-            || code == c::SCHEDSWITCH_6_E
-        {
-            return;
-        }
-        let Some(t) = self.threads.get_mut(&ev.tid) else {
-            return;
-        };
-        let le: &mut LastEnter = &mut t.last_enter;
-        le.code = code;
-        le.ts = ev.ts;
-        le.valid = true;
-        le.lens.clear();
-        le.data.clear();
-        // the parameters are back to back in the event: one copy
-        let (lens, data, large) = ev.parts();
-        if large {
-            le.lens.extend(
-                lens.chunks_exact(4)
-                    .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-            );
-        } else {
-            le.lens.extend(
-                lens.chunks_exact(2)
-                    .map(|c| u32::from(u16::from_le_bytes([c[0], c[1]]))),
-            );
-        }
-        le.data.extend_from_slice(data);
-        t.last_fd = None;
-        if let Some(info) = ev.info() {
-            if info.flags & sonde_event::flags::USES_FD != 0 {
-                if let Some(i) = info.fd_param {
-                    t.last_fd = ev.param_i64(i as usize);
+        if info.dir == Direction::Exit {
+            // an exit that does not meet its thread (sysdig's
+            // `EF_SKIPPARSERESET` events): the same work, looked up apart
+            if let Some(t) = self.threads.get_mut(&ev.tid) {
+                exit_fd(t, ev, info);
+            } else if info.flags & sonde_event::flags::USES_FD != 0 {
+                let fd = info.fd_param.and_then(|i| ev.param_i64(i as usize));
+                if fd.is_some() {
+                    self.thread_mut(ev.tid).last_fd = fd;
                 }
             }
+            self.exit_effects(ev, exit_handler(ev.code));
         }
-        match code {
+        // (enter events that do not meet their thread leave it alone)
+    }
+
+    /// What an enter event does beyond its own thread: a process exit is
+    /// reaped at the next event; a connect's address is noted.
+    fn enter_effects(&mut self, ev: &RawEvent<'_>) {
+        match ev.code {
             c::PROCEXIT_E | c::PROCEXIT_1_E => {
                 self.pending_exit = Some(ev.tid);
             }
@@ -190,88 +165,142 @@ impl State {
         }
     }
 
-    /// Routes an exit event to the handler of its system call's family,
-    /// after the fd bookkeeping every exit shares.
-    fn on_exit(&mut self, ev: &RawEvent<'_>) {
+    /// What an exit event does beyond its thread's fd bookkeeping: a
+    /// successful I/O connects its socket, the family's handler runs, and
+    /// the saved enter is spent.
+    fn exit_effects(&mut self, ev: &RawEvent<'_>, handler: Option<ExitHandler>) {
         let tid = ev.tid;
-        let enter = c_enter(ev.code);
-        // exit-side fd, for fields like fd.name on exit events
-        if let Some(info) = ev.info() {
-            if info.flags & sonde_event::flags::USES_FD != 0 {
-                let from_exit = info.fd_param.and_then(|i| ev.param_i64(i as usize));
-                let fd = if self.enter_without_fd(tid, enter) {
-                    // sysdig 0.29.3 takes an exit's fd from its enter, and
-                    // an enter that has none (setsockopt, getsockopt)
-                    // leaves it at -1
-                    Some(-1)
-                } else {
-                    from_exit.or_else(|| self.enter_i64(tid, enter, 0))
-                };
-                if let Some(t) = self.threads.get_mut(&tid) {
-                    t.last_fd = fd;
-                } else if fd.is_some() {
-                    self.thread_mut(tid).last_fd = fd;
-                }
-            }
-        }
         if is_rw_exit(ev.code) && ev.param_i64(0).unwrap_or(-1) >= 0 {
             self.mark_connected(tid);
         }
-        match ev.code {
-            c::SYSCALL_OPEN_X | c::SYSCALL_CREAT_X => self.on_open_exit(ev, enter),
-            c::SYSCALL_OPENAT_X => self.on_openat_exit(ev, enter),
-            c::SYSCALL_OPENAT_2_X | c::SYSCALL_OPENAT2_X => self.on_openat2_exit(ev),
-            c::SYSCALL_OPEN_BY_HANDLE_AT_X => self.on_open_by_handle_exit(ev),
-            c::SOCKET_SOCKET_X => self.on_socket_exit(ev, enter),
-            c::SOCKET_SOCKETPAIR_X => self.on_socketpair_exit(ev),
-            c::SOCKET_BIND_X => self.on_bind_exit(ev, enter),
-            c::SOCKET_CONNECT_X => self.on_connect_exit(ev, enter),
-            c::SOCKET_SENDTO_X
-            | c::SOCKET_SENDMSG_X
-            | c::SOCKET_RECVFROM_X
-            | c::SOCKET_RECVMSG_X => self.on_addr_io_exit(ev, enter),
-            c::SOCKET_ACCEPT_X
-            | c::SOCKET_ACCEPT_5_X
-            | c::SOCKET_ACCEPT4_X
-            | c::SOCKET_ACCEPT4_5_X
-            | c::SOCKET_ACCEPT4_6_X => self.on_accept_exit(ev),
-            c::SYSCALL_PIPE_X | c::SYSCALL_PIPE2_X => self.on_pipe_exit(ev),
-            c::SYSCALL_EVENTFD_X | c::SYSCALL_EVENTFD2_X => self.simple_fd(tid, ev, FdType::Event),
-            c::SYSCALL_SIGNALFD_X | c::SYSCALL_SIGNALFD4_X => {
-                self.simple_fd(tid, ev, FdType::Signalfd)
-            }
-            c::SYSCALL_TIMERFD_CREATE_X => self.simple_fd(tid, ev, FdType::Timerfd),
-            c::SYSCALL_INOTIFY_INIT_X | c::SYSCALL_INOTIFY_INIT1_X => {
-                self.simple_fd(tid, ev, FdType::Inotify)
-            }
-            c::SYSCALL_EPOLL_CREATE_X | c::SYSCALL_EPOLL_CREATE1_X => {
-                self.simple_fd(tid, ev, FdType::Eventpoll)
-            }
-            c::SYSCALL_USERFAULTFD_X => self.simple_fd(tid, ev, FdType::Userfaultfd),
-            c::SYSCALL_IO_URING_SETUP_X => self.simple_fd(tid, ev, FdType::Iouring),
-            c::SYSCALL_BPF_2_X => self.simple_fd(tid, ev, FdType::Bpf),
-            c::SYSCALL_PIDFD_OPEN_X => self.simple_fd(tid, ev, FdType::Pidfd),
-            c::SYSCALL_MEMFD_CREATE_X => self.on_memfd_exit(ev),
-            c::SYSCALL_DUP_X | c::SYSCALL_DUP_1_X | c::SYSCALL_DUP2_X | c::SYSCALL_DUP3_X => {
-                self.on_dup_exit(ev, enter)
-            }
-            c::SYSCALL_FCNTL_X => self.on_fcntl_exit(ev, enter),
-            c::SYSCALL_CLOSE_X => self.on_close_exit(ev, enter),
-            c::SYSCALL_CLOSE_RANGE_X => self.on_close_range_exit(ev),
-            c::SYSCALL_CHDIR_X => self.on_chdir_exit(ev),
-            c::SYSCALL_FCHDIR_X => self.on_fchdir_exit(ev, enter),
-            c::SYSCALL_BRK_4_X | c::SYSCALL_MMAP_X | c::SYSCALL_MMAP2_X | c::SYSCALL_MUNMAP_X => {
-                self.on_memory_exit(ev)
-            }
-            c::SYSCALL_CAPSET_X => self.on_capset_exit(ev),
-            code if is_clone_exit(code) => self.on_clone_exit(ev),
-            code if is_execve_exit(code) => self.on_execve_exit(ev),
-            _ => {}
+        if let Some(h) = handler {
+            h(self, ev, c_enter(ev.code));
         }
         if let Some(t) = self.threads.get_mut(&tid) {
             t.last_enter.valid = false;
         }
     }
+}
+
+/// An enter event saved on its thread for the exit that follows: its
+/// parameters (one copy) and its fd.
+fn save_enter(t: &mut Thread, ev: &RawEvent<'_>, info: &sonde_event::EventInfo) {
+    let le: &mut LastEnter = &mut t.last_enter;
+    le.code = ev.code;
+    le.ts = ev.ts;
+    le.valid = true;
+    le.lens.clear();
+    le.data.clear();
+    // the parameters are back to back in the event: one copy
+    let (lens, data, large) = ev.parts();
+    if large {
+        le.lens.extend(
+            lens.chunks_exact(4)
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+        );
+    } else {
+        le.lens.extend(
+            lens.chunks_exact(2)
+                .map(|c| u32::from(u16::from_le_bytes([c[0], c[1]]))),
+        );
+    }
+    le.data.extend_from_slice(data);
+    t.last_fd = None;
+    if info.flags & sonde_event::flags::USES_FD != 0 {
+        if let Some(i) = info.fd_param {
+            t.last_fd = ev.param_i64(i as usize);
+        }
+    }
+}
+
+/// The exit-side fd of the thread's call, for fields like fd.name on
+/// exit events: the exit's own fd parameter, else its enter's.
+fn exit_fd(t: &mut Thread, ev: &RawEvent<'_>, info: &sonde_event::EventInfo) {
+    if info.flags & sonde_event::flags::USES_FD == 0 {
+        return;
+    }
+    let enter = c_enter(ev.code);
+    let le = &t.last_enter;
+    let saw_enter = le.valid && le.code == enter;
+    t.last_fd = if saw_enter
+        && sonde_event::event_info(enter)
+            .is_some_and(|i| i.old_flags & sonde_event::flags::USES_FD == 0)
+    {
+        // sysdig 0.29.3 takes an exit's fd from its enter, and an enter
+        // that has none (setsockopt, getsockopt) leaves it at -1
+        Some(-1)
+    } else {
+        let from_exit = info.fd_param.and_then(|i| ev.param_i64(i as usize));
+        from_exit.or_else(|| {
+            if saw_enter {
+                le.param(0).map(sonde_event::le_int)
+            } else {
+                None
+            }
+        })
+    };
+}
+
+/// The handler of an exit event's system call family, given the event and
+/// the code of its enter event.
+type ExitHandler = fn(&mut State, &RawEvent<'_>, u16);
+
+/// The handler for exit events of `code`; `None` for calls whose exit
+/// changes nothing but its own thread's call bookkeeping.
+fn exit_handler(code: u16) -> Option<ExitHandler> {
+    let h: ExitHandler = match code {
+        c::SYSCALL_OPEN_X | c::SYSCALL_CREAT_X => |s, ev, e| s.on_open_exit(ev, e),
+        c::SYSCALL_OPENAT_X => |s, ev, e| s.on_openat_exit(ev, e),
+        c::SYSCALL_OPENAT_2_X | c::SYSCALL_OPENAT2_X => |s, ev, _| s.on_openat2_exit(ev),
+        c::SYSCALL_OPEN_BY_HANDLE_AT_X => |s, ev, _| s.on_open_by_handle_exit(ev),
+        c::SOCKET_SOCKET_X => |s, ev, e| s.on_socket_exit(ev, e),
+        c::SOCKET_SOCKETPAIR_X => |s, ev, _| s.on_socketpair_exit(ev),
+        c::SOCKET_BIND_X => |s, ev, e| s.on_bind_exit(ev, e),
+        c::SOCKET_CONNECT_X => |s, ev, e| s.on_connect_exit(ev, e),
+        c::SOCKET_SENDTO_X | c::SOCKET_SENDMSG_X | c::SOCKET_RECVFROM_X | c::SOCKET_RECVMSG_X => {
+            |s, ev, e| s.on_addr_io_exit(ev, e)
+        }
+        c::SOCKET_ACCEPT_X
+        | c::SOCKET_ACCEPT_5_X
+        | c::SOCKET_ACCEPT4_X
+        | c::SOCKET_ACCEPT4_5_X
+        | c::SOCKET_ACCEPT4_6_X => |s, ev, _| s.on_accept_exit(ev),
+        c::SYSCALL_PIPE_X | c::SYSCALL_PIPE2_X => |s, ev, _| s.on_pipe_exit(ev),
+        c::SYSCALL_EVENTFD_X | c::SYSCALL_EVENTFD2_X => {
+            |s, ev, _| s.simple_fd(ev.tid, ev, FdType::Event)
+        }
+        c::SYSCALL_SIGNALFD_X | c::SYSCALL_SIGNALFD4_X => {
+            |s, ev, _| s.simple_fd(ev.tid, ev, FdType::Signalfd)
+        }
+        c::SYSCALL_TIMERFD_CREATE_X => |s, ev, _| s.simple_fd(ev.tid, ev, FdType::Timerfd),
+        c::SYSCALL_INOTIFY_INIT_X | c::SYSCALL_INOTIFY_INIT1_X => {
+            |s, ev, _| s.simple_fd(ev.tid, ev, FdType::Inotify)
+        }
+        c::SYSCALL_EPOLL_CREATE_X | c::SYSCALL_EPOLL_CREATE1_X => {
+            |s, ev, _| s.simple_fd(ev.tid, ev, FdType::Eventpoll)
+        }
+        c::SYSCALL_USERFAULTFD_X => |s, ev, _| s.simple_fd(ev.tid, ev, FdType::Userfaultfd),
+        c::SYSCALL_IO_URING_SETUP_X => |s, ev, _| s.simple_fd(ev.tid, ev, FdType::Iouring),
+        c::SYSCALL_BPF_2_X => |s, ev, _| s.simple_fd(ev.tid, ev, FdType::Bpf),
+        c::SYSCALL_PIDFD_OPEN_X => |s, ev, _| s.simple_fd(ev.tid, ev, FdType::Pidfd),
+        c::SYSCALL_MEMFD_CREATE_X => |s, ev, _| s.on_memfd_exit(ev),
+        c::SYSCALL_DUP_X | c::SYSCALL_DUP_1_X | c::SYSCALL_DUP2_X | c::SYSCALL_DUP3_X => {
+            |s, ev, e| s.on_dup_exit(ev, e)
+        }
+        c::SYSCALL_FCNTL_X => |s, ev, e| s.on_fcntl_exit(ev, e),
+        c::SYSCALL_CLOSE_X => |s, ev, e| s.on_close_exit(ev, e),
+        c::SYSCALL_CLOSE_RANGE_X => |s, ev, _| s.on_close_range_exit(ev),
+        c::SYSCALL_CHDIR_X => |s, ev, _| s.on_chdir_exit(ev),
+        c::SYSCALL_FCHDIR_X => |s, ev, e| s.on_fchdir_exit(ev, e),
+        c::SYSCALL_BRK_4_X | c::SYSCALL_MMAP_X | c::SYSCALL_MMAP2_X | c::SYSCALL_MUNMAP_X => {
+            |s, ev, _| s.on_memory_exit(ev)
+        }
+        c::SYSCALL_CAPSET_X => |s, ev, _| s.on_capset_exit(ev),
+        code if is_clone_exit(code) => |s, ev, _| s.on_clone_exit(ev),
+        code if is_execve_exit(code) => |s, ev, _| s.on_execve_exit(ev),
+        _ => return None,
+    };
+    Some(h)
 }
 
 /// Whether applying an event of this code can change a thread other than
