@@ -330,16 +330,21 @@ impl ChiselSink {
         self.deliver(ctx)
     }
 
-    /// Whether the event can be passed over with nothing to do: no
-    /// interval callback and no procinfo events are due on event time,
-    /// and the filter's event types exclude it (the common case of a
-    /// chisel that filters on `evt.type`).
+    /// Whether nothing is due on event time: no interval callback, no
+    /// procinfo events to make.
+    #[inline]
+    fn quiet(&self) -> bool {
+        self.procinfo.is_none()
+            && self.ch.host.interval_ns.get() == 0
+            && self.ch.host.precise_ns.get() == 0
+    }
+
+    /// Whether the event can be passed over with nothing to do: nothing
+    /// is due on event time and the filter's event types exclude it (the
+    /// common case of a chisel that filters on `evt.type`).
     #[inline]
     fn skips(&mut self, ev: &sonde_event::RawEvent<'_>) -> bool {
-        let quiet = self.procinfo.is_none()
-            && self.ch.host.interval_ns.get() == 0
-            && self.ch.host.precise_ns.get() == 0;
-        if quiet && self.types.as_ref().is_some_and(|t| !t.may_accept(ev)) {
+        if self.quiet() && self.types.as_ref().is_some_and(|t| !t.may_accept(ev)) {
             // what `timeout` does without an interval
             self.first = false;
             return true;
@@ -467,6 +472,43 @@ impl Sink for ChiselSink {
             self.procinfo = Some(Default::default());
         }
         self.refresh().map_err(sink_error)
+    }
+
+    /// What the chisel's filter may accept, with the enter events of the
+    /// exits it may accept (their latency, parameters and fd); every
+    /// event while something is due on event time (an interval, procinfo
+    /// events) or its filter is not bound to event types.
+    #[inline]
+    fn wants(&self, ev: &sonde_event::RawEvent<'_>) -> bool {
+        let Some(t) = &self.types else {
+            return true;
+        };
+        if !self.quiet() || t.may_accept(ev) {
+            return true;
+        }
+        let generic = matches!(
+            ev.code,
+            sonde_event::codes::GENERIC_E | sonde_event::codes::GENERIC_X
+        );
+        !generic
+            && ev
+                .info()
+                .is_some_and(|i| i.dir == sonde_event::Direction::Enter)
+            && t.may_accept_code(ev.code + 1)
+    }
+
+    /// An event passed over: what [`ChiselSink::event`] does with one the
+    /// chisel does not want.
+    fn passed(&mut self, ts: u64, first_ts: u64) -> SinkResult {
+        let host = &self.ch.host;
+        if host.first_ts.get() == 0 {
+            host.first_ts.set(first_ts);
+        }
+        host.last_ts.set(ts);
+        if !host.end.get() {
+            self.first = false;
+        }
+        Ok(())
     }
 
     #[inline]

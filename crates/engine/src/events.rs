@@ -38,6 +38,10 @@ struct Plan {
     /// (sink, interval, next boundary)
     tickers: Vec<(usize, u64, u64)>,
     max: u64,
+    /// Light events no sink wants may pass the state and the sinks by
+    /// ([`Engine::pass_over`]): no capture filter, `-U` or writer reads
+    /// every event.
+    pass_over_light: bool,
 }
 
 /// The per-run state of the loop, passed to each event's step.
@@ -187,9 +191,52 @@ impl Engine<'_> {
             }
             return Ok(None);
         }
-        if run.plan.needs_state || run.suppress {
-            self.st.process(ev);
+        if run.plan.pass_over_light && self.pass_over(ev) {
+            // handed out as `hand_out` would, but only its time reaches
+            // the sinks
+            if !run.opening {
+                report.handed_out += 1;
+                if run.plan.track_prev {
+                    run.clock.prev_ts = ev.ts;
+                }
+                for s in self.sinks.iter_mut() {
+                    s.passed(ev.ts, run.clock.first_ts)?;
+                }
+            }
+        } else {
+            if run.plan.needs_state || run.suppress {
+                self.st.process(ev);
+            }
+            if let Some(end) = self.filter_and_hand_out(run, ev, synthetic, report)? {
+                return Ok(Some(end));
+            }
         }
+        if report.handed_out >= run.plan.max || self.stop.is_stopped() {
+            return Ok(Some(LoopEnd::Done(None)));
+        }
+        Ok(None)
+    }
+
+    /// Whether `ev` is a light event (`sonde_state::is_light`) no sink
+    /// wants, of a known thread, which the state then passed over.
+    #[inline]
+    fn pass_over(&mut self, ev: &RawEvent<'_>) -> bool {
+        sonde_state::is_light(ev.code)
+            && ev.dump_flags & DF_STATE_ONLY == 0
+            && !self.sinks.iter().any(|s| s.wants(ev))
+            && self.st.skip_light(ev)
+    }
+
+    /// After the state: `-U`, the capture filter, the writers' verdicts
+    /// and handing the event out.
+    #[inline]
+    fn filter_and_hand_out(
+        &mut self,
+        run: &mut Run,
+        ev: &RawEvent<'_>,
+        synthetic: bool,
+        report: &mut Report,
+    ) -> Result<Option<LoopEnd>, SinkError> {
         if run.suppress && self.comm_suppressed(ev.tid) {
             self.st.commit_deferred(true);
             return Ok(None);
@@ -229,9 +276,6 @@ impl Engine<'_> {
                 return Ok(Some(LoopEnd::Quit));
             }
         }
-        if report.handed_out >= run.plan.max || self.stop.is_stopped() {
-            return Ok(Some(LoopEnd::Done(None)));
-        }
         Ok(None)
     }
 
@@ -256,6 +300,7 @@ impl Engine<'_> {
             writers: Vec::new(),
             tickers: Vec::new(),
             max: self.cfg.max_events.unwrap_or(u64::MAX),
+            pass_over_light: false,
         };
         for (i, s) in self.sinks.iter().enumerate() {
             let n = s.needs();
@@ -267,6 +312,11 @@ impl Engine<'_> {
                 plan.tickers.push((i, t, 0));
             }
         }
+        plan.pass_over_light = needs_state
+            && self.cfg.filter.is_none()
+            && self.cfg.suppress_comm.is_empty()
+            && plan.writers.is_empty()
+            && !self.sinks.is_empty();
         plan
     }
 

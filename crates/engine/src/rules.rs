@@ -265,6 +265,13 @@ impl TypeTable {
         }
         self.codes.get(ev.code as usize).copied().unwrap_or(true)
     }
+
+    /// Whether the filter may accept events of `code`, a non-generic one
+    /// (generic events are decided by their syscall: [`TypeTable::may_accept`]).
+    #[inline]
+    pub fn may_accept_code(&self, code: u16) -> bool {
+        self.codes.get(code as usize).copied().unwrap_or(true)
+    }
 }
 
 /// The events a capture filter can accept, or None when it may accept
@@ -281,9 +288,14 @@ pub fn accepted_types(f: Option<&Filter>) -> Option<TypeTable> {
 }
 
 fn table(f: Option<&Filter>, enters: bool) -> Option<TypeTable> {
+    use sonde_event::codes::{GENERIC_E, GENERIC_X};
     // a filter that remembers earlier evaluations sees every event, as in sysdig
     let f = f.filter(|f| !f.is_stateful())?;
     let set = f.event_types()?;
+    // a sink's filter whose codes exclude generic events accepts none of
+    // them, whatever their syscall (`evt.is_io=true`); a capture filter's
+    // table leaves them to the filter
+    let generic = enters || set.contains(&GENERIC_E) || set.contains(&GENERIC_X);
     let mut codes = vec![false; sonde_event::EVENTS.len()];
     for c in set {
         // the enter event of an exit that may pass is looked at too: the
@@ -304,8 +316,8 @@ fn table(f: Option<&Filter>, enters: bool) -> Option<TypeTable> {
         .unwrap_or(0);
     let names: Vec<&str> = sonde_event::SYSCALL_NAMES.iter().map(|(_, n)| *n).collect();
     let accepted = f.event_type_names(&names);
-    let mut generic_ids = vec![accepted.is_none(); max + 1];
-    if let Some(acc) = accepted {
+    let mut generic_ids = vec![accepted.is_none() && generic; max + 1];
+    if let (Some(acc), true) = (accepted, generic) {
         for (id, n) in sonde_event::SYSCALL_NAMES {
             generic_ids[*id as usize] = acc.contains(n);
         }
@@ -527,5 +539,36 @@ mod type_table_tests {
         assert!(!accepts(&io, c::SYSCALL_OPEN_E) && !accepts(&io, c::SYSCALL_OPEN_X));
         let open = table("evt.type=open");
         assert!(accepts(&open, c::SYSCALL_OPEN_E) && !accepts(&open, c::SYSCALL_READ_E));
+    }
+
+    fn generic(t: &TypeTable, id: u32, code: u16) -> bool {
+        let mut body = 2u16.to_le_bytes().to_vec();
+        body.extend_from_slice(&(id as u16).to_le_bytes());
+        let ev = RawEvent::from_parts(1, 1, code, 1, &body, false).unwrap();
+        t.may_accept(&ev)
+    }
+
+    #[test]
+    fn a_sink_filter_without_generic_codes_takes_no_generic_event() {
+        let nr = |n: &str| {
+            sonde_event::SYSCALL_NAMES
+                .iter()
+                .find(|(_, name)| *name == n)
+                .map(|(id, _)| *id)
+                .unwrap()
+        };
+        let clock = nr("clock_gettime");
+        let io = accepted_types(Some(&Filter::new("evt.is_io=true and evt.dir=<").unwrap()));
+        let io = io.unwrap();
+        assert!(!generic(&io, clock, c::GENERIC_E) && !generic(&io, clock, c::GENERIC_X));
+        assert!(io.may_accept_code(c::SYSCALL_READ_X) && !io.may_accept_code(c::SYSCALL_READ_E));
+        // by name, generic events are taken by their syscall
+        let by_name = accepted_types(Some(&Filter::new("evt.type=clock_gettime").unwrap()));
+        let by_name = by_name.unwrap();
+        assert!(generic(&by_name, clock, c::GENERIC_X));
+        assert!(!generic(&by_name, nr("getppid"), c::GENERIC_X));
+        // a capture filter leaves generic events to the filter
+        let capture = table("evt.is_io=true");
+        assert!(generic(&capture, clock, c::GENERIC_E));
     }
 }

@@ -86,8 +86,8 @@ pub struct Handed {
 
 /// A consumer of events: printer, file writer, summary, chisel, view,
 /// metrics. Callbacks come in this order: [`Sink::begin`], then per event
-/// [`Sink::before`], [`Sink::filtered`], [`Sink::event`] (each only where
-/// it applies), [`Sink::tick`] as event time passes, and [`Sink::finish`].
+/// [`Sink::before`], [`Sink::filtered`], [`Sink::event`] (or
+/// [`Sink::passed`]; each only where it applies), [`Sink::tick`] as event time passes, and [`Sink::finish`].
 /// Sinks only read the state.
 pub trait Sink {
     /// What this sink needs (asked once, before the source opens).
@@ -108,6 +108,23 @@ pub trait Sink {
     /// applied it, with the filter's verdict (what `-w` writes, `-F` too),
     /// for sinks that declare `writes`.
     fn filtered(&mut self, _st: &State, _ev: &RawEvent<'_>, _pass: bool) -> SinkResult {
+        Ok(())
+    }
+
+    /// Whether this sink may read `ev` (its fields, or the state it
+    /// leaves) or, for an enter event, the exit that follows it. When no
+    /// sink does, the engine may pass over an event that changes nothing
+    /// but its own thread's call bookkeeping (`State::skip_light`), and
+    /// the sinks get only its time ([`Sink::passed`]). By default a sink
+    /// wants every event.
+    fn wants(&self, _ev: &RawEvent<'_>) -> bool {
+        true
+    }
+
+    /// An event no sink wanted ([`Sink::wants`]) was passed over: its
+    /// time `ts`, and the capture's first event time `first_ts`. It counts
+    /// as handed out.
+    fn passed(&mut self, _ts: u64, _first_ts: u64) -> SinkResult {
         Ok(())
     }
 

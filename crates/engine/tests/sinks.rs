@@ -185,3 +185,98 @@ fn max_events_counts_handed_out_events() {
     assert_eq!(report.handed_out, 7);
     assert_eq!(log.borrow().len(), 8);
 }
+
+/// Wants only `read` events; logs them with their fd, counts the rest.
+struct Picky {
+    log: Log,
+    passed: Rc<RefCell<u64>>,
+}
+
+fn read_line(ctx: &Ctx<'_, '_>) -> String {
+    let mut fd = Vec::new();
+    ctx.extract(&sonde_fields::Field::parse("fd.name").unwrap(), &mut fd);
+    format!(
+        "{} {} {} {}",
+        ctx.num,
+        ctx.ev.code,
+        String::from_utf8_lossy(&fd),
+        ctx.st.thread(ctx.ev.tid).map_or(0, |t| t.latency)
+    )
+}
+
+impl Sink for Picky {
+    fn needs(&self) -> Needs {
+        Needs {
+            state: true,
+            ..Needs::default()
+        }
+    }
+
+    fn wants(&self, ev: &sonde_event::RawEvent<'_>) -> bool {
+        use sonde_event::codes as c;
+        matches!(ev.code, c::SYSCALL_READ_E | c::SYSCALL_READ_X)
+    }
+
+    fn passed(&mut self, _ts: u64, _first_ts: u64) -> SinkResult {
+        *self.passed.borrow_mut() += 1;
+        Ok(())
+    }
+
+    fn event(&mut self, ctx: &Ctx<'_, '_>, _how: Handed) -> SinkResult<Flow> {
+        if self.wants(ctx.ev) {
+            self.log.borrow_mut().push(read_line(ctx));
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+/// Logs every `read` event like [`Picky`], wanting every event.
+struct AllReads(Log);
+
+impl Sink for AllReads {
+    fn needs(&self) -> Needs {
+        Needs {
+            state: true,
+            ..Needs::default()
+        }
+    }
+
+    fn event(&mut self, ctx: &Ctx<'_, '_>, _how: Handed) -> SinkResult<Flow> {
+        use sonde_event::codes as c;
+        if matches!(ctx.ev.code, c::SYSCALL_READ_E | c::SYSCALL_READ_X) {
+            self.0.borrow_mut().push(read_line(ctx));
+        }
+        Ok(Flow::Continue)
+    }
+}
+
+#[test]
+fn light_events_no_sink_wants_pass_by_and_change_nothing_read() {
+    let (mut passed_over, mut reads) = (0, 0);
+    for name in [
+        "curl_google.scap",
+        "falco_test_empty.scap",
+        "falco_connect_localhost.scap",
+    ] {
+        let all = Log::default();
+        let mut e = Engine::new(config(None));
+        e.add_sink(Box::new(AllReads(all.clone())));
+        let full = e.run(Source::open_file(&trace(name)).unwrap()).unwrap();
+
+        let (log, passed) = (Log::default(), Rc::new(RefCell::new(0)));
+        let mut e = Engine::new(config(None));
+        e.add_sink(Box::new(Picky {
+            log: log.clone(),
+            passed: passed.clone(),
+        }));
+        let picky = e.run(Source::open_file(&trace(name)).unwrap()).unwrap();
+        passed_over += *passed.borrow();
+        assert_eq!(picky.handed_out, full.handed_out, "{name}: all counted");
+        reads += all.borrow().len();
+        assert_eq!(*log.borrow(), *all.borrow(), "{name}: reads read the same");
+    }
+    assert!(
+        passed_over > 100 && reads > 10,
+        "{passed_over} passed over, {reads} reads"
+    );
+}

@@ -26,8 +26,8 @@ mod sockets;
 #[cfg(test)]
 mod tests;
 
-pub use dispatch::changes_threads;
 use dispatch::{c_enter, exit_param, keep_exit_latency};
+pub use dispatch::{changes_threads, is_light};
 pub use io::is_rw_exit;
 pub use sockets::{fmt_v6, parse_tuple};
 

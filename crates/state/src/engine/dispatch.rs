@@ -50,8 +50,10 @@ impl State {
         }
     }
 
-    /// Updates the tables with one event.
-    pub fn process(&mut self, ev: &RawEvent<'_>) {
+    /// What every event does first: the work the previous one deferred,
+    /// and the per-event flags reset.
+    #[inline]
+    fn begin_event(&mut self, ev: &RawEvent<'_>) {
         if !self.tables_ready {
             self.tables_loaded();
         }
@@ -61,6 +63,26 @@ impl State {
         self.nevents += 1;
         self.container_thread = None;
         self.suppressed = false;
+    }
+
+    /// Passes over a *light* event (see [`is_light`]) of a thread already
+    /// in the table, doing only what every event does. For a caller that
+    /// knows nothing reads this call: the thread's next call rewrites its
+    /// bookkeeping (as long as the enter of every call that is read is
+    /// applied). Returns false, having done nothing, for any other event;
+    /// [`State::process`] then applies it.
+    #[inline]
+    pub fn skip_light(&mut self, ev: &RawEvent<'_>) -> bool {
+        if !is_light(ev.code) || !self.threads.contains_key(&ev.tid) {
+            return false;
+        }
+        self.begin_event(ev);
+        true
+    }
+
+    /// Updates the tables with one event.
+    pub fn process(&mut self, ev: &RawEvent<'_>) {
+        self.begin_event(ev);
         let Some(info) = ev.info() else { return };
         match ev.code {
             c::CONTAINER_JSON_E | c::CONTAINER_JSON_2_E => {
@@ -239,6 +261,46 @@ fn exit_fd(t: &mut Thread, ev: &RawEvent<'_>, info: &sonde_event::EventInfo) {
             }
         })
     };
+}
+
+/// Whether an event of this code is *light*: all it does to the tables
+/// is its own thread's call bookkeeping (latency, the saved enter and its
+/// fd, the exit's fd), which the thread's next call rewrites before
+/// anything reads it. Such are the enter and exit events of system calls
+/// with no exit handler, no I/O that connects a socket and no enter-side
+/// effect: `mprotect`, `fstat`, `poll`, generic ones (`clock_gettime`).
+#[inline]
+pub fn is_light(code: u16) -> bool {
+    static LIGHT: std::sync::OnceLock<Vec<bool>> = std::sync::OnceLock::new();
+    let table = LIGHT.get_or_init(|| {
+        (0..sonde_event::EVENTS.len())
+            .map(|i| light_code(i as u16))
+            .collect()
+    });
+    table.get(code as usize).copied().unwrap_or(false)
+}
+
+fn light_code(code: u16) -> bool {
+    let Some(info) = sonde_event::event_info(code) else {
+        return false;
+    };
+    if info.old_flags & sonde_event::flags::SKIPPARSERESET != 0
+        || (info.category | info.old_category) & sonde_event::category::SYSCALL == 0
+        || matches!(
+            code,
+            c::SCHEDSWITCH_6_E | c::PROCEXIT_E | c::PROCEXIT_1_E | c::SOCKET_CONNECT_E
+        )
+    {
+        return false;
+    }
+    let exit = match info.dir {
+        Direction::Enter => code + 1,
+        Direction::Exit => code,
+    };
+    sonde_event::event_info(exit).is_some_and(|x| x.dir == Direction::Exit)
+        && exit_handler(exit).is_none()
+        && !is_rw_exit(exit)
+        && !changes_threads(exit)
 }
 
 /// The handler of an exit event's system call family, given the event and

@@ -363,3 +363,53 @@ fn an_exit_whose_enter_has_no_fd_has_fd_minus_one() {
     st.process(&event(3, 7, c::SOCKET_SETSOCKOPT_X, &b, 6));
     assert_eq!(st.thread(7).unwrap().last_fd, Some(4));
 }
+
+#[test]
+fn light_events_are_calls_that_change_only_their_thread() {
+    use super::is_light;
+    for code in [
+        c::GENERIC_E,
+        c::GENERIC_X,
+        c::SYSCALL_MPROTECT_E,
+        c::SYSCALL_MPROTECT_X,
+        c::SYSCALL_FSTAT_E,
+        c::SYSCALL_FSTAT_X,
+        c::SYSCALL_POLL_E,
+        c::SYSCALL_POLL_X,
+    ] {
+        assert!(is_light(code), "{code} is light");
+    }
+    for code in [
+        c::SYSCALL_READ_E,
+        c::SYSCALL_READ_X,
+        c::SYSCALL_OPENAT_2_X,
+        c::SYSCALL_CLOSE_E,
+        c::SYSCALL_CLOSE_X,
+        c::SYSCALL_MMAP_X,
+        c::SYSCALL_BRK_4_X,
+        c::SYSCALL_CLONE_20_E,
+        c::SYSCALL_CLONE_20_X,
+        c::SYSCALL_EXECVE_19_X,
+        c::PROCEXIT_1_E,
+        c::SOCKET_CONNECT_E,
+        c::SOCKET_SENDTO_X,
+        c::SCHEDSWITCH_6_E,
+        c::PROCINFO_E,
+        c::CONTAINER_JSON_E,
+    ] {
+        assert!(!is_light(code), "{code} is not light");
+    }
+}
+
+#[test]
+fn a_light_event_is_skipped_only_for_a_known_thread() {
+    let mut st = State::new();
+    let b = body(&[]);
+    let ev = event(10, 300, c::SYSCALL_MPROTECT_E, &b, 0);
+    assert!(!st.skip_light(&ev), "an unknown thread is met by process");
+    st.process(&ev);
+    assert!(st.thread(300).is_some());
+    assert!(st.skip_light(&event(20, 300, c::SYSCALL_MPROTECT_E, &b, 0)));
+    let read = body(&[&3i64.to_le_bytes(), &10u32.to_le_bytes()]);
+    assert!(!st.skip_light(&event(30, 300, c::SYSCALL_READ_E, &read, 2)));
+}
