@@ -22,6 +22,19 @@ fn event(ts: u64, tid: i64, code: u16, body: &[u8], n: u32) -> RawEvent<'_> {
     RawEvent::from_parts(ts, tid, code, n, body, false).unwrap()
 }
 
+/// A state that knows one process, `parent` (tid 100).
+fn with_parent() -> State {
+    let mut st = State::new();
+    st.add_thread_info(&ThreadInfo {
+        tid: 100,
+        pid: 100,
+        ptid: 1,
+        comm: b"parent".to_vec(),
+        ..Default::default()
+    });
+    st
+}
+
 #[test]
 fn unknown_threads_are_named_na_and_keep_latency() {
     let mut st = State::new();
@@ -108,14 +121,7 @@ fn unknown_threads_are_looked_up_once() {
 
 #[test]
 fn a_parent_clone_exit_names_a_child_met_only_by_its_own_events() {
-    let mut st = State::new();
-    st.add_thread_info(&ThreadInfo {
-        tid: 100,
-        pid: 100,
-        ptid: 1,
-        comm: b"parent".to_vec(),
-        ..Default::default()
-    });
+    let mut st = with_parent();
     // the new thread's events come before its parent's clone exit
     st.process(&event(
         10,
@@ -141,14 +147,7 @@ fn a_parent_clone_exit_names_a_child_met_only_by_its_own_events() {
 
 #[test]
 fn a_parent_clone_exit_replaces_a_scanned_thread_under_a_reused_tid() {
-    let mut st = State::new();
-    st.add_thread_info(&ThreadInfo {
-        tid: 100,
-        pid: 100,
-        ptid: 1,
-        comm: b"parent".to_vec(),
-        ..Default::default()
-    });
+    let mut st = with_parent();
     // a kernel worker from the process list, gone since without an exit
     st.add_thread_info(&ThreadInfo {
         tid: 200,
@@ -166,14 +165,7 @@ fn a_parent_clone_exit_replaces_a_scanned_thread_under_a_reused_tid() {
 
 #[test]
 fn a_child_clone_exit_that_came_first_stands() {
-    let mut st = State::new();
-    st.add_thread_info(&ThreadInfo {
-        tid: 100,
-        pid: 100,
-        ptid: 1,
-        comm: b"parent".to_vec(),
-        ..Default::default()
-    });
+    let mut st = with_parent();
     let child_clone = body(&[&0i64.to_le_bytes()]);
     st.process(&event(10, 200, c::SYSCALL_CLONE_20_X, &child_clone, 1));
     let parent_clone = body(&[&200i64.to_le_bytes()]);
@@ -187,14 +179,7 @@ fn a_child_clone_exit_that_came_first_stands() {
 
 #[test]
 fn a_late_parent_clone_exit_names_an_exited_child_for_that_event_only() {
-    let mut st = State::new();
-    st.add_thread_info(&ThreadInfo {
-        tid: 100,
-        pid: 100,
-        ptid: 1,
-        comm: b"parent".to_vec(),
-        ..Default::default()
-    });
+    let mut st = with_parent();
     // the child runs and exits before its parent's clone returns
     let child_clone = body(&[&0i64.to_le_bytes()]);
     st.process(&event(10, 200, c::SYSCALL_CLONE_20_X, &child_clone, 1));
