@@ -330,6 +330,17 @@ impl ChiselSink {
         self.deliver(ctx)
     }
 
+    /// An event of time `ts` was handed out: the capture's first and last
+    /// event times, which `on_capture_end` gets.
+    #[inline]
+    fn see_time(&self, ts: u64, first_ts: u64) {
+        let host = &self.ch.host;
+        if host.first_ts.get() == 0 {
+            host.first_ts.set(first_ts);
+        }
+        host.last_ts.set(ts);
+    }
+
     /// Whether nothing is due on event time: no interval callback, no
     /// procinfo events to make.
     #[inline]
@@ -500,12 +511,9 @@ impl Sink for ChiselSink {
     /// An event passed over: what [`ChiselSink::event`] does with one the
     /// chisel does not want.
     fn passed(&mut self, ts: u64, first_ts: u64) -> SinkResult {
-        let host = &self.ch.host;
-        if host.first_ts.get() == 0 {
-            host.first_ts.set(first_ts);
-        }
-        host.last_ts.set(ts);
-        if !host.end.get() {
+        self.see_time(ts, first_ts);
+        if !self.ch.host.end.get() {
+            // what `skips` does with an event the chisel does not take
             self.first = false;
         }
         Ok(())
@@ -513,11 +521,8 @@ impl Sink for ChiselSink {
 
     #[inline]
     fn event(&mut self, ctx: &Ctx<'_, '_>, _how: Handed) -> SinkResult<Flow> {
+        self.see_time(ctx.ev.ts, ctx.first_ts);
         let host = &self.ch.host;
-        if host.first_ts.get() == 0 {
-            host.first_ts.set(ctx.first_ts);
-        }
-        host.last_ts.set(ctx.ev.ts);
         // sysdig runs chisels on every event its inspector returns,
         // internal ones (procinfo) included
         if host.end.get() {

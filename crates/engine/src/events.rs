@@ -221,10 +221,11 @@ impl Engine<'_> {
     /// wants, of a known thread, which the state then passed over.
     #[inline]
     fn pass_over(&mut self, ev: &RawEvent<'_>) -> bool {
-        sonde_state::is_light(ev.code)
-            && ev.dump_flags & DF_STATE_ONLY == 0
-            && !self.sinks.iter().any(|s| s.wants(ev))
-            && self.st.skip_light(ev)
+        let sinks = &self.sinks;
+        ev.dump_flags & DF_STATE_ONLY == 0
+            && self
+                .st
+                .skip_light(ev, || !sinks.iter().any(|s| s.wants(ev)))
     }
 
     /// After the state: `-U`, the capture filter, the writers' verdicts

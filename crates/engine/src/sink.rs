@@ -87,7 +87,8 @@ pub struct Handed {
 /// A consumer of events: printer, file writer, summary, chisel, view,
 /// metrics. Callbacks come in this order: [`Sink::begin`], then per event
 /// [`Sink::before`], [`Sink::filtered`], [`Sink::event`] (or
-/// [`Sink::passed`]; each only where it applies), [`Sink::tick`] as event time passes, and [`Sink::finish`].
+/// [`Sink::passed`]; each only where it applies), [`Sink::tick`] as event
+/// time passes, and [`Sink::finish`].
 /// Sinks only read the state.
 pub trait Sink {
     /// What this sink needs (asked once, before the source opens).

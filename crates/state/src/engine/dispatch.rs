@@ -66,14 +66,14 @@ impl State {
     }
 
     /// Passes over a *light* event (see [`is_light`]) of a thread already
-    /// in the table, doing only what every event does. For a caller that
-    /// knows nothing reads this call: the thread's next call rewrites its
-    /// bookkeeping (as long as the enter of every call that is read is
-    /// applied). Returns false, having done nothing, for any other event;
-    /// [`State::process`] then applies it.
+    /// in the table, doing only what every event does, when `unread` says
+    /// nothing reads this call (asked only for light events): the thread's
+    /// next call rewrites its bookkeeping (as long as the enter of every
+    /// call that is read is applied). Returns false, having done nothing,
+    /// otherwise; [`State::process`] then applies the event.
     #[inline]
-    pub fn skip_light(&mut self, ev: &RawEvent<'_>) -> bool {
-        if !is_light(ev.code) || !self.threads.contains_key(&ev.tid) {
+    pub fn skip_light(&mut self, ev: &RawEvent<'_>, unread: impl FnOnce() -> bool) -> bool {
+        if !is_light(ev.code) || !unread() || !self.threads.contains_key(&ev.tid) {
             return false;
         }
         self.begin_event(ev);

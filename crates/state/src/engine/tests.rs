@@ -391,10 +391,13 @@ fn a_light_event_is_skipped_only_for_a_known_thread() {
     let mut st = State::new();
     let b = body(&[]);
     let ev = event(10, 300, c::SYSCALL_MPROTECT_E, &b, 0);
-    assert!(!st.skip_light(&ev), "an unknown thread is met by process");
+    assert!(
+        !st.skip_light(&ev, || true),
+        "an unknown thread is met by process"
+    );
     st.process(&ev);
     assert!(st.thread(300).is_some());
-    assert!(st.skip_light(&event(20, 300, c::SYSCALL_MPROTECT_E, &b, 0)));
+    assert!(st.skip_light(&event(20, 300, c::SYSCALL_MPROTECT_E, &b, 0), || true));
     let read = body(&[&3i64.to_le_bytes(), &10u32.to_le_bytes()]);
-    assert!(!st.skip_light(&event(30, 300, c::SYSCALL_READ_E, &read, 2)));
+    assert!(!st.skip_light(&event(30, 300, c::SYSCALL_READ_E, &read, 2), || true));
 }
