@@ -28,14 +28,11 @@ pub fn ready(name: &str, tools: &[&str]) -> bool {
 }
 
 /// Whether live capture works here (root, BPF); if not, test `name` is
-/// skipped (false) with the reason.
+/// skipped (false) with the reason, or fails under `CI=true`.
 pub fn probe_ok(name: &str) -> bool {
     match sonde_probe::check_support() {
         Ok(()) => true,
-        Err(e) => {
-            eprintln!("{name}: skipped: {e}");
-            false
-        }
+        Err(e) => sonde_livetest::skip(name, &e.to_string()),
     }
 }
 
