@@ -251,6 +251,14 @@ fn topcontainers_cpu_finds_a_busy_container_live() {
     .unwrap();
     std::thread::sleep(std::time::Duration::from_secs(2));
     let text = sonde_ok(&["-M", "4", "-c", "topcontainers_cpu"]);
+    // lscontainers reads the table at the first event: the container that
+    // was running at start is there with its runtime and name
+    let listed = sonde_ok(&["-M", "2", "-c", "lscontainers"]);
+    let id = Command::new("podman")
+        .args(["inspect", "--format", "{{.Id}}", &name])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
     let _ = Command::new("podman")
         .args(["rm", "-f", "-t", "0", &name])
         .output();
@@ -268,5 +276,14 @@ fn topcontainers_cpu_finds_a_busy_container_live() {
     assert!(
         best >= 15.0,
         "container {name} got {best}% at best:\n{text}"
+    );
+    // sysdig 0.29.3's chisel API names podman's type "unknown" (as
+    // sonde's does); the container has no image (--rootfs)
+    let row = listed
+        .lines()
+        .find(|l| l.split_whitespace().any(|w| w == name));
+    assert!(
+        id.len() >= 12 && row.is_some_and(|r| r.split_whitespace().any(|w| w == &id[..12])),
+        "lscontainers does not list {name} ({id}) by name and id:\n{listed}"
     );
 }

@@ -222,6 +222,19 @@ impl Tracker {
         }
     }
 
+    /// At the start of live capture: takes in the containers of the
+    /// threads read from /proc and waits up to `wait` for their lookups,
+    /// so the first events handed out already see the containers named
+    /// (a chisel such as lscontainers reads the table at its first event).
+    pub(crate) fn settle(&mut self, wait: Duration) {
+        let end = Instant::now() + wait;
+        self.work();
+        while self.resolver.pending() > 0 && Instant::now() < end {
+            std::thread::sleep(POLL_EVERY);
+            self.work();
+        }
+    }
+
     /// The next synthetic event to hand out.
     pub(crate) fn next(&mut self) -> Option<Synth> {
         self.ready.pop_front()
@@ -398,7 +411,84 @@ fn string(j: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sonde_container::Runtime;
+    use sonde_container::{Runtime, SourceError};
+
+    /// A metadata source that answers after `delay` with a name.
+    struct Slow {
+        delay: Duration,
+    }
+
+    impl sonde_container::Source for Slow {
+        fn name(&self) -> &'static str {
+            "slow"
+        }
+        fn handles(&self, _: Runtime) -> bool {
+            true
+        }
+        fn lookup(
+            &self,
+            id: &str,
+            runtime: Runtime,
+            _: Instant,
+        ) -> Result<Option<ContainerInfo>, SourceError> {
+            std::thread::sleep(self.delay);
+            let mut info = ContainerInfo::new(id, runtime, "slow");
+            info.name = "web".into();
+            Ok(Some(info))
+        }
+    }
+
+    /// A state with a tracker over a source that answers after `delay`,
+    /// and one thread of a podman container read from /proc.
+    fn tracked(delay: Duration) -> (State, Tracker) {
+        let mut st = State::new();
+        let resolver = Resolver::new(
+            vec![std::sync::Arc::new(Slow { delay })],
+            &ResolverConfig::default(),
+        );
+        let t = Tracker::install_with(&mut st, resolver);
+        let id = "c".repeat(64);
+        st.add_thread_info(&sonde_scap::ThreadInfo {
+            tid: 100,
+            pid: 100,
+            ptid: 1,
+            comm: b"sh".to_vec(),
+            cgroups: format!("cpu=/machine.slice/libpod-{id}.scope\0").into_bytes(),
+            ..Default::default()
+        });
+        (st, t)
+    }
+
+    /// The names of the container events `t` queued (empty: unresolved).
+    fn queued_names(t: &mut Tracker) -> Vec<String> {
+        let mut names = Vec::new();
+        while let Some(s) = t.next() {
+            let ev = sonde_event::RawEvent::from_parts(1, -1, s.code, s.nparams, &s.body, s.large)
+                .unwrap();
+            let mut st = State::new();
+            st.process(&ev);
+            let c = st.containers.values().next().expect("a container event");
+            names.push(String::from_utf8_lossy(&c.name).into_owned());
+        }
+        names
+    }
+
+    #[test]
+    fn settling_waits_for_the_lookups_of_the_containers_at_start() {
+        let (_st, mut t) = tracked(Duration::from_millis(50));
+        t.settle(Duration::from_secs(5));
+        assert_eq!(queued_names(&mut t), ["", "web"]);
+    }
+
+    #[test]
+    fn settling_gives_up_at_its_bound() {
+        let (_st, mut t) = tracked(Duration::from_millis(1500));
+        let start = Instant::now();
+        t.settle(Duration::from_millis(100));
+        let took = start.elapsed();
+        assert!(took < Duration::from_millis(1000), "settle took {took:?}");
+        assert_eq!(queued_names(&mut t), [""]);
+    }
 
     #[test]
     fn json_reads_back() {

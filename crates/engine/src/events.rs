@@ -146,6 +146,22 @@ impl Engine<'_> {
         Ok(None)
     }
 
+    /// Before the first event of live capture: the containers that were
+    /// running at start, with the metadata found within [`SETTLE_WAIT`],
+    /// go into the state as the opening container events of a file do.
+    #[cfg(feature = "live")]
+    fn settle_containers(
+        &mut self,
+        run: &mut Run,
+        report: &mut Report,
+    ) -> Result<Option<LoopEnd>, SinkError> {
+        let Some(ctr) = self.ctr.as_mut() else {
+            return Ok(None);
+        };
+        ctr.settle(SETTLE_WAIT);
+        self.container_events(run, report)
+    }
+
     /// One event through state, `-U`, the capture filter and the sinks.
     /// `synthetic` events (the live container tracker's) are written by
     /// `-w` whatever the capture filter says.
@@ -157,9 +173,16 @@ impl Engine<'_> {
         synthetic: bool,
         report: &mut Report,
     ) -> Result<Option<LoopEnd>, SinkError> {
+        let container_json = matches!(ev.code, codes::CONTAINER_JSON_E | codes::CONTAINER_JSON_2_E);
+        #[cfg(feature = "live")]
+        if run.opening && !synthetic && !container_json && ev.code != codes::CONTAINER_E {
+            // the first event of live capture: the containers at start first
+            if let Some(end) = self.settle_containers(run, report)? {
+                return Ok(Some(end));
+            }
+        }
         run.clock.num += 1;
         report.events += 1;
-        let container_json = matches!(ev.code, codes::CONTAINER_JSON_E | codes::CONTAINER_JSON_2_E);
         run.opening = run.opening && (container_json || ev.code == codes::CONTAINER_E);
         if run.clock.first_ts == 0 && !container_json {
             run.clock.first_ts = ev.ts;
@@ -405,6 +428,11 @@ impl Engine<'_> {
         Ok(Flow::Continue)
     }
 }
+
+/// How long live capture waits at its start for the metadata of the
+/// containers already running (lookups are local: sockets and files).
+#[cfg(feature = "live")]
+const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// An event of a thread, known to the event table, that is not a
 /// container event: one whose thread verdict can be reused.
