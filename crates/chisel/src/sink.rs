@@ -341,22 +341,37 @@ impl ChiselSink {
         host.last_ts.set(ts);
     }
 
-    /// Whether nothing is due on event time: no interval callback, no
-    /// procinfo events to make.
+    /// Whether event time `ts` may make something due: procinfo events
+    /// (live), the first event of an interval chisel (it arms the timer),
+    /// or an interval boundary that `ts` crosses. An event that is not
+    /// due and that the filter's types exclude has nothing to do.
     #[inline]
-    fn quiet(&self) -> bool {
-        self.procinfo.is_none()
-            && self.ch.host.interval_ns.get() == 0
-            && self.ch.host.precise_ns.get() == 0
+    fn due(&self, ts: u64) -> bool {
+        if self.procinfo.is_some() {
+            return true;
+        }
+        let every = self.ch.host.interval_ns.get();
+        let precise = self.ch.host.precise_ns.get();
+        if every == 0 && precise == 0 {
+            return false;
+        }
+        if self.first {
+            return true;
+        }
+        // as `timeout` decides
+        match every {
+            0 => ts.wrapping_sub(self.last_sample) >= precise,
+            _ => ts - ts % every != self.last_sample,
+        }
     }
 
     /// Whether the event can be passed over with nothing to do: nothing
-    /// is due on event time and the filter's event types exclude it (the
+    /// is due at its time and the filter's event types exclude it (the
     /// common case of a chisel that filters on `evt.type`).
     #[inline]
     fn skips(&mut self, ev: &sonde_event::RawEvent<'_>) -> bool {
-        if self.quiet() && self.types.as_ref().is_some_and(|t| !t.may_accept(ev)) {
-            // what `timeout` does without an interval
+        if !self.due(ev.ts) && self.types.as_ref().is_some_and(|t| !t.may_accept(ev)) {
+            // what `timeout` does with a first event and no interval
             self.first = false;
             return true;
         }
@@ -487,14 +502,14 @@ impl Sink for ChiselSink {
 
     /// What the chisel's filter may accept, with the enter events of the
     /// exits it may accept (their latency, parameters and fd); every
-    /// event while something is due on event time (an interval, procinfo
-    /// events) or its filter is not bound to event types.
+    /// event at whose time something is due (an interval boundary,
+    /// procinfo events) or when its filter is not bound to event types.
     #[inline]
     fn wants(&self, ev: &sonde_event::RawEvent<'_>) -> bool {
         let Some(t) = &self.types else {
             return true;
         };
-        if !self.quiet() || t.may_accept(ev) {
+        if self.due(ev.ts) || t.may_accept(ev) {
             return true;
         }
         let generic = matches!(

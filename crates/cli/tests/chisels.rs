@@ -534,3 +534,42 @@ fn json_tables_match_sysdig() {
     assert!(rows >= 10, "only {rows} JSON tables with rows");
     assert!(failures.is_empty(), "differ from sysdig: {failures:#?}");
 }
+
+/// An interval chisel whose filter is bound to event types passes the
+/// other events over (`Sink::wants`), yet its `on_interval` fires at the
+/// same times, with the same deltas, as when every event reaches it (a
+/// filter that reads every event).
+#[test]
+fn interval_chisels_fire_alike_when_events_pass_them_by() {
+    let dir = std::env::temp_dir().join(format!("sonde-interval-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |filter: &str, tag: &str| -> String {
+        let file = dir.join(format!("{tag}.lua"));
+        let text = format!(
+            "description = 'x'; short_description = 'x'; category = 'x'; args = {{}}\n\
+             local n = 0\n\
+             function on_init() chisel.set_filter('{filter}'); chisel.set_interval_ns(7000000); return true end\n\
+             function on_event() n = n + 1; return true end\n\
+             function on_interval(s, ns, delta) print(s .. '.' .. ns .. ' ' .. delta .. ' ' .. n); return true end\n"
+        );
+        std::fs::write(&file, text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_sonde"))
+            .arg("-r")
+            .arg(traces_dir().join("curl_google.scap"))
+            .arg("-c")
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let typed = run("evt.type=close", "typed");
+    let every = run("evt.type=close or evt.num<0", "every");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(typed.lines().count() > 10, "{typed}");
+    assert_eq!(typed, every);
+}
