@@ -85,7 +85,7 @@ impl Engine<'_> {
         loop {
             #[cfg(feature = "live")]
             if self.ctr.as_ref().is_some_and(|c| c.due(run.clock.num)) {
-                if let Some(end) = self.container_events(&mut run, report)? {
+                if let Some(end) = self.container_events(&mut run, report, false)? {
                     return Ok(end);
                 }
             }
@@ -124,17 +124,25 @@ impl Engine<'_> {
         }
     }
 
-    /// Hands out the container events the live tracker queued.
+    /// Hands out the container events the live tracker queued; with
+    /// `settle` (before the first event of live capture), the containers
+    /// running at start first, with the metadata found within
+    /// [`SETTLE_WAIT`]: they go into the state as the opening container
+    /// events of a file do.
     #[cfg(feature = "live")]
     fn container_events(
         &mut self,
         run: &mut Run,
         report: &mut Report,
+        settle: bool,
     ) -> Result<Option<LoopEnd>, SinkError> {
         let Some(ctr) = self.ctr.as_mut() else {
             return Ok(None);
         };
-        ctr.work();
+        match settle {
+            true => ctr.settle(SETTLE_WAIT),
+            false => ctr.work(),
+        }
         while let Some(s) = self.ctr.as_mut().and_then(|c| c.next()) {
             let Ok(ev) = RawEvent::from_parts(s.ts, -1, s.code, s.nparams, &s.body, s.large) else {
                 continue;
@@ -144,22 +152,6 @@ impl Engine<'_> {
             }
         }
         Ok(None)
-    }
-
-    /// Before the first event of live capture: the containers that were
-    /// running at start, with the metadata found within [`SETTLE_WAIT`],
-    /// go into the state as the opening container events of a file do.
-    #[cfg(feature = "live")]
-    fn settle_containers(
-        &mut self,
-        run: &mut Run,
-        report: &mut Report,
-    ) -> Result<Option<LoopEnd>, SinkError> {
-        let Some(ctr) = self.ctr.as_mut() else {
-            return Ok(None);
-        };
-        ctr.settle(SETTLE_WAIT);
-        self.container_events(run, report)
     }
 
     /// One event through state, `-U`, the capture filter and the sinks.
@@ -177,7 +169,7 @@ impl Engine<'_> {
         #[cfg(feature = "live")]
         if run.opening && !synthetic && !container_json && ev.code != codes::CONTAINER_E {
             // the first event of live capture: the containers at start first
-            if let Some(end) = self.settle_containers(run, report)? {
+            if let Some(end) = self.container_events(run, report, true)? {
                 return Ok(Some(end));
             }
         }
