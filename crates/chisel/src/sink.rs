@@ -260,24 +260,25 @@ impl ChiselSink {
             }
             return Ok(());
         }
+        if !self.interval_due(ts) {
+            return Ok(());
+        }
         if every != 0 {
             let sample = ts - ts % every;
             if self.ch.host.env.live && sample < self.last_sample {
                 return Ok(());
             }
-            if sample != self.last_sample {
-                let mut delta = 0;
-                if self.last_interval_ts != 0 {
-                    delta = ts.wrapping_sub(self.last_interval_ts);
-                    if delta == 0 {
-                        return Ok(());
-                    }
+            let mut delta = 0;
+            if self.last_interval_ts != 0 {
+                delta = ts.wrapping_sub(self.last_interval_ts);
+                if delta == 0 {
+                    return Ok(());
                 }
-                self.interval(ts, delta)?;
-                self.last_sample = sample;
-                self.last_interval_ts = ts;
             }
-        } else if precise != 0 && ts.wrapping_sub(self.last_sample) >= precise {
+            self.interval(ts, delta)?;
+            self.last_sample = sample;
+            self.last_interval_ts = ts;
+        } else {
             let mut t = self.last_sample;
             while t <= ts - precise {
                 self.interval(t, precise)?;
@@ -347,9 +348,14 @@ impl ChiselSink {
     /// due and that the filter's types exclude has nothing to do.
     #[inline]
     fn due(&self, ts: u64) -> bool {
-        if self.procinfo.is_some() {
-            return true;
-        }
+        self.procinfo.is_some() || self.interval_due(ts)
+    }
+
+    /// Whether `timeout` has something to do at `ts`: with an interval
+    /// set, the first event (it arms the timer), or a new interval (an
+    /// `interval_ns` boundary crossed, or `precise_ns` passed).
+    #[inline]
+    fn interval_due(&self, ts: u64) -> bool {
         let every = self.ch.host.interval_ns.get();
         let precise = self.ch.host.precise_ns.get();
         if every == 0 && precise == 0 {
@@ -358,7 +364,6 @@ impl ChiselSink {
         if self.first {
             return true;
         }
-        // as `timeout` decides
         match every {
             0 => ts.wrapping_sub(self.last_sample) >= precise,
             _ => ts - ts % every != self.last_sample,
