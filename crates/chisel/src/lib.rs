@@ -21,6 +21,7 @@ mod host;
 mod listing;
 mod run_app;
 mod runtime;
+mod scan;
 mod search;
 mod sink;
 mod tables;

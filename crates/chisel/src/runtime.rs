@@ -76,6 +76,8 @@ pub struct Chisel {
     pub(crate) name: String,
     meta: Meta,
     search: SearchPath,
+    /// Its source text (for [`Chisel::code_mentions`]).
+    pub(crate) source: Vec<u8>,
 }
 
 impl Chisel {
@@ -136,6 +138,7 @@ impl Chisel {
             name: name.to_string(),
             meta,
             search: search.clone(),
+            source: src,
         })
     }
 

@@ -83,6 +83,21 @@ impl ChiselSink {
         self.ch.requested_snaplen()
     }
 
+    /// Whether the chisel reads only the event and the thread table: its
+    /// requested fields, its filter and its formatter name only such
+    /// fields (`sonde_fields::reads_only_threads`), and its code never
+    /// asks for the thread table through the API (which holds fd tables).
+    fn reads_only_threads(&self, filter: Option<&str>, fmt: Option<&str>) -> bool {
+        let host = &self.ch.host;
+        host.fields
+            .borrow()
+            .iter()
+            .all(|r| sonde_fields::reads_only_threads(&r.name))
+            && filter.map_or(true, sonde_fields::text_reads_only_threads)
+            && fmt.map_or(true, sonde_fields::text_reads_only_threads)
+            && !self.ch.code_mentions("get_thread_table")
+    }
+
     /// Whether the chisel reads procinfo events (its filter names them or
     /// it requested `thread.cpu*`).
     fn reads_procinfo(&self) -> bool {
@@ -481,6 +496,7 @@ impl Sink for ChiselSink {
             .any(|r| Needs::names_latency(&r.name))
             || filter.as_deref().is_some_and(Needs::names_latency)
             || fmt.as_deref().is_some_and(Needs::names_latency);
+        let threads_only = self.reads_only_threads(filter.as_deref(), fmt.as_deref());
         Needs {
             state: true,
             latency,
@@ -492,6 +508,7 @@ impl Sink for ChiselSink {
                 filter
             },
             prev_ts: true,
+            threads_only,
             ..Needs::default()
         }
     }

@@ -33,6 +33,12 @@ pub struct Needs {
     pub raw_blocks: bool,
     /// Wants [`Sink::tick`] every this many nanoseconds of event time.
     pub tick_ns: Option<u64>,
+    /// Reads only the thread-level part of the state (every field it
+    /// reads is one of `sonde_fields::reads_only_threads`, and it reads no
+    /// fd table): when every sink says so, the events that leave threads
+    /// alone (`sonde_state::leaves_threads`) and that no sink wants pass
+    /// over the state.
+    pub threads_only: bool,
 }
 
 impl Needs {

@@ -71,9 +71,23 @@ impl State {
     /// next call rewrites its bookkeeping (as long as the enter of every
     /// call that is read is applied). Returns false, having done nothing,
     /// otherwise; [`State::process`] then applies the event.
+    ///
+    /// With `threads_only` (whoever reads the state reads only its
+    /// thread-level part: `sonde_fields::reads_only_threads`), the events
+    /// that leave threads alone ([`leaves_threads`]) pass over too.
     #[inline]
-    pub fn skip_light(&mut self, ev: &RawEvent<'_>, unread: impl FnOnce() -> bool) -> bool {
-        if !is_light(ev.code) || !unread() || !self.threads.contains_key(&ev.tid) {
+    pub fn skip_light(
+        &mut self,
+        ev: &RawEvent<'_>,
+        threads_only: bool,
+        unread: impl FnOnce() -> bool,
+    ) -> bool {
+        let passes = if threads_only {
+            leaves_threads(ev.code)
+        } else {
+            is_light(ev.code)
+        };
+        if !passes || !unread() || !self.threads.contains_key(&ev.tid) {
             return false;
         }
         self.begin_event(ev);
@@ -301,6 +315,39 @@ fn light_code(code: u16) -> bool {
         && exit_handler(exit).is_none()
         && !is_rw_exit(exit)
         && !changes_threads(exit)
+}
+
+/// Whether an event of this code changes nothing of its thread-level
+/// part of the state (ids, names, arguments, parents, users, containers,
+/// CPU times): every system call event but the enter and exit of clone,
+/// fork, vfork, execve and capset, and process exits. What such an event
+/// does (fd tables, cwd, memory sizes, the call's bookkeeping) matters
+/// only to readers of more than the thread table.
+#[inline]
+pub fn leaves_threads(code: u16) -> bool {
+    static TABLE: std::sync::OnceLock<Vec<bool>> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        (0..sonde_event::EVENTS.len())
+            .map(|i| leaves_threads_code(i as u16))
+            .collect()
+    });
+    table.get(code as usize).copied().unwrap_or(false)
+}
+
+fn leaves_threads_code(code: u16) -> bool {
+    let Some(info) = sonde_event::event_info(code) else {
+        return false;
+    };
+    let exit = match info.dir {
+        Direction::Enter => code + 1,
+        Direction::Exit => code,
+    };
+    info.old_flags & sonde_event::flags::SKIPPARSERESET == 0
+        && (info.category | info.old_category) & sonde_event::category::SYSCALL != 0
+        && !matches!(code, c::SCHEDSWITCH_6_E | c::PROCEXIT_E | c::PROCEXIT_1_E)
+        && !changes_threads(code)
+        && !changes_threads(exit)
+        && !matches!(exit, c::SYSCALL_CAPSET_X)
 }
 
 /// The handler of an exit event's system call family, given the event and

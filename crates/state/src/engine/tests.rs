@@ -392,12 +392,47 @@ fn a_light_event_is_skipped_only_for_a_known_thread() {
     let b = body(&[]);
     let ev = event(10, 300, c::SYSCALL_MPROTECT_E, &b, 0);
     assert!(
-        !st.skip_light(&ev, || true),
+        !st.skip_light(&ev, false, || true),
         "an unknown thread is met by process"
     );
     st.process(&ev);
     assert!(st.thread(300).is_some());
-    assert!(st.skip_light(&event(20, 300, c::SYSCALL_MPROTECT_E, &b, 0), || true));
+    assert!(
+        st.skip_light(&event(20, 300, c::SYSCALL_MPROTECT_E, &b, 0), false, || {
+            true
+        })
+    );
     let read = body(&[&3i64.to_le_bytes(), &10u32.to_le_bytes()]);
-    assert!(!st.skip_light(&event(30, 300, c::SYSCALL_READ_E, &read, 2), || true));
+    assert!(!st.skip_light(&event(30, 300, c::SYSCALL_READ_E, &read, 2), false, || true));
+    // for readers of the thread table alone, a read leaves threads alone
+    assert!(st.skip_light(&event(40, 300, c::SYSCALL_READ_E, &read, 2), true, || true));
+}
+
+#[test]
+fn only_thread_changing_events_touch_threads() {
+    use super::dispatch::leaves_threads;
+    for code in [
+        c::SYSCALL_READ_X,
+        c::SYSCALL_OPEN_X,
+        c::SYSCALL_CLOSE_E,
+        c::SYSCALL_MMAP_X,
+        c::SYSCALL_CHDIR_X,
+        c::SOCKET_CONNECT_E,
+        c::SYSCALL_MPROTECT_E,
+    ] {
+        assert!(leaves_threads(code), "{code} leaves threads alone");
+    }
+    for code in [
+        c::SYSCALL_CLONE_20_E,
+        c::SYSCALL_CLONE_20_X,
+        c::SYSCALL_EXECVE_19_E,
+        c::SYSCALL_EXECVE_19_X,
+        c::SYSCALL_CAPSET_X,
+        c::PROCEXIT_1_E,
+        c::SCHEDSWITCH_6_E,
+        c::PROCINFO_E,
+        c::CONTAINER_JSON_E,
+    ] {
+        assert!(!leaves_threads(code), "{code} changes threads");
+    }
 }
