@@ -62,6 +62,7 @@ fn contains(haystack: &[u8], word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sonde_state::Scope;
 
     #[test]
     fn module_files_follow_the_templates() {
@@ -75,9 +76,9 @@ mod tests {
         std::fs::remove_dir_all(dir).unwrap();
     }
 
-    /// Whether chisel `src` (with `module`, a file it may require) reads
-    /// only the thread table, as its sink tells the engine.
-    fn threads_only(src: &str, module: &str) -> bool {
+    /// How much of the state chisel `src` (with `module`, a file it may
+    /// require) reads, as its sink tells the engine.
+    fn scope(src: &str, module: &str) -> Scope {
         use sonde_engine::Sink;
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -91,9 +92,9 @@ mod tests {
             .and_then(Chisel::init)
             .unwrap();
         let sink = crate::sink::ChiselSink::new(ch, sonde_engine::StopHandle::new());
-        let yes = sink.needs().threads_only;
+        let scope = sink.needs().scope;
         std::fs::remove_dir_all(dir).unwrap();
-        yes
+        scope
     }
 
     const HEAD: &str = "description = 'd'; short_description = 'd'; category = 'c'; args = {}\n";
@@ -102,7 +103,7 @@ mod tests {
     fn chisels_reading_threads_alone_say_so() {
         let body = "function on_init() f = chisel.request_field('proc.name'); \
                     chisel.set_filter('evt.type=procinfo'); return true end";
-        assert!(threads_only(&format!("{HEAD}{body}"), "return {}"));
+        assert_eq!(scope(&format!("{HEAD}{body}"), "return {}"), Scope::Threads);
         let bundled = Chisel::load(
             "topprocs_cpu",
             &crate::search::SearchPath::from_env(),
@@ -111,25 +112,30 @@ mod tests {
         .and_then(Chisel::init)
         .unwrap();
         let sink = crate::sink::ChiselSink::new(bundled, sonde_engine::StopHandle::new());
-        assert!(sonde_engine::Sink::needs(&sink).threads_only);
+        assert_eq!(sonde_engine::Sink::needs(&sink).scope, Scope::Threads);
     }
 
     #[test]
-    fn fd_fields_filters_and_thread_tables_read_more() {
+    fn fd_fields_memory_fields_and_thread_tables_read_more() {
         let fd = "function on_init() f = chisel.request_field('fd.name'); return true end";
-        assert!(!threads_only(&format!("{HEAD}{fd}"), "return {}"));
+        assert_eq!(scope(&format!("{HEAD}{fd}"), "return {}"), Scope::NoMemory);
         let filter = "function on_init() chisel.set_filter('fd.type=file'); return true end";
-        assert!(!threads_only(&format!("{HEAD}{filter}"), "return {}"));
+        assert_eq!(
+            scope(&format!("{HEAD}{filter}"), "return {}"),
+            Scope::NoMemory
+        );
+        let vm = "function on_init() f = chisel.request_field('proc.vmrss'); return true end";
+        assert_eq!(scope(&format!("{HEAD}{vm}"), "return {}"), Scope::All);
         let table = "function on_capture_end() local t = sysdig.get_thread_table() end";
-        assert!(!threads_only(&format!("{HEAD}{table}"), "return {}"));
+        assert_eq!(scope(&format!("{HEAD}{table}"), "return {}"), Scope::All);
         // the call hidden in a module the chisel requires
         let module = "local M = {} function M.t() return sysdig.get_thread_table() end return M";
         let uses = "local h = require 'helper'\nfunction on_capture_end() h.t() end";
-        assert!(!threads_only(&format!("{HEAD}{uses}"), module));
-        assert!(threads_only(
-            &format!("{HEAD}{uses}"),
-            "return { t = function() end }"
-        ));
+        assert_eq!(scope(&format!("{HEAD}{uses}"), module), Scope::All);
+        assert_eq!(
+            scope(&format!("{HEAD}{uses}"), "return { t = function() end }"),
+            Scope::Threads
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use sonde_engine::rules::{accepted_types, TypeTable};
 use sonde_engine::{Flow, Handed, Needs, Sink, SinkError, SinkResult, StopHandle};
 use sonde_fields::{Ctx, Format};
 use sonde_filter::Filter;
-use sonde_state::State;
+use sonde_state::{Scope, State};
 
 use crate::{Chisel, ChiselError};
 
@@ -83,19 +83,23 @@ impl ChiselSink {
         self.ch.requested_snaplen()
     }
 
-    /// Whether the chisel reads only the event and the thread table: its
-    /// requested fields, its filter and its formatter name only such
-    /// fields (`sonde_fields::reads_only_threads`), and its code never
-    /// asks for the thread table through the API (which holds fd tables).
-    fn reads_only_threads(&self, filter: Option<&str>, fmt: Option<&str>) -> bool {
-        let host = &self.ch.host;
-        host.fields
-            .borrow()
+    /// How much of the state the chisel reads: the widest scope of its
+    /// requested fields, its filter and its formatter
+    /// (`sonde_fields::field_scope`), and all of it when its code asks for
+    /// the thread table through the API (which holds fd tables and
+    /// memory sizes).
+    fn scope(&self, filter: Option<&str>, fmt: Option<&str>) -> Scope {
+        if self.ch.code_mentions("get_thread_table") {
+            return Scope::All;
+        }
+        let fields = self.ch.host.fields.borrow();
+        fields
             .iter()
-            .all(|r| sonde_fields::reads_only_threads(&r.name))
-            && filter.map_or(true, sonde_fields::text_reads_only_threads)
-            && fmt.map_or(true, sonde_fields::text_reads_only_threads)
-            && !self.ch.code_mentions("get_thread_table")
+            .map(|r| sonde_fields::field_scope(&r.name))
+            .chain(filter.map(sonde_fields::text_scope))
+            .chain(fmt.map(sonde_fields::text_scope))
+            .max()
+            .unwrap_or(Scope::Threads)
     }
 
     /// Whether the chisel reads procinfo events (its filter names them or
@@ -496,7 +500,7 @@ impl Sink for ChiselSink {
             .any(|r| Needs::names_latency(&r.name))
             || filter.as_deref().is_some_and(Needs::names_latency)
             || fmt.as_deref().is_some_and(Needs::names_latency);
-        let threads_only = self.reads_only_threads(filter.as_deref(), fmt.as_deref());
+        let scope = self.scope(filter.as_deref(), fmt.as_deref());
         Needs {
             state: true,
             latency,
@@ -508,7 +512,7 @@ impl Sink for ChiselSink {
                 filter
             },
             prev_ts: true,
-            threads_only,
+            scope,
             ..Needs::default()
         }
     }

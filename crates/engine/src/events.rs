@@ -5,7 +5,7 @@ use sonde_event::{category, codes, RawEvent};
 use sonde_fields::Ctx;
 use sonde_scap::{Block, DF_STATE_ONLY};
 
-use sonde_state::{changes_threads, State};
+use sonde_state::{changes_threads, Scope, State};
 
 use crate::engine::{Config, Engine, Report};
 use crate::rules::{modifies_state, type_table, LastEventTypes, ThreadVerdicts};
@@ -42,8 +42,8 @@ struct Plan {
     /// ([`Engine::pass_over`]): no capture filter, `-U` or writer reads
     /// every event.
     pass_over_light: bool,
-    /// Every sink reads only the thread table (`Needs::threads_only`).
-    threads_only: bool,
+    /// The widest `Needs::scope` of the sinks.
+    scope: Scope,
 }
 
 /// The per-run state of the loop, passed to each event's step.
@@ -208,7 +208,7 @@ impl Engine<'_> {
             }
             return Ok(None);
         }
-        if run.plan.pass_over_light && self.pass_over(ev, run.plan.threads_only) {
+        if run.plan.pass_over_light && self.pass_over(ev, run.plan.scope) {
             // handed out as `hand_out` would, but only its time reaches
             // the sinks
             if !run.opening {
@@ -234,16 +234,16 @@ impl Engine<'_> {
         Ok(None)
     }
 
-    /// Whether `ev` is a light event (`sonde_state::is_light`; with
-    /// `threads_only`, one that leaves threads alone) no sink wants, of a
-    /// known thread, which the state then passed over.
+    /// Whether `ev` is a light event (`sonde_state::is_light`, or one that
+    /// changes only what is out of `scope`) no sink wants, of a known
+    /// thread, which the state then passed over.
     #[inline]
-    fn pass_over(&mut self, ev: &RawEvent<'_>, threads_only: bool) -> bool {
+    fn pass_over(&mut self, ev: &RawEvent<'_>, scope: Scope) -> bool {
         let sinks = &self.sinks;
         ev.dump_flags & DF_STATE_ONLY == 0
             && self
                 .st
-                .skip_light(ev, threads_only, || !sinks.iter().any(|s| s.wants(ev)))
+                .skip_light(ev, scope, || !sinks.iter().any(|s| s.wants(ev)))
     }
 
     /// After the state: `-U`, the capture filter, the writers' verdicts
@@ -320,12 +320,12 @@ impl Engine<'_> {
             tickers: Vec::new(),
             max: self.cfg.max_events.unwrap_or(u64::MAX),
             pass_over_light: false,
-            threads_only: true,
+            scope: Scope::Threads,
         };
         for (i, s) in self.sinks.iter().enumerate() {
             let n = s.needs();
             plan.track_prev |= n.prev_ts;
-            plan.threads_only &= n.threads_only;
+            plan.scope = plan.scope.max(n.scope);
             if n.writes {
                 plan.writers.push(i);
             }

@@ -4,7 +4,7 @@
 
 use sonde_event::RawEvent;
 use sonde_fields::Ctx;
-use sonde_state::State;
+use sonde_state::{Scope, State};
 
 /// What a sink needs from the engine. The engine takes the union over its
 /// sinks: the state engine runs if any sink reads it, latencies are
@@ -33,12 +33,11 @@ pub struct Needs {
     pub raw_blocks: bool,
     /// Wants [`Sink::tick`] every this many nanoseconds of event time.
     pub tick_ns: Option<u64>,
-    /// Reads only the thread-level part of the state (every field it
-    /// reads is one of `sonde_fields::reads_only_threads`, and it reads no
-    /// fd table): when every sink says so, the events that leave threads
-    /// alone (`sonde_state::leaves_threads`) and that no sink wants pass
-    /// over the state.
-    pub threads_only: bool,
+    /// How much of the state it reads (`sonde_fields::field_scope` of
+    /// its fields): the engine takes the widest over its sinks, and the
+    /// events that change only what none of them reads, and that no sink
+    /// wants, pass over the state (`State::skip_light`).
+    pub scope: Scope,
 }
 
 impl Needs {

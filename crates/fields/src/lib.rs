@@ -32,8 +32,8 @@
 //! into every class: `extract` (parsing and extraction dispatch, and the
 //! inline extraction of the default formats' fields), `format`
 //! ([`Format`]) and `registry` (the classes in `sysdig -l` order,
-//! [`registry::write_list`]). Beside them, `scope`: which fields read only
-//! the event and the thread table ([`reads_only_threads`]). The only two-way link is the type: [`Field`]
+//! [`registry::write_list`]). Beside them, `scope`: how much of the state
+//! a field reads ([`field_scope`]). The only two-way link is the type: [`Field`]
 //! names each class's own enum ([`EvtX`], [`ProcX`], ...), which the
 //! class modules define next to the code that parses and extracts it.
 //!
@@ -85,7 +85,7 @@ pub use fspath::{FsPath, Which as FsPathWhich};
 pub use k8s::{K8sPart, K8sX};
 pub use proc::ProcX;
 pub use registry::JsonKind;
-pub use scope::{reads_only_threads, text_reads_only_threads};
+pub use scope::{field_scope, reads_only_threads, text_scope};
 pub use syslog::{set_syslog_decoding, syslog_decoding};
 pub use time::{fmt_local_time, TimeFmt};
 pub use value::{parse_int, Value};

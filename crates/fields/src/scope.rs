@@ -1,13 +1,14 @@
-//! Which fields read only the thread table: a field of this set, given
-//! an event and the state, reads the event itself and the thread-level
-//! part of the state (ids, names, arguments, parents, users, containers,
-//! CPU times), never a thread's fd table, cwd, memory sizes or the
-//! bookkeeping of its calls (latency, saved enter events).
+//! How much of the state a field reads ([`Scope`]): the thread table
+//! only (ids, names, arguments, parents, users, containers, CPU times),
+//! everything but memory sizes, or all of it.
 //!
-//! A consumer whose fields are all in this set lets the engine pass over
-//! the events that change only those other parts (`sonde-state`'s
-//! `leaves_threads`). The set is an allowlist: a field missing from it
-//! only costs speed.
+//! A consumer whose fields all read less than everything lets the engine
+//! pass over the events that change only the rest (`sonde-state`'s
+//! `State::skip_light`). The narrow scopes are allowlists: a field put in
+//! a wider scope than it needs only costs speed; an unknown name reads
+//! everything.
+
+use sonde_state::Scope;
 
 /// Fields of `evt.*` read from the event alone (or from the times the
 /// engine keeps).
@@ -81,28 +82,54 @@ const THREAD: &[&str] = &[
     "group.name",
 ];
 
-/// Whether field `name` (as written: `proc.aname[2]` and
-/// `container.label.x` too) reads only the event and the thread table.
-/// Unknown names read more.
-pub fn reads_only_threads(name: &str) -> bool {
+/// Fields that read the memory sizes of processes (changed by `brk`,
+/// `mmap`, `munmap` and switches).
+const MEMORY: &[&str] = &[
+    "proc.vmsize",
+    "proc.vmrss",
+    "proc.vmswap",
+    "thread.vmsize",
+    "thread.vmrss",
+];
+
+/// The part of the state field `name` (as written: `proc.aname[2]`,
+/// `evt.arg.fd`) reads; an unknown name reads all of it.
+pub fn field_scope(name: &str) -> Scope {
     let base = name.split('[').next().unwrap_or(name);
     let Some((info, _)) = crate::registry::resolve(base) else {
-        return false;
+        return Scope::All;
     };
     let n = info.name;
-    EVT.contains(&n) || THREAD.contains(&n) || n.starts_with("container.") || n.starts_with("k8s.")
+    if EVT.contains(&n)
+        || THREAD.contains(&n)
+        || n.starts_with("container.")
+        || n.starts_with("k8s.")
+    {
+        Scope::Threads
+    } else if MEMORY.contains(&n) || n.contains("latency") {
+        // memory sizes; latencies (at events other than exits, the
+        // thread's last call's, which any call may have set)
+        Scope::All
+    } else {
+        Scope::NoMemory
+    }
 }
 
-/// Whether every field a filter or `-p` format text names reads only the
-/// event and the thread table: each dotted word of the text (as
-/// `evt.type`, `proc.name`, but also a value such as `a.b`) must be such a
-/// field. Conservative: a text naming anything else (or a dotted value)
-/// says no.
-pub fn text_reads_only_threads(text: &str) -> bool {
+/// Whether field `name` reads only the event and the thread table.
+pub fn reads_only_threads(name: &str) -> bool {
+    field_scope(name) == Scope::Threads
+}
+
+/// The widest [`field_scope`] of the fields a filter or `-p` format text
+/// names: each dotted word of the text (as `evt.type`, `proc.name`, but
+/// also a value such as `a.b`, which reads as unknown, so everything).
+pub fn text_scope(text: &str) -> Scope {
     let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '[' | ']');
     text.split(|c: char| !word(c))
         .filter(|w| w.contains('.'))
-        .all(reads_only_threads)
+        .map(field_scope)
+        .max()
+        .unwrap_or(Scope::Threads)
 }
 
 #[cfg(test)]
@@ -141,14 +168,28 @@ mod tests {
     }
 
     #[test]
+    fn memory_fields_and_unknown_names_read_everything() {
+        for n in MEMORY.iter().chain(&["nosuch.field", "proc.vmsize[1]"]) {
+            assert_eq!(field_scope(n), Scope::All, "{n}");
+        }
+        assert_eq!(field_scope("evt.latency.human"), Scope::All);
+        for n in ["fd.name", "proc.cwd", "evt.arg.fd", "evt.rawarg.data"] {
+            assert_eq!(field_scope(n), Scope::NoMemory, "{n}");
+        }
+    }
+
+    #[test]
     fn texts_are_judged_by_every_dotted_word() {
-        assert!(text_reads_only_threads("evt.type=procinfo"));
-        assert!(text_reads_only_threads(
-            "evt.type in (execve, clone) and proc.name!=bash"
-        ));
-        assert!(text_reads_only_threads("%evt.num %proc.name %thread.tid"));
-        assert!(!text_reads_only_threads("evt.type=open and fd.name=/etc"));
-        assert!(!text_reads_only_threads("proc.name=a.out"));
-        assert!(!text_reads_only_threads("%evt.arg.data"));
+        use Scope::*;
+        assert_eq!(text_scope("evt.type=procinfo"), Threads);
+        assert_eq!(
+            text_scope("evt.type in (execve, clone) and proc.name!=bash"),
+            Threads
+        );
+        assert_eq!(text_scope("%evt.num %proc.name %thread.tid"), Threads);
+        assert_eq!(text_scope("evt.type=open and fd.name=/etc"), NoMemory);
+        assert_eq!(text_scope("%evt.arg.data"), NoMemory);
+        assert_eq!(text_scope("proc.name=a.out"), All);
+        assert_eq!(text_scope("fd.type=file and proc.vmrss>10"), All);
     }
 }

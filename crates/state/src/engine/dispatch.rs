@@ -72,20 +72,21 @@ impl State {
     /// call that is read is applied). Returns false, having done nothing,
     /// otherwise; [`State::process`] then applies the event.
     ///
-    /// With `threads_only` (whoever reads the state reads only its
-    /// thread-level part: `sonde_fields::reads_only_threads`), the events
-    /// that leave threads alone ([`leaves_threads`]) pass over too.
+    /// When whoever reads the state reads less than all of it (`scope`),
+    /// the events that change only the rest pass over too: memory
+    /// updates ([`is_memory`]) for [`Scope::NoMemory`], every event that
+    /// leaves threads alone ([`leaves_threads`]) for [`Scope::Threads`].
     #[inline]
     pub fn skip_light(
         &mut self,
         ev: &RawEvent<'_>,
-        threads_only: bool,
+        scope: Scope,
         unread: impl FnOnce() -> bool,
     ) -> bool {
-        let passes = if threads_only {
-            leaves_threads(ev.code)
-        } else {
-            is_light(ev.code)
+        let passes = match scope {
+            Scope::All => is_light(ev.code),
+            Scope::NoMemory => is_light(ev.code) || is_memory(ev.code),
+            Scope::Threads => leaves_threads(ev.code),
         };
         if !passes || !unread() || !self.threads.contains_key(&ev.tid) {
             return false;
@@ -315,6 +316,40 @@ fn light_code(code: u16) -> bool {
         && exit_handler(exit).is_none()
         && !is_rw_exit(exit)
         && !changes_threads(exit)
+}
+
+/// How much of the state its readers read, narrowest first: the events
+/// that change only the rest may pass over ([`State::skip_light`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// The thread table: ids, names, arguments, parents, users,
+    /// containers, CPU times (not fd tables, cwd, memory sizes or call
+    /// bookkeeping).
+    Threads,
+    /// All but the memory sizes of processes (`vmsize`, `vmrss`,
+    /// `vmswap`).
+    NoMemory,
+    /// Everything.
+    #[default]
+    All,
+}
+
+/// Whether an event of this code is a memory call (`brk`, `mmap`,
+/// `mmap2`, `munmap`, enter or exit): beyond its own call's bookkeeping,
+/// all it changes is its process's memory sizes.
+#[inline]
+pub fn is_memory(code: u16) -> bool {
+    matches!(
+        code,
+        c::SYSCALL_BRK_4_E
+            | c::SYSCALL_BRK_4_X
+            | c::SYSCALL_MMAP_E
+            | c::SYSCALL_MMAP_X
+            | c::SYSCALL_MMAP2_E
+            | c::SYSCALL_MMAP2_X
+            | c::SYSCALL_MUNMAP_E
+            | c::SYSCALL_MUNMAP_X
+    )
 }
 
 /// Whether an event of this code changes nothing of its thread-level

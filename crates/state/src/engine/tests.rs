@@ -4,7 +4,7 @@ use sonde_event::codes as c;
 use sonde_event::meta::{FdDetail, FdInfo, ThreadInfo};
 use sonde_event::RawEvent;
 
-use super::State;
+use super::{Scope, State};
 
 /// Encodes parameters as an event body (16-bit lengths, then data).
 fn body(params: &[&[u8]]) -> Vec<u8> {
@@ -392,20 +392,37 @@ fn a_light_event_is_skipped_only_for_a_known_thread() {
     let b = body(&[]);
     let ev = event(10, 300, c::SYSCALL_MPROTECT_E, &b, 0);
     assert!(
-        !st.skip_light(&ev, false, || true),
+        !st.skip_light(&ev, Scope::All, || true),
         "an unknown thread is met by process"
     );
     st.process(&ev);
     assert!(st.thread(300).is_some());
-    assert!(
-        st.skip_light(&event(20, 300, c::SYSCALL_MPROTECT_E, &b, 0), false, || {
-            true
-        })
-    );
+    assert!(st.skip_light(
+        &event(20, 300, c::SYSCALL_MPROTECT_E, &b, 0),
+        Scope::All,
+        || { true }
+    ));
     let read = body(&[&3i64.to_le_bytes(), &10u32.to_le_bytes()]);
-    assert!(!st.skip_light(&event(30, 300, c::SYSCALL_READ_E, &read, 2), false, || true));
+    assert!(!st.skip_light(
+        &event(30, 300, c::SYSCALL_READ_E, &read, 2),
+        Scope::All,
+        || true
+    ));
     // for readers of the thread table alone, a read leaves threads alone
-    assert!(st.skip_light(&event(40, 300, c::SYSCALL_READ_E, &read, 2), true, || true));
+    assert!(st.skip_light(
+        &event(40, 300, c::SYSCALL_READ_E, &read, 2),
+        Scope::Threads,
+        || true
+    ));
+    // without memory sizes, a mmap changes nothing read
+    let mmap = event(50, 300, c::SYSCALL_MMAP_E, &b, 0);
+    assert!(!st.skip_light(&mmap, Scope::All, || true));
+    assert!(st.skip_light(&mmap, Scope::NoMemory, || true));
+    assert!(!st.skip_light(
+        &event(60, 300, c::SYSCALL_READ_E, &read, 2),
+        Scope::NoMemory,
+        || true
+    ));
 }
 
 #[test]

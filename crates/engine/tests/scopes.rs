@@ -1,8 +1,9 @@
-//! Sinks that read only the thread table (`Needs::threads_only`) let the
-//! engine pass over every event that leaves threads alone; what they read
-//! must not change. Every field of `sonde_fields::reads_only_threads`
-//! (drawn from the registry) is read at every event such a sink takes, on
-//! every shared trace, and compared with a run where nothing passes over.
+//! Sinks that read less than the whole state (`Needs::scope`) let the
+//! engine pass over the events that change only the rest; what they read
+//! must not change. For each narrow scope, every field of the registry in
+//! it (`sonde_fields::field_scope`) is read at every event such a sink
+//! takes, on every shared trace, and compared with a run where nothing
+//! passes over.
 
 use std::cell::RefCell;
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use std::rc::Rc;
 use sonde_engine::{Config, Engine, Flow, Handed, Needs, Sink, SinkResult, Source};
 use sonde_event::codes as c;
 use sonde_fields::{Ctx, Field};
+use sonde_state::Scope;
 
 fn traces() -> Vec<PathBuf> {
     let dir = match std::env::var("SONDE_TRACES") {
@@ -26,26 +28,39 @@ fn traces() -> Vec<PathBuf> {
     v
 }
 
-/// The thread-level fields of the registry that parse without an
-/// argument, and a few with one.
-fn thread_fields() -> Vec<Field> {
+/// The fields of the registry in `scope` that parse without an argument,
+/// and a few with one.
+fn fields_in(scope: Scope) -> Vec<Field> {
     let mut names: Vec<String> = sonde_fields::registry::fields()
         .iter()
         .map(|f| f.name.to_string())
-        .filter(|n| sonde_fields::reads_only_threads(n))
         .collect();
-    names.extend(["proc.aname[2]".into(), "proc.apid[1]".into()]);
-    names.iter().filter_map(|n| Field::parse(n).ok()).collect()
+    names.extend(
+        [
+            "proc.aname[2]",
+            "proc.apid[1]",
+            "evt.arg.fd",
+            "evt.rawarg.res",
+            "fd.cip",
+        ]
+        .map(String::from),
+    );
+    names
+        .iter()
+        .filter(|n| sonde_fields::field_scope(n) <= scope)
+        .filter_map(|n| Field::parse(n).ok())
+        .collect()
 }
 
 type Log = Rc<RefCell<Vec<String>>>;
 
-/// Logs the thread-level fields at the events it takes.
+/// Logs the fields of a scope at the events it takes.
 struct Reader {
-    fields: Rc<Vec<Field>>,
+    fields: Vec<Field>,
     log: Log,
-    /// Says it reads only threads, and takes only `taken` events.
+    /// Says it reads only `scope`, and takes only `taken` events.
     picky: bool,
+    scope: Scope,
     passed: Rc<RefCell<u64>>,
 }
 
@@ -62,7 +77,7 @@ impl Sink for Reader {
     fn needs(&self) -> Needs {
         Needs {
             state: true,
-            threads_only: self.picky,
+            scope: if self.picky { self.scope } else { Scope::All },
             ..Needs::default()
         }
     }
@@ -94,14 +109,15 @@ impl Sink for Reader {
 }
 
 /// One run; fields are parsed afresh (some keep memos across events).
-fn run(path: &std::path::Path, picky: bool) -> (Vec<String>, u64, u64) {
-    let fields = Rc::new(thread_fields());
+fn run(path: &std::path::Path, scope: Scope, picky: bool) -> (Vec<String>, u64, u64) {
+    let fields = fields_in(scope);
     let (log, passed) = (Log::default(), Rc::new(RefCell::new(0)));
     let mut e = Engine::new(Config::default());
     e.add_sink(Box::new(Reader {
         fields,
         log: log.clone(),
         picky,
+        scope,
         passed: passed.clone(),
     }));
     let report = e.run(Source::open_file(path).unwrap()).unwrap();
@@ -110,27 +126,53 @@ fn run(path: &std::path::Path, picky: bool) -> (Vec<String>, u64, u64) {
     (lines, n, report.handed_out)
 }
 
-#[test]
-fn thread_readers_read_the_same_when_fd_events_pass_over() {
-    let n = thread_fields().len();
-    assert!(n > 40, "{n} thread-level fields");
+/// Compares the picky runs in `scope` with full runs on every trace;
+/// returns (events passed over, events read).
+fn compare(scope: Scope) -> (u64, usize) {
+    let n = fields_in(scope).len();
+    assert!(n > 40, "{n} fields in {scope:?}");
     let (mut passed_over, mut lines) = (0, 0);
     let all = traces();
     assert!(all.len() >= 5, "{} traces", all.len());
     for path in all {
-        let (full, _, full_out) = run(&path, false);
-        let (picky, passed, picky_out) = run(&path, true);
+        let (full, _, full_out) = run(&path, scope, false);
+        let (picky, passed, picky_out) = run(&path, scope, true);
         let name = path.display();
         assert_eq!(picky_out, full_out, "{name}: all counted");
         assert_eq!(picky.len(), full.len(), "{name}: the same events");
         for (a, b) in picky.iter().zip(&full) {
-            assert_eq!(a, b, "{name}");
+            assert_eq!(a, b, "{name} {scope:?}");
         }
         passed_over += passed;
         lines += full.len();
     }
+    (passed_over, lines)
+}
+
+#[test]
+fn thread_readers_read_the_same_when_fd_events_pass_over() {
+    let (passed, lines) = compare(Scope::Threads);
     assert!(
-        passed_over > 1000 && lines > 1000,
-        "{passed_over} passed over, {lines} events read"
+        passed > 1000 && lines > 1000,
+        "{passed} passed over, {lines} events read"
     );
+}
+
+#[test]
+fn readers_of_all_but_memory_read_the_same_when_memory_calls_pass_over() {
+    let (passed, lines) = compare(Scope::NoMemory);
+    let (light, _) = compare_light();
+    assert!(
+        passed > light + 500 && lines > 1000,
+        "{passed} passed over (light only: {light}), {lines} events read"
+    );
+}
+
+/// Events passed over for a reader of everything: the light ones.
+fn compare_light() -> (u64, usize) {
+    let mut passed = 0;
+    for path in traces() {
+        passed += run(&path, Scope::All, true).1;
+    }
+    (passed, 0)
 }
