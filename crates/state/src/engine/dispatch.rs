@@ -5,6 +5,8 @@
 //! exit events go to `fdlife`, `io`, `sockets`, `lifecycle` or
 //! `containers`.
 
+use std::sync::OnceLock;
+
 use sonde_event::{codes as c, Direction, RawEvent};
 
 use crate::fd::FdType;
@@ -286,10 +288,16 @@ fn exit_fd(t: &mut Thread, ev: &RawEvent<'_>, info: &sonde_event::EventInfo) {
 /// effect: `mprotect`, `fstat`, `poll`, generic ones (`clock_gettime`).
 #[inline]
 pub fn is_light(code: u16) -> bool {
-    static LIGHT: std::sync::OnceLock<Vec<bool>> = std::sync::OnceLock::new();
-    let table = LIGHT.get_or_init(|| {
+    static LIGHT: OnceLock<Vec<bool>> = OnceLock::new();
+    by_code(&LIGHT, light_code, code)
+}
+
+/// `f(code)`, from a table of every event code built on first use.
+#[inline]
+fn by_code(table: &'static OnceLock<Vec<bool>>, f: fn(u16) -> bool, code: u16) -> bool {
+    let table = table.get_or_init(|| {
         (0..sonde_event::EVENTS.len())
-            .map(|i| light_code(i as u16))
+            .map(|i| f(i as u16))
             .collect()
     });
     table.get(code as usize).copied().unwrap_or(false)
@@ -360,13 +368,8 @@ pub fn is_memory(code: u16) -> bool {
 /// only to readers of more than the thread table.
 #[inline]
 pub fn leaves_threads(code: u16) -> bool {
-    static TABLE: std::sync::OnceLock<Vec<bool>> = std::sync::OnceLock::new();
-    let table = TABLE.get_or_init(|| {
-        (0..sonde_event::EVENTS.len())
-            .map(|i| leaves_threads_code(i as u16))
-            .collect()
-    });
-    table.get(code as usize).copied().unwrap_or(false)
+    static LEAVES: OnceLock<Vec<bool>> = OnceLock::new();
+    by_code(&LEAVES, leaves_threads_code, code)
 }
 
 fn leaves_threads_code(code: u16) -> bool {
