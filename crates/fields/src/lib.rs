@@ -85,7 +85,7 @@ pub use fspath::{FsPath, Which as FsPathWhich};
 pub use k8s::{K8sPart, K8sX};
 pub use proc::ProcX;
 pub use registry::JsonKind;
-pub use scope::{field_scope, reads_only_threads, text_scope};
+pub use scope::{field_scope, text_scope};
 pub use syslog::{set_syslog_decoding, syslog_decoding};
 pub use time::{fmt_local_time, TimeFmt};
 pub use value::{parse_int, Value};

@@ -115,11 +115,6 @@ pub fn field_scope(name: &str) -> Scope {
     }
 }
 
-/// Whether field `name` reads only the event and the thread table.
-pub fn reads_only_threads(name: &str) -> bool {
-    field_scope(name) == Scope::Threads
-}
-
 /// The widest [`field_scope`] of the fields a filter or `-p` format text
 /// names: each dotted word of the text (as `evt.type`, `proc.name`, but
 /// also a value such as `a.b`, which reads as unknown, so everything).
@@ -140,7 +135,7 @@ mod tests {
     fn every_listed_field_is_in_the_registry() {
         for n in EVT.iter().chain(THREAD) {
             assert!(crate::registry::lookup(n).is_some(), "{n}");
-            assert!(reads_only_threads(n), "{n}");
+            assert!(field_scope(n) == Scope::Threads, "{n}");
         }
     }
 
@@ -161,10 +156,10 @@ mod tests {
             "evt.rawarg.data",
             "nosuch.field",
         ] {
-            assert!(!reads_only_threads(n), "{n}");
+            assert!(field_scope(n) != Scope::Threads, "{n}");
         }
-        assert!(reads_only_threads("proc.aname[2]"));
-        assert!(reads_only_threads("container.name"));
+        assert!(field_scope("proc.aname[2]") == Scope::Threads);
+        assert!(field_scope("container.name") == Scope::Threads);
     }
 
     #[test]

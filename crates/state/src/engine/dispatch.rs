@@ -316,14 +316,19 @@ fn light_code(code: u16) -> bool {
     {
         return false;
     }
-    let exit = match info.dir {
-        Direction::Enter => code + 1,
-        Direction::Exit => code,
-    };
+    let exit = exit_of(code, info);
     sonde_event::event_info(exit).is_some_and(|x| x.dir == Direction::Exit)
         && exit_handler(exit).is_none()
         && !is_rw_exit(exit)
         && !changes_threads(exit)
+}
+
+/// The exit event code of the call an event of `code` belongs to.
+fn exit_of(code: u16, info: &sonde_event::EventInfo) -> u16 {
+    match info.dir {
+        Direction::Enter => code + 1,
+        Direction::Exit => code,
+    }
 }
 
 /// How much of the state its readers read, narrowest first: the events
@@ -347,16 +352,15 @@ pub enum Scope {
 /// all it changes is its process's memory sizes.
 #[inline]
 pub fn is_memory(code: u16) -> bool {
+    is_memory_exit(code) || is_memory_exit(code.wrapping_add(1))
+}
+
+/// The exits [`State::on_memory_exit`] handles.
+#[inline]
+fn is_memory_exit(code: u16) -> bool {
     matches!(
         code,
-        c::SYSCALL_BRK_4_E
-            | c::SYSCALL_BRK_4_X
-            | c::SYSCALL_MMAP_E
-            | c::SYSCALL_MMAP_X
-            | c::SYSCALL_MMAP2_E
-            | c::SYSCALL_MMAP2_X
-            | c::SYSCALL_MUNMAP_E
-            | c::SYSCALL_MUNMAP_X
+        c::SYSCALL_BRK_4_X | c::SYSCALL_MMAP_X | c::SYSCALL_MMAP2_X | c::SYSCALL_MUNMAP_X
     )
 }
 
@@ -376,10 +380,7 @@ fn leaves_threads_code(code: u16) -> bool {
     let Some(info) = sonde_event::event_info(code) else {
         return false;
     };
-    let exit = match info.dir {
-        Direction::Enter => code + 1,
-        Direction::Exit => code,
-    };
+    let exit = exit_of(code, info);
     info.old_flags & sonde_event::flags::SKIPPARSERESET == 0
         && (info.category | info.old_category) & sonde_event::category::SYSCALL != 0
         && !matches!(code, c::SCHEDSWITCH_6_E | c::PROCEXIT_E | c::PROCEXIT_1_E)
@@ -439,9 +440,7 @@ fn exit_handler(code: u16) -> Option<ExitHandler> {
         c::SYSCALL_CLOSE_RANGE_X => |s, ev, _| s.on_close_range_exit(ev),
         c::SYSCALL_CHDIR_X => |s, ev, _| s.on_chdir_exit(ev),
         c::SYSCALL_FCHDIR_X => |s, ev, e| s.on_fchdir_exit(ev, e),
-        c::SYSCALL_BRK_4_X | c::SYSCALL_MMAP_X | c::SYSCALL_MMAP2_X | c::SYSCALL_MUNMAP_X => {
-            |s, ev, _| s.on_memory_exit(ev)
-        }
+        code if is_memory_exit(code) => |s, ev, _| s.on_memory_exit(ev),
         c::SYSCALL_CAPSET_X => |s, ev, _| s.on_capset_exit(ev),
         code if is_clone_exit(code) => |s, ev, _| s.on_clone_exit(ev),
         code if is_execve_exit(code) => |s, ev, _| s.on_execve_exit(ev),
