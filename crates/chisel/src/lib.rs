@@ -16,6 +16,7 @@ mod api;
 mod args;
 pub mod bundled;
 mod bundled_sys;
+mod call;
 mod error;
 mod host;
 mod listing;

@@ -11,6 +11,7 @@ use sonde_fields::{Ctx, Format};
 use sonde_filter::Filter;
 use sonde_state::{Scope, State};
 
+use crate::call::RawCallback;
 use crate::{Chisel, ChiselError};
 
 /// The default event format (`set_event_formatter("default")`).
@@ -21,7 +22,9 @@ const DEFAULT_FORMAT: &str =
 pub struct ChiselSink {
     ch: Chisel,
     stop: StopHandle,
-    on_event: Option<Function>,
+    /// `on_event`, and the same called through the C API (None only if
+    /// it could not be kept in the registry).
+    on_event: Option<(Function, Option<RawCallback>)>,
     /// The chisel's filter, compiled, and the text it was compiled from.
     filter: Option<(String, Filter)>,
     /// The event types the filter can accept (a quick first test).
@@ -60,7 +63,10 @@ impl ChiselSink {
     /// A sink running `ch` (already given its arguments and initialised);
     /// `sysdig.end_capture()` stops the run through `stop`.
     pub fn new(ch: Chisel, stop: StopHandle) -> ChiselSink {
-        let on_event = ch.function("on_event");
+        let on_event = ch.function("on_event").map(|f| {
+            let raw = RawCallback::new(&ch.lua, &f).ok();
+            (f, raw)
+        });
         ChiselSink {
             ch,
             stop,
@@ -151,12 +157,18 @@ impl ChiselSink {
     }
 
     /// Compiles the chisel's filter and formatter when they changed.
+    #[inline]
     fn refresh(&mut self) -> Result<(), ChiselError> {
         // (this runs after every on_event call)
         let edits = self.ch.host.edits.get();
         if self.compiled == Some(edits) {
             return Ok(());
         }
+        self.recompile(edits)
+    }
+
+    #[cold]
+    fn recompile(&mut self, edits: u64) -> Result<(), ChiselError> {
         self.compiled = Some(edits);
         let same =
             self.ch.host.filter.borrow().as_deref() == self.filter.as_ref().map(|f| f.0.as_str());
@@ -267,7 +279,16 @@ impl ChiselSink {
     /// precise interval, once per interval passed. Live, an event older
     /// than the interval already reported (after an idle beat) is no new
     /// interval.
+    #[inline]
     fn timeout(&mut self, ts: u64) -> Result<(), ChiselError> {
+        if !self.first && !self.interval_due(ts) {
+            return Ok(());
+        }
+        self.interval_timeout(ts)
+    }
+
+    #[inline(never)]
+    fn interval_timeout(&mut self, ts: u64) -> Result<(), ChiselError> {
         let every = self.ch.host.interval_ns.get();
         let precise = self.ch.host.precise_ns.get();
         if self.first {
@@ -414,13 +435,13 @@ impl ChiselSink {
                 return Ok(());
             }
         }
-        if let Some(f) = &self.on_event {
+        if let Some((f, raw)) = &self.on_event {
             let host = self.ch.host.clone();
-            let r = f.call::<Value>(());
-            let keep = match r {
-                Ok(v) => truthy(&v),
-                Err(e) => return Err(self.ch.err(e)),
+            let r = match raw {
+                Some(raw) => raw.call(),
+                None => f.call::<Value>(()).map(|v| truthy(&v)),
             };
+            let keep = r.map_err(|e| self.ch.err(e))?;
             if host.end.get() {
                 self.stop.stop();
                 return Ok(());

@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// What one field remembers.
 #[derive(Debug, Default)]
@@ -14,7 +14,7 @@ pub struct MemoData {
     /// Last timestamp per CPU (`thread.exectime`).
     pub per_cpu: Vec<u64>,
     /// A running value per thread (`thread.totexectime`, `thread.cpu*`).
-    pub per_thread: HashMap<i64, u64>,
+    pub per_thread: FxHashMap<i64, u64>,
     /// The last text produced.
     pub text: Vec<u8>,
 }

@@ -521,7 +521,7 @@ impl<'s> Ctx<'s, '_> {
         if let ProcX::Exectime(m) | ProcX::Totexectime(m) = x {
             return self.procx_exectime(x, m, out);
         }
-        let Some(t) = self.st.event_thread(ev) else {
+        let Some(t) = self.thread() else {
             return false;
         };
         let main = self.st.thread(t.pid).unwrap_or(t);
@@ -691,7 +691,7 @@ impl<'s> Ctx<'s, '_> {
     /// The value of a DOUBLE field (`proc.fdusage`, `thread.cpu*`).
     pub(crate) fn procx_double(&self, x: &ProcX) -> Option<f64> {
         let ev = self.ev;
-        let t = self.st.event_thread(ev)?;
+        let t = self.thread()?;
         match x {
             ProcX::Fdusage => {
                 let limit = self.st.thread(t.pid).unwrap_or(t).fdlimit;
