@@ -74,6 +74,9 @@ impl State {
     /// call that is read is applied). Returns false, having done nothing,
     /// otherwise; [`State::process`] then applies the event.
     ///
+    /// Events the state applies nothing of ([`is_inert`]: `procinfo`) pass
+    /// over the same way in every scope.
+    ///
     /// When whoever reads the state reads less than all of it (`scope`),
     /// the events that change only the rest pass over too: memory
     /// updates ([`is_memory`]) for [`Scope::NoMemory`], every event that
@@ -85,11 +88,12 @@ impl State {
         scope: Scope,
         unread: impl FnOnce() -> bool,
     ) -> bool {
-        let passes = match scope {
-            Scope::All => is_light(ev.code),
-            Scope::NoMemory => is_light(ev.code) || is_memory(ev.code),
-            Scope::Threads => leaves_threads(ev.code),
-        };
+        let passes = is_inert(ev.code)
+            || match scope {
+                Scope::All => is_light(ev.code),
+                Scope::NoMemory => is_light(ev.code) || is_memory(ev.code),
+                Scope::Threads => leaves_threads(ev.code),
+            };
         if !passes || !unread() || !self.threads.contains_key(&ev.tid) {
             return false;
         }
@@ -321,6 +325,15 @@ fn light_code(code: u16) -> bool {
         && exit_handler(exit).is_none()
         && !is_rw_exit(exit)
         && !changes_threads(exit)
+}
+
+/// Whether [`State::process`] applies nothing of an event of this code
+/// but its per-event work: `procinfo` (an enter event that leaves its
+/// thread's call bookkeeping alone; the CPU time fields read it from the
+/// event itself).
+#[inline]
+pub fn is_inert(code: u16) -> bool {
+    code == c::PROCINFO_E
 }
 
 /// The exit event code of the call an event of `code` belongs to.

@@ -426,6 +426,31 @@ fn a_light_event_is_skipped_only_for_a_known_thread() {
 }
 
 #[test]
+fn a_procinfo_event_passes_over_as_process_would_apply_it() {
+    // the same thread, in the middle of a read, in two states
+    let read = body(&[&3i64.to_le_bytes(), &10u32.to_le_bytes()]);
+    let cpu = body(&[&5u64.to_le_bytes(), &7u64.to_le_bytes()]);
+    let mut states = [State::new(), State::new()];
+    for st in &mut states {
+        st.process(&event(10, 300, c::SYSCALL_READ_E, &read, 2));
+    }
+    let info = event(20, 300, c::PROCINFO_E, &cpu, 2);
+    states[0].process(&info);
+    for scope in [Scope::All, Scope::NoMemory, Scope::Threads] {
+        assert!(states[1].skip_light(&info, scope, || true), "{scope:?}");
+    }
+    assert!(!states[1].skip_light(&info, Scope::All, || false), "wanted");
+    let [a, b] = &states;
+    assert_eq!(
+        format!("{:?}", a.thread(300)),
+        format!("{:?}", b.thread(300))
+    );
+    assert_eq!(a.thread(300).map(|t| t.latency_enter_ts), Some(10));
+    // an unknown thread's procinfo is met by process
+    assert!(!states[1].skip_light(&event(30, 301, c::PROCINFO_E, &cpu, 2), Scope::All, || true));
+}
+
+#[test]
 fn only_thread_changing_events_touch_threads() {
     use super::dispatch::leaves_threads;
     for code in [
