@@ -7,7 +7,7 @@
 #
 # Environment: SONDE_TRACES (default ../shared/traces beside the repo),
 # BENCH_TRACE (default curl_google.scap), BENCH_DIR (default a temp dir),
-# ROUNDS (default 5) and RUNS_PER_ROUND (default 3). Needs sysdig and
+# ROUNDS (default 11) and RUNS_PER_ROUND (default 1). Needs sysdig and
 # hyperfine.
 #
 # Builds BIG as scripts/bench.sh does (crates/scap/examples/scapgen.rs), then
@@ -21,8 +21,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 MIN_EVENTS="${1:-1000000}"
 TRACES="${SONDE_TRACES:-$ROOT/../shared/traces}"
 TRACE="$TRACES/${BENCH_TRACE:-curl_google.scap}"
-ROUNDS="${ROUNDS:-5}"
-RUNS_PER_ROUND="${RUNS_PER_ROUND:-3}"
+ROUNDS="${ROUNDS:-11}"
+RUNS_PER_ROUND="${RUNS_PER_ROUND:-1}"
 SYSDIG="${SYSDIG:-sysdig}"
 CHISELS="${CHISELS_DIR:-/usr/share/sysdig/chisels}"
 if [[ -n "${BENCH_DIR:-}" ]]; then
@@ -56,7 +56,9 @@ CASES=("topprocs_cpu|" "topfiles_bytes|" "fdbytes_by|fd.name" "spy_users|" "echo
 
 # Paired runs: ROUNDS rounds, each a hyperfine run of both commands
 # (RUNS_PER_ROUND runs each, after a warmup), so the two are timed close
-# together and a machine that drifts between rounds moves both alike.
+# together and a machine that drifts between rounds moves both alike. One
+# run per round (the default) interleaves the two tools run by run: on a
+# machine whose speed changes by the second, the fairest pairing.
 # `pair NAME CMD1 CMD2` leaves $DIR/NAME.r*.json.
 pair() {
     local name="$1"; shift
