@@ -27,7 +27,7 @@ mod sockets;
 mod tests;
 
 use dispatch::{c_enter, exit_param, keep_exit_latency};
-pub use dispatch::{changes_threads, is_light, is_memory, leaves_threads, Scope};
+pub use dispatch::{changes_threads, is_inert, is_light, is_memory, leaves_threads, Scope};
 pub use io::is_rw_exit;
 pub use sockets::{fmt_v6, parse_tuple};
 
