@@ -4,7 +4,7 @@
 //! chisel's filter, `on_event`, its event formatter), and
 //! `on_capture_end` after the last.
 
-use mlua::{Function, Value};
+use mlua::Value;
 use sonde_engine::rules::{accepted_types, TypeTable};
 use sonde_engine::{Flow, Handed, Needs, Sink, SinkError, SinkResult, StopHandle};
 use sonde_fields::{Ctx, Format};
@@ -22,9 +22,9 @@ const DEFAULT_FORMAT: &str =
 pub struct ChiselSink {
     ch: Chisel,
     stop: StopHandle,
-    /// `on_event`, and the same called through the C API (None only if
-    /// it could not be kept in the registry).
-    on_event: Option<(Function, Option<RawCallback>)>,
+    /// `on_event`, called through the C API (the error of keeping it in
+    /// the registry, reported at the first event, if that failed).
+    on_event: Option<Result<RawCallback, mlua::Error>>,
     /// The chisel's filter, compiled, and the text it was compiled from.
     filter: Option<(String, Filter)>,
     /// The event types the filter can accept (a quick first test).
@@ -63,10 +63,9 @@ impl ChiselSink {
     /// A sink running `ch` (already given its arguments and initialised);
     /// `sysdig.end_capture()` stops the run through `stop`.
     pub fn new(ch: Chisel, stop: StopHandle) -> ChiselSink {
-        let on_event = ch.function("on_event").map(|f| {
-            let raw = RawCallback::new(&ch.lua, &f).ok();
-            (f, raw)
-        });
+        let on_event = ch
+            .function("on_event")
+            .map(|f| RawCallback::new(&ch.lua, &f));
         ChiselSink {
             ch,
             stop,
@@ -435,11 +434,11 @@ impl ChiselSink {
                 return Ok(());
             }
         }
-        if let Some((f, raw)) = &self.on_event {
+        if let Some(on_event) = &self.on_event {
             let host = self.ch.host.clone();
-            let r = match raw {
-                Some(raw) => raw.call(),
-                None => f.call::<Value>(()).map(|v| truthy(&v)),
+            let r = match on_event {
+                Ok(raw) => raw.call(),
+                Err(e) => Err(e.clone()),
             };
             let keep = r.map_err(|e| self.ch.err(e))?;
             if host.end.get() {
