@@ -138,20 +138,30 @@ fn chisel_table(lua: &Lua, host: &Rc<Host>) -> mlua::Result<Table> {
 /// through LuaJIT's FFI, which compiled code calls directly; the same
 /// values as the plain C function (a handle is taken as `lua_tonumber`
 /// takes it: a numeric string is its number, anything else gives nil).
+///
+/// A number comes back as the call's result, never through memory: the
+/// JIT may read a value it loaded from memory only where it is used, after
+/// a later call has overwritten it (`f(evt.field(a), evt.field(b))`).
+/// The kind and a string's pointer and length are read at once. A whole
+/// number that fits 32 bits (kind 5) goes through `bit.tobit`, the same
+/// Lua number, so compiled code knows it is an integer and makes text of
+/// it (`pid .. ""`, a common table key) the cheap way.
 const EVT_FIELD_LUA: &str = r#"
 local addr = ...
 local ffi = require("ffi")
-ffi.cdef[[typedef int (*sonde_evt_field_fn)(double, double *, const char **, int32_t *);]]
+ffi.cdef[[typedef double (*sonde_evt_field_fn)(int32_t, int32_t *, const char **, int32_t *);]]
 local call = ffi.cast("sonde_evt_field_fn", addr)
-local num, str, len = ffi.new("double[1]"), ffi.new("const char *[1]"), ffi.new("int32_t[1]")
-local string_of, kind, number = ffi.string, type, tonumber
+local out, str, len = ffi.new("int32_t[1]"), ffi.new("const char *[1]"), ffi.new("int32_t[1]")
+local string_of, kind, number, int = ffi.string, type, tonumber, require("bit").tobit
 return function(h)
   if kind(h) ~= "number" then
     h = number(h)
     if h == nil then return nil end
   end
-  local k = call(h, num, str, len)
-  if k == 1 then return num[0] end
+  local v = call(h, out, str, len)
+  local k = out[0]
+  if k == 5 then return int(v) end
+  if k == 1 then return v end
   if k == 2 then return string_of(str[0], len[0]) end
   if k == 3 then return true end
   if k == 4 then return false end

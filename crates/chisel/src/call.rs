@@ -51,20 +51,20 @@ impl RawCallback {
         let l = self.state;
         // SAFETY: `l` is the main state of `self.lua`, alive while `self`
         // is; no mlua call is running on it (the engine calls sinks from
-        // Rust), and the stack is back at `top` on every path.
+        // Rust). The call leaves one value (its result or its error), which
+        // is popped on both paths: the stack is back where it was.
         unsafe {
-            let top = ffi::lua_gettop(l);
             if ffi::lua_checkstack(l, 2) == 0 {
                 return Err(mlua::Error::StackError);
             }
             ffi::lua_rawgeti_(l, ffi::LUA_REGISTRYINDEX, self.key);
             if ffi::lua_pcall(l, 0, 1, 0) == ffi::LUA_OK {
                 let keep = ffi::lua_toboolean(l, -1) != 0;
-                ffi::lua_settop(l, top);
+                ffi::lua_pop(l, 1);
                 return Ok(keep);
             }
+            // pops the error object
             ffi::lua_setfield(l, ffi::LUA_REGISTRYINDEX, ERROR_KEY_C.as_ptr());
-            ffi::lua_settop(l, top);
         }
         let v: Value = self.lua.named_registry_value(ERROR_KEY)?;
         self.lua.unset_named_registry_value(ERROR_KEY)?;
@@ -147,6 +147,12 @@ mod tests {
         );
         let cb = callback(&lua, "function() error({}) end");
         assert!(cb.call().unwrap_err().to_string().contains("table"));
+        // SAFETY: reading the top of the state the callback runs on.
+        assert_eq!(
+            unsafe { ffi::lua_gettop(cb.state) },
+            0,
+            "an error leaves the stack as it was"
+        );
         // the state is usable afterwards and the slot is cleared
         assert!(callback(&lua, "function() return 1 end").call().unwrap());
         assert!(matches!(

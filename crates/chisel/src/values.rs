@@ -121,45 +121,60 @@ const FFI_NUM: i32 = 1;
 const FFI_STR: i32 = 2;
 const FFI_TRUE: i32 = 3;
 const FFI_FALSE: i32 = 4;
+const FFI_INT: i32 = 5;
+
+/// `n` as an `i32` when that is exactly the same number (not `-0`, which
+/// Lua prints apart from `0`).
+fn small_int(n: f64) -> Option<i32> {
+    let i = n as i32;
+    (i as f64 == n && !(i == 0 && n.is_sign_negative())).then_some(i)
+}
 
 /// `evt.field` for LuaJIT's FFI (see `EVT_FIELD_LUA` in `api.rs`): the
-/// lookup of [`evt_field`], with the value written through the pointers.
-/// A string stays in the host's buffer until the next call, and the Lua
-/// side copies it at once. Calls from compiled Lua code skip the C API.
+/// lookup of [`evt_field`]. A number is the result (with `*kind` 1, or 5
+/// when it is an `i32`); a string (kind 2) is left in the host's buffer
+/// until the next call, its pointer and length written through `s` and
+/// `len`, and the Lua side copies it at once. Calls from compiled Lua
+/// code skip the C API.
 ///
 /// # Safety
 /// Called by the Lua wrapper with valid pointers; `CURRENT` as in
 /// [`evt_field`].
 pub(crate) unsafe extern "C" fn ffi_field(
-    handle: f64,
-    num: *mut f64,
+    handle: i32,
+    kind: *mut i32,
     s: *mut *const u8,
     len: *mut i32,
-) -> i32 {
-    if num.is_null() || s.is_null() || len.is_null() {
-        return FFI_NIL;
+) -> f64 {
+    if kind.is_null() || s.is_null() || len.is_null() {
+        return 0.0;
     }
-    with_field(handle, |out, bytes| match out {
-        Out::Nil => FFI_NIL,
-        Out::Num(n) => {
-            *num = n;
-            FFI_NUM
-        }
-        Out::Bool(true) => FFI_TRUE,
-        Out::Bool(false) => FFI_FALSE,
+    // the FFI truncates the Lua number to an i32 as `lua_tonumber` then
+    // `as usize` would (out of range: no field)
+    let handle = usize::try_from(handle).unwrap_or(0);
+    let (k, v) = with_field(handle, |out, bytes| match out {
+        Out::Nil => (FFI_NIL, 0.0),
+        Out::Num(n) => match small_int(n) {
+            Some(_) => (FFI_INT, n),
+            None => (FFI_NUM, n),
+        },
+        Out::Bool(true) => (FFI_TRUE, 0.0),
+        Out::Bool(false) => (FFI_FALSE, 0.0),
         Out::Str => {
             *s = bytes.as_ptr();
             *len = i32::try_from(bytes.len()).unwrap_or(i32::MAX);
-            FFI_STR
+            (FFI_STR, 0.0)
         }
-    })
+    });
+    *kind = k;
+    v
 }
 
 /// The value of requested field `handle` (1-based, as `request_field`
 /// numbers them) for the current event, given to `f` with the bytes of a
 /// string value (left in the host's buffer); `Out::Nil` outside an event
 /// or for an unknown handle. Both `evt.field` entry points use it.
-fn with_field<R>(handle: f64, f: impl FnOnce(Out, &[u8]) -> R) -> R {
+fn with_field<R>(handle: usize, f: impl FnOnce(Out, &[u8]) -> R) -> R {
     let host = CURRENT.with(|c| c.get());
     if host.is_null() {
         return f(Out::Nil, &[]);
@@ -170,7 +185,7 @@ fn with_field<R>(handle: f64, f: impl FnOnce(Out, &[u8]) -> R) -> R {
     let (Ok(fields), Ok(mut buf)) = (host.fields.try_borrow(), host.buf.try_borrow_mut()) else {
         return f(Out::Nil, &[]);
     };
-    let out = match (handle as usize).checked_sub(1).and_then(|i| fields.get(i)) {
+    let out = match handle.checked_sub(1).and_then(|i| fields.get(i)) {
         Some(req) => host
             .event(|ctx| field_out(ctx, req, &mut buf))
             .unwrap_or(Out::Nil),
@@ -195,7 +210,7 @@ thread_local! {
 /// live host (set only for the duration of `Host::with_event`).
 pub(crate) unsafe extern "C-unwind" fn evt_field(l: *mut mlua::ffi::lua_State) -> std::ffi::c_int {
     use mlua::ffi;
-    with_field(ffi::lua_tonumber(l, 1), |out, bytes| match out {
+    with_field(ffi::lua_tonumber(l, 1) as usize, |out, bytes| match out {
         Out::Nil => ffi::lua_pushnil(l),
         Out::Num(n) => ffi::lua_pushnumber(l, n),
         Out::Bool(b) => ffi::lua_pushboolean(l, b as std::ffi::c_int),
@@ -204,4 +219,31 @@ pub(crate) unsafe extern "C-unwind" fn evt_field(l: *mut mlua::ffi::lua_State) -
         }
     });
     1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::small_int;
+
+    #[test]
+    fn only_numbers_an_i32_holds_exactly_are_small_ints() {
+        assert_eq!(small_int(0.0), Some(0));
+        assert_eq!(small_int(1234.0), Some(1234));
+        assert_eq!(small_int(-7.0), Some(-7));
+        assert_eq!(small_int(i32::MAX as f64), Some(i32::MAX));
+        assert_eq!(small_int(i32::MIN as f64), Some(i32::MIN));
+        for n in [
+            -0.0,
+            0.5,
+            -1.25,
+            2147483648.0,
+            -2147483649.0,
+            1e300,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
+            assert_eq!(small_int(n), None, "{n}");
+        }
+    }
 }

@@ -196,3 +196,34 @@ fn bad_handles_give_nil() {
         assert_eq!(l, "nil\tnil\tnil\tnil\tstring\tstring");
     }
 }
+
+/// A value `evt.field` returned stays what it was while later calls run:
+/// compiled Lua may read a value it loaded from memory only where it uses
+/// it, so values handed back through memory (shared by every call) showed
+/// the next call's (`curl(832)` in spy_file: the pid printed as the byte
+/// count of the read after it). The chisel formats the values as
+/// arguments of one call and again one by one, and counts the events
+/// where the two differ; JIT compilation varies from run to run, so it
+/// runs several times.
+#[test]
+fn values_stay_put_across_later_calls() {
+    let lua = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chisels/values_stay_put.lua");
+    let trace = traces_dir().join("curl_google.scap");
+    for _ in 0..5 {
+        let out = Command::new(env!("CARGO_BIN_EXE_sonde"))
+            .env("TZ", "UTC")
+            .arg("-r")
+            .arg(&trace)
+            .arg("-c")
+            .arg(&lua)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(text.trim(), "events=50 differ=0", "{text}");
+    }
+}
