@@ -95,6 +95,62 @@ pub(super) fn types(n: &Node) -> Option<BTreeSet<u16>> {
     }
 }
 
+/// The verdicts of a filter made of `evt.type` comparisons only (one, or
+/// several joined by `or`), per event code: what evaluating the tree gives
+/// for every event but generic ones, whose type is their syscall's name.
+pub(super) struct TypeOnly {
+    new: Vec<bool>,
+    old: Vec<bool>,
+}
+
+impl TypeOnly {
+    /// The filter's verdict on the event, None for a generic event (the
+    /// tree decides those).
+    #[inline]
+    pub(super) fn verdict(&self, ctx: &sonde_fields::Ctx<'_, '_>) -> Option<bool> {
+        use sonde_event::codes::{GENERIC_E, GENERIC_X};
+        let code = ctx.ev.code;
+        if code == GENERIC_E || code == GENERIC_X {
+            return None;
+        }
+        if ctx.ev.info().is_none() {
+            return Some(false);
+        }
+        let t = if ctx.opts.compat_029 {
+            &self.old
+        } else {
+            &self.new
+        };
+        Some(t.get(code as usize).copied().unwrap_or(false))
+    }
+}
+
+/// The [`TypeOnly`] tables of the tree, if it is made of `evt.type`
+/// comparisons joined by `or` and nothing else.
+pub(super) fn type_only(n: &Node) -> Option<TypeOnly> {
+    let leaves: Vec<&Node> = match n {
+        Node::Or(v) => v.iter().collect(),
+        leaf => vec![leaf],
+    };
+    let mut acc = TypeOnly {
+        new: vec![false; sonde_event::EVENTS.len()],
+        old: vec![false; sonde_event::EVENTS.len()],
+    };
+    for leaf in leaves {
+        let Node::Leaf(l) = leaf else { return None };
+        let (Cmp::EvtType { new, old, .. }, Src::Field(Field::EvtType)) = (&l.cmp, &l.src) else {
+            return None;
+        };
+        for (a, b) in acc.new.iter_mut().zip(new) {
+            *a |= *b;
+        }
+        for (a, b) in acc.old.iter_mut().zip(old) {
+            *a |= *b;
+        }
+    }
+    Some(acc)
+}
+
 /// `cmp` of `f` as a [`Cmp::Code`] table when `f` depends on nothing
 /// but the event code and the comparison on its text needs no event;
 /// `cmp` unchanged otherwise.

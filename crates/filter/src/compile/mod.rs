@@ -43,7 +43,7 @@ use crate::error::FilterError;
 use check::compile_check;
 use cost::cost;
 use eval::{eval, Env};
-use evt_type::{names, types};
+use evt_type::{names, type_only, types, TypeOnly};
 use merge::merge_equalities;
 use node::Node;
 
@@ -53,6 +53,9 @@ pub struct Filter {
     /// The part of the filter that reads only the event's thread (see
     /// [`Filter::thread_gate`]).
     gate: Gate,
+    /// The verdict per event code when the filter is nothing but
+    /// `evt.type` comparisons (see [`TypeOnly`]).
+    type_only: Option<TypeOnly>,
     text: String,
     scratch: RefCell<(Vec<u8>, Vec<u8>)>,
     warnings: Vec<FilterError>,
@@ -82,6 +85,7 @@ impl Filter {
         let root = compile(ast, text, &mut warnings)?;
         Ok(Filter {
             gate: thread_gate(&root),
+            type_only: type_only(&root),
             root,
             text: text.to_string(),
             scratch: RefCell::new((Vec::new(), Vec::new())),
@@ -113,6 +117,9 @@ impl Filter {
     /// `evt.buflen` has no value and I/O events have category "unknown";
     /// `fd.*` fields still find the thread's last fd.
     pub fn matches_with(&self, ctx: &Ctx<'_, '_>, no_event_fd: bool) -> bool {
+        if let Some(verdict) = self.type_only.as_ref().and_then(|t| t.verdict(ctx)) {
+            return verdict;
+        }
         let mut s = self.scratch.borrow_mut();
         let (a, b) = &mut *s;
         let env = Env { no_event_fd };
@@ -317,5 +324,65 @@ mod tests {
         let any = Filter::new("evt.type=read and not proc.name=curl").unwrap();
         assert!(any.thread_verdict(&ctx));
         assert!(any.matches(&ctx));
+    }
+
+    /// Filters of `evt.type` comparisons alone are decided by their
+    /// per-code tables: the same verdict as the tree on every event code,
+    /// with both name sets; anything else is left to the tree.
+    #[test]
+    fn type_only_filters_agree_with_the_tree() {
+        use super::eval::{eval, Env};
+        use sonde_event::RawEvent;
+        use sonde_fields::Ctx;
+        let st = sonde_state::State::new();
+        let texts = [
+            "evt.type=open",
+            "evt.type in (open, read, procinfo)",
+            "evt.type=procinfo or evt.type=switch or evt.type=execve",
+            "evt.type!=open",
+            "evt.type contains at",
+            "evt.type startswith s or evt.type=close",
+            "evt.type=openat3",
+            "evt.type=syscall",
+        ];
+        let mut decided = 0;
+        for text in texts {
+            let f = Filter::new(text).unwrap();
+            assert!(f.type_only.is_some(), "{text}");
+            for compat_029 in [false, true] {
+                let opts = sonde_output::RenderOpts {
+                    compat_029,
+                    ..Default::default()
+                };
+                for code in 0..sonde_event::EVENTS.len() as u16 {
+                    let Ok(ev) = RawEvent::from_parts(1, 7, code, 0, &[], false) else {
+                        continue;
+                    };
+                    let ctx = Ctx {
+                        st: &st,
+                        ev: &ev,
+                        num: 1,
+                        first_ts: 1,
+                        prev_ts: 0,
+                        opts: &opts,
+                        time_fmt: Default::default(),
+                        lookups: Default::default(),
+                    };
+                    let env = Env { no_event_fd: false };
+                    let tree = eval(&f.root, &ctx, &env, &mut Vec::new(), &mut Vec::new());
+                    assert_eq!(f.matches(&ctx), tree, "{text} on code {code}");
+                    decided += f.type_only.as_ref().unwrap().verdict(&ctx).is_some() as usize;
+                }
+            }
+        }
+        assert!(decided > 1000, "the tables decided {decided} events");
+        for text in [
+            "evt.type=open and proc.name=cat",
+            "not evt.type=open",
+            "evt.type=open or fd.num=3",
+            "proc.name=cat",
+        ] {
+            assert!(Filter::new(text).unwrap().type_only.is_none(), "{text}");
+        }
     }
 }
