@@ -273,6 +273,25 @@ fn stateful_list(
 #[cfg(test)]
 mod tests {
     use super::{Filter, Gate};
+    use sonde_fields::Ctx;
+
+    /// Event number 1 of a capture that started at time 1.
+    fn ctx_of<'a, 'e>(
+        st: &'a sonde_state::State,
+        ev: &'a sonde_event::RawEvent<'e>,
+        opts: &'a sonde_output::RenderOpts,
+    ) -> Ctx<'a, 'e> {
+        Ctx {
+            st,
+            ev,
+            num: 1,
+            first_ts: 1,
+            prev_ts: 0,
+            opts,
+            time_fmt: Default::default(),
+            lookups: Default::default(),
+        }
+    }
 
     fn gate(f: &str) -> Gate {
         Filter::new(f).unwrap().thread_gate()
@@ -299,7 +318,6 @@ mod tests {
     #[test]
     fn gate_part_is_a_necessary_condition() {
         use sonde_event::RawEvent;
-        use sonde_fields::Ctx;
         use sonde_state::State;
         let f = Filter::new("evt.type=open and proc.name=curl").unwrap();
         let mut st = State::new();
@@ -309,16 +327,7 @@ mod tests {
             .unwrap();
         st.process(&ev);
         let opts = sonde_output::RenderOpts::default();
-        let ctx = Ctx {
-            st: &st,
-            ev: &ev,
-            num: 1,
-            first_ts: 1,
-            prev_ts: 0,
-            opts: &opts,
-            time_fmt: Default::default(),
-            lookups: Default::default(),
-        };
+        let ctx = ctx_of(&st, &ev, &opts);
         assert!(!f.thread_verdict(&ctx));
         assert!(!f.matches(&ctx));
         let any = Filter::new("evt.type=read and not proc.name=curl").unwrap();
@@ -333,7 +342,6 @@ mod tests {
     fn type_only_filters_agree_with_the_tree() {
         use super::eval::{eval, Env};
         use sonde_event::RawEvent;
-        use sonde_fields::Ctx;
         let st = sonde_state::State::new();
         let texts = [
             "evt.type=open",
@@ -358,16 +366,7 @@ mod tests {
                     let Ok(ev) = RawEvent::from_parts(1, 7, code, 0, &[], false) else {
                         continue;
                     };
-                    let ctx = Ctx {
-                        st: &st,
-                        ev: &ev,
-                        num: 1,
-                        first_ts: 1,
-                        prev_ts: 0,
-                        opts: &opts,
-                        time_fmt: Default::default(),
-                        lookups: Default::default(),
-                    };
+                    let ctx = ctx_of(&st, &ev, &opts);
                     let env = Env { no_event_fd: false };
                     let tree = eval(&f.root, &ctx, &env, &mut Vec::new(), &mut Vec::new());
                     assert_eq!(f.matches(&ctx), tree, "{text} on code {code}");
