@@ -30,11 +30,22 @@ pub fn server_binary() -> Option<&'static str> {
     None
 }
 
+/// A port free now and never handed out before in this process: tests
+/// of one binary start their clusters at the same time, and the kernel may
+/// give a port that was just probed and released to the next probe.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 const USERS: &str = r#"<?xml version="1.0"?>
@@ -150,7 +161,14 @@ impl Cluster {
             if let Some(c) = s.child.as_mut() {
                 if let Ok(Some(st)) = c.try_wait() {
                     let log = std::fs::read_to_string(s.dir.join("stdout.log")).unwrap_or_default();
-                    panic!("shard {i} exited with {st}: {log}");
+                    let err = std::fs::read_to_string(s.dir.join("error.log")).unwrap_or_default();
+                    let tail: Vec<&str> = err.lines().rev().take(20).collect();
+                    panic!(
+                        "shard {i} (http {}, tcp {}) exited with {st}: {log}\nerror.log ends:\n{}",
+                        s.http,
+                        s.tcp,
+                        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                    );
                 }
             }
             assert!(
