@@ -210,20 +210,8 @@ fn values_stay_put_across_later_calls() {
     let lua = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chisels/values_stay_put.lua");
     let trace = traces_dir().join("curl_google.scap");
     for _ in 0..5 {
-        let out = Command::new(env!("CARGO_BIN_EXE_sonde"))
-            .env("TZ", "UTC")
-            .arg("-r")
-            .arg(&trace)
-            .arg("-c")
-            .arg(&lua)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
+        // (`run`'s event limit is far above this trace's length)
+        let text = run(env!("CARGO_BIN_EXE_sonde"), &trace, &lua).expect("sonde runs the chisel");
         assert_eq!(text.trim(), "events=50 differ=0", "{text}");
     }
 }
