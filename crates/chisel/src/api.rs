@@ -142,8 +142,8 @@ fn chisel_table(lua: &Lua, host: &Rc<Host>) -> mlua::Result<Table> {
 /// A number comes back as the call's result, never through memory: the
 /// JIT may read a value it loaded from memory only where it is used, after
 /// a later call has overwritten it (`f(evt.field(a), evt.field(b))`).
-/// The kind and a string's pointer and length are read at once. A whole
-/// number that fits 32 bits (kind 5) goes through `bit.tobit`, the same
+/// The kind and a string's pointer and length are read at once. An
+/// integer value that fits 32 bits (kind 5) goes through `bit.tobit`, the same
 /// Lua number, so compiled code knows it is an integer and makes text of
 /// it (`pid .. ""`, a common table key) the cheap way.
 const EVT_FIELD_LUA: &str = r#"

@@ -11,6 +11,8 @@ use crate::host::{Kind, Req};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Out {
     Nil,
+    /// A whole number (the field class gave an integer).
+    Int(i64),
     Num(f64),
     Bool(bool),
     Str,
@@ -21,9 +23,9 @@ pub(crate) fn field_out(ctx: &Ctx<'_, '_>, req: &Req, buf: &mut Vec<u8>) -> Out 
     buf.clear();
     match &req.field {
         Field::EvtRawargName(n) => return rawarg(ctx, n, buf),
-        Field::EvtNum => return Out::Num(ctx.num as f64),
-        Field::EvtRawtime => return Out::Num(ctx.ev.ts as f64),
-        Field::ThreadTid => return Out::Num(ctx.ev.tid as f64),
+        Field::EvtNum => return uint(ctx.num),
+        Field::EvtRawtime => return uint(ctx.ev.ts),
+        Field::ThreadTid => return Out::Int(ctx.ev.tid),
         _ => {}
     }
     if matches!(req.kind, Kind::Num | Kind::Dyn) {
@@ -31,8 +33,8 @@ pub(crate) fn field_out(ctx: &Ctx<'_, '_>, req: &Req, buf: &mut Vec<u8>) -> Out 
         // (sysdig pushes the extracted number itself)
         match ctx.extract_value(&req.field, buf) {
             None => return Out::Nil,
-            Some(Value::Int(v)) => return Out::Num(v as f64),
-            Some(Value::Uint(v)) => return Out::Num(v as f64),
+            Some(Value::Int(v)) => return Out::Int(v),
+            Some(Value::Uint(v)) => return uint(v),
             Some(Value::Double(v)) => return Out::Num(v),
             Some(Value::Str(_)) => return text_value(req.kind, buf),
             Some(Value::Bool(_) | Value::Ip(_)) => buf.clear(),
@@ -49,7 +51,7 @@ fn text_value(kind: Kind, b: &[u8]) -> Out {
     match kind {
         Kind::Num | Kind::Dyn => {
             if let Some(n) = number(b) {
-                return Out::Num(n);
+                return n;
             }
             if kind == Kind::Num && (b.is_empty() || b == b"<NA>") {
                 return Out::Nil;
@@ -65,17 +67,28 @@ fn text_value(kind: Kind, b: &[u8]) -> Out {
     Out::Str
 }
 
+/// An unsigned value: whole while an `i64` holds it.
+fn uint(v: u64) -> Out {
+    match i64::try_from(v) {
+        Ok(i) => Out::Int(i),
+        Err(_) => Out::Num(v as f64),
+    }
+}
+
 /// A decimal integer or floating-point number.
-fn number(b: &[u8]) -> Option<f64> {
+fn number(b: &[u8]) -> Option<Out> {
     if let Some(i) = sonde_fields::parse_int(b) {
-        return Some(i as f64);
+        return Some(match i64::try_from(i) {
+            Ok(i) => Out::Int(i),
+            Err(_) => Out::Num(i as f64),
+        });
     }
     let s = std::str::from_utf8(b).ok()?;
     let first = s.as_bytes().first()?;
     if !(first.is_ascii_digit() || *first == b'-' || *first == b'.') {
         return None;
     }
-    s.parse::<f64>().ok()
+    s.parse::<f64>().ok().map(Out::Num)
 }
 
 /// `evt.rawarg.NAME`: the parameter's raw value (integers as numbers,
@@ -91,12 +104,8 @@ fn rawarg(ctx: &Ctx<'_, '_>, name: &str, buf: &mut Vec<u8>) -> Out {
     };
     let signed = infos[i].ptype.int_sign();
     match (signed, infos[i].ptype) {
-        (Some(true), _) if !raw.is_empty() && raw.len() <= 8 => {
-            Out::Num(sonde_event::le_int(raw) as f64)
-        }
-        (Some(false), _) if !raw.is_empty() && raw.len() <= 8 => {
-            Out::Num(sonde_event::le_uint(raw) as f64)
-        }
+        (Some(true), _) if !raw.is_empty() && raw.len() <= 8 => Out::Int(sonde_event::le_int(raw)),
+        (Some(false), _) if !raw.is_empty() && raw.len() <= 8 => uint(sonde_event::le_uint(raw)),
         (_, T::Bytebuf) => {
             buf.extend_from_slice(raw);
             Out::Str
@@ -123,19 +132,23 @@ const FFI_TRUE: i32 = 3;
 const FFI_FALSE: i32 = 4;
 const FFI_INT: i32 = 5;
 
-/// `n` as an `i32` when that is exactly the same number (not `-0`, which
-/// Lua prints apart from `0`).
-fn small_int(n: f64) -> Option<i32> {
-    let i = n as i32;
-    (i as f64 == n && !(i == 0 && n.is_sign_negative())).then_some(i)
+/// The kind an integer goes back with: [`FFI_INT`] when an `i32` holds
+/// it (the Lua side makes it an integer-typed number, which formats
+/// faster), else [`FFI_NUM`].
+#[inline]
+fn int_kind(i: i64) -> i32 {
+    match i32::try_from(i) {
+        Ok(_) => FFI_INT,
+        Err(_) => FFI_NUM,
+    }
 }
 
 /// `evt.field` for LuaJIT's FFI (see `EVT_FIELD_LUA` in `api.rs`): the
 /// lookup of [`evt_field`]. A number is the result (with `*kind` 1, or 5
-/// when it is an `i32`); a string (kind 2) is left in the host's buffer
-/// until the next call, its pointer and length written through `s` and
-/// `len`, and the Lua side copies it at once. Calls from compiled Lua
-/// code skip the C API.
+/// for an integer an `i32` holds); a string (kind 2) is left in the
+/// host's buffer until the next call, its pointer and length written
+/// through `s` and `len`, and the Lua side copies it at once. Calls from
+/// compiled Lua code skip the C API.
 ///
 /// # Safety
 /// Called by the Lua wrapper with valid pointers; `CURRENT` as in
@@ -154,10 +167,8 @@ pub(crate) unsafe extern "C" fn ffi_field(
     let handle = usize::try_from(handle).unwrap_or(0);
     let (k, v) = with_field(handle, |out, bytes| match out {
         Out::Nil => (FFI_NIL, 0.0),
-        Out::Num(n) => match small_int(n) {
-            Some(_) => (FFI_INT, n),
-            None => (FFI_NUM, n),
-        },
+        Out::Int(i) => (int_kind(i), i as f64),
+        Out::Num(n) => (FFI_NUM, n),
         Out::Bool(true) => (FFI_TRUE, 0.0),
         Out::Bool(false) => (FFI_FALSE, 0.0),
         Out::Str => {
@@ -212,6 +223,7 @@ pub(crate) unsafe extern "C-unwind" fn evt_field(l: *mut mlua::ffi::lua_State) -
     use mlua::ffi;
     with_field(ffi::lua_tonumber(l, 1) as usize, |out, bytes| match out {
         Out::Nil => ffi::lua_pushnil(l),
+        Out::Int(i) => ffi::lua_pushnumber(l, i as f64),
         Out::Num(n) => ffi::lua_pushnumber(l, n),
         Out::Bool(b) => ffi::lua_pushboolean(l, b as std::ffi::c_int),
         Out::Str => {
@@ -223,27 +235,27 @@ pub(crate) unsafe extern "C-unwind" fn evt_field(l: *mut mlua::ffi::lua_State) -
 
 #[cfg(test)]
 mod tests {
-    use super::small_int;
+    use super::*;
 
     #[test]
-    fn only_numbers_an_i32_holds_exactly_are_small_ints() {
-        assert_eq!(small_int(0.0), Some(0));
-        assert_eq!(small_int(1234.0), Some(1234));
-        assert_eq!(small_int(-7.0), Some(-7));
-        assert_eq!(small_int(i32::MAX as f64), Some(i32::MAX));
-        assert_eq!(small_int(i32::MIN as f64), Some(i32::MIN));
-        for n in [
-            -0.0,
-            0.5,
-            -1.25,
-            2147483648.0,
-            -2147483649.0,
-            1e300,
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        ] {
-            assert_eq!(small_int(n), None, "{n}");
+    fn only_integers_an_i32_holds_go_back_as_ints() {
+        for i in [0, 1234, -7, i32::MAX as i64, i32::MIN as i64] {
+            assert_eq!(int_kind(i), FFI_INT, "{i}");
         }
+        for i in [i32::MAX as i64 + 1, i32::MIN as i64 - 1, i64::MAX, i64::MIN] {
+            assert_eq!(int_kind(i), FFI_NUM, "{i}");
+        }
+    }
+
+    #[test]
+    fn integers_stay_whole_and_the_rest_are_numbers() {
+        assert_eq!(uint(7), Out::Int(7));
+        assert_eq!(uint(u64::MAX), Out::Num(u64::MAX as f64));
+        assert_eq!(number(b"-42"), Some(Out::Int(-42)));
+        assert_eq!(number(b"1.5"), Some(Out::Num(1.5)));
+        assert_eq!(number(b"x1"), None);
+        assert_eq!(text_value(Kind::Num, b"12"), Out::Int(12));
+        assert_eq!(text_value(Kind::Num, b"<NA>"), Out::Nil);
+        assert_eq!(text_value(Kind::Str, b"12"), Out::Str);
     }
 }
