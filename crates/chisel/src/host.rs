@@ -131,6 +131,13 @@ impl Host {
         r
     }
 
+    /// Makes `ctx` the current event, inside [`Host::with_event`] (which
+    /// puts back the one before it when it returns): the held events'
+    /// loop points at each in turn. `ctx` must live until then.
+    pub(crate) fn point_at(&self, ctx: &Ctx<'_, '_>) {
+        self.cur.set(ctx as *const Ctx<'_, '_> as *const ());
+    }
+
     /// The current event, if a callback is running with one.
     pub(crate) fn event<R>(&self, f: impl FnOnce(&Ctx<'_, '_>) -> R) -> Option<R> {
         let p = self.cur.get();

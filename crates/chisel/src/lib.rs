@@ -18,6 +18,7 @@ pub mod bundled;
 mod bundled_sys;
 mod call;
 mod error;
+mod held;
 mod host;
 mod listing;
 mod run_app;

@@ -4,7 +4,7 @@
 //! chisel's filter, `on_event`, its event formatter), and
 //! `on_capture_end` after the last.
 
-use mlua::Value;
+use mlua::{Function, Value};
 use sonde_engine::rules::{accepted_types, TypeTable};
 use sonde_engine::{Flow, Handed, Needs, Sink, SinkError, SinkResult, StopHandle};
 use sonde_fields::{Ctx, Format};
@@ -12,6 +12,7 @@ use sonde_filter::Filter;
 use sonde_state::{Scope, State};
 
 use crate::call::RawCallback;
+use crate::held::{Batch, Driver, Held, MAX_HELD};
 use crate::{Chisel, ChiselError};
 
 /// The default event format (`set_event_formatter("default")`).
@@ -42,6 +43,12 @@ pub struct ChiselSink {
     /// Live, with `procinfo`: the last event's numbering and rendering,
     /// for the procinfo events of an idle beat ([`Sink::idle`]).
     live_clock: Option<LiveClock>,
+    /// `on_event` and the Lua loop that takes held events, where the
+    /// chisel can hold them (see [`crate::held`]).
+    driver: Option<(Function, Driver)>,
+    /// The engine allowed holding events (the chisel runs alone).
+    may_hold: bool,
+    held: Held,
 }
 
 /// What the procinfo events of an idle beat take from the last event.
@@ -63,9 +70,9 @@ impl ChiselSink {
     /// A sink running `ch` (already given its arguments and initialised);
     /// `sysdig.end_capture()` stops the run through `stop`.
     pub fn new(ch: Chisel, stop: StopHandle) -> ChiselSink {
-        let on_event = ch
-            .function("on_event")
-            .map(|f| RawCallback::new(&ch.lua, &f));
+        let on_event_fn = ch.function("on_event");
+        let on_event = on_event_fn.as_ref().map(|f| RawCallback::new(&ch.lua, f));
+        let driver = on_event_fn.and_then(|f| Some((f, Driver::new(&ch.lua)?)));
         ChiselSink {
             ch,
             stop,
@@ -80,6 +87,9 @@ impl ChiselSink {
             out: Vec::new(),
             procinfo: None,
             live_clock: None,
+            driver,
+            may_hold: false,
+            held: Held::default(),
         }
     }
 
@@ -358,8 +368,84 @@ impl ChiselSink {
     /// One event, as sysdig's chisel runner takes it (the event is
     /// current for `on_interval` too).
     fn run(&mut self, ctx: &Ctx<'_, '_>) -> Result<(), ChiselError> {
+        if self.can_hold(ctx.ev) {
+            self.timeout(ctx.ev.ts)?;
+            self.held.push(ctx);
+            if self.held.len() >= MAX_HELD {
+                self.take_held(ctx.st)?;
+            }
+            return Ok(());
+        }
+        // what was held comes first (the state is as it left it)
+        self.take_held(ctx.st)?;
         let host = self.ch.host.clone();
         host.with_event(ctx, || self.run_current(ctx))
+    }
+
+    /// Whether the chisel may hold `ev` (see [`crate::held`]): allowed,
+    /// an event that leaves the state alone, and nothing but `on_event`
+    /// to run for it (no formatter, no interval, not live).
+    fn can_hold(&self, ev: &sonde_event::RawEvent<'_>) -> bool {
+        self.may_hold
+            && sonde_state::is_inert(ev.code)
+            && self.only_on_event()
+            && !self.ch.host.env.live
+            && matches!(self.on_event, Some(Ok(_)))
+    }
+
+    /// Whether `on_event` is all there is to run per event: no formatter
+    /// and no interval (what the held events' loop does).
+    fn only_on_event(&self) -> bool {
+        let host = &self.ch.host;
+        self.formatter.is_none() && host.interval_ns.get() == 0 && host.precise_ns.get() == 0
+    }
+
+    /// Hands the held events to the chisel, with `st` as they left it.
+    fn take_held(&mut self, st: &State) -> Result<(), ChiselError> {
+        if self.held.len() == 0 {
+            return Ok(());
+        }
+        let held = std::mem::take(&mut self.held);
+        let r = self.deliver_held(&held, st);
+        self.held = held;
+        self.held.clear();
+        r
+    }
+
+    /// The Lua loop over the held events; one by one (as `run_current`)
+    /// from where `on_event` set a formatter or an interval, the loop
+    /// being for `on_event` only.
+    fn deliver_held(&mut self, held: &Held, st: &State) -> Result<(), ChiselError> {
+        let evs = held.events();
+        let ctxs = held.ctxs(st, &evs);
+        let mut from = 1;
+        while from <= ctxs.len() && !self.ch.host.end.get() {
+            let Some((on_event, driver)) = self.driver.as_ref().filter(|_| self.only_on_event())
+            else {
+                for ctx in &ctxs[from - 1..] {
+                    if self.ch.host.end.get() {
+                        break;
+                    }
+                    let host = self.ch.host.clone();
+                    host.with_event(ctx, || self.run_current(ctx))?;
+                }
+                return Ok(());
+            };
+            let b = Batch {
+                host: &self.ch.host,
+                ctxs: &ctxs,
+                types: self.types.as_ref(),
+                filter: self.filter.as_ref().map(|f| &f.1),
+                edits: self.compiled.unwrap_or(u64::MAX),
+            };
+            from = driver.run(on_event, &b, from).map_err(|e| self.ch.err(e))?;
+            if self.ch.host.end.get() {
+                self.stop.stop();
+                return Ok(());
+            }
+            self.refresh()?;
+        }
+        Ok(())
     }
 
     fn run_current(&mut self, ctx: &Ctx<'_, '_>) -> Result<(), ChiselError> {
@@ -533,8 +619,17 @@ impl Sink for ChiselSink {
             },
             prev_ts: true,
             scope,
+            holds: self.driver.is_some(),
             ..Needs::default()
         }
+    }
+
+    fn allow_holding(&mut self) {
+        self.may_hold = true;
+    }
+
+    fn settle(&mut self, st: &State) -> SinkResult {
+        self.take_held(st).map_err(sink_error)
     }
 
     fn begin(&mut self, st: &State) -> SinkResult {
@@ -617,6 +712,7 @@ impl Sink for ChiselSink {
     }
 
     fn idle(&mut self, ts: u64, st: &State) -> SinkResult {
+        self.take_held(st).map_err(sink_error)?;
         if self.ch.host.end.get() {
             return Ok(());
         }
@@ -627,6 +723,7 @@ impl Sink for ChiselSink {
     }
 
     fn finish(&mut self, st: &State) -> SinkResult {
+        self.take_held(st).map_err(sink_error)?;
         if let Some(f) = self.ch.function("on_capture_end") {
             let host = self.ch.host.clone();
             let (ts, te) = (host.first_ts.get(), host.last_ts.get());

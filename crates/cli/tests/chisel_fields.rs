@@ -215,3 +215,46 @@ fn values_stay_put_across_later_calls() {
         assert_eq!(text.trim(), "events=50 differ=0", "{text}");
     }
 }
+
+/// Runs of procinfo events change no state, and a chisel running alone
+/// holds them and takes them in one Lua loop (`sonde_chisel`'s `held`):
+/// what it prints for every event, held ones among the others, and where
+/// `sysdig.end_capture()` (called on a held event) stops it, must be
+/// sysdig's; and the same as when it runs with another chisel, which
+/// holds nothing (each line then comes twice, once per chisel).
+#[test]
+fn held_events_keep_their_values_and_order() {
+    let lua = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chisels/held_order.lua");
+    let trace = traces_dir().join("falco_open-multiple-files.scap");
+    let sonde = env!("CARGO_BIN_EXE_sonde");
+    let alone = run(sonde, &trace, &lua).expect("sonde runs the chisel");
+    let lines: Vec<&str> = alone.lines().collect();
+    assert_eq!(lines.len(), 700, "the capture ends at the 700th event");
+    let held = lines.iter().filter(|l| l.contains(" procinfo ")).count();
+    assert!(held > 500, "mostly procinfo events: {held}");
+    let out = Command::new(sonde)
+        .arg("-r")
+        .arg(&trace)
+        .arg("-c")
+        .arg(&lua)
+        .arg("-c")
+        .arg(&lua)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let twice = String::from_utf8_lossy(&out.stdout);
+    let doubled: Vec<&str> = lines.iter().flat_map(|l| [*l, *l]).collect();
+    assert_eq!(twice.lines().collect::<Vec<_>>(), doubled);
+    if trace_common::oracle_ready("sysdig") {
+        let want = run("sysdig", &trace, &lua).expect("sysdig runs the chisel");
+        match compare("held events", &want, &alone) {
+            Outcome::Same => {}
+            Outcome::Differs(d) => panic!("{d}"),
+            Outcome::Skipped => panic!("sysdig did not run the chisel"),
+        }
+    }
+}

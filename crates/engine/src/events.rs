@@ -44,6 +44,8 @@ struct Plan {
     pass_over_light: bool,
     /// The widest `Needs::scope` of the sinks.
     scope: Scope,
+    /// The sinks allowed to hold events (`Needs::holds`, a sink alone).
+    holders: Vec<usize>,
 }
 
 /// The per-run state of the loop, passed to each event's step.
@@ -81,6 +83,9 @@ impl Engine<'_> {
             suppress: !self.cfg.suppress_comm.is_empty(),
             opening: true,
         };
+        for &i in &run.plan.holders {
+            self.sinks[i].allow_holding();
+        }
         // as sysdig: the capture filter runs before the memory updates of
         // events that do not modify state, and rejected ones never apply
         self.st.set_defer_memory(self.cfg.filter.is_some());
@@ -108,6 +113,9 @@ impl Engine<'_> {
                     ev
                 }
                 Ok(Some(other)) => {
+                    if self.settle(&run.plan)? {
+                        return Ok(LoopEnd::Done(None));
+                    }
                     self.st.apply_block(&other);
                     if let Some(v) = run.verdicts.as_mut() {
                         v.clear();
@@ -167,6 +175,13 @@ impl Engine<'_> {
         synthetic: bool,
         report: &mut Report,
     ) -> Result<Option<LoopEnd>, SinkError> {
+        // (a held event that ended the capture: this one never was)
+        if !run.plan.holders.is_empty()
+            && !self.st.leaves_unchanged(ev)
+            && self.settle(&run.plan)?
+        {
+            return Ok(Some(LoopEnd::Done(None)));
+        }
         let container_json = matches!(ev.code, codes::CONTAINER_JSON_E | codes::CONTAINER_JSON_2_E);
         #[cfg(feature = "live")]
         if run.opening && !synthetic && !container_json && ev.code != codes::CONTAINER_E {
@@ -232,6 +247,18 @@ impl Engine<'_> {
             return Ok(Some(LoopEnd::Done(None)));
         }
         Ok(None)
+    }
+
+    /// The sinks holding events take them: the state is about to change.
+    /// Whether one of those events ended the capture.
+    fn settle(&mut self, plan: &Plan) -> Result<bool, SinkError> {
+        if plan.holders.is_empty() {
+            return Ok(false);
+        }
+        for &i in &plan.holders {
+            self.sinks[i].settle(&self.st)?;
+        }
+        Ok(self.stop.is_stopped())
     }
 
     /// Whether `ev` is a light event (`sonde_state::is_light`, or one that
@@ -321,6 +348,7 @@ impl Engine<'_> {
             max: self.cfg.max_events.unwrap_or(u64::MAX),
             pass_over_light: false,
             scope: Scope::Threads,
+            holders: Vec::new(),
         };
         for (i, s) in self.sinks.iter().enumerate() {
             let n = s.needs();
@@ -338,6 +366,11 @@ impl Engine<'_> {
             && self.cfg.suppress_comm.is_empty()
             && plan.writers.is_empty()
             && !self.sinks.is_empty();
+        if let [only] = &self.sinks[..] {
+            if only.needs().holds {
+                plan.holders.push(0);
+            }
+        }
         plan
     }
 

@@ -38,6 +38,11 @@ pub struct Needs {
     /// events that change only what none of them reads, and that no sink
     /// wants, pass over the state (`State::skip_light`).
     pub scope: Scope,
+    /// May hold events it was handed and take them later, all at once
+    /// ([`Sink::settle`]), while the state stays as they left it. Granted
+    /// ([`Sink::allow_holding`]) only to a sink that runs alone, so no
+    /// other sink's output comes between.
+    pub holds: bool,
 }
 
 impl Needs {
@@ -91,9 +96,10 @@ pub struct Handed {
 
 /// A consumer of events: printer, file writer, summary, chisel, view,
 /// metrics. Callbacks come in this order: [`Sink::begin`], then per event
-/// [`Sink::before`], [`Sink::filtered`], [`Sink::event`] (or
-/// [`Sink::passed`]; each only where it applies), [`Sink::tick`] as event
-/// time passes, and [`Sink::finish`].
+/// [`Sink::settle`] (for a sink that holds events, when the state is
+/// about to change), [`Sink::before`], [`Sink::filtered`], [`Sink::event`]
+/// (or [`Sink::passed`]; each only where it applies), [`Sink::tick`] as
+/// event time passes, and [`Sink::finish`].
 /// Sinks only read the state.
 pub trait Sink {
     /// What this sink needs (asked once, before the source opens).
@@ -168,6 +174,18 @@ pub trait Sink {
     /// time passing act here too, as sysdig's do on its driver's timer
     /// events. Tickers get their [`Sink::tick`]s up to `ts` before this.
     fn idle(&mut self, _ts: u64, _st: &State) -> SinkResult {
+        Ok(())
+    }
+
+    /// A sink that declared `holds` may hold the events it is handed
+    /// (and then takes them in [`Sink::settle`], [`Sink::idle`] and
+    /// [`Sink::finish`] at the latest).
+    fn allow_holding(&mut self) {}
+
+    /// The state is about to change (the next event changes it, or a
+    /// block of the capture does), with `st` still as the events held so
+    /// far left it: a sink allowed to hold events takes them now.
+    fn settle(&mut self, _st: &State) -> SinkResult {
         Ok(())
     }
 

@@ -242,6 +242,15 @@ impl<'a> RawEvent<'a> {
         event_info(self.code)
     }
 
+    /// The body as [`RawEvent::from_parts`] takes it (the parameter
+    /// lengths, then the data) appended to `out`; whether its lengths are
+    /// 32-bit.
+    pub fn copy_body(&self, out: &mut Vec<u8>) -> bool {
+        out.extend_from_slice(self.lens);
+        out.extend_from_slice(self.data);
+        self.large
+    }
+
     /// Number of parameters present in this event.
     #[inline]
     pub fn nparams(&self) -> usize {
@@ -448,6 +457,19 @@ mod tests {
         e.encode_v2(false, &mut out);
         assert_eq!(out, b);
         assert!(!e.needs_large());
+    }
+
+    #[test]
+    fn a_copied_body_makes_the_same_event() {
+        let b = build(3, &[&5i64.to_le_bytes(), b"/etc/passwd\0", b""]);
+        let e = RawEvent::parse(&b, false).unwrap();
+        let mut body = vec![0xee];
+        let large = e.copy_body(&mut body);
+        let n = e.nparams() as u32;
+        let again = RawEvent::from_parts(e.ts, e.tid, e.code, n, &body[1..], large).unwrap();
+        assert_eq!(format!("{again:?}"), format!("{e:?}"));
+        assert_eq!(again.param(1), Some(&b"/etc/passwd\0"[..]));
+        assert_eq!(again.param(2), Some(&b""[..]));
     }
 
     #[test]

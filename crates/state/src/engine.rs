@@ -276,6 +276,18 @@ impl State {
         }
     }
 
+    /// Whether [`State::process`] would leave every table as it is on
+    /// `ev`: an inert event (procinfo, see [`crate::is_inert`]) with no
+    /// work deferred from the event before and no thread to look up.
+    /// What a field reads of the state is then the same before and after.
+    pub fn leaves_unchanged(&self, ev: &RawEvent<'_>) -> bool {
+        crate::is_inert(ev.code)
+            && self.tables_ready
+            && self.pending_close.is_empty()
+            && self.pending_exit.is_none()
+            && self.resolver.f.is_none()
+    }
+
     /// The thread an event is attributed to: its own thread, or for a
     /// container event, a stand-in named `container:<id>`.
     #[inline]

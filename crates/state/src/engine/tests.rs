@@ -478,3 +478,24 @@ fn only_thread_changing_events_touch_threads() {
         assert!(!leaves_threads(code), "{code} changes threads");
     }
 }
+
+#[test]
+fn only_procinfo_with_nothing_deferred_leaves_the_state_unchanged() {
+    let mut st = with_parent();
+    let info = body(&[&5u64.to_le_bytes(), &7u64.to_le_bytes()]);
+    let procinfo = event(10, 100, c::PROCINFO_E, &info, 2);
+    assert!(
+        !st.leaves_unchanged(&procinfo),
+        "the tables are not ready yet"
+    );
+    let brk = body(&[&0u64.to_le_bytes()]);
+    st.process(&event(5, 100, c::SYSCALL_BRK_4_E, &brk, 1));
+    assert!(st.leaves_unchanged(&procinfo));
+    assert!(!st.leaves_unchanged(&event(11, 100, c::SYSCALL_BRK_4_E, &brk, 1)));
+    // an exit is reaped at the next event, whatever it is
+    st.process(&event(12, 100, c::PROCEXIT_1_E, &[], 0));
+    assert!(!st.leaves_unchanged(&procinfo), "the exit is still to reap");
+    st.process(&procinfo);
+    assert!(st.thread(100).is_none(), "reaped by the procinfo event");
+    assert!(st.leaves_unchanged(&procinfo));
+}
