@@ -367,19 +367,24 @@ impl ChiselSink {
 
     /// One event, as sysdig's chisel runner takes it (the event is
     /// current for `on_interval` too).
-    fn run(&mut self, ctx: &Ctx<'_, '_>) -> Result<(), ChiselError> {
+    /// Runs the chisel on the event of `ctx`, or holds it; whether it
+    /// holds events now.
+    fn run(&mut self, ctx: &Ctx<'_, '_>) -> Result<bool, ChiselError> {
         if self.can_hold(ctx.ev) {
             self.timeout(ctx.ev.ts)?;
             self.held.push(ctx);
             if self.held.len() >= MAX_HELD {
                 self.take_held(ctx.st)?;
             }
-            return Ok(());
+            return Ok(self.held.len() != 0);
         }
-        // what was held comes first (the state is as it left it)
-        self.take_held(ctx.st)?;
+        if self.held.len() != 0 {
+            // what was held comes first (the state is as it left it)
+            self.take_held(ctx.st)?;
+        }
         let host = self.ch.host.clone();
-        host.with_event(ctx, || self.run_current(ctx))
+        host.with_event(ctx, || self.run_current(ctx))?;
+        Ok(false)
     }
 
     /// Whether the chisel may hold `ev` (see [`crate::held`]): allowed,
@@ -687,7 +692,7 @@ impl Sink for ChiselSink {
         if self.skips(ctx.ev) {
             return Ok(Flow::Continue);
         }
-        match self.ch.host.buf_fmt.get() {
+        let held = match self.ch.host.buf_fmt.get() {
             // the chisel chose how buffers render: its own view of the event
             Some(fmt) if fmt != ctx.opts.buf_fmt => {
                 let opts = sonde_output::RenderOpts {
@@ -704,11 +709,11 @@ impl Sink for ChiselSink {
                     time_fmt: ctx.time_fmt,
                     lookups: Default::default(),
                 };
-                self.run(&own).map_err(sink_error)?;
+                self.run(&own).map_err(sink_error)?
             }
             _ => self.run(ctx).map_err(sink_error)?,
-        }
-        Ok(Flow::Continue)
+        };
+        Ok(if held { Flow::Held } else { Flow::Continue })
     }
 
     fn idle(&mut self, ts: u64, st: &State) -> SinkResult {

@@ -60,6 +60,9 @@ struct Run {
     /// Container events at the very start of a capture describe the
     /// containers that existed; sysdig consumes them while opening it.
     opening: bool,
+    /// A sink holds events ([`Flow::Held`]) it takes at the next
+    /// [`Engine::settle`].
+    held: bool,
 }
 
 impl Engine<'_> {
@@ -82,6 +85,7 @@ impl Engine<'_> {
             clock: Clock::default(),
             suppress: !self.cfg.suppress_comm.is_empty(),
             opening: true,
+            held: false,
         };
         for &i in &run.plan.holders {
             self.sinks[i].allow_holding();
@@ -113,7 +117,7 @@ impl Engine<'_> {
                     ev
                 }
                 Ok(Some(other)) => {
-                    if self.settle(&run.plan)? {
+                    if run.held && self.settle(&mut run)? {
                         return Ok(LoopEnd::Done(None));
                     }
                     self.st.apply_block(&other);
@@ -176,10 +180,7 @@ impl Engine<'_> {
         report: &mut Report,
     ) -> Result<Option<LoopEnd>, SinkError> {
         // (a held event that ended the capture: this one never was)
-        if !run.plan.holders.is_empty()
-            && !self.st.leaves_unchanged(ev)
-            && self.settle(&run.plan)?
-        {
+        if run.held && !self.st.leaves_unchanged(ev) && self.settle(run)? {
             return Ok(Some(LoopEnd::Done(None)));
         }
         let container_json = matches!(ev.code, codes::CONTAINER_JSON_E | codes::CONTAINER_JSON_2_E);
@@ -251,11 +252,9 @@ impl Engine<'_> {
 
     /// The sinks holding events take them: the state is about to change.
     /// Whether one of those events ended the capture.
-    fn settle(&mut self, plan: &Plan) -> Result<bool, SinkError> {
-        if plan.holders.is_empty() {
-            return Ok(false);
-        }
-        for &i in &plan.holders {
+    fn settle(&mut self, run: &mut Run) -> Result<bool, SinkError> {
+        run.held = false;
+        for &i in &run.plan.holders {
             self.sinks[i].settle(&self.st)?;
         }
         Ok(self.stop.is_stopped())
@@ -318,8 +317,10 @@ impl Engine<'_> {
         if pass {
             let out =
                 self.hand_out(ev, &mut run.clock, run.opening, run.plan.track_prev, report)?;
-            if out == Flow::Quit {
-                return Ok(Some(LoopEnd::Quit));
+            match out {
+                Flow::Quit => return Ok(Some(LoopEnd::Quit)),
+                Flow::Held => run.held = true,
+                Flow::Continue => {}
             }
         }
         Ok(None)
@@ -445,9 +446,12 @@ impl Engine<'_> {
         report.handed_out += 1;
         let ctx = ctx(&self.st, &self.cfg, ev, clock);
         let how = Handed { shown };
+        let mut flow = Flow::Continue;
         for s in self.sinks.iter_mut() {
-            if s.event(&ctx, how)? == Flow::Quit {
-                return Ok(Flow::Quit);
+            match s.event(&ctx, how)? {
+                Flow::Quit => return Ok(Flow::Quit),
+                Flow::Held => flow = Flow::Held,
+                Flow::Continue => {}
             }
         }
         // `-t D` is relative to the previous event that was formatted
@@ -455,7 +459,7 @@ impl Engine<'_> {
         if shown && track_prev {
             clock.prev_ts = ev.ts;
         }
-        Ok(Flow::Continue)
+        Ok(flow)
     }
 }
 

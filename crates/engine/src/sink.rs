@@ -60,6 +60,9 @@ pub enum Flow {
     Continue,
     /// End now, quietly, without finishing any sink (a closed pipe).
     Quit,
+    /// Go on; the sink holds the event (`Needs::holds`) and takes it in
+    /// [`Sink::settle`], which the engine calls before the state changes.
+    Held,
 }
 
 /// A sink failed: what it was doing (`cannot write 'x.scap'`) and why.
