@@ -16,8 +16,20 @@ use super::io::{is_plain_rw_exit, is_rw_exit};
 use super::{State, RECENT_EXIT_WINDOW_NS};
 
 impl State {
-    /// Finishes work deferred by the previous event.
+    /// Finishes work deferred by the previous event (most events defer
+    /// none: that test stays inline).
+    #[inline]
     fn flush_pending(&mut self) {
+        if self.live_containers.is_some()
+            || !self.pending_close.is_empty()
+            || self.pending_exit.is_some()
+        {
+            self.flush_deferred();
+        }
+    }
+
+    #[inline(never)]
+    fn flush_deferred(&mut self) {
         if self.live_containers.is_some() {
             self.drop_stale_container();
         }
