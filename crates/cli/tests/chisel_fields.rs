@@ -81,12 +81,20 @@ fn chisel(dir: &Path, fields: &[&str]) -> PathBuf {
 }
 
 fn run(prog: &str, trace: &Path, chisel: &Path) -> Option<String> {
-    let out = Command::new(prog)
-        .env("TZ", "UTC")
+    run_all(prog, trace, &[chisel])
+}
+
+/// `run` with several chisels at once.
+fn run_all(prog: &str, trace: &Path, chisels: &[&Path]) -> Option<String> {
+    let mut cmd = Command::new(prog);
+    cmd.env("TZ", "UTC")
         .arg("-r")
         .arg(trace)
-        .args(["-n", EVENTS, "-c"])
-        .arg(chisel)
+        .args(["-n", EVENTS]);
+    for c in chisels {
+        cmd.arg("-c").arg(c);
+    }
+    let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("running {prog}: {e}"));
     // a trace sysdig cannot read is not compared
@@ -232,21 +240,7 @@ fn held_events_keep_their_values_and_order() {
     assert_eq!(lines.len(), 700, "the capture ends at the 700th event");
     let held = lines.iter().filter(|l| l.contains(" procinfo ")).count();
     assert!(held > 500, "mostly procinfo events: {held}");
-    let out = Command::new(sonde)
-        .arg("-r")
-        .arg(&trace)
-        .arg("-c")
-        .arg(&lua)
-        .arg("-c")
-        .arg(&lua)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let twice = String::from_utf8_lossy(&out.stdout);
+    let twice = run_all(sonde, &trace, &[&lua, &lua]).expect("sonde runs two chisels");
     let doubled: Vec<&str> = lines.iter().flat_map(|l| [*l, *l]).collect();
     assert_eq!(twice.lines().collect::<Vec<_>>(), doubled);
     if trace_common::oracle_ready("sysdig") {
