@@ -81,18 +81,19 @@ impl Held {
         });
     }
 
-    /// The held events again, in order (none that does not parse back).
-    pub(crate) fn events(&self) -> Vec<RawEvent<'_>> {
+    /// The held events again, in order (None for one that does not parse
+    /// back, which cannot happen: each parsed when it was handed out).
+    pub(crate) fn events(&self) -> Vec<Option<RawEvent<'_>>> {
         let mut out = Vec::with_capacity(self.evs.len());
         for h in &self.evs {
             let body = &self.bodies[h.body.clone()];
-            if let Ok(mut ev) = RawEvent::from_parts(h.ts, h.tid, h.code, h.nparams, body, h.large)
-            {
+            let ev = RawEvent::from_parts(h.ts, h.tid, h.code, h.nparams, body, h.large).ok();
+            out.push(ev.map(|mut ev| {
                 ev.cpu = h.cpu;
                 ev.dump_flags = h.dump_flags;
                 ev.latency = h.latency;
-                out.push(ev);
-            }
+                ev
+            }));
         }
         out
     }
@@ -101,11 +102,12 @@ impl Held {
     pub(crate) fn ctxs<'a, 'e>(
         &'a self,
         st: &'a State,
-        evs: &'a [RawEvent<'e>],
+        evs: &'a [Option<RawEvent<'e>>],
     ) -> Vec<Ctx<'a, 'e>> {
         self.evs
             .iter()
             .zip(evs)
+            .filter_map(|(h, ev)| Some((h, ev.as_ref()?)))
             .map(|(h, ev)| Ctx {
                 st,
                 ev,

@@ -366,9 +366,8 @@ impl ChiselSink {
     }
 
     /// One event, as sysdig's chisel runner takes it (the event is
-    /// current for `on_interval` too).
-    /// Runs the chisel on the event of `ctx`, or holds it; whether it
-    /// holds events now.
+    /// current for `on_interval` too), or held for later (see
+    /// [`crate::held`]); whether the chisel holds events now.
     fn run(&mut self, ctx: &Ctx<'_, '_>) -> Result<bool, ChiselError> {
         if self.can_hold(ctx.ev) {
             self.timeout(ctx.ev.ts)?;
