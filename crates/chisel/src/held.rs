@@ -224,6 +224,13 @@ fn with_batch<R>(f: impl FnOnce(&Batch<'_, '_, '_>) -> R) -> Option<R> {
     Some(f(unsafe { &*(p as *const Batch<'_, '_, '_>) }))
 }
 
+/// Whether the chisel's filter (its event types first) takes the event
+/// of `ctx`: what `on_event` runs for, held or not.
+#[inline]
+pub(crate) fn takes(types: Option<&TypeTable>, filter: Option<&Filter>, ctx: &Ctx<'_, '_>) -> bool {
+    !types.is_some_and(|t| !t.may_accept(ctx.ev)) && !filter.is_some_and(|f| !f.matches(ctx))
+}
+
 /// Points the host at held event `i` (1-based); whether the chisel's
 /// filter takes it (0: skip it).
 extern "C" fn held_next(i: i32) -> i32 {
@@ -235,9 +242,7 @@ extern "C" fn held_next(i: i32) -> i32 {
             return 0;
         };
         b.host.point_at(ctx);
-        let takes = !b.types.is_some_and(|t| !t.may_accept(ctx.ev))
-            && !b.filter.is_some_and(|f| !f.matches(ctx));
-        i32::from(takes)
+        i32::from(takes(b.types, b.filter, ctx))
     })
     .unwrap_or(0)
 }

@@ -514,15 +514,8 @@ impl ChiselSink {
 
     /// The chisel's filter, `on_event` and formatter on one event.
     fn deliver(&mut self, ctx: &Ctx<'_, '_>) -> Result<(), ChiselError> {
-        if let Some(t) = &self.types {
-            if !t.may_accept(ctx.ev) {
-                return Ok(());
-            }
-        }
-        if let Some((_, f)) = &self.filter {
-            if !f.matches(ctx) {
-                return Ok(());
-            }
+        if !crate::held::takes(self.types.as_ref(), self.filter.as_ref().map(|f| &f.1), ctx) {
+            return Ok(());
         }
         if let Some(on_event) = &self.on_event {
             let host = self.ch.host.clone();
