@@ -67,13 +67,21 @@ function ends_with(str, suffix)
 end
 
 -- A byte count in the largest binary unit it exceeds: 512B, 1.50KB,
--- 2.00M, ...
-local UNITS = {{1024 ^ 5, "P"}, {1024 ^ 4, "T"}, {1024 ^ 3, "G"}, {1024 ^ 2, "M"}, {1024, "KB"}}
+-- 2.00M, ... (a chain of tests, not a loop over the units: a loop here
+-- would be an inner loop of every on_event that calls it, which LuaJIT
+-- then cannot compile as one trace)
+local KB, MB, GB, TB, PB = 1024, 1024 ^ 2, 1024 ^ 3, 1024 ^ 4, 1024 ^ 5
 function format_bytes(val)
-	for _, u in ipairs(UNITS) do
-		if val > u[1] then
-			return string.format("%.2f%s", val / u[1], u[2])
-		end
+	if val > PB then
+		return string.format("%.2fP", val / PB)
+	elseif val > TB then
+		return string.format("%.2fT", val / TB)
+	elseif val > GB then
+		return string.format("%.2fG", val / GB)
+	elseif val > MB then
+		return string.format("%.2fM", val / MB)
+	elseif val > KB then
+		return string.format("%.2fKB", val / KB)
 	end
 	return string.format("%dB", val)
 end

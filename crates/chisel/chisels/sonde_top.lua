@@ -23,6 +23,9 @@ M.bytes = format_bytes
 -- joined with \001\001 (as table_generator builds them), or nil when one
 -- has no value.
 function M.key(handles)
+	-- one key without the loop: called per event, a loop would be an
+	-- inner loop of on_event, which LuaJIT then cannot compile whole
+	if handles[2] == nil then return evt.field(handles[1]) end
 	local key
 	for i, h in ipairs(handles) do
 		local v = evt.field(h)
@@ -35,8 +38,9 @@ end
 -- A top chisel computed in Lua (rather than through table_generator):
 -- spec = keys, key_desc (field names and titles), value (field), value_desc,
 -- filter, top, units (none, bytes, time, timepct), and optionally
--- accumulate(totals, key, value) and value_name (the value's name in
--- JSON output, default `value`). Prints like table_generator: every
+-- accumulate(totals, key, value), value_name (the value's name in
+-- JSON output, default `value`) and containers(spec) (changes the spec
+-- for -pc/-pcontainer, at on_init). Prints like table_generator: every
 -- second live (redrawing the screen unless -j), once at the end of a
 -- file. Returns the callbacks to install as globals.
 function M.table_chisel(spec)
@@ -47,7 +51,10 @@ function M.table_chisel(spec)
 	local view = {}
 
 	function cb.on_init()
-		-- the spec is read now: arguments may have changed it since
+		-- the spec is read now: arguments may have changed it since, and
+		-- -pc is known (a chisel's top level runs before the rest of the
+		-- command line is read)
+		if spec.containers and sysdig.is_print_container_data() then spec.containers(spec) end
 		view = {key_fld = spec.keys, key_desc = spec.key_desc,
 			value_fld = spec.value_name or spec.value, value_desc = spec.value_desc,
 			value_units = spec.units, top_number = spec.top, output_format = "normal"}

@@ -130,6 +130,8 @@ function M.top_chisel(spec)
 	local live = false
 
 	function _G.on_init()
+		-- -pc is known now, not at the chisel's top level
+		if spec.containers and sysdig.is_print_container_data() then spec.containers(spec) end
 		for i, name in ipairs(spec.keys) do hkeys[i] = chisel.request_field(name) end
 		hval = chisel.request_field(spec.value)
 		if spec.filter and spec.filter ~= "" then chisel.set_filter(spec.filter) end
@@ -142,16 +144,28 @@ function M.top_chisel(spec)
 		return true
 	end
 
-	function _G.on_event()
+	-- the key's text, or nil when a key field has no value (one key
+	-- without a loop: an inner loop of on_event keeps LuaJIT from
+	-- compiling it whole)
+	local function key()
+		if hkeys[2] == nil then
+			local v = evt.field(hkeys[1])
+			return v ~= nil and tostring(v) or nil
+		end
 		local parts = {}
 		for i, h in ipairs(hkeys) do
 			local v = evt.field(h)
-			if v == nil then return true end
+			if v == nil then return nil end
 			parts[i] = tostring(v)
 		end
+		return table.concat(parts, M.SEP)
+	end
+
+	function _G.on_event()
+		local k = key()
+		if k == nil then return true end
 		local v = evt.field(hval)
 		if v ~= nil and v > 0 then
-			local k = table.concat(parts, M.SEP)
 			totals[k] = (totals[k] or 0) + v
 		end
 		return true

@@ -17,9 +17,9 @@ local spec = {
 	units = "bytes",
 }
 
-if sysdig.is_print_container_data() then
-	spec.keys = {"container.name", "fd.name"}
-	spec.key_desc = {"container.name", "Filename"}
+spec.containers = function(s)
+	s.keys = {"container.name", "fd.name"}
+	s.key_desc = {"container.name", "Filename"}
 end
 
 top.install(top.table_chisel(spec))

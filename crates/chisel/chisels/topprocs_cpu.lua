@@ -9,9 +9,9 @@ local top = require "sonde_top"
 
 local spec = top.cpu_spec({"proc.name", "proc.pid"}, {"Process", "PID"})
 
-if sysdig.is_print_container_data() then
-	spec.keys = {"proc.name", "proc.pid", "proc.vpid", "container.name"}
-	spec.key_desc = {"Process", "Host_pid", "Container_pid", "container.name"}
+spec.containers = function(s)
+	s.keys = {"proc.name", "proc.pid", "proc.vpid", "container.name"}
+	s.key_desc = {"Process", "Host_pid", "Container_pid", "container.name"}
 end
 
 top.install(top.table_chisel(spec))

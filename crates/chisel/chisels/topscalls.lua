@@ -10,8 +10,8 @@ local util = require "sonde_util"
 
 local spec = {keys = {"evt.type"}, key_desc = {"Syscall"}, value = "evt.count",
 	value_desc = "# Calls", filter = "evt.type!=switch", top = N, units = "none"}
-if sysdig.is_print_container_data() then
-	spec.keys[2] = "container.name"
-	spec.key_desc[2] = "container.name"
+spec.containers = function(s)
+	s.keys[2] = "container.name"
+	s.key_desc[2] = "container.name"
 end
 util.top_chisel(spec)

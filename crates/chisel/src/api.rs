@@ -268,7 +268,7 @@ fn sysdig_settings(lua: &Lua, host: &Rc<Host>, t: &Table) -> mlua::Result<()> {
         "set_output_format",
         lua.create_function(move |_, fmt: Value| {
             use sonde_output::BufFmt;
-            if h.env.buf_fmt_forced {
+            if h.env().buf_fmt_forced {
                 // the command line's format wins
                 return Ok(());
             }
@@ -330,9 +330,12 @@ fn sysdig_settings(lua: &Lua, host: &Rc<Host>, t: &Table) -> mlua::Result<()> {
 /// `sysdig.*` that describe the capture.
 fn sysdig_info(lua: &Lua, host: &Rc<Host>, t: &Table) -> mlua::Result<()> {
     let h = host.clone();
-    t.set("is_live", lua.create_function(move |_, ()| Ok(h.env.live))?)?;
+    t.set(
+        "is_live",
+        lua.create_function(move |_, ()| Ok(h.env().live))?,
+    )?;
     let h = host.clone();
-    t.set("is_tty", lua.create_function(move |_, ()| Ok(h.env.tty))?)?;
+    t.set("is_tty", lua.create_function(move |_, ()| Ok(h.env().tty))?)?;
     t.set(
         "get_terminal_info",
         lua.create_function(|lua, ()| {
@@ -346,24 +349,24 @@ fn sysdig_info(lua: &Lua, host: &Rc<Host>, t: &Table) -> mlua::Result<()> {
     let h = host.clone();
     t.set(
         "get_filter",
-        lua.create_function(move |_, ()| Ok(h.env.filter.clone().unwrap_or_default()))?,
+        lua.create_function(move |_, ()| Ok(h.env().filter.clone().unwrap_or_default()))?,
     )?;
     let h = host.clone();
     t.set(
         "is_print_container_data",
-        lua.create_function(move |_, ()| Ok(h.env.print_container))?,
+        lua.create_function(move |_, ()| Ok(h.env().print_container))?,
     )?;
     let h = host.clone();
     t.set(
         "get_output_format",
-        lua.create_function(move |_, ()| Ok(if h.env.json { "json" } else { "normal" }))?,
+        lua.create_function(move |_, ()| Ok(if h.env().json { "json" } else { "normal" }))?,
     )?;
     let h = host.clone();
     t.set(
         "get_evtsource_name",
-        lua.create_function(move |_, ()| match h.env.live {
+        lua.create_function(move |_, ()| match h.env().live {
             true => Ok(String::new()),
-            false => Ok(h.env.file.clone().unwrap_or_default()),
+            false => Ok(h.env().file.clone().unwrap_or_default()),
         })?,
     )?;
     let h = host.clone();

@@ -68,7 +68,8 @@ pub(crate) struct Req {
 #[derive(Default)]
 pub(crate) struct Host {
     pub name: String,
-    pub env: Env,
+    /// Settable once more after loading ([`Host::set_env`]).
+    env: RefCell<Env>,
     pub fields: RefCell<Vec<Req>>,
     pub filter: RefCell<Option<String>>,
     /// `sysdig.set_filter`: the capture filter the chisel asks for.
@@ -106,9 +107,24 @@ impl Host {
         Host {
             name: name.to_string(),
             snaplen: Cell::new(env.snaplen.unwrap_or(80)),
-            env,
+            env: RefCell::new(env),
             ..Host::default()
         }
+    }
+
+    /// What the chisel runs in.
+    pub(crate) fn env(&self) -> std::cell::Ref<'_, Env> {
+        self.env.borrow()
+    }
+
+    /// Replaces what the chisel runs in (a chisel loaded while the command
+    /// line was read, to learn its arguments, runs in what the rest of the
+    /// line says); `-s` replaces the default snaplen, not the chisel's own.
+    pub(crate) fn set_env(&self, env: Env) {
+        if !self.snaplen_asked.get() {
+            self.snaplen.set(env.snaplen.unwrap_or(80));
+        }
+        *self.env.borrow_mut() = env;
     }
 
     /// Runs `f` with `ctx` as the current event (for `evt.*`).

@@ -142,6 +142,13 @@ impl Chisel {
         })
     }
 
+    /// Sets what the chisel runs in, for a chisel loaded before the rest
+    /// of the command line was read (sysdig, too, loads a chisel once, when
+    /// it meets `-c`).
+    pub fn set_env(&mut self, env: Env) {
+        self.host.set_env(env);
+    }
+
     /// What the chisel says about itself.
     pub fn meta(&self) -> &Meta {
         &self.meta
@@ -255,7 +262,7 @@ impl Chisel {
                     }),
                 };
             };
-            let mut new = Chisel::load(&name, &ch.search, ch.host.env.clone())?;
+            let mut new = Chisel::load(&name, &ch.search, ch.host.env().clone())?;
             new.set_args(&join_args(&args))?;
             ch = new;
         }
@@ -289,12 +296,15 @@ impl Chisel {
 /// Makes the bundled modules `require`-able (`package.preload`).
 fn preload_bundled(lua: &Lua, package: &Table) -> mlua::Result<()> {
     let preload: Table = package.get("preload")?;
-    for (name, src) in crate::bundled::modules() {
-        let f = lua
-            .load(*src)
-            .set_name(format!("@{}/{name}.lua", crate::bundled::DIR))
-            .into_function()?;
-        preload.set(*name, f)?;
+    for &(name, src) in crate::bundled::modules() {
+        // compiled when first required: a chisel needs few of them, and
+        // parsing them all took most of a chisel's load time
+        let loader = lua.create_function(move |lua, args: mlua::MultiValue| {
+            lua.load(src)
+                .set_name(format!("@{}/{name}.lua", crate::bundled::DIR))
+                .call::<mlua::MultiValue>(args)
+        })?;
+        preload.set(name, loader)?;
     }
     Ok(())
 }

@@ -30,6 +30,8 @@ pub struct ChiselSink {
     filter: Option<(String, Filter)>,
     /// The event types the filter can accept (a quick first test).
     types: Option<TypeTable>,
+    /// `types` with the enter events of its exits ([`Sink::wants`]).
+    wanted: Option<TypeTable>,
     /// The chisel's event formatter, parsed, and its text.
     formatter: Option<(String, Format)>,
     /// The host's `edits` when the filter and formatter were compiled.
@@ -79,6 +81,7 @@ impl ChiselSink {
             on_event,
             filter: None,
             types: None,
+            wanted: None,
             formatter: None,
             compiled: None,
             first: true,
@@ -194,6 +197,7 @@ impl ChiselSink {
                 }
             };
             self.types = accepted_types(self.filter.as_ref().map(|f| &f.1));
+            self.wanted = self.types.as_ref().map(TypeTable::with_enters);
         }
         let same = self.ch.host.formatter.borrow().as_deref()
             == self.formatter.as_ref().map(|f| f.0.as_str());
@@ -314,7 +318,7 @@ impl ChiselSink {
         }
         if every != 0 {
             let sample = ts - ts % every;
-            if self.ch.host.env.live && sample < self.last_sample {
+            if self.ch.host.env().live && sample < self.last_sample {
                 return Ok(());
             }
             let mut delta = 0;
@@ -393,7 +397,7 @@ impl ChiselSink {
         self.may_hold
             && sonde_state::is_inert(ev.code)
             && self.only_on_event()
-            && !self.ch.host.env.live
+            && !self.ch.host.env().live
             && matches!(self.on_event, Some(Ok(_)))
     }
 
@@ -609,7 +613,7 @@ impl Sink for ChiselSink {
             latency,
             // live procinfo events are made here from the events' times,
             // so such a chisel needs every event, not only its filter's
-            types: if host.env.live && self.reads_procinfo() {
+            types: if host.env().live && self.reads_procinfo() {
                 None
             } else {
                 filter
@@ -632,7 +636,7 @@ impl Sink for ChiselSink {
     fn begin(&mut self, st: &State) -> SinkResult {
         self.refresh().map_err(sink_error)?;
         self.call_bool("on_capture_start", st).map_err(sink_error)?;
-        if self.ch.host.env.live && self.reads_procinfo() {
+        if self.ch.host.env().live && self.reads_procinfo() {
             self.procinfo = Some(Default::default());
         }
         self.refresh().map_err(sink_error)
@@ -644,21 +648,10 @@ impl Sink for ChiselSink {
     /// procinfo events) or when its filter is not bound to event types.
     #[inline]
     fn wants(&self, ev: &sonde_event::RawEvent<'_>) -> bool {
-        let Some(t) = &self.types else {
-            return true;
-        };
-        if self.due(ev.ts) || t.may_accept(ev) {
-            return true;
+        match &self.wanted {
+            None => true,
+            Some(t) => self.due(ev.ts) || t.may_accept(ev),
         }
-        let generic = matches!(
-            ev.code,
-            sonde_event::codes::GENERIC_E | sonde_event::codes::GENERIC_X
-        );
-        !generic
-            && ev
-                .info()
-                .is_some_and(|i| i.dir == sonde_event::Direction::Enter)
-            && t.may_accept_code(ev.code + 1)
     }
 
     /// An event passed over: what [`ChiselSink::event`] does with one the

@@ -13,10 +13,21 @@ use crate::args::Args;
 use crate::UsageError;
 
 /// One `-c`: the chisel and its argument string.
-#[derive(Debug, Clone)]
 pub struct Spec {
     pub name: String,
     pub args: String,
+    /// The chisel, loaded once when the command line named it (to learn
+    /// how many arguments it takes); `load` gives it the rest of the line.
+    pub chisel: Chisel,
+}
+
+impl std::fmt::Debug for Spec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spec")
+            .field("name", &self.name)
+            .field("args", &self.args)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The chisel options of a command line.
@@ -75,8 +86,15 @@ pub fn extract(argv: Vec<OsString>) -> Result<(Vec<OsString>, Opts), UsageError>
                 opts.list = true;
                 continue;
             }
-            let args = chisel_args(&search, &name, &mut it)?;
-            opts.chisels.push(Spec { name, args });
+            // what a chisel's top level sees, as in sysdig, which loads it
+            // here too: no capture open yet, the terminal already known
+            let early = Env {
+                tty: stdout_is_tty(),
+                ..Env::default()
+            };
+            let chisel = Chisel::load(&name, &search, early).map_err(chisel_error)?;
+            let args = chisel_args(&chisel, &name, &mut it)?;
+            opts.chisels.push(Spec { name, args, chisel });
         } else if s.starts_with("-i") || s.starts_with("--chisel-info") {
             let flag = if s.starts_with("--") {
                 "--chisel-info"
@@ -95,11 +113,10 @@ pub fn extract(argv: Vec<OsString>) -> Result<(Vec<OsString>, Opts), UsageError>
 /// has required arguments, or when it has optional ones and the next word
 /// is no option (sysdig's rule).
 fn chisel_args(
-    search: &SearchPath,
+    ch: &Chisel,
     name: &str,
     it: &mut std::iter::Peekable<std::vec::IntoIter<OsString>>,
 ) -> Result<String, UsageError> {
-    let ch = Chisel::load(name, search, Env::default()).map_err(chisel_error)?;
     let meta = ch.meta();
     let next_is_word = it
         .peek()
@@ -117,6 +134,12 @@ fn chisel_args(
             .unwrap_or_default());
     }
     Ok(String::new())
+}
+
+/// Whether standard output is a terminal.
+fn stdout_is_tty() -> bool {
+    // SAFETY: isatty only reads the descriptor's state.
+    unsafe { libc::isatty(1) == 1 }
 }
 
 /// A chisel error as a usage error (exit code 2).
@@ -142,30 +165,29 @@ pub fn list(opts: &Opts) -> Result<()> {
     Ok(())
 }
 
-/// Loads, configures and initialises the chisels of `opts`, as sinks
-/// (`sysdig.end_capture()` stops the run through `stop`), with the
+/// Configures and initialises the chisels the command line named, as
+/// sinks (`sysdig.end_capture()` stops the run through `stop`), with the
 /// capture filter a chisel set with `sysdig.set_filter`, if any.
 pub fn load(
-    opts: &Opts,
+    chisels: Vec<Spec>,
     args: &Args,
     stop: &StopHandle,
 ) -> Result<(Vec<ChiselSink>, Option<String>)> {
-    let search = SearchPath::from_env();
     let env = Env {
         live: args.read.is_none(),
         json: args.json,
         print_container: matches!(args.print.as_deref(), Some("c" | "container")),
         filter: Some(args.filter.join(" ")).filter(|f| !f.is_empty()),
-        // SAFETY: isatty only reads the descriptor's state.
-        tty: unsafe { libc::isatty(1) } == 1,
+        tty: stdout_is_tty(),
         file: args.read.clone(),
         snaplen: args.snaplen,
         buf_fmt_forced: args.ascii || args.hex || args.hex_ascii || args.base64,
     };
     let mut capture = None;
     let mut sinks = Vec::new();
-    for spec in &opts.chisels {
-        let mut ch = Chisel::load(&spec.name, &search, env.clone()).map_err(chisel_error)?;
+    for spec in chisels {
+        let mut ch = spec.chisel;
+        ch.set_env(env.clone());
         ch.set_args(&spec.args).map_err(chisel_error)?;
         let ch = ch.init().map_err(chisel_error)?;
         if let Some(f) = ch.capture_filter() {

@@ -91,7 +91,7 @@ fn main() -> ExitCode {
     };
     let stop = sonde_engine::StopHandle::new();
     signals::install(stop.clone());
-    match pipeline::run(&args, &chisels, stop) {
+    match pipeline::run(&args, chisels, stop) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("sonde: {e:#}");

@@ -13,11 +13,12 @@ use crate::options;
 use crate::UsageError;
 
 /// Runs `sonde` with `args` until the source ends or `stop` is triggered.
-pub fn run(args: &Args, chisels: &crate::chisels::Opts, stop: StopHandle) -> Result<()> {
+pub fn run(args: &Args, chisels: crate::chisels::Opts, stop: StopHandle) -> Result<()> {
     let stdout = std::io::stdout();
     if chisels.list || chisels.info.is_some() {
-        return crate::chisels::list(chisels);
+        return crate::chisels::list(&chisels);
     }
+    let any_chisel = !chisels.chisels.is_empty();
     if args.list_events {
         crate::listing::list_events(&mut stdout.lock())?;
         return Ok(());
@@ -41,9 +42,8 @@ pub fn run(args: &Args, chisels: &crate::chisels::Opts, stop: StopHandle) -> Res
     let layout = options::layout(args)?;
     // As in sysdig, writing a capture replaces printing unless asked for,
     // and chisels replace it altogether.
-    let print = !args.quiet
-        && chisels.chisels.is_empty()
-        && (args.write.is_none() || args.print.is_some() || args.json);
+    let print =
+        !args.quiet && !any_chisel && (args.write.is_none() || args.print.is_some() || args.json);
     if args.write.as_deref() == Some("-") && print {
         return Err(UsageError(
             "-w - writes the capture to standard output: add -q or drop -p/-j".into(),
@@ -55,9 +55,9 @@ pub fn run(args: &Args, chisels: &crate::chisels::Opts, stop: StopHandle) -> Res
         true => (None, filter),
         false => (filter, None),
     };
-    let (chisel_sinks, chisel_filter) = match chisels.chisels.is_empty() {
-        true => (Vec::new(), None),
-        false => crate::chisels::load(chisels, args, &stop)?,
+    let (chisel_sinks, chisel_filter) = match any_chisel {
+        false => (Vec::new(), None),
+        true => crate::chisels::load(chisels.chisels, args, &stop)?,
     };
     #[cfg(feature = "live")]
     let chisel_snaplen = chisel_sinks
@@ -73,7 +73,7 @@ pub fn run(args: &Args, chisels: &crate::chisels::Opts, stop: StopHandle) -> Res
         None => capture,
     };
     let mut render = options::render_opts(args);
-    if !chisels.chisels.is_empty() {
+    if any_chisel {
         // sysdig cuts buffers at 80 bytes only when no chisel runs
         render.max_buf_len = 0;
     }

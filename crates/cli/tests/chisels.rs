@@ -282,6 +282,46 @@ fn sysdig_chisels_match_sysdig() {
     );
 }
 
+/// A chisel is loaded once, when the command line names it (as sysdig
+/// does): its top level runs once, and the rest of the line (`-pc`, `-j`)
+/// reaches what it calls from `on_init` on. Compared with sysdig.
+#[test]
+fn a_chisel_loads_once_and_its_init_sees_the_whole_line() {
+    let dir = std::env::temp_dir().join(format!("sonde-chisel-once-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lua = dir.join("once.lua");
+    std::fs::write(
+        &lua,
+        "description = 'x'\nshort_description = 'x'\ncategory = 'x'\nargs = {}\n\
+         print('top level')\n\
+         function on_init()\n  print('init', sysdig.is_print_container_data(), sysdig.get_output_format())\n  return true\nend\n\
+         function on_capture_end()\n  print('end')\n  return true\nend\n",
+    )
+    .unwrap();
+    let trace = traces_dir().join("falco_cat_write.scap");
+    let run = |prog: &str| {
+        let out = Command::new(prog)
+            .args(["-pc", "-j", "-r"])
+            .arg(&trace)
+            .arg("-c")
+            .arg(&lua)
+            .output()
+            .unwrap_or_else(|e| panic!("running {prog}: {e}"));
+        assert!(
+            out.status.success(),
+            "{prog}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let got = run(env!("CARGO_BIN_EXE_sonde"));
+    assert_eq!(got, "top level\ninit\ttrue\tjson\nend\n");
+    if oracle_ready("sysdig") {
+        assert_eq!(run("sysdig"), got, "sysdig prints otherwise");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn chisel_error_names_file_and_line_and_exits_2() {
     let dir = std::env::temp_dir().join(format!("sonde-chisel-err-{}", std::process::id()));

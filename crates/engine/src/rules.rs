@@ -247,6 +247,7 @@ impl ThreadVerdicts {
 
 /// The events a filter can accept: by event code, and for generic
 /// `syscall` events by syscall id.
+#[derive(Clone)]
 pub struct TypeTable {
     codes: Vec<bool>,
     generic_ids: Vec<bool>,
@@ -271,6 +272,23 @@ impl TypeTable {
     #[inline]
     pub fn may_accept_code(&self, code: u16) -> bool {
         self.codes.get(code as usize).copied().unwrap_or(true)
+    }
+
+    /// This table with the enter event of every exit it may accept (not
+    /// of generic exits, whose syscall decides): what a sink that reads an
+    /// exit's enter (its latency, parameters and fd) must be handed.
+    pub fn with_enters(&self) -> TypeTable {
+        use sonde_event::codes::{GENERIC_E, GENERIC_X};
+        let mut t = self.clone();
+        for (code, may) in t.codes.iter_mut().enumerate() {
+            let code = code as u16;
+            if *may || code == GENERIC_E || code == GENERIC_X {
+                continue;
+            }
+            let enter = sonde_event::event_info(code).is_some_and(|i| i.dir == Direction::Enter);
+            *may = enter && self.may_accept_code(code + 1);
+        }
+        t
     }
 }
 
@@ -570,5 +588,31 @@ mod type_table_tests {
         // a capture filter leaves generic events to the filter
         let capture = table("evt.is_io=true");
         assert!(generic(&capture, clock, c::GENERIC_E));
+    }
+
+    #[test]
+    fn with_enters_adds_the_enter_of_every_exit_it_may_accept() {
+        for f in [
+            "evt.is_io=true and evt.dir=<",
+            "evt.type=open",
+            "fd.type=file",
+            "evt.dir=>",
+        ] {
+            let Some(t) = accepted_types(Some(&Filter::new(f).unwrap())) else {
+                continue;
+            };
+            let w = t.with_enters();
+            for code in 0..sonde_event::EVENTS.len() as u16 + 2 {
+                let generic = code == c::GENERIC_E || code == c::GENERIC_X;
+                let enter = sonde_event::event_info(code)
+                    .is_some_and(|i| i.dir == sonde_event::Direction::Enter);
+                let want =
+                    t.may_accept_code(code) || (!generic && enter && t.may_accept_code(code + 1));
+                assert_eq!(w.may_accept_code(code), want, "{f}: code {code}");
+            }
+        }
+        let io = accepted_types(Some(&Filter::new("evt.is_io=true and evt.dir=<").unwrap()));
+        let w = io.unwrap().with_enters();
+        assert!(w.may_accept_code(c::SYSCALL_READ_E) && !w.may_accept_code(c::SYSCALL_OPEN_E));
     }
 }
