@@ -87,7 +87,8 @@ impl State {
     /// otherwise; [`State::process`] then applies the event.
     ///
     /// Events the state applies nothing of ([`is_inert`]: `procinfo`) pass
-    /// over the same way in every scope.
+    /// over the same way in every scope, of known threads or not (files:
+    /// live, an unknown thread is looked up in /proc first).
     ///
     /// When whoever reads the state reads less than all of it (`scope`),
     /// the events that change only the rest pass over too: memory
@@ -106,7 +107,14 @@ impl State {
                 Scope::NoMemory => is_light(ev.code) || is_memory(ev.code),
                 Scope::Threads => leaves_threads(ev.code),
             };
-        if !passes || !unread() || !self.threads.contains_key(&ev.tid) {
+        if !passes || !unread() {
+            return false;
+        }
+        // an inert event applies nothing, to an unknown thread either
+        // (`process` creates none for it), unless live threads are looked
+        // up in /proc: no lookup then
+        let inert = is_inert(ev.code) && self.resolver.f.is_none();
+        if !inert && !self.threads.contains_key(&ev.tid) {
             return false;
         }
         self.begin_event(ev);

@@ -446,8 +446,18 @@ fn a_procinfo_event_passes_over_as_process_would_apply_it() {
         format!("{:?}", b.thread(300))
     );
     assert_eq!(a.thread(300).map(|t| t.latency_enter_ts), Some(10));
-    // an unknown thread's procinfo is met by process
-    assert!(!states[1].skip_light(&event(30, 301, c::PROCINFO_E, &cpu, 2), Scope::All, || true));
+    // an unknown thread's procinfo changes nothing either (process
+    // creates no thread for it): it passes over too, and both states agree
+    let other = event(30, 301, c::PROCINFO_E, &cpu, 2);
+    let mut states = [State::new(), State::new()];
+    for st in &mut states {
+        st.process(&event(10, 300, c::SYSCALL_READ_E, &read, 2));
+    }
+    states[0].process(&other);
+    assert!(states[1].skip_light(&other, Scope::All, || true));
+    let [a, b] = &states;
+    assert!(a.thread(301).is_none() && b.thread(301).is_none());
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
 }
 
 #[test]
