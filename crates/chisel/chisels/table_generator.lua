@@ -21,6 +21,7 @@ args =
 
 require "common"
 local terminal = require "ansiterminal"
+local top = require "sonde_top"
 
 local view = {key_fld = {}, key_desc = {}, value_fld = "", value_desc = "",
 	value_units = "none", top_number = 0, output_format = "normal"}
@@ -74,19 +75,8 @@ end
 
 function on_event()
 	-- the key: the first field's value itself, more joined by \001\001
-	-- (one key, the usual case, without the loop: a loop here would be
-	-- an inner loop of every call, which LuaJIT cannot compile whole)
-	local key
-	if key_handles[2] == nil then
-		key = evt.field(key_handles[1])
-		if key == nil then return end
-	else
-		for i, h in ipairs(key_handles) do
-			local v = evt.field(h)
-			if v == nil then return end
-			if i == 1 then key = v else key = key .. "\001\001" .. v end
-		end
-	end
+	local key = top.key(key_handles)
+	if key == nil then return end
 	local v = evt.field(value_handle)
 	if v ~= nil and v > 0 then
 		totals[key] = (totals[key] or 0) + v

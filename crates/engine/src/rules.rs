@@ -280,16 +280,23 @@ impl TypeTable {
     pub fn with_enters(&self) -> TypeTable {
         use sonde_event::codes::{GENERIC_E, GENERIC_X};
         let mut t = self.clone();
-        for (code, may) in t.codes.iter_mut().enumerate() {
+        for (code, &may) in self.codes.iter().enumerate() {
             let code = code as u16;
-            if *may || code == GENERIC_E || code == GENERIC_X {
-                continue;
+            if may && code != GENERIC_E && code != GENERIC_X {
+                if let Some(x) = t.codes.get_mut(enter_of(code) as usize) {
+                    *x = true;
+                }
             }
-            let enter = sonde_event::event_info(code).is_some_and(|i| i.dir == Direction::Enter);
-            *may = enter && self.may_accept_code(code + 1);
         }
         t
     }
+}
+
+/// The enter event of the call an event of `code` belongs to (enters are
+/// even, their exits the next code).
+#[inline]
+fn enter_of(code: u16) -> u16 {
+    code & !1
 }
 
 /// The events a capture filter can accept, or None when it may accept
@@ -319,7 +326,7 @@ fn table(f: Option<&Filter>, enters: bool) -> Option<TypeTable> {
         // the enter event of an exit that may pass is looked at too: the
         // state takes the exit's fd from it, whatever the verdict on it
         // (`evt.dir=<` rejects every enter, not what its exit reads)
-        let enter = if enters { c & !1 } else { c };
+        let enter = if enters { enter_of(c) } else { c };
         for k in [c, enter] {
             if let Some(x) = codes.get_mut(k as usize) {
                 *x = true;

@@ -281,11 +281,17 @@ impl State {
     /// work deferred from the event before and no thread to look up.
     /// What a field reads of the state is then the same before and after.
     pub fn leaves_unchanged(&self, ev: &RawEvent<'_>) -> bool {
-        crate::is_inert(ev.code)
+        self.applies_nothing(ev)
             && self.tables_ready
             && self.pending_close.is_empty()
             && self.pending_exit.is_none()
-            && self.resolver.f.is_none()
+    }
+
+    /// Whether `ev` itself changes nothing, for a known thread or not: an
+    /// inert event, when no unknown thread is looked up in /proc (live).
+    #[inline]
+    pub(crate) fn applies_nothing(&self, ev: &RawEvent<'_>) -> bool {
+        crate::is_inert(ev.code) && self.resolver.f.is_none()
     }
 
     /// The thread an event is attributed to: its own thread, or for a

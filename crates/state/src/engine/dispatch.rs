@@ -111,10 +111,8 @@ impl State {
             return false;
         }
         // an inert event applies nothing, to an unknown thread either
-        // (`process` creates none for it), unless live threads are looked
-        // up in /proc: no lookup then
-        let inert = is_inert(ev.code) && self.resolver.f.is_none();
-        if !inert && !self.threads.contains_key(&ev.tid) {
+        // (`process` creates none for it): no lookup then
+        if !self.applies_nothing(ev) && !self.threads.contains_key(&ev.tid) {
             return false;
         }
         self.begin_event(ev);
