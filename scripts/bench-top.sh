@@ -6,7 +6,10 @@
 #
 # Environment: SONDE_TRACES (default ../shared/traces), RUNS (hyperfine
 # runs, default 5), VIEWS (default "procs files"), BENCH_DIR (default a
-# temp dir). Captures are shared traces repeated with shifted timestamps
+# temp dir), LIVE=1 (also live: root and tmux; the UI with the Processes
+# view open in a tmux pane while `syscall_loop getppid` runs, and the CPU
+# the `sonde top` process used meanwhile, beside the loop's call rate and
+# the bare getppid time). Captures are shared traces repeated with shifted timestamps
 # (crates/scap/examples/scapgen.rs), as scripts/bench.sh makes them. Before
 # timing, the two outputs are compared (rows sorted: csysdig's row order
 # among equal values follows its hash table).
@@ -55,3 +58,26 @@ for c in curl files; do
         printf '| %s | %s | %.3f s | %.3f s | %.1fx |\n' "$c" "$v" "$s" "$d" "$(echo "$d / $s" | bc -l)"
     done
 done
+
+[[ "${LIVE:-0}" == 1 ]] || exit 0
+[[ $(id -u) -eq 0 ]] && command -v tmux >/dev/null || { echo "bench-top: LIVE needs root and tmux" >&2; exit 2; }
+cargo build --release --quiet -p sonde-probe --example syscall_loop
+LOOP="$TARGET/release/examples/syscall_loop"
+CALLS="${CALLS:-20000000}"
+bare=$("$LOOP" getppid 5000000 | awk '{printf "%.0f", $4}')
+sess="sonde-bench-top-$$"
+tmux new-session -d -s "$sess" -x 200 -y 50 "$SONDE top -v procs"
+trap 'tmux kill-session -t "$sess" 2>/dev/null || true' EXIT
+sleep 4
+pid=$(pgrep -f -n "$SONDE top -v procs")
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+t0=$(ticks "$pid"); s0=$(date +%s.%N)
+out=$("$LOOP" getppid "$CALLS")
+t1=$(ticks "$pid"); s1=$(date +%s.%N)
+# still drawing after the storm: the UI answered throughout
+tmux capture-pane -p -t "$sess" | grep -q "PID" || echo "bench-top: the UI shows no table" >&2
+cpu=$(echo "($t1 - $t0) / $hz / ($s1 - $s0) * 100" | bc -l)
+rate=$(echo "$out" | awk '{printf "%.2f", $2 / $3 * 1000}')
+printf '\nlive: sonde top (Processes view) used %.0f%% of a core while syscall_loop made %s M getppid/s (bare getppid %s ns)\n' \
+    "$cpu" "$rate" "$bare"

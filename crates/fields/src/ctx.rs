@@ -134,8 +134,9 @@ impl<'a> Ctx<'a, '_> {
         flags & (USES_FD | CREATES_FD | DESTROYS_FD) != 0
     }
 
-    /// The fd the event operates on, when it is in the table.
-    pub(crate) fn event_fd(&self) -> Option<&sonde_state::Fd> {
+    /// The fd the event operates on, when it is in the table (looked up
+    /// once per event, however many fields read it).
+    pub fn event_fd(&self) -> Option<&sonde_state::Fd> {
         self.event_fd_entry()?.2
     }
 

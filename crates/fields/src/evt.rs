@@ -430,20 +430,10 @@ impl Ctx<'_, '_> {
                 render_param(self.st, ev, i, self.opts, &mut v, &mut r);
                 out.extend_from_slice(&v);
             }
-            Field::EvtBuflen => {
-                // the result of a successful I/O exit on a known fd
-                let Some(info) = ev.info() else { return false };
-                if info.old_category & category::IO_BASE == 0
-                    || info.dir != sonde_event::Direction::Exit
-                    || self.event_fd().is_none()
-                {
-                    return false;
-                }
-                match ev.param_i64(0) {
-                    Some(v) if v >= 0 => write_i(out, v),
-                    _ => return false,
-                }
-            }
+            Field::EvtBuflen => match self.buflen() {
+                Some(v) => write_i(out, v),
+                None => return false,
+            },
             Field::EvtIsIo | Field::EvtIsIoRead | Field::EvtIsIoWrite => {
                 let v = code_value(f, ev.code).unwrap_or("false");
                 out.extend_from_slice(v.as_bytes());
@@ -810,8 +800,21 @@ impl Ctx<'_, '_> {
             Field::Extra(Extra::TypeIs(name)) => Some(Value::Uint(self.type_is(name))),
             Field::EvtFailed => Some(Value::Bool(self.failed())),
             Field::EvtRawres => self.rawres().map(Value::Int),
+            Field::EvtBuflen => self.buflen().map(|v| Value::Uint(v as u64)),
             _ => None,
         }
+    }
+
+    /// `evt.buflen`: the result of a successful I/O exit on a known fd.
+    pub fn buflen(&self) -> Option<i64> {
+        let info = self.ev.info()?;
+        if info.old_category & category::IO_BASE == 0
+            || info.dir != sonde_event::Direction::Exit
+            || self.event_fd().is_none()
+        {
+            return None;
+        }
+        self.ev.param_i64(0).filter(|&v| v >= 0)
     }
 
     /// `evt.failed`: the result is an error (events without a result

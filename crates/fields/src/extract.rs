@@ -273,6 +273,7 @@ impl Ctx<'_, '_> {
             | Field::EvtRawtime
             | Field::EvtRawres
             | Field::EvtFailed
+            | Field::EvtBuflen
             | Field::Extra(Extra::TypeIs(_)) => self.evt_value(f),
             Field::ThreadTid
             | Field::ProcPid

@@ -27,7 +27,9 @@ mod sockets;
 mod tests;
 
 use dispatch::{c_enter, exit_param, keep_exit_latency};
-pub use dispatch::{changes_threads, is_inert, is_light, is_memory, leaves_threads, Scope};
+pub use dispatch::{
+    changes_threads, is_inert, is_light, is_memory, keeps_threads, leaves_threads, Scope,
+};
 pub use io::is_rw_exit;
 pub use sockets::{fmt_v6, parse_tuple};
 
@@ -104,6 +106,9 @@ pub struct State {
     pending_faults: Option<(i64, u64, u64)>,
     /// Live capture: identifies containers and counts their threads.
     live_containers: Option<containers::LiveContainers>,
+    /// Bumped whenever a thread-level value may have changed (see
+    /// [`State::thread_epoch`]).
+    epoch: u64,
 }
 
 /// New memory figures for a process (brk/mmap/munmap exits, switches).
@@ -195,6 +200,7 @@ impl State {
     }
 
     fn apply_memory(&mut self, u: MemoryUpdate) {
+        self.touch_threads();
         if let Some(t) = self.threads.get_mut(&u.tid) {
             t.vmsize_kb = u.vmsize_kb;
             t.vmrss_kb = u.vmrss_kb;
@@ -208,8 +214,27 @@ impl State {
         self.fd_name_changed
     }
 
+    /// A number that changes whenever a thread-level value (the thread
+    /// table's entries, ids, names, arguments, parents, thread counts,
+    /// users, containers, memory sizes) may have changed: two events
+    /// that see the same number, each of a code for which
+    /// [`keeps_threads`](crate::keeps_threads) holds, see the same
+    /// thread-level values. Readers that keep what they derived from a
+    /// thread (a view's row) use it to know when to derive it again.
+    #[inline]
+    pub fn thread_epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Notes that a thread-level value may have changed.
+    #[inline]
+    pub(crate) fn touch_threads(&mut self) {
+        self.epoch = self.epoch.wrapping_add(1);
+    }
+
     /// Adds a thread, unless the table is full.
     fn insert_thread(&mut self, th: Thread) {
+        self.touch_threads();
         if self.threads.len() >= self.limits.max_threads && !self.threads.contains_key(&th.tid) {
             self.dropped_threads += 1;
             return;
@@ -315,8 +340,15 @@ impl State {
     fn thread_mut(&mut self, tid: i64) -> &mut Thread {
         if self.threads.len() < self.limits.max_threads {
             // one lookup, whether the thread is known or not
-            return self.threads.entry(tid).or_insert_with(|| Thread::fake(tid));
+            return match self.threads.entry(tid) {
+                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    self.epoch = self.epoch.wrapping_add(1);
+                    v.insert(Thread::fake(tid))
+                }
+            };
         }
+        self.touch_threads();
         // The table may be full: fall back to a scratch entry that is
         // overwritten each time.
         if !self.threads.contains_key(&tid) {

@@ -29,8 +29,8 @@ pub use container::{
     container_id_from_cgroups, parse_container_json, Container, ContainerMeta, Mount,
 };
 pub use engine::{
-    changes_threads, fmt_v6, is_inert, is_light, is_memory, is_rw_exit, leaves_threads,
-    parse_tuple, ContainerHook, ContainerIdent, Limits, Scope, State,
+    changes_threads, fmt_v6, is_inert, is_light, is_memory, is_rw_exit, keeps_threads,
+    leaves_threads, parse_tuple, ContainerHook, ContainerIdent, Limits, Scope, State,
 };
 pub use fd::{Fd, FdType, L4Proto, SockAddrs};
 pub use snapshot::{fd_info, thread_info, Referenced};

@@ -17,6 +17,7 @@
 pub mod cell;
 pub mod loader;
 pub mod output;
+mod plan;
 pub mod run;
 pub mod sink;
 pub mod table;

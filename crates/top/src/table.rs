@@ -10,6 +10,7 @@ use rustc_hash::FxHashMap as HashMap;
 use sonde_fields::Ctx;
 
 use crate::cell::{Cell, ColType, Kind, Val};
+use crate::plan::{ColFacts, Plan};
 use crate::tfield::{Extractor, Look, ValRef};
 use crate::view::{Aggregation, View, ViewType};
 
@@ -78,7 +79,27 @@ struct Col {
     ex: Extractor,
     ag: Aggregation,
     merge_ag: Aggregation,
+    /// A thread-level value whose aggregation keeps the first, the
+    /// largest or the smallest: a row keyed by thread that already took
+    /// it at the same thread epoch gains nothing from it again.
+    fixed: bool,
 }
+
+impl Col {
+    fn new(ex: Extractor, ag: Aggregation, merge_ag: Aggregation) -> Col {
+        let fixed = ex.thread_level()
+            && matches!(ag, Aggregation::None | Aggregation::Max | Aggregation::Min);
+        Col {
+            ex,
+            ag,
+            merge_ag,
+            fixed,
+        }
+    }
+}
+
+/// A row's memo when it has none.
+const NO_EPOCH: u64 = u64::MAX;
 
 /// The aggregation state of one view.
 pub struct Table {
@@ -89,6 +110,13 @@ pub struct Table {
     groupby: Option<Vec<usize>>,
     index: Index,
     rows: Vec<Row>,
+    /// Per row (rows keyed by thread id): the thread epoch at which the
+    /// row last took its thread-level columns ([`NO_EPOCH`]: never).
+    epochs: Vec<u64>,
+    /// The key is the thread id: every event of a row is of one thread.
+    by_thread: bool,
+    /// The value columns each event type may change in an existing row.
+    plan: Plan,
     slots: Vec<Slot>,
     kbuf: Vec<u8>,
     /// Value column to sort by at first (0-based), ascending or not.
@@ -261,11 +289,11 @@ impl Table {
         let list = view.view_type == ViewType::List;
         let mut cols = Vec::new();
         if list {
-            cols.push(Col {
-                ex: Extractor::new("util.cnt")?,
-                ag: Aggregation::None,
-                merge_ag: Aggregation::None,
-            });
+            cols.push(Col::new(
+                Extractor::new("util.cnt")?,
+                Aggregation::None,
+                Aggregation::None,
+            ));
             if view.columns.iter().any(|c| c.is_key) {
                 return Err("a list view cannot have a key".into());
             }
@@ -275,11 +303,7 @@ impl Table {
         for c in &view.columns {
             let f = c.field_at(depth);
             let ex = Extractor::new(&f).map_err(|e| format!("invalid field name {f}: {e}"))?;
-            cols.push(Col {
-                ex,
-                ag: c.aggregation,
-                merge_ag: c.groupby_aggregation,
-            });
+            cols.push(Col::new(ex, c.aggregation, c.groupby_aggregation));
         }
         if cols.len() < 2 {
             return Err("the view has no values".into());
@@ -297,9 +321,23 @@ impl Table {
             }
             changed |= c.ag != Aggregation::None;
         }
+        let facts: Vec<_> = cols[1..]
+            .iter()
+            .map(|c| ColFacts {
+                ag: c.ag,
+                def: c.ex.ty.def,
+                fixed: c.fixed,
+                none_for: Box::new(|code| c.ex.none_for(code)),
+            })
+            .collect();
+        let plan = Plan::new(&facts, view.use_defaults);
+        drop(facts);
         let mut t = Table {
             list,
             one_pass,
+            plan,
+            by_thread: !list && cols[0].ex.is_tid(),
+            epochs: Vec::new(),
             cols,
             use_defaults: view.use_defaults,
             groupby,
@@ -362,40 +400,62 @@ impl Table {
             true => None,
             false => self.index.get(key, &self.kbuf),
         };
-        if let (Some(i), true) = (existing, self.one_pass) {
-            let row = &mut self.rows[i];
-            for (c, cur) in self.cols[1..].iter_mut().zip(&mut row.vals) {
+        // the thread epoch this event sees, when it may be kept
+        let epoch = if self.by_thread && sonde_state::keeps_threads(ctx.ev.code) {
+            ctx.st.thread_epoch()
+        } else {
+            NO_EPOCH
+        };
+        if let Some(i) = existing {
+            let same = epoch != NO_EPOCH && self.epochs[i] == epoch;
+            if self.combine(i, ctx, &look, same) {
+                self.epochs[i] = epoch;
+            }
+            return;
+        }
+        self.slots.clear();
+        let ok = self.cols[1..].iter_mut().all(|c| {
+            slot(c, ctx, &look, None, defaults)
+                .map(|s| self.slots.push(s))
+                .is_some()
+        });
+        if ok {
+            self.insert(key);
+            self.epochs.push(epoch);
+        }
+    }
+
+    /// Combines an event into existing row `i`, visiting only the columns
+    /// its type may change (`same`: at the thread epoch the row last
+    /// took); false when a missing value drops the event.
+    fn combine<'a>(&mut self, i: usize, ctx: &Ctx<'a, '_>, look: &Look<'a>, same: bool) -> bool {
+        let defaults = self.use_defaults;
+        let visit = self.plan.cols(ctx.ev.code, same);
+        let row = &mut self.rows[i];
+        if self.one_pass {
+            for &j in visit {
+                let (c, cur) = (&mut self.cols[j as usize + 1], &mut row.vals[j as usize]);
                 // a drop can only come before the row changed
-                let Some(s) = slot(c, ctx, &look, Some(cur), defaults) else {
-                    return;
+                let Some(s) = slot(c, ctx, look, Some(cur), defaults) else {
+                    return false;
                 };
                 if let Some(cell) = s.cell(|| c.ex.last_text().into()) {
                     cur.add(c.ex.ty.kind, c.ag, cell);
                 }
             }
-            return;
+            return true;
         }
         self.slots.clear();
-        let cols = &mut self.cols[1..];
-        let ok = match existing {
-            Some(i) => cols.iter_mut().zip(&self.rows[i].vals).all(|(c, cur)| {
-                slot(c, ctx, &look, Some(cur), defaults)
-                    .map(|s| self.slots.push(s))
-                    .is_some()
-            }),
-            None => cols.iter_mut().all(|c| {
-                slot(c, ctx, &look, None, defaults)
-                    .map(|s| self.slots.push(s))
-                    .is_some()
-            }),
-        };
-        if !ok {
-            return;
+        self.slots.resize(row.vals.len(), Slot::Skip);
+        for &j in visit {
+            let (c, cur) = (&mut self.cols[j as usize + 1], &row.vals[j as usize]);
+            match slot(c, ctx, look, Some(cur), defaults) {
+                Some(s) => self.slots[j as usize] = s,
+                None => return false,
+            }
         }
-        match existing {
-            Some(i) => self.update(i),
-            None => self.insert(key),
-        }
+        self.update(i);
+        true
     }
 
     /// Combines this event's slots into row `i`.
@@ -446,6 +506,7 @@ impl Table {
             self.rows.clone()
         } else {
             self.index.clear();
+            self.epochs.clear();
             std::mem::take(&mut self.rows)
         };
         let rows = match (&self.groupby, self.list) {
@@ -487,6 +548,7 @@ impl Table {
     /// Empties a list view.
     pub fn clear(&mut self) {
         self.rows.clear();
+        self.epochs.clear();
         self.index.clear();
     }
 }

@@ -11,7 +11,7 @@ use std::cell::Cell;
 use sonde_event::category;
 use sonde_fields::registry::FieldType;
 use sonde_fields::{Ctx, Field, Value};
-use sonde_state::Thread;
+use sonde_state::{FdType, Thread};
 
 use crate::cell::{ColType, Kind, Pf, Val};
 
@@ -146,8 +146,6 @@ pub struct Extractor {
     src: Src,
     /// The column's type.
     pub ty: ColType,
-    buflen: Option<Field>,
-    fdtype: Option<Field>,
     buf: Vec<u8>,
 }
 
@@ -272,12 +270,9 @@ impl Extractor {
                 }
             },
         };
-        let needs_io = matches!(src, Src::Buflen(..));
         Ok(Extractor {
             src,
             ty,
-            buflen: needs_io.then_some(Field::EvtBuflen),
-            fdtype: needs_io.then(|| Field::parse("fd.type").ok()).flatten(),
             buf: Vec::new(),
         })
     }
@@ -307,6 +302,35 @@ impl Extractor {
             }
             _ => None,
         }
+    }
+
+    /// Whether the value depends only on the event's thread-level state
+    /// (ids, thread count, command line, memory sizes), never on the
+    /// event itself: the same for two events of one thread that see the
+    /// same [`State::thread_epoch`](sonde_state::State::thread_epoch).
+    pub fn thread_level(&self) -> bool {
+        matches!(self.src, Src::Thread(_) | Src::VmB { .. })
+    }
+
+    /// Whether every event of type `code` has no value here: CPU and
+    /// procinfo counts outside procinfo events, buffer lengths outside
+    /// I/O exits of their direction.
+    pub fn none_for(&self, code: u16) -> bool {
+        let Some(info) = sonde_event::event_info(code) else {
+            return false;
+        };
+        match &self.src {
+            Src::Cpu(_) | Src::CountProcinfo { .. } => code != sonde_event::codes::PROCINFO_E,
+            Src::Buflen(dir, _) => {
+                info.dir != sonde_event::Direction::Exit || !io_dir_matches(*dir, info.old_category)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the value is the event's thread id.
+    pub fn is_tid(&self) -> bool {
+        matches!(self.src, Src::Thread(ThreadF::Tid))
     }
 
     /// The text of the last value [`Extractor::extract_ref`] gave as text.
@@ -406,26 +430,21 @@ impl Extractor {
                 if !io_dir_matches(*dir, info.old_category) {
                     return None;
                 }
-                if *class != FdClass::Any {
-                    self.buf.clear();
-                    if !ctx.extract(self.fdtype.as_ref()?, &mut self.buf) {
-                        return None;
-                    }
-                    let t = self.buf.as_slice();
-                    let ok = match class {
-                        FdClass::File => t == b"file",
-                        _ => t == b"ipv4" || t == b"ipv6",
-                    };
-                    if !ok {
-                        return None;
-                    }
-                }
-                self.buf.clear();
-                let f = self.buflen.as_ref()?;
-                if !ctx.extract(f, &mut self.buf) {
+                let ok = match class {
+                    FdClass::Any => true,
+                    FdClass::File => ctx.event_fd()?.kind == FdType::File,
+                    FdClass::Net => matches!(
+                        ctx.event_fd()?.kind,
+                        FdType::Ipv4Sock
+                            | FdType::Ipv4ServSock
+                            | FdType::Ipv6Sock
+                            | FdType::Ipv6ServSock
+                    ),
+                };
+                if !ok {
                     return None;
                 }
-                sonde_fields::parse_int(&self.buf).map(|v| ValRef::I(v as i64))
+                ctx.buflen().map(ValRef::I)
             }
             Src::VmB { rss } => {
                 let t = look.thread(ctx)?;

@@ -64,6 +64,7 @@ impl State {
     /// [`ContainerHook`] (live capture) the hook decides, else sysdig's
     /// docker rule (capture files).
     pub(super) fn resolve_container(&mut self, tid: i64) {
+        self.touch_threads();
         let Some(t) = self.threads.get_mut(&tid) else {
             return;
         };
@@ -122,6 +123,7 @@ impl State {
         let Some(id) = self.live_containers.as_mut().and_then(|l| l.stale.take()) else {
             return;
         };
+        self.touch_threads();
         if !self.threads.values().any(|t| t.container_id == id) {
             self.containers.remove(&id);
         }
@@ -135,6 +137,7 @@ impl State {
     /// Removes thread `tid` (a stale entry), dropping its container when
     /// it was the last thread of it (live).
     pub(super) fn remove_stale_thread(&mut self, tid: i64) {
+        self.touch_threads();
         if let Some(t) = self.threads.remove(&tid) {
             if !t.container_id.is_empty() {
                 self.container_thread_gone(&t.container_id);

@@ -41,6 +41,7 @@ impl State {
             }
         }
         if let Some(tid) = self.pending_exit.take() {
+            self.touch_threads();
             if let Some(t) = self.threads.remove(&tid) {
                 if t.tid != t.pid && t.flags & clone_flags::CLONE_THREAD != 0 {
                     if let Some(m) = self.threads.get_mut(&t.pid) {
@@ -122,6 +123,9 @@ impl State {
     /// Updates the tables with one event.
     pub fn process(&mut self, ev: &RawEvent<'_>) {
         self.begin_event(ev);
+        if !keeps_threads(ev.code) {
+            self.touch_threads();
+        }
         let Some(info) = ev.info() else { return };
         match ev.code {
             c::CONTAINER_JSON_E | c::CONTAINER_JSON_2_E => {
@@ -418,6 +422,19 @@ fn leaves_threads_code(code: u16) -> bool {
         && !changes_threads(code)
         && !changes_threads(exit)
         && !matches!(exit, c::SYSCALL_CAPSET_X)
+}
+
+/// Whether an event of this code leaves every thread-level value of the
+/// state as it was and is attributed to its own thread: a system call
+/// event that [`leaves_threads`] (memory sizes, which such events may
+/// change, count in [`State::thread_epoch`] when they are applied), or
+/// an event the state applies nothing of ([`is_inert`]; a thread looked
+/// up in /proc for it counts when it is added). What
+/// [`State::thread_epoch`] counts on.
+#[inline]
+pub fn keeps_threads(code: u16) -> bool {
+    static KEEPS: OnceLock<Vec<bool>> = OnceLock::new();
+    by_code(&KEEPS, |c| leaves_threads_code(c) || is_inert(c), code)
 }
 
 /// The handler of an exit event's system call family, given the event and

@@ -19,7 +19,13 @@ impl State {
     #[inline]
     pub(super) fn on_plain_rw_exit(&mut self, ev: &RawEvent<'_>, info: &sonde_event::EventInfo) {
         let tid = ev.tid;
-        let t = self.threads.entry(tid).or_insert_with(|| Thread::fake(tid));
+        let t = match self.threads.entry(tid) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                self.epoch = self.epoch.wrapping_add(1);
+                v.insert(Thread::fake(tid))
+            }
+        };
         keep_exit_latency(t, ev);
         if info.flags & sonde_event::flags::USES_FD != 0 {
             let from_exit = info.fd_param.and_then(|i| ev.param_i64(i as usize));

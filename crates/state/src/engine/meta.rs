@@ -18,6 +18,7 @@ impl State {
     /// Applies a piece of capture metadata (a capture block, a /proc
     /// scan). Events go to [`State::process`].
     pub fn apply_meta(&mut self, m: MetaRef<'_>) {
+        self.touch_threads();
         match m {
             MetaRef::Machine(m) => self.machine = Some(m.clone()),
             MetaRef::Threads(ts) => {
@@ -119,6 +120,7 @@ impl State {
     /// tables (a local port that some server socket listens on makes the
     /// process the server of that connection).
     pub(super) fn tables_loaded(&mut self) {
+        self.touch_threads();
         self.tables_ready = true;
         let mut counts: FxHashMap<i64, u32> = FxHashMap::default();
         for t in self.threads.values() {
