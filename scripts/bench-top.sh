@@ -33,35 +33,51 @@ done
 cd "$ROOT"
 echo "== building (release)" >&2
 cargo build --release --quiet -p sonde -p sonde-scap --bins --examples
+cargo build --release --quiet -p sonde-probe --example syscall_loop
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 SONDE="$TARGET/release/sonde"
 GEN="$TARGET/release/examples/scapgen"
 
-declare -A CAP
-"$GEN" "$TRACES/curl_google.scap" "$DIR/curl.scap" "$MIN_EVENTS" >&2
-CAP[curl]="$DIR/curl.scap"
-"$GEN" "$TRACES/falco_open-multiple-files.scap" "$DIR/files.scap" "$MIN_EVENTS" >&2
-CAP[files]="$DIR/files.scap"
+# curl: a client (DNS, TLS, files); files: opens, reads, closes; psp:
+# procinfo events of a hundred threads (the CPU column); ipv6: an IPv6
+# client's sockets
+declare -A CAP=([curl]=curl_google [files]=falco_open-multiple-files
+    [psp]=falco_psp_privileged [ipv6]=test_ipv6_client)
+CAPS="curl files psp ipv6"
+for c in $CAPS; do
+    "$GEN" "$TRACES/${CAP[$c]}.scap" "$DIR/$c.scap" "$MIN_EVENTS" >&2
+    CAP[$c]="$DIR/$c.scap"
+done
+GETPPID=$("$TARGET/release/examples/syscall_loop" getppid 5000000 2>/dev/null | awk '{printf "%.0f", $4}' || true)
+echo "bare getppid: ${GETPPID:-?} ns" >&2
 
+declare -A MINR MINAT
 printf '| capture | view | sonde top | csysdig | speedup |\n|---|---|---|---|---|\n'
-for c in curl files; do
+for c in $CAPS; do
     big="${CAP[$c]}"
     for v in $VIEWS; do
         if ! diff <("$SONDE" top -r "$big" --raw -v "$v" | sort) \
                   <(csysdig -r "$big" --raw -v "$v" | sort) >/dev/null; then
             echo "bench-top: $c $v: the outputs differ" >&2
         fi
-        hyperfine -N --runs "$RUNS" --export-json "$DIR/h.json" \
+        hyperfine -N --warmup 1 --runs "$RUNS" --export-json "$DIR/h.json" \
             "$SONDE top -r $big --raw -v $v" "csysdig -r $big --raw -v $v" >/dev/null 2>&1
         s=$(jq '.results[0].median' "$DIR/h.json")
         d=$(jq '.results[1].median' "$DIR/h.json")
-        printf '| %s | %s | %.3f s | %.3f s | %.1fx |\n' "$c" "$v" "$s" "$d" "$(echo "$d / $s" | bc -l)"
+        r=$(echo "$d / $s" | bc -l)
+        printf '| %s | %s | %.3f s | %.3f s | %.2fx |\n' "$c" "$v" "$s" "$d" "$r"
+        if [[ -z "${MINR[$v]:-}" ]] || (( $(echo "$r < ${MINR[$v]}" | bc -l) )); then
+            MINR[$v]=$r
+            MINAT[$v]=$c
+        fi
     done
+done
+for v in $VIEWS; do
+    printf 'minimum ratio, %s: %.2fx (%s); bare getppid %s ns\n' "$v" "${MINR[$v]}" "${MINAT[$v]}" "${GETPPID:-?}"
 done
 
 [[ "${LIVE:-0}" == 1 ]] || exit 0
 [[ $(id -u) -eq 0 ]] && command -v tmux >/dev/null || { echo "bench-top: LIVE needs root and tmux" >&2; exit 2; }
-cargo build --release --quiet -p sonde-probe --example syscall_loop
 LOOP="$TARGET/release/examples/syscall_loop"
 CALLS="${CALLS:-20000000}"
 bare=$("$LOOP" getppid 5000000 | awk '{printf "%.0f", $4}')

@@ -89,7 +89,13 @@ pub fn main(argv: Vec<std::ffi::OsString>, stop: sonde_engine::StopHandle) -> Ex
 
 fn run(args: &TopArgs, stop: sonde_engine::StopHandle) -> Result<(), sonde_top::run::TopError> {
     use sonde_top::run::TopError;
-    let mut views = sonde_top::bundled().map_err(|e| TopError::Other(e.to_string()))?;
+    // one view, never switched: load only its file
+    let one = (args.raw || args.json) && !args.list;
+    let mut views = match one {
+        true => sonde_top::bundled_one(&args.view),
+        false => sonde_top::bundled(),
+    }
+    .map_err(|e| TopError::Other(e.to_string()))?;
     for dir in &args.views {
         let p = std::path::Path::new(dir);
         let more = if p.is_dir() {

@@ -25,7 +25,7 @@ pub mod tfield;
 pub mod ui;
 pub mod view;
 
-pub use loader::{bundled, load_dir, load_file, LoadError};
+pub use loader::{bundled, bundled_one, load_dir, load_file, LoadError};
 pub use sink::{combine_filters, ViewSink};
 pub use table::{Row, Sample, Table};
 pub use view::{Action, Aggregation, Column, View, ViewType};

@@ -117,6 +117,21 @@ pub fn bundled() -> Result<Vec<View>, LoadError> {
     Ok(out)
 }
 
+/// The bundled view `id` alone, from its own file (`v_ID.lua`), when that
+/// file defines it; else every bundled view. For runs that show one
+/// view and never switch (`--raw`, `-j`): each file loaded costs a Lua
+/// state and a parse.
+pub fn bundled_one(id: &str) -> Result<Vec<View>, LoadError> {
+    let file = format!("v_{id}.lua");
+    if let Some((name, src)) = BUNDLED.iter().find(|(n, _)| *n == file) {
+        let views = load_source(name, src)?;
+        if views.iter().any(|v| v.id == id) {
+            return Ok(views);
+        }
+    }
+    bundled()
+}
+
 /// Every `v_*.lua` file of `dir` that defines a view, sorted by file
 /// name (files without a `view_info` table, like csysdig's disabled
 /// `v_cpus.lua`, are skipped).
