@@ -63,8 +63,10 @@ pub(crate) fn push_bool(out: &mut Vec<u8>, v: bool) {
 }
 
 impl<'a> Ctx<'a, '_> {
+    /// The event's thread (`State::event_thread`), looked up once per
+    /// event however many fields read it.
     #[inline]
-    pub(crate) fn thread(&self) -> Option<&'a Thread> {
+    pub fn thread(&self) -> Option<&'a Thread> {
         if let Some(t) = self.lookups.thread.get() {
             return t;
         }

@@ -109,6 +109,9 @@ pub struct State {
     /// Bumped whenever a thread-level value may have changed (see
     /// [`State::thread_epoch`]).
     epoch: u64,
+    /// The epoch of the last change that was not one thread's memory
+    /// sizes (see [`State::thread_unchanged_since`]).
+    structural_epoch: u64,
 }
 
 /// New memory figures for a process (brk/mmap/munmap exits, switches).
@@ -200,8 +203,9 @@ impl State {
     }
 
     fn apply_memory(&mut self, u: MemoryUpdate) {
-        self.touch_threads();
+        self.epoch += 1;
         if let Some(t) = self.threads.get_mut(&u.tid) {
+            t.mem_epoch = self.epoch;
             t.vmsize_kb = u.vmsize_kb;
             t.vmrss_kb = u.vmrss_kb;
             t.vmswap_kb = u.vmswap_kb;
@@ -220,16 +224,27 @@ impl State {
     /// that see the same number, each of a code for which
     /// [`keeps_threads`](crate::keeps_threads) holds, see the same
     /// thread-level values. Readers that keep what they derived from a
-    /// thread (a view's row) use it to know when to derive it again.
+    /// thread (a view's row) use it, or the finer
+    /// [`State::thread_unchanged_since`], to know when to derive it again.
     #[inline]
     pub fn thread_epoch(&self) -> u64 {
         self.epoch
     }
 
-    /// Notes that a thread-level value may have changed.
+    /// Whether the thread-level values thread `t` reads are those it read
+    /// at epoch `since` (a [`State::thread_epoch`] taken then): nothing
+    /// changed since but memory sizes of other threads. Finer than
+    /// comparing epochs: one thread's `mmap` leaves the others alone.
+    #[inline]
+    pub fn thread_unchanged_since(&self, t: &Thread, since: u64) -> bool {
+        self.structural_epoch <= since && t.mem_epoch <= since
+    }
+
+    /// Notes that a thread-level value may have changed, for any thread.
     #[inline]
     pub(crate) fn touch_threads(&mut self) {
-        self.epoch = self.epoch.wrapping_add(1);
+        self.epoch += 1;
+        self.structural_epoch = self.epoch;
     }
 
     /// Adds a thread, unless the table is full.
@@ -343,7 +358,8 @@ impl State {
             return match self.threads.entry(tid) {
                 std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                 std::collections::hash_map::Entry::Vacant(v) => {
-                    self.epoch = self.epoch.wrapping_add(1);
+                    self.epoch += 1;
+                    self.structural_epoch = self.epoch;
                     v.insert(Thread::fake(tid))
                 }
             };

@@ -64,6 +64,9 @@ pub struct Thread {
     pub nchilds: u32,
     /// What the thread runs as in its container: [`category`].
     pub category: u8,
+    /// The thread epoch of its last memory update
+    /// ([`State::thread_unchanged_since`](crate::State::thread_unchanged_since)).
+    pub mem_epoch: u64,
 }
 
 impl std::ops::Deref for Thread {

@@ -111,7 +111,8 @@ pub struct Table {
     index: Index,
     rows: Vec<Row>,
     /// Per row (rows keyed by thread id): the thread epoch at which the
-    /// row last took its thread-level columns ([`NO_EPOCH`]: never).
+    /// row last took its thread-level columns ([`NO_EPOCH`]: never; see
+    /// `State::thread_unchanged_since`).
     epochs: Vec<u64>,
     /// The key is the thread id: every event of a row is of one thread.
     by_thread: bool,
@@ -407,7 +408,14 @@ impl Table {
             NO_EPOCH
         };
         if let Some(i) = existing {
-            let same = epoch != NO_EPOCH && self.epochs[i] == epoch;
+            // the row's thread-level values still hold: nothing changed
+            // since but other threads' memory
+            let since = self.epochs[i];
+            let same = epoch != NO_EPOCH
+                && since != NO_EPOCH
+                && look
+                    .thread(ctx)
+                    .is_some_and(|t| ctx.st.thread_unchanged_since(t, since));
             if self.combine(i, ctx, &look, same) {
                 self.epochs[i] = epoch;
             }

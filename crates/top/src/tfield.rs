@@ -73,7 +73,8 @@ impl<'a> Look<'a> {
         if let Some(t) = self.t.get() {
             return t;
         }
-        let t = ctx.st.event_thread(ctx.ev);
+        // shared with the fields `sonde-fields` extracts for this event
+        let t = ctx.thread();
         self.t.set(Some(t));
         t
     }

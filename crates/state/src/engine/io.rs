@@ -22,7 +22,8 @@ impl State {
         let t = match self.threads.entry(tid) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
             std::collections::hash_map::Entry::Vacant(v) => {
-                self.epoch = self.epoch.wrapping_add(1);
+                self.epoch += 1;
+                self.structural_epoch = self.epoch;
                 v.insert(Thread::fake(tid))
             }
         };
