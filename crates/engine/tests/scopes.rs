@@ -5,28 +5,16 @@
 //! takes, on every shared trace, and compared with a run where nothing
 //! passes over.
 
+mod common;
+
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::rc::Rc;
 
+use common::traces;
 use sonde_engine::{Config, Engine, Flow, Handed, Needs, Sink, SinkResult, Source};
 use sonde_event::codes as c;
 use sonde_fields::{Ctx, Field};
 use sonde_state::Scope;
-
-fn traces() -> Vec<PathBuf> {
-    let dir = match std::env::var("SONDE_TRACES") {
-        Ok(d) => PathBuf::from(d),
-        Err(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces"),
-    };
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "scap"))
-        .collect();
-    v.sort();
-    v
-}
 
 /// The fields of the registry in `scope` that parse without an argument,
 /// and a few with one.

@@ -8,27 +8,15 @@
 //! every shared trace and compared with what the thread's previous such
 //! event read, whenever the thread is unchanged since.
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::rc::Rc;
 
+use common::traces;
 use sonde_engine::{Config, Engine, Flow, Handed, Needs, Sink, SinkResult, Source};
 use sonde_fields::{Ctx, Field};
-
-fn traces() -> Vec<PathBuf> {
-    let dir = match std::env::var("SONDE_TRACES") {
-        Ok(d) => PathBuf::from(d),
-        Err(_) => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/traces"),
-    };
-    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "scap"))
-        .collect();
-    v.sort();
-    v
-}
 
 /// The thread-level fields: what a thread, its process, its ancestors,
 /// its user and its container are, never what the event is.
