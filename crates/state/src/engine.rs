@@ -106,12 +106,44 @@ pub struct State {
     pending_faults: Option<(i64, u64, u64)>,
     /// Live capture: identifies containers and counts their threads.
     live_containers: Option<containers::LiveContainers>,
-    /// Bumped whenever a thread-level value may have changed (see
-    /// [`State::thread_epoch`]).
-    epoch: u64,
+    /// When thread-level values last changed (see [`State::thread_epoch`]).
+    epochs: Epochs,
+}
+
+/// The counter behind [`State::thread_epoch`].
+#[derive(Debug, Default, Clone, Copy)]
+struct Epochs {
+    /// Bumped whenever a thread-level value may have changed.
+    now: u64,
     /// The epoch of the last change that was not one thread's memory
     /// sizes (see [`State::thread_unchanged_since`]).
-    structural_epoch: u64,
+    structural: u64,
+}
+
+impl Epochs {
+    /// A change that may touch any thread.
+    #[inline]
+    fn touch(&mut self) {
+        self.now += 1;
+        self.structural = self.now;
+    }
+}
+
+/// Thread `tid`, created as a placeholder when unknown (a change of the
+/// thread table, counted in `epochs`): one lookup either way.
+#[inline]
+fn thread_or_fake<'t>(
+    threads: &'t mut FxHashMap<i64, Thread>,
+    epochs: &mut Epochs,
+    tid: i64,
+) -> &'t mut Thread {
+    match threads.entry(tid) {
+        std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+        std::collections::hash_map::Entry::Vacant(v) => {
+            epochs.touch();
+            v.insert(Thread::fake(tid))
+        }
+    }
 }
 
 /// New memory figures for a process (brk/mmap/munmap exits, switches).
@@ -203,9 +235,9 @@ impl State {
     }
 
     fn apply_memory(&mut self, u: MemoryUpdate) {
-        self.epoch += 1;
+        self.epochs.now += 1;
         if let Some(t) = self.threads.get_mut(&u.tid) {
-            t.mem_epoch = self.epoch;
+            t.mem_epoch = self.epochs.now;
             t.vmsize_kb = u.vmsize_kb;
             t.vmrss_kb = u.vmrss_kb;
             t.vmswap_kb = u.vmswap_kb;
@@ -228,7 +260,7 @@ impl State {
     /// [`State::thread_unchanged_since`], to know when to derive it again.
     #[inline]
     pub fn thread_epoch(&self) -> u64 {
-        self.epoch
+        self.epochs.now
     }
 
     /// Whether the thread-level values thread `t` reads are those it read
@@ -237,14 +269,13 @@ impl State {
     /// comparing epochs: one thread's `mmap` leaves the others alone.
     #[inline]
     pub fn thread_unchanged_since(&self, t: &Thread, since: u64) -> bool {
-        self.structural_epoch <= since && t.mem_epoch <= since
+        self.epochs.structural <= since && t.mem_epoch <= since
     }
 
     /// Notes that a thread-level value may have changed, for any thread.
     #[inline]
     pub(crate) fn touch_threads(&mut self) {
-        self.epoch += 1;
-        self.structural_epoch = self.epoch;
+        self.epochs.touch();
     }
 
     /// Adds a thread, unless the table is full.
@@ -355,14 +386,7 @@ impl State {
     fn thread_mut(&mut self, tid: i64) -> &mut Thread {
         if self.threads.len() < self.limits.max_threads {
             // one lookup, whether the thread is known or not
-            return match self.threads.entry(tid) {
-                std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    self.epoch += 1;
-                    self.structural_epoch = self.epoch;
-                    v.insert(Thread::fake(tid))
-                }
-            };
+            return thread_or_fake(&mut self.threads, &mut self.epochs, tid);
         }
         self.touch_threads();
         // The table may be full: fall back to a scratch entry that is

@@ -7,7 +7,6 @@
 use sonde_event::{codes as c, RawEvent};
 
 use crate::fd::FdType;
-use crate::thread::Thread;
 
 use super::{c_enter, exit_param, keep_exit_latency, State};
 
@@ -19,14 +18,7 @@ impl State {
     #[inline]
     pub(super) fn on_plain_rw_exit(&mut self, ev: &RawEvent<'_>, info: &sonde_event::EventInfo) {
         let tid = ev.tid;
-        let t = match self.threads.entry(tid) {
-            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                self.epoch += 1;
-                self.structural_epoch = self.epoch;
-                v.insert(Thread::fake(tid))
-            }
-        };
+        let t = super::thread_or_fake(&mut self.threads, &mut self.epochs, tid);
         keep_exit_latency(t, ev);
         if info.flags & sonde_event::flags::USES_FD != 0 {
             let from_exit = info.fd_param.and_then(|i| ev.param_i64(i as usize));
