@@ -123,6 +123,20 @@ impl<'s> Engine<'s> {
         n
     }
 
+    /// What the decoding thread may leave out: the events the capture
+    /// filter's type table rejects unread, when no sink reads them all
+    /// (a writer, a ticker, a sink holding events).
+    fn skip_table(&self) -> sonde_scap::SkipTable {
+        let all = self.sinks.iter().any(|s| {
+            let n = s.needs();
+            n.writes || n.holds || n.tick_ns.is_some_and(|t| t > 0)
+        });
+        match crate::rules::type_table(self.cfg.filter.as_ref()) {
+            Some(t) if !all => crate::rules::skip_table(&t),
+            _ => sonde_scap::SkipTable::default(),
+        }
+    }
+
     /// Starts live capture with what the filter and the sinks need: the
     /// syscalls they can select (plus what the state engine needs), the
     /// optional tracepoints, and latencies only when something reads them.
@@ -186,7 +200,7 @@ impl<'s> Engine<'s> {
             _ => {
                 // decoding moves to a helper thread: this one keeps state,
                 // filter and sinks
-                source = source.decode_ahead();
+                source = source.decode_ahead(self.skip_table());
                 self.events(&mut source, needs_state, &mut report)
             }
         };

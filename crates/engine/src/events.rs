@@ -3,7 +3,7 @@
 
 use sonde_event::{category, codes, RawEvent};
 use sonde_fields::Ctx;
-use sonde_scap::{Block, DF_STATE_ONLY};
+use sonde_scap::{Block, Gap, DF_STATE_ONLY};
 
 use sonde_state::{changes_threads, Scope, State};
 
@@ -102,10 +102,21 @@ impl Engine<'_> {
             }
             // the common case first: an event of the batch at hand
             if let Source::Decoded(d) = source {
-                if let Some(ev) = d.next_event() {
+                if let Some((ev, gap)) = d.next_event() {
+                    if gap != Gap::default() {
+                        // events left out unread: counted, their threads marked
+                        run.clock.num += u64::from(gap.skipped);
+                        report.events += u64::from(gap.skipped);
+                        if gap.marked {
+                            run.last_types.left_out(ev.tid);
+                        }
+                    }
                     if let Some(end) = self.step(&mut run, &ev, false, report)? {
                         return Ok(end);
                     }
+                    continue;
+                }
+                if d.advance() {
                     continue;
                 }
             }
@@ -129,8 +140,14 @@ impl Engine<'_> {
                     }
                     continue;
                 }
-                Ok(None) => return Ok(LoopEnd::Done(None)),
-                Err(e) => return Ok(LoopEnd::Done(Some(e))),
+                Ok(None) => {
+                    report.events += source.skipped_unreported();
+                    return Ok(LoopEnd::Done(None));
+                }
+                Err(e) => {
+                    report.events += source.skipped_unreported();
+                    return Ok(LoopEnd::Done(Some(e)));
+                }
             };
             if let Some(end) = self.step(&mut run, &ev, false, report)? {
                 return Ok(end);

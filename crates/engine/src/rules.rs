@@ -119,6 +119,13 @@ impl LastEventTypes {
         }
     }
 
+    /// An event of `tid` that [`LastEventTypes::note_rejected`] would have
+    /// cleared it for was left out unread ([`skip_table`]).
+    #[inline]
+    pub fn left_out(&mut self, tid: i64) {
+        self.set(tid, true);
+    }
+
     /// Whether `tid` lost its enter event.
     #[inline]
     fn is_cleared(&mut self, tid: i64) -> bool {
@@ -297,6 +304,37 @@ impl TypeTable {
 #[inline]
 fn enter_of(code: u16) -> u16 {
     code & !1
+}
+
+/// The events the decoding thread may leave out for a capture filter
+/// whose type table is `types`: exactly those the event loop counts and
+/// drops unread (the table rejects them and they do not modify state),
+/// the threads of those that clear the last event marked. Container
+/// events are always handed out, and nothing is left out before the first
+/// event that is not one (the run's first event time, its opening).
+pub(crate) fn skip_table(types: &TypeTable) -> sonde_scap::SkipTable {
+    use sonde_event::codes as c;
+    let mut t = sonde_scap::SkipTable::default();
+    let container = [c::CONTAINER_E, c::CONTAINER_JSON_E, c::CONTAINER_JSON_2_E];
+    for (i, info) in sonde_event::EVENTS.iter().enumerate() {
+        let code = i as u16;
+        if container.contains(&code) || (info.flags | info.old_flags) & flags::MODIFIES_STATE != 0 {
+            continue;
+        }
+        let mark = clears_last_event(info, code);
+        if code == c::GENERIC_E || code == c::GENERIC_X {
+            // by syscall id (`may_accept`)
+            for (id, &may) in types.generic_ids.iter().enumerate() {
+                if !may {
+                    t.skip_syscall(code, id as u16, mark);
+                }
+            }
+        } else if !types.may_accept_code(code) {
+            t.skip(code, mark);
+        }
+    }
+    t.set_opening(&container);
+    t
 }
 
 /// The events a capture filter can accept, or None when it may accept

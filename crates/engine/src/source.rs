@@ -1,7 +1,7 @@
 //! Where events come from: a capture file (read on this thread, or
 //! decoded on a helper thread), or live capture with the eBPF probe.
 
-use sonde_scap::{Block, DecodeAhead, FileReader};
+use sonde_scap::{Block, DecodeAhead, FileReader, SkipTable};
 
 #[cfg(feature = "live")]
 pub use crate::live::{Live, LiveOptions};
@@ -49,11 +49,21 @@ impl Source {
         }
     }
 
-    /// Moves decoding of a file to a helper thread (no-op otherwise).
-    pub(crate) fn decode_ahead(self) -> Source {
+    /// Moves decoding of a file to a helper thread (no-op otherwise),
+    /// which leaves out the events `skips` names.
+    pub(crate) fn decode_ahead(self, skips: SkipTable) -> Source {
         match self {
-            Source::File(r) => Source::Decoded(DecodeAhead::new(r)),
+            Source::File(r) => Source::Decoded(DecodeAhead::with_skips(r, skips)),
             other => other,
+        }
+    }
+
+    /// Events the decoding thread left out that no [`Gap`](sonde_scap::Gap) reported
+    /// ([`DecodeAhead::skipped_unreported`]).
+    pub(crate) fn skipped_unreported(&self) -> u64 {
+        match self {
+            Source::Decoded(d) => d.skipped_unreported(),
+            _ => 0,
         }
     }
 

@@ -286,9 +286,56 @@ fn code_only_fields_decide_event_types_per_code() {
     for text in [
         "not evt.is_io=true",
         "evt.is_io exists",
-        "evt.is_io=true or fd.num=3",
+        "evt.is_io=true or proc.name=cat",
     ] {
         assert!(Filter::new(text).unwrap().event_types().is_none(), "{text}");
+    }
+}
+
+/// The fields of the event's fd have a value only on events that work on
+/// an fd: a filter that needs one of them accepts only those codes, and
+/// nothing narrows under `not` or beside a clause that may take any event.
+#[test]
+fn fd_fields_narrow_event_types_to_fd_events() {
+    use sonde_event::flags::{CREATES_FD, DESTROYS_FD, USES_FD};
+    let fd_event = |c: u16| {
+        let i = &sonde_event::EVENTS[c as usize];
+        (i.flags | i.old_flags) & (USES_FD | CREATES_FD | DESTROYS_FD) != 0
+    };
+    for text in [
+        "fd.name contains .so",
+        "fd.num=3",
+        "fd.typechar=f",
+        "fd.sport=80 or fd.cport=53",
+        "fd.port=443",
+        "fd.ip=127.0.0.1",
+        "fd.directory exists",
+        "fd.name != /etc/passwd",
+    ] {
+        let set = Filter::new(text).unwrap().event_types().unwrap();
+        let all: Vec<u16> = (0..sonde_event::EVENTS.len() as u16).collect();
+        assert!(
+            all.iter().all(|&c| set.contains(&c) == fd_event(c)),
+            "{text}"
+        );
+        assert!(set.contains(&codes::SYSCALL_READ_X), "{text}");
+        assert!(!set.contains(&codes::PROCINFO_E), "{text}");
+    }
+    let narrowed = Filter::new("fd.name contains .so and evt.type in (read, execve)")
+        .unwrap()
+        .event_types()
+        .unwrap();
+    assert!(narrowed.contains(&codes::SYSCALL_READ_X));
+    assert!(!narrowed
+        .iter()
+        .any(|&c| sonde_event::EVENTS[c as usize].name == "execve"));
+    for text in [
+        "not fd.name contains .so",
+        "fd.name contains .so or proc.name=cat",
+        "tolower(fd.name) contains .so",
+    ] {
+        let f = Filter::new(text);
+        assert!(f.is_err() || f.unwrap().event_types().is_none(), "{text}");
     }
 }
 

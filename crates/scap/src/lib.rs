@@ -30,7 +30,7 @@ mod testsink;
 mod writebehind;
 mod writer;
 
-pub use ahead::DecodeAhead;
+pub use ahead::{DecodeAhead, Gap, SkipTable};
 pub use blocks::{
     FdDetail, FdInfo, GroupInfo, IfList, IfaceV4, IfaceV6, MachineInfo, SectionHeader, ThreadInfo,
     UserInfo, UserList,

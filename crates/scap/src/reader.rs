@@ -394,6 +394,9 @@ pub(crate) struct EventHead {
     pub(crate) dump_flags: u32,
     pub(crate) nparams: u32,
     pub(crate) large: bool,
+    /// The skip table's entry for the event's code: not 0, the event was
+    /// checked but its bytes not copied.
+    pub(crate) skip: u8,
 }
 
 #[inline(always)]
@@ -408,8 +411,14 @@ impl<R: Read> Reader<R> {
     /// and data (back to back) to `out`, consumes the block and returns
     /// its header. Otherwise consumes nothing and returns None: the caller
     /// reads the block with `next_block`, which reports what is wrong.
+    /// An event that `skip` leaves out is checked the same way and
+    /// consumed, but nothing is appended.
     #[inline]
-    pub(crate) fn next_event_into(&mut self, out: &mut Vec<u8>) -> Option<EventHead> {
+    pub(crate) fn next_event_into(
+        &mut self,
+        out: &mut Vec<u8>,
+        skip: Option<&crate::SkipTable>,
+    ) -> Option<EventHead> {
         if self.pending_section {
             return None;
         }
@@ -465,8 +474,11 @@ impl<R: Read> Reader<R> {
             RawEvent::infer_nparams(&e[hlen..len], max)?
         };
         let ev = RawEvent::from_parts(ts, tid, code, nparams, &e[hlen..len], large).ok()?;
-        let (lens, data, _) = ev.parts();
-        out.extend_from_slice(&e[hlen..hlen + lens.len() + data.len()]);
+        let skip = skip.map_or(0, |t| t.of(&ev));
+        if skip == 0 {
+            let (lens, data, _) = ev.parts();
+            out.extend_from_slice(&e[hlen..hlen + lens.len() + data.len()]);
+        }
         self.block_start = self.offset;
         self.wpos += total;
         self.offset += total as u64;
@@ -478,6 +490,7 @@ impl<R: Read> Reader<R> {
             dump_flags,
             nparams,
             large,
+            skip,
         })
     }
 }

@@ -90,9 +90,57 @@ pub(super) fn types(n: &Node) -> Option<BTreeSet<u16>> {
                 s.insert(sonde_event::codes::GENERIC_X);
                 Some(s)
             }
-            _ => None,
+            _ => fd_only(&l.src).then(fd_codes),
         },
     }
+}
+
+/// Whether `src` has a value only on events that work on an fd: the fields
+/// of the event's fd (`Ctx::event_fd`, `Ctx::fd_num`), which have none on
+/// other events, and a comparison without a value is false.
+fn fd_only(src: &Src) -> bool {
+    use sonde_fields::FdX;
+    let field = |f: &Field| {
+        matches!(
+            f,
+            Field::FdNum
+                | Field::FdName
+                | Field::FdType
+                | Field::FdTypechar
+                | Field::FdDirectory
+                | Field::FdFilename
+                | Field::FdL4proto
+                | Field::FdIno
+                | Field::FdSip
+                | Field::FdCip
+                | Field::FdSport
+                | Field::FdCport
+        )
+    };
+    match src {
+        Src::Field(f) => field(f),
+        // `fd.ip`, `fd.port`, ...: only for a valid fd of the event
+        Src::Any(v) => v.iter().all(|f| {
+            field(f)
+                || matches!(
+                    f,
+                    Field::Fd(FdX::AnyCip | FdX::AnySip | FdX::AnyCport | FdX::AnySport)
+                )
+        }),
+        _ => false,
+    }
+}
+
+/// The codes of events that work on an fd (in the current table or in
+/// sysdig 0.29's, whichever the evaluation uses).
+fn fd_codes() -> BTreeSet<u16> {
+    use sonde_event::flags::{CREATES_FD, DESTROYS_FD, USES_FD};
+    sonde_event::EVENTS
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| (i.flags | i.old_flags) & (USES_FD | CREATES_FD | DESTROYS_FD) != 0)
+        .map(|(c, _)| c as u16)
+        .collect()
 }
 
 /// The verdicts of a filter made of `evt.type` comparisons only (one, or
