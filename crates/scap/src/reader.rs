@@ -401,7 +401,13 @@ pub(crate) struct EventHead {
 
 #[inline(always)]
 fn le32(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    // one bounds check, one load
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+
+#[inline(always)]
+fn le64(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
 impl<R: Read> Reader<R> {
@@ -453,8 +459,8 @@ impl<R: Read> Reader<R> {
         let cpu = u16::from_le_bytes([body[0], body[1]]);
         let dump_flags = if flagged { le32(body, 2) } else { 0 };
         let e = &body[pre..];
-        let ts = u64::from(le32(e, 0)) | (u64::from(le32(e, 4)) << 32);
-        let tid = (u64::from(le32(e, 8)) | (u64::from(le32(e, 12)) << 32)) as i64;
+        let ts = le64(e, 0);
+        let tid = le64(e, 8) as i64;
         let len = le32(e, 16) as usize;
         let code = u16::from_le_bytes([e[20], e[21]]);
         let info = sonde_event::event_info(code)?;
