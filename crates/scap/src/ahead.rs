@@ -120,7 +120,8 @@ struct EventItem {
     code: u16,
     cpu: u16,
     dump_flags: u32,
-    nparams: u32,
+    /// (at most `MAX_PARAMS`: checked when decoded)
+    nparams: u16,
     large: bool,
     marked: bool,
     skipped: u32,
@@ -219,7 +220,7 @@ impl DecodeAhead {
         }
         let body = self.cur.bytes.get(e.start as usize..e.end as usize)?;
         // checked on the helper thread already
-        let mut ev = RawEvent::from_checked_parts(e.ts, e.tid, e.code, e.nparams, body, e.large)?;
+        let mut ev = RawEvent::from_checked_parts(e.ts, e.tid, e.code, u32::from(e.nparams), body, e.large)?;
         ev.cpu = e.cpu;
         ev.dump_flags = e.dump_flags;
         self.next += 1;
@@ -304,7 +305,7 @@ impl DecodeAhead {
         self.unreported += u64::from(e.skipped);
         let body = &self.cur.bytes[e.start as usize..e.end as usize];
         // checked on the helper thread already: this cannot fail
-        let mut ev = RawEvent::from_parts(e.ts, e.tid, e.code, e.nparams, body, e.large)
+        let mut ev = RawEvent::from_parts(e.ts, e.tid, e.code, u32::from(e.nparams), body, e.large)
             .map_err(|x| Error::new(0, ErrorKind::Corrupt(x.to_string())))?;
         ev.cpu = e.cpu;
         ev.dump_flags = e.dump_flags;
@@ -315,6 +316,8 @@ impl DecodeAhead {
 /// The helper thread's record of what it left out.
 struct Skipper {
     table: SkipTable,
+    /// The table leaves something out.
+    active: bool,
     /// Still in the opening: nothing is left out.
     opening: bool,
     /// Events left out since the last item.
@@ -329,7 +332,7 @@ impl Skipper {
     /// The table to decode the next event with (None: hand it out).
     #[inline]
     fn table(&self) -> Option<&SkipTable> {
-        if self.opening || self.pending == u32::MAX {
+        if !self.active || self.opening || self.pending == u32::MAX {
             None
         } else {
             Some(&self.table)
@@ -347,8 +350,18 @@ impl Skipper {
     }
 
     /// An event handed out: what was left out before it.
-    #[inline]
+    #[inline(always)]
     fn handed_out(&mut self, tid: i64, code: u16) -> (u32, bool) {
+        if self.pending == 0 && !self.opening && self.marked.is_empty() {
+            return (0, false);
+        }
+        self.handed_out_after_gap(tid, code)
+    }
+
+    /// [`Skipper::handed_out`] after events were left out (or still in
+    /// the opening).
+    #[inline(never)]
+    fn handed_out_after_gap(&mut self, tid: i64, code: u16) -> (u32, bool) {
         let marked = !self.marked.is_empty() && self.marked.remove(&tid);
         if marked && self.last_marked == Some(tid) {
             self.last_marked = None;
@@ -369,6 +382,7 @@ fn decode_loop(
 ) {
     let mut sk = Skipper {
         opening: !table.is_empty(),
+        active: !table.is_empty(),
         table,
         pending: 0,
         marked: HashSet::default(),
@@ -395,7 +409,7 @@ fn decode_loop(
                     code: h.code,
                     cpu: h.cpu,
                     dump_flags: h.dump_flags,
-                    nparams: h.nparams,
+                    nparams: h.nparams as u16,
                     large: h.large,
                     marked,
                     skipped,
@@ -424,7 +438,7 @@ fn decode_loop(
                         code: ev.code,
                         cpu: ev.cpu,
                         dump_flags: ev.dump_flags,
-                        nparams: ev.nparams() as u32,
+                        nparams: ev.nparams() as u16,
                         large,
                         marked,
                         skipped,
