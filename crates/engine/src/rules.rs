@@ -70,8 +70,8 @@ fn clears_last_event(info: &sonde_event::EventInfo, code: u16) -> bool {
 #[derive(Default)]
 pub struct LastEventTypes {
     cleared: HashSet<i64>,
-    /// The thread of the last query or change and whether it is in
-    /// `cleared`: runs of events of one thread skip the hash lookups.
+    /// The thread of the last query or change and whether it lost its
+    /// enter event, ahead of `cleared` ([`LastEventTypes::write_back`]).
     last: Option<(i64, bool)>,
 }
 
@@ -132,6 +132,7 @@ impl LastEventTypes {
         match self.last {
             Some((t, c)) if t == tid => c,
             _ => {
+                self.write_back();
                 let c = !self.cleared.is_empty() && self.cleared.contains(&tid);
                 self.last = Some((tid, c));
                 c
@@ -142,15 +143,28 @@ impl LastEventTypes {
     /// Records whether `tid` lost its enter event.
     #[inline]
     fn set(&mut self, tid: i64, cleared: bool) {
-        if self.last == Some((tid, cleared)) {
-            return;
+        match &mut self.last {
+            Some((t, c)) if *t == tid => *c = cleared,
+            _ => {
+                self.write_back();
+                self.last = Some((tid, cleared));
+            }
         }
-        if cleared {
-            self.cleared.insert(tid);
-        } else if !self.cleared.is_empty() {
-            self.cleared.remove(&tid);
+    }
+
+    /// `last` holds the one thread whose value the set may not have yet
+    /// (runs of one thread's events touch no hash): written back when
+    /// another thread comes.
+    fn write_back(&mut self) {
+        match self.last {
+            Some((t, true)) => {
+                self.cleared.insert(t);
+            }
+            Some((t, false)) if !self.cleared.is_empty() => {
+                self.cleared.remove(&t);
+            }
+            _ => {}
         }
-        self.last = Some((tid, cleared));
     }
 }
 

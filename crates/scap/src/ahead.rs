@@ -220,7 +220,8 @@ impl DecodeAhead {
         }
         let body = self.cur.bytes.get(e.start as usize..e.end as usize)?;
         // checked on the helper thread already
-        let mut ev = RawEvent::from_checked_parts(e.ts, e.tid, e.code, u32::from(e.nparams), body, e.large)?;
+        let mut ev =
+            RawEvent::from_checked_parts(e.ts, e.tid, e.code, u32::from(e.nparams), body, e.large)?;
         ev.cpu = e.cpu;
         ev.dump_flags = e.dump_flags;
         self.next += 1;
