@@ -97,7 +97,7 @@ impl LastEventTypes {
     /// The bookkeeping of [`LastEventTypes::check`] for an event whose
     /// verdict `pass` is known without evaluating the filter (one that
     /// cannot read the event's fd).
-    #[inline]
+    #[inline(always)]
     pub fn known(&mut self, ev: &RawEvent<'_>, pass: bool) {
         let Some(info) = ev.info() else { return };
         // an enter event sets the thread's last event, a rejected one that
@@ -155,6 +155,7 @@ impl LastEventTypes {
     /// `last` holds the one thread whose value the set may not have yet
     /// (runs of one thread's events touch no hash): written back when
     /// another thread comes.
+    #[inline(never)]
     fn write_back(&mut self) {
         match self.last {
             Some((t, true)) => {
