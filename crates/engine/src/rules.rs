@@ -120,7 +120,7 @@ impl LastEventTypes {
     }
 
     /// An event of `tid` that [`LastEventTypes::note_rejected`] would have
-    /// cleared it for was left out unread ([`skip_table`]).
+    /// cleared it for was left out unread by the decoding thread.
     #[inline]
     pub fn left_out(&mut self, tid: i64) {
         self.set(tid, true);
