@@ -263,6 +263,31 @@ pub(crate) fn file_directory(name: &[u8], out: &mut Vec<u8>) {
     }
 }
 
+impl Field {
+    /// Whether this field has a value only on events that work on an fd:
+    /// the fields of the event's fd, which `Ctx::extract_fd` (and
+    /// `fd.ip`/`fd.port`/... over them) take, and which have no value on
+    /// other events (`Ctx::event_fd`, `Ctx::fd_num`).
+    pub fn only_on_fd_events(&self) -> bool {
+        matches!(
+            self,
+            Field::FdNum
+                | Field::FdName
+                | Field::FdType
+                | Field::FdTypechar
+                | Field::FdDirectory
+                | Field::FdFilename
+                | Field::FdL4proto
+                | Field::FdIno
+                | Field::FdSip
+                | Field::FdCip
+                | Field::FdSport
+                | Field::FdCport
+                | Field::Fd(FdX::AnyCip | FdX::AnySip | FdX::AnyCport | FdX::AnySport)
+        )
+    }
+}
+
 impl Ctx<'_, '_> {
     /// Appends the value of an `fd.*` variant of [`Field`]; false when it
     /// has none.

@@ -53,27 +53,16 @@ impl SkipTable {
     /// Leaves out events of `code`; with `mark`, the next event of the
     /// same thread handed out has [`Gap::marked`].
     pub fn skip(&mut self, code: u16, mark: bool) {
-        let i = code as usize;
-        if self.by_code.len() <= i {
-            self.by_code.resize(i + 1, 0);
-        }
-        self.by_code[i] = if mark { SKIP_MARK } else { SKIP };
+        set(&mut self.by_code, code, if mark { SKIP_MARK } else { SKIP });
     }
 
     /// Leaves out events of `code` (a generic syscall event, whose first
     /// parameter is the syscall id) of syscall `id`, with `mark` as in
     /// [`SkipTable::skip`].
     pub fn skip_syscall(&mut self, code: u16, id: u16, mark: bool) {
-        let i = code as usize;
-        if self.by_code.len() <= i {
-            self.by_code.resize(i + 1, 0);
-        }
-        self.by_code[i] = BY_ID;
-        let t = &mut self.by_id[i & 1];
-        if t.len() <= id as usize {
-            t.resize(id as usize + 1, 0);
-        }
-        t[id as usize] = if mark { SKIP_MARK } else { SKIP };
+        set(&mut self.by_code, code, BY_ID);
+        let how = if mark { SKIP_MARK } else { SKIP };
+        set(&mut self.by_id[code as usize & 1], id, how);
     }
 
     /// How `ev` is left out: 0 handed out, else [`SKIP`] or [`SKIP_MARK`].
@@ -100,6 +89,15 @@ impl SkipTable {
     pub fn is_empty(&self) -> bool {
         !self.by_code.iter().any(|&x| x != 0)
     }
+}
+
+/// Sets `t[i]`, growing `t` with zeros (hand out) as needed.
+fn set(t: &mut Vec<u8>, i: u16, v: u8) {
+    let i = i as usize;
+    if t.len() <= i {
+        t.resize(i + 1, 0);
+    }
+    t[i] = v;
 }
 
 /// What the helper thread left out right before an event it hands out.
@@ -247,11 +245,16 @@ impl DecodeAhead {
         let Ok(b) = self.rx.recv() else {
             return false;
         };
+        self.take(b);
+        true
+    }
+
+    /// Makes `b` the current batch; the emptied one goes back to the helper.
+    fn take(&mut self, b: Batch) {
         let old = std::mem::replace(&mut self.cur, b);
         let _ = self.recycle.try_send(old);
         self.next = 0;
         self.next_other = 0;
-        true
     }
 
     /// Events left out that no [`Gap`] reported: those before events that
@@ -296,10 +299,7 @@ impl DecodeAhead {
                     ErrorKind::Io(std::io::Error::other("the decoding thread stopped")),
                 ));
             };
-            let old = std::mem::replace(&mut self.cur, b);
-            let _ = self.recycle.try_send(old);
-            self.next = 0;
-            self.next_other = 0;
+            self.take(b);
         }
         let e = &self.cur.events[self.next];
         self.next += 1;

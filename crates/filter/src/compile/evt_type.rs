@@ -99,34 +99,10 @@ pub(super) fn types(n: &Node) -> Option<BTreeSet<u16>> {
 /// of the event's fd (`Ctx::event_fd`, `Ctx::fd_num`), which have none on
 /// other events, and a comparison without a value is false.
 fn fd_only(src: &Src) -> bool {
-    use sonde_fields::FdX;
-    let field = |f: &Field| {
-        matches!(
-            f,
-            Field::FdNum
-                | Field::FdName
-                | Field::FdType
-                | Field::FdTypechar
-                | Field::FdDirectory
-                | Field::FdFilename
-                | Field::FdL4proto
-                | Field::FdIno
-                | Field::FdSip
-                | Field::FdCip
-                | Field::FdSport
-                | Field::FdCport
-        )
-    };
     match src {
-        Src::Field(f) => field(f),
+        Src::Field(f) => f.only_on_fd_events(),
         // `fd.ip`, `fd.port`, ...: only for a valid fd of the event
-        Src::Any(v) => v.iter().all(|f| {
-            field(f)
-                || matches!(
-                    f,
-                    Field::Fd(FdX::AnyCip | FdX::AnySip | FdX::AnyCport | FdX::AnySport)
-                )
-        }),
+        Src::Any(v) => v.iter().all(Field::only_on_fd_events),
         _ => false,
     }
 }
