@@ -124,17 +124,25 @@ impl<'s> Engine<'s> {
     }
 
     /// What the decoding thread may leave out: the events the capture
-    /// filter's type table rejects unread, when no sink reads them all
-    /// (a writer, a ticker, a sink holding events).
+    /// filter's type table rejects unread, and those no sink would show
+    /// ([`Needs::shown_only`]), when no sink reads them all (a writer, a
+    /// ticker, a sink holding events).
     fn skip_table(&self) -> sonde_scap::SkipTable {
         let all = self.sinks.iter().any(|s| {
             let n = s.needs();
             n.writes || n.holds || n.tick_ns.is_some_and(|t| t > 0)
         });
-        match crate::rules::type_table(self.cfg.filter.as_ref()) {
-            Some(t) if !all => crate::rules::skip_table(&t),
-            _ => sonde_scap::SkipTable::default(),
+        let filter = self.cfg.filter.as_ref();
+        let types = crate::rules::type_table(filter);
+        let hidden = !self.cfg.debug
+            && self.cfg.max_events.is_none()
+            && !filter.is_some_and(Filter::is_stateful)
+            && !self.sinks.is_empty()
+            && self.sinks.iter().all(|s| s.needs().shown_only);
+        if all || (types.is_none() && !hidden) {
+            return sonde_scap::SkipTable::default();
         }
+        crate::rules::skip_table(types.as_ref(), hidden)
     }
 
     /// Starts live capture with what the filter and the sinks need: the

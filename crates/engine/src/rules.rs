@@ -63,6 +63,14 @@ fn clears_last_event(info: &sonde_event::EventInfo, code: u16) -> bool {
         && code != sonde_event::codes::SCHEDSWITCH_6_E
 }
 
+/// Whether an event sets its thread's last event (libsinsp's `reset`): an
+/// enter event whose parsing is not skipped (`EF_SKIPPARSERESET`:
+/// `procinfo`, `drop`, ...).
+#[inline]
+fn sets_last_event(info: &sonde_event::EventInfo) -> bool {
+    info.dir == Direction::Enter && (info.flags | info.old_flags) & flags::SKIPPARSERESET == 0
+}
+
 /// The per-thread "last event type" of libsinsp, as far as the capture
 /// filter sees it: an event the filter rejects before parsing (one that
 /// does not modify state) clears it, and the next exit event of that
@@ -83,7 +91,7 @@ impl LastEventTypes {
             return f.matches(ctx);
         };
         let enter = info.dir == Direction::Enter;
-        if enter {
+        if sets_last_event(info) {
             self.set(ev.tid, false);
         }
         let no_fd = !enter && self.is_cleared(ev.tid);
@@ -105,7 +113,7 @@ impl LastEventTypes {
         let clears = !pass && clears_last_event(info, ev.code);
         if clears {
             self.set(ev.tid, true);
-        } else if info.dir == Direction::Enter {
+        } else if sets_last_event(info) {
             self.set(ev.tid, false);
         }
     }
@@ -321,13 +329,20 @@ fn enter_of(code: u16) -> u16 {
     code & !1
 }
 
-/// The events the decoding thread may leave out for a capture filter
-/// whose type table is `types`: exactly those the event loop counts and
-/// drops unread (the table rejects them and they do not modify state),
-/// the threads of those that clear the last event marked. Container
-/// events are always handed out, and nothing is left out before the first
-/// event that is not one (the run's first event time, its opening).
-pub(crate) fn skip_table(types: &TypeTable) -> sonde_scap::SkipTable {
+/// The events the decoding thread may leave out.
+///
+/// - For a capture filter whose type table is `types`: exactly those the
+///   event loop counts and drops unread (the table rejects them and they
+///   do not modify state), the threads of those that clear the last event
+///   marked.
+/// - With `hidden`, when every sink takes only the events sysdig shows:
+///   those it never shows without `-D` and the state applies nothing of
+///   ([`hidden_inert`]).
+///
+/// Container events are always handed out, and nothing is left out before
+/// the first event that is not one (the run's first event time, its
+/// opening).
+pub(crate) fn skip_table(types: Option<&TypeTable>, hidden: bool) -> sonde_scap::SkipTable {
     use sonde_event::codes as c;
     let mut t = sonde_scap::SkipTable::default();
     let container = [c::CONTAINER_E, c::CONTAINER_JSON_E, c::CONTAINER_JSON_2_E];
@@ -336,6 +351,12 @@ pub(crate) fn skip_table(types: &TypeTable) -> sonde_scap::SkipTable {
         if container.contains(&code) || (info.flags | info.old_flags) & flags::MODIFIES_STATE != 0 {
             continue;
         }
+        if hidden && hidden_inert(info, code) {
+            // they leave the last event alone (`EF_SKIPPARSERESET`)
+            t.skip(code, false);
+            continue;
+        }
+        let Some(types) = types else { continue };
         let mark = clears_last_event(info, code);
         if code == c::GENERIC_E || code == c::GENERIC_X {
             // by syscall id (`may_accept`)
@@ -350,6 +371,17 @@ pub(crate) fn skip_table(types: &TypeTable) -> sonde_scap::SkipTable {
     }
     t.set_opening(&container);
     t
+}
+
+/// An event sysdig shows only with `-D` (`EC_INTERNAL`) whose parsing it
+/// skips (`EF_SKIPPARSERESET`: the thread's last event stays) and which
+/// the state applies nothing of ([`sonde_state::is_inert`]): `procinfo`.
+/// Only a sink that reads hidden events (chisels, views, metrics) or `-n`
+/// (which counts them) has a use for it.
+fn hidden_inert(info: &sonde_event::EventInfo, code: u16) -> bool {
+    info.old_category & sonde_event::category::INTERNAL != 0
+        && (info.flags | info.old_flags) & flags::SKIPPARSERESET != 0
+        && sonde_state::is_inert(code)
 }
 
 /// The events a capture filter can accept, or None when it may accept
@@ -564,6 +596,37 @@ mod tests {
             set.contains(&nr("close")),
             "the state engine's syscalls stay"
         );
+    }
+
+    #[test]
+    fn events_that_skip_the_parser_reset_leave_the_last_event_alone() {
+        use sonde_event::codes as c;
+        let ev = |code| RawEvent::from_parts(1, 7, code, 0, &[], false).unwrap();
+        let mut last = LastEventTypes::default();
+        // a rejected read enter clears thread 7's last event ...
+        last.known(&ev(c::SYSCALL_READ_E), false);
+        assert!(last.is_cleared(7));
+        // ... which a procinfo event (EF_SKIPPARSERESET), passed or not,
+        // leaves as it is (libsinsp's `reset` returns before the update)
+        last.known(&ev(c::PROCINFO_E), true);
+        last.known(&ev(c::PROCINFO_E), false);
+        assert!(last.is_cleared(7));
+        // an enter event that passes sets it again
+        last.known(&ev(c::SYSCALL_READ_E), true);
+        assert!(!last.is_cleared(7));
+    }
+
+    #[test]
+    fn only_hidden_inert_events_are_left_out_for_sinks_that_show() {
+        let hidden: Vec<u16> = sonde_event::EVENTS
+            .iter()
+            .enumerate()
+            .filter(|&(i, info)| hidden_inert(info, i as u16))
+            .map(|(i, _)| i as u16)
+            .collect();
+        assert_eq!(hidden, [sonde_event::codes::PROCINFO_E]);
+        assert!(skip_table(None, false).is_empty());
+        assert!(!skip_table(None, true).is_empty());
     }
 
     #[test]

@@ -43,6 +43,11 @@ pub struct Needs {
     /// ([`Sink::allow_holding`]) only to a sink that runs alone, so no
     /// other sink's output comes between.
     pub holds: bool,
+    /// Takes only the events sysdig shows ([`Handed::shown`]): a printer.
+    /// When every sink does, and neither `-D` nor `-n` (which counts the
+    /// others too) is given, the events sysdig never shows that change no
+    /// state (`procinfo`) are left out unread.
+    pub shown_only: bool,
 }
 
 impl Needs {

@@ -113,6 +113,7 @@ impl<W: Write> Sink for Printer<W> {
             // with -d, what the display filter can select is all it shows
             types: display,
             prev_ts: true,
+            shown_only: true,
             ..Needs::default()
         }
     }
