@@ -94,14 +94,16 @@ impl<'a> Ctx<'a, '_> {
     }
 
     /// The parameter holding the result: `res`, or for exit events that
-    /// create an fd and have no `res`, the `fd`.
+    /// create an fd and have no `res`, the `fd` (positions per event code
+    /// and parameter table, [`res_positions`]).
+    #[inline]
     pub(crate) fn res_index(&self) -> Option<usize> {
-        self.param_index("res").or_else(|| {
-            let info = self.ev.info()?;
-            let fd_result = info.dir == sonde_event::Direction::Exit
-                && info.old_flags & sonde_event::flags::CREATES_FD != 0;
-            fd_result.then(|| self.param_index("fd")).flatten()
-        })
+        let at = res_positions(self.opts.compat_029).get(self.ev.code as usize)?;
+        let n = self.ev.nparams();
+        [at.res, at.fd]
+            .into_iter()
+            .map(usize::from)
+            .find(|&i| i < n)
     }
 
     pub(crate) fn param_index(&self, name: &str) -> Option<usize> {
@@ -191,5 +193,66 @@ impl<'a> Ctx<'a, '_> {
             out.extend_from_slice(&r);
         }
         true
+    }
+}
+
+/// Where an event code's result is among its parameters (`u8::MAX`: not
+/// there): its `res`, and for exit events that create an fd, its `fd`.
+pub(crate) struct ResAt {
+    res: u8,
+    fd: u8,
+}
+
+/// [`ResAt`] for every event code, by sysdig 0.29's parameter lists
+/// (`compat`) or the current ones (`sonde_output::param_infos`).
+pub(crate) fn res_positions(compat: bool) -> &'static [ResAt] {
+    static TABLES: std::sync::OnceLock<[Vec<ResAt>; 2]> = std::sync::OnceLock::new();
+    let build = |compat: bool| -> Vec<ResAt> {
+        sonde_event::EVENTS
+            .iter()
+            .map(|info| {
+                let params = if compat { info.old_params } else { info.params };
+                let at = |name: &str| {
+                    let i = params.iter().position(|p| p.name == name);
+                    i.and_then(|i| u8::try_from(i).ok()).unwrap_or(u8::MAX)
+                };
+                let fd_result = info.dir == sonde_event::Direction::Exit
+                    && info.old_flags & sonde_event::flags::CREATES_FD != 0;
+                ResAt {
+                    res: at("res"),
+                    fd: if fd_result { at("fd") } else { u8::MAX },
+                }
+            })
+            .collect()
+    };
+    &TABLES.get_or_init(|| [build(false), build(true)])[compat as usize]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sonde_event::codes as c;
+
+    #[test]
+    fn result_positions_name_res_or_the_created_fd() {
+        for compat in [false, true] {
+            let t = res_positions(compat);
+            assert_eq!(t.len(), sonde_event::EVENTS.len());
+            let at = |code: u16| &t[code as usize];
+            // read exit: res first; read enter: no result at all
+            assert_eq!(
+                (at(c::SYSCALL_READ_X).res, at(c::SYSCALL_READ_X).fd),
+                (0, u8::MAX)
+            );
+            assert_eq!(
+                (at(c::SYSCALL_READ_E).res, at(c::SYSCALL_READ_E).fd),
+                (u8::MAX, u8::MAX)
+            );
+            // open exit creates an fd and has no res: the fd is its result
+            assert_eq!(
+                (at(c::SYSCALL_OPEN_X).res, at(c::SYSCALL_OPEN_X).fd),
+                (u8::MAX, 0)
+            );
+        }
     }
 }

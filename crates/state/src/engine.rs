@@ -26,7 +26,7 @@ mod sockets;
 #[cfg(test)]
 mod tests;
 
-use dispatch::{c_enter, exit_param, keep_exit_latency};
+use dispatch::{c_enter, exit_fd_tuple, keep_exit_latency};
 pub use dispatch::{
     changes_threads, is_inert, is_light, is_memory, keeps_threads, leaves_threads, Scope,
 };

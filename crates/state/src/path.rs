@@ -29,10 +29,7 @@ pub fn normalize(p: &[u8]) -> Vec<u8> {
         return p.to_vec();
     }
     // the common case: nothing to fold, the path is its own result
-    if p[1..]
-        .split(|&c| c == b'/')
-        .all(|c| !c.is_empty() && c != b"." && c != b"..")
-    {
+    if is_folded(p) {
         return p.to_vec();
     }
     let mut parts: Vec<&[u8]> = Vec::new();
@@ -54,6 +51,30 @@ pub fn normalize(p: &[u8]) -> Vec<u8> {
         out.push(b'/');
     }
     out
+}
+
+/// Whether the absolute path `p` has no empty, `.` or `..` component
+/// (no `//`, `/./`, `/../`, nor a trailing `/`, `/.` or `/..`): one pass
+/// over its bytes.
+#[inline]
+fn is_folded(p: &[u8]) -> bool {
+    if p.last() == Some(&b'/') {
+        return false;
+    }
+    let mut i = 0;
+    while i + 1 < p.len() {
+        if p[i] == b'/' {
+            match p[i + 1] {
+                b'/' => return false,
+                b'.' if matches!(&p[i + 2..], [] | [b'/', ..] | [b'.'] | [b'.', b'/', ..]) => {
+                    return false
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    true
 }
 
 /// sysdig's `concatenate_paths`: a relative `path` is glued to `dir` as
@@ -120,6 +141,30 @@ pub fn sysdig_concat(dir: &[u8], path: &[u8]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folded_paths_are_those_with_only_named_components() {
+        // every absolute path of up to 8 bytes over '/', '.', 'a'
+        let mut paths = vec![b"/".to_vec()];
+        let mut i = 0;
+        while i < paths.len() {
+            if paths[i].len() < 8 {
+                for c in [b'/', b'.', b'a'] {
+                    let mut q = paths[i].clone();
+                    q.push(c);
+                    paths.push(q);
+                }
+            }
+            i += 1;
+        }
+        assert_eq!(paths.len(), 3280);
+        for p in &paths {
+            let named = p[1..]
+                .split(|&c| c == b'/')
+                .all(|c| !c.is_empty() && c != b"." && c != b"..");
+            assert_eq!(is_folded(p), named, "{}", String::from_utf8_lossy(p));
+        }
+    }
 
     #[test]
     fn concatenates_like_sysdig() {

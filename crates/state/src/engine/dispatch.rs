@@ -565,9 +565,25 @@ pub(super) fn is_execve_exit(code: u16) -> bool {
     )
 }
 
-/// Parameter `name` of `ev`, when its table entry (and the event) has it:
-/// old captures' exits of the same code carry fewer parameters.
-pub(super) fn exit_param<'a>(ev: &RawEvent<'a>, name: &str) -> Option<&'a [u8]> {
-    let i = ev.info()?.params.iter().position(|p| p.name == name)?;
-    ev.param(i)
+/// The `fd` and `tuple` parameters of `ev`, when its table entry (and the
+/// event) has both: the exits of current libs carry them, old captures'
+/// exits of the same code fewer parameters. Their positions per code are
+/// found once.
+pub(super) fn exit_fd_tuple<'a>(ev: &RawEvent<'a>) -> Option<(&'a [u8], &'a [u8])> {
+    static AT: OnceLock<Vec<(u8, u8)>> = OnceLock::new();
+    let at = AT.get_or_init(|| {
+        let pos = |info: &sonde_event::EventInfo, name: &str| {
+            let i = info.params.iter().position(|p| p.name == name);
+            i.and_then(|i| u8::try_from(i).ok()).unwrap_or(u8::MAX)
+        };
+        sonde_event::EVENTS
+            .iter()
+            .map(|info| (pos(info, "fd"), pos(info, "tuple")))
+            .collect()
+    });
+    let &(fd, tuple) = at.get(ev.code as usize)?;
+    if fd == u8::MAX || tuple == u8::MAX {
+        return None;
+    }
+    Some((ev.param(fd.into())?, ev.param(tuple.into())?))
 }

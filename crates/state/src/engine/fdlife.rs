@@ -98,7 +98,7 @@ impl State {
         let tid = ev.tid;
         let fd = ev.param_i64(0).unwrap_or(-1);
         let dirfd = ev.param_i64(1).unwrap_or(PPM_AT_FDCWD);
-        let name = ev.param_str(2).unwrap_or_default().to_vec();
+        let name = ev.param_str(2).unwrap_or_default();
         let flags = ev.param_u64(3).unwrap_or(0) as u32;
         let (dev_i, ino_i) = if ev.code == c::SYSCALL_OPENAT2_X {
             (6, 7)
@@ -107,7 +107,7 @@ impl State {
         };
         let dev = ev.param_u64(dev_i).unwrap_or(0) as u32;
         let ino = ev.param_u64(ino_i).unwrap_or(0);
-        self.open_at(tid, fd, dirfd, &name, flags, dev, ino);
+        self.open_at(tid, fd, dirfd, name, flags, dev, ino);
     }
 
     /// `open_by_handle_at` exit: the driver names the file.
@@ -266,23 +266,21 @@ impl State {
         if fd < 0 {
             return;
         }
-        let base: Vec<u8> = if name.first() == Some(&b'/') {
-            Vec::new()
+        let base: &[u8] = if name.first() == Some(&b'/') {
+            b""
         } else if dirfd == PPM_AT_FDCWD {
-            self.cwd(tid).to_vec()
+            self.cwd(tid)
         } else {
             // sysdig names the directory of an unknown dirfd "<UNKNOWN>"
-            self.fd(tid, dirfd)
-                .map(|f| f.name.clone())
-                .unwrap_or_else(|| b"<UNKNOWN>".to_vec())
+            self.fd(tid, dirfd).map_or(b"<UNKNOWN>", |f| &f.name)
         };
         let path = if base.is_empty() {
             resolve_path(b"", name)
         } else if base == b"<UNKNOWN>" {
             // sysdig glues the name on without a separator
-            [&base[..], name].concat()
+            [base, name].concat()
         } else {
-            concat_path(&base, name)
+            concat_path(base, name)
         };
         let mut f = Fd::new(
             if flags & PPM_O_DIRECTORY != 0 {

@@ -8,7 +8,7 @@ use sonde_event::{codes as c, RawEvent};
 
 use crate::fd::FdType;
 
-use super::{c_enter, exit_param, keep_exit_latency, State};
+use super::{c_enter, exit_fd_tuple, keep_exit_latency, State};
 
 impl State {
     /// What [`State::process`] does for a read or write exit without an
@@ -66,16 +66,11 @@ impl State {
     /// the socket's endpoints.
     pub(super) fn on_addr_io_exit(&mut self, ev: &RawEvent<'_>, enter: u16) {
         let tid = ev.tid;
-        if exit_param(ev, "fd").is_some() && exit_param(ev, "tuple").is_some() {
+        if let Some((fd, tuple)) = exit_fd_tuple(ev) {
             // current libs (live capture): the exit carries fd and tuple
             let incoming = matches!(ev.code, c::SOCKET_RECVFROM_X | c::SOCKET_RECVMSG_X);
-            if ev.param_i64(0).unwrap_or(-1) >= 0 {
-                if let (Some(fd), Some(tuple)) = (
-                    exit_param(ev, "fd").map(sonde_event::le_int),
-                    exit_param(ev, "tuple").filter(|t| !t.is_empty()),
-                ) {
-                    self.rw_tuple(tid, fd, tuple, incoming);
-                }
+            if ev.param_i64(0).unwrap_or(-1) >= 0 && !tuple.is_empty() {
+                self.rw_tuple(tid, sonde_event::le_int(fd), tuple, incoming);
             }
             return;
         }
