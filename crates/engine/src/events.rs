@@ -310,10 +310,14 @@ impl Engine<'_> {
                 let pass = match run.verdicts.as_mut() {
                     Some(v) if plain_event(ev) && !changes_threads(ev.code) => {
                         // the thread's verdict stands until the thread
-                        // table changes (these filters read nothing else)
+                        // table changes (its part reads nothing else)
                         let tv = v.verdict(f, &c);
-                        run.last_types.known(ev, tv);
-                        tv
+                        if tv && !v.is_whole() {
+                            run.last_types.check(f, &c)
+                        } else {
+                            run.last_types.known(ev, tv);
+                            tv
+                        }
                     }
                     Some(v) => {
                         if !plain_event(ev) || changes_threads(ev.code) {

@@ -177,14 +177,19 @@ impl LastEventTypes {
     }
 }
 
-/// Per-thread verdicts of a capture filter that reads only the event's
-/// thread ([`Filter::thread_gate`] is [`Gate::Whole`]): for an event that does
-/// not modify state, the verdict its thread got earlier holds as long as
-/// no event modified state, no metadata block arrived and the thread table
-/// neither grew nor shrank (a thread met for the first time, a parent
-/// that appears). Only for capture files: live capture looks unknown
-/// threads up in /proc at any event.
+/// Per-thread verdicts of the part of a capture filter that reads only
+/// the event's thread ([`Filter::thread_gate`]: the whole filter, or
+/// conjuncts of its top-level `and`): for an event that does not modify
+/// state, the verdict its thread got earlier holds as long as no event
+/// modified state, no metadata block arrived and the thread table neither
+/// grew nor shrank (a thread met for the first time, a parent that
+/// appears). A thread the part rejects has all such events rejected; one
+/// it accepts has them checked by the whole filter ([`Gate::Part`]).
+/// Only for capture files: live capture looks unknown threads up in /proc
+/// at any event.
 pub struct ThreadVerdicts {
+    /// The verdict is the whole filter's ([`Gate::Whole`]).
+    whole: bool,
     by_tid: FxHashMap<i64, bool>,
     /// The size of the thread table the verdicts were taken at.
     nthreads: usize,
@@ -196,16 +201,16 @@ pub struct ThreadVerdicts {
 const MAX_VERDICTS: usize = 1 << 16;
 
 impl ThreadVerdicts {
-    /// The verdicts of `f`, None unless it reads only the thread.
+    /// The verdicts of `f`'s thread part, None when no part of it reads
+    /// only the thread.
     pub fn new(f: Option<&Filter>) -> Option<ThreadVerdicts> {
-        // only a filter that reads nothing but the thread: where a part
-        // of it does, its type list already rejects most events before
-        // the filter runs, and the extra lookup costs more than it saves
-        // (callgrind: +2% on the 10-clause filter)
-        if f?.thread_gate() != Gate::Whole {
-            return None;
-        }
+        let whole = match f?.thread_gate() {
+            Gate::None => return None,
+            Gate::Whole => true,
+            Gate::Part(_) => false,
+        };
         Some(ThreadVerdicts {
+            whole,
             by_tid: FxHashMap::default(),
             nthreads: 0,
             last: None,
@@ -244,8 +249,16 @@ impl ThreadVerdicts {
         }
     }
 
-    /// The filter's verdict for the event in `ctx`, which was applied to
-    /// the state already and changes no thread (clone, execve, exit).
+    /// Whether a verdict is the whole filter's, not only its thread
+    /// part's (which, when true, leaves the event to the whole filter).
+    #[inline]
+    pub fn is_whole(&self) -> bool {
+        self.whole
+    }
+
+    /// The verdict of the filter's thread part for the event in `ctx`,
+    /// which was applied to the state already and changes no thread
+    /// (clone, execve, exit).
     #[inline]
     pub fn verdict(&mut self, f: &Filter, ctx: &Ctx<'_, '_>) -> bool {
         let n = ctx.st.threads.len();

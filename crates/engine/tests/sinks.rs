@@ -377,3 +377,32 @@ fn events_no_sink_shows_are_left_out_unread_and_change_nothing_shown() {
     // (the procinfo events of these traces, 3,810 when this was written)
     assert!(left_out > 3_000, "{left_out} events left out");
 }
+
+#[test]
+fn a_thread_part_rejects_what_the_whole_filter_rejects() {
+    // filters whose top-level `and` has conjuncts that read only the
+    // thread (per-thread verdicts), against the same filter with an `or`
+    // that keeps every event in the filter's hands
+    let filters = [
+        "proc.name=curl and evt.dir=< and fd.typechar=4",
+        "evt.type in (read, write, openat, close) and proc.name!=sh and fd.name contains /",
+        "thread.tid>1 and evt.dir=> and not proc.name in (bash, node) and evt.type!=switch",
+        "proc.pid!=0 and evt.failed=true",
+    ];
+    let mut shown = 0;
+    for name in [
+        "curl_google.scap",
+        "falco_psp_privileged.scap",
+        "test_ipv6_client.scap",
+        "falco_test_empty.scap",
+    ] {
+        for f in filters {
+            let plain = format!("({f}) or evt.num=0");
+            let (gated, _) = run_shown(name, config(Some(f)), false);
+            let (all, _) = run_shown(name, config(Some(&plain)), false);
+            assert_eq!(gated, all, "{name}: {f}");
+            shown += all.len();
+        }
+    }
+    assert!(shown > 500, "{shown} events shown");
+}
