@@ -534,3 +534,62 @@ fn unknown_event_types_warn_and_select_nothing() {
     }
     assert!(Filter::new("evt.type=open").unwrap().warnings().is_empty());
 }
+
+/// `evt.type` of a generic `syscall` event is its syscall's name, decided
+/// per syscall id once: for every id (and ids no syscall has), every
+/// filter agrees with the comparison done here on the extracted name.
+#[test]
+fn evt_type_of_generic_events_follows_their_syscall_name() {
+    let ty = sonde_fields::Field::parse("evt.type").unwrap();
+    type Check = (&'static str, fn(&str) -> bool);
+    let checks: [Check; 5] = [
+        ("evt.type=getppid", |n| n == "getppid"),
+        ("evt.type contains time", |n| n.contains("time")),
+        ("evt.type startswith clock", |n| n.starts_with("clock")),
+        ("evt.type in (mmap, <unknown>, epoll_ctl)", |n| {
+            ["mmap", "<unknown>", "epoll_ctl"].contains(&n)
+        }),
+        ("evt.type!=brk", |n| n != "brk"),
+    ];
+    let filters: Vec<Filter> = checks
+        .iter()
+        .map(|(t, _)| Filter::new(t).unwrap())
+        .collect();
+    let max = sonde_event::SYSCALL_NAMES
+        .iter()
+        .map(|&(id, _)| id)
+        .max()
+        .unwrap();
+    let (st, opts) = (State::new(), RenderOpts::default());
+    let mut seen = BTreeSet::new();
+    for id in (0..=max as u64 + 3).chain([70_000, u64::from(u32::MAX) + 2]) {
+        for code in [codes::GENERIC_E, codes::GENERIC_X] {
+            let mut body = vec![8, 0, 2, 0];
+            body.extend_from_slice(&id.to_le_bytes());
+            body.extend_from_slice(&[0, 0]);
+            let ev = RawEvent::from_parts(1_000, 100, code, 2, &body, false).unwrap();
+            let ctx = Ctx {
+                st: &st,
+                ev: &ev,
+                num: 1,
+                first_ts: 1_000,
+                prev_ts: 1_000,
+                opts: &opts,
+                time_fmt: TimeFmt::Human,
+                lookups: Default::default(),
+            };
+            let mut name = Vec::new();
+            ctx.extract(&ty, &mut name);
+            let name = String::from_utf8(name).unwrap();
+            for ((text, want), f) in checks.iter().zip(&filters) {
+                assert_eq!(
+                    f.matches(&ctx),
+                    want(&name),
+                    "{text} on syscall {id} ({name})"
+                );
+            }
+            seen.insert(name);
+        }
+    }
+    assert!(seen.contains("getppid") && seen.contains("<unknown>") && seen.len() > 200);
+}

@@ -55,7 +55,17 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
             return t;
         }
     }
-    if let (Cmp::EvtType { new, old, fallback }, Src::Field(Field::EvtType)) = (&l.cmp, &l.src) {
+    if let (
+        Cmp::EvtType {
+            new,
+            old,
+            by_id,
+            unknown,
+            ..
+        },
+        Src::Field(Field::EvtType),
+    ) = (&l.cmp, &l.src)
+    {
         let code = ctx.ev.code;
         if code != sonde_event::codes::GENERIC_E && code != sonde_event::codes::GENERIC_X {
             if ctx.ev.info().is_none() {
@@ -64,9 +74,11 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
             let t = if ctx.opts.compat_029 { old } else { new };
             return t.get(code as usize).copied().unwrap_or(false);
         }
-        return match get(&l.src, ctx, a) {
-            Some(v) => cmp_value(fallback, v, ctx, b),
-            None => false,
+        // a generic event: by its syscall's name (the id read as
+        // `event_name` reads it)
+        return match ctx.ev.param_u64(0) {
+            Some(id) => by_id.get(id as u32 as usize).copied().unwrap_or(*unknown),
+            None => *unknown,
         };
     }
     match &l.src {

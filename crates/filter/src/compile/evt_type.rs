@@ -217,9 +217,24 @@ pub(super) fn evt_type_cmp(s: StrCmp) -> Cmp {
         new[i] = str_match(&s, e.name.as_bytes());
         old[i] = str_match(&s, e.old_name.as_bytes());
     }
+    // generic events are named after their syscall (`event_name`)
+    let ids = sonde_event::SYSCALL_NAMES
+        .iter()
+        .map(|&(id, _)| id as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let unknown = str_match(&s, b"<unknown>");
+    let by_id = (0..ids)
+        .map(|id| match sonde_event::syscall_name(id as u32) {
+            Some(n) => str_match(&s, n.as_bytes()),
+            None => unknown,
+        })
+        .collect();
     Cmp::EvtType {
         new,
         old,
+        by_id,
+        unknown,
         fallback: Box::new(Cmp::Str(s)),
     }
 }

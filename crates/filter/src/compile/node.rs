@@ -192,7 +192,13 @@ pub(super) enum Cmp {
         new: Vec<bool>,
         /// Per event code: whether its sysdig 0.29 name passes.
         old: Vec<bool>,
-        /// The string comparison, for generic events (by syscall name).
+        /// Per syscall id: whether the name of a generic event of that
+        /// syscall passes (ids past the end: `unknown`).
+        by_id: Vec<bool>,
+        /// Whether a generic event without a known syscall (`<unknown>`)
+        /// passes.
+        unknown: bool,
+        /// The string comparison itself.
         fallback: Box<Cmp>,
     },
     /// A field that depends on nothing but the event code (`evt.is_io`,
