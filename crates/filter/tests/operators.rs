@@ -31,6 +31,25 @@ fn open_x(fd: i64, name: &str) -> Vec<u8> {
     body
 }
 
+/// The view of event number `num` at time 1,000 (the capture's first).
+fn ctx_of<'a, 'e>(
+    st: &'a State,
+    ev: &'a RawEvent<'e>,
+    opts: &'a RenderOpts,
+    num: u64,
+) -> Ctx<'a, 'e> {
+    Ctx {
+        st,
+        ev,
+        num,
+        first_ts: 1_000,
+        prev_ts: 1_000,
+        opts,
+        time_fmt: TimeFmt::Human,
+        lookups: Default::default(),
+    }
+}
+
 /// Runs `filter` on an open exit of `name` returning `fd`, as event number 7.
 fn run_on(filter: &str, fd: i64, name: &str) -> bool {
     let f = Filter::new(filter).unwrap_or_else(|e| panic!("{e}"));
@@ -39,16 +58,7 @@ fn run_on(filter: &str, fd: i64, name: &str) -> bool {
     let mut st = State::new();
     st.process(&ev);
     let opts = RenderOpts::default();
-    let ctx = Ctx {
-        st: &st,
-        ev: &ev,
-        num: 7,
-        first_ts: 1_000,
-        prev_ts: 1_000,
-        opts: &opts,
-        time_fmt: TimeFmt::Human,
-        lookups: Default::default(),
-    };
+    let ctx = ctx_of(&st, &ev, &opts, 7);
     f.matches(&ctx)
 }
 
@@ -230,16 +240,7 @@ fn each_code(mut f: impl FnMut(u16, &Ctx<'_, '_>)) {
         let Ok(ev) = RawEvent::from_parts(1_000, 100, code, 0, &[], false) else {
             continue;
         };
-        let ctx = Ctx {
-            st: &st,
-            ev: &ev,
-            num: 1,
-            first_ts: 1_000,
-            prev_ts: 1_000,
-            opts: &opts,
-            time_fmt: TimeFmt::Human,
-            lookups: Default::default(),
-        };
+        let ctx = ctx_of(&st, &ev, &opts, 1);
         f(code, &ctx);
     }
 }
@@ -568,16 +569,7 @@ fn evt_type_of_generic_events_follows_their_syscall_name() {
             body.extend_from_slice(&id.to_le_bytes());
             body.extend_from_slice(&[0, 0]);
             let ev = RawEvent::from_parts(1_000, 100, code, 2, &body, false).unwrap();
-            let ctx = Ctx {
-                st: &st,
-                ev: &ev,
-                num: 1,
-                first_ts: 1_000,
-                prev_ts: 1_000,
-                opts: &opts,
-                time_fmt: TimeFmt::Human,
-                lookups: Default::default(),
-            };
+            let ctx = ctx_of(&st, &ev, &opts, 1);
             let mut name = Vec::new();
             ctx.extract(&ty, &mut name);
             let name = String::from_utf8(name).unwrap();
