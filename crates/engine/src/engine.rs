@@ -128,17 +128,17 @@ impl<'s> Engine<'s> {
     /// ([`Needs::shown_only`]), when no sink reads them all (a writer, a
     /// ticker, a sink holding events).
     fn skip_table(&self) -> sonde_scap::SkipTable {
-        let all = self.sinks.iter().any(|s| {
-            let n = s.needs();
-            n.writes || n.holds || n.tick_ns.is_some_and(|t| t > 0)
-        });
+        let needs: Vec<Needs> = self.sinks.iter().map(|s| s.needs()).collect();
+        let all = needs
+            .iter()
+            .any(|n| n.writes || n.holds || n.tick_ns.is_some_and(|t| t > 0));
         let filter = self.cfg.filter.as_ref();
         let types = crate::rules::type_table(filter);
         let hidden = !self.cfg.debug
             && self.cfg.max_events.is_none()
             && !filter.is_some_and(Filter::is_stateful)
-            && !self.sinks.is_empty()
-            && self.sinks.iter().all(|s| s.needs().shown_only);
+            && !needs.is_empty()
+            && needs.iter().all(|n| n.shown_only);
         if all || (types.is_none() && !hidden) {
             return sonde_scap::SkipTable::default();
         }
