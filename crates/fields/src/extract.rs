@@ -281,6 +281,7 @@ impl Ctx<'_, '_> {
             | Field::Proc(ProcX::Fdusage | ProcX::Cpu(..)) => self.proc_value(f),
             Field::UserUid => self.user_value(),
             Field::FdNum | Field::Fd(FdX::NameChanged | FdX::Dev) => self.fd_value(f),
+            Field::FdSport | Field::FdCport => self.port_value(f, buf),
             Field::EvtBuffer => {
                 // filters compare the bytes themselves, not their rendering
                 // (sysdig's BYTEBUF): `.` in a value is a dot, not any byte

@@ -185,10 +185,27 @@ pub(crate) fn ends(f: &Fd) -> Option<(IpAddr, u16, IpAddr, u16)> {
     }
 }
 
+/// A value of [`client_server_end`].
+pub(crate) enum End {
+    Ip(IpAddr),
+    Port(u16),
+}
+
+/// `fd.cip`, `fd.sip`, `fd.cport`, `fd.sport` as text (see
+/// [`client_server_end`]).
+pub(crate) fn client_server(field: &crate::Field, f: &Fd, out: &mut Vec<u8>) -> bool {
+    match client_server_end(field, f) {
+        Some(End::Ip(ip)) => push_ip(out, ip),
+        Some(End::Port(port)) => push_num(out, port),
+        None => return false,
+    }
+    true
+}
+
 /// `fd.cip`, `fd.sip`, `fd.cport`, `fd.sport` as sysdig 0.29.3 extracts
 /// them: only for sockets whose role (client or server) is known, except
 /// the port of a server socket.
-pub(crate) fn client_server(field: &crate::Field, f: &Fd, out: &mut Vec<u8>) -> bool {
+pub(crate) fn client_server_end(field: &crate::Field, f: &Fd) -> Option<End> {
     use crate::Field as F;
     let sock = matches!(f.kind, FdType::Ipv4Sock | FdType::Ipv6Sock);
     let server = match (f.kind, f.addrs) {
@@ -202,34 +219,26 @@ pub(crate) fn client_server(field: &crate::Field, f: &Fd, out: &mut Vec<u8>) -> 
     };
     if matches!(field, F::FdSport) {
         if let Some((_, port)) = server {
-            push_num(out, port);
-            return true;
+            return Some(End::Port(port));
         }
     }
     if role_none(f) {
-        return false;
+        return None;
     }
     match field {
-        F::FdCip => match ends(f) {
-            Some((sip, ..)) => push_ip(out, sip),
-            None => return false,
-        },
+        F::FdCip => ends(f).map(|(sip, ..)| End::Ip(sip)),
         F::FdSip => match (ends(f), server) {
-            (Some((_, _, dip, _)), _) => push_ip(out, dip),
-            (None, Some((ip, _))) => push_ip(out, ip),
-            _ => return false,
+            (Some((_, _, dip, _)), _) => Some(End::Ip(dip)),
+            (None, Some((ip, _))) => Some(End::Ip(ip)),
+            _ => None,
         },
-        F::FdCport => match ends(f) {
-            Some((_, sport, ..)) => push_num(out, sport),
-            // sysdig reads a port out of an empty string here: 0
-            None => out.push(b'0'),
-        },
+        // sysdig reads a port out of an empty string here: 0
+        F::FdCport => Some(End::Port(ends(f).map_or(0, |(_, sport, ..)| sport))),
         _ => match ends(f) {
-            Some((.., dport)) if sock => push_num(out, dport),
-            _ => return false,
+            Some((.., dport)) if sock => Some(End::Port(dport)),
+            _ => None,
         },
     }
-    true
 }
 
 fn role_none(f: &Fd) -> bool {
@@ -368,6 +377,25 @@ impl Ctx<'_, '_> {
                 u64::from_str_radix(text, 16).ok().map(Value::Uint)
             }
             _ => None,
+        }
+    }
+
+    /// The typed value of `fd.sport` and `fd.cport` (see
+    /// [`Ctx::extract_value`]): the number [`client_server`] prints,
+    /// without printing and reading it back. An fd that is not in the
+    /// table takes the text path.
+    #[inline]
+    pub(crate) fn port_value<'b>(&self, f: &Field, buf: &'b mut Vec<u8>) -> Option<Value<'b>> {
+        let (_, _, fd) = self.event_fd_entry()?;
+        match fd {
+            Some(fd) => match client_server_end(f, fd)? {
+                End::Port(p) => Some(Value::Uint(u64::from(p))),
+                End::Ip(_) => None,
+            },
+            None => {
+                buf.clear();
+                self.extract(f, buf).then_some(Value::Str(buf))
+            }
         }
     }
 
