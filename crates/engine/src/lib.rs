@@ -32,6 +32,7 @@ mod events;
 mod k8s;
 #[cfg(feature = "live")]
 mod live;
+mod recent;
 pub mod rules;
 mod sink;
 mod source;

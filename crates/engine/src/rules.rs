@@ -18,6 +18,8 @@ use sonde_event::{flags, Direction, RawEvent};
 use sonde_fields::Ctx;
 use sonde_filter::{Filter, Gate};
 
+use crate::recent::Recent;
+
 /// The optional kernel tracepoints of live capture: context switches
 /// (`switch` events) and user page faults (`page_fault` events). Both are
 /// costly (an event per switch or fault), so they are on only when the
@@ -78,9 +80,10 @@ fn sets_last_event(info: &sonde_event::EventInfo) -> bool {
 #[derive(Default)]
 pub struct LastEventTypes {
     cleared: HashSet<i64>,
-    /// The thread of the last query or change and whether it lost its
-    /// enter event, ahead of `cleared` ([`LastEventTypes::write_back`]).
-    last: Option<(i64, bool)>,
+    /// The threads of the last queries or changes and whether they lost
+    /// their enter event, ahead of `cleared` (written back when they
+    /// leave: runs of a few threads' events touch no hash).
+    recent: Recent<bool>,
 }
 
 impl LastEventTypes {
@@ -137,35 +140,31 @@ impl LastEventTypes {
     /// Whether `tid` lost its enter event.
     #[inline]
     fn is_cleared(&mut self, tid: i64) -> bool {
-        match self.last {
-            Some((t, c)) if t == tid => c,
-            _ => {
-                self.write_back();
-                let c = !self.cleared.is_empty() && self.cleared.contains(&tid);
-                self.last = Some((tid, c));
-                c
-            }
+        if let Some(c) = self.recent.get(tid) {
+            return c;
         }
+        let c = !self.cleared.is_empty() && self.cleared.contains(&tid);
+        let left = self.recent.put(tid, c);
+        self.write_back(left);
+        c
     }
 
     /// Records whether `tid` lost its enter event.
     #[inline]
     fn set(&mut self, tid: i64, cleared: bool) {
-        match &mut self.last {
-            Some((t, c)) if *t == tid => *c = cleared,
-            _ => {
-                self.write_back();
-                self.last = Some((tid, cleared));
+        match self.recent.get_mut(tid) {
+            Some(c) => *c = cleared,
+            None => {
+                let left = self.recent.put(tid, cleared);
+                self.write_back(left);
             }
         }
     }
 
-    /// `last` holds the one thread whose value the set may not have yet
-    /// (runs of one thread's events touch no hash): written back when
-    /// another thread comes.
+    /// Writes back the value of a thread that left `recent`.
     #[inline(never)]
-    fn write_back(&mut self) {
-        match self.last {
+    fn write_back(&mut self, left: Option<(i64, bool)>) {
+        match left {
             Some((t, true)) => {
                 self.cleared.insert(t);
             }
@@ -193,8 +192,8 @@ pub struct ThreadVerdicts {
     by_tid: FxHashMap<i64, bool>,
     /// The size of the thread table the verdicts were taken at.
     nthreads: usize,
-    /// The last thread asked about and its verdict.
-    last: Option<(i64, bool)>,
+    /// The last threads asked about and their verdicts (also in `by_tid`).
+    recent: Recent<bool>,
 }
 
 /// Most threads whose verdicts are kept.
@@ -213,14 +212,14 @@ impl ThreadVerdicts {
             whole,
             by_tid: FxHashMap::default(),
             nthreads: 0,
-            last: None,
+            recent: Recent::default(),
         })
     }
 
     /// Forgets every verdict (the thread table may have changed).
     #[inline]
     pub fn clear(&mut self) {
-        self.last = None;
+        self.recent.clear();
         if !self.by_tid.is_empty() {
             self.by_tid.clear();
         }
@@ -237,15 +236,15 @@ impl ThreadVerdicts {
         if nthreads != self.nthreads {
             return false;
         }
-        match self.last {
-            Some((t, v)) if t == tid => !v,
-            _ => match self.by_tid.get(&tid) {
-                Some(&v) => {
-                    self.last = Some((tid, v));
-                    !v
-                }
-                None => false,
-            },
+        if let Some(v) = self.recent.get(tid) {
+            return !v;
+        }
+        match self.by_tid.get(&tid) {
+            Some(&v) => {
+                self.recent.put(tid, v);
+                !v
+            }
+            None => false,
         }
     }
 
@@ -267,10 +266,8 @@ impl ThreadVerdicts {
             self.nthreads = n;
         }
         let tid = ctx.ev.tid;
-        if let Some((t, v)) = self.last {
-            if t == tid {
-                return v;
-            }
+        if let Some(v) = self.recent.get(tid) {
+            return v;
         }
         let v = match self.by_tid.get(&tid) {
             Some(&v) => v,
@@ -278,12 +275,13 @@ impl ThreadVerdicts {
                 let v = f.thread_verdict(ctx);
                 if self.by_tid.len() >= MAX_VERDICTS {
                     self.by_tid.clear();
+                    self.recent.clear();
                 }
                 self.by_tid.insert(tid, v);
                 v
             }
         };
-        self.last = Some((tid, v));
+        self.recent.put(tid, v);
         v
     }
 }
