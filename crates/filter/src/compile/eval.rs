@@ -82,6 +82,28 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
         };
     }
     match &l.src {
+        Src::Around(_) | Src::Ancestors(_) | Src::Any(_) => eval_rare(l, ctx, a, b),
+        src => {
+            // strings the state holds: compared in place, no copy
+            if let (Src::Field(f), Cmp::Str(s)) = (src, &l.cmp) {
+                if let Some(t) = ctx.borrowed_text(f) {
+                    return t.is_some_and(|t| str_match(s, t));
+                }
+            }
+            match get(src, ctx, a) {
+                Some(v) => cmp_value(&l.cmp, v, ctx, b),
+                None => false,
+            }
+        }
+    }
+}
+
+/// The leaves whose source is not one value of the event: `evt.around`,
+/// the ancestors (`proc.aname`...) and any-of fields (`fd.ip`...). Out of
+/// line, so that the common leaves do not pay for their registers.
+#[inline(never)]
+fn eval_rare(l: &Leaf, ctx: &Ctx<'_, '_>, a: &mut Vec<u8>, b: &mut Vec<u8>) -> bool {
+    match &l.src {
         Src::Around(t) => match &l.cmp {
             Cmp::Int(_, v) => v
                 .first()
@@ -129,18 +151,7 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
             };
             cmp_value(&l.cmp, v, ctx, b)
         }
-        src => {
-            // strings the state holds: compared in place, no copy
-            if let (Src::Field(f), Cmp::Str(s)) = (src, &l.cmp) {
-                if let Some(t) = ctx.borrowed_text(f) {
-                    return t.is_some_and(|t| str_match(s, t));
-                }
-            }
-            match get(src, ctx, a) {
-                Some(v) => cmp_value(&l.cmp, v, ctx, b),
-                None => false,
-            }
-        }
+        _ => false,
     }
 }
 
