@@ -107,20 +107,48 @@ pub struct LastEnter {
     pub ts: u64,
     /// Whether it is still waiting for its exit.
     pub valid: bool,
-    /// Parameter lengths.
-    pub lens: Vec<u32>,
+    /// Parameter lengths as the event has them (16 or 32 bits each).
+    lens: Vec<u8>,
+    /// The lengths are 32-bit.
+    large: bool,
     /// Parameters, back to back.
-    pub data: Vec<u8>,
+    data: Vec<u8>,
 }
 
 impl LastEnter {
+    /// Saves the parameters of an enter event (its length array and data,
+    /// as they are in the event: two copies, nothing decoded).
+    #[inline]
+    pub fn save(&mut self, lens: &[u8], data: &[u8], large: bool) {
+        self.lens.clear();
+        self.lens.extend_from_slice(lens);
+        self.data.clear();
+        self.data.extend_from_slice(data);
+        self.large = large;
+    }
+
+    /// How many parameters the saved enter event has.
+    fn nparams(&self) -> usize {
+        self.lens.len() / if self.large { 4 } else { 2 }
+    }
+
+    /// The length of parameter `i` (below [`LastEnter::nparams`]).
+    fn len_of(&self, i: usize) -> usize {
+        if self.large {
+            let b = &self.lens[i * 4..i * 4 + 4];
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+        } else {
+            u16::from_le_bytes([self.lens[i * 2], self.lens[i * 2 + 1]]) as usize
+        }
+    }
+
     /// Parameter `i` of the saved enter event.
     pub fn param(&self, i: usize) -> Option<&[u8]> {
-        if !self.valid || i >= self.lens.len() {
+        if !self.valid || i >= self.nparams() {
             return None;
         }
-        let start: usize = self.lens[..i].iter().map(|&l| l as usize).sum();
-        self.data.get(start..start + self.lens[i] as usize)
+        let start: usize = (0..i).map(|j| self.len_of(j)).sum();
+        self.data.get(start..start + self.len_of(i))
     }
 }
 
@@ -211,4 +239,32 @@ pub fn split_nul(b: &[u8]) -> impl Iterator<Item = &[u8]> {
     let b = b.strip_suffix(&[0]).unwrap_or(b);
     let empty = b.is_empty();
     b.split(|&c| c == 0).filter(move |_| !empty)
+}
+
+#[cfg(test)]
+mod last_enter_tests {
+    use super::LastEnter;
+
+    #[test]
+    fn saved_parameters_read_back_with_16_and_32_bit_lengths() {
+        let data = b"abcdefgh";
+        let mut le = LastEnter {
+            valid: true,
+            ..Default::default()
+        };
+        // lengths 3, 0, 5
+        le.save(&[3, 0, 0, 0, 5, 0], data, false);
+        assert_eq!(le.param(0), Some(&b"abc"[..]));
+        assert_eq!(le.param(1), Some(&b""[..]));
+        assert_eq!(le.param(2), Some(&b"defgh"[..]));
+        assert_eq!(le.param(3), None);
+        le.save(&[3, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0], data, true);
+        assert_eq!(le.param(2), Some(&b"defgh"[..]));
+        // a length past the data: no value, not a panic
+        le.save(&[9, 0], data, false);
+        assert_eq!(le.param(0), None);
+        le.valid = false;
+        le.save(&[3, 0], data, false);
+        assert_eq!(le.param(0), None);
+    }
 }

@@ -254,22 +254,9 @@ fn save_enter(t: &mut Thread, ev: &RawEvent<'_>, info: &sonde_event::EventInfo) 
     le.code = ev.code;
     le.ts = ev.ts;
     le.valid = true;
-    le.lens.clear();
-    le.data.clear();
     // the parameters are back to back in the event: one copy
     let (lens, data, large) = ev.parts();
-    if large {
-        le.lens.extend(
-            lens.chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-        );
-    } else {
-        le.lens.extend(
-            lens.chunks_exact(2)
-                .map(|c| u32::from(u16::from_le_bytes([c[0], c[1]]))),
-        );
-    }
-    le.data.extend_from_slice(data);
+    le.save(lens, data, large);
     t.last_fd = None;
     if info.flags & sonde_event::flags::USES_FD != 0 {
         if let Some(i) = info.fd_param {
