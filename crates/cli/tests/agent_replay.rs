@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use agent_common::*;
+use sonde_livetest::free_port;
 
 fn scap_files() -> Vec<std::path::PathBuf> {
     let mut v: Vec<_> = std::fs::read_dir(traces_dir())
@@ -157,14 +158,6 @@ fn nginx_conf(dir: &Path, port: u16) -> std::path::PathBuf {
     )
     .unwrap();
     conf
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Waits until `port` accepts connections.

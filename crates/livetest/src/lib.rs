@@ -69,13 +69,24 @@ pub fn tmpdir(suite: &str, tag: &str) -> PathBuf {
     dir
 }
 
-/// A TCP port free on 127.0.0.1 a moment ago.
+/// A TCP port free on 127.0.0.1 a moment ago and never handed out before
+/// in this process: the tests of one binary start their servers at the
+/// same time, and the kernel may give a port that was just probed and
+/// released to the next probe (two servers of one test binary were once
+/// given the same port, and the second could not listen).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port on 127.0.0.1");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// Polls `f` every `every` until it gives a value; fails with `what` once

@@ -6,11 +6,11 @@
 //! SIGKILLed and started again on the same data directory.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use sonde_livetest::free_port;
 use sonde_store_clickhouse::{ClickStore, Options};
 
 const SERVER: &str = "/usr/bin/clickhouse-server";
@@ -28,24 +28,6 @@ pub fn server_binary() -> Option<&'static str> {
     }
     eprintln!("SKIP: clickhouse-server is not installed");
     None
-}
-
-/// A port free now and never handed out before in this process: tests
-/// of one binary start their clusters at the same time, and the kernel may
-/// give a port that was just probed and released to the next probe.
-fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
 }
 
 const USERS: &str = r#"<?xml version="1.0"?>
