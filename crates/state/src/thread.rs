@@ -3,6 +3,7 @@
 use rustc_hash::FxHashMap;
 
 use sonde_event::meta::ThreadInfo;
+use sonde_event::RawEvent;
 
 use crate::fd::Fd;
 
@@ -107,48 +108,36 @@ pub struct LastEnter {
     pub ts: u64,
     /// Whether it is still waiting for its exit.
     pub valid: bool,
-    /// Parameter lengths as the event has them (16 or 32 bits each).
-    lens: Vec<u8>,
+    /// The event's length array (16 or 32 bits a parameter) and then its
+    /// parameters, as they are in the event.
+    body: Vec<u8>,
+    /// How many parameters `body` has.
+    nparams: u32,
     /// The lengths are 32-bit.
     large: bool,
-    /// Parameters, back to back.
-    data: Vec<u8>,
 }
 
 impl LastEnter {
-    /// Saves the parameters of an enter event (its length array and data,
-    /// as they are in the event: two copies, nothing decoded).
+    /// Saves the parameters of an enter event: its length array and
+    /// data, copied as they are (nothing decoded).
     #[inline]
     pub fn save(&mut self, lens: &[u8], data: &[u8], large: bool) {
-        self.lens.clear();
-        self.lens.extend_from_slice(lens);
-        self.data.clear();
-        self.data.extend_from_slice(data);
+        self.body.clear();
+        self.body.extend_from_slice(lens);
+        self.body.extend_from_slice(data);
+        self.nparams = (lens.len() / if large { 4 } else { 2 }) as u32;
         self.large = large;
     }
 
-    /// How many parameters the saved enter event has.
-    fn nparams(&self) -> usize {
-        self.lens.len() / if self.large { 4 } else { 2 }
-    }
-
-    /// The length of parameter `i` (below [`LastEnter::nparams`]).
-    fn len_of(&self, i: usize) -> usize {
-        if self.large {
-            let b = &self.lens[i * 4..i * 4 + 4];
-            u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
-        } else {
-            u16::from_le_bytes([self.lens[i * 2], self.lens[i * 2 + 1]]) as usize
-        }
-    }
-
-    /// Parameter `i` of the saved enter event.
+    /// Parameter `i` of the saved enter event, read as the event's own
+    /// parameters are ([`RawEvent::param`]).
     pub fn param(&self, i: usize) -> Option<&[u8]> {
-        if !self.valid || i >= self.nparams() {
+        if !self.valid {
             return None;
         }
-        let start: usize = (0..i).map(|j| self.len_of(j)).sum();
-        self.data.get(start..start + self.len_of(i))
+        let body = &self.body;
+        RawEvent::from_checked_parts(self.ts, 0, self.code, self.nparams, body, self.large)?
+            .param(i)
     }
 }
 

@@ -254,7 +254,6 @@ fn save_enter(t: &mut Thread, ev: &RawEvent<'_>, info: &sonde_event::EventInfo) 
     le.code = ev.code;
     le.ts = ev.ts;
     le.valid = true;
-    // the parameters are back to back in the event: one copy
     let (lens, data, large) = ev.parts();
     le.save(lens, data, large);
     t.last_fd = None;
