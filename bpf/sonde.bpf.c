@@ -7,6 +7,8 @@
  * Model: one exit event per syscall carrying all its parameters; enter events
  * only for the open family, creat and connect. Syscalls without a dedicated
  * handler become PPME_GENERIC_X (ID = PPM_SC code, nativeID = syscall nr).
+ * Syscalls user space only counts (SC_COUNT) send no event: sys_exit counts
+ * them per process, syscall and errno in map `counts`.
  *
  * Programs: tp_btf sys_enter / sys_exit, sched_process_fork / exec / exit,
  * and (sched.bpf.h) signal_deliver, sched_switch and page_fault_user.
@@ -68,6 +70,40 @@ static __always_inline __u64 *enter_slot(struct task_struct *t, __u32 tid, __u64
 	if (enter_in_array)
 		return bpf_map_lookup_elem(&enter_slots, &tid);
 	return bpf_task_storage_get(&enter_tasks, t, 0, create);
+}
+
+/* Calls of the counted syscalls (SC_COUNT), per CPU: user space sums the
+ * CPUs and takes differences. A key that does not fit counts in
+ * `counts_lost`. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, MAX_COUNT_KEYS);
+	__type(key, struct count_key);
+	__type(value, __u64);
+} counts SEC(".maps");
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} counts_lost SEC(".maps");
+
+/* Counts one call of a counted syscall (no event). */
+static __always_inline void count_call(__u32 tgid, long id, long ret)
+{
+	struct count_key k = { .tgid = tgid, .nr = id, .err = ret < 0 && ret > -4096 ? -ret : 0 };
+	__u64 one = 1, *n = bpf_map_lookup_elem(&counts, &k);
+	__u32 zero = 0;
+
+	if (n) {
+		*n += 1;
+		return;
+	}
+	if (bpf_map_update_elem(&counts, &k, &one, BPF_NOEXIST)) {
+		n = bpf_map_lookup_elem(&counts_lost, &zero);
+		if (n)
+			*n += 1;
+	}
 }
 
 /* Threads in a successful execveat: its sys_exit sees execve's number. */
@@ -820,6 +856,10 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 	task = bpf_get_current_task_btf();
 	if (!task_wanted(task->tgid) || is_compat(regs))
 		return 0;
+	if (!(sc->trace & SC_EXIT)) {
+		count_call(task->tgid, id, ret);
+		return 0;
+	}
 	tid = task->pid;
 	ts = bpf_ktime_get_ns();
 	if (want_latency) {

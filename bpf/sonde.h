@@ -77,6 +77,18 @@ struct syscall_conf {
 #define SC_EXIT 1  /* traced: sys_exit emits its event */
 #define SC_ENTER 2 /* sys_enter has work: an enter event, the enter timestamp
 		    * (evt.latency), or marking execveat */
+#define SC_COUNT 4 /* counted in the kernel (map `counts`), no event: for
+		    * syscalls whose reader only counts them */
+
+/* Key of map `counts`: calls of one syscall by one process with one result. */
+struct count_key {
+	__u32 tgid;
+	__u16 nr;    /* native syscall number */
+	__u16 err; /* 0: success; else -return value (the errno) */
+};
+
+/* Entries of map `counts` (processes x counted syscalls x results). */
+#define MAX_COUNT_KEYS 16384
 
 #define MAX_SYSCALLS 512
 

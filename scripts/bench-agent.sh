@@ -18,6 +18,9 @@
 #     (tracepoints on, no events: crates/probe/examples/probe_hold.rs
 #     none), and with the bare probe draining and counting every event
 #     with latencies, nothing else done (probe_hold all).
+# BENCH_AGENT_ARGS: more arguments for the agent (e.g. --all-events, to
+# compare with every wait sent to user space instead of counted in the
+# kernel).
 # Goals (issue 17): loss < 5 %, agent CPU < 10 % of a core per 10k req/s,
 # RSS < 150 MB, 0 drops at the default ring size.
 set -euo pipefail
@@ -85,7 +88,8 @@ ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 median() { sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 
 start_agent() {
-    "$SONDE" agent --stdout >"$OUT" 2>"$DIR/agent.err" &
+    # shellcheck disable=SC2086
+    "$SONDE" agent --stdout ${BENCH_AGENT_ARGS:-} >"$OUT" 2>"$DIR/agent.err" &
     AGENT_PID=$!
     for _ in $(seq 600); do
         [[ -s "$OUT" ]] && break

@@ -205,6 +205,11 @@ fn cpu_levels(sink: &mut MetricsSink<'_>, ts: u64, st: &State) {
     let ev = std::mem::take(&mut sink.events) as f64;
     sink.sec
         .count(&[Ent::Host], "sonde.agent.events", NO_TAGS, ev);
+    if !sink.counted.is_empty() {
+        let n = std::mem::take(&mut sink.kernel_counted) as f64;
+        sink.sec
+            .count(&[Ent::Host], "sonde.agent.kernel_counted", NO_TAGS, n);
+    }
 }
 
 fn basic_series(out: &mut Vec<(Ent, &'static str, Tags, Value)>, e: Ent, b: &Basic) {

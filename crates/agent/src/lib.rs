@@ -53,4 +53,4 @@ pub use config::{Config, ConfigError};
 pub use cpu::CpuSource;
 pub use external::{External, ExternalGauge};
 pub use series::{Batch, Histogram, Series, Value};
-pub use sink::{MetricsSink, Options, Publish};
+pub use sink::{MetricsSink, Options, Publish, KERNEL_COUNTED};

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use rustc_hash::FxHashMap;
-use sonde_engine::{Flow, Handed, Needs, Sink, SinkResult};
+use sonde_engine::{Flow, Handed, KernelCount, Needs, Sink, SinkResult};
 use sonde_event::{codes as c, flags, Direction};
 use sonde_fields::Ctx;
 use sonde_state::{FdType, L4Proto, SockAddrs, State, Thread};
@@ -43,6 +43,7 @@ pub struct Options {
 }
 
 /// What the sink knows of a process during a second.
+#[derive(Clone)]
 pub(crate) struct ProcSeen {
     pub(crate) ctr: Option<u32>,
     pub(crate) tags: Tags,
@@ -59,6 +60,9 @@ pub struct MetricsSink<'a> {
     /// short-lived container may be gone from the state by the tick).
     pub(crate) ctr_tags: FxHashMap<u32, Tags>,
     pub(crate) procs: FxHashMap<i64, ProcSeen>,
+    /// Processes that left the state, as they were last seen, and when:
+    /// the kernel's counts of their last calls may come after they exited.
+    gone: FxHashMap<i64, (ProcSeen, u64)>,
     pub(crate) explicit: Tags,
     http: Http,
     dns: Dns,
@@ -71,6 +75,9 @@ pub struct MetricsSink<'a> {
     pub(crate) cpu: CpuTracker,
     /// Events seen, for the agent's own metrics.
     pub(crate) events: u64,
+    /// Syscalls the kernel counted instead of sending, for the agent's own
+    /// metrics.
+    pub(crate) kernel_counted: u64,
     /// The agent's own CPU ticks at the last tick.
     pub(crate) self_cpu: Option<f64>,
     /// The last event's time.
@@ -80,7 +87,28 @@ pub struct MetricsSink<'a> {
     /// Gauges from outside the event stream, asked for at each tick.
     pub(crate) external: Option<crate::external::External>,
     started: bool,
+    /// Syscalls the kernel may count instead of sending
+    /// ([`MetricsSink::count_in_kernel`]).
+    pub(crate) counted: &'static [&'static str],
 }
+
+/// The syscalls the agent only counts (per process and result; no fd,
+/// payload or state it reads): waits and sleeps, epoll's bookkeeping.
+/// Together they are a third of a busy server's syscalls.
+pub const KERNEL_COUNTED: &[&str] = &[
+    "epoll_wait",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "epoll_ctl",
+    "poll",
+    "ppoll",
+    "select",
+    "pselect6",
+    "futex",
+    "nanosleep",
+    "clock_nanosleep",
+    "sched_yield",
+];
 
 const IN: usize = 0;
 const OUT: usize = 1;
@@ -113,18 +141,29 @@ impl<'a> MetricsSink<'a> {
             ctr_names: Vec::new(),
             ctr_tags: FxHashMap::default(),
             procs: FxHashMap::default(),
+            gone: FxHashMap::default(),
             explicit,
             discovery: Default::default(),
             http_ports: Vec::new(),
             last_scrape: 0,
             txs: Vec::new(),
             events: 0,
+            kernel_counted: 0,
             self_cpu: None,
             last_ts: 0,
             drops: None,
             external: None,
             started: false,
+            counted: &[],
         }
+    }
+
+    /// Lets the kernel count `syscalls` (for the agent: [`KERNEL_COUNTED`])
+    /// instead of sending their events, when every other sink agrees
+    /// ([`Needs::counted`]); their calls and errors come in
+    /// [`Sink::kernel_counts`] (live capture).
+    pub fn count_in_kernel(&mut self, syscalls: &'static [&'static str]) {
+        self.counted = syscalls;
     }
 
     /// Reports the source's drop count (an atomic the live source keeps
@@ -200,6 +239,66 @@ impl<'a> MetricsSink<'a> {
         match ctr {
             Some(i) => ([Ent::Host, Ent::Ctr(i), Ent::Proc(pid)], 3),
             None => ([Ent::Host, Ent::Proc(pid), Ent::Host], 2),
+        }
+    }
+
+    /// Calls the kernel counted: the syscall counts and errors of the
+    /// process (its container and the host), as [`Self::on_exit`] counts
+    /// them from events.
+    fn on_counted(&mut self, k: &KernelCount, st: &State) {
+        let (ents, n) = match st.thread(k.pid) {
+            Some(t) => self.entities(st, t),
+            None => self.gone_entities(k.pid),
+        };
+        let ents = &ents[..n];
+        for &e in ents {
+            let b = self.sec.basic(e);
+            b.syscalls += k.calls;
+            if k.errno != 0 {
+                b.errors += k.calls;
+            }
+        }
+        if k.errno != 0 {
+            let cat = sonde_event::event_info(k.code).map_or(0, |i| i.category & 0x3f);
+            let errno = sonde_event::errno_name(i64::from(k.errno))
+                .map(Cow::Borrowed)
+                .unwrap_or_else(|| Cow::Owned(k.errno.to_string()));
+            let extra = [
+                ("error.category", category_name(cat)),
+                ("error.errno", &*errno),
+            ];
+            self.sec
+                .count(ents, "syscall.errors", &extra, k.calls as f64);
+        }
+    }
+
+    /// The entities of process `pid`, gone from the state: as it was last
+    /// seen (this second or, from [`Self::gone`], lately); else the host.
+    fn gone_entities(&mut self, pid: i64) -> ([Ent; 3], usize) {
+        if !self.procs.contains_key(&pid) {
+            match self.gone.get(&pid) {
+                Some((p, _)) => {
+                    self.procs.insert(pid, p.clone());
+                }
+                None => return ([Ent::Host; 3], 1),
+            }
+        }
+        match self.procs.get(&pid).and_then(|p| p.ctr) {
+            Some(i) => ([Ent::Host, Ent::Ctr(i), Ent::Proc(pid)], 3),
+            None => ([Ent::Host, Ent::Proc(pid), Ent::Host], 2),
+        }
+    }
+
+    /// At the end of second `ts`: the processes seen in it that left the
+    /// state are kept a few seconds ([`Self::gone`]).
+    fn keep_gone(&mut self, ts: u64, st: &State) {
+        const KEEP_NS: u64 = 3_000_000_000;
+        self.gone
+            .retain(|_, (_, at)| ts.saturating_sub(*at) < KEEP_NS);
+        for (pid, p) in self.procs.drain() {
+            if st.thread(pid).is_none() {
+                self.gone.insert(pid, (p, ts));
+            }
         }
     }
 
@@ -496,7 +595,7 @@ impl<'a> MetricsSink<'a> {
         (self.publish)(&batch)
             .map_err(|e| sonde_engine::SinkError::io("cannot publish metrics", e))?;
         self.sec.end_second();
-        self.procs.clear();
+        self.keep_gone(ts, st);
         if (ts / 1_000_000_000) % 60 == 0 {
             self.discovery.retain(|pid| st.thread(pid).is_some());
         }
@@ -634,8 +733,17 @@ impl Sink for MetricsSink<'_> {
             state: true,
             latency: true,
             tick_ns: Some(1_000_000_000),
+            counted: self.counted.to_vec(),
             ..Needs::default()
         }
+    }
+
+    fn kernel_counts(&mut self, counts: &[KernelCount], st: &State) -> SinkResult {
+        for k in counts {
+            self.on_counted(k, st);
+            self.kernel_counted += k.calls;
+        }
+        Ok(())
     }
 
     fn event(&mut self, ctx: &Ctx<'_, '_>, _how: Handed) -> SinkResult<Flow> {

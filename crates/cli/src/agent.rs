@@ -249,6 +249,9 @@ fn run(args: &AgentArgs, stop: StopHandle) -> Result<()> {
         return r;
     }
     let mut sink = MetricsSink::new(opts, publish);
+    if live {
+        sink.count_in_kernel(args.ops.kernel_counted());
+    }
     if let Some(e) = external {
         sink.set_external(e);
     }

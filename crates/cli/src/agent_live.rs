@@ -57,6 +57,8 @@ pub struct LiveViews {
     rx: Receiver<Start>,
     out: SyncSender<Upload>,
     running: Vec<Running>,
+    /// Syscalls the tables may go without ([`LiveViews::leave_out`]).
+    counted: &'static [&'static str],
 }
 
 /// A refusal, as the server reads it.
@@ -74,8 +76,15 @@ impl LiveViews {
             rx,
             out,
             running: Vec::new(),
+            counted: &[],
         };
         (sink, tx, up)
+    }
+
+    /// Lets the tables go without these syscalls' events, which the kernel
+    /// may then count instead (see `sonde_engine::Needs::counted`).
+    pub fn leave_out(&mut self, syscalls: &'static [&'static str]) {
+        self.counted = syscalls;
     }
 
     /// Takes the requests that came, and ends the runs whose lease passed.
@@ -168,6 +177,7 @@ impl Sink for LiveViews {
         Needs {
             state: true,
             tick_ns: Some(250_000_000),
+            counted: self.counted.to_vec(),
             ..Needs::default()
         }
     }

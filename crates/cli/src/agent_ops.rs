@@ -69,6 +69,23 @@ pub struct OpsArgs {
     /// The local control socket `sonde agent capture` talks to.
     #[arg(long = "control-socket", value_name = "PATH")]
     control_socket: Option<PathBuf>,
+    /// Have the kernel send every syscall's event, the waits too (epoll,
+    /// poll, select, futex, sleeps), which it otherwise only counts: the
+    /// flight recorder and live tables then hold them, at a higher cost
+    /// to the traced programs.
+    #[arg(long = "all-events")]
+    pub all_events: bool,
+}
+
+impl OpsArgs {
+    /// The syscalls the kernel counts instead of sending (live).
+    pub fn kernel_counted(&self) -> &'static [&'static str] {
+        if self.all_events {
+            &[]
+        } else {
+            sonde_agent::KERNEL_COUNTED
+        }
+    }
 }
 
 /// What runs beside the engine; [`Ops::finish`] stops it in order.
@@ -109,7 +126,8 @@ impl Ops {
         let mut live_up = None;
         let remote = sender.as_ref().map(|s| {
             let requests = live.then(|| {
-                let (sink, tx, rx) = crate::agent_live::LiveViews::new();
+                let (mut sink, tx, rx) = crate::agent_live::LiveViews::new();
+                sink.leave_out(args.kernel_counted());
                 engine.add_sink(Box::new(sink));
                 live_up = crate::agent_live::start_uploads(rx, s.uploader());
                 tx
@@ -282,6 +300,8 @@ fn recorder(
         max_bytes: args.recorder_max_mb << 20,
         segment: Duration::from_secs(1),
     });
+    let mut rec = rec;
+    rec.leave_out(args.kernel_counted());
     engine.add_sink(Box::new(rec));
     let path = args
         .control_socket

@@ -340,6 +340,73 @@ fn statsd_from_a_container_without_network() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// 3,000 `epoll_wait`s on a bad fd (EBADF) and 2,000 that time out at once.
+const WAITER: &str = r#"
+import ctypes, os, select
+libc = ctypes.CDLL(None, use_errno=True)
+for _ in range(3000):
+    libc.syscall(232, -1, None, 1, 0)
+ep = select.epoll()
+buf = ctypes.create_string_buffer(64)
+for _ in range(2000):
+    libc.syscall(232, ep.fileno(), buf, 1, 0)
+"#;
+
+/// The waits the agent only counts (epoll, poll, futex, sleeps) are
+/// counted in the kernel, with no event: a process's errors come out as
+/// the events give them (`--all-events`), and the agent says how many
+/// calls the kernel counted.
+#[test]
+fn waits_are_counted_in_the_kernel() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !live_common::ready("waits_are_counted_in_the_kernel", &["python3"]) {
+        return;
+    }
+    let run = |extra: &[&str]| {
+        let agent = Agent::start(extra);
+        let out = Command::new("python3")
+            .args(["-c", WAITER])
+            .spawn()
+            .unwrap();
+        let pid = out.id().to_string();
+        let st = out.wait_with_output().unwrap().status;
+        assert!(st.success(), "the waiter failed: {st}");
+        std::thread::sleep(Duration::from_millis(1500));
+        let lines = agent.stop();
+        let errors: Vec<Line> = select(&lines, "syscall.errors", &[("proc.pid", &pid)])
+            .into_iter()
+            // (python's own EBADFs are of other categories)
+            .filter(|l| tag(l, "error.errno") == Some("EBADF"))
+            .filter(|l| tag(l, "error.category") == Some("other"))
+            .cloned()
+            .collect();
+        let counted = total(&select(&lines, "sonde.agent.kernel_counted", &[]));
+        (errors, counted)
+    };
+    let (kernel, counted) = run(&[]);
+    let (events, none) = run(&["--all-events"]);
+    assert!(counted >= 5000.0, "kernel-counted calls: {counted}");
+    assert_eq!(none, 0.0, "--all-events counts nothing in the kernel");
+    let sum = |ls: &[Line]| total(&ls.iter().collect::<Vec<_>>());
+    assert_eq!(sum(&kernel), 3000.0, "{kernel:?}");
+    assert_eq!(sum(&events), 3000.0, "{events:?}");
+    // the same series, tags and all (but the pid: two processes)
+    let tags = |ls: &[Line]| {
+        let mut t: Vec<String> = ls
+            .iter()
+            .map(|l| {
+                let mut t = l["tags"].clone();
+                t.as_object_mut().unwrap().remove("proc.pid");
+                t.to_string()
+            })
+            .collect();
+        t.sort();
+        t.dedup();
+        t
+    };
+    assert_eq!(tags(&kernel), tags(&events));
+}
+
 /// An HTTP server with a Prometheus endpoint in a container without
 /// network, and a client in it that makes it seen as HTTP.
 const EXPORTER: &str = r#"

@@ -167,6 +167,7 @@ impl<'s> Engine<'s> {
                 .unwrap_or(sonde_probe::Config::default().ring_bytes),
             suppress_comms: self.cfg.suppress_comm.clone(),
             latency,
+            counted: crate::rules::kernel_counted(filter, &needs),
             ..sonde_probe::Config::default()
         };
         let live = crate::Live::start(cfg, self.cfg.live.max_seconds, self.stop.clone())?;

@@ -156,6 +156,11 @@ impl Engine<'_> {
                     if let Some(ts) = source.take_idle() {
                         self.idle(&mut run, ts)?;
                     }
+                    if let Some(counts) = source.take_counts() {
+                        for s in &mut self.sinks {
+                            s.kernel_counts(&counts, &self.st)?;
+                        }
+                    }
                     continue;
                 }
                 Ok(None) => {

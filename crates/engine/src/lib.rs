@@ -39,7 +39,7 @@ mod source;
 mod stop;
 
 pub use engine::{Config, Engine, Report};
-pub use sink::{Flow, Handed, Needs, Sink, SinkError, SinkResult};
+pub use sink::{Flow, Handed, KernelCount, Needs, Sink, SinkError, SinkResult};
 #[cfg(feature = "live")]
 pub use source::{Live, LiveOptions};
 pub use source::{Source, SourceError};

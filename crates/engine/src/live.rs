@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 use sonde_probe::{Config, Probe};
 use sonde_scap::Block;
 
-use crate::StopHandle;
+use crate::{KernelCount, StopHandle};
+use sonde_event::Direction;
 
 /// How to run the probe, besides what the filter and sinks decide (the
 /// syscall set, latencies, optional tracepoints).
@@ -52,6 +53,28 @@ pub struct Live {
     last_out: Instant,
     /// The time of the idle beat handed out last ([`Live::take_idle`]).
     idle: Option<u64>,
+    /// Kernel counts: when last read, and what was read and not yet
+    /// taken ([`Live::take_counts`]); None when nothing is counted.
+    counts: Option<(Instant, Vec<KernelCount>)>,
+    /// Exit event per counted syscall number.
+    count_codes: Vec<(u32, u16)>,
+}
+
+/// How often the kernel's syscall counts are read.
+const COUNTS_EVERY: Duration = Duration::from_secs(1);
+
+/// The exit event of native syscall `nr` (the generic one if it has none).
+fn exit_code(nr: u32) -> u16 {
+    let name = sonde_probe::syscall_table()
+        .iter()
+        .find(|e| e.0 == nr)
+        .map(|e| e.1);
+    name.and_then(|n| {
+        sonde_event::codes_named(n)
+            .filter(|&c| sonde_event::event_info(c).is_some_and(|i| i.dir == Direction::Exit))
+            .last()
+    })
+    .unwrap_or(sonde_event::codes::GENERIC_X)
 }
 
 /// How long the probe stays silent before the pipeline hears that time
@@ -69,6 +92,7 @@ impl Live {
         stop: StopHandle,
     ) -> Result<Live, sonde_probe::Error> {
         let probe = Probe::open(&cfg)?;
+        let count_codes: Vec<(u32, u16)> = cfg.counted.iter().map(|&n| (n, exit_code(n))).collect();
         let mut blocks = VecDeque::new();
         let root = std::path::Path::new("/");
         blocks.push_back(Block::Machine(sonde_probe::host::machine(root)));
@@ -92,6 +116,8 @@ impl Live {
             drop_counter: None,
             last_out: Instant::now(),
             idle: None,
+            counts: (!count_codes.is_empty()).then(|| (Instant::now(), Vec::new())),
+            count_codes,
         })
     }
 
@@ -113,11 +139,48 @@ impl Live {
         self.idle.take()
     }
 
+    /// The calls the kernel counted since the last counts, when the last
+    /// (empty) block stood for them.
+    pub(crate) fn take_counts(&mut self) -> Option<Vec<KernelCount>> {
+        let (_, c) = self.counts.as_mut()?;
+        (!c.is_empty()).then(|| std::mem::take(c))
+    }
+
+    /// Reads the kernel's counts when they are due; whether there are
+    /// counts to hand out.
+    fn counts_due(&mut self) -> bool {
+        let Some((at, pending)) = &mut self.counts else {
+            return false;
+        };
+        // (at the end: once more, whatever the time)
+        if at.elapsed() < COUNTS_EVERY && !self.finished {
+            return false;
+        }
+        *at = Instant::now();
+        let codes = &self.count_codes;
+        pending.extend(self.probe.take_counts().into_iter().map(|c| {
+            KernelCount {
+                pid: i64::from(c.tgid),
+                code: codes
+                    .iter()
+                    .find(|e| e.0 == c.nr)
+                    .map_or(sonde_event::codes::GENERIC_X, |e| e.1),
+                errno: c.errno,
+                calls: c.calls,
+            }
+        }));
+        !pending.is_empty()
+    }
+
     pub(crate) fn next_block(&mut self) -> Result<Option<Block<'_>>, sonde_probe::Error> {
         if let Some(b) = self.blocks.pop_front() {
             return Ok(Some(b));
         }
         loop {
+            // (a busy probe never runs dry: counts are due by event count too)
+            if self.counts.is_some() && self.received % 4096 == 0 && self.counts_due() {
+                return Ok(Some(Block::Skipped { block_type: 0 }));
+            }
             // events are handed out straight from the probe's queues
             if self.probe.has_ready() {
                 self.received += 1;
@@ -131,6 +194,11 @@ impl Live {
                 return Ok(Some(Block::Skipped { block_type: 0 }));
             }
             if self.finished {
+                // the calls counted since the last counts, once
+                if self.counts_due() {
+                    return Ok(Some(Block::Skipped { block_type: 0 }));
+                }
+                self.counts = None;
                 self.report_drops();
                 return Ok(None);
             }
@@ -139,6 +207,9 @@ impl Live {
                 self.finished = true;
                 self.probe.finish()?;
                 continue;
+            }
+            if self.counts_due() {
+                return Ok(Some(Block::Skipped { block_type: 0 }));
             }
             if let Some((c, at)) = &mut self.drop_counter {
                 if at.elapsed() >= Duration::from_secs(1) {

@@ -531,12 +531,51 @@ pub fn kernel_syscall_set(filter: Option<&Filter>, sinks: &[crate::Needs]) -> Op
     }
 }
 
+/// The syscalls (native numbers) the kernel may count instead of sending
+/// their events: those every sink only counts ([`crate::Needs::counted`]),
+/// when no capture filter could select their events.
+#[cfg(feature = "live")]
+pub fn kernel_counted(filter: Option<&Filter>, sinks: &[crate::Needs]) -> Vec<u32> {
+    let Some((first, rest)) = sinks.split_first() else {
+        return Vec::new();
+    };
+    if filter.is_some() {
+        return Vec::new();
+    }
+    first
+        .counted
+        .iter()
+        .filter(|name| rest.iter().all(|n| n.counted.contains(name)))
+        .filter_map(|name| sonde_probe::syscall_nr(name))
+        .collect()
+}
+
 #[cfg(all(test, feature = "live"))]
 mod tests {
     use super::*;
 
     fn nr(name: &str) -> u32 {
         sonde_probe::syscall_nr(name).unwrap()
+    }
+
+    #[test]
+    fn only_what_every_sink_counts_is_counted_in_the_kernel() {
+        let counts = |names: &[&'static str]| crate::Needs {
+            counted: names.to_vec(),
+            ..Default::default()
+        };
+        let a = counts(&["epoll_wait", "futex", "no_such_syscall"]);
+        let b = counts(&["futex", "epoll_wait"]);
+        assert_eq!(
+            kernel_counted(None, &[a.clone(), b.clone()]),
+            [nr("epoll_wait"), nr("futex")]
+        );
+        assert_eq!(kernel_counted(None, std::slice::from_ref(&a)).len(), 2);
+        // a sink that reads every event, a capture filter, no sink at all
+        assert!(kernel_counted(None, &[a.clone(), counts(&[])]).is_empty());
+        let f = Filter::new("proc.name=x").unwrap();
+        assert!(kernel_counted(Some(&f), &[a, b]).is_empty());
+        assert!(kernel_counted(None, &[]).is_empty());
     }
 
     #[test]

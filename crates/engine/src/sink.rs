@@ -48,6 +48,11 @@ pub struct Needs {
     /// others too) is given, the events sysdig never shows that change no
     /// state (`procinfo`) are left out unread.
     pub shown_only: bool,
+    /// Syscalls (by name) this sink only counts, per process and result:
+    /// in live capture, when every sink says so of a syscall and no capture
+    /// filter runs, the kernel counts it instead of sending its events,
+    /// and the counts come to [`Sink::kernel_counts`].
+    pub counted: Vec<&'static str>,
 }
 
 impl Needs {
@@ -56,6 +61,21 @@ impl Needs {
     pub fn names_latency(text: &str) -> bool {
         text.contains("latency")
     }
+}
+
+/// Calls of a syscall the kernel counted instead of sending its events
+/// ([`Needs::counted`]): one process, one syscall, one result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KernelCount {
+    /// The calling process (its main thread's id).
+    pub pid: i64,
+    /// The syscall's exit event (its name and category), or the generic
+    /// syscall event for a syscall without one.
+    pub code: u16,
+    /// 0: the calls succeeded; else the errno they failed with.
+    pub errno: u16,
+    /// Calls since the previous counts.
+    pub calls: u64,
 }
 
 /// What the engine does after a sink took an event.
@@ -182,6 +202,13 @@ pub trait Sink {
     /// time passing act here too, as sysdig's do on its driver's timer
     /// events. Tickers get their [`Sink::tick`]s up to `ts` before this.
     fn idle(&mut self, _ts: u64, _st: &State) -> SinkResult {
+        Ok(())
+    }
+
+    /// Live capture only, about once a second: calls of the syscalls the
+    /// kernel counted instead of sending ([`Needs::counted`]) since the
+    /// previous counts.
+    fn kernel_counts(&mut self, _counts: &[KernelCount], _st: &State) -> SinkResult {
         Ok(())
     }
 

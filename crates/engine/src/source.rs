@@ -78,6 +78,16 @@ impl Source {
         }
     }
 
+    /// Live capture: the kernel's syscall counts the last (empty) block
+    /// stood for, if it did (see [`Sink::kernel_counts`](crate::Sink::kernel_counts)).
+    pub(crate) fn take_counts(&mut self) -> Option<Vec<crate::KernelCount>> {
+        match self {
+            #[cfg(feature = "live")]
+            Source::Live(l) => l.take_counts(),
+            _ => None,
+        }
+    }
+
     /// Live capture: the time of the idle beat the last (empty) block
     /// stood for, if it was one (see [`Sink::idle`](crate::Sink::idle)).
     pub(crate) fn take_idle(&mut self) -> Option<u64> {

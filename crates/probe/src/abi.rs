@@ -32,6 +32,10 @@ pub const SC_EXIT: u8 = 1;
 /// timestamp for latency, marking execveat).
 pub const SC_ENTER: u8 = 2;
 
+/// `SC_COUNT`: the syscall is counted in the kernel (map `counts`), with no
+/// event.
+pub const SC_COUNT: u8 = 4;
+
 impl SyscallConf {
     pub fn to_bytes(&self) -> [u8; 4] {
         let p = self.ppm_sc.to_ne_bytes();

@@ -7,7 +7,9 @@
 //! draining their per-CPU rings on a ~1 ms timer, handing events out in
 //! sonde's v2 event layout (what [`sonde_event::RawEvent::parse`] reads), the
 //! kernel-side filters (syscall set, traced process tree, the capturing process
-//! itself), the drop counters, and the initial state of the machine read from
+//! itself), the syscalls counted in the kernel instead of sent
+//! ([`Config::counted`], [`Probe::take_counts`]), the drop counters, and
+//! the initial state of the machine read from
 //! `/proc` ([`proc::scan`], as the `sonde_event::meta` process and fd records
 //! capture files carry).
 //!
@@ -45,6 +47,7 @@
 #![warn(missing_docs)]
 
 mod abi;
+mod counts;
 pub mod host;
 pub mod proc;
 mod queue;
@@ -60,6 +63,7 @@ use libbpf_rs::{Link, MapCore, MapFlags, OpenObject};
 use sonde_event::RawEvent;
 
 pub use abi::Drops;
+pub use counts::SyscallCount;
 pub use syscalls::{syscall_exit_event, syscall_nr, syscall_table};
 
 #[allow(clippy::all, clippy::pedantic, non_camel_case_types, dead_code)]
@@ -129,6 +133,11 @@ pub struct Config {
     /// sys_enter returns at once for syscalls without an enter event, and
     /// latencies are 0.
     pub latency: bool,
+    /// Native syscall numbers the kernel only counts, per process and
+    /// result ([`Probe::take_counts`]), instead of sending their events:
+    /// for a reader that only counts them (the metrics agent's waits).
+    /// Only syscalls that are traced at all are counted.
+    pub counted: Vec<u32>,
 }
 
 impl Default for Config {
@@ -143,6 +152,7 @@ impl Default for Config {
             sched_switch: false,
             page_faults: false,
             latency: true,
+            counted: Vec::new(),
         }
     }
 }
@@ -186,6 +196,8 @@ pub struct Probe {
     skel: SondeSkel<'static>,
     ncpus: usize,
     latency: bool,
+    /// What [`Probe::take_counts`] handed out so far.
+    counts: counts::Counter,
 }
 
 /// How long an event is held back before it is handed out, so that events of
@@ -232,16 +244,26 @@ pub fn check_support() -> Result<(), Error> {
 /// Fills map `syscalls`: PPM_SC codes, the syscall filter, and which
 /// syscalls sys_enter has work for (all traced ones when `latency` is on,
 /// else only those with an enter event, and execveat).
-fn set_syscalls(skel: &SondeSkel<'_>, wanted: Option<&[u32]>, latency: bool) -> Result<(), Error> {
+/// Syscalls in `counted` are counted in the kernel instead (no enter
+/// work, no event).
+fn set_syscalls(
+    skel: &SondeSkel<'_>,
+    wanted: Option<&[u32]>,
+    counted: &[u32],
+    latency: bool,
+) -> Result<(), Error> {
     for nr in 0..abi::MAX_SYSCALLS {
         let traced = wanted.is_none_or(|s| s.contains(&nr));
         let enter = latency || syscalls::enter_work(nr);
+        // (the open family and connect have enter events: always sent)
+        let count = counted.contains(&nr) && !syscalls::enter_work(nr);
         let conf = abi::SyscallConf {
             ppm_sc: syscalls::ppm_sc(nr),
-            trace: match (traced, enter) {
-                (false, _) => 0,
-                (true, false) => abi::SC_EXIT,
-                (true, true) => abi::SC_EXIT | abi::SC_ENTER,
+            trace: match (traced, count, enter) {
+                (false, _, _) => 0,
+                (true, true, _) => abi::SC_COUNT,
+                (true, false, false) => abi::SC_EXIT,
+                (true, false, true) => abi::SC_EXIT | abi::SC_ENTER,
             },
             generic: u8::from(!syscalls::has_own_event(nr)),
         };
@@ -341,7 +363,7 @@ impl Probe {
         let skel = open.load().map_err(bpf_err("load"))?;
 
         // kernel-side filters
-        set_syscalls(&skel, cfg.syscalls.as_deref(), cfg.latency)?;
+        set_syscalls(&skel, cfg.syscalls.as_deref(), &cfg.counted, cfg.latency)?;
         for name in &cfg.suppress_comms {
             let mut key = [0u8; 16];
             let b = name.as_bytes();
@@ -404,6 +426,7 @@ impl Probe {
             skel,
             ncpus,
             latency: cfg.latency,
+            counts: counts::Counter::new(cfg.counted.clone()),
         })
     }
 
@@ -509,10 +532,35 @@ impl Probe {
         d
     }
 
+    /// Calls of the [`Config::counted`] syscalls since the previous call
+    /// (the first: since the probe started), per process, syscall and
+    /// result. A few system calls per (process, syscall, result) active;
+    /// call it about once a second.
+    pub fn take_counts(&mut self) -> Vec<SyscallCount> {
+        self.counts.take(&self.skel.maps.counts, self.ncpus)
+    }
+
+    /// Calls of counted syscalls that found map `counts` full (more
+    /// distinct processes, syscalls and results than it holds) and were
+    /// not counted.
+    pub fn counts_lost(&self) -> u64 {
+        self.skel
+            .maps
+            .counts_lost
+            .lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+            .iter()
+            .take(self.ncpus)
+            .map(|v| abi::le_u64(v))
+            .sum()
+    }
+
     /// Changes the traced syscalls (native numbers; `None`: all of them).
     /// Process events (procexit) are not affected.
     pub fn set_syscall_filter(&mut self, syscalls: Option<&[u32]>) -> Result<(), Error> {
-        set_syscalls(&self.skel, syscalls, self.latency)
+        set_syscalls(&self.skel, syscalls, &self.counts.counted, self.latency)
     }
 
     /// Adds a process (and its future descendants) to the traced set; only

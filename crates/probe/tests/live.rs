@@ -413,6 +413,73 @@ fn kernel_syscall_filter() {
     );
 }
 
+/// Counted syscalls (`Config::counted`) send no events: the kernel counts
+/// them per process, syscall and result, and `take_counts` hands out what
+/// changed since its previous call.
+#[test]
+fn counted_syscalls() {
+    if !live_ok("counted_syscalls") {
+        return;
+    }
+    let nr = |n: &str| sonde_probe::syscall_nr(n).unwrap();
+    let (epoll_wait, getppid) = (nr("epoll_wait"), nr("getppid"));
+    let cfg = Config {
+        counted: vec![epoll_wait, getppid],
+        ..Config::default()
+    };
+    let (child, go) = fork_waiting(0, || {
+        // SAFETY: raw syscalls; the fds are invalid on purpose (EBADF).
+        unsafe {
+            for _ in 0..300 {
+                libc::syscall(libc::SYS_epoll_wait, -1, 0usize, 1, 0);
+            }
+            for _ in 0..200 {
+                libc::syscall(libc::SYS_getppid);
+            }
+            libc::syscall(libc::SYS_close, -1);
+        }
+    });
+    let mut cfg = cfg;
+    cfg.pids = vec![child as u32];
+    let mut probe = Probe::open(&cfg).expect("probe loads");
+    assert!(
+        probe.take_counts().is_empty(),
+        "nothing counted before the workload"
+    );
+    release(go);
+    let mut st = 0;
+    // SAFETY: valid status pointer.
+    assert_eq!(unsafe { libc::waitpid(child, &mut st, 0) }, child);
+    std::thread::sleep(Duration::from_millis(30));
+    let evs = probe.flush().unwrap();
+    let mut counts = probe.take_counts();
+    counts.sort_by_key(|c| c.nr);
+    let want = |nr: u32, errno: u16, calls: u64| sonde_probe::SyscallCount {
+        tgid: child as u32,
+        nr,
+        errno,
+        calls,
+    };
+    assert_eq!(
+        counts,
+        [
+            want(getppid, 0, 200),
+            want(epoll_wait, libc::EBADF as u16, 300)
+        ]
+    );
+    // no events for them; the others still come
+    let codes: Vec<u16> = evs.iter().map(|e| e.raw().code).collect();
+    // (the read is the child waiting to be released)
+    assert_eq!(
+        codes,
+        [c::SYSCALL_READ_X, c::SYSCALL_CLOSE_X, c::PROCEXIT_1_E]
+    );
+    // nothing new: nothing handed out, and the idle keys leave the map
+    assert!(probe.take_counts().is_empty());
+    assert!(probe.take_counts().is_empty());
+    assert_eq!(probe.counts_lost(), 0);
+}
+
 /// The other handled syscalls: open, creat, openat2, dup, dup3, pipe2,
 /// renameat, renameat2, unlinkat, accept, clone3 and execveat.
 #[test]

@@ -230,6 +230,11 @@ pub struct Recorder {
     rx: Receiver<Request>,
     flag: Arc<AtomicBool>,
     active: Vec<Active>,
+    /// Syscalls the recording may go without ([`Recorder::leave_out`]).
+    counted: &'static [&'static str],
+    /// Buffers of segments that left the ring, for the next ones: their
+    /// memory is mapped and sized already (no page faults, no regrowth).
+    spare: Vec<Vec<u8>>,
     stats: Arc<Mutex<RecorderStats>>,
     dropped: u64,
     expired: u64,
@@ -262,12 +267,22 @@ impl Recorder {
             rx,
             flag,
             active: Vec::new(),
+            counted: &[],
+            spare: Vec::new(),
             stats,
             dropped: 0,
             expired: 0,
             captures: 0,
         };
         (rec, handle)
+    }
+
+    /// Lets the recording go without these syscalls' events: in live
+    /// capture the kernel may then count them instead of sending them,
+    /// when every other sink only counts them too
+    /// ([`Needs::counted`](sonde_engine::Needs::counted)).
+    pub fn leave_out(&mut self, syscalls: &'static [&'static str]) {
+        self.counted = syscalls;
     }
 
     /// Bytes one segment may grow to before it is cut early.
@@ -277,7 +292,8 @@ impl Recorder {
 
     /// Starts a segment with the state tables of `st` at `ts`.
     fn open(&mut self, st: &State, ts: u64) -> io::Result<()> {
-        let mut w = Writer::new(Vec::new())?;
+        let buf = self.spare.pop().unwrap_or_default();
+        let mut w = Writer::new(buf)?;
         FileStart::of(st).write(&mut w, ts)?;
         let events_off = usize::try_from(w.bytes_written()).unwrap_or(usize::MAX);
         let head_events = w.events_written();
@@ -328,7 +344,14 @@ impl Recorder {
             }
             self.ring_bytes -= f.bytes.len();
             self.ring_events -= f.events;
-            self.segs.pop_front();
+            if let Some(seg) = self.segs.pop_front().and_then(Arc::into_inner) {
+                // (unless a capture under way still holds it)
+                if self.spare.len() < SPARE_SEGMENTS {
+                    let mut b = seg.bytes;
+                    b.clear();
+                    self.spare.push(b);
+                }
+            }
         }
         Ok(())
     }
@@ -390,6 +413,9 @@ impl Recorder {
     }
 }
 
+/// Buffers of old segments kept for new ones ([`Recorder::spare`]).
+const SPARE_SEGMENTS: usize = 2;
+
 /// Writes the first segment whole (header, tables, events) and the
 /// events of the others.
 fn write_capture(
@@ -443,6 +469,7 @@ impl Sink for Recorder {
             // files keep each syscall's enter timestamp
             latency: true,
             writes: true,
+            counted: self.counted.to_vec(),
             ..Needs::default()
         }
     }

@@ -149,6 +149,17 @@ fn byte_cap_drops_oldest_and_counts() {
     let got = common::sonde_read(&path, &[]);
     assert_eq!(got.len() as u64, report.events);
     assert!(report.events > 0 && report.events < 120, "{report:?}");
+    // what is left is one run of the trace's events, intact (later
+    // segments are written into the buffers of the dropped ones)
+    let all: Vec<u64> = common::sonde_read(&trace(), &[])
+        .iter()
+        .map(|e| e.0)
+        .collect();
+    let times: Vec<u64> = got.iter().map(|e| e.0).collect();
+    assert!(
+        all.windows(times.len()).any(|w| w == times.as_slice()),
+        "not a run of the trace: {times:?}"
+    );
     common::sysdig(&path, &[]);
 }
 
