@@ -64,6 +64,7 @@ pub struct Key {
 
 /// A [`Key`] made of borrowed parts, to find a series without building
 /// (and allocating) its key: it hashes and compares as the key would.
+/// Made with [`KeyRef::new`], or [`KeyRef::of`] for one more entity.
 pub struct KeyRef<'a, A, B> {
     /// Whose series.
     pub ent: Ent,
@@ -71,17 +72,14 @@ pub struct KeyRef<'a, A, B> {
     pub name: &'static str,
     /// Tags besides the entity's.
     pub extra: &'a [(A, B)],
+    /// [`tags_hash`] of name and tags: hashed once for all entities.
+    th: u64,
 }
 
-/// The hash of a key from its parts: [`Key`] and [`KeyRef`] share it.
-fn hash_parts<'s, H: Hasher>(
-    ent: Ent,
-    name: &str,
-    n: usize,
-    tags: impl Iterator<Item = (&'s str, &'s str)>,
-    h: &mut H,
-) {
-    ent.hash(h);
+/// The hash of a key's name and tags (the entity apart: a series counted
+/// for several entities hashes its tags once).
+fn tags_hash<'s>(name: &str, n: usize, tags: impl Iterator<Item = (&'s str, &'s str)>) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
     h.write(name.as_bytes());
     h.write_usize(n);
     for (k, v) in tags {
@@ -90,19 +88,39 @@ fn hash_parts<'s, H: Hasher>(
         h.write(v.as_bytes());
         h.write_u8(0xff);
     }
+    h.finish()
 }
 
 impl Hash for Key {
     fn hash<H: Hasher>(&self, h: &mut H) {
         let tags = self.extra.iter().map(|(k, v)| (&**k, v.as_str()));
-        hash_parts(self.ent, &self.name, self.extra.len(), tags, h);
+        self.ent.hash(h);
+        h.write_u64(tags_hash(&self.name, self.extra.len(), tags));
     }
 }
 
 impl<A: AsRef<str>, B: AsRef<str>> Hash for KeyRef<'_, A, B> {
     fn hash<H: Hasher>(&self, h: &mut H) {
-        let tags = self.extra.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
-        hash_parts(self.ent, self.name, self.extra.len(), tags, h);
+        self.ent.hash(h);
+        h.write_u64(self.th);
+    }
+}
+
+impl<'a, A: AsRef<str>, B: AsRef<str>> KeyRef<'a, A, B> {
+    /// The key of series `name` of `ent` with `extra` tags.
+    pub fn new(ent: Ent, name: &'static str, extra: &'a [(A, B)]) -> Self {
+        let tags = extra.iter().map(|(k, v)| (k.as_ref(), v.as_ref()));
+        KeyRef {
+            ent,
+            name,
+            extra,
+            th: tags_hash(name, extra.len(), tags),
+        }
+    }
+
+    /// The same series of entity `ent`.
+    pub fn of(&self, ent: Ent) -> Self {
+        KeyRef { ent, ..*self }
     }
 }
 
@@ -251,8 +269,9 @@ impl Second {
         extra: &[(A, B)],
         v: f64,
     ) {
+        let key = KeyRef::new(Ent::Host, name, extra);
         for &ent in ents {
-            let key = KeyRef { ent, name, extra };
+            let key = key.of(ent);
             if let Some(Agg::Count(c)) = self.tagged_ref(&key, || Agg::Count(0.0)) {
                 *c += v;
             }
@@ -273,11 +292,7 @@ impl Second {
         v: u64,
     ) {
         let mut extra = [("direction", dname), (tag, value)];
-        let key = KeyRef {
-            ent,
-            name,
-            extra: &extra,
-        };
+        let key = KeyRef::new(ent, name, &extra);
         if !self.tagged.contains_key(&key) {
             let n = self.distinct.entry((ent, name)).or_default();
             if *n >= cap * 2 {
@@ -297,8 +312,9 @@ impl Second {
         extra: &[(A, B)],
         v: u64,
     ) {
+        let key = KeyRef::new(Ent::Host, name, extra);
         for &ent in ents {
-            let key = KeyRef { ent, name, extra };
+            let key = key.of(ent);
             if let Some(Agg::Hist(h)) = self.tagged_ref(&key, || Agg::Hist(Histogram::default())) {
                 h.record(v);
             }
@@ -400,8 +416,9 @@ impl Second {
         extra: &[(A, B)],
         v: f64,
     ) {
+        let key = KeyRef::new(Ent::Host, name, extra);
         for &ent in ents {
-            let key = KeyRef { ent, name, extra };
+            let key = key.of(ent);
             if let Some(Agg::Gauge(g)) = self.tagged_ref(&key, || Agg::Gauge(0.0)) {
                 *g += v;
             }
@@ -498,11 +515,7 @@ mod tests {
             extra: owned,
         };
         assert!(matches!(s.tagged[&k], Agg::Count(v) if v == 5.0));
-        let r = KeyRef {
-            ent: Ent::Host,
-            name: "net.port.bytes",
-            extra: &[("direction", "in")],
-        };
+        let r = KeyRef::new(Ent::Host, "net.port.bytes", &[("direction", "in")]);
         let b = FxBuildHasher;
         assert_eq!(b.hash_one(&k), b.hash_one(&r));
         assert_eq!(r.to_key(), k);

@@ -155,8 +155,8 @@ pub fn parse_request(buf: &[u8]) -> Option<(String, String)> {
     }
     let url: Vec<u8> = rest[..u].iter().map(|&b| shown(b)).collect();
     Some((
-        String::from_utf8_lossy(&buf[..m]).into_owned(),
-        String::from_utf8_lossy(&url).into_owned(),
+        crate::sink::text(&buf[..m]).into_owned(),
+        crate::sink::text(&url).into_owned(),
     ))
 }
 
@@ -175,7 +175,7 @@ pub fn parse_host(buf: &[u8]) -> Option<String> {
             .find(|&e| shown(r[e]) == b'.' && shown(r[e + 1]) == b'.')
         {
             let host: Vec<u8> = r[..end].iter().map(|&b| shown(b)).collect();
-            return Some(String::from_utf8_lossy(&host).into_owned());
+            return Some(crate::sink::text(&host).into_owned());
         }
         from = start;
     }

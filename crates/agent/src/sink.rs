@@ -423,7 +423,7 @@ impl<'a> MetricsSink<'a> {
                     b.file_bytes[dir] += bytes;
                     b.file_ops[dir] += 1;
                 }
-                let name = String::from_utf8_lossy(&fd.name);
+                let name = text(&fd.name);
                 let parent = match name.rfind('/') {
                     Some(0) => "/",
                     Some(i) => &name[..i],
@@ -455,7 +455,7 @@ impl<'a> MetricsSink<'a> {
                         ];
                         self.sec.count(ents, "net.port.bytes", &extra, bytes as f64);
                     }
-                    let conn = String::from_utf8_lossy(&fd.name);
+                    let conn = text(&fd.name);
                     let Some(&proc_ent) = ents.last() else {
                         return;
                     };
@@ -515,25 +515,53 @@ impl<'a> MetricsSink<'a> {
     }
 
     fn on_transaction(&mut self, ents: &[Ent], tx: &Transaction) {
-        let mut extra: Vec<(&str, &str)> = Vec::with_capacity(tx.labels.len() + 1);
-        extra.push(("side", tx.side));
-        extra.extend(tx.labels.iter().map(|(k, v)| (*k, v.as_str())));
+        // (on the stack for the labels HTTP and DNS give)
+        let mut stack = [("", ""); 8];
+        let mut heap = Vec::new();
+        let extra: &mut [(&str, &str)] = if tx.labels.len() < stack.len() {
+            &mut stack[..=tx.labels.len()]
+        } else {
+            heap.resize(tx.labels.len() + 1, ("", ""));
+            &mut heap
+        };
+        extra[0] = ("side", tx.side);
+        for (e, (k, v)) in extra[1..].iter_mut().zip(&tx.labels) {
+            *e = (k, v.as_str());
+        }
         extra.sort_unstable();
+        let extra = &*extra;
         let name: &'static str = match tx.proto {
             "http" => "http.requests",
             "dns" => "dns.requests",
             _ => "app.requests",
         };
-        self.sec.count(ents, name, &extra, 1.0);
+        self.sec.count(ents, name, extra, 1.0);
         // latency histograms by fewer tags: method and path, query type
-        extra
-            .retain(|(k, _)| !matches!(*k, "http.status" | "http.host" | "dns.rcode" | "dns.name"));
+        let mut fewer = [("", ""); 8];
+        let mut n = 0;
+        let mut more = Vec::new();
+        for &(k, v) in extra {
+            if matches!(k, "http.status" | "http.host" | "dns.rcode" | "dns.name") {
+                continue;
+            }
+            match fewer.get_mut(n) {
+                Some(slot) => *slot = (k, v),
+                None => more.push((k, v)),
+            }
+            n += 1;
+        }
+        let extra: &[(&str, &str)] = if more.is_empty() {
+            &fewer[..n]
+        } else {
+            more.splice(0..0, fewer);
+            &more
+        };
         let lname: &'static str = match tx.proto {
             "http" => "http.latency",
             "dns" => "dns.latency",
             _ => "app.latency",
         };
-        self.sec.hist(ents, lname, &extra, tx.latency_ns);
+        self.sec.hist(ents, lname, extra, tx.latency_ns);
     }
 
     /// An HTTP transaction counted under its connection (`conn`, the
@@ -552,7 +580,7 @@ impl<'a> MetricsSink<'a> {
             .map_or(0, |d| usize::from(d.saturating_sub(b'1')).min(4));
         let cap = self.opts.config.limits.max_connections;
         // borrowed as is when it is UTF-8 (always, for a tuple)
-        let c = String::from_utf8_lossy(conn);
+        let c = text(conn);
         self.sec
             .conn_http(proc_ent, &c, cap, side, class, tx.latency_ns)
     }
@@ -706,6 +734,15 @@ fn port_str(port: u16, buf: &mut [u8; 5]) -> &str {
         }
     }
     std::str::from_utf8(&buf[i..]).unwrap_or("0")
+}
+
+/// Bytes as text, borrowed when they are UTF-8 (always, for socket
+/// tuples), replaced where they are not.
+pub(crate) fn text(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
 }
 
 /// The name of a syscall category (`EC_*` low bits).
