@@ -293,13 +293,16 @@ impl Second {
     ) {
         let mut extra = [("direction", dname), (tag, value)];
         let key = KeyRef::new(ent, name, &extra);
-        if !self.tagged.contains_key(&key) {
-            let n = self.distinct.entry((ent, name)).or_default();
-            if *n >= cap * 2 {
-                extra[1].1 = "{other}";
-            } else {
-                *n += 1;
-            }
+        // a known series: one lookup
+        if let Some(Agg::Count(c)) = self.tagged.get_mut(&key) {
+            *c += v as f64;
+            return;
+        }
+        let n = self.distinct.entry((ent, name)).or_default();
+        if *n >= cap * 2 {
+            extra[1].1 = "{other}";
+        } else {
+            *n += 1;
         }
         self.count(&[ent], name, &extra, v as f64);
     }

@@ -198,10 +198,11 @@ impl Protocol for Dns {
         out.push(Transaction {
             proto: "dns",
             side: p.side,
+            // (in the order of their keys: the sink needs not sort them)
             labels: vec![
+                ("dns.name", name),
                 ("dns.qtype", qtype_name(p.qtype)),
                 ("dns.rcode", rcode_name(m.rcode)),
-                ("dns.name", name),
             ],
             latency_ns: ts.saturating_sub(p.ts),
         });
@@ -289,10 +290,14 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert_eq!(out[0].side, "client");
         assert_eq!(out[0].latency_ns, 4_000);
-        assert_eq!(out[0].labels[0], ("dns.qtype", "AAAA".to_string()));
-        assert_eq!(out[0].labels[1], ("dns.rcode", "NOERROR".to_string()));
+        assert_eq!(out[0].labels[1], ("dns.qtype", "AAAA".to_string()));
+        assert_eq!(out[0].labels[2], ("dns.rcode", "NOERROR".to_string()));
+        assert!(
+            out[0].labels.windows(2).all(|w| w[0].0 <= w[1].0),
+            "labels in key order"
+        );
         assert_eq!(out[1].latency_ns, 8_000);
-        assert_eq!(out[1].labels[1], ("dns.rcode", "NXDOMAIN".to_string()));
+        assert_eq!(out[1].labels[2], ("dns.rcode", "NXDOMAIN".to_string()));
         // the server's side: the query read, the answer written
         d.on_buffer((2, 4), Dir::In, 100, &msg(5, 0x0100, "y.test", 1), &mut out);
         d.on_buffer(
@@ -316,7 +321,7 @@ mod tests {
             d.on_buffer((1, 1), Dir::Out, 0, &msg(id, 0x0100, n, 1), &mut out);
             d.on_buffer((1, 1), Dir::In, 1, &msg(id, 0x8180, n, 1), &mut out);
         }
-        assert_eq!(out[2].labels[2], ("dns.name", "{other}".to_string()));
+        assert_eq!(out[2].labels[0], ("dns.name", "{other}".to_string()));
         assert_eq!(d.take_capped(), 1);
         d.on_buffer((1, 1), Dir::In, 1, b"\x00\x01junk", &mut out);
         assert_eq!(d.take_malformed(), 1);

@@ -142,6 +142,16 @@ fn shown(b: u8) -> u8 {
     }
 }
 
+/// A status code (100 to 599) in decimal.
+fn status_text(code: u64) -> String {
+    let d = [
+        b'0' + (code / 100) as u8,
+        b'0' + (code / 10 % 10) as u8,
+        b'0' + (code % 10) as u8,
+    ];
+    d.iter().map(|&b| char::from(b)).collect()
+}
+
 /// `^(%u+) (%g+)` on the buffer as shown: method and url.
 pub fn parse_request(buf: &[u8]) -> Option<(String, String)> {
     let m = buf.iter().take_while(|b| b.is_ascii_uppercase()).count();
@@ -290,12 +300,16 @@ impl Protocol for Http {
         out.push(Transaction {
             proto: "http",
             side: p.side,
+            // (in the order of their keys: the sink needs not sort them)
             labels: vec![
-                ("http.method", p.method),
-                ("http.status_class", format!("{}xx", code / 100)),
-                ("http.status", code.to_string()),
-                ("http.path", path),
                 ("http.host", p.host),
+                ("http.method", p.method),
+                ("http.path", path),
+                ("http.status", status_text(code)),
+                (
+                    "http.status_class",
+                    crate::agg::CLASSES[(code / 100 - 1) as usize].to_string(),
+                ),
             ],
             latency_ns,
         });
@@ -366,6 +380,11 @@ mod tests {
         assert_eq!(out[0].latency_ns, 300);
         assert_eq!(out[0].side, "server");
         assert!(out[0].labels.contains(&("http.status_class", "5xx".into())));
+        assert!(out[0].labels.contains(&("http.status", "503".into())));
+        assert!(
+            out[0].labels.windows(2).all(|w| w[0].0 <= w[1].0),
+            "labels in key order"
+        );
         assert!(out[0].labels.contains(&("http.path", "/x/{n}".into())));
         h.on_buffer((1, 4), Dir::In, 1, b"HTTP/1.1 200 OK\r\n", &mut out);
         h.on_buffer((1, 5), Dir::Out, 1, b"GET / HTTP/1.1\r\n", &mut out);

@@ -90,6 +90,20 @@ pub struct MetricsSink<'a> {
     /// Syscalls the kernel may count instead of sending
     /// ([`MetricsSink::count_in_kernel`]).
     pub(crate) counted: &'static [&'static str],
+    /// Per event code, once seen ([`MetricsSink::code_facts`]).
+    facts: Vec<Option<CodeFacts>>,
+}
+
+/// What the sink reads of an event code's parameter list
+/// ([`MetricsSink::code_facts`]).
+#[derive(Debug, Clone, Copy)]
+struct CodeFacts {
+    /// execve or execveat: the process takes its new name.
+    exec: bool,
+    /// The first parameter is the result (`res` or `fd`).
+    res_first: bool,
+    /// Where the I/O buffer (`data`) is.
+    data: Option<usize>,
 }
 
 /// The syscalls the agent only counts (per process and result; no fd,
@@ -155,6 +169,7 @@ impl<'a> MetricsSink<'a> {
             external: None,
             started: false,
             counted: &[],
+            facts: Vec::new(),
         }
     }
 
@@ -242,6 +257,34 @@ impl<'a> MetricsSink<'a> {
         }
     }
 
+    /// What [`Self::on_exit`] reads of the parameter list of `ev`'s code,
+    /// worked out once per code.
+    fn code_facts(
+        &mut self,
+        ev: &sonde_event::RawEvent<'_>,
+        opts: &sonde_output::RenderOpts,
+    ) -> CodeFacts {
+        let i = usize::from(ev.code);
+        if let Some(Some(f)) = self.facts.get(i) {
+            return *f;
+        }
+        let params = sonde_output::param_infos(ev, opts);
+        let f = CodeFacts {
+            exec: ev
+                .info()
+                .is_some_and(|i| matches!(i.name, "execve" | "execveat")),
+            res_first: params
+                .first()
+                .is_some_and(|p| matches!(p.name, "res" | "fd")),
+            data: params.iter().position(|p| p.name == "data"),
+        };
+        if self.facts.len() <= i {
+            self.facts.resize(i + 1, None);
+        }
+        self.facts[i] = Some(f);
+        f
+    }
+
     /// Calls the kernel counted: the syscall counts and errors of the
     /// process (its container and the host), as [`Self::on_exit`] counts
     /// them from events.
@@ -306,15 +349,14 @@ impl<'a> MetricsSink<'a> {
         let st = ctx.st;
         let ev = ctx.ev;
         let Some(t) = st.event_thread(ev) else { return };
-        if matches!(info.name, "execve" | "execveat") {
+        let facts = self.code_facts(ev, ctx.opts);
+        if facts.exec {
             // the process now has its new name: tag the second with it
             self.procs.remove(&t.pid);
         }
         let (ents, n) = self.entities(st, t);
         let ents = &ents[..n];
-        let params = sonde_output::param_infos(ev, ctx.opts);
-        let first = params.first().map(|p| p.name).unwrap_or("");
-        let res = if matches!(first, "res" | "fd") {
+        let res = if facts.res_first {
             ev.param_i64(0)
         } else {
             None
@@ -395,10 +437,9 @@ impl<'a> MetricsSink<'a> {
         } else {
             OUT
         };
-        let data = params
-            .iter()
-            .take(ev.nparams())
-            .position(|p| p.name == "data")
+        let data = facts
+            .data
+            .filter(|&i| i < ev.nparams())
             .and_then(|i| ev.param(i));
         self.on_io(ents, t.pid, fdn, fd, dir, bytes as u64, data, ev.ts);
     }
@@ -524,11 +565,15 @@ impl<'a> MetricsSink<'a> {
             heap.resize(tx.labels.len() + 1, ("", ""));
             &mut heap
         };
-        extra[0] = ("side", tx.side);
-        for (e, (k, v)) in extra[1..].iter_mut().zip(&tx.labels) {
+        let n = tx.labels.len();
+        for (e, (k, v)) in extra.iter_mut().zip(&tx.labels) {
             *e = (k, v.as_str());
         }
-        extra.sort_unstable();
+        extra[n] = ("side", tx.side);
+        // (the decoders give their labels in order, before `side`)
+        if !extra.windows(2).all(|w| w[0] <= w[1]) {
+            extra.sort_unstable();
+        }
         let extra = &*extra;
         let name: &'static str = match tx.proto {
             "http" => "http.requests",
