@@ -2,7 +2,7 @@
 //! (a benchmark helper, not a test):
 //!
 //! ```text
-//! probe_hold none|all [nolatency] [ready=PATH] [ring=BYTES] [snaplen=BYTES] [counted]
+//! probe_hold none|all [nolatency] [ready=PATH] [ring=BYTES] [snaplen=BYTES] [counted=SYSCALL,...]
 //! ```
 //!
 //! `none`: the programs are attached but the kernel-side syscall filter is
@@ -28,7 +28,7 @@ fn main() {
         Some("all") => {}
         _ => {
             eprintln!(
-                "usage: probe_hold none|all [nolatency] [ready=PATH] [ring=BYTES] [snaplen=BYTES] [counted]"
+                "usage: probe_hold none|all [nolatency] [ready=PATH] [ring=BYTES] [snaplen=BYTES] [counted=SYSCALL,...]"
             );
             std::process::exit(2);
         }
@@ -42,25 +42,12 @@ fn main() {
     if let Some(r) = args.iter().find_map(|a| a.strip_prefix("snaplen=")) {
         cfg.snaplen = r.parse().expect("snaplen=BYTES");
     }
-    if args.iter().any(|a| a == "counted") {
-        // what the metrics agent has the kernel count (sonde_agent::KERNEL_COUNTED)
-        cfg.counted = [
-            "epoll_wait",
-            "epoll_pwait",
-            "epoll_pwait2",
-            "epoll_ctl",
-            "poll",
-            "ppoll",
-            "select",
-            "pselect6",
-            "futex",
-            "nanosleep",
-            "clock_nanosleep",
-            "sched_yield",
-        ]
-        .iter()
-        .filter_map(|n| sonde_probe::syscall_nr(n))
-        .collect();
+    if let Some(names) = args.iter().find_map(|a| a.strip_prefix("counted=")) {
+        // syscalls counted in the kernel, no events (the agent's waits)
+        cfg.counted = names
+            .split(',')
+            .map(|n| sonde_probe::syscall_nr(n).expect("counted=SYSCALL,..."))
+            .collect();
     }
     let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
     // SAFETY: the handler only stores an atomic.
