@@ -251,10 +251,7 @@ impl<'a> MetricsSink<'a> {
                 ctr
             }
         };
-        match ctr {
-            Some(i) => ([Ent::Host, Ent::Ctr(i), Ent::Proc(pid)], 3),
-            None => ([Ent::Host, Ent::Proc(pid), Ent::Host], 2),
-        }
+        process_ents(pid, ctr)
     }
 
     /// What [`Self::on_exit`] reads of the parameter list of `ev`'s code,
@@ -326,10 +323,7 @@ impl<'a> MetricsSink<'a> {
                 None => return ([Ent::Host; 3], 1),
             }
         }
-        match self.procs.get(&pid).and_then(|p| p.ctr) {
-            Some(i) => ([Ent::Host, Ent::Ctr(i), Ent::Proc(pid)], 3),
-            None => ([Ent::Host, Ent::Proc(pid), Ent::Host], 2),
-        }
+        process_ents(pid, self.procs.get(&pid).and_then(|p| p.ctr))
     }
 
     /// At the end of second `ts`: the processes seen in it that left the
@@ -556,21 +550,10 @@ impl<'a> MetricsSink<'a> {
     }
 
     fn on_transaction(&mut self, ents: &[Ent], tx: &Transaction) {
-        // (on the stack for the labels HTTP and DNS give)
-        let mut stack = [("", ""); 8];
-        let mut heap = Vec::new();
-        let extra: &mut [(&str, &str)] = if tx.labels.len() < stack.len() {
-            &mut stack[..=tx.labels.len()]
-        } else {
-            heap.resize(tx.labels.len() + 1, ("", ""));
-            &mut heap
-        };
-        let n = tx.labels.len();
-        for (e, (k, v)) in extra.iter_mut().zip(&tx.labels) {
-            *e = (k, v.as_str());
-        }
-        extra[n] = ("side", tx.side);
-        // (the decoders give their labels in order, before `side`)
+        let (mut buf, mut spill) = ([("", ""); 8], Vec::new());
+        // (the decoders give their labels in key order, before `side`)
+        let labels = tx.labels.iter().map(|(k, v)| (*k, v.as_str()));
+        let extra = gather(labels.chain([("side", tx.side)]), &mut buf, &mut spill);
         if !extra.windows(2).all(|w| w[0] <= w[1]) {
             extra.sort_unstable();
         }
@@ -582,25 +565,12 @@ impl<'a> MetricsSink<'a> {
         };
         self.sec.count(ents, name, extra, 1.0);
         // latency histograms by fewer tags: method and path, query type
-        let mut fewer = [("", ""); 8];
-        let mut n = 0;
-        let mut more = Vec::new();
-        for &(k, v) in extra {
-            if matches!(k, "http.status" | "http.host" | "dns.rcode" | "dns.name") {
-                continue;
-            }
-            match fewer.get_mut(n) {
-                Some(slot) => *slot = (k, v),
-                None => more.push((k, v)),
-            }
-            n += 1;
-        }
-        let extra: &[(&str, &str)] = if more.is_empty() {
-            &fewer[..n]
-        } else {
-            more.splice(0..0, fewer);
-            &more
-        };
+        let (mut buf, mut spill) = ([("", ""); 8], Vec::new());
+        let fewer = extra
+            .iter()
+            .copied()
+            .filter(|(k, _)| !matches!(*k, "http.status" | "http.host" | "dns.rcode" | "dns.name"));
+        let extra = &*gather(fewer, &mut buf, &mut spill);
         let lname: &'static str = match tx.proto {
             "http" => "http.latency",
             "dns" => "dns.latency",
@@ -781,6 +751,42 @@ fn port_str(port: u16, buf: &mut [u8; 5]) -> &str {
     std::str::from_utf8(&buf[i..]).unwrap_or("0")
 }
 
+/// The entities a process's series count for: the host, its container
+/// (if any) and the process; the length used.
+fn process_ents(pid: i64, ctr: Option<u32>) -> ([Ent; 3], usize) {
+    match ctr {
+        Some(i) => ([Ent::Host, Ent::Ctr(i), Ent::Proc(pid)], 3),
+        None => ([Ent::Host, Ent::Proc(pid), Ent::Host], 2),
+    }
+}
+
+/// Gathers `items` in `buf`, or in `spill` when they are more than it
+/// holds: the tags of one series without an allocation.
+fn gather<'a, 'b>(
+    items: impl Iterator<Item = (&'a str, &'a str)>,
+    buf: &'b mut [(&'a str, &'a str); 8],
+    spill: &'b mut Vec<(&'a str, &'a str)>,
+) -> &'b mut [(&'a str, &'a str)] {
+    let mut n = 0;
+    for it in items {
+        match buf.get_mut(n) {
+            Some(slot) => *slot = it,
+            None => {
+                if spill.is_empty() {
+                    spill.extend_from_slice(&buf[..]);
+                }
+                spill.push(it);
+            }
+        }
+        n += 1;
+    }
+    if n <= buf.len() {
+        &mut buf[..n]
+    } else {
+        spill
+    }
+}
+
 /// Bytes as text, borrowed when they are UTF-8 (always, for socket
 /// tuples), replaced where they are not.
 pub(crate) fn text(b: &[u8]) -> Cow<'_, str> {
@@ -815,7 +821,7 @@ impl Sink for MetricsSink<'_> {
             state: true,
             latency: true,
             tick_ns: Some(1_000_000_000),
-            counted: self.counted.to_vec(),
+            counted: self.counted,
             ..Needs::default()
         }
     }
@@ -869,6 +875,19 @@ impl Sink for MetricsSink<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tags_gather_on_the_stack_and_spill_past_it() {
+        let items: Vec<(String, String)> = (0..11)
+            .map(|i| (format!("k{i:02}"), i.to_string()))
+            .collect();
+        let it = || items.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        for n in [0, 3, 8, 9, 11] {
+            let (mut buf, mut spill) = ([("", ""); 8], Vec::new());
+            let got = super::gather(it().take(n), &mut buf, &mut spill);
+            assert_eq!(got.to_vec(), it().take(n).collect::<Vec<_>>(), "{n} tags");
+        }
+    }
+
     #[test]
     fn ports_in_decimal() {
         for p in [0u16, 7, 80, 443, 8125, 10000, 65535] {

@@ -177,7 +177,7 @@ impl Sink for LiveViews {
         Needs {
             state: true,
             tick_ns: Some(250_000_000),
-            counted: self.counted.to_vec(),
+            counted: self.counted,
             ..Needs::default()
         }
     }

@@ -560,8 +560,8 @@ mod tests {
 
     #[test]
     fn only_what_every_sink_counts_is_counted_in_the_kernel() {
-        let counts = |names: &[&'static str]| crate::Needs {
-            counted: names.to_vec(),
+        let counts = |names: &'static [&'static str]| crate::Needs {
+            counted: names,
             ..Default::default()
         };
         let a = counts(&["epoll_wait", "futex", "no_such_syscall"]);

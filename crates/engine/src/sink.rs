@@ -52,7 +52,7 @@ pub struct Needs {
     /// in live capture, when every sink says so of a syscall and no capture
     /// filter runs, the kernel counts it instead of sending its events,
     /// and the counts come to [`Sink::kernel_counts`].
-    pub counted: Vec<&'static str>,
+    pub counted: &'static [&'static str],
 }
 
 impl Needs {

@@ -469,7 +469,7 @@ impl Sink for Recorder {
             // files keep each syscall's enter timestamp
             latency: true,
             writes: true,
-            counted: self.counted.to_vec(),
+            counted: self.counted,
             ..Needs::default()
         }
     }
