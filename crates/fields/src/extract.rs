@@ -235,7 +235,7 @@ impl<'a> Ctx<'a, '_> {
     /// is what [`Ctx::extract`] would append, `Some(None)` means the
     /// field has no value for the event. `None`: not such a field here,
     /// use [`Ctx::extract_value`].
-    #[inline]
+    #[inline(always)]
     pub fn borrowed_text(&self, f: &Field) -> Option<Option<&'a [u8]>> {
         match f {
             Field::ProcName => Some(self.thread().map(|t| t.comm.as_slice())),

@@ -26,15 +26,67 @@ pub(super) fn eval(
     b: &mut Vec<u8>,
 ) -> bool {
     match n {
-        Node::And(v) => v.iter().all(|x| eval(x, ctx, env, a, b)),
-        Node::Or(v) => v.iter().any(|x| eval(x, ctx, env, a, b)),
+        Node::And(v) => v.iter().all(|x| child(x, ctx, env, a, b)),
+        Node::Or(v) => v.iter().any(|x| child(x, ctx, env, a, b)),
         Node::Not(x) => !eval(x, ctx, env, a, b),
         Node::Leaf(l) => eval_leaf(l, ctx, env, a, b),
     }
 }
 
-/// Whether the event passes one comparison.
+/// An operand of `and`/`or`: a leaf evaluated in place (most operands
+/// are leaves; no recursion for them), anything else through [`eval`].
+#[inline(always)]
+fn child(n: &Node, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Vec<u8>) -> bool {
+    match n {
+        Node::Leaf(l) => eval_leaf(l, ctx, env, a, b),
+        _ => eval(n, ctx, env, a, b),
+    }
+}
+
+/// Whether the event passes one comparison: the comparisons decided by
+/// the event's code or a borrowed string inline, the rest out of line.
+#[inline(always)]
 fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Vec<u8>) -> bool {
+    if !env.no_event_fd {
+        match (&l.cmp, &l.src) {
+            (Cmp::Code { table, .. }, _) => {
+                if let Some(&t) = table.get(ctx.ev.code as usize) {
+                    return t;
+                }
+            }
+            (Cmp::Str(s), Src::Field(f)) => {
+                if let Some(t) = ctx.borrowed_text(f) {
+                    return t.is_some_and(|t| str_match(s, t));
+                }
+            }
+            (Cmp::EvtType { new, old, .. }, Src::Field(Field::EvtType)) => {
+                let code = ctx.ev.code;
+                if code != sonde_event::codes::GENERIC_E
+                    && code != sonde_event::codes::GENERIC_X
+                    && ctx.ev.info().is_some()
+                {
+                    let t = if ctx.opts.compat_029 { old } else { new };
+                    return t.get(code as usize).copied().unwrap_or(false);
+                }
+            }
+            _ => {}
+        }
+    }
+    eval_general(l, ctx, env, a, b, !env.no_event_fd)
+}
+
+/// [`eval_leaf`] for every comparison (out of line, so that the common
+/// ones do not pay for its registers); `borrow_tried`: the state's string
+/// was looked up already (and was not there to borrow).
+#[inline(never)]
+fn eval_general(
+    l: &Leaf,
+    ctx: &Ctx<'_, '_>,
+    env: &Env,
+    a: &mut Vec<u8>,
+    b: &mut Vec<u8>,
+    borrow_tried: bool,
+) -> bool {
     if env.no_event_fd {
         match &l.src {
             Src::Field(Field::EvtBuflen) => return false,
@@ -85,7 +137,7 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
         Src::Around(_) | Src::Ancestors(_) | Src::Any(_) => eval_rare(l, ctx, a, b),
         src => {
             // strings the state holds: compared in place, no copy
-            if let (Src::Field(f), Cmp::Str(s)) = (src, &l.cmp) {
+            if let (Src::Field(f), Cmp::Str(s), false) = (src, &l.cmp, borrow_tried) {
                 if let Some(t) = ctx.borrowed_text(f) {
                     return t.is_some_and(|t| str_match(s, t));
                 }
