@@ -30,8 +30,20 @@ impl State {
         // a new fd counts as renamed when it has a name (sysdig compares
         // with the empty name a fresh fd starts with)
         self.fd_name_changed = !f.name.is_empty();
-        let owner = self.fd_owner_tid(tid);
         let max = self.limits.max_fds_per_thread;
+        // the common case: a known thread that holds its own table, in
+        // one lookup
+        if let Some(t) = self.threads.get_mut(&tid) {
+            if !t.shares_fds() {
+                if t.fds.len() >= max && !t.fds.contains_key(&fd) {
+                    return;
+                }
+                t.fds.insert(fd, f);
+                t.last_fd = Some(fd);
+                return;
+            }
+        }
+        let owner = self.fd_owner_tid(tid);
         let t = self.thread_mut(owner);
         if t.fds.len() >= max && !t.fds.contains_key(&fd) {
             return;
