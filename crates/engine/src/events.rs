@@ -5,10 +5,10 @@ use sonde_event::{category, codes, RawEvent};
 use sonde_fields::Ctx;
 use sonde_scap::{Block, Gap, DF_STATE_ONLY};
 
-use sonde_state::{changes_threads, Scope, State};
+use sonde_state::{Scope, State};
 
 use crate::engine::{Config, Engine, Report};
-use crate::rules::{modifies_state, type_table, LastEventTypes, ThreadVerdicts};
+use crate::rules::{code_kind, code_kinds, kind, type_table, LastEventTypes, ThreadVerdicts};
 use crate::sink::{Flow, Handed, SinkError};
 use crate::source::{Source, SourceError};
 
@@ -54,6 +54,8 @@ struct Run {
     types: Option<crate::rules::TypeTable>,
     /// Per-thread verdicts of the filter's thread part (files only).
     verdicts: Option<ThreadVerdicts>,
+    /// What each event code is to the loop ([`code_kinds`]).
+    kinds: &'static [u8],
     last_types: LastEventTypes,
     clock: Clock,
     suppress: bool,
@@ -89,6 +91,7 @@ impl Engine<'_> {
             } else {
                 ThreadVerdicts::new(self.cfg.filter.as_ref())
             },
+            kinds: code_kinds(),
             last_types: LastEventTypes::default(),
             clock: Clock::default(),
             suppress: !self.cfg.suppress_comm.is_empty(),
@@ -245,7 +248,7 @@ impl Engine<'_> {
             self.sinks[i].before(&self.st, ev)?;
         }
         if let Some(t) = &run.types {
-            if !t.may_accept(ev) && !modifies_state(ev) {
+            if !t.may_accept(ev) && code_kind(run.kinds, ev.code) & kind::MODIFIES == 0 {
                 run.last_types.note_rejected(ev);
                 if self.stop.is_stopped() {
                     return Ok(Some(LoopEnd::Done(None)));
@@ -253,7 +256,7 @@ impl Engine<'_> {
                 return Ok(None);
             }
         }
-        if !run.suppress && self.thread_rejects(&mut run.verdicts, ev) {
+        if !run.suppress && self.thread_rejects(run.kinds, &mut run.verdicts, ev) {
             // a thread the filter rejected, an event that changes nothing
             run.last_types.known(ev, false);
             for &i in &run.plan.writers {
@@ -300,8 +303,9 @@ impl Engine<'_> {
         if run.opening || run.held || run.clock.first_ts == 0 {
             return false;
         }
-        let by_type = run.types.as_ref().is_some_and(|t| !t.may_accept(ev)) && !modifies_state(ev);
-        if !by_type && !self.thread_rejects(&mut run.verdicts, ev) {
+        let by_type = code_kind(run.kinds, ev.code) & kind::MODIFIES == 0
+            && run.types.as_ref().is_some_and(|t| !t.may_accept(ev));
+        if !by_type && !self.thread_rejects(run.kinds, &mut run.verdicts, ev) {
             return false;
         }
         run.clock.num += 1;
@@ -353,10 +357,12 @@ impl Engine<'_> {
         }
         let pass = match &self.cfg.filter {
             Some(f) => {
-                let modifies = modifies_state(ev);
+                let k = code_kind(run.kinds, ev.code);
+                let modifies = k & kind::MODIFIES != 0;
+                let reuses = k & kind::REUSES_VERDICT != 0 && ev.tid >= 0;
                 let c = ctx(&self.st, &self.cfg, ev, &run.clock);
                 let pass = match run.verdicts.as_mut() {
-                    Some(v) if plain_event(ev) && !changes_threads(ev.code) => {
+                    Some(v) if reuses => {
                         // the thread's verdict stands until the thread
                         // table changes (its part reads nothing else)
                         let tv = v.verdict(f, &c);
@@ -368,9 +374,7 @@ impl Engine<'_> {
                         }
                     }
                     Some(v) => {
-                        if !plain_event(ev) || changes_threads(ev.code) {
-                            v.clear();
-                        }
+                        v.clear();
                         run.last_types.check(f, &c)
                     }
                     None => run.last_types.check(f, &c),
@@ -400,13 +404,18 @@ impl Engine<'_> {
     /// (sysdig's parser skips what its filter rejects) of a thread whose
     /// verdict still holds.
     #[inline(always)]
-    fn thread_rejects(&self, verdicts: &mut Option<ThreadVerdicts>, ev: &RawEvent<'_>) -> bool {
-        verdicts
-            .as_mut()
-            .is_some_and(|v| v.rejects(ev.tid, self.st.threads.len()))
-            && plain_event(ev)
-            && !changes_threads(ev.code)
-            && !modifies_state(ev)
+    fn thread_rejects(
+        &self,
+        kinds: &[u8],
+        verdicts: &mut Option<ThreadVerdicts>,
+        ev: &RawEvent<'_>,
+    ) -> bool {
+        let k = code_kind(kinds, ev.code);
+        k & (kind::REUSES_VERDICT | kind::MODIFIES) == kind::REUSES_VERDICT
+            && ev.tid >= 0
+            && verdicts
+                .as_mut()
+                .is_some_and(|v| v.rejects(ev.tid, self.st.threads.len()))
     }
 
     fn plan(&self, needs_state: bool) -> Plan {
@@ -536,18 +545,6 @@ impl Engine<'_> {
 /// containers already running (lookups are local: sockets and files).
 #[cfg(feature = "live")]
 const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// An event of a thread, known to the event table, that is not a
-/// container event: one whose thread verdict can be reused.
-#[inline]
-fn plain_event(ev: &RawEvent<'_>) -> bool {
-    ev.tid >= 0
-        && ev.info().is_some()
-        && !matches!(
-            ev.code,
-            codes::CONTAINER_E | codes::CONTAINER_JSON_E | codes::CONTAINER_JSON_2_E
-        )
-}
 
 /// The view of one event that filters and sinks read.
 #[inline]

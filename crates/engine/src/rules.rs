@@ -57,6 +57,59 @@ pub fn modifies_state(ev: &RawEvent<'_>) -> bool {
         .unwrap_or(false)
 }
 
+/// The bits of [`code_kind`]: what the event loop asks of an event code.
+pub(crate) mod kind {
+    /// sysdig's parser runs the event before filtering it ([`super::modifies_state`]).
+    pub(crate) const MODIFIES: u8 = 1;
+    /// Rejected before parsing, it clears its thread's last event.
+    pub(crate) const CLEARS: u8 = 2;
+    /// It sets its thread's last event (an enter event that is parsed).
+    pub(crate) const SETS: u8 = 4;
+    /// A known event that is no container event and changes no thread
+    /// (`sonde_state::changes_threads`): a thread's verdict holds for it.
+    pub(crate) const REUSES_VERDICT: u8 = 8;
+}
+
+/// The [`kind`] bits of an event code (0 for codes the table does not
+/// know), from [`code_kinds`].
+#[inline]
+pub(crate) fn code_kind(kinds: &[u8], code: u16) -> u8 {
+    kinds.get(code as usize).copied().unwrap_or(0)
+}
+
+/// The [`kind`] bits of every event code, built on first use.
+pub(crate) fn code_kinds() -> &'static [u8] {
+    static KINDS: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    KINDS.get_or_init(|| {
+        use sonde_event::codes as c;
+        sonde_event::EVENTS
+            .iter()
+            .enumerate()
+            .map(|(code, info)| {
+                let code = code as u16;
+                let mut k = 0;
+                if (info.flags | info.old_flags) & flags::MODIFIES_STATE != 0 {
+                    k |= kind::MODIFIES;
+                }
+                if clears_last_event(info, code) {
+                    k |= kind::CLEARS;
+                }
+                if sets_last_event(info) {
+                    k |= kind::SETS;
+                }
+                let container = matches!(
+                    code,
+                    c::CONTAINER_E | c::CONTAINER_JSON_E | c::CONTAINER_JSON_2_E
+                );
+                if !container && !sonde_state::changes_threads(code) {
+                    k |= kind::REUSES_VERDICT;
+                }
+                k
+            })
+            .collect()
+    })
+}
+
 /// Whether rejecting an event of this kind before parsing clears its
 /// thread's last event (libsinsp's reset of `m_lastevent_type`).
 #[inline]
@@ -77,13 +130,24 @@ fn sets_last_event(info: &sonde_event::EventInfo) -> bool {
 /// filter sees it: an event the filter rejects before parsing (one that
 /// does not modify state) clears it, and the next exit event of that
 /// thread then has no fd of its own (`evt.buflen`, `evt.category`).
-#[derive(Default)]
 pub struct LastEventTypes {
+    /// [`code_kinds`].
+    kinds: &'static [u8],
     cleared: HashSet<i64>,
     /// The threads of the last queries or changes and whether they lost
     /// their enter event, ahead of `cleared` (written back when they
     /// leave: runs of a few threads' events touch no hash).
     recent: Recent<bool>,
+}
+
+impl Default for LastEventTypes {
+    fn default() -> Self {
+        LastEventTypes {
+            kinds: code_kinds(),
+            cleared: HashSet::default(),
+            recent: Recent::default(),
+        }
+    }
 }
 
 impl LastEventTypes {
@@ -110,22 +174,22 @@ impl LastEventTypes {
     /// cannot read the event's fd).
     #[inline(always)]
     pub fn known(&mut self, ev: &RawEvent<'_>, pass: bool) {
-        let Some(info) = ev.info() else { return };
+        // (an unknown code has neither bit)
+        let k = code_kind(self.kinds, ev.code);
         // an enter event sets the thread's last event, a rejected one that
         // the parser would have reset clears it again: one update, not two
-        let clears = !pass && clears_last_event(info, ev.code);
-        if clears {
+        if !pass && k & kind::CLEARS != 0 {
             self.set(ev.tid, true);
-        } else if sets_last_event(info) {
+        } else if k & kind::SETS != 0 {
             self.set(ev.tid, false);
         }
     }
 
     /// Records an event the filter rejects without evaluating it (its type
     /// cannot match and it does not modify state).
+    #[inline]
     pub fn note_rejected(&mut self, ev: &RawEvent<'_>) {
-        let Some(info) = ev.info() else { return };
-        if clears_last_event(info, ev.code) {
+        if code_kind(self.kinds, ev.code) & kind::CLEARS != 0 {
             self.set(ev.tid, true);
         }
     }
