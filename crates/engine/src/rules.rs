@@ -774,6 +774,44 @@ mod type_table_tests {
     use super::*;
     use sonde_event::codes as c;
 
+    #[test]
+    fn code_kinds_agree_with_the_event_table() {
+        let kinds = code_kinds();
+        assert_eq!(kinds.len(), sonde_event::EVENTS.len());
+        let container = [c::CONTAINER_E, c::CONTAINER_JSON_E, c::CONTAINER_JSON_2_E];
+        for (i, info) in sonde_event::EVENTS.iter().enumerate() {
+            let code = i as u16;
+            let k = code_kind(kinds, code);
+            let modifies = (info.flags | info.old_flags) & flags::MODIFIES_STATE != 0;
+            assert_eq!(k & kind::MODIFIES != 0, modifies, "{}", info.name);
+            assert_eq!(
+                k & kind::CLEARS != 0,
+                clears_last_event(info, code),
+                "{}",
+                info.name
+            );
+            assert_eq!(k & kind::SETS != 0, sets_last_event(info), "{}", info.name);
+            let reuses = !container.contains(&code) && !sonde_state::changes_threads(code);
+            assert_eq!(k & kind::REUSES_VERDICT != 0, reuses, "{}", info.name);
+        }
+        // codes past the table: nothing
+        assert_eq!(code_kind(kinds, u16::MAX), 0);
+        // a read exit is reused, a clone exit and a container event are not
+        assert_ne!(
+            code_kind(kinds, c::SYSCALL_READ_X) & kind::REUSES_VERDICT,
+            0
+        );
+        assert_eq!(
+            code_kind(kinds, c::SYSCALL_CLONE_20_X) & kind::REUSES_VERDICT,
+            0
+        );
+        assert_eq!(
+            code_kind(kinds, c::CONTAINER_JSON_2_E) & kind::REUSES_VERDICT,
+            0
+        );
+        assert_ne!(code_kind(kinds, c::SYSCALL_CLOSE_X) & kind::MODIFIES, 0);
+    }
+
     fn table(f: &str) -> TypeTable {
         type_table(Some(&Filter::new(f).unwrap())).unwrap()
     }
