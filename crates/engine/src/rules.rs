@@ -68,6 +68,10 @@ pub(crate) mod kind {
     /// A known event that is no container event and changes no thread
     /// (`sonde_state::changes_threads`): a thread's verdict holds for it.
     pub(crate) const REUSES_VERDICT: u8 = 8;
+    /// An event of the table (every code below its length).
+    pub(crate) const KNOWN: u8 = 16;
+    /// An enter event.
+    pub(crate) const ENTER: u8 = 32;
 }
 
 /// The [`kind`] bits of an event code (0 for codes the table does not
@@ -87,7 +91,10 @@ pub(crate) fn code_kinds() -> &'static [u8] {
             .enumerate()
             .map(|(code, info)| {
                 let code = code as u16;
-                let mut k = 0;
+                let mut k = kind::KNOWN;
+                if info.dir == Direction::Enter {
+                    k |= kind::ENTER;
+                }
                 if (info.flags | info.old_flags) & flags::MODIFIES_STATE != 0 {
                     k |= kind::MODIFIES;
                 }
@@ -154,17 +161,17 @@ impl LastEventTypes {
     /// Runs the capture filter on the event in `ctx`.
     pub fn check(&mut self, f: &Filter, ctx: &Ctx<'_, '_>) -> bool {
         let ev = ctx.ev;
-        let Some(info) = ev.info() else {
+        let k = code_kind(self.kinds, ev.code);
+        if k & kind::KNOWN == 0 {
             return f.matches(ctx);
-        };
-        let enter = info.dir == Direction::Enter;
-        if sets_last_event(info) {
+        }
+        if k & kind::SETS != 0 {
             self.set(ev.tid, false);
         }
-        let no_fd = !enter && self.is_cleared(ev.tid);
+        let no_fd = k & kind::ENTER == 0 && self.is_cleared(ev.tid);
         let pass = f.matches_with(ctx, no_fd);
-        if !pass {
-            self.note_rejected(ev);
+        if !pass && k & kind::CLEARS != 0 {
+            self.set(ev.tid, true);
         }
         pass
     }
@@ -793,6 +800,13 @@ mod type_table_tests {
             assert_eq!(k & kind::SETS != 0, sets_last_event(info), "{}", info.name);
             let reuses = !container.contains(&code) && !sonde_state::changes_threads(code);
             assert_eq!(k & kind::REUSES_VERDICT != 0, reuses, "{}", info.name);
+            assert_ne!(k & kind::KNOWN, 0);
+            assert_eq!(
+                k & kind::ENTER != 0,
+                info.dir == Direction::Enter,
+                "{}",
+                info.name
+            );
         }
         // codes past the table: nothing
         assert_eq!(code_kind(kinds, u16::MAX), 0);
