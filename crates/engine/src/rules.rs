@@ -52,9 +52,7 @@ pub fn kernel_tracepoints(filter: Option<&Filter>) -> Tracepoints {
 
 /// Whether sysdig's parser would run this event before filtering it.
 pub fn modifies_state(ev: &RawEvent<'_>) -> bool {
-    ev.info()
-        .map(|i| (i.flags | i.old_flags) & sonde_event::flags::MODIFIES_STATE != 0)
-        .unwrap_or(false)
+    code_kind(code_kinds(), ev.code) & kind::MODIFIES != 0
 }
 
 /// The bits of [`code_kind`]: what the event loop asks of an event code.

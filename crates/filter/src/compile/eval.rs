@@ -47,84 +47,66 @@ fn child(n: &Node, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Vec<u8
 /// the event's code or a borrowed string inline, the rest out of line.
 #[inline(always)]
 fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Vec<u8>) -> bool {
-    if !env.no_event_fd {
-        match (&l.cmp, &l.src) {
-            (Cmp::Code { table, .. }, _) => {
-                if let Some(&t) = table.get(ctx.ev.code as usize) {
-                    return t;
-                }
-            }
-            (Cmp::Str(s), Src::Field(f)) => {
-                if let Some(t) = ctx.borrowed_text(f) {
-                    return t.is_some_and(|t| str_match(s, t));
-                }
-            }
-            (Cmp::EvtType { new, old, .. }, Src::Field(Field::EvtType)) => {
-                let code = ctx.ev.code;
-                if code != sonde_event::codes::GENERIC_E
-                    && code != sonde_event::codes::GENERIC_X
-                    && ctx.ev.info().is_some()
-                {
-                    let t = if ctx.opts.compat_029 { old } else { new };
-                    return t.get(code as usize).copied().unwrap_or(false);
-                }
-            }
-            _ => {}
+    if env.no_event_fd {
+        if let Some(v) = without_event_fd(l, ctx, b) {
+            return v;
         }
     }
-    eval_general(l, ctx, env, a, b, !env.no_event_fd)
+    match (&l.cmp, &l.src) {
+        (Cmp::Code { table, .. }, _) => {
+            if let Some(&t) = table.get(ctx.ev.code as usize) {
+                return t;
+            }
+        }
+        // strings the state holds: compared in place, no copy
+        (Cmp::Str(s), Src::Field(f)) => {
+            if let Some(t) = ctx.borrowed_text(f) {
+                return t.is_some_and(|t| str_match(s, t));
+            }
+        }
+        (Cmp::EvtType { new, old, .. }, Src::Field(Field::EvtType)) => {
+            let code = ctx.ev.code;
+            if code != sonde_event::codes::GENERIC_E
+                && code != sonde_event::codes::GENERIC_X
+                && ctx.ev.info().is_some()
+            {
+                let t = if ctx.opts.compat_029 { old } else { new };
+                return t.get(code as usize).copied().unwrap_or(false);
+            }
+        }
+        _ => {}
+    }
+    eval_general(l, ctx, a, b)
 }
 
-/// [`eval_leaf`] for every comparison (out of line, so that the common
-/// ones do not pay for its registers); `borrow_tried`: the state's string
-/// was looked up already (and was not there to borrow).
+/// The fields that read differently when the event has no fd of its own
+/// (its thread lost its enter event): None for every other comparison.
 #[inline(never)]
-fn eval_general(
-    l: &Leaf,
-    ctx: &Ctx<'_, '_>,
-    env: &Env,
-    a: &mut Vec<u8>,
-    b: &mut Vec<u8>,
-    borrow_tried: bool,
-) -> bool {
-    if env.no_event_fd {
-        match &l.src {
-            Src::Field(Field::EvtBuflen) => return false,
-            Src::Field(Field::EvtCategory) => {
-                let io = ctx
-                    .ev
-                    .info()
-                    .is_some_and(|i| matches!(i.old_category & 0x3f, 32..=34));
-                if io {
-                    return cmp_value(&l.cmp, Value::Str(b"unknown"), ctx, b);
-                }
-            }
-            _ => {}
+fn without_event_fd(l: &Leaf, ctx: &Ctx<'_, '_>, b: &mut Vec<u8>) -> Option<bool> {
+    match &l.src {
+        Src::Field(Field::EvtBuflen) => Some(false),
+        Src::Field(Field::EvtCategory) => {
+            let io = ctx
+                .ev
+                .info()
+                .is_some_and(|i| matches!(i.old_category & 0x3f, 32..=34));
+            io.then(|| cmp_value(&l.cmp, Value::Str(b"unknown"), ctx, b))
         }
+        _ => None,
     }
-    if let Cmp::Code { table, .. } = &l.cmp {
-        if let Some(&t) = table.get(ctx.ev.code as usize) {
-            return t;
-        }
-    }
-    if let (
-        Cmp::EvtType {
-            new,
-            old,
-            by_id,
-            unknown,
-            ..
-        },
-        Src::Field(Field::EvtType),
-    ) = (&l.cmp, &l.src)
-    {
+}
+
+/// [`eval_leaf`] for what it does not decide inline (out of line, so that
+/// the common comparisons do not pay for its registers): `evt.type` of
+/// generic and unknown events, leaves over several values, and every
+/// value extracted and compared.
+#[inline(never)]
+fn eval_general(l: &Leaf, ctx: &Ctx<'_, '_>, a: &mut Vec<u8>, b: &mut Vec<u8>) -> bool {
+    if let (Cmp::EvtType { by_id, unknown, .. }, Src::Field(Field::EvtType)) = (&l.cmp, &l.src) {
         let code = ctx.ev.code;
         if code != sonde_event::codes::GENERIC_E && code != sonde_event::codes::GENERIC_X {
-            if ctx.ev.info().is_none() {
-                return false;
-            }
-            let t = if ctx.opts.compat_029 { old } else { new };
-            return t.get(code as usize).copied().unwrap_or(false);
+            // (an event of the table was decided inline)
+            return false;
         }
         // a generic event: by its syscall's name (the id read as
         // `event_name` reads it)
@@ -135,18 +117,10 @@ fn eval_general(
     }
     match &l.src {
         Src::Around(_) | Src::Ancestors(_) | Src::Any(_) => eval_rare(l, ctx, a, b),
-        src => {
-            // strings the state holds: compared in place, no copy
-            if let (Src::Field(f), Cmp::Str(s), false) = (src, &l.cmp, borrow_tried) {
-                if let Some(t) = ctx.borrowed_text(f) {
-                    return t.is_some_and(|t| str_match(s, t));
-                }
-            }
-            match get(src, ctx, a) {
-                Some(v) => cmp_value(&l.cmp, v, ctx, b),
-                None => false,
-            }
-        }
+        src => match get(src, ctx, a) {
+            Some(v) => cmp_value(&l.cmp, v, ctx, b),
+            None => false,
+        },
     }
 }
 
