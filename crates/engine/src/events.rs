@@ -48,6 +48,18 @@ struct Plan {
     holders: Vec<usize>,
 }
 
+/// A verdict of [`Engine::verdict_before_state`] and what it was taken on.
+#[derive(Clone, Copy, PartialEq)]
+struct Memo {
+    tid: i64,
+    /// The fd number the event named, and whether it names one at all.
+    fd: Option<i64>,
+    fd_event: bool,
+    /// `State::changes` when it was taken.
+    changes: u64,
+    pass: bool,
+}
+
 /// The per-run state of the loop, passed to each event's step.
 struct Run {
     plan: Plan,
@@ -65,6 +77,23 @@ struct Run {
     /// A sink holds events ([`Flow::Held`]) it takes at the next
     /// [`Engine::settle`].
     held: bool,
+    /// The capture filter reads only what an event that modifies nothing
+    /// leaves alone ([`sonde_filter::Filter::reads_before_state`]), and
+    /// its thread verdicts do not decide it whole (files, no `-U`, no
+    /// sink holding events): such an event is judged before the state
+    /// applies it ([`Engine::verdict_before_state`]).
+    before_state: bool,
+    /// The event at hand was judged by [`Engine::verdict_before_state`]
+    /// and accepted.
+    prejudged: bool,
+    /// The last verdict [`Engine::verdict_before_state`] took on an event
+    /// whose fd is in the table, when the filter reads only the thread
+    /// and the fd's entry ([`sonde_filter::Filter::reads_thread_and_fd`]):
+    /// it holds for the next event of the same thread naming the same fd
+    /// while the tables stay the same (the exit after its enter).
+    memo: Option<Memo>,
+    /// Whether `memo` is kept.
+    memo_on: bool,
     /// No ticker, writer or `-U`, and a filter with thread verdicts: an
     /// event it rejects before the state may take
     /// [`Engine::quick_reject`]. (Without verdicts the decoding thread
@@ -84,6 +113,10 @@ impl Engine<'_> {
         let plan = self.plan(needs_state);
         let mut run = Run {
             quick: false,
+            before_state: false,
+            prejudged: false,
+            memo: None,
+            memo_on: false,
             plan,
             types: type_table(self.cfg.filter.as_ref()),
             verdicts: if source.is_live() {
@@ -98,6 +131,21 @@ impl Engine<'_> {
             opening: true,
             held: false,
         };
+        run.before_state = !source.is_live()
+            && !run.suppress
+            && run.plan.holders.is_empty()
+            && !run.verdicts.as_ref().is_some_and(ThreadVerdicts::is_whole)
+            && self
+                .cfg
+                .filter
+                .as_ref()
+                .is_some_and(sonde_filter::Filter::reads_before_state);
+        run.memo_on = run.before_state
+            && self
+                .cfg
+                .filter
+                .as_ref()
+                .is_some_and(sonde_filter::Filter::reads_thread_and_fd);
         run.quick = run.plan.tickers.is_empty()
             && run.plan.writers.is_empty()
             && !run.suppress
@@ -267,6 +315,16 @@ impl Engine<'_> {
             }
             return Ok(None);
         }
+        if run.before_state && !self.verdict_before_state(run, ev) {
+            // rejected before the state applied it, which passed it by
+            for &i in &run.plan.writers {
+                self.sinks[i].filtered(&self.st, ev, synthetic)?;
+            }
+            if self.stop.is_stopped() {
+                return Ok(Some(LoopEnd::Done(None)));
+            }
+            return Ok(None);
+        }
         if run.plan.pass_over_light && self.pass_over(ev, run.plan.scope) {
             // handed out as `hand_out` would, but only its time reaches
             // the sinks
@@ -356,6 +414,10 @@ impl Engine<'_> {
             return Ok(None);
         }
         let pass = match &self.cfg.filter {
+            Some(_) if std::mem::take(&mut run.prejudged) => {
+                self.st.commit_deferred(true);
+                true
+            }
             Some(f) => {
                 let k = code_kind(run.kinds, ev.code);
                 let modifies = k & kind::MODIFIES != 0;
@@ -397,6 +459,65 @@ impl Engine<'_> {
             }
         }
         Ok(None)
+    }
+
+    /// The capture filter's verdict on an event that modifies nothing and
+    /// changes no thread, taken before the state applies it (only when
+    /// `run.before_state`): false, and the state passes the event by
+    /// (`State::skip_enter`/`skip_exit`), as sysdig's parser skips what
+    /// its filter rejects; true when accepted (`run.prejudged`: the state
+    /// then applies it and the filter is not run again) or not judged
+    /// here (other events, threads the state has yet to meet).
+    #[inline]
+    fn verdict_before_state(&mut self, run: &mut Run, ev: &RawEvent<'_>) -> bool {
+        let k = code_kind(run.kinds, ev.code);
+        if k & (kind::REUSES_VERDICT | kind::MODIFIES) != kind::REUSES_VERDICT {
+            return true;
+        }
+        let Some(f) = self.cfg.filter.as_ref() else {
+            return true;
+        };
+        if !self.st.may_pass_by(ev) {
+            return true;
+        }
+        let Some((t, fd)) = self.st.fd_after(ev) else {
+            return true;
+        };
+        let c = ctx(&self.st, &self.cfg, ev, &run.clock);
+        let mut key = Memo {
+            tid: ev.tid,
+            fd,
+            fd_event: c.is_fd_event(),
+            changes: self.st.changes(),
+            pass: false,
+        };
+        let memo = run.memo.filter(|m| Memo { pass: false, ..*m } == key);
+        let pass = match memo {
+            Some(m) => {
+                run.last_types.known(ev, m.pass);
+                m.pass
+            }
+            None => {
+                c.assume_event_fd(t, fd);
+                let pass = run.last_types.check(f, &c);
+                // (without an entry, fd fields read the event instead)
+                if run.memo_on && c.event_fd().is_some() {
+                    key.pass = pass;
+                    run.memo = Some(key);
+                }
+                pass
+            }
+        };
+        if pass {
+            run.prejudged = true;
+            return true;
+        }
+        if k & kind::ENTER != 0 {
+            self.st.skip_enter(ev, fd);
+        } else {
+            self.st.skip_exit(ev, fd);
+        }
+        false
     }
 
     /// Whether the capture filter rejects `ev` by its thread's standing

@@ -124,7 +124,7 @@ impl<'a> Ctx<'a, '_> {
 
     /// Whether the event works on an fd (uses, creates or destroys one).
     #[inline]
-    fn is_fd_event(&self) -> bool {
+    pub fn is_fd_event(&self) -> bool {
         let Some(info) = self.ev.info() else {
             return false;
         };
@@ -154,6 +154,21 @@ impl<'a> Ctx<'a, '_> {
         let e = self.find_event_fd();
         self.lookups.fd.set(Some(e));
         e
+    }
+
+    /// Takes `t` as the event's thread and resolves the event's fd as if
+    /// the thread's last fd were `last_fd`: what the state will leave
+    /// there once it applies the event (`State::fd_after`, which gives
+    /// both), for deciding on an event before the state applies it.
+    /// Fields that read the fd number itself (`fd.num`) still read the
+    /// thread's.
+    pub fn assume_event_fd(&self, t: &'a Thread, last_fd: Option<i64>) {
+        self.lookups.thread.set(Some(Some(t)));
+        let e = self.is_fd_event().then(|| {
+            let n = last_fd.unwrap_or(-1);
+            (t, n, self.st.fd_of(t, n))
+        });
+        self.lookups.fd.set(Some(e));
     }
 
     fn find_event_fd(&self) -> FdEntry<'a> {

@@ -4,7 +4,8 @@
 //! libsinsp splits its parsers: `dispatch` (routing each event), `fdlife`
 //! (creating, copying and closing fds), `io` (the read/write family),
 //! `sockets` (sockets and their tuples), `lifecycle` (clone, fork, execve,
-//! exit), `containers` (container events) and `meta` (capture metadata).
+//! exit), `containers` (container events), `meta` (capture metadata) and
+//! `skip` (passing by the events a capture filter rejected first).
 
 use rustc_hash::FxHashMap;
 use sonde_event::meta::{FdInfo, GroupInfo, IfList, MachineInfo, ThreadInfo, UserInfo};
@@ -22,6 +23,7 @@ mod fdlife;
 mod io;
 mod lifecycle;
 mod meta;
+mod skip;
 mod sockets;
 #[cfg(test)]
 mod tests;
@@ -94,6 +96,9 @@ pub struct State {
     fd_name_changed: bool,
     /// Whether the initial tables were fixed up (once, at the first event).
     tables_ready: bool,
+    /// How many times the tables may have changed: events applied, work
+    /// deferred by one done, metadata blocks ([`State::changes`]).
+    changes: u64,
     /// Ports of the server sockets in the initial fd tables.
     server_ports: rustc_hash::FxHashSet<u16>,
     /// Memory updates wait for [`State::commit_deferred`] (a capture filter
@@ -286,6 +291,16 @@ impl State {
             return;
         }
         self.threads.insert(th.tid, th);
+    }
+
+    /// A count that grows whenever the tables may change: at every event
+    /// [`State::process`] applies, work an event deferred and metadata
+    /// block. While it stays the same, what was read from the tables
+    /// holds (events passed by with [`State::skip_enter`] and
+    /// [`State::skip_exit`] change only their thread's call bookkeeping).
+    #[inline]
+    pub fn changes(&self) -> u64 {
+        self.changes
     }
 
     /// The thread with id `tid`.

@@ -108,6 +108,12 @@ pub struct LastEnter {
     pub ts: u64,
     /// Whether it is still waiting for its exit.
     pub valid: bool,
+    /// The capture filter rejected it before the state applied it
+    /// (`State::skip_enter`): nothing is saved but the first parameter
+    /// as an fd, which its exit names (`skipped_fd`).
+    pub skipped: bool,
+    /// Its first parameter as an integer, when `skipped`.
+    pub skipped_fd: Option<i64>,
     /// The event's length array (16 or 32 bits a parameter) and then its
     /// parameters, as they are in the event.
     body: Vec<u8>,
@@ -118,6 +124,13 @@ pub struct LastEnter {
 }
 
 impl LastEnter {
+    /// The call is over: its exit was applied or passed by.
+    #[inline]
+    pub fn spend(&mut self) {
+        self.valid = false;
+        self.skipped = false;
+    }
+
     /// Saves the parameters of an enter event: its length array and
     /// data, copied as they are (nothing decoded).
     #[inline]

@@ -159,6 +159,23 @@ impl Filter {
         }
     }
 
+    /// Whether the filter reads nothing the state changes when it applies
+    /// an event that modifies no state and changes no thread: only the
+    /// event's code, its thread and its fd's entry. Its verdict on such
+    /// an event can then be taken before the state applies it, given the
+    /// fd the event will name (`Ctx::assume_event_fd`).
+    pub fn reads_before_state(&self) -> bool {
+        !self.root.is_stateful() && self.root.before_state()
+    }
+
+    /// Whether the filter reads only the event's thread and its fd's entry
+    /// (a [`Filter::reads_before_state`] filter that reads nothing of the
+    /// event itself): events of one thread naming the same fd get the
+    /// same verdict while the tables stay the same.
+    pub fn reads_thread_and_fd(&self) -> bool {
+        !self.root.is_stateful() && self.root.thread_or_fd_only()
+    }
+
     /// The event codes this filter can accept, or None when it may accept
     /// any event (no usable `evt.type` restriction).
     pub fn event_types(&self) -> Option<BTreeSet<u16>> {
@@ -312,6 +329,41 @@ mod tests {
         match gate("evt.type=open and proc.name=curl and fd.num>2") {
             Gate::Part(idx) => assert_eq!(idx.len(), 1),
             g => panic!("expected a part, got {g:?}"),
+        }
+    }
+
+    #[test]
+    fn early_verdicts_only_for_code_thread_and_fd_entry_fields() {
+        let early = |f: &str| Filter::new(f).unwrap().reads_before_state();
+        let memo = |f: &str| Filter::new(f).unwrap().reads_thread_and_fd();
+        for f in [
+            "fd.name contains .so",
+            "not fd.directory=/etc and proc.name=curl",
+            "fd.sport=80 or fd.typechar=4 or fd.l4proto=tcp",
+            "tolower(fd.filename)=x",
+        ] {
+            assert!(early(f) && memo(f), "{f}");
+        }
+        // the event's code and result: early, but not the same for the
+        // enter and the exit of one call
+        for f in [
+            "evt.type=connect or fd.sport=80 or evt.failed=true",
+            "evt.dir=< and fd.name contains /etc",
+        ] {
+            assert!(early(f) && !memo(f), "{f}");
+        }
+        // the fd's number, the event's parameters, its time, memories of
+        // earlier events: read only once the state applied the event
+        for f in [
+            "fd.num=3",
+            "fd.name contains .so and evt.num>0",
+            "fd.name contains .so or evt.buflen>10",
+            "evt.arg.fd=3",
+            "fd.connected=true",
+            "evt.deltatime>0 and fd.name=x",
+            "evt.latency>0",
+        ] {
+            assert!(!early(f) && !memo(f), "{f}");
         }
     }
 

@@ -85,7 +85,67 @@ impl Src {
     }
 }
 
+impl Src {
+    /// Whether the value read depends only on the entry of the event's fd
+    /// in its thread's table (or, without one, on the event's code), which
+    /// events that modify no state leave alone: not on the fd's number,
+    /// the thread or the event's parameters.
+    pub(super) fn fd_entry_only(&self) -> bool {
+        match self {
+            Src::Field(f) => matches!(
+                f,
+                Field::FdName
+                    | Field::FdType
+                    | Field::FdTypechar
+                    | Field::FdDirectory
+                    | Field::FdFilename
+                    | Field::FdL4proto
+                    | Field::FdIno
+                    | Field::FdSip
+                    | Field::FdCip
+                    | Field::FdSport
+                    | Field::FdCport
+            ),
+            Src::Transform(_, s) => s.fd_entry_only(),
+            _ => false,
+        }
+    }
+}
+
 impl Node {
+    /// Whether every leaf below reads only what the state leaves alone
+    /// when it applies an event that modifies no state and changes no
+    /// thread: the event's code ([`Cmp::Code`], `evt.type`) and result
+    /// (`evt.failed`), its thread ([`Src::thread_only`]) and its fd's
+    /// entry ([`Src::fd_entry_only`]).
+    pub(super) fn before_state(&self) -> bool {
+        match self {
+            Node::Leaf(l) => {
+                l.src.thread_only()
+                    || l.src.fd_entry_only()
+                    // the event's own result
+                    || matches!(l.src, Src::Field(Field::EvtFailed))
+                    || matches!(l.cmp, Cmp::Code { .. })
+                    || matches!(
+                        (&l.cmp, &l.src),
+                        (Cmp::EvtType { .. }, Src::Field(Field::EvtType))
+                    )
+            }
+            Node::Not(x) => x.before_state(),
+            Node::And(v) | Node::Or(v) => v.iter().all(Node::before_state),
+        }
+    }
+
+    /// Whether every leaf below reads only the event's thread and its fd's
+    /// entry: not the event's code or parameters.
+    pub(super) fn thread_or_fd_only(&self) -> bool {
+        match self {
+            Node::Leaf(l) => l.src.thread_only() || l.src.fd_entry_only(),
+            Node::Not(x) => x.thread_or_fd_only(),
+            Node::And(v) | Node::Or(v) => v.iter().all(Node::thread_or_fd_only),
+        }
+    }
+
     /// Whether any leaf below remembers earlier evaluations.
     pub(super) fn is_stateful(&self) -> bool {
         match self {

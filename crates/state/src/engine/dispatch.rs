@@ -19,7 +19,7 @@ impl State {
     /// Finishes work deferred by the previous event (most events defer
     /// none: that test stays inline).
     #[inline]
-    fn flush_pending(&mut self) {
+    pub(super) fn flush_pending(&mut self) {
         if self.live_containers.is_some()
             || !self.pending_close.is_empty()
             || self.pending_exit.is_some()
@@ -30,6 +30,7 @@ impl State {
 
     #[inline(never)]
     fn flush_deferred(&mut self) {
+        self.changes += 1;
         if self.live_containers.is_some() {
             self.drop_stale_container();
         }
@@ -68,7 +69,7 @@ impl State {
     /// What every event does first: the work the previous one deferred,
     /// and the per-event flags reset.
     #[inline]
-    fn begin_event(&mut self, ev: &RawEvent<'_>) {
+    pub(super) fn begin_event(&mut self, ev: &RawEvent<'_>) {
         if !self.tables_ready {
             self.tables_loaded();
         }
@@ -122,6 +123,8 @@ impl State {
 
     /// Updates the tables with one event.
     pub fn process(&mut self, ev: &RawEvent<'_>) {
+        // (`procinfo` applies nothing)
+        self.changes += u64::from(!is_inert(ev.code));
         self.begin_event(ev);
         if !keeps_threads(ev.code) {
             self.touch_threads();
@@ -180,7 +183,7 @@ impl State {
                     exit_fd(t, ev, info);
                     if handler.is_none() && !is_rw_exit(ev.code) {
                         // nothing else reads the enter: the call is over
-                        t.last_enter.valid = false;
+                        t.last_enter.spend();
                         return;
                     }
                 }
@@ -242,7 +245,7 @@ impl State {
             h(self, ev, c_enter(ev.code));
         }
         if let Some(t) = self.threads.get_mut(&tid) {
-            t.last_enter.valid = false;
+            t.last_enter.spend();
         }
     }
 }
@@ -254,14 +257,10 @@ fn save_enter(t: &mut Thread, ev: &RawEvent<'_>, info: &sonde_event::EventInfo) 
     le.code = ev.code;
     le.ts = ev.ts;
     le.valid = true;
+    le.skipped = false;
     let (lens, data, large) = ev.parts();
     le.save(lens, data, large);
-    t.last_fd = None;
-    if info.flags & sonde_event::flags::USES_FD != 0 {
-        if let Some(i) = info.fd_param {
-            t.last_fd = ev.param_i64(i as usize);
-        }
-    }
+    t.last_fd = enter_fd_num(ev, info);
 }
 
 /// The exit-side fd of the thread's call, for fields like fd.name on
@@ -270,26 +269,44 @@ fn exit_fd(t: &mut Thread, ev: &RawEvent<'_>, info: &sonde_event::EventInfo) {
     if info.flags & sonde_event::flags::USES_FD == 0 {
         return;
     }
+    t.last_fd = exit_fd_num(t, ev, info);
+}
+
+/// What [`exit_fd`] sets (for an exit whose flags have `USES_FD`): the
+/// exit's own fd parameter, else its enter's first parameter, when the
+/// thread's last enter is this call's (applied, or passed by with
+/// [`State::skip_enter`]).
+pub(super) fn exit_fd_num(
+    t: &Thread,
+    ev: &RawEvent<'_>,
+    info: &sonde_event::EventInfo,
+) -> Option<i64> {
     let enter = c_enter(ev.code);
     let le = &t.last_enter;
-    let saw_enter = le.valid && le.code == enter;
-    t.last_fd = if saw_enter
+    let saw_enter = (le.valid || le.skipped) && le.code == enter;
+    if saw_enter
         && sonde_event::event_info(enter)
             .is_some_and(|i| i.old_flags & sonde_event::flags::USES_FD == 0)
     {
         // sysdig 0.29.3 takes an exit's fd from its enter, and an enter
         // that has none (setsockopt, getsockopt) leaves it at -1
-        Some(-1)
-    } else {
-        let from_exit = info.fd_param.and_then(|i| ev.param_i64(i as usize));
-        from_exit.or_else(|| {
-            if saw_enter {
-                le.param(0).map(sonde_event::le_int)
-            } else {
-                None
-            }
-        })
-    };
+        return Some(-1);
+    }
+    let from_exit = info.fd_param.and_then(|i| ev.param_i64(i as usize));
+    from_exit.or_else(|| match (saw_enter, le.valid) {
+        (true, true) => le.param(0).map(sonde_event::le_int),
+        (true, false) => le.skipped_fd,
+        (false, _) => None,
+    })
+}
+
+/// The fd an enter event leaves on its thread ([`save_enter`]).
+#[inline]
+pub(super) fn enter_fd_num(ev: &RawEvent<'_>, info: &sonde_event::EventInfo) -> Option<i64> {
+    if info.flags & sonde_event::flags::USES_FD == 0 {
+        return None;
+    }
+    info.fd_param.and_then(|i| ev.param_i64(i as usize))
 }
 
 /// Whether an event of this code is *light*: all it does to the tables

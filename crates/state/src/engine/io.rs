@@ -8,7 +8,8 @@ use sonde_event::{codes as c, RawEvent};
 
 use crate::fd::FdType;
 
-use super::{c_enter, exit_fd_tuple, keep_exit_latency, State};
+use super::dispatch::exit_fd_num;
+use super::{exit_fd_tuple, keep_exit_latency, State};
 
 impl State {
     /// What [`State::process`] does for a read or write exit without an
@@ -21,17 +22,9 @@ impl State {
         let t = super::thread_or_fake(&mut self.threads, &mut self.epochs, tid);
         keep_exit_latency(t, ev);
         if info.flags & sonde_event::flags::USES_FD != 0 {
-            let from_exit = info.fd_param.and_then(|i| ev.param_i64(i as usize));
-            t.last_fd = from_exit.or_else(|| {
-                let le = &t.last_enter;
-                if le.valid && le.code == c_enter(ev.code) {
-                    le.param(0).map(sonde_event::le_int)
-                } else {
-                    None
-                }
-            });
+            t.last_fd = exit_fd_num(t, ev, info);
         }
-        t.last_enter.valid = false;
+        t.last_enter.spend();
         if ev.param_i64(0).unwrap_or(-1) < 0 {
             return;
         }

@@ -18,6 +18,7 @@ impl State {
     /// Applies a piece of capture metadata (a capture block, a /proc
     /// scan). Events go to [`State::process`].
     pub fn apply_meta(&mut self, m: MetaRef<'_>) {
+        self.changes += 1;
         self.touch_threads();
         match m {
             MetaRef::Machine(m) => self.machine = Some(m.clone()),
@@ -49,6 +50,7 @@ impl State {
 
     /// Adds the fds of process `tid`'s table (a known thread's).
     pub fn apply_fds(&mut self, tid: i64, fds: &[FdInfo]) {
+        self.changes += 1;
         if let Some(t) = self.threads.get_mut(&tid) {
             for f in fds {
                 let fd = fd_from_scap(f);
@@ -98,6 +100,7 @@ impl State {
 
     /// Adds a thread from a process-list record.
     pub fn add_thread_info(&mut self, t: &ThreadInfo) {
+        self.changes += 1;
         let th = Thread::from_info(t);
         let tid = th.tid;
         let (pid, thread) = (

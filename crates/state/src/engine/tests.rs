@@ -509,3 +509,79 @@ fn only_procinfo_with_nothing_deferred_leaves_the_state_unchanged() {
     assert!(st.thread(100).is_none(), "reaped by the procinfo event");
     assert!(st.leaves_unchanged(&procinfo));
 }
+
+/// A read of fd 3 by thread 300 (enter, then exit with `res`).
+fn read_pair(b_enter: &mut Vec<u8>, b_exit: &mut Vec<u8>, res: i64) {
+    *b_enter = body(&[&3i64.to_le_bytes(), &10u32.to_le_bytes()]);
+    *b_exit = body(&[&res.to_le_bytes(), b"data"]);
+}
+
+#[test]
+fn a_passed_by_enter_leaves_its_fd_to_its_exit() {
+    let (mut e, mut x) = (Vec::new(), Vec::new());
+    read_pair(&mut e, &mut x, 4);
+    // applied: the exit names the enter's fd
+    let mut applied = State::new();
+    applied.process(&event(5, 300, c::SYSCALL_MPROTECT_E, &body(&[]), 0));
+    applied.process(&event(10, 300, c::SYSCALL_READ_E, &e, 2));
+    applied.process(&event(30, 300, c::SYSCALL_READ_X, &x, 2));
+    // passed by: the same fd, the same latency, the call over
+    let mut st = State::new();
+    st.process(&event(5, 300, c::SYSCALL_MPROTECT_E, &body(&[]), 0));
+    let enter = event(10, 300, c::SYSCALL_READ_E, &e, 2);
+    assert!(st.may_pass_by(&enter));
+    let (_, fd) = st.fd_after(&enter).expect("a known thread");
+    assert_eq!(fd, Some(3));
+    st.skip_enter(&enter, fd);
+    let exit = event(30, 300, c::SYSCALL_READ_X, &x, 2);
+    assert!(st.may_pass_by(&exit));
+    let (_, fd) = st.fd_after(&exit).unwrap();
+    assert_eq!(fd, Some(3), "the exit names the passed-by enter's fd");
+    st.skip_exit(&exit, fd);
+    for s in [&applied, &st] {
+        let t = s.thread(300).unwrap();
+        assert_eq!(t.last_fd, Some(3));
+        assert_eq!(t.latency, 20);
+        assert!(!t.last_enter.valid && !t.last_enter.skipped);
+    }
+    // a second exit with no enter names no fd, as when applied
+    let (_, fd) = st.fd_after(&exit).unwrap();
+    assert_eq!(fd, None);
+}
+
+#[test]
+fn an_applied_exit_after_a_passed_by_enter_names_the_enter_fd() {
+    let (mut e, mut x) = (Vec::new(), Vec::new());
+    read_pair(&mut e, &mut x, 4);
+    let mut st = State::new();
+    st.process(&event(5, 300, c::SYSCALL_MPROTECT_E, &body(&[]), 0));
+    let enter = event(10, 300, c::SYSCALL_READ_E, &e, 2);
+    assert!(st.may_pass_by(&enter));
+    let (_, fd) = st.fd_after(&enter).unwrap();
+    st.skip_enter(&enter, fd);
+    st.process(&event(30, 300, c::SYSCALL_READ_X, &x, 2));
+    let t = st.thread(300).unwrap();
+    assert_eq!(t.last_fd, Some(3));
+    assert_eq!(t.latency, 20);
+    // (nothing of it was saved for the exit's handlers)
+    assert!(!t.last_enter.valid);
+}
+
+#[test]
+fn events_of_unknown_threads_are_not_passed_by() {
+    let (mut e, mut x) = (Vec::new(), Vec::new());
+    read_pair(&mut e, &mut x, 4);
+    let mut st = State::new();
+    let enter = event(10, 300, c::SYSCALL_READ_E, &e, 2);
+    // tables not loaded yet: nothing passes by
+    assert!(!st.may_pass_by(&enter));
+    st.process(&event(5, 100, c::SYSCALL_MPROTECT_E, &body(&[]), 0));
+    assert!(st.may_pass_by(&enter));
+    assert!(
+        st.fd_after(&enter).is_none(),
+        "the state meets thread 300 itself"
+    );
+    let before = st.changes();
+    st.process(&enter);
+    assert!(st.changes() > before);
+}
