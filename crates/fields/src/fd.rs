@@ -278,10 +278,22 @@ impl Field {
     /// `fd.ip`/`fd.port`/... over them) take, and which have no value on
     /// other events (`Ctx::event_fd`, `Ctx::fd_num`).
     pub fn only_on_fd_events(&self) -> bool {
+        self.reads_fd_entry()
+            || matches!(
+                self,
+                Field::FdNum | Field::Fd(FdX::AnyCip | FdX::AnySip | FdX::AnyCport | FdX::AnySport)
+            )
+    }
+
+    /// Whether this field reads nothing but the entry of the event's fd in
+    /// its thread's table (`Ctx::extract_fd`), or without one, the
+    /// event's code: not the fd's number, the thread, the machine's
+    /// addresses or the event's parameters. Events that modify no state
+    /// leave what it reads alone.
+    pub fn reads_fd_entry(&self) -> bool {
         matches!(
             self,
-            Field::FdNum
-                | Field::FdName
+            Field::FdName
                 | Field::FdType
                 | Field::FdTypechar
                 | Field::FdDirectory
@@ -292,7 +304,6 @@ impl Field {
                 | Field::FdCip
                 | Field::FdSport
                 | Field::FdCport
-                | Field::Fd(FdX::AnyCip | FdX::AnySip | FdX::AnyCport | FdX::AnySport)
         )
     }
 }

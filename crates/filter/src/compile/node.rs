@@ -92,20 +92,7 @@ impl Src {
     /// the thread or the event's parameters.
     pub(super) fn fd_entry_only(&self) -> bool {
         match self {
-            Src::Field(f) => matches!(
-                f,
-                Field::FdName
-                    | Field::FdType
-                    | Field::FdTypechar
-                    | Field::FdDirectory
-                    | Field::FdFilename
-                    | Field::FdL4proto
-                    | Field::FdIno
-                    | Field::FdSip
-                    | Field::FdCip
-                    | Field::FdSport
-                    | Field::FdCport
-            ),
+            Src::Field(f) => f.reads_fd_entry(),
             Src::Transform(_, s) => s.fd_entry_only(),
             _ => false,
         }
