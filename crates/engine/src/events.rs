@@ -48,16 +48,15 @@ struct Plan {
     holders: Vec<usize>,
 }
 
-/// A verdict of [`Engine::verdict_before_state`] and what it was taken on.
+/// What a verdict of [`Engine::verdict_before_state`] was taken on.
 #[derive(Clone, Copy, PartialEq)]
-struct Memo {
+struct MemoKey {
     tid: i64,
     /// The fd number the event named, and whether it names one at all.
     fd: Option<i64>,
     fd_event: bool,
     /// `State::changes` when it was taken.
     changes: u64,
-    pass: bool,
 }
 
 /// The per-run state of the loop, passed to each event's step.
@@ -91,7 +90,7 @@ struct Run {
     /// and the fd's entry ([`sonde_filter::Filter::reads_thread_and_fd`]):
     /// it holds for the next event of the same thread naming the same fd
     /// while the tables stay the same (the exit after its enter).
-    memo: Option<Memo>,
+    memo: Option<(MemoKey, bool)>,
     /// Whether `memo` is kept.
     memo_on: bool,
     /// No ticker, writer or `-U`, and a filter with thread verdicts: an
@@ -484,26 +483,23 @@ impl Engine<'_> {
             return true;
         };
         let c = ctx(&self.st, &self.cfg, ev, &run.clock);
-        let mut key = Memo {
+        let key = MemoKey {
             tid: ev.tid,
             fd,
             fd_event: c.is_fd_event(),
             changes: self.st.changes(),
-            pass: false,
         };
-        let memo = run.memo.filter(|m| Memo { pass: false, ..*m } == key);
-        let pass = match memo {
-            Some(m) => {
-                run.last_types.known(ev, m.pass);
-                m.pass
+        let pass = match run.memo {
+            Some((k, pass)) if k == key => {
+                run.last_types.known(ev, pass);
+                pass
             }
-            None => {
+            _ => {
                 c.assume_event_fd(t, fd);
                 let pass = run.last_types.check(f, &c);
                 // (without an entry, fd fields read the event instead)
                 if run.memo_on && c.event_fd().is_some() {
-                    key.pass = pass;
-                    run.memo = Some(key);
+                    run.memo = Some((key, pass));
                 }
                 pass
             }

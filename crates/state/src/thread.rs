@@ -131,6 +131,18 @@ impl LastEnter {
         self.skipped = false;
     }
 
+    /// Starts a call whose enter event was passed by unapplied
+    /// (`State::skip_enter`): nothing saved but its first parameter as an
+    /// integer (`first`), which its exit names as its fd.
+    #[inline]
+    pub fn skip(&mut self, code: u16, ts: u64, first: Option<i64>) {
+        self.code = code;
+        self.ts = ts;
+        self.valid = false;
+        self.skipped = true;
+        self.skipped_fd = first;
+    }
+
     /// Saves the parameters of an enter event: its length array and
     /// data, copied as they are (nothing decoded).
     #[inline]

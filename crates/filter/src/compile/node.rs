@@ -83,9 +83,7 @@ impl Src {
             _ => false,
         }
     }
-}
 
-impl Src {
     /// Whether the value read depends only on the entry of the event's fd
     /// in its thread's table (or, without one, on the event's code), which
     /// events that modify no state leave alone: not on the fd's number,
@@ -100,56 +98,49 @@ impl Src {
 }
 
 impl Node {
+    /// Whether `pred` holds for every leaf below.
+    fn all_leaves(&self, pred: &impl Fn(&Leaf) -> bool) -> bool {
+        match self {
+            Node::Leaf(l) => pred(l),
+            Node::Not(x) => x.all_leaves(pred),
+            Node::And(v) | Node::Or(v) => v.iter().all(|n| n.all_leaves(pred)),
+        }
+    }
+
     /// Whether every leaf below reads only what the state leaves alone
     /// when it applies an event that modifies no state and changes no
     /// thread: the event's code ([`Cmp::Code`], `evt.type`) and result
     /// (`evt.failed`), its thread ([`Src::thread_only`]) and its fd's
     /// entry ([`Src::fd_entry_only`]).
     pub(super) fn before_state(&self) -> bool {
-        match self {
-            Node::Leaf(l) => {
-                l.src.thread_only()
-                    || l.src.fd_entry_only()
-                    // the event's own result
-                    || matches!(l.src, Src::Field(Field::EvtFailed))
-                    || matches!(l.cmp, Cmp::Code { .. })
-                    || matches!(
-                        (&l.cmp, &l.src),
-                        (Cmp::EvtType { .. }, Src::Field(Field::EvtType))
-                    )
-            }
-            Node::Not(x) => x.before_state(),
-            Node::And(v) | Node::Or(v) => v.iter().all(Node::before_state),
-        }
+        self.all_leaves(&|l| {
+            l.src.thread_only()
+                || l.src.fd_entry_only()
+                // the event's own result
+                || matches!(l.src, Src::Field(Field::EvtFailed))
+                || matches!(l.cmp, Cmp::Code { .. })
+                || matches!(
+                    (&l.cmp, &l.src),
+                    (Cmp::EvtType { .. }, Src::Field(Field::EvtType))
+                )
+        })
     }
 
     /// Whether every leaf below reads only the event's thread and its fd's
     /// entry: not the event's code or parameters.
     pub(super) fn thread_or_fd_only(&self) -> bool {
-        match self {
-            Node::Leaf(l) => l.src.thread_only() || l.src.fd_entry_only(),
-            Node::Not(x) => x.thread_or_fd_only(),
-            Node::And(v) | Node::Or(v) => v.iter().all(Node::thread_or_fd_only),
-        }
+        self.all_leaves(&|l| l.src.thread_only() || l.src.fd_entry_only())
     }
 
     /// Whether any leaf below remembers earlier evaluations.
     pub(super) fn is_stateful(&self) -> bool {
-        match self {
-            Node::Leaf(l) => l.src.is_stateful(),
-            Node::Not(x) => x.is_stateful(),
-            Node::And(v) | Node::Or(v) => v.iter().any(Node::is_stateful),
-        }
+        !self.all_leaves(&|l| !l.src.is_stateful())
     }
 
     /// Whether every leaf below reads only the event's thread
     /// ([`Src::thread_only`]).
     pub(super) fn thread_only(&self) -> bool {
-        match self {
-            Node::Leaf(l) => l.src.thread_only(),
-            Node::Not(x) => x.thread_only(),
-            Node::And(v) | Node::Or(v) => v.iter().all(Node::thread_only),
-        }
+        self.all_leaves(&|l| l.src.thread_only())
     }
 }
 

@@ -62,12 +62,7 @@ impl State {
         t.latency = 0;
         t.latency_enter_ts = ev.ts;
         t.last_fd = fd;
-        let le = &mut t.last_enter;
-        le.code = ev.code;
-        le.ts = ev.ts;
-        le.valid = false;
-        le.skipped = true;
-        le.skipped_fd = first;
+        t.last_enter.skip(ev.code, ev.ts, first);
     }
 
     /// Passes by an exit event the capture filter rejected: its thread
