@@ -218,6 +218,13 @@ pub(crate) struct ResAt {
     fd: u8,
 }
 
+impl ResAt {
+    /// Whether the code has a result at all.
+    pub(crate) fn any(&self) -> bool {
+        self.res != u8::MAX || self.fd != u8::MAX
+    }
+}
+
 /// [`ResAt`] for every event code, by sysdig 0.29's parameter lists
 /// (`compat`) or the current ones (`sonde_output::param_infos`).
 pub(crate) fn res_positions(compat: bool) -> &'static [ResAt] {

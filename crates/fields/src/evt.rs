@@ -818,13 +818,15 @@ impl Ctx<'_, '_> {
     }
 
     /// `evt.failed`: the result is an error (events without a result
-    /// have not failed).
-    fn failed(&self) -> bool {
+    /// have not failed: [`has_result`] is false for their code).
+    #[inline]
+    pub fn failed(&self) -> bool {
         self.rawres().is_some_and(|v| v < 0)
     }
 
     /// The result parameter as a number (0 when it is empty); None for
     /// events without one.
+    #[inline]
     fn rawres(&self) -> Option<i64> {
         let i = self.res_index()?;
         Some(self.ev.param_i64(i).unwrap_or(0))
@@ -965,6 +967,15 @@ pub(crate) const SYSCALL_ROWS: &[FieldInfo] = &[
     FieldInfo { name: "evt.asynctype", class: class::EVT_SYSCALL, ty: T::Charbuf, flags: NEWER, desc: "If the event is asynchronous, the type of the event (e.g. 'container')." },
     FieldInfo { name: "evt.hostname", class: class::EVT_SYSCALL, ty: T::Charbuf, flags: NEWER, desc: "The hostname of the underlying host can be customized by setting an environment variable (e.g. FALCO_HOSTNAME for the Falco agent). This is valuable in Kubernetes setups, where the hostname can match the pod name particularly in DaemonSet deployments. To achieve this, assign Kubernetes' spec.nodeName to the environment variable. Notably, spec.nodeName generally includes the cluster name." },
 ];
+
+/// Whether events of `code` carry a result (`evt.res`, `evt.rawres`,
+/// `evt.failed` read it) in sysdig 0.29's parameter lists (`compat`) or
+/// the current ones: events of other codes never fail.
+pub fn has_result(code: u16, compat: bool) -> bool {
+    crate::ctx::res_positions(compat)
+        .get(code as usize)
+        .is_some_and(crate::ctx::ResAt::any)
+}
 
 #[cfg(test)]
 mod tests {

@@ -73,7 +73,7 @@ mod value;
 pub use container::{ContX, MountSel};
 pub use ctx::{Ctx, Lookups};
 pub use error::FieldError;
-pub use evt::{code_value, event_name, EvtX};
+pub use evt::{code_value, event_name, has_result, EvtX};
 pub use extra::Extra;
 pub use fd::FdX;
 pub use field::Field;

@@ -585,3 +585,27 @@ fn evt_type_of_generic_events_follows_their_syscall_name() {
     }
     assert!(seen.contains("getppid") && seen.contains("<unknown>") && seen.len() > 200);
 }
+
+/// `evt.failed` is false on events without a result: comparisons that
+/// `false` fails narrow a filter to the codes that have one (by either
+/// table), the others to nothing; each code's verdict agrees.
+#[test]
+fn evt_failed_narrows_event_types_to_codes_with_a_result() {
+    let result = |c: u16| sonde_fields::has_result(c, false) || sonde_fields::has_result(c, true);
+    for text in [
+        "evt.failed=true",
+        "evt.failed in (true)",
+        "evt.failed!=false",
+    ] {
+        let f = Filter::new(text).unwrap();
+        let set = f.event_types().unwrap_or_else(|| panic!("{text}"));
+        let all = 0..sonde_event::EVENTS.len() as u16;
+        assert!(all.clone().all(|c| set.contains(&c) == result(c)), "{text}");
+        assert!(set.contains(&codes::SYSCALL_READ_X) && !set.contains(&codes::SYSCALL_READ_E));
+        // no parameters: nothing fails
+        each_code(|code, ctx| assert!(!f.matches(ctx), "{text}: code {code}"));
+    }
+    for text in ["evt.failed=false", "evt.failed!=true", "evt.failed exists"] {
+        assert!(Filter::new(text).unwrap().event_types().is_none(), "{text}");
+    }
+}

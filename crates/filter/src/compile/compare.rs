@@ -86,12 +86,18 @@ fn list_op<T>(op: Op, vals: &[T], f: impl Fn(Op, &T) -> bool) -> bool {
     }
 }
 
+/// A boolean comparison on the boolean `x`.
+#[inline]
+pub(super) fn bool_op(op: Op, vals: &[bool], x: bool) -> bool {
+    list_op(op, vals, |o, n| ord_op(o, x, *n))
+}
+
 /// What [`cmp_value`] gives for `v` when the comparison needs no event
 /// (booleans and strings); None for the other comparisons.
 pub(super) fn cmp_const(c: &Cmp, v: Value<'_>) -> Option<bool> {
     Some(match c {
         Cmp::Bool(op, vals) => match as_bool(&v) {
-            Some(x) => list_op(*op, vals, |o, n| ord_op(o, x, *n)),
+            Some(x) => bool_op(*op, vals, x),
             None => false,
         },
         Cmp::Str(s) => {

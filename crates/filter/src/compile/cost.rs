@@ -9,7 +9,7 @@ use super::node::{Node, Src};
 pub(super) fn cost(n: &Node) -> u8 {
     match n {
         Node::Leaf(l) => l.cost,
-        Node::Not(x) => cost(x),
+        Node::Not(x) | Node::Codes(_, x) => cost(x),
         Node::And(v) | Node::Or(v) => v.iter().map(cost).max().unwrap_or(0).saturating_add(1),
     }
 }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use sonde_fields::{Ctx, EvtX, FdX, Field, Value};
 
-use super::compare::{as_int, cmp_value};
+use super::compare::{as_int, bool_op, cmp_value};
 use super::node::{Ancestor, Cmp, DeltaKind, Leaf, Node, Src};
 use super::strmatch::str_match;
 use crate::ast::{Op, Transformer};
@@ -30,6 +30,7 @@ pub(super) fn eval(
         Node::Or(v) => v.iter().any(|x| child(x, ctx, env, a, b)),
         Node::Not(x) => !eval(x, ctx, env, a, b),
         Node::Leaf(l) => eval_leaf(l, ctx, env, a, b),
+        Node::Codes(m, x) => m.may_pass(ctx) && eval(x, ctx, env, a, b),
     }
 }
 
@@ -39,6 +40,13 @@ pub(super) fn eval(
 fn child(n: &Node, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Vec<u8>) -> bool {
     match n {
         Node::Leaf(l) => eval_leaf(l, ctx, env, a, b),
+        Node::Codes(m, x) => {
+            m.may_pass(ctx)
+                && match &**x {
+                    Node::Leaf(l) => eval_leaf(l, ctx, env, a, b),
+                    x => eval(x, ctx, env, a, b),
+                }
+        }
         _ => eval(n, ctx, env, a, b),
     }
 }
@@ -63,6 +71,10 @@ fn eval_leaf(l: &Leaf, ctx: &Ctx<'_, '_>, env: &Env, a: &mut Vec<u8>, b: &mut Ve
             if let Some(t) = ctx.borrowed_text(f) {
                 return t.is_some_and(|t| str_match(s, t));
             }
+        }
+        // the event's own result, read in place
+        (Cmp::Bool(op, vals), Src::Field(Field::EvtFailed)) => {
+            return bool_op(*op, vals, ctx.failed());
         }
         (Cmp::EvtType { new, old, .. }, Src::Field(Field::EvtType)) => {
             let code = ctx.ev.code;

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use sonde_fields::Field;
 
 use super::compare::cmp_const;
-use super::node::{Cmp, Node, Src, StrCmp};
+use super::node::{Cmp, Leaf, Node, Src, StrCmp};
 use super::strmatch::str_match;
 
 /// The names of `cands` the tree can accept (see [`super::Filter::event_type_names`]).
@@ -33,6 +33,7 @@ pub(super) fn names<'a>(n: &Node, cands: &[&'a str]) -> Option<BTreeSet<&'a str>
             Some(acc)
         }
         Node::Not(_) => None,
+        Node::Codes(_, x) => names(x, cands),
         Node::Leaf(l) => match (&l.cmp, &l.src) {
             (Cmp::EvtType { fallback, .. }, Src::Field(Field::EvtType)) => {
                 match fallback.as_ref() {
@@ -51,13 +52,28 @@ pub(super) fn names<'a>(n: &Node, cands: &[&'a str]) -> Option<BTreeSet<&'a str>
     }
 }
 
+/// Whose names and flags a set of event codes follows: the current event
+/// table's, sysdig 0.29's (`Ctx`'s `compat_029`), or either.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Table {
+    Either,
+    Current,
+    Compat,
+}
+
 /// The event codes the tree can accept (see [`super::Filter::event_types`]).
 pub(super) fn types(n: &Node) -> Option<BTreeSet<u16>> {
+    types_in(n, Table::Either)
+}
+
+/// The event codes the tree can accept when events are read by `table`:
+/// on any other code it is false. None when it may accept any code.
+pub(super) fn types_in(n: &Node, table: Table) -> Option<BTreeSet<u16>> {
     match n {
         Node::And(v) => {
             let mut acc: Option<BTreeSet<u16>> = None;
             for c in v {
-                if let Some(s) = types(c) {
+                if let Some(s) = types_in(c, table) {
                     acc = Some(match acc {
                         None => s,
                         Some(a) => a.intersection(&s).copied().collect(),
@@ -69,29 +85,44 @@ pub(super) fn types(n: &Node) -> Option<BTreeSet<u16>> {
         Node::Or(v) => {
             let mut acc = BTreeSet::new();
             for c in v {
-                acc.extend(types(c)?);
+                acc.extend(types_in(c, table)?);
             }
             Some(acc)
         }
         Node::Not(_) => None,
-        Node::Leaf(l) => match &l.cmp {
-            Cmp::Code { table, .. } => Some(
-                (0..table.len())
-                    .filter(|&c| table[c])
-                    .map(|c| c as u16)
-                    .collect(),
-            ),
-            Cmp::EvtType { new, old, .. } if matches!(l.src, Src::Field(Field::EvtType)) => {
-                let mut s: BTreeSet<u16> = (0..new.len())
-                    .filter(|&c| new[c] || old[c])
-                    .map(|c| c as u16)
-                    .collect();
-                s.insert(sonde_event::codes::GENERIC_E);
-                s.insert(sonde_event::codes::GENERIC_X);
-                Some(s)
-            }
-            _ => fd_only(&l.src).then(fd_codes),
-        },
+        Node::Codes(_, x) => types_in(x, table),
+        Node::Leaf(l) => leaf_types(l, table),
+    }
+}
+
+/// [`types_in`] of one comparison.
+fn leaf_types(l: &Leaf, table: Table) -> Option<BTreeSet<u16>> {
+    match &l.cmp {
+        Cmp::Code { table: t, .. } => {
+            Some((0..t.len()).filter(|&c| t[c]).map(|c| c as u16).collect())
+        }
+        Cmp::EvtType { new, old, .. } if matches!(l.src, Src::Field(Field::EvtType)) => {
+            let mut s: BTreeSet<u16> = (0..new.len())
+                .filter(|&c| match table {
+                    Table::Either => new[c] || old[c],
+                    Table::Current => new[c],
+                    Table::Compat => old[c],
+                })
+                .map(|c| c as u16)
+                .collect();
+            s.insert(sonde_event::codes::GENERIC_E);
+            s.insert(sonde_event::codes::GENERIC_X);
+            Some(s)
+        }
+        // `evt.failed` is false on events without a result: a comparison
+        // that false fails passes only events that have one
+        Cmp::Bool(..)
+            if matches!(l.src, Src::Field(Field::EvtFailed))
+                && cmp_const(&l.cmp, sonde_fields::Value::Bool(false)) == Some(false) =>
+        {
+            Some(codes_where(sonde_fields::has_result, table))
+        }
+        _ => fd_only(&l.src).then(|| fd_codes(table)),
     }
 }
 
@@ -107,15 +138,30 @@ fn fd_only(src: &Src) -> bool {
     }
 }
 
-/// The codes of events that work on an fd (in the current table or in
-/// sysdig 0.29's, whichever the evaluation uses).
-fn fd_codes() -> BTreeSet<u16> {
+/// The codes of events that work on an fd (in the current table, in
+/// sysdig 0.29's, or in either).
+fn fd_codes(table: Table) -> BTreeSet<u16> {
     use sonde_event::flags::{CREATES_FD, DESTROYS_FD, USES_FD};
-    sonde_event::EVENTS
-        .iter()
-        .enumerate()
-        .filter(|(_, i)| (i.flags | i.old_flags) & (USES_FD | CREATES_FD | DESTROYS_FD) != 0)
-        .map(|(c, _)| c as u16)
+    let events = &sonde_event::EVENTS;
+    codes_where(
+        |code, compat| {
+            let i = &events[code as usize];
+            let flags = if compat { i.old_flags } else { i.flags };
+            flags & (USES_FD | CREATES_FD | DESTROYS_FD) != 0
+        },
+        table,
+    )
+}
+
+/// The codes of the event table for which `pred(code, compat)` holds by
+/// `table` (by either table: for one of them).
+fn codes_where(pred: impl Fn(u16, bool) -> bool, table: Table) -> BTreeSet<u16> {
+    (0..sonde_event::EVENTS.len() as u16)
+        .filter(|&c| match table {
+            Table::Either => pred(c, false) || pred(c, true),
+            Table::Current => pred(c, false),
+            Table::Compat => pred(c, true),
+        })
         .collect()
 }
 

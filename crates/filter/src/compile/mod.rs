@@ -27,6 +27,7 @@ mod compare;
 mod cost;
 mod eval;
 mod evt_type;
+mod gate;
 mod literal;
 mod merge;
 mod node;
@@ -44,6 +45,7 @@ use check::compile_check;
 use cost::cost;
 use eval::{eval, Env};
 use evt_type::{names, type_only, types, TypeOnly};
+use gate::gate_operands;
 use merge::merge_equalities;
 use node::Node;
 
@@ -86,7 +88,8 @@ impl Filter {
         Ok(Filter {
             gate: thread_gate(&root),
             type_only: type_only(&root),
-            root,
+            // (after the thread gate: gates keep the operands' places)
+            root: gate_operands(root),
             text: text.to_string(),
             scratch: RefCell::new((Vec::new(), Vec::new())),
             warnings,

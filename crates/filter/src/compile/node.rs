@@ -16,6 +16,9 @@ pub(super) enum Node {
     Or(Vec<Node>),
     Not(Box<Node>),
     Leaf(Box<Leaf>),
+    /// A node that can pass only events of the codes of its mask, which
+    /// fails the others unevaluated (see `gate`).
+    Codes(Box<super::gate::CodeMask>, Box<Node>),
 }
 
 /// Where a compared value comes from.
@@ -102,7 +105,7 @@ impl Node {
     fn all_leaves(&self, pred: &impl Fn(&Leaf) -> bool) -> bool {
         match self {
             Node::Leaf(l) => pred(l),
-            Node::Not(x) => x.all_leaves(pred),
+            Node::Not(x) | Node::Codes(_, x) => x.all_leaves(pred),
             Node::And(v) | Node::Or(v) => v.iter().all(|n| n.all_leaves(pred)),
         }
     }
