@@ -173,11 +173,16 @@ impl State {
     /// A successful send/receive with an address on a socket whose name is
     /// not yet settled (datagram sockets): update the endpoints.
     pub(super) fn rw_tuple(&mut self, tid: i64, fd: i64, tuple: &[u8], incoming: bool) {
+        let old = match self.fd(tid, fd) {
+            // nothing to update (`rw_tuple_inner` would find the same)
+            None => return,
+            Some(f) if tuple.is_empty() || keeps_tuple(f) => return,
+            Some(f) => name_hash(&f.name),
+        };
         let ifaces = std::mem::take(&mut self.ifaces);
-        let old = self.fd(tid, fd).map(|f| name_hash(&f.name));
         self.rw_tuple_inner(tid, fd, tuple, incoming, &ifaces);
         self.ifaces = ifaces;
-        if let (Some(old), Some(f)) = (old, self.fd(tid, fd)) {
+        if let Some(f) = self.fd(tid, fd) {
             self.fd_name_changed = old != name_hash(&f.name);
         }
     }
@@ -187,9 +192,7 @@ impl State {
         let Some(f) = self.fd_mut(tid, fd) else {
             return;
         };
-        let tcp = f.kind == FdType::Ipv4Sock && f.l4 == L4Proto::Tcp;
-        // a named TCP socket keeps its tuple
-        if tuple.is_empty() || (tcp && !f.name.is_empty()) {
+        if tuple.is_empty() || keeps_tuple(f) {
             return;
         }
         match tuple[0] {
@@ -374,4 +377,10 @@ fn name_hash(n: &[u8]) -> u64 {
 /// An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`).
 fn is_v4_mapped(a: &[u8; 16]) -> bool {
     a[..10].iter().all(|&b| b == 0) && a[10] == 0xff && a[11] == 0xff
+}
+
+/// A named TCP socket keeps its tuple whatever its reads and writes carry.
+#[inline]
+fn keeps_tuple(f: &Fd) -> bool {
+    f.kind == FdType::Ipv4Sock && f.l4 == L4Proto::Tcp && !f.name.is_empty()
 }
