@@ -120,6 +120,8 @@ pub fn parse_line(line: &str) -> Result<Sample, LineError> {
         return Err(LineError::BadValue);
     }
     match kind {
+        // a tiny rate can push a large count to infinity (`1e300|c|@1e-300`)
+        Kind::Counter if !(v / rate).is_finite() => return Err(LineError::BadValue),
         Kind::Counter => s.value = v / rate,
         Kind::Gauge => {
             s.relative = value.starts_with(['+', '-']);
@@ -232,6 +234,14 @@ mod tests {
             "x:inf|g", "a b:1|c", "x:|s",
         ] {
             assert!(parse_line(bad).is_err(), "{bad:?}");
+        }
+        // found by tests/fuzz_parsers.rs: the count divided by the rate
+        // was infinite
+        for inf in [
+            "page.views:3|c|@0.51e-308|#env:prod,beta",
+            "x:1e300|c|@1e-300",
+        ] {
+            assert_eq!(parse_line(inf), Err(LineError::BadValue), "{inf:?}");
         }
         let (ok, bad) = parse_datagram(b"a:1|c\nnonsense\n\xff\xfe:1|c\r\nb:2|g\n");
         assert_eq!((ok.len(), bad), (2, 2));

@@ -103,6 +103,9 @@ pub const CONTAINER_FORMAT: &str =
 /// Longest literal kept as [`Piece::Short`].
 const SHORT: usize = 16;
 
+/// Widest `%Nfield` (wider is an error: each line is padded to it).
+pub const MAX_WIDTH: usize = 65_536;
+
 impl Piece {
     fn lit(text: Vec<u8>) -> Piece {
         if text.len() <= SHORT {
@@ -150,13 +153,27 @@ impl Format {
             while i < b.len() && b[i].is_ascii_digit() {
                 i += 1;
             }
-            let width = s[ws..i].parse().unwrap_or(0);
             if i > ws && i == b.len() {
                 return Err(FormatError {
                     msg: "formatting cannot end with a number".into(),
                     pos: ws,
                 });
             }
+            // every line is padded to the width: a huge one is an error,
+            // not an allocation of that many bytes per field
+            let width = if i == ws {
+                0
+            } else {
+                match s[ws..i].parse::<usize>() {
+                    Ok(w) if w <= MAX_WIDTH => w,
+                    _ => {
+                        return Err(FormatError {
+                            msg: format!("field width over {MAX_WIDTH}"),
+                            pos: ws,
+                        })
+                    }
+                }
+            };
             let fs = i;
             while i < b.len() && is_field_char(b[i]) {
                 i += 1;
@@ -404,5 +421,17 @@ mod tests {
         assert!(Format::parse("%evt.num %12").is_err());
         // sysdig has no left-alignment flag
         assert!(Format::parse("%-5evt.num").is_err());
+        // found by tests/fuzz_parsers.rs: the width was taken as given,
+        // and rendering padded each line to it (here 100 GB); a width
+        // past usize was silently 0
+        for f in [
+            "%99999999999evt.num",
+            "%65537evt.num",
+            "%99999999999999999999999evt.num",
+        ] {
+            let e = Format::parse(f).unwrap_err();
+            assert_eq!((e.pos, e.msg.contains("width")), (1, true), "{f}");
+        }
+        assert_eq!(render("%65536evt.num").map(|l| l.len()), Some(MAX_WIDTH));
     }
 }

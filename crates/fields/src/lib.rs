@@ -78,7 +78,7 @@ pub use extra::Extra;
 pub use fd::FdX;
 pub use field::Field;
 pub use format::{
-    unescape_format, Format, FormatError, CONTAINER_FORMAT, DEFAULT_FORMAT, K8S_FORMAT,
+    unescape_format, Format, FormatError, CONTAINER_FORMAT, DEFAULT_FORMAT, K8S_FORMAT, MAX_WIDTH,
     MESOS_FORMAT, TTY_FORMAT,
 };
 pub use fspath::{FsPath, Which as FsPathWhich};

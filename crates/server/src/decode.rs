@@ -143,7 +143,8 @@ fn check(agent: &str, ev: &J, d: &mut Decoded) -> Result<(), String> {
             d.samples.push(Sample {
                 metric: format!("check.perf.{}", clean_label(label)),
                 tags: t,
-                ts_ms: ts.div_euclid(1000) * 1000,
+                // (saturating: the second holding i64::MIN starts below it)
+                ts_ms: ts.div_euclid(1000).saturating_mul(1000),
                 value: Value::Gauge { value: v },
             });
         }
@@ -271,6 +272,19 @@ mod tests {
         assert_eq!(d.events[0].tags["status"], "critical");
         assert_eq!(d.events[1].kind, "flare");
         assert_eq!(d.unknown, 1);
+    }
+
+    #[test]
+    fn perfdata_of_a_check_at_the_start_of_time() {
+        // found by tests/fuzz_parsers.rs: the start of the second holding
+        // i64::MIN overflowed (to a time far in the future, in release)
+        let rec = json!({"kind": "event", "event": {"kind": "check", "check": "old",
+            "status": "ok", "started_ms": i64::MIN, "perfdata": [{"label": "l", "value": 1}]}});
+        let d = decode("h", 0, &[rec]).unwrap();
+        assert_eq!(
+            (d.samples[0].ts_ms, d.events[0].ts_ms),
+            (i64::MIN, i64::MIN)
+        );
     }
 
     #[test]

@@ -147,7 +147,8 @@ impl<S: Read + Write> Conn<S> {
                     while !self.take_line()?.is_empty() {}
                     return Ok(body);
                 }
-                if body.len() + n > max {
+                // (a hostile size near usize::MAX must not wrap the sum)
+                if n > max.saturating_sub(body.len()) {
                     return Err(bad("chunked body over the limit"));
                 }
                 body.extend(self.take_exact(n)?);
@@ -260,6 +261,45 @@ impl<S: Read + Write> Conn<S> {
     }
 }
 
+/// Bytes in memory as a peer: reads come from them, writes are dropped.
+struct Replay<'a>(&'a [u8]);
+
+impl Read for Replay<'_> {
+    fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
+        self.0.read(b)
+    }
+}
+
+impl Write for Replay<'_> {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `bytes` read as the server's answer to a batch, as the sender reads it
+/// (status, body of at most `max` bytes, keep-alive). For the fuzz
+/// targets and `tests/fuzz_parsers.rs`.
+pub fn read_answer(bytes: &[u8], max: usize) -> io::Result<(u16, Vec<u8>, bool)> {
+    Conn::new(Replay(bytes)).post("server", "/api/v1/ingest", None, b"{}", max)
+}
+
+/// `bytes` read as a connection's requests, as the receiver reads them:
+/// each request line and body (at most `max` bytes), up to the end of the
+/// bytes or the first error. For the fuzz targets and
+/// `tests/fuzz_parsers.rs`.
+pub fn read_requests(bytes: &[u8], max: usize) -> io::Result<Vec<(String, Vec<u8>)>> {
+    let mut conn = Conn::new(Replay(bytes));
+    let mut out = Vec::new();
+    while let Some(head) = conn.read_head()? {
+        let body = conn.read_body(&head, max, true)?;
+        out.push((head.first, body));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +361,14 @@ mod tests {
         ] {
             assert!(post(g).is_err(), "{:?}", String::from_utf8_lossy(g));
         }
+        // a chunk size near usize::MAX after a first chunk: an error at
+        // once, not a wrapped sum and a read of the stream until it ends
+        let mut huge =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\nffffffffffffffff\r\n"
+                .to_vec();
+        huge.extend(vec![b'a'; 100_000]);
+        let e = read_answer(&huge, 1 << 10).unwrap_err();
+        assert!(e.to_string().contains("over the limit"), "{e}");
         let mut long = b"HTTP/1.1 200 OK\r\nX: ".to_vec();
         long.extend(std::iter::repeat_n(b'a', 40_000));
         assert!(post(&long).is_err());

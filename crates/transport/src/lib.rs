@@ -48,6 +48,15 @@ mod sender;
 mod spool;
 mod tls;
 
+/// The HTTP/1.1 framing the sender and the receiver read from the network,
+/// over bytes in memory: entry points for the fuzz targets
+/// (`crates/transport/fuzz`) and `tests/fuzz_parsers.rs`, not an API (the
+/// framing itself stays private).
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::http::{read_answer, read_requests};
+}
+
 pub use commands::{CommandQueue, UploadError, Uploader};
 pub use ingest::{Commands, Delivered, Ingest, IngestReply, Store, MAX_BATCH};
 pub use protocol::{Ack, Batch, INGEST_PATH};

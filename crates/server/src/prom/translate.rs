@@ -104,8 +104,66 @@ fn no(msg: impl Into<String>) -> Unsupported {
     Unsupported(msg.into())
 }
 
+/// The deepest expression accepted. The parsed tree, its translation and
+/// its drop all recurse, and a server thread's stack is 2 MiB: a query of
+/// thousands of nested `-` or `(` must be an error, not a crash.
+pub const MAX_NESTING: usize = 500;
+
+/// An upper bound on the depth of the tree `text` parses into: the
+/// brackets open at once plus the operators (each nests what follows one
+/// level deeper at most), outside string literals.
+fn nesting(text: &str) -> usize {
+    let (mut open, mut deepest, mut ops) = (0usize, 0usize, 0usize);
+    let (mut quote, mut escaped) = (None, false);
+    let mut word = None;
+    for (i, c) in text.char_indices() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' && q != '`' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        if c.is_ascii_alphanumeric() || c == '_' {
+            word.get_or_insert(i);
+            continue;
+        }
+        if let Some(w) = word.take() {
+            ops += usize::from(is_keyword_op(&text[w..i]));
+        }
+        match c {
+            '"' | '\'' | '`' => quote = Some(c),
+            '(' | '[' | '{' => {
+                open += 1;
+                deepest = deepest.max(open);
+            }
+            ')' | ']' | '}' => open = open.saturating_sub(1),
+            '+' | '-' | '*' | '/' | '%' | '^' | '<' | '>' | '=' | '!' => ops += 1,
+            _ => {}
+        }
+    }
+    if let Some(w) = word {
+        ops += usize::from(is_keyword_op(&text[w..]));
+    }
+    deepest + ops
+}
+
+fn is_keyword_op(w: &str) -> bool {
+    ["and", "or", "unless", "atan2"]
+        .iter()
+        .any(|k| w.eq_ignore_ascii_case(k))
+}
+
 /// Parses and translates `text`.
 pub fn plan(text: &str) -> Result<Plan, Unsupported> {
+    if nesting(text) > MAX_NESTING {
+        return Err(no(format!(
+            "the query nests too deep (over {MAX_NESTING} brackets and operators)"
+        )));
+    }
     let e = promql_parser::parser::parse(text).map_err(|e| no(format!("parse error: {e}")))?;
     translate(&e)
 }
@@ -161,7 +219,10 @@ fn selector(vs: &VectorSelector, range_ms: Option<i64>) -> Result<VecPlan, Unsup
         }
         matchers.push((m.name.clone(), kind(m), m.value.clone()));
     }
-    let metric = name.ok_or_else(|| no("a selector without a metric name is not supported"))?;
+    // (`{__name__=""}` names no metric either)
+    let metric = name
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| no("a selector without a metric name is not supported"))?;
     Ok(VecPlan {
         metric,
         matchers,
@@ -367,6 +428,31 @@ mod tests {
         let p = vp("m");
         assert!(p.keep_name && p.range_ms.is_none());
         assert_eq!(plan("1+1").unwrap(), Plan::Scalar(2.0));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        // found by tests/fuzz_parsers.rs: 3000 unary minuses overflowed a
+        // 2 MiB stack in translate(), 100k ones in the parsed tree's drop
+        for q in [
+            format!("{}m", "-".repeat(3000)),
+            format!("{}m{}", "(".repeat(100_000), ")".repeat(100_000)),
+            format!("m{}", " or m".repeat(1000)),
+        ] {
+            let e = plan(&q).unwrap_err();
+            assert!(e.0.contains("too deep"), "{e}");
+        }
+        // what is inside quotes does not count
+        let re = format!("m{{path=~\"{}\"}}", "(-)".repeat(1000));
+        assert!(matches!(plan(&re), Ok(Plan::Vector(_))));
+        assert_eq!(nesting("sum by (a) (rate(m{b=\"x\"}[5m])) and n"), 5);
+    }
+
+    #[test]
+    fn an_empty_metric_name_is_no_metric_name() {
+        // found by tests/fuzz_parsers.rs: planned as a query for metric ""
+        let e = plan("{__name__=\"\", job=\"x\"}").unwrap_err();
+        assert!(e.0.contains("without a metric name"), "{e}");
     }
 
     #[test]

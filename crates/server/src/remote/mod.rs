@@ -107,8 +107,12 @@ pub fn decode(body: &[u8]) -> Result<WriteRequest, RemoteError> {
         .map_err(|e| bad(format!("body is not a prometheus.WriteRequest: {e}")))
 }
 
+/// The latest sample timestamp accepted: its second's end still fits.
+const MAX_TS: i64 = i64::MAX - 1000;
+
 /// The end of the second holding `ts_ms` (sonde's samples sit on whole
-/// seconds, each covering the second before it).
+/// seconds, each covering the second before it); `ts_ms` at most
+/// `i64::MAX - 1000`.
 pub fn second_end(ts_ms: i64) -> i64 {
     ts_ms.div_euclid(1000) * 1000 + if ts_ms.rem_euclid(1000) == 0 { 0 } else { 1000 }
 }
@@ -145,6 +149,12 @@ pub fn to_samples(req: &WriteRequest) -> Result<Vec<sonde_store::Sample>, Remote
             if s.timestamp <= 0 {
                 return Err(bad(format!(
                     "series {i} ({metric}): timestamp {} is not after the epoch",
+                    s.timestamp
+                )));
+            }
+            if s.timestamp > MAX_TS {
+                return Err(bad(format!(
+                    "series {i} ({metric}): timestamp {} is too far in the future",
                     s.timestamp
                 )));
             }
@@ -240,5 +250,18 @@ mod tests {
             timeseries: vec![series(&[("__name__", "a")], &[(1.0, 0)])],
         };
         assert!(to_samples(&req).unwrap_err().to_string().contains("epoch"));
+        // found by tests/fuzz_parsers.rs: the end of the second holding
+        // i64::MAX overflowed (to a negative time in a release build)
+        let req = WriteRequest {
+            timeseries: vec![series(&[("__name__", "a")], &[(1.0, i64::MAX)])],
+        };
+        assert!(to_samples(&req).unwrap_err().to_string().contains("future"));
+        let last = WriteRequest {
+            timeseries: vec![series(&[("__name__", "a")], &[(1.0, MAX_TS)])],
+        };
+        assert_eq!(
+            to_samples(&last).unwrap()[0].ts_ms,
+            MAX_TS / 1000 * 1000 + 1000
+        );
     }
 }
