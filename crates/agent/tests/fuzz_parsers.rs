@@ -7,50 +7,13 @@
 //! SONDE_FUZZ_ITERS (per parser, default 5000) and SONDE_FUZZ_SEED run it
 //! longer or elsewhere.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use sonde_agent::dns::{self, Dns};
 use sonde_agent::http::{self, Dir, Http, Protocol, Transaction};
 use sonde_agent::prom::Registry;
 use sonde_agent::scrape;
 use sonde_agent::statsd::{self, Kind, Sample};
 use sonde_agent::{Batch, Config, Series, Value};
-
-/// xorshift64*: deterministic, no dependencies.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn env_num(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number")),
-        Err(_) => default,
-    }
-}
-
-fn iters() -> usize {
-    env_num("SONDE_FUZZ_ITERS", 5000) as usize
-}
-
-/// A generator per parser: the run's seed mixed with the parser's salt.
-fn rng(salt: u64) -> Rng {
-    Rng((env_num("SONDE_FUZZ_SEED", 0x5eed_a9e7_0000_0001) ^ salt) | 1)
-}
+use sonde_fuzzkit::{bytes, iters, Fuzzer};
 
 /// Bytes that break parsers: separators, NUL, 0xff, a cut UTF-8 sequence,
 /// numbers too large for any integer or float.
@@ -91,54 +54,12 @@ const INTERESTING: &[&[u8]] = &[
     b"\xc0",
 ];
 
-/// One to four mutations of `b`; `seeds` are spliced from.
-fn mutate(rng: &mut Rng, b: &mut Vec<u8>, seeds: &[Vec<u8>]) {
-    for _ in 0..1 + rng.below(4) {
-        let len = b.len();
-        let i = rng.below(len + 1);
-        match rng.below(7) {
-            0 if len > 0 => {
-                let j = rng.below(len);
-                b[j] ^= 1 << rng.below(8);
-            }
-            1 => b.truncate(i),
-            2 | 3 => {
-                let t = INTERESTING[rng.below(INTERESTING.len())];
-                b.splice(i..i, t.iter().copied());
-            }
-            4 => {
-                let o = &seeds[rng.below(seeds.len())];
-                let a = rng.below(o.len() + 1);
-                let e = a + rng.below(o.len() - a + 1);
-                b.splice(i..i, o[a..e].iter().copied());
-            }
-            5 if i < len => {
-                let n = 1 + rng.below(len - i);
-                b.drain(i..i + n);
-            }
-            _ => b.insert(i, rng.next() as u8),
-        }
-    }
-}
-
-/// `iters()` inputs (every 16th a seed as is, the rest mutated) through
-/// `check`; a failure names the input so it can be replayed.
-fn fuzz(name: &str, salt: u64, seeds: &[Vec<u8>], mut check: impl FnMut(&[u8])) {
-    let mut rng = rng(salt);
-    for i in 0..iters() {
-        let mut b = seeds[rng.below(seeds.len())].clone();
-        if i % 16 != 0 {
-            mutate(&mut rng, &mut b, seeds);
-        }
-        if catch_unwind(AssertUnwindSafe(|| check(&b))).is_err() {
-            panic!("{name}: case {i} failed on b\"{}\"", b.escape_ascii());
-        }
-    }
-}
-
-fn bytes(seeds: &[&str]) -> Vec<Vec<u8>> {
-    seeds.iter().map(|s| s.as_bytes().to_vec()).collect()
-}
+/// This file's runs: their seed unless SONDE_FUZZ_SEED is set, and
+/// [`INTERESTING`].
+const FUZZ: Fuzzer = Fuzzer {
+    seed: 0x5eed_a9e7_0000_0001,
+    interesting: INTERESTING,
+};
 
 // ---- statsd ----------------------------------------------------------
 
@@ -204,7 +125,7 @@ fn statsd_lines_and_datagrams() {
     let mut seeds = bytes(STATSD);
     seeds.push(STATSD.join("\n").into_bytes());
     seeds.push(b"a:1|c\r\nb:2|g\n\nc:x|ms\n".to_vec());
-    fuzz("statsd", 1, &seeds, |b| {
+    FUZZ.run("statsd", 1, iters(), &seeds, |b| {
         let (ok, bad) = statsd::parse_datagram(b);
         let lines: Vec<&[u8]> = b
             .split(|&c| c == b'\n')
@@ -266,7 +187,7 @@ fn http_payloads() {
     }
     let mut n = 0u64;
     let mut paths = std::collections::BTreeSet::new();
-    fuzz("http", 2, &bytes(HTTP), |b| {
+    FUZZ.run("http", 2, iters(), &bytes(HTTP), |b| {
         if let Some((m, u)) = http::parse_request(b) {
             assert!(!m.is_empty() && m.bytes().all(|c| c.is_ascii_uppercase()));
             assert!(b.starts_with(m.as_bytes()));
@@ -332,7 +253,7 @@ fn dns_messages() {
     let mut d = Dns::new(8);
     let mut out = Vec::new();
     let mut n = 0u64;
-    fuzz("dns", 3, &seeds, |b| {
+    FUZZ.run("dns", 3, iters(), &seeds, |b| {
         if let Some(m) = dns::parse(b) {
             assert!(m.name.len() <= 255, "{m:?}");
             assert!(
@@ -381,7 +302,7 @@ fn prometheus_text() {
         let (samples, bad) = scrape::parse_text(s);
         assert!(!samples.is_empty() && bad == 0, "{s}");
     }
-    fuzz("prometheus text", 4, &bytes(PROM), |b| {
+    FUZZ.run("prometheus text", 4, iters(), &bytes(PROM), |b| {
         let text = String::from_utf8_lossy(b);
         let (samples, bad) = scrape::parse_text(&text);
         assert!(samples.len() <= 2_000);
@@ -400,7 +321,7 @@ fn prometheus_render_round_trips() {
     const CHARS: &[char] = &[
         'a', 'Z', '0', ' ', '"', '\\', '\n', '\r', '{', '}', ',', '=', '#', '\t', 'é', '\u{a0}',
     ];
-    let mut rng = rng(5);
+    let mut rng = FUZZ.rng(5);
     for case in 0..iters() / 4 {
         let mut r = Registry::new(100);
         let mut given = Vec::new();
@@ -457,8 +378,12 @@ fn config_files() {
     for s in CONFIGS {
         Config::parse(s, "agent.yaml").unwrap_or_else(|e| panic!("{s}: {e}"));
     }
-    fuzz("config", 6, &bytes(CONFIGS), |b| {
-        match Config::parse(&String::from_utf8_lossy(b), "agent.yaml") {
+    FUZZ.run(
+        "config",
+        6,
+        iters(),
+        &bytes(CONFIGS),
+        |b| match Config::parse(&String::from_utf8_lossy(b), "agent.yaml") {
             Ok(c) => {
                 assert!(c.limits.max_series >= 1);
                 assert!((64..=65_536).contains(&c.snaplen));
@@ -467,6 +392,6 @@ fn config_files() {
                 assert!(c.tags.keys().all(|k| !k.is_empty() && !k.contains('=')));
             }
             Err(e) => assert!(e.to_string().contains("agent.yaml"), "{e}"),
-        }
-    });
+        },
+    );
 }

@@ -5,44 +5,8 @@
 //! finite and read back the same when written out again. SONDE_FUZZ_ITERS
 //! (default 5000) and SONDE_FUZZ_SEED run it longer or elsewhere.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use sonde_checks::{parse_output, parse_perfdata, PerfMetric};
-
-/// xorshift64*: deterministic, no dependencies.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn env_num(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number")),
-        Err(_) => default,
-    }
-}
-
-fn iters() -> usize {
-    env_num("SONDE_FUZZ_ITERS", 5000) as usize
-}
-
-fn rng(salt: u64) -> Rng {
-    Rng((env_num("SONDE_FUZZ_SEED", 0x5eed_c4ec_0000_0001) ^ salt) | 1)
-}
+use sonde_fuzzkit::{bytes, iters, Fuzzer};
 
 /// Bytes that break perfdata parsers.
 const INTERESTING: &[&[u8]] = &[
@@ -76,35 +40,12 @@ const INTERESTING: &[&[u8]] = &[
     b"\xc2\xa0",
 ];
 
-/// One to four mutations of `b`; `seeds` are spliced from.
-fn mutate(rng: &mut Rng, b: &mut Vec<u8>, seeds: &[Vec<u8>]) {
-    for _ in 0..1 + rng.below(4) {
-        let len = b.len();
-        let i = rng.below(len + 1);
-        match rng.below(7) {
-            0 if len > 0 => {
-                let j = rng.below(len);
-                b[j] ^= 1 << rng.below(8);
-            }
-            1 => b.truncate(i),
-            2 | 3 => {
-                let t = INTERESTING[rng.below(INTERESTING.len())];
-                b.splice(i..i, t.iter().copied());
-            }
-            4 => {
-                let o = &seeds[rng.below(seeds.len())];
-                let a = rng.below(o.len() + 1);
-                let e = a + rng.below(o.len() - a + 1);
-                b.splice(i..i, o[a..e].iter().copied());
-            }
-            5 if i < len => {
-                let n = 1 + rng.below(len - i);
-                b.drain(i..i + n);
-            }
-            _ => b.insert(i, rng.next() as u8),
-        }
-    }
-}
+/// This file's runs: their seed unless SONDE_FUZZ_SEED is set, and
+/// [`INTERESTING`].
+const FUZZ: Fuzzer = Fuzzer {
+    seed: 0x5eed_c4ec_0000_0001,
+    interesting: INTERESTING,
+};
 
 const OUTPUTS: &[&str] = &[
     "DISK OK - free space: / 3326 MB (56%); | /=2643MB;5948;5958;0;5968",
@@ -168,17 +109,7 @@ fn plugin_outputs() {
     }
     let (_, long, perf) = parse_output(OUTPUTS[5]);
     assert_eq!((long.lines().count(), perf.len()), (2, 2));
-    let seeds: Vec<Vec<u8>> = OUTPUTS.iter().map(|s| s.as_bytes().to_vec()).collect();
-    let mut rng = rng(1);
-    for i in 0..iters() {
-        let mut b = seeds[rng.below(seeds.len())].clone();
-        if i % 16 != 0 {
-            mutate(&mut rng, &mut b, &seeds);
-        }
-        if catch_unwind(AssertUnwindSafe(|| check(&b))).is_err() {
-            panic!("perfdata: case {i} failed on b\"{}\"", b.escape_ascii());
-        }
-    }
+    FUZZ.run("perfdata", 1, iters(), &bytes(OUTPUTS), check);
 }
 
 #[test]

@@ -7,40 +7,12 @@
 //! SONDE_FUZZ_ITERS (default 5000) and SONDE_FUZZ_SEED run it longer or
 //! elsewhere.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use sonde_event::{codes, RawEvent};
 use sonde_fields::{unescape_format, Ctx, Format, TimeFmt, DEFAULT_FORMAT, MAX_WIDTH};
 use sonde_fields::{CONTAINER_FORMAT, K8S_FORMAT, MESOS_FORMAT, TTY_FORMAT};
+use sonde_fuzzkit::{bytes, iters, Fuzzer};
 use sonde_output::RenderOpts;
 use sonde_state::State;
-
-/// xorshift64*: deterministic, no dependencies.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn env_num(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number")),
-        Err(_) => default,
-    }
-}
 
 /// Bytes that break format parsers.
 const INTERESTING: &[&[u8]] = &[
@@ -70,35 +42,12 @@ const INTERESTING: &[&[u8]] = &[
     b"\xe2\x82",
 ];
 
-/// One to four mutations of `b`; `seeds` are spliced from.
-fn mutate(rng: &mut Rng, b: &mut Vec<u8>, seeds: &[Vec<u8>]) {
-    for _ in 0..1 + rng.below(4) {
-        let len = b.len();
-        let i = rng.below(len + 1);
-        match rng.below(7) {
-            0 if len > 0 => {
-                let j = rng.below(len);
-                b[j] ^= 1 << rng.below(8);
-            }
-            1 => b.truncate(i),
-            2 | 3 => {
-                let t = INTERESTING[rng.below(INTERESTING.len())];
-                b.splice(i..i, t.iter().copied());
-            }
-            4 => {
-                let o = &seeds[rng.below(seeds.len())];
-                let a = rng.below(o.len() + 1);
-                let e = a + rng.below(o.len() - a + 1);
-                b.splice(i..i, o[a..e].iter().copied());
-            }
-            5 if i < len => {
-                let n = 1 + rng.below(len - i);
-                b.drain(i..i + n);
-            }
-            _ => b.insert(i, rng.next() as u8),
-        }
-    }
-}
+/// This file's runs: their seed unless SONDE_FUZZ_SEED is set, and
+/// [`INTERESTING`].
+const FUZZ: Fuzzer = Fuzzer {
+    seed: 0x5eed_f0a7_0000_0001,
+    interesting: INTERESTING,
+};
 
 const FORMATS: &[&str] = &[
     DEFAULT_FORMAT,
@@ -176,17 +125,7 @@ fn format_strings() {
         let f = Format::parse(&unescape_format(s)).unwrap_or_else(|e| panic!("{s}: {e}"));
         assert!(render(&f).0 || !s.starts_with('*'), "{s}");
     }
-    let seeds: Vec<Vec<u8>> = FORMATS.iter().map(|s| s.as_bytes().to_vec()).collect();
-    let mut rng = Rng((env_num("SONDE_FUZZ_SEED", 0x5eed_f0a7_0000_0001) ^ 1) | 1);
-    for i in 0..env_num("SONDE_FUZZ_ITERS", 5000) {
-        let mut b = seeds[rng.below(seeds.len())].clone();
-        if i % 16 != 0 {
-            mutate(&mut rng, &mut b, &seeds);
-        }
-        if catch_unwind(AssertUnwindSafe(|| check(&b))).is_err() {
-            panic!("format: case {i} failed on b\"{}\"", b.escape_ascii());
-        }
-    }
+    FUZZ.run("format", 1, iters(), &bytes(FORMATS), check);
 }
 
 #[test]

@@ -3,22 +3,7 @@
 
 use sonde_filter::rules::Rules;
 use sonde_filter::{parse, Filter};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
+use sonde_fuzzkit::Rng;
 
 const SEEDS: &[&str] = &[
     "evt.type=open and fd.name contains /etc",
@@ -100,7 +85,7 @@ fn check(s: &str) {
 
 #[test]
 fn random_filters_never_panic() {
-    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let mut rng = Rng::new(0x5eed_1234_abcd_0001);
     for _ in 0..3000 {
         let n = 1 + rng.below(12);
         let s: String = (0..n).map(|_| TOKENS[rng.below(TOKENS.len())]).collect();
@@ -110,7 +95,7 @@ fn random_filters_never_panic() {
 
 #[test]
 fn mutated_filters_never_panic() {
-    let mut rng = Rng(0xfeed_5678_0000_0002);
+    let mut rng = Rng::new(0xfeed_5678_0000_0002);
     for _ in 0..3000 {
         let mut b: Vec<u8> = SEEDS[rng.below(SEEDS.len())].as_bytes().to_vec();
         for _ in 0..1 + rng.below(4) {

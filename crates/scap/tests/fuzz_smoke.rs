@@ -7,23 +7,7 @@ mod common;
 
 use common::drain::{drain, drain_raw};
 use common::{load, spans, traces_dir};
-
-/// xorshift64*: deterministic, no dependencies.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use sonde_fuzzkit::{env_num, Rng};
 
 const INTERESTING: [u32; 12] = [
     0,
@@ -114,15 +98,8 @@ fn mutated_traces_never_panic() {
     // One trace in the old block layout (v1 events, PL v5, FD lists v1) and
     // one in the new (v2 events, PL v9, FD/IF/user lists v2).
     let inputs = ["test_ipv6_client.scap", "falco_psp_write_tmp_test.scap"];
-    let per_input = match std::env::var("SONDE_FUZZ_ITERS") {
-        Ok(v) => v.parse().expect("SONDE_FUZZ_ITERS must be a number"),
-        Err(_) => 1500,
-    };
-    let seed = match std::env::var("SONDE_FUZZ_SEED") {
-        Ok(v) => v.parse().expect("SONDE_FUZZ_SEED must be a number"),
-        Err(_) => 0x5eed_cafe_f00d_0001,
-    };
-    let mut rng = Rng(seed | 1);
+    let per_input = env_num("SONDE_FUZZ_ITERS", 1500);
+    let mut rng = Rng::new(env_num("SONDE_FUZZ_SEED", 0x5eed_cafe_f00d_0001) | 1);
     for name in inputs {
         let intact = load(&dir.join(name));
         let starts: Vec<usize> = spans(&intact).iter().map(|s| s.start).collect();
@@ -131,7 +108,7 @@ fn mutated_traces_never_panic() {
         let (mut failed, mut total) = (0, 0);
         for i in 0..per_input {
             let mut b = intact.clone();
-            let state = rng.0;
+            let state = rng.state();
             mutate(&mut rng, &mut b, &starts);
             let r = std::panic::catch_unwind(|| {
                 let (items, res) = drain(&b, |_| ());

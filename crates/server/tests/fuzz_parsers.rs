@@ -7,48 +7,12 @@
 //! holds them). SONDE_FUZZ_ITERS (per parser, default 5000) and
 //! SONDE_FUZZ_SEED run it longer or elsewhere.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
+use sonde_fuzzkit::{bytes, iters, Fuzzer};
 use sonde_server::decode::decode;
 use sonde_server::prom::translate::{plan, Plan, VecPlan, MAX_NESTING};
 use sonde_server::prom::{parse_duration, parse_time};
 use sonde_server::remote::{self, Label, TimeSeries, WriteRequest};
 use sonde_store::Agg;
-
-/// xorshift64*: deterministic, no dependencies.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn env_num(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number")),
-        Err(_) => default,
-    }
-}
-
-fn iters() -> usize {
-    env_num("SONDE_FUZZ_ITERS", 5000) as usize
-}
-
-fn rng(salt: u64) -> Rng {
-    Rng((env_num("SONDE_FUZZ_SEED", 0x5eed_5e2f_0000_0001) ^ salt) | 1)
-}
 
 /// Bytes that break query, JSON and protobuf readers.
 const INTERESTING: &[&[u8]] = &[
@@ -89,54 +53,12 @@ const INTERESTING: &[&[u8]] = &[
     b"\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01",
 ];
 
-/// One to four mutations of `b`; `seeds` are spliced from.
-fn mutate(rng: &mut Rng, b: &mut Vec<u8>, seeds: &[Vec<u8>]) {
-    for _ in 0..1 + rng.below(4) {
-        let len = b.len();
-        let i = rng.below(len + 1);
-        match rng.below(7) {
-            0 if len > 0 => {
-                let j = rng.below(len);
-                b[j] ^= 1 << rng.below(8);
-            }
-            1 => b.truncate(i),
-            2 | 3 => {
-                let t = INTERESTING[rng.below(INTERESTING.len())];
-                b.splice(i..i, t.iter().copied());
-            }
-            4 => {
-                let o = &seeds[rng.below(seeds.len())];
-                let a = rng.below(o.len() + 1);
-                let e = a + rng.below(o.len() - a + 1);
-                b.splice(i..i, o[a..e].iter().copied());
-            }
-            5 if i < len => {
-                let n = 1 + rng.below(len - i);
-                b.drain(i..i + n);
-            }
-            _ => b.insert(i, rng.next() as u8),
-        }
-    }
-}
-
-/// `n` inputs (every 16th a seed as is, the rest mutated) through `check`;
-/// a failure names the input so it can be replayed.
-fn fuzz(name: &str, salt: u64, n: usize, seeds: &[Vec<u8>], mut check: impl FnMut(&[u8])) {
-    let mut rng = rng(salt);
-    for i in 0..n {
-        let mut b = seeds[rng.below(seeds.len())].clone();
-        if i % 16 != 0 {
-            mutate(&mut rng, &mut b, seeds);
-        }
-        if catch_unwind(AssertUnwindSafe(|| check(&b))).is_err() {
-            panic!("{name}: case {i} failed on b\"{}\"", b.escape_ascii());
-        }
-    }
-}
-
-fn bytes(seeds: &[&str]) -> Vec<Vec<u8>> {
-    seeds.iter().map(|s| s.as_bytes().to_vec()).collect()
-}
+/// This file's runs: their seed unless SONDE_FUZZ_SEED is set, and
+/// [`INTERESTING`].
+const FUZZ: Fuzzer = Fuzzer {
+    seed: 0x5eed_5e2f_0000_0001,
+    interesting: INTERESTING,
+};
 
 // ---- PromQL ----------------------------------------------------------
 
@@ -187,7 +109,7 @@ fn promql_queries() {
     for q in QUERIES {
         check_plan(&plan(q).unwrap_or_else(|e| panic!("{q}: {e}")));
     }
-    fuzz("promql", 1, iters(), &bytes(QUERIES), |b| {
+    FUZZ.run("promql", 1, iters(), &bytes(QUERIES), |b| {
         match plan(&String::from_utf8_lossy(b)) {
             Ok(p) => check_plan(&p),
             Err(e) => assert!(!e.0.is_empty()),
@@ -242,12 +164,12 @@ const TIMES: &[&str] = &[
 fn time_and_duration_parameters() {
     assert_eq!(parse_time("1700000000.5"), Ok(1_700_000_000_500));
     assert_eq!(parse_duration("1m30s"), Ok(90_000));
-    let mut rng = rng(2);
+    let mut rng = FUZZ.rng(2);
     for _ in 0..iters() {
         let s = (rng.next() % 10_000_000_000) as i64 - 5_000_000_000;
         assert_eq!(parse_time(&s.to_string()), Ok(s * 1000));
     }
-    fuzz("time", 3, iters(), &bytes(TIMES), |b| {
+    FUZZ.run("time", 3, iters(), &bytes(TIMES), |b| {
         let s = String::from_utf8_lossy(b);
         if let Ok(t) = parse_time(&s) {
             assert!(t.unsigned_abs() < 1 << 62, "{s}: {t}");
@@ -276,7 +198,7 @@ fn agent_batch_records() {
         let records: Vec<serde_json::Value> = serde_json::from_str(s).unwrap();
         decode("h1", 1_700_000_000_000, &records).unwrap_or_else(|e| panic!("{s}: {e}"));
     }
-    fuzz("records", 4, iters(), &bytes(RECORDS), |b| {
+    FUZZ.run("records", 4, iters(), &bytes(RECORDS), |b| {
         let Ok(records) = serde_json::from_slice::<Vec<serde_json::Value>>(b) else {
             return;
         };
@@ -373,13 +295,13 @@ fn remote_write_bodies() {
     }
     // the snappy body as sent, and the protobuf inside it
     let bodies: Vec<Vec<u8>> = reqs.iter().map(remote::encode).collect();
-    fuzz("remote write body", 5, iters() / 2, &bodies, |b| {
+    FUZZ.run("remote write body", 5, iters() / 2, &bodies, |b| {
         if let Ok(req) = remote::decode(b) {
             check_remote(&req);
         }
     });
     let raw: Vec<Vec<u8>> = reqs.iter().map(prost::Message::encode_to_vec).collect();
-    fuzz("remote write protobuf", 6, iters() / 2, &raw, |b| {
+    FUZZ.run("remote write protobuf", 6, iters() / 2, &raw, |b| {
         let body = snap::raw::Encoder::new().compress_vec(b).unwrap();
         if let Ok(req) = remote::decode(&body) {
             check_remote(&req);

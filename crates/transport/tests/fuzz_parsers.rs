@@ -8,45 +8,9 @@
 //! SONDE_FUZZ_ITERS (per parser, default 5000) and SONDE_FUZZ_SEED run it
 //! longer or elsewhere.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
+use sonde_fuzzkit::{bytes, iters, Fuzzer};
 use sonde_transport::fuzzing::{read_answer, read_requests};
 use sonde_transport::{Ack, Batch, Delivered, Ingest, Token};
-
-/// xorshift64*: deterministic, no dependencies.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-fn env_num(name: &str, default: u64) -> u64 {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name} must be a number")),
-        Err(_) => default,
-    }
-}
-
-fn iters() -> usize {
-    env_num("SONDE_FUZZ_ITERS", 5000) as usize
-}
-
-fn rng(salt: u64) -> Rng {
-    Rng((env_num("SONDE_FUZZ_SEED", 0x5eed_7a45_0000_0001) ^ salt) | 1)
-}
 
 /// Bytes that break HTTP and JSON readers.
 const INTERESTING: &[&[u8]] = &[
@@ -79,54 +43,12 @@ const INTERESTING: &[&[u8]] = &[
     b"\xe2\x82",
 ];
 
-/// One to four mutations of `b`; `seeds` are spliced from.
-fn mutate(rng: &mut Rng, b: &mut Vec<u8>, seeds: &[Vec<u8>]) {
-    for _ in 0..1 + rng.below(4) {
-        let len = b.len();
-        let i = rng.below(len + 1);
-        match rng.below(7) {
-            0 if len > 0 => {
-                let j = rng.below(len);
-                b[j] ^= 1 << rng.below(8);
-            }
-            1 => b.truncate(i),
-            2 | 3 => {
-                let t = INTERESTING[rng.below(INTERESTING.len())];
-                b.splice(i..i, t.iter().copied());
-            }
-            4 => {
-                let o = &seeds[rng.below(seeds.len())];
-                let a = rng.below(o.len() + 1);
-                let e = a + rng.below(o.len() - a + 1);
-                b.splice(i..i, o[a..e].iter().copied());
-            }
-            5 if i < len => {
-                let n = 1 + rng.below(len - i);
-                b.drain(i..i + n);
-            }
-            _ => b.insert(i, rng.next() as u8),
-        }
-    }
-}
-
-/// `iters()` inputs (every 16th a seed as is, the rest mutated) through
-/// `check`; a failure names the input so it can be replayed.
-fn fuzz(name: &str, salt: u64, seeds: &[Vec<u8>], mut check: impl FnMut(&[u8])) {
-    let mut rng = rng(salt);
-    for i in 0..iters() {
-        let mut b = seeds[rng.below(seeds.len())].clone();
-        if i % 16 != 0 {
-            mutate(&mut rng, &mut b, seeds);
-        }
-        if catch_unwind(AssertUnwindSafe(|| check(&b))).is_err() {
-            panic!("{name}: case {i} failed on b\"{}\"", b.escape_ascii());
-        }
-    }
-}
-
-fn bytes(seeds: &[&str]) -> Vec<Vec<u8>> {
-    seeds.iter().map(|s| s.as_bytes().to_vec()).collect()
-}
+/// This file's runs: their seed unless SONDE_FUZZ_SEED is set, and
+/// [`INTERESTING`].
+const FUZZ: Fuzzer = Fuzzer {
+    seed: 0x5eed_7a45_0000_0001,
+    interesting: INTERESTING,
+};
 
 /// Largest body read in these tests.
 const MAX: usize = 4096;
@@ -149,7 +71,7 @@ fn answers_from_a_server() {
             serde_json::from_slice::<Ack>(&body).unwrap();
         }
     }
-    fuzz("answer", 1, &bytes(ANSWERS), |b| {
+    FUZZ.run("answer", 1, iters(), &bytes(ANSWERS), |b| {
         let Ok((status, body, _keep)) = read_answer(b, MAX) else {
             return;
         };
@@ -174,7 +96,7 @@ fn requests_from_an_agent() {
         let got = read_requests(s.as_bytes(), MAX).unwrap_or_else(|e| panic!("{s}: {e}"));
         assert_eq!(got.len(), n, "{s}");
     }
-    fuzz("request", 2, &bytes(REQUESTS), |b| {
+    FUZZ.run("request", 2, iters(), &bytes(REQUESTS), |b| {
         if let Ok(reqs) = read_requests(b, MAX) {
             for (first, body) in reqs {
                 assert!(!first.contains("\r\n"));
@@ -208,7 +130,7 @@ fn batches_and_credentials_from_an_agent() {
         batch_json("h2", u64::MAX),
         br#"{"agent":"a","seq":1,"ts_ms":0,"records":[null,1,"x",[],{}]}"#.to_vec(),
     ];
-    fuzz("batch", 3, &seeds, |b| {
+    FUZZ.run("batch", 3, iters(), &seeds, |b| {
         let r = ing.handle(Some("Bearer t0k"), false, b);
         assert!(matches!(r.status, 200 | 400), "{r:?}");
         let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
@@ -227,7 +149,7 @@ fn batches_and_credentials_from_an_agent() {
         "Basic dDBrOg==",
         "bearer t0k",
     ]);
-    fuzz("authorization", 4, &headers, |b| {
+    FUZZ.run("authorization", 4, iters(), &headers, |b| {
         let h = String::from_utf8_lossy(b);
         if ing.authorized(Some(&h), false) {
             assert_eq!(h.trim().strip_prefix("Bearer ").map(str::trim), Some("t0k"));
