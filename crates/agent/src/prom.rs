@@ -43,7 +43,8 @@ fn metric_name(n: &str) -> String {
             }
         })
         .collect();
-    if s.starts_with(|c: char| c.is_ascii_digit()) {
+    // (a name may not start with a digit, nor be empty: `#:v` in statsd)
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, '_');
     }
     s
@@ -230,5 +231,28 @@ mod tests {
         );
         assert!(text.contains("le=\"0.005\"} 2"), "{text}");
         assert!(text.contains("le=\"0.001\"} 0"), "{text}");
+    }
+
+    /// A statsd tag without a key (`#:v`) still renders as a label the
+    /// exposition format allows: the scraper's own parser reads it back.
+    #[test]
+    fn an_empty_tag_key_renders_as_a_valid_label() {
+        let line = crate::statsd::parse_line("jobs:1|c|#:v,env:prod").unwrap();
+        let mut r = Registry::new(10);
+        r.add(&Batch {
+            ts: 1,
+            series: vec![Series {
+                name: line.name.clone(),
+                tags: line.tags.clone(),
+                value: Value::Counter(line.value),
+            }],
+        });
+        let text = r.render();
+        assert!(
+            text.contains("sonde_jobs_total{_=\"v\",env=\"prod\"} 1"),
+            "{text}"
+        );
+        let (samples, bad) = crate::scrape::parse_text(&text);
+        assert_eq!((samples.len(), bad), (1, 0), "{text}");
     }
 }
