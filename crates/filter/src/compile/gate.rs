@@ -10,7 +10,7 @@
 use sonde_fields::Ctx;
 
 use super::evt_type::{types_in, Table};
-use super::node::{Cmp, Node, Src};
+use super::node::Node;
 
 /// The codes an operand can pass, one bit per event code, by the current
 /// event table and by sysdig 0.29's (the table `Ctx` reads by). Codes
@@ -71,7 +71,7 @@ pub(super) fn gate_operands(n: Node) -> Node {
 fn walk(n: Node) -> Node {
     let operand = |c: Node| {
         let c = walk(c);
-        if decided_by_code(&c) {
+        if matches!(&c, Node::Leaf(l) if l.decided_by_code()) {
             return c;
         }
         match CodeMask::of(&c) {
@@ -84,23 +84,6 @@ fn walk(n: Node) -> Node {
         Node::Or(v) => Node::Or(v.into_iter().map(operand).collect()),
         Node::Not(x) => Node::Not(Box::new(walk(*x))),
         other => other,
-    }
-}
-
-/// A leaf the event's code decides in one lookup.
-fn decided_by_code(n: &Node) -> bool {
-    match n {
-        Node::Leaf(l) => {
-            matches!(l.cmp, Cmp::Code { .. })
-                || matches!(
-                    (&l.cmp, &l.src),
-                    (
-                        Cmp::EvtType { .. },
-                        Src::Field(sonde_fields::Field::EvtType)
-                    )
-                )
-        }
-        _ => false,
     }
 }
 

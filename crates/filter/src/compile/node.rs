@@ -121,11 +121,7 @@ impl Node {
                 || l.src.fd_entry_only()
                 // the event's own result
                 || matches!(l.src, Src::Field(Field::EvtFailed))
-                || matches!(l.cmp, Cmp::Code { .. })
-                || matches!(
-                    (&l.cmp, &l.src),
-                    (Cmp::EvtType { .. }, Src::Field(Field::EvtType))
-                )
+                || l.decided_by_code()
         })
     }
 
@@ -162,6 +158,18 @@ pub(super) struct Leaf {
     pub(super) cmp: Cmp,
     /// Relative cost of extracting the source (see `cost`).
     pub(super) cost: u8,
+}
+
+impl Leaf {
+    /// Whether the event's code decides the comparison in one table
+    /// lookup ([`Cmp::Code`], `evt.type`).
+    pub(super) fn decided_by_code(&self) -> bool {
+        matches!(self.cmp, Cmp::Code { .. })
+            || matches!(
+                (&self.cmp, &self.src),
+                (Cmp::EvtType { .. }, Src::Field(Field::EvtType))
+            )
+    }
 }
 
 /// An address with a prefix length (a plain address has the full length).

@@ -189,13 +189,11 @@ impl State {
 
     /// [`State::rw_tuple`] with the interface list at hand.
     fn rw_tuple_inner(&mut self, tid: i64, fd: i64, tuple: &[u8], incoming: bool, ifaces: &IfList) {
-        let Some(f) = self.fd_mut(tid, fd) else {
+        // (`rw_tuple` left out empty tuples and sockets that keep theirs)
+        let (Some(f), Some(&family)) = (self.fd_mut(tid, fd), tuple.first()) else {
             return;
         };
-        if tuple.is_empty() || keeps_tuple(f) {
-            return;
-        }
-        match tuple[0] {
+        match family {
             AF_INET | AF_INET6 => {
                 match f.apply_inet_tuple(tuple) {
                     Some(true) => {}
