@@ -155,6 +155,7 @@ impl Engine<'_> {
         // as sysdig: the capture filter runs before the memory updates of
         // events that do not modify state, and rejected ones never apply
         self.st.set_defer_memory(self.cfg.filter.is_some());
+        self.st.set_sysdig_029(self.cfg.render.compat_029);
         loop {
             #[cfg(feature = "live")]
             if self.ctr.as_ref().is_some_and(|c| c.due(run.clock.num)) {

@@ -49,8 +49,11 @@ pub enum FdX {
     Connected,
     /// `fd.name_changed`.
     NameChanged,
-    /// `fd.cip.name` & co: sonde resolves no names, so never a value.
-    IpName,
+    /// `fd.cip.name` & co: no value to print (sonde makes no reverse
+    /// lookups, nor does sysdig 0.29.3 here); filters compare them as
+    /// sysdig does, by resolving the names they are given
+    /// ([`Ctx::ip_name_addr`]).
+    IpName(IpEnd),
     /// `fd.dev`.
     Dev,
     /// `fd.dev.major`.
@@ -86,6 +89,19 @@ pub enum FdX {
     FdlistCports,
     /// `fdlist.sports`.
     FdlistSports,
+}
+
+/// Which address of a socket an `fd.*ip.name` field names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpEnd {
+    /// `fd.cip.name`.
+    Client,
+    /// `fd.sip.name`.
+    Server,
+    /// `fd.lip.name`.
+    Local,
+    /// `fd.rip.name`.
+    Remote,
 }
 
 /// Parses an `fd.*` field (`base`: `name` without its `[arg]`).
@@ -129,7 +145,10 @@ fn parse_x(base: &str, arg: Option<&str>) -> Option<Result<FdX, FieldError>> {
         "fd.containerdirectory" => FdX::Containerdirectory,
         "fd.connected" => FdX::Connected,
         "fd.name_changed" => FdX::NameChanged,
-        "fd.cip.name" | "fd.sip.name" | "fd.lip.name" | "fd.rip.name" => FdX::IpName,
+        "fd.cip.name" => FdX::IpName(IpEnd::Client),
+        "fd.sip.name" => FdX::IpName(IpEnd::Server),
+        "fd.lip.name" => FdX::IpName(IpEnd::Local),
+        "fd.rip.name" => FdX::IpName(IpEnd::Remote),
         "fd.dev" => FdX::Dev,
         "fd.dev.major" => FdX::DevMajor,
         "fd.dev.minor" => FdX::DevMinor,
@@ -549,6 +568,30 @@ impl Ctx<'_, '_> {
         self.event_fd_entry()
     }
 
+    /// The address an `fd.*ip.name` filter looks up among the addresses
+    /// of the names it is given, and whether the socket is IPv6, as
+    /// sysdig 0.29.3's `compare_domain` picks it: only for an fd event
+    /// whose fd is a connected-style IP socket (not a server socket) with
+    /// a known role; the local end is the source address when that
+    /// belongs to the machine. None: the comparison fails, `!=` too.
+    pub fn ip_name_addr(&self, end: IpEnd) -> Option<(IpAddr, bool)> {
+        let (t, _, f) = self.fd_ctx()?;
+        let f = f?;
+        if !matches!(f.kind, FdType::Ipv4Sock | FdType::Ipv6Sock) || role_none(f) {
+            return None;
+        }
+        let (sip, _, dip, _) = ends(f)?;
+        let addr = match end {
+            IpEnd::Client => sip,
+            IpEnd::Server => dip,
+            IpEnd::Local if self.is_local(t, sip) => sip,
+            IpEnd::Local => dip,
+            IpEnd::Remote if self.is_local(t, sip) => dip,
+            IpEnd::Remote => sip,
+        };
+        Some((addr, f.kind == FdType::Ipv6Sock))
+    }
+
     /// Appends the value of an [`FdX`] field; false when it has none.
     pub(crate) fn extract_fdx(&self, x: &FdX, out: &mut Vec<u8>) -> bool {
         if let Some(r) = self.extract_fdlist(x, out) {
@@ -700,7 +743,7 @@ impl Ctx<'_, '_> {
             }
             FdX::Connected => push_bool(out, f.connected),
             FdX::NameChanged => push_bool(out, self.st.fd_name_changed()),
-            FdX::IpName => return false,
+            FdX::IpName(_) => return false,
             FdX::Dev => {
                 use std::io::Write;
                 let _ = write!(out, "{:X}", f.dev);

@@ -75,7 +75,7 @@ pub use ctx::{Ctx, Lookups};
 pub use error::FieldError;
 pub use evt::{code_value, event_name, has_result, EvtX};
 pub use extra::Extra;
-pub use fd::FdX;
+pub use fd::{FdX, IpEnd};
 pub use field::Field;
 pub use format::{
     unescape_format, Format, FormatError, CONTAINER_FORMAT, DEFAULT_FORMAT, K8S_FORMAT, MAX_WIDTH,

@@ -104,6 +104,8 @@ pub struct State {
     /// Memory updates wait for [`State::commit_deferred`] (a capture filter
     /// runs before them, as sysdig's parser does).
     defer_memory: bool,
+    /// Apply events as sysdig 0.29.3 does ([`State::set_sysdig_029`]).
+    sysdig_029: bool,
     /// The memory update of the event last processed, when deferred.
     pending_memory: Option<MemoryUpdate>,
     /// The page faults a switch reported for the thread it switched out
@@ -195,6 +197,13 @@ impl State {
     /// and an event the filter rejects never updates it.
     pub fn set_defer_memory(&mut self, on: bool) {
         self.defer_memory = on;
+    }
+
+    /// Applies events as sysdig 0.29.3 does, which reads files: the
+    /// parameters its event table does not have are left alone (an
+    /// execve exit's `uid` and `gid`, which later libs added).
+    pub fn set_sysdig_029(&mut self, on: bool) {
+        self.sysdig_029 = on;
     }
 
     /// Applies (`accepted`) or forgets the deferred update of the event

@@ -6,6 +6,7 @@ use sonde_fields::registry::{self, FieldType};
 use sonde_fields::{EvtX, FdX, Field};
 
 use super::cost::src_cost;
+use super::domain::Domain;
 use super::err;
 use super::evt_type::{code_cmp, evt_type_cmp, known_event_type};
 use super::literal::values;
@@ -220,6 +221,9 @@ pub(super) fn compile_check(
     }
     let cmp = match (&src, cmp) {
         (Src::Field(Field::EvtType), Cmp::Str(s)) => evt_type_cmp(s),
+        (Src::Field(Field::Fd(FdX::IpName(end))), Cmp::Str(s)) => {
+            Cmp::Domain(Box::new(Domain::new(*end, s)))
+        }
         (Src::Field(f), cmp) => code_cmp(f, cmp),
         (_, cmp) => cmp,
     };

@@ -127,6 +127,9 @@ fn eval_general(l: &Leaf, ctx: &Ctx<'_, '_>, a: &mut Vec<u8>, b: &mut Vec<u8>) -
             None => *unknown,
         };
     }
+    if let Cmp::Domain(d) = &l.cmp {
+        return d.matches(ctx, a);
+    }
     match &l.src {
         Src::Around(_) | Src::Ancestors(_) | Src::Any(_) => eval_rare(l, ctx, a, b),
         src => match get(src, ctx, a) {

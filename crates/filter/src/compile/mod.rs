@@ -25,6 +25,7 @@
 mod check;
 mod compare;
 mod cost;
+mod domain;
 mod eval;
 mod evt_type;
 mod gate;

@@ -273,6 +273,8 @@ pub(super) enum Cmp {
     Dynamic(Option<Box<Cmp>>, Box<Cmp>),
     /// Against another field (`val(...)`), compared as `ty`.
     Field(Op, Box<Src>, FieldType),
+    /// `fd.*ip.name` against names, resolved (see `domain`).
+    Domain(Box<super::domain::Domain>),
 }
 
 /// A string comparison.

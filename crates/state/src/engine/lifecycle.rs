@@ -371,6 +371,7 @@ impl State {
         let get_s = |n: &str| idx(n).and_then(|i| ev.param_str(i)).map(|s| s.to_vec());
         let get_b = |n: &str| idx(n).and_then(|i| ev.param(i)).map(|s| s.to_vec());
         let tid = ev.tid;
+        let sysdig_029 = self.sysdig_029;
         let exepath = self.execve_exepath(ev, get_s("trusted_exepath"));
         let t = self.thread_mut(tid);
         if let Some(p) = exepath {
@@ -410,11 +411,14 @@ impl State {
         if let Some(l) = get_i("loginuid") {
             t.loginuid = l as u32;
         }
-        if let Some(u) = get_i("uid") {
-            t.uid = u as u32;
-        }
-        if let Some(g) = get_i("gid") {
-            t.gid = g as u32;
+        // (later libs added these; sysdig 0.29.3 keeps the thread's)
+        if !sysdig_029 {
+            if let Some(u) = get_i("uid") {
+                t.uid = u as u32;
+            }
+            if let Some(g) = get_i("gid") {
+                t.gid = g as u32;
+            }
         }
         const PPM_EXE_WRITABLE: i64 = 1;
         const PPM_EXE_UPPER_LAYER: i64 = 2;
