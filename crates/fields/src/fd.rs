@@ -568,28 +568,49 @@ impl Ctx<'_, '_> {
         self.event_fd_entry()
     }
 
-    /// The address an `fd.*ip.name` filter looks up among the addresses
-    /// of the names it is given, and whether the socket is IPv6, as
-    /// sysdig 0.29.3's `compare_domain` picks it: only for an fd event
-    /// whose fd is a connected-style IP socket (not a server socket) with
-    /// a known role; the local end is the source address when that
-    /// belongs to the machine. None: the comparison fails, `!=` too.
-    pub fn ip_name_addr(&self, end: IpEnd) -> Option<(IpAddr, bool)> {
+    /// The address an `fd.*ip.name` field names: the one `fd.cip`,
+    /// `fd.sip`, `fd.lip` or `fd.rip` reads (none for an fd of no known
+    /// role), and for a connected-style IP socket whether it is IPv6
+    /// (None for the other fds, a server socket's: sysdig 0.29.3's
+    /// `compare_domain` resolves names only for those sockets).
+    pub fn ip_name_addr(&self, end: IpEnd) -> Option<(IpAddr, Option<bool>)> {
         let (t, _, f) = self.fd_ctx()?;
         let f = f?;
-        if !matches!(f.kind, FdType::Ipv4Sock | FdType::Ipv6Sock) || role_none(f) {
+        let ip = match end {
+            IpEnd::Client | IpEnd::Server => {
+                let field = match end {
+                    IpEnd::Client => crate::Field::FdCip,
+                    _ => crate::Field::FdSip,
+                };
+                match client_server_end(&field, f)? {
+                    End::Ip(ip) => ip,
+                    End::Port(_) => return None,
+                }
+            }
+            IpEnd::Local => self.local_remote(t, f)?.0 .0,
+            IpEnd::Remote => self.local_remote(t, f)?.1 .0,
+        };
+        let sock = match f.kind {
+            FdType::Ipv4Sock => Some(false),
+            FdType::Ipv6Sock => Some(true),
+            _ => None,
+        };
+        Some((ip, sock))
+    }
+
+    /// The local and remote (address, port) of an IP socket of known
+    /// role, as sysdig tells them apart: the source is local when its
+    /// address belongs to the machine ([`Ctx::is_local`]).
+    fn local_remote(&self, t: &Thread, f: &Fd) -> Option<((IpAddr, u16), (IpAddr, u16))> {
+        let (sip, sport, dip, dport) = ends(f)?;
+        if role_none(f) {
             return None;
         }
-        let (sip, _, dip, _) = ends(f)?;
-        let addr = match end {
-            IpEnd::Client => sip,
-            IpEnd::Server => dip,
-            IpEnd::Local if self.is_local(t, sip) => sip,
-            IpEnd::Local => dip,
-            IpEnd::Remote if self.is_local(t, sip) => dip,
-            IpEnd::Remote => sip,
-        };
-        Some((addr, f.kind == FdType::Ipv6Sock))
+        Some(if self.is_local(t, sip) {
+            ((sip, sport), (dip, dport))
+        } else {
+            ((dip, dport), (sip, sport))
+        })
     }
 
     /// Appends the value of an [`FdX`] field; false when it has none.
@@ -684,17 +705,8 @@ impl Ctx<'_, '_> {
     fn extract_fdx_of(&self, x: &FdX, t: &Thread, f: &Fd, out: &mut Vec<u8>) -> bool {
         match x {
             FdX::Lip | FdX::Rip | FdX::Lport | FdX::Rport | FdX::Lproto | FdX::Rproto => {
-                let Some((sip, sport, dip, dport)) = ends(f) else {
+                let Some(((lip, lport), (rip, rport))) = self.local_remote(t, f) else {
                     return false;
-                };
-                if role_none(f) {
-                    return false;
-                }
-                let local = self.is_local(t, sip);
-                let (lip, lport, rip, rport) = if local {
-                    (sip, sport, dip, dport)
-                } else {
-                    (dip, dport, sip, sport)
                 };
                 match x {
                     FdX::Lip => push_ip(out, lip),

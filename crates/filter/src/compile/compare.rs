@@ -57,7 +57,7 @@ fn as_bool(v: &Value<'_>) -> Option<bool> {
 }
 
 /// The value as an address.
-pub(super) fn as_ip(v: &Value<'_>) -> Option<IpAddr> {
+fn as_ip(v: &Value<'_>) -> Option<IpAddr> {
     match v {
         Value::Ip(ip) => Some(*ip),
         Value::Str(s) => std::str::from_utf8(s).ok()?.trim().parse().ok(),
@@ -132,7 +132,7 @@ pub(super) fn cmp_value(c: &Cmp, v: Value<'_>, ctx: &Ctx<'_, '_>, b: &mut Vec<u8
         }
         Cmp::Bool(..) | Cmp::Str(_) => cmp_const(c, v).unwrap_or(false),
         // (decided by the event, never by an extracted value)
-        Cmp::Domain(d) => d.matches(ctx, b),
+        Cmp::Domain(d) => d.matches(ctx),
         Cmp::Ip(op, nets) => match as_ip(&v) {
             Some(ip) => match op {
                 Op::Ne => nets.first().is_some_and(|n| !n.contains(ip)),

@@ -2,20 +2,19 @@
 //! filters, as sysdig 0.29.3 compares them. It keeps one process-wide
 //! cache of the names its filters compared, each with the addresses the
 //! system resolver (`/etc/hosts`, then DNS) gave for it. A leaf first
-//! reads the socket's address (`fd.cip`, `fd.sip`, `fd.lip`, `fd.rip`) and
-//! the first cached name holding it: that name, when there is one, is
-//! compared as a string, with any operator. Otherwise `=`, `!=` and `in`
-//! resolve their names (cached from then on) and look the address of
-//! [`Ctx::ip_name_addr`] up among theirs; where the socket has no such
-//! address the comparison fails, `!=` too. A name compared once thus
+//! reads the socket's address ([`Ctx::ip_name_addr`]: what `fd.cip`,
+//! `fd.sip`, `fd.lip`, `fd.rip` read) and the first cached name holding
+//! it: that name, when there is one, is compared as a string, with any
+//! operator. Otherwise, on a connected-style IP socket, `=`, `!=` and
+//! `in` resolve their names (cached from then on) and look the address up
+//! among theirs; anywhere else the comparison fails, `!=` too. A name compared once thus
 //! names its addresses in later events.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, ToSocketAddrs};
 use std::sync::Mutex;
 
-use sonde_fields::{Ctx, FdX, Field, IpEnd};
+use sonde_fields::{Ctx, IpEnd};
 
-use super::compare::as_ip;
 use super::node::StrCmp;
 use super::strmatch::str_match;
 use crate::ast::Op;
@@ -38,42 +37,35 @@ impl Domain {
     }
 
     /// Whether the event passes.
-    pub(super) fn matches(&self, ctx: &Ctx<'_, '_>, buf: &mut Vec<u8>) -> bool {
-        let field = match self.end {
-            IpEnd::Client => Field::FdCip,
-            IpEnd::Server => Field::FdSip,
-            IpEnd::Local => Field::Fd(FdX::Lip),
-            IpEnd::Remote => Field::Fd(FdX::Rip),
-        };
-        let ip = ctx.extract_value(&field, buf).and_then(|v| as_ip(&v));
-        let names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(ip) = ip {
-            if let Some((name, _)) = names.iter().find(|(_, a)| a.contains(&ip)) {
-                return str_match(&self.s, name);
-            }
-        }
-        drop(names);
-        if !matches!(self.s.op, Op::Eq | Op::Ne | Op::In) {
-            return false;
-        }
-        let Some((addr, v6)) = ctx.ip_name_addr(self.end) else {
+    pub(super) fn matches(&self, ctx: &Ctx<'_, '_>) -> bool {
+        let Some((ip, sock)) = ctx.ip_name_addr(self.end) else {
             return false;
         };
-        let count = match self.s.op {
-            Op::In => self.s.vals.len(),
-            _ => self.s.vals.len().min(1),
-        };
-        let hit = (0..count).any(|i| resolves_to(&self.s.vals[i], addr, v6));
-        match self.s.op {
-            Op::Ne => !hit,
-            _ => hit,
+        let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((name, _)) = names.iter().find(|(_, a)| a.contains(&ip)) {
+            return str_match(&self.s, name);
         }
+        let Some(v6) = sock else {
+            return false;
+        };
+        let vals = match self.s.op {
+            Op::In => &self.s.vals[..],
+            Op::Eq | Op::Ne => &self.s.vals[..self.s.vals.len().min(1)],
+            _ => return false,
+        };
+        let hit = vals.iter().any(|n| resolves_to(&mut names, n, ip, v6));
+        hit != (self.s.op == Op::Ne)
     }
 }
 
-/// Whether `name` (resolved and cached when new) has the socket's address.
-fn resolves_to(name: &[u8], addr: IpAddr, v6: bool) -> bool {
-    let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+/// Whether `name` (resolved and added to `names` when new) has the
+/// socket's address.
+fn resolves_to(
+    names: &mut Vec<(Vec<u8>, Vec<IpAddr>)>,
+    name: &[u8],
+    addr: IpAddr,
+    v6: bool,
+) -> bool {
     let i = match names.iter().position(|(n, _)| n == name) {
         Some(i) => i,
         None => {
@@ -147,14 +139,11 @@ mod tests {
     #[test]
     fn a_name_is_resolved_once_and_kept() {
         let ip = IpAddr::from([127, 0, 0, 2]);
-        assert!(resolves_to(b"127.0.0.2", ip, false));
-        assert!(!resolves_to(
-            b"127.0.0.2",
-            IpAddr::from([127, 0, 0, 3]),
-            false
-        ));
-        let names = NAMES.lock().unwrap();
-        assert_eq!(names.iter().filter(|(n, _)| n == b"127.0.0.2").count(), 1);
-        assert!(names.iter().any(|(_, a)| a.contains(&ip)));
+        let mut names = Vec::new();
+        assert!(resolves_to(&mut names, b"127.0.0.2", ip, false));
+        let other = IpAddr::from([127, 0, 0, 3]);
+        assert!(!resolves_to(&mut names, b"127.0.0.2", other, false));
+        assert_eq!(names.len(), 1);
+        assert!(names[0].1.contains(&ip));
     }
 }

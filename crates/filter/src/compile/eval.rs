@@ -128,7 +128,7 @@ fn eval_general(l: &Leaf, ctx: &Ctx<'_, '_>, a: &mut Vec<u8>, b: &mut Vec<u8>) -
         };
     }
     if let Cmp::Domain(d) = &l.cmp {
-        return d.matches(ctx, a);
+        return d.matches(ctx);
     }
     match &l.src {
         Src::Around(_) | Src::Ancestors(_) | Src::Any(_) => eval_rare(l, ctx, a, b),
