@@ -1,8 +1,9 @@
 //! Differential testing against sysdig 0.29.3 on inputs nobody picked by
 //! hand: filters and `-p` formats drawn (seeded, deterministic) from the
 //! field registry, with values taken from the traces themselves, run on
-//! every shared trace through sonde and sysdig; what sysdig prints is
-//! recorded by this test, at test time.
+//! every shared trace and on sonde's own live captures (`tests/traces`)
+//! through sonde and sysdig; what sysdig prints is recorded by this test,
+//! at test time.
 //!
 //! Environment: `SONDE_DIFF_SEED` (default fixed), `SONDE_DIFF_FILTERS`
 //! (default 5000), `SONDE_DIFF_FORMATS` (default 500), `SONDE_DIFF_SHOW`
@@ -56,10 +57,16 @@ fn sysdig_available() -> bool {
     ok
 }
 
-/// The traces sysdig reads to the end.
+/// The traces sysdig reads to the end: the shared ones and sonde's own
+/// live captures in `tests/traces` (unless `SONDE_TRACES` names others).
 fn readable_traces() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(traces_dir())
-        .expect("shared traces")
+    let mut dirs = vec![traces_dir()];
+    if std::env::var_os("SONDE_TRACES").is_none() {
+        dirs.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/traces"));
+    }
+    let mut v: Vec<PathBuf> = dirs
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).expect("traces"))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "scap"))
         .filter(|p| run("sysdig", p, &["-p", "%evt.num"]).0)

@@ -166,8 +166,17 @@ impl LastEventTypes {
         if k & kind::SETS != 0 {
             self.set(ev.tid, false);
         }
-        let no_fd = k & kind::ENTER == 0 && self.is_cleared(ev.tid);
+        // (a `write` exit always has its fd under a capture filter: libs
+        // e5c53d64, which sysdig 0.29.3 builds, looks a write exit's
+        // `m_fdinfo` up from the thread's last fd before filtering it,
+        // to check for tracer fds: parsers.cpp, sinsp_parser::process_event)
+        let no_fd = k & kind::ENTER == 0
+            && ev.code != sonde_event::codes::SYSCALL_WRITE_X
+            && self.is_cleared(ev.tid);
+        // (sysdig filters what modifies no state before parsing it)
+        ctx.set_before_parse(k & kind::MODIFIES == 0);
         let pass = f.matches_with(ctx, no_fd);
+        ctx.set_before_parse(false);
         if !pass && k & kind::CLEARS != 0 {
             self.set(ev.tid, true);
         }
@@ -482,6 +491,16 @@ fn table(f: Option<&Filter>, enters: bool) -> Option<TypeTable> {
     // a filter that remembers earlier evaluations sees every event, as in sysdig
     let f = f.filter(|f| !f.is_stateful())?;
     let set = f.event_types()?;
+    // a switch or procinfo event's latency is its thread's last call's:
+    // every call's exit is looked at then (libsinsp's reset sets it
+    // before the filter runs, whatever the verdict)
+    let own_latency = [
+        sonde_event::codes::SCHEDSWITCH_6_E,
+        sonde_event::codes::PROCINFO_E,
+    ];
+    if enters && f.reads_latency() && own_latency.iter().any(|c| set.contains(c)) {
+        return None;
+    }
     // a sink's filter whose codes exclude generic events accepts none of
     // them, whatever their syscall (`evt.is_io=true`); a capture filter's
     // table leaves them to the filter

@@ -40,6 +40,8 @@ pub struct Ctx<'a, 'e> {
 pub struct Lookups<'a> {
     thread: std::cell::Cell<Option<Option<&'a Thread>>>,
     fd: std::cell::Cell<Option<FdEntry<'a>>>,
+    /// [`Ctx::set_before_parse`].
+    before_parse: std::cell::Cell<bool>,
 }
 
 /// The event's thread, fd number and fd (when in the table); None when
@@ -63,6 +65,25 @@ pub(crate) fn push_bool(out: &mut Vec<u8>, v: bool) {
 }
 
 impl<'a> Ctx<'a, '_> {
+    /// Says that a capture filter reads this event where sysdig's runs
+    /// it, before its parser (an event that modifies no state): what the
+    /// parser's protocol decoders derive from it has no value yet, so
+    /// `syslog.*` fields have none and `evt.info` shows the arguments
+    /// (libs e5c53d64, parsers.cpp `sinsp_parser::process_event`: the
+    /// filter, then `parse_rw_exit`, which hands the data to the syslog
+    /// decoder). Formats, display filters (`-d`) and filters of events
+    /// that modify state read the decoded message.
+    #[inline]
+    pub fn set_before_parse(&self, on: bool) {
+        self.lookups.before_parse.set(on);
+    }
+
+    /// Whether [`Ctx::set_before_parse`] is on.
+    #[inline]
+    pub(crate) fn before_parse(&self) -> bool {
+        self.lookups.before_parse.get()
+    }
+
     /// The event's thread (`State::event_thread`), looked up once per
     /// event however many fields read it.
     #[inline]

@@ -116,7 +116,7 @@ impl<'e> Ctx<'_, 'e> {
     /// The syslog message this event writes, when sonde decodes syslog: a
     /// successful write to an fd whose name holds `/dev/log`.
     pub(crate) fn syslog(&self) -> Option<Syslog<'e>> {
-        if !syslog_decoding() {
+        if !syslog_decoding() || self.before_parse() {
             return None;
         }
         let ev = self.ev;

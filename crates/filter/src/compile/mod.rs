@@ -180,6 +180,12 @@ impl Filter {
         !self.root.is_stateful() && self.root.thread_or_fd_only()
     }
 
+    /// Whether the filter reads an event's latency (`evt.latency*`), which
+    /// a switch or procinfo event takes from its thread's last call.
+    pub fn reads_latency(&self) -> bool {
+        self.root.reads_latency()
+    }
+
     /// The event codes this filter can accept, or None when it may accept
     /// any event (no usable `evt.type` restriction).
     pub fn event_types(&self) -> Option<BTreeSet<u16>> {
@@ -333,6 +339,39 @@ mod tests {
         match gate("evt.type=open and proc.name=curl and fd.num>2") {
             Gate::Part(idx) => assert_eq!(idx.len(), 1),
             g => panic!("expected a part, got {g:?}"),
+        }
+    }
+
+    #[test]
+    fn checks_that_remember_switches_are_stateful() {
+        for f in [
+            "thread.exectime > 0",
+            "proc.name=x and thread.totexectime < 5",
+            "thread.cpu > 0",
+        ] {
+            let flt = Filter::new(f).unwrap();
+            assert!(flt.is_stateful() && !flt.reads_before_state(), "{f}");
+        }
+        assert!(!Filter::new("thread.tid > 0").unwrap().is_stateful());
+    }
+
+    #[test]
+    fn latency_readers_are_found_under_any_operator_and_transform() {
+        let reads = |f: &str| Filter::new(f).unwrap().reads_latency();
+        for f in [
+            "evt.latency > 0",
+            "evt.type=switch and not evt.latency.s = 0",
+            "proc.name=x or evt.latency.ns in (1, 2)",
+            "evt.latency.human exists",
+        ] {
+            assert!(reads(f), "{f}");
+        }
+        for f in [
+            "evt.type=switch",
+            "evt.deltatime > 0",
+            "evt.wait_latency > 0",
+        ] {
+            assert!(!reads(f), "{f}");
         }
     }
 

@@ -58,8 +58,15 @@ impl Src {
     /// Whether the source remembers earlier evaluations (its result
     /// depends on which events it was evaluated on).
     pub(super) fn is_stateful(&self) -> bool {
+        use sonde_fields::ProcX;
         match self {
             Src::Delta(..) => true,
+            // sysdig keeps, per check, the last switch of each CPU
+            // (`thread.exectime`, `thread.totexectime`) or the last CPU
+            // times (`thread.cpu*`), updated only when it evaluates it
+            Src::Field(Field::Proc(
+                ProcX::Exectime(_) | ProcX::Totexectime(_) | ProcX::Cpu(..),
+            )) => true,
             Src::Transform(_, s) => s.is_stateful(),
             _ => false,
         }
@@ -83,6 +90,20 @@ impl Src {
                     | Field::ProcPname
             ),
             Src::Transform(_, s) => s.thread_only(),
+            _ => false,
+        }
+    }
+
+    /// Whether the value read is the event's latency (`evt.latency*`).
+    pub(super) fn reads_latency(&self) -> bool {
+        use sonde_fields::EvtX;
+        match self {
+            Src::Field(f) => matches!(
+                f,
+                Field::EvtLatency
+                    | Field::Evt(EvtX::LatencyS | EvtX::LatencyNs | EvtX::LatencyHuman(_))
+            ),
+            Src::Transform(_, s) => s.reads_latency(),
             _ => false,
         }
     }
@@ -129,6 +150,11 @@ impl Node {
     /// entry: not the event's code or parameters.
     pub(super) fn thread_or_fd_only(&self) -> bool {
         self.all_leaves(&|l| l.src.thread_only() || l.src.fd_entry_only())
+    }
+
+    /// Whether any leaf below reads the event's latency.
+    pub(super) fn reads_latency(&self) -> bool {
+        !self.all_leaves(&|l| !l.src.reads_latency())
     }
 
     /// Whether any leaf below remembers earlier evaluations.
