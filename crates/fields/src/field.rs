@@ -174,11 +174,21 @@ impl Field {
     /// Whether the field remembers values between events (sysdig keeps
     /// per-field state for these): every evaluation counts.
     pub fn is_stateful(&self) -> bool {
+        self.depends_on_evaluations()
+            || matches!(self, Field::Evt(crate::evt::EvtX::LatencyHuman(_)))
+    }
+
+    /// Whether the value depends on which events this use of the field
+    /// was evaluated on: sysdig keeps, per check, the last switch of each
+    /// CPU (`thread.exectime`, `thread.totexectime`) or the last CPU
+    /// times (`thread.cpu*`), updated only when it evaluates that check.
+    /// (`evt.latency.human` only repeats its last text for events without
+    /// a thread: [`Field::is_stateful`] but not this.)
+    pub fn depends_on_evaluations(&self) -> bool {
         use crate::proc::ProcX;
         matches!(
             self,
             Field::Proc(ProcX::Exectime(_) | ProcX::Totexectime(_) | ProcX::Cpu(..))
-                | Field::Evt(crate::evt::EvtX::LatencyHuman(_))
         )
     }
 }

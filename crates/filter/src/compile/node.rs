@@ -58,15 +58,9 @@ impl Src {
     /// Whether the source remembers earlier evaluations (its result
     /// depends on which events it was evaluated on).
     pub(super) fn is_stateful(&self) -> bool {
-        use sonde_fields::ProcX;
         match self {
             Src::Delta(..) => true,
-            // sysdig keeps, per check, the last switch of each CPU
-            // (`thread.exectime`, `thread.totexectime`) or the last CPU
-            // times (`thread.cpu*`), updated only when it evaluates it
-            Src::Field(Field::Proc(
-                ProcX::Exectime(_) | ProcX::Totexectime(_) | ProcX::Cpu(..),
-            )) => true,
+            Src::Field(f) => f.depends_on_evaluations(),
             Src::Transform(_, s) => s.is_stateful(),
             _ => false,
         }
